@@ -1,0 +1,22 @@
+/** The unit that flows through the pipeline: one captured image and when it was taken. */
+export type PixelFormat = 'rgb24';
+
+export interface Frame {
+  /** Monotonic per source run, starting at 1. */
+  readonly id: number;
+  /** Wall-clock capture time in ms since the epoch (sub-ms precision), same clock as the kiosk. */
+  readonly capturedAt: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: PixelFormat;
+  /** Tightly packed rows, width * height * 3 bytes. Stages downstream of try-on may paint into it. */
+  readonly data: Buffer;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** Wall clock with sub-millisecond resolution that never jumps backwards within a process. */
+export const nowMs = (): number => performance.timeOrigin + performance.now();

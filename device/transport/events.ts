@@ -1,0 +1,57 @@
+/**
+ * Every socket.io event between the daemon and the kiosk, declared once and imported by both.
+ * Frames are sent volatile (a slow client gets the newest frame, never a backlog);
+ * commands from the kiosk are acknowledged.
+ */
+import type { Box } from '../vision/face.ts';
+
+export interface FaceMessage {
+  box: Box;
+  score: number;
+  /** 468 points, [x, y, z] in image pixels of the frame they came with. */
+  landmarks: Array<[number, number, number]>;
+}
+
+export interface FrameMessage {
+  id: number;
+  /** Capture time, ms since the epoch. */
+  capturedAt: number;
+  /** When the daemon emitted it, ms since the epoch. */
+  emittedAt: number;
+  width: number;
+  height: number;
+  mime: 'image/jpeg';
+  /** The encoded image with the try-on already rendered into it (not mirrored: the kiosk flips). */
+  image: Uint8Array;
+  faces: FaceMessage[];
+  /** Product ids rendered on this frame. */
+  applied: string[];
+}
+
+export interface PipelineStats {
+  fps: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  droppedFrames: number;
+  processedFrames: number;
+  /** Inference backend per model, e.g. { detector: 'tfjs-wasm', mesh: 'tfjs-wasm' }. */
+  backends: Record<string, string>;
+  source: string;
+}
+
+export interface PaintedMessage {
+  id: number;
+  /** When the kiosk painted it, ms since the epoch. */
+  paintedAt: number;
+}
+
+export interface ServerToClientEvents {
+  frame: (frame: FrameMessage) => void;
+  /** Once a second, for the debug HUD. */
+  stats: (stats: PipelineStats) => void;
+}
+
+export interface ClientToServerEvents {
+  /** The kiosk tells which frame it painted, for capture-to-paint latency. */
+  painted: (msg: PaintedMessage) => void;
+}

@@ -1,0 +1,18 @@
+/** What the vision stage tells the stages after it about one face. Image pixel coordinates. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Face {
+  /** Region the mesh was computed in (tracked crop); every landmark of a good mesh lies inside it. */
+  box: Box;
+  /** Mesh confidence, 0..1. */
+  score: number;
+  /** 468 MediaPipe face-mesh points, [x, y, z]; z is relative depth in pixel units. */
+  landmarks: Array<[number, number, number]>;
+}
+
+export const MESH_POINT_COUNT = 468;

@@ -1,0 +1,109 @@
+import { io, type Socket } from 'socket.io-client';
+import type {
+  ClientToServerEvents,
+  FrameMessage,
+  PaintedMessage,
+  PipelineStats,
+  ServerToClientEvents,
+} from '../../../device/transport/events.ts';
+
+export type KioskSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting';
+
+/**
+ * The kiosk's one socket to the daemon (same origin, default `/socket.io` path).
+ * It reconnects forever with socket.io's jittered exponential backoff, including after the
+ * daemon closed the connection on purpose (a restart), which socket.io would otherwise not retry.
+ */
+export class Connection {
+  state = $state<ConnectionState>('connecting');
+  /** Reconnection attempts since the last good connection. */
+  attempts = $state(0);
+  /** The daemon's own numbers, once a second. */
+  stats = $state.raw<PipelineStats | null>(null);
+  lastError = $state.raw<string | null>(null);
+
+  readonly connected = $derived(this.state === 'connected');
+
+  readonly #socket: KioskSocket;
+  readonly #frameListeners = new Set<(frame: FrameMessage) => void>();
+
+  constructor(url?: string) {
+    const options = {
+      reconnection: true,
+      reconnectionAttempts: Infinity,
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 5000,
+      randomizationFactor: 0.5,
+      // Frames are binary: websocket carries them as-is; long-polling stays as a fallback.
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
+    };
+    this.#socket = url ? io(url, options) : io(options);
+    const socket = this.#socket;
+    const manager = socket.io;
+
+    socket.on('connect', () => {
+      this.state = 'connected';
+      this.attempts = 0;
+      this.lastError = null;
+    });
+    socket.on('disconnect', (reason) => {
+      this.state = 'reconnecting';
+      this.stats = null;
+      // A server-side disconnect is final for socket.io; a mirror must come back by itself.
+      if (reason === 'io server disconnect') socket.connect();
+    });
+    socket.on('connect_error', (err) => {
+      this.state = 'reconnecting';
+      this.lastError = err.message;
+    });
+    manager.on('reconnect_attempt', (attempt) => {
+      this.attempts = attempt;
+    });
+
+    socket.on('stats', (stats) => {
+      if (isStats(stats)) this.stats = stats;
+    });
+    socket.on('frame', (frame) => {
+      if (!isFrame(frame)) return;
+      for (const listener of this.#frameListeners) listener(frame);
+    });
+  }
+
+  /** Frames are handed straight to the painter, not through reactive state: only the newest matters. */
+  onFrame(listener: (frame: FrameMessage) => void): () => void {
+    this.#frameListeners.add(listener);
+    return () => this.#frameListeners.delete(listener);
+  }
+
+  /** Volatile: nothing is buffered while disconnected. */
+  painted(msg: PaintedMessage): void {
+    if (this.#socket.connected) this.#socket.volatile.emit('painted', msg);
+  }
+
+  close(): void {
+    this.#frameListeners.clear();
+    this.#socket.disconnect();
+  }
+}
+
+/** Events cross a process boundary: check the shape before anything draws with it. */
+function isFrame(value: unknown): value is FrameMessage {
+  const f = value as FrameMessage | null;
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    Number.isFinite(f.id) &&
+    Number.isFinite(f.capturedAt) &&
+    f.width > 0 &&
+    f.height > 0 &&
+    (f.image instanceof ArrayBuffer || ArrayBuffer.isView(f.image)) &&
+    Array.isArray(f.faces)
+  );
+}
+
+function isStats(value: unknown): value is PipelineStats {
+  const s = value as PipelineStats | null;
+  return typeof s === 'object' && s !== null && typeof s.fps === 'number';
+}

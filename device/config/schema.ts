@@ -1,0 +1,67 @@
+/**
+ * The daemon's one configuration contract. Unknown keys are errors (a typo must not be ignored
+ * silently); every field has a default so the mirror runs with no file at all.
+ */
+import { z } from 'zod';
+
+const hexColour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like "#b0263c"');
+const storeOrDeviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
+
+export const SOURCE_SPEC = /^(auto|clip:.+|v4l2:\/dev\/video\d+|webcam(:\/dev\/video\d+)?)$/;
+
+export const MirrorConfig = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Where frames come from: auto | clip:PATH | v4l2:/dev/videoN | webcam[:/dev/videoN]. */
+  source: z
+    .string()
+    .regex(SOURCE_SPEC, 'must be auto, clip:PATH, v4l2:/dev/videoN or webcam[:/dev/videoN]')
+    .default('auto'),
+  capture: z
+    .strictObject({
+      width: z.number().int().min(64).max(3840).default(640),
+      height: z.number().int().min(64).max(2160).default(480),
+      fps: z.number().min(1).max(120).default(30),
+    })
+    .prefault({}),
+  vision: z
+    .strictObject({
+      backend: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-wasm']).default('auto'),
+      detectorMinScore: z.number().min(0.05).max(0.99).default(0.5),
+      meshMinScore: z.number().min(0.05).max(0.99).default(0.5),
+    })
+    .prefault({}),
+  tryon: z
+    .strictObject({
+      lipstick: z
+        .strictObject({
+          productId: z.string().min(1).default('demo-lipstick-ruby'),
+          colour: hexColour.default('#a4213f'),
+          opacity: z.number().min(0).max(1).default(0.6),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  encode: z
+    .strictObject({
+      quality: z.number().int().min(30).max(95).default(80),
+    })
+    .prefault({}),
+  mqtt: z
+    .strictObject({
+      /** Broker URL; unset means an embedded broker is started on loopback. */
+      url: z.string().regex(/^mqtts?:\/\/.+/, 'must be an mqtt:// or mqtts:// URL').optional(),
+      embeddedPort: z.number().int().min(0).max(65535).default(1884),
+      storeId: storeOrDeviceId.default('demo-store'),
+      deviceId: storeOrDeviceId.default('mirror-1'),
+      metricsIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    })
+    .prefault({}),
+  /** Writable state (connection counters, later the outbox and staged models). */
+  stateDir: z.string().default('var/state'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+export type MirrorConfig = z.infer<typeof MirrorConfig>;

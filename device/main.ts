@@ -1,0 +1,76 @@
+/**
+ * Entry point: validate config before anything starts, run the daemon, tell systemd, and shut
+ * down cleanly on SIGTERM/SIGINT within the stop budget.
+ */
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadConfig } from './config/load.ts';
+import { MirrorError } from './core/errors.ts';
+import { startDaemon } from './daemon.ts';
+import { createSystemdNotifier } from './systemd/notify.ts';
+
+const STOP_BUDGET_MS = 2500;
+const EX_CONFIG = 78;
+
+const { values: args } = parseArgs({
+  options: {
+    config: { type: 'string', short: 'c' },
+    'check-config': { type: 'boolean', default: false },
+  },
+});
+
+let config;
+try {
+  config = loadConfig({ file: args.config ?? process.env.MIRROR_CONFIG });
+} catch (err) {
+  const message = err instanceof MirrorError ? err.message : String(err);
+  process.stderr.write(`mirror: ${message}\n`);
+  process.exit(EX_CONFIG);
+}
+if (args['check-config']) {
+  process.stdout.write(`${JSON.stringify(config, null, 2)}\nconfig OK\n`);
+  process.exit(0);
+}
+
+const logger = pino({ level: config.logLevel, base: { service: 'mirror' } });
+const systemd = createSystemdNotifier(logger);
+
+process.on('unhandledRejection', (reason) => logger.error({ err: String(reason) }, 'unhandled rejection'));
+
+let daemon: Awaited<ReturnType<typeof startDaemon>>;
+try {
+  daemon = await startDaemon(config, logger);
+} catch (err) {
+  logger.fatal({ code: (err as MirrorError).code, err: (err as Error).message }, 'start-up failed');
+  process.exit(1);
+}
+systemd.ready(`serving kiosk on port ${daemon.kioskPort}`);
+
+// The watchdog is fed only while frames flow, so a wedged pipeline gets the daemon restarted.
+const watchdogMs = systemd.watchdogIntervalMs;
+const watchdogTimer = watchdogMs
+  ? setInterval(() => {
+      const age = daemon.lastFrameAgeMs();
+      if (age !== null && age < 5000) systemd.watchdog();
+    }, watchdogMs)
+  : null;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping');
+  systemd.stopping();
+  if (watchdogTimer) clearInterval(watchdogTimer);
+  const deadline = setTimeout(() => {
+    logger.error({ budgetMs: STOP_BUDGET_MS }, 'stop took too long, exiting anyway');
+    process.exit(1);
+  }, STOP_BUDGET_MS);
+  await daemon.stop();
+  clearTimeout(deadline);
+  logger.info({}, 'stopped');
+  logger.flush();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

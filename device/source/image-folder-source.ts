@@ -1,0 +1,100 @@
+/**
+ * Replays a folder of images (the bundled demo clip) in a loop at a fixed rate, decoded and
+ * scaled to the capture size (cover-fit) on libuv's thread pool so the pipeline thread stays free.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { MirrorError } from '../core/errors.ts';
+import { nowMs } from '../core/frame.ts';
+import type { PooledFrame } from '../core/flow-limiter.ts';
+import type { FrameSource, SourceHealth, SourceLogger } from './source.ts';
+
+const IMAGE = /\.(jpe?g|png|webp)$/i;
+
+export class ImageFolderSource implements FrameSource {
+  readonly width: number;
+  readonly height: number;
+  readonly #dir: string;
+  readonly #fps: number;
+  readonly #logger: SourceLogger;
+  #files: string[] = [];
+  #running = false;
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, lastError: null };
+
+  constructor(options: { dir: string; width: number; height: number; fps: number; logger: SourceLogger }) {
+    this.#dir = options.dir;
+    this.width = options.width;
+    this.height = options.height;
+    this.#fps = options.fps;
+    this.#logger = options.logger;
+  }
+
+  get description(): string {
+    return `clip:${this.#dir} (${this.#files.length} images → ${this.width}x${this.height} @${this.#fps})`;
+  }
+
+  async start(onFrame: (frame: PooledFrame) => void): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.#dir);
+    } catch (err) {
+      throw new MirrorError('MIRROR_ERR_SOURCE', `clip folder ${this.#dir} cannot be read: ${(err as Error).message}`);
+    }
+    this.#files = entries.filter((f) => IMAGE.test(f)).sort().map((f) => path.join(this.#dir, f));
+    if (this.#files.length === 0) throw new MirrorError('MIRROR_ERR_SOURCE', `clip folder ${this.#dir} holds no .jpg/.png/.webp images`);
+    this.#running = true;
+    this.#loop = this.#run(onFrame);
+  }
+
+  async #run(onFrame: (frame: PooledFrame) => void): Promise<void> {
+    const interval = 1000 / this.#fps;
+    const startedAt = nowMs();
+    let id = 0;
+    while (this.#running) {
+      const file = this.#files[id % this.#files.length];
+      let data: Buffer;
+      try {
+        data = await sharp(file).removeAlpha().resize(this.width, this.height, { fit: 'cover' }).raw().toBuffer();
+      } catch (err) {
+        this.#health.lastError = `${file}: ${(err as Error).message}`;
+        this.#logger.warn({ file, err: (err as Error).message }, 'clip image does not decode, skipping');
+        this.#files = this.#files.filter((f) => f !== file);
+        if (this.#files.length === 0) {
+          this.#logger.error({ dir: this.#dir }, 'no decodable images left in clip');
+          return;
+        }
+        continue;
+      }
+      id++;
+      // Pace against the start time so decode jitter does not accumulate into drift.
+      const due = startedAt + id * interval;
+      const wait = due - nowMs();
+      if (wait > 0) await this.#sleep(wait);
+      if (!this.#running) return;
+      this.#health.frames++;
+      onFrame({ id, capturedAt: nowMs(), width: this.width, height: this.height, format: 'rgb24', data, release: () => {} });
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(resolve, ms);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  health(): SourceHealth {
+    return { ...this.#health };
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The kiosk's only connection: HTTP for the built UI and /healthz, socket.io for frames.
+ * Loopback by default. Frames go out volatile: a client still receiving the last frame skips this
+ * one, so a slow browser always gets the newest frame and never a backlog.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Server } from 'socket.io';
+import { z } from 'zod';
+import type { ClientToServerEvents, FrameMessage, PaintedMessage, PipelineStats, ServerToClientEvents } from './events.ts';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+};
+
+const Painted = z.strictObject({ id: z.number().int().positive(), paintedAt: z.number().positive() });
+
+interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface KioskServerOptions {
+  host: string;
+  port: number;
+  uiDir: string;
+  health: () => object;
+  onPainted: (msg: PaintedMessage) => void;
+  logger: Logger;
+}
+
+export interface KioskServer {
+  readonly port: number;
+  readonly clients: number;
+  emitFrame(frame: FrameMessage): void;
+  emitStats(stats: PipelineStats): void;
+  close(): Promise<void>;
+}
+
+export async function startKioskServer(options: KioskServerOptions): Promise<KioskServer> {
+  const uiRoot = path.resolve(options.uiDir);
+  const httpServer = http.createServer((req, res) => {
+    void handleHttp(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(options.health()));
+      return;
+    }
+    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const file = path.resolve(uiRoot, relative);
+    if (!file.startsWith(uiRoot + path.sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) {
+      const missingUi = relative === 'index.html';
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(missingUi ? 'kiosk UI is not built: run npm run build:ui' : 'not found');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'content-length': info.size,
+      'cache-control': relative === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable',
+    });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
+  }
+
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: 16 * 1024,
+    // JPEG does not compress; deflating it only costs CPU.
+    perMessageDeflate: false,
+  });
+  let lastRejectLogAt = 0;
+  io.on('connection', (socket) => {
+    options.logger.info({ id: socket.id, clients: io.engine.clientsCount }, 'kiosk client connected');
+    socket.on('painted', (msg) => {
+      const parsed = Painted.safeParse(msg);
+      if (parsed.success) {
+        options.onPainted(parsed.data);
+        return;
+      }
+      if (Date.now() - lastRejectLogAt > 10_000) {
+        lastRejectLogAt = Date.now();
+        const issue = parsed.error.issues[0];
+        options.logger.warn({ event: 'painted', field: issue.path.join('.') || '(root)', problem: issue.message }, 'socket event rejected');
+      }
+    });
+    socket.on('disconnect', (reason) => options.logger.info({ id: socket.id, reason }, 'kiosk client disconnected'));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+
+  return {
+    port,
+    get clients() {
+      return io.engine.clientsCount;
+    },
+    emitFrame(frame) {
+      io.volatile.emit('frame', frame);
+    },
+    emitStats(stats) {
+      io.emit('stats', stats);
+    },
+    async close() {
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * First lipstick renderer: a satin shade on the lips from the mesh. The mask is the outer lip
+ * loop minus the mouth opening (teeth and tongue stay unpainted), feathered in proportion to the
+ * mouth width so it hides the mesh's few-pixel error instead of drawing a hard edge on it.
+ * The shade keeps the lips' own shading: each pixel takes the product colour scaled by how much
+ * lighter or darker it is than the lips' mean, in linear light.
+ */
+import type { Frame } from '../core/frame.ts';
+import type { Face } from '../vision/face.ts';
+import { LIPS_INNER, LIPS_OUTER, loop } from '../vision/regions.ts';
+import { SRGB_TO_LINEAR, hexToLinear, linearToSrgb, luminance } from './colour.ts';
+import { boxBlur, fillPolygons, polygonBounds } from './raster.ts';
+
+export interface LipstickShade {
+  productId: string;
+  colour: string;
+  /** 0..1, how much of the shade covers the natural lip colour. */
+  opacity: number;
+}
+
+const MOUTH_LEFT = 61;
+const MOUTH_RIGHT = 291;
+
+export function renderLipstick(frame: Frame, face: Face, shade: LipstickShade): boolean {
+  const outer = loop(face.landmarks, LIPS_OUTER);
+  const inner = loop(face.landmarks, LIPS_INNER);
+  const a = face.landmarks[MOUTH_LEFT];
+  const b = face.landmarks[MOUTH_RIGHT];
+  const mouthWidth = Math.hypot(b[0] - a[0], b[1] - a[1]);
+  if (mouthWidth < 4) return false;
+  const feather = Math.max(1, mouthWidth * 0.035);
+  const rect = polygonBounds([outer, inner], feather * 2 + 1, frame);
+  if (!rect) return false;
+  const alpha = boxBlur(fillPolygons([outer, inner], rect), rect.width, rect.height, feather);
+
+  const { data, width } = frame;
+  // Mean luminance of the lips, weighted by the mask: the reference the shading is kept against.
+  let weightSum = 0;
+  let lumSum = 0;
+  for (let y = 0; y < rect.height; y++) {
+    for (let x = 0; x < rect.width; x++) {
+      const w = alpha[y * rect.width + x];
+      if (w <= 0.01) continue;
+      const p = ((rect.y + y) * width + rect.x + x) * 3;
+      lumSum += w * luminance(SRGB_TO_LINEAR[data[p]], SRGB_TO_LINEAR[data[p + 1]], SRGB_TO_LINEAR[data[p + 2]]);
+      weightSum += w;
+    }
+  }
+  if (weightSum < 1) return false;
+  const meanLum = Math.max(1e-4, lumSum / weightSum);
+  const [cr, cg, cb] = hexToLinear(shade.colour);
+
+  for (let y = 0; y < rect.height; y++) {
+    for (let x = 0; x < rect.width; x++) {
+      const w = alpha[y * rect.width + x] * shade.opacity;
+      if (w <= 0.003) continue;
+      const p = ((rect.y + y) * width + rect.x + x) * 3;
+      const r = SRGB_TO_LINEAR[data[p]];
+      const g = SRGB_TO_LINEAR[data[p + 1]];
+      const bl = SRGB_TO_LINEAR[data[p + 2]];
+      // Shading ratio, softened so deep creases do not go black and highlights do not clip.
+      const shadingRatio = Math.min(2.2, (luminance(r, g, bl) / meanLum) ** 0.85);
+      data[p] = linearToSrgb(r + w * (cr * shadingRatio - r));
+      data[p + 1] = linearToSrgb(g + w * (cg * shadingRatio - g));
+      data[p + 2] = linearToSrgb(bl + w * (cb * shadingRatio - bl));
+    }
+  }
+  return true;
+}

@@ -1,0 +1,101 @@
+/**
+ * Anti-aliased polygon coverage for region masks: 4 sub-scanlines per row with exact horizontal
+ * span ends, even-odd rule, so a ring (outer lips + inner lips) fills only the lips.
+ */
+export interface MaskRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface CoverageMask {
+  rect: MaskRect;
+  /** Coverage 0..1 per pixel of `rect`, row-major. */
+  alpha: Float32Array;
+}
+
+const SUBROWS = 4;
+
+export function polygonBounds(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, pad: number, limit: { width: number; height: number }): MaskRect | null {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const poly of polygons)
+    for (const [x, y] of poly) {
+      minX = Math.min(minX, x);
+      minY = Math.min(minY, y);
+      maxX = Math.max(maxX, x);
+      maxY = Math.max(maxY, y);
+    }
+  const x0 = Math.max(0, Math.floor(minX - pad));
+  const y0 = Math.max(0, Math.floor(minY - pad));
+  const x1 = Math.min(limit.width, Math.ceil(maxX + pad));
+  const y1 = Math.min(limit.height, Math.ceil(maxY + pad));
+  if (!(x1 > x0 && y1 > y0)) return null;
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, rect: MaskRect): Float32Array {
+  const alpha = new Float32Array(rect.width * rect.height);
+  const xs: number[] = [];
+  const weight = 1 / SUBROWS;
+  for (let row = 0; row < rect.height; row++) {
+    for (let s = 0; s < SUBROWS; s++) {
+      const sy = rect.y + row + (s + 0.5) / SUBROWS;
+      xs.length = 0;
+      for (const poly of polygons) {
+        for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+          const [xi, yi] = poly[i];
+          const [xj, yj] = poly[j];
+          if (yi > sy !== yj > sy) xs.push(xi + ((sy - yi) / (yj - yi)) * (xj - xi) - rect.x);
+        }
+      }
+      xs.sort((a, b) => a - b);
+      const base = row * rect.width;
+      for (let k = 0; k + 1 < xs.length; k += 2) {
+        const a = Math.max(0, xs[k]);
+        const b = Math.min(rect.width, xs[k + 1]);
+        if (b <= a) continue;
+        const ia = Math.floor(a);
+        const ib = Math.floor(b);
+        if (ia === ib) {
+          alpha[base + ia] += (b - a) * weight;
+          continue;
+        }
+        alpha[base + ia] += (ia + 1 - a) * weight;
+        for (let x = ia + 1; x < ib; x++) alpha[base + x] += weight;
+        if (ib < rect.width) alpha[base + ib] += (b - ib) * weight;
+      }
+    }
+  }
+  return alpha;
+}
+
+/** Separable box blur, radius in pixels; softens mask edges in proportion to face size. */
+export function boxBlur(alpha: Float32Array, width: number, height: number, radius: number): Float32Array {
+  const r = Math.max(0, Math.round(radius));
+  if (r === 0) return alpha;
+  const tmp = new Float32Array(alpha.length);
+  const out = new Float32Array(alpha.length);
+  const norm = 1 / (2 * r + 1);
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    let sum = 0;
+    for (let x = -r; x <= r; x++) sum += alpha[base + Math.min(width - 1, Math.max(0, x))];
+    for (let x = 0; x < width; x++) {
+      tmp[base + x] = sum * norm;
+      sum += alpha[base + Math.min(width - 1, x + r + 1)] - alpha[base + Math.max(0, x - r)];
+    }
+  }
+  for (let x = 0; x < width; x++) {
+    let sum = 0;
+    for (let y = -r; y <= r; y++) sum += tmp[Math.min(height - 1, Math.max(0, y)) * width + x];
+    for (let y = 0; y < height; y++) {
+      out[y * width + x] = sum * norm;
+      sum += tmp[Math.min(height - 1, y + r + 1) * width + x] - tmp[Math.max(0, y - r) * width + x];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+/**
+ * The spine end to end on real parts: the daemon on the demo clip, a real socket.io client,
+ * real ffmpeg as the capture child, and signals as systemd sends them.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientToServerEvents, FrameMessage, ServerToClientEvents } from '../../device/transport/events.ts';
+import { DEMO_CLIP } from '../../device/source/index.ts';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+
+const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
+
+function collectFrames(url: string, count: number, timeoutMs = 30_000): Promise<FrameMessage[]> {
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { transports: ['websocket'] });
+  const frames: FrameMessage[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`only ${frames.length} frames in ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('frame', (frame) => {
+      frames.push(frame);
+      if (frames.length === count) {
+        clearTimeout(timer);
+        socket.close();
+        resolve(frames);
+      }
+    });
+  });
+}
+
+describe('daemon on the bundled demo clip', () => {
+  let daemon: RunningDaemon;
+  beforeAll(async () => {
+    daemon = await startDaemon();
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+  });
+
+  it('streams at least 60 frames with increasing ids and a 468-point mesh inside the face box', async () => {
+    const frames = await collectFrames(daemon.url, 60);
+    for (let i = 1; i < frames.length; i++) expect(frames[i].id).toBeGreaterThan(frames[i - 1].id);
+    const withFace = frames.filter((f) => f.faces.length > 0);
+    expect(withFace.length).toBeGreaterThanOrEqual(55);
+    for (const frame of withFace) {
+      const [face] = frame.faces;
+      expect(face.landmarks).toHaveLength(468);
+      const { x, y, width, height } = face.box;
+      const inside = face.landmarks.filter(([lx, ly]) => lx >= x && lx <= x + width && ly >= y && ly <= y + height);
+      expect(inside.length).toBe(468);
+      // The mesh fills its crop (about 1/1.5 of it) rather than collapsing to a point.
+      const xs = face.landmarks.map((p) => p[0]);
+      expect(Math.max(...xs) - Math.min(...xs)).toBeGreaterThan(width * 0.4);
+      expect(frame.capturedAt).toBeLessThanOrEqual(frame.emittedAt);
+      expect(frame.applied).toEqual(['demo-lipstick-ruby']);
+    }
+    const jpeg = Buffer.from(frames[0].image);
+    expect(jpeg.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+  });
+
+  it('serves /healthz with uptime, fps, frame age, backends and model versions', async () => {
+    const health = await (await fetch(`${daemon.url}/healthz`)).json();
+    expect(health.status).toBe('ok');
+    expect(health.fps).toBeGreaterThan(0);
+    expect(health.lastFrameAgeMs).toBeLessThan(2000);
+    expect(health.uptimeS).toBeGreaterThanOrEqual(0);
+    expect(health.backends).toEqual({ detector: expect.stringMatching(/^tfjs-/), mesh: expect.stringMatching(/^tfjs-/) });
+    expect(health.models['face-mesh']).toMatch(/facemesh/);
+    expect(health.models['face-detector']).toMatch(/blazeface/);
+  });
+
+  it('ignores a malformed painted ack and keeps streaming', async () => {
+    const socket = io(daemon.url, { transports: ['websocket'] });
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+    socket.emit('painted', { id: 'not-a-number', paintedAt: -1 } as never);
+    socket.emit('painted', null as never);
+    socket.close();
+    const frames = await collectFrames(daemon.url, 5);
+    expect(frames).toHaveLength(5);
+  });
+});
+
+describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
+  let clip: string;
+  beforeAll(() => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mirror-clip-'));
+    clip = path.join(dir, 'demo.mp4');
+    const first = readdirSync(DEMO_CLIP).find((f) => f.endsWith('.jpg'))!;
+    expect(first).toBeDefined();
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-framerate', '30', '-i', path.join(DEMO_CLIP, 'frame-%04d.jpg'), '-frames:v', '60', '-c:v', 'mpeg4', '-q:v', '5', clip]);
+  });
+
+  it('restarts the capture child when it dies mid-stream', async () => {
+    const daemon = await startDaemon({ env: { SOURCE: `clip:${clip}` } });
+    try {
+      await collectFrames(daemon.url, 10);
+      const pid = daemon.logs.find((l) => l.msg === 'capture child started')?.pid as number;
+      process.kill(pid, 'SIGKILL');
+      await collectFrames(daemon.url, 10, 20_000);
+      const starts = daemon.logs.filter((l) => l.msg === 'capture child started');
+      expect(starts.length).toBeGreaterThanOrEqual(2);
+      expect(daemon.logs.some((l) => l.msg === 'capture failure')).toBe(true);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('on SIGTERM closes the capture child, socket server and MQTT client and exits 0 within 3 s', async () => {
+    const daemon = await startDaemon({ env: { SOURCE: `clip:${clip}` } });
+    await collectFrames(daemon.url, 5);
+    const pid = daemon.logs.find((l) => l.msg === 'capture child started')?.pid as number;
+    const socket = io(daemon.url, { transports: ['websocket'], reconnection: false });
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+    const disconnected = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
+    const result = await daemon.stop('SIGTERM');
+    expect(result.code).toBe(0);
+    expect(result.ms).toBeLessThan(3000);
+    expect(await disconnected).toBeTruthy();
+    expect(() => process.kill(pid, 0)).toThrow();
+    const msgs = daemon.logs.map((l) => l.msg);
+    expect(msgs).toContain('stopped');
+    expect(msgs.some((m) => typeof m === 'string' && /MQTT.*(closed|disconnected|offline)/i.test(m))).toBe(true);
+  });
+});

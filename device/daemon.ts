@@ -5,11 +5,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { resolveModel } from '../models/registry.ts';
 import type { MirrorConfig } from './config/schema.ts';
 import { LatestFrameSlot } from './core/flow-limiter.ts';
 import { nowMs } from './core/frame.ts';
 import { PipelineStats } from './core/pipeline-stats.ts';
+import { createTryOnStage } from './tryon/tryon-stage.ts';
+import { createFaceStage } from './vision/face-stage.ts';
 import { createJpegEncoder } from './overlay/jpeg-encoder.ts';
 import { Pipeline } from './pipeline.ts';
 import { createSource, resolveSourceSpec } from './source/index.ts';
@@ -18,12 +19,6 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './telemetry/embedded-b
 import { createTelemetryAgent, type TelemetryAgent } from './telemetry/mqtt-agent.ts';
 import { startKioskServer, type KioskServer } from './transport/kiosk-server.ts';
 import type { PipelineStats as StatsMessage } from './transport/events.ts';
-import { renderLipstick } from './tryon/lipstick.ts';
-import { FaceDetector } from './vision/detector.ts';
-import { FaceTracker } from './vision/face-tracker.ts';
-import { FaceMesh } from './vision/mesh.ts';
-import { createTfjsRuntime } from './vision/runtime/tfjs-runtime.ts';
-import type { InferenceRuntime, LoadedModel } from './vision/runtime/runtime.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIRMWARE_VERSION = '0.1.0';
@@ -50,19 +45,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
 
   try {
     // Vision: models are verified against their manifests before any runtime sees them.
-    const runtime: InferenceRuntime = await createTfjsRuntime(config.vision.backend, logger);
-    const detectorModel = await runtime.load(await resolveModel('face-detector'));
-    const meshModel = await runtime.load(await resolveModel('face-mesh'));
-    const models: LoadedModel[] = [detectorModel, meshModel];
-    stopSteps.push({ name: 'models', run: () => models.forEach((m) => m.dispose()) });
-    const detector = new FaceDetector(detectorModel, { minScore: config.vision.detectorMinScore, iouThreshold: 0.3 });
-    const tracker = new FaceTracker(detector, new FaceMesh(meshModel), {
-      minMeshScore: config.vision.meshMinScore,
-      cropScale: 1.5,
-      detectionCropScale: 1.6,
-    });
-    const backends = { detector: detectorModel.backend, mesh: meshModel.backend };
-    const modelVersions = Object.fromEntries(models.map((m) => [m.name, m.version]));
+    const vision = await createFaceStage(config.vision, logger);
+    stopSteps.push({ name: 'models', run: () => vision.dispose() });
+    const { tracker, runtime, backends, modelVersions } = vision;
     logger.info({ backends, models: modelVersions }, 'models loaded');
 
     const slot = new LatestFrameSlot();
@@ -108,16 +93,13 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
 
     // Capture times of recent frames, so the kiosk's "painted" acks give capture-to-paint latency.
     const capturedAtById = new Map<number, number>();
-    const shade = config.tryon.lipstick;
+    const tryOn = createTryOnStage(config.tryon);
     const encode = createJpegEncoder(config.encode.quality);
     const pipeline = new Pipeline(
       slot,
       {
         vision: (frame) => tracker.process(frame),
-        tryOn: (frame, faces) => {
-          const shopper = faces[0];
-          return shopper && renderLipstick(frame, shopper, shade) ? [shade.productId] : [];
-        },
+        tryOn,
         encode,
         emit: (message) => {
           capturedAtById.set(message.id, message.capturedAt);

@@ -22,6 +22,10 @@ export class RollingWindow {
     return sorted[rank];
   }
 
+  get capacity(): number {
+    return this.#values.length;
+  }
+
   get size(): number {
     return this.#count;
   }
@@ -39,8 +43,8 @@ export interface StatsSnapshot {
 }
 
 export class PipelineStats {
-  readonly #latency = new RollingWindow(300);
-  readonly #paintLatency = new RollingWindow(300);
+  #latency = new RollingWindow(300);
+  #paintLatency = new RollingWindow(300);
   /** Emit times of recent frames, for fps over the last couple of seconds. */
   readonly #emits: number[] = [];
   readonly #fpsWindowMs: number;
@@ -64,6 +68,15 @@ export class PipelineStats {
 
   recordPaint(capturedAt: number, paintedAt: number): void {
     this.#paintLatency.push(paintedAt - capturedAt);
+  }
+
+  /** Forget everything measured so far (benchmarks exclude their warm-up this way). */
+  reset(): void {
+    this.#latency = new RollingWindow(this.#latency.capacity);
+    this.#paintLatency = new RollingWindow(this.#paintLatency.capacity);
+    this.#emits.length = 0;
+    this.#processed = 0;
+    this.#stageErrors = 0;
   }
 
   recordStageError(): void {

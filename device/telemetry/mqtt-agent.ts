@@ -205,6 +205,9 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
   if (!Number.isFinite(opts.intervalMs) || opts.intervalMs < 100) {
     throw new TypeError(`telemetry: intervalMs must be at least 100, got ${String(opts.intervalMs)}`);
   }
+  if (typeof opts.firmwareVersion !== 'string' || opts.firmwareVersion.length < 1 || opts.firmwareVersion.length > 64) {
+    throw new TypeError('telemetry: firmwareVersion must be 1..64 characters');
+  }
   let protocol: string;
   try {
     protocol = new URL(opts.url).protocol;
@@ -269,10 +272,12 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
       backends: { ...lastKnown.backends },
       ...(reason === undefined ? {} : { reason }),
     };
-    const enc = encodeMessage('status', msg);
+    let enc = encodeMessage('status', msg);
     if (!enc.ok) {
-      logger.error({ field: enc.field, error: enc.error }, 'status message failed validation');
-      return undefined;
+      logger.error({ field: enc.field, error: enc.error }, 'status message failed validation; sending it without model maps');
+      // A bad model name from the pipeline must not cost the mirror its birth or its will.
+      enc = encodeMessage('status', { ...msg, models: {}, backends: {} });
+      if (!enc.ok) return undefined;
     }
     return enc.payload;
   }
@@ -282,8 +287,8 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
       if (phase !== 'running') return;
       const seq = await seqStore.next();
       if (phase !== 'running') return;
-      // The will's payload would fail validation only through a bad option (e.g. an empty
-      // firmwareVersion); connecting without a will would hide that, so refuse loudly instead.
+      // Options were checked at construction, so this cannot fail in practice; connecting
+      // without a will would silently lose offline detection, so refuse loudly instead.
       const will = statusPayload('offline', seq, 'connection-lost');
       if (will === undefined) throw new Error('cannot build the last-will status message');
       const options: IClientOptions = {

@@ -1,0 +1,252 @@
+/**
+ * Validated MQTT payloads between a mirror and the fleet (protocol v1), shared by both sides.
+ *
+ * Every payload is a UTF-8 JSON object with `v: 1`. Unknown extra fields are dropped, not
+ * rejected, so a newer device can add an optional field without breaking an older fleet;
+ * anything that changes the meaning of a field bumps `v` (and the topic's `v1` segment).
+ *
+ * `parseMessage(topic, payload)` is the one entry point for bytes from the network: it checks the
+ * topic, the size, the encoding, the JSON and the schema, and that the ids in the payload match
+ * the topic (a device cannot speak for another). It never throws; a failure names the field.
+ */
+import { z } from 'zod';
+import { ID_PATTERN, parseTopic, type Channel, type ParsedTopic } from './topics.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Larger payloads are rejected before they are decoded. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+const Id = z.string().regex(ID_PATTERN, { error: 'must match [A-Za-z0-9_-]{1,64}' });
+
+/** Milliseconds since the Unix epoch. */
+const TimestampMs = z.int().min(0);
+
+/**
+ * Name → version/backend maps (`{ mesh: '1.2.0' }`, `{ mesh: 'onnx-cuda' }`). Keys start with a
+ * letter or digit (so `__proto__` can never be one), at most 64 entries.
+ */
+const NameMap = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'invalid name' }),
+    z.string().min(1).max(128),
+  )
+  .refine((m) => Object.keys(m).length <= 64, { error: 'at most 64 entries' });
+
+/** Reasons a device gives for going offline; a string so that later ones stay v1-compatible. */
+export const OFFLINE_REASONS = ['connection-lost', 'shutdown'] as const;
+export type KnownOfflineReason = (typeof OFFLINE_REASONS)[number];
+
+/**
+ * Retained on `.../status`. Three publishers per connection:
+ *   - birth: `online`, right after CONNACK;
+ *   - last will: `offline`, reason `connection-lost`, registered in CONNECT and published by the
+ *     broker if the connection dies without a DISCONNECT (its `ts` is therefore the time the
+ *     connection was opened, not the time it was lost: use the receive time for that);
+ *   - graceful stop: `offline`, reason `shutdown`, then DISCONNECT (which discards the will).
+ *
+ * `connectionSeq` increases on every connection attempt and survives restarts (the device keeps
+ * it on disk). A will carries the seq of the connection it belongs to, so a late will from an
+ * older connection can be told apart from the current one: see `shouldApplyStatus`.
+ */
+export const StatusMessageSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  state: z.enum(['online', 'offline']),
+  deviceId: Id,
+  storeId: Id,
+  connectionSeq: z.int().min(0),
+  ts: TimestampMs,
+  firmwareVersion: z.string().min(1).max(64),
+  models: NameMap,
+  backends: NameMap.optional(),
+  reason: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,63}$/, { error: 'must be a lower-case word like "shutdown"' })
+    .optional(),
+});
+export type StatusMessage = z.infer<typeof StatusMessageSchema>;
+
+/**
+ * Periodic on `.../telemetry`. `droppedFrames` and `processedFrames` are totals since the daemon
+ * started (as the pipeline counts them), not per interval: a lost or duplicated message cannot
+ * skew them, the fleet takes differences, and a drop in `uptimeS` marks a restart.
+ * `cpuLoad` is the daemon process's share of the whole machine's CPU over the interval (0..1).
+ */
+export const MetricsMessageSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  msgId: z.uuid(),
+  deviceId: Id,
+  ts: TimestampMs,
+  intervalS: z.number().positive().max(86_400),
+  fps: z.number().min(0).max(10_000),
+  latencyP50Ms: z.number().min(0),
+  latencyP95Ms: z.number().min(0),
+  droppedFrames: z.int().min(0),
+  processedFrames: z.int().min(0),
+  backends: NameMap,
+  models: NameMap,
+  uptimeS: z.number().min(0),
+  rssBytes: z.int().min(0),
+  cpuLoad: z.number().min(0).max(1).optional(),
+});
+export type MetricsMessage = z.infer<typeof MetricsMessageSchema>;
+
+/**
+ * On `.../events`: a typed envelope; the event types themselves arrive with the issues that emit
+ * them. `data` is flat and holds only counts, timings and ids (the privacy rule), never blobs.
+ */
+export const EventMessageSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  msgId: z.uuid(),
+  deviceId: Id,
+  ts: TimestampMs,
+  type: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/, { error: 'must be a lower-case event name' }),
+  data: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'invalid name' }),
+      z.union([z.string().max(256), z.number(), z.boolean(), z.null()]),
+    )
+    .refine((m) => Object.keys(m).length <= 64, { error: 'at most 64 entries' })
+    .optional(),
+});
+export type EventMessage = z.infer<typeof EventMessageSchema>;
+
+export type MessageKind = 'status' | 'metrics' | 'event';
+
+const SCHEMAS = {
+  status: StatusMessageSchema,
+  metrics: MetricsMessageSchema,
+  event: EventMessageSchema,
+} as const;
+
+interface KindValue {
+  status: StatusMessage;
+  metrics: MetricsMessage;
+  event: EventMessage;
+}
+
+/** Which payload a channel carries; `cmd` and `update` are reserved and have none yet. */
+const KIND_BY_CHANNEL: Partial<Record<Channel, MessageKind>> = {
+  status: 'status',
+  telemetry: 'metrics',
+  events: 'event',
+};
+
+export type ParseErrorCode =
+  | 'bad-topic'
+  | 'unsupported-channel'
+  | 'too-large'
+  | 'bad-encoding'
+  | 'bad-json'
+  | 'bad-field'
+  | 'topic-mismatch';
+
+export interface ParseFailure {
+  ok: false;
+  code: ParseErrorCode;
+  /** The first offending field as a dotted zod issue path (`models.mesh`), `topic`, or `(payload)`. */
+  field: string;
+  /** Every offending field, in zod's order. */
+  fields: string[];
+  /** Human-readable; always starts with the field name. */
+  error: string;
+}
+
+export type ParsedMessage =
+  | { ok: true; kind: 'status'; topic: ParsedTopic; value: StatusMessage }
+  | { ok: true; kind: 'metrics'; topic: ParsedTopic; value: MetricsMessage }
+  | { ok: true; kind: 'event'; topic: ParsedTopic; value: EventMessage };
+
+export type ParseResult = ParsedMessage | ParseFailure;
+
+function fail(code: ParseErrorCode, field: string, message: string, fields: string[] = [field]): ParseFailure {
+  return { ok: false, code, field, fields, error: `${field}: ${message}` };
+}
+
+function pathName(path: ReadonlyArray<PropertyKey>): string {
+  return path.length === 0 ? '(root)' : path.map((p) => String(p)).join('.');
+}
+
+function schemaFailure(error: z.ZodError): ParseFailure {
+  const fields = error.issues.map((i) => pathName(i.path));
+  const first = error.issues[0];
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more: ${fields.slice(1).join(', ')})` : '';
+  return fail('bad-field', fields[0] ?? '(root)', `${first?.message ?? 'invalid'}${more}`, fields);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Validate one message from the broker. Never throws.
+ * `payload` is the raw MQTT payload (Buffer from MQTT.js; a string is accepted for tools).
+ */
+export function parseMessage(topic: string, payload: Uint8Array | string): ParseResult {
+  try {
+    const t = parseTopic(topic);
+    if (!t.ok) {
+      const field = t.field === 'topic' ? 'topic' : `topic.${t.field}`;
+      return fail('bad-topic', field, t.error.slice(t.field.length + 2));
+    }
+    const kind = KIND_BY_CHANNEL[t.value.channel];
+    if (kind === undefined) {
+      return fail('unsupported-channel', 'topic.channel', `no v1 payload is defined for "${t.value.channel}" yet`);
+    }
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    if (size > MAX_PAYLOAD_BYTES) {
+      return fail('too-large', '(payload)', `${size} bytes, more than ${MAX_PAYLOAD_BYTES}`);
+    }
+    let text: string;
+    try {
+      text = typeof payload === 'string' ? payload : utf8.decode(payload);
+    } catch {
+      return fail('bad-encoding', '(payload)', 'not valid UTF-8');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      return fail('bad-json', '(payload)', `not JSON (${(err as Error).message})`);
+    }
+    const parsed = SCHEMAS[kind].safeParse(json);
+    if (!parsed.success) return schemaFailure(parsed.error);
+    const value = parsed.data as KindValue[typeof kind];
+    if (value.deviceId !== t.value.deviceId) {
+      return fail('topic-mismatch', 'deviceId', `"${value.deviceId}" does not match the topic's "${t.value.deviceId}"`);
+    }
+    if (kind === 'status' && (value as StatusMessage).storeId !== t.value.storeId) {
+      return fail(
+        'topic-mismatch',
+        'storeId',
+        `"${(value as StatusMessage).storeId}" does not match the topic's "${t.value.storeId}"`,
+      );
+    }
+    return { ok: true, kind, topic: t.value, value } as ParsedMessage;
+  } catch (err) {
+    // Nothing above should throw; if something does, it is still bad input, not a crash.
+    return fail('bad-json', '(payload)', `unexpected error: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+export type EncodeResult = { ok: true; payload: Buffer } | ParseFailure;
+
+/** Validate an outgoing message and serialise it. Never throws. */
+export function encodeMessage<K extends MessageKind>(kind: K, value: KindValue[K]): EncodeResult {
+  const parsed = SCHEMAS[kind].safeParse(value);
+  if (!parsed.success) return schemaFailure(parsed.error);
+  return { ok: true, payload: Buffer.from(JSON.stringify(parsed.data)) };
+}
+
+/**
+ * Sparkplug's lesson on last wills, as one rule for whoever keeps a device's state (the fleet):
+ * a status applies when it belongs to a newer connection than the one last seen, or when it is
+ * the `offline` for that same connection (its will, or its shutdown). A late will from an older
+ * connection never marks a device that has already reconnected as offline.
+ */
+export function shouldApplyStatus(
+  current: Pick<StatusMessage, 'connectionSeq' | 'state'> | undefined,
+  next: Pick<StatusMessage, 'connectionSeq' | 'state'>,
+): boolean {
+  if (current === undefined) return true;
+  if (next.connectionSeq > current.connectionSeq) return true;
+  return next.connectionSeq === current.connectionSeq && next.state === 'offline' && current.state === 'online';
+}

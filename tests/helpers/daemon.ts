@@ -9,7 +9,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tsxCli = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 export interface RunningDaemon {
   port: number;
@@ -29,7 +28,9 @@ export interface StartOptions {
 
 export function runDaemonProcess(options: StartOptions = {}): ChildProcess {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'mirror-state-'));
-  return spawn(process.execPath, [tsxCli, path.join(repoRoot, 'device', 'main.ts'), ...(options.args ?? [])], {
+  // tsx as a loader in this very process (not its CLI, which runs the script in a child), so the
+  // child's pid is the daemon's and SIGKILL reaches it as a power cut would.
+  return spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device', 'main.ts'), ...(options.args ?? [])], {
     cwd: repoRoot,
     env: {
       ...process.env,

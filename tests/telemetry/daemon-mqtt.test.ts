@@ -2,8 +2,6 @@
  * The whole daemon on a real Mosquitto: it announces itself, reports metrics the fleet accepts,
  * and a daemon killed outright (power cut, OOM kill) is reported offline by its last will.
  */
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage, type StatusMessage } from '../../fleet/protocol/schemas.ts';
 import { channelFilter } from '../../fleet/protocol/topics.ts';
@@ -12,22 +10,6 @@ import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
 import { subscribe, uniqueId, type Received, type Subscriber } from './support.ts';
 
 const STORE = 'store-daemon-test';
-
-/**
- * The pid that runs device/main.ts. The helper launches it through the tsx CLI, which runs the
- * script in a child of its own; SIGKILL cannot be relayed, so killing the launcher alone would
- * leave the daemon running. Linux lists a process's children in /proc.
- */
-function daemonPid(launcher: ChildProcess): number {
-  const pid = launcher.pid!;
-  try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    if (children.length === 1) return Number(children[0]);
-  } catch {
-    // No /proc: the launcher is taken to be the daemon itself.
-  }
-  return pid;
-}
 
 function killHard(pid: number): void {
   try {
@@ -46,7 +28,6 @@ describe('daemon on a real broker', () => {
   let broker: TestBroker;
   let daemon: RunningDaemon | undefined;
   let sub: Subscriber | undefined;
-  let mainPid: number | undefined;
   const deviceId = uniqueId('mirror');
 
   beforeAll(async () => {
@@ -54,7 +35,6 @@ describe('daemon on a real broker', () => {
   }, 20_000);
 
   afterAll(async () => {
-    if (mainPid !== undefined) killHard(mainPid);
     await daemon?.stop('SIGKILL');
     await sub?.close();
     await broker?.stop();
@@ -82,13 +62,10 @@ describe('daemon on a real broker', () => {
       if (!parsed.ok) throw new Error(`daemon metrics failed validation: ${parsed.error}`);
       expect(parsed.kind).toBe('metrics');
 
-      // Kill the process that runs main.ts, not only the launcher: nothing gets to send a
-      // DISCONNECT, exactly as in a power cut.
-      mainPid = daemonPid(daemon.child);
-      const launcherExited = new Promise((r) => daemon!.child.once('exit', r));
-      killHard(mainPid);
+      // Nothing gets to send a DISCONNECT, exactly as in a power cut.
+      const exited = new Promise((r) => daemon!.child.once('exit', r));
       killHard(daemon.child.pid!);
-      await launcherExited;
+      await exited;
 
       const will = await sub.waitFor((m) => status(m)?.state === 'offline', 15_000, 'last will after SIGKILL');
       expect(status(will)).toMatchObject({ state: 'offline', reason: 'connection-lost', connectionSeq: seq, deviceId });

@@ -33,11 +33,12 @@ export function drawFaces(
   const px = devicePixelRatio / fit.scale; // one CSS pixel, in image pixels
   ctx.lineWidth = 1.5 * px;
   for (const face of faces) {
+    if (!face?.box || !Array.isArray(face.landmarks)) continue; // debug aid: never let bad data stop the paint
     const { x, y, width, height } = face.box;
     ctx.strokeStyle = 'rgba(120, 230, 255, 0.9)';
     ctx.strokeRect(x, y, width, height);
     ctx.fillStyle = 'rgba(255, 170, 190, 0.85)';
     const r = 1.2 * px;
-    for (const point of face.landmarks) ctx.fillRect(point[0] - r, point[1] - r, 2 * r, 2 * r);
+    for (const point of face.landmarks) if (point) ctx.fillRect(point[0] - r, point[1] - r, 2 * r, 2 * r);
   }
 }

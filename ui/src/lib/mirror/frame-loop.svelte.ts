@@ -24,6 +24,8 @@ export interface BrowserMetrics {
   painted: number;
   /** Frames replaced by a newer one before they were painted (undecoded or decoded). */
   dropped: number;
+  /** Of those, replaced while waiting to decode (decode is the bottleneck). */
+  droppedUndecoded: number;
   decodeErrors: number;
 }
 
@@ -75,6 +77,7 @@ export class FrameLoop {
   #received = 0;
   #painted = 0;
   #dropped = 0;
+  #droppedUndecoded = 0;
   #decodeErrors = 0;
 
   constructor(options: FrameLoopOptions = {}) {
@@ -96,7 +99,10 @@ export class FrameLoop {
   /** Hand a frame from the socket. Never blocks; an older undecoded frame is dropped. */
   receive = (frame: FrameMessage): void => {
     this.#received++;
-    if (this.#pending) this.#dropped++;
+    if (this.#pending) {
+      this.#dropped++;
+      this.#droppedUndecoded++;
+    }
     this.#pending = frame;
     this.#decodeNext();
   };
@@ -262,6 +268,7 @@ export class FrameLoop {
       received: this.#received,
       painted: this.#painted,
       dropped: this.#dropped,
+      droppedUndecoded: this.#droppedUndecoded,
       decodeErrors: this.#decodeErrors,
     };
   }
@@ -284,6 +291,7 @@ function emptyMetrics(): BrowserMetrics {
     received: 0,
     painted: 0,
     dropped: 0,
+    droppedUndecoded: 0,
     decodeErrors: 0,
   };
 }

@@ -11,6 +11,7 @@ import type { Frame } from './core/frame.ts';
 import type { Face } from './vision/face.ts';
 import type { FaceStageResult } from './vision/face-tracker.ts';
 import type { FrameMessage } from './transport/events.ts';
+import type { Logger } from './core/logger.ts';
 
 export interface PipelineStages {
   vision(frame: Frame): Promise<FaceStageResult>;
@@ -20,9 +21,6 @@ export interface PipelineStages {
   emit(message: FrameMessage): void;
 }
 
-interface Logger {
-  error(obj: object, msg?: string): void;
-}
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 

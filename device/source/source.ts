@@ -21,8 +21,4 @@ export interface FrameSource {
   health(): SourceHealth;
 }
 
-export interface SourceLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger as SourceLogger } from '../core/logger.ts';

@@ -1,12 +1,4 @@
-/**
- * The logging surface the telemetry parts need: a subset of pino's, so the daemon passes its
- * pino logger (or a child of it) straight in, and tests pass a recorder.
- */
-export interface TelemetryLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger as TelemetryLogger } from '../core/logger.ts';
 
 /** Strip credentials from a broker URL before it reaches a log line. */
 export function redactUrl(url: string): string {

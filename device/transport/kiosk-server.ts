@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Server } from 'socket.io';
 import { z } from 'zod';
 import type { ClientToServerEvents, FrameMessage, PaintedMessage, PipelineStats, ServerToClientEvents } from './events.ts';
+import type { Logger } from '../core/logger.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -25,10 +26,6 @@ const CONTENT_TYPES: Record<string, string> = {
 
 const Painted = z.strictObject({ id: z.number().int().positive(), paintedAt: z.number().positive() });
 
-interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
 
 export interface KioskServerOptions {
   host: string;

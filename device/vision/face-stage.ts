@@ -6,11 +6,8 @@ import { FaceTracker } from './face-tracker.ts';
 import { FaceMesh } from './mesh.ts';
 import type { InferenceRuntime, LoadedModel } from './runtime/runtime.ts';
 import { createTfjsRuntime } from './runtime/tfjs-runtime.ts';
+import type { Logger } from '../core/logger.ts';
 
-interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
 
 export interface FaceStage {
   tracker: FaceTracker;

@@ -8,7 +8,7 @@ import { createTfjsRuntime } from '../../device/vision/runtime/tfjs-runtime.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
 import type { Box } from '../../device/vision/face.ts';
 
-const quiet = { info: () => {}, warn: () => {} };
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 export async function loadVision() {
   const runtime = await createTfjsRuntime('auto', quiet);

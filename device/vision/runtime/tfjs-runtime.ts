@@ -7,13 +7,10 @@ import type * as TF from '@tensorflow/tfjs';
 import { MirrorError } from '../../core/errors.ts';
 import type { ResolvedModel } from '../../../models/registry.ts';
 import type { InferenceRuntime, LoadedModel, TensorOut } from './runtime.ts';
+import type { Logger } from '../../core/logger.ts';
 
 export type TfjsBackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-wasm';
 
-interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
 
 async function loadNodeGpu(logger: Logger): Promise<typeof TF | null> {
   try {

@@ -143,6 +143,8 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       username: config.mqtt.username,
       password: config.mqtt.password,
       snapshot: () => ({ ...statsMessage(), models: modelVersions }),
+      // Leaves room in the 3 s stop budget for the source, pipeline and servers.
+      stopTimeoutMs: 1000,
       logger,
     });
     mqttState = { url: brokerUrl, embedded: !config.mqtt.url, connected: () => agent.connected };

@@ -67,6 +67,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         lastFrameAgeMs: frameAge,
         latencyP50Ms: snap.latencyP50Ms,
         latencyP95Ms: snap.latencyP95Ms,
+        paintLatencyP95Ms: snap.paintLatencyP95Ms,
         droppedFrames: snap.droppedFrames,
         processedFrames: snap.processedFrames,
         stageErrors: snap.stageErrors,
@@ -85,7 +86,10 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       port: config.port,
       uiDir: path.join(repoRoot, 'ui', 'dist'),
       health,
-      onPainted: (msg) => stats.recordPaint(capturedAtById.get(msg.id) ?? msg.paintedAt, msg.paintedAt),
+      onPainted: (msg) => {
+        const capturedAt = capturedAtById.get(msg.id);
+        if (capturedAt !== undefined) stats.recordPaint(capturedAt, msg.paintedAt);
+      },
       logger,
     });
     stopSteps.push({ name: 'kiosk server', run: () => kiosk.close() });

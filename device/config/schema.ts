@@ -59,7 +59,33 @@ export const MirrorConfig = z.strictObject({
       password: z.string().optional(),
     })
     .prefault({}),
-  /** Writable state (connection counters, later the outbox and staged models). */
+  /** Shopper sessions (events): a session ends once no face has been seen for idleTimeoutMs. */
+  session: z
+    .strictObject({
+      idleTimeoutMs: z.number().int().min(1000).max(600_000).default(10_000),
+    })
+    .prefault({}),
+  /** Durable telemetry outbox (SQLite in stateDir): oldest telemetry dropped first when full. */
+  outbox: z
+    .strictObject({
+      maxBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** Model updates: pinned Ed25519 keys (keyId → base64 raw 32-byte key or SPKI PEM) and checks. */
+  updates: z
+    .strictObject({
+      publicKeys: z.record(storeOrDeviceId, z.string().min(32).max(4096)).default({}),
+      /** Smoke test: median mesh latency per golden frame must stay under this. */
+      smokeLatencyBudgetMs: z.number().int().min(1).max(60_000).default(500),
+      /** A requested chunk not answered within this is asked for again (5 tries). */
+      chunkTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+      /** Watch window: fps below this fraction of the pre-switch fps rolls back. */
+      minFpsRatio: z.number().min(0).max(1).default(0.5),
+      /** Watch window: more pipeline stage errors than this fraction of frames rolls back. */
+      maxStageErrorRatio: z.number().min(0).max(1).default(0.2),
+    })
+    .prefault({}),
+  /** Writable state (connection counters, the outbox, update state and staged models). */
   stateDir: z.string().default('var/state'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });

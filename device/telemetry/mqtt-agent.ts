@@ -6,10 +6,13 @@
  *    `connectionSeq` in it (Sparkplug's lesson), so each attempt builds a fresh CONNECT;
  *  - reconnects use jittered exponential backoff (`reconnectDelayMs`) instead of MQTT.js's fixed
  *    period, so a store (or broker) outage does not make every mirror reconnect in the same second;
- *  - MQTT.js's in-memory offline queue is never used (it is unbounded): while disconnected a
- *    metrics interval is skipped and counted. The durable on-disk outbox (a later issue) plugs in
- *    at `deliverMetrics`: append there, drain on `connect`, delete a record on its PUBACK (QoS 1,
- *    see `CHANNELS.telemetry`), with `msgId` making redelivery harmless.
+ *  - MQTT.js's in-memory offline queue is never used (it is unbounded). With an `outbox` (the
+ *    daemon always gives one), metrics, events and update states are appended to the on-disk
+ *    outbox, drained in order on every `connect` with a bounded window in flight, and a record is
+ *    deleted on its PUBACK (QoS 1, see `CHANNELS.telemetry`); `msgId` makes redelivery harmless.
+ *    Without one, a metrics interval while disconnected is skipped and counted.
+ *  - `subscriptions` are (re)subscribed on every connection (clean sessions), and their messages
+ *    go to `onMessage`: the update agent's offers and chunks arrive that way.
  *
  * Nothing here throws into the daemon: timers and client events catch and log. `start()` never
  * waits longer than `startTimeoutMs`, so a dead broker never holds up the mirror.
@@ -22,6 +25,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { CHANNELS, isValidId, statusTopic, telemetryTopic } from '../../fleet/protocol/topics.ts';
 import { encodeMessage, type MetricsMessage, type StatusMessage } from '../../fleet/protocol/schemas.ts';
 import { errorFields, redactUrl, type TelemetryLogger } from './logger.ts';
+import type { Outbox, OutboxKind, OutboxStats } from './outbox.ts';
 
 export type { TelemetryLogger } from './logger.ts';
 
@@ -81,6 +85,16 @@ export interface TelemetryAgentOptions {
   stableAfterMs?: number;
   /** For tests of the backoff; default `Math.random`. */
   random?: () => number;
+  /** Durable store-and-forward for metrics, events and update states. */
+  outbox?: Outbox;
+  /** Records in flight (sent, not yet acknowledged) while draining the outbox; default 32. */
+  outboxWindow?: number;
+  /** Topic filters subscribed (QoS 1) on every connection. */
+  subscriptions?: string[];
+  /** Messages on `subscriptions`; exceptions are caught and logged. */
+  onMessage?: (topic: string, payload: Buffer) => void;
+  /** Called after every successful connection (and its subscriptions). */
+  onConnect?: () => void;
 }
 
 export interface TelemetryAgent {
@@ -91,6 +105,14 @@ export interface TelemetryAgent {
   readonly connected: boolean;
   /** The `connectionSeq` of the current (or last) connection attempt; -1 before the first. */
   readonly connectionSeq: number;
+  /**
+   * Durable send: appended to the outbox (published when the broker acknowledges it, across
+   * outages and restarts). Without an outbox: published now if connected, else dropped (false).
+   */
+  enqueue(kind: OutboxKind, topic: string, payload: Buffer): boolean;
+  /** Best-effort send now (QoS 1) on the current connection; false when disconnected. */
+  publishNow(topic: string, payload: Buffer): boolean;
+  outboxStats(): OutboxStats | null;
 }
 
 export const CONNECTION_SEQ_FILE = 'mqtt-connection-seq';
@@ -247,6 +269,12 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
   /** The last good snapshot's maps, for a status built while snapshot() throws. */
   let lastKnown: Pick<MetricsSnapshot, 'models' | 'backends'> = { models: {}, backends: {} };
   let cpuMark = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
+  const outbox = opts.outbox;
+  const outboxWindow = Math.max(1, opts.outboxWindow ?? 32);
+  /** Drain cursor of the current connection: the last outbox id sent on it. */
+  let sentUpTo = 0;
+  let inFlight = 0;
+  let lastDrainError = '';
 
   function safeSnapshot(): MetricsSnapshot | undefined {
     try {
@@ -329,7 +357,27 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
             if (err) logger.warn({ connectionSeq: seq, ...errorFields(err) }, 'MQTT birth publish failed');
           });
         }
+        sentUpTo = 0;
+        inFlight = 0;
+        const subs = opts.subscriptions ?? [];
+        if (subs.length > 0) {
+          c.subscribe(subs, { qos: 1 }, (err) => {
+            if (err) logger.warn({ subscriptions: subs, ...errorFields(err) }, 'MQTT subscribe failed');
+            else if (client === c) notifyConnect();
+          });
+        } else {
+          notifyConnect();
+        }
+        drain();
         resolveFirstOutcome();
+      });
+      c.on('message', (topic, payload) => {
+        if (client !== c || !opts.onMessage) return;
+        try {
+          opts.onMessage(topic, payload);
+        } catch (err) {
+          logger.error({ topic, ...errorFields(err) }, 'MQTT message handler threw');
+        }
       });
       c.on('close', () => {
         if (client !== c) return;
@@ -376,8 +424,79 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
     return Math.min(1, Math.max(0, cpuUs / (wallUs * cpuCount)));
   }
 
-  /** Where the on-disk outbox will go. Today: publish when connected, otherwise skip and count. */
+  function notifyConnect(): void {
+    try {
+      opts.onConnect?.();
+    } catch (err) {
+      logger.error(errorFields(err), 'MQTT onConnect handler threw');
+    }
+  }
+
+  /**
+   * Sends outbox records in id order, at most `outboxWindow` unacknowledged. One connection keeps
+   * MQTT's order; a new connection starts again from the oldest record not yet acknowledged.
+   */
+  function drain(): void {
+    const c = client;
+    if (!outbox || !connected || c === undefined) return;
+    try {
+      while (inFlight < outboxWindow) {
+        const batch = outbox.after(sentUpTo, outboxWindow - inFlight);
+        if (batch.length === 0) return;
+        for (const rec of batch) {
+          sentUpTo = rec.id;
+          inFlight += 1;
+          c.publish(rec.topic, rec.payload, { qos: 1, retain: false }, (err) => {
+            if (!err) {
+              // Acknowledged by the broker: deleting is right whichever connection sent it.
+              try {
+                outbox.delete(rec.id);
+              } catch (e) {
+                logger.error(errorFields(e), 'outbox delete failed');
+              }
+            }
+            if (client !== c) return;
+            inFlight -= 1;
+            if (err && lastDrainError !== err.message) {
+              lastDrainError = err.message;
+              logger.warn({ id: rec.id, ...errorFields(err) }, 'outbox publish failed; it is sent again on the next connection');
+            }
+            drain();
+          });
+        }
+      }
+    } catch (err) {
+      logger.error(errorFields(err), 'outbox drain failed');
+    }
+  }
+
+  function enqueue(kind: OutboxKind, topic: string, payload: Buffer): boolean {
+    if (!outbox) return publishNow(topic, payload);
+    try {
+      outbox.append(kind, topic, payload);
+    } catch (err) {
+      logger.error({ kind, topic, ...errorFields(err) }, 'outbox append failed; message lost');
+      return false;
+    }
+    drain();
+    return true;
+  }
+
+  function publishNow(topic: string, payload: Buffer): boolean {
+    const c = client;
+    if (!connected || c === undefined) return false;
+    c.publish(topic, payload, { qos: 1, retain: false }, (err) => {
+      if (err) logger.warn({ topic, ...errorFields(err) }, 'MQTT publish failed');
+    });
+    return true;
+  }
+
+  /** Metrics go through the outbox; without one: publish when connected, otherwise skip and count. */
   function deliverMetrics(payload: Buffer): void {
+    if (outbox) {
+      enqueue('telemetry', topics.telemetry, payload);
+      return;
+    }
     const c = client;
     if (!connected || c === undefined) {
       skippedIntervals += 1;
@@ -391,8 +510,8 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
   function tick(): void {
     try {
       const cpuLoad = sampleCpu();
-      if (!connected) {
-        // No outbox yet: do not even take a snapshot we would throw away.
+      if (!connected && !outbox) {
+        // No outbox: do not even take a snapshot we would throw away.
         skippedIntervals += 1;
         return;
       }
@@ -500,5 +619,8 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
     get connectionSeq() {
       return clientSeq;
     },
+    enqueue,
+    publishNow,
+    outboxStats: () => outbox?.stats() ?? null,
   };
 }

@@ -109,6 +109,8 @@ export const UpdateStateSchema = z.object({
   state: z.enum(UPDATE_STATES),
   /** Why it failed, was rejected or rolled back: a stable code (e.g. "bad-signature", "sha256-mismatch", "smoke-test-failed", "health-regressed", "previously-rolled-back", "cancelled"). */
   reason: z.string().max(256).optional(),
+  /** Human-readable detail for the reason (e.g. which smoke-test check failed); optional, added in v1 compatibly. */
+  detail: z.string().max(512).optional(),
   /** Bytes received so far, while downloading. */
   received: z.int().min(0).optional(),
   /** Version serving frames now (after active: the new one; after rollback: the old one). */

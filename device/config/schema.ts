@@ -26,7 +26,14 @@ export const MirrorConfig = z.strictObject({
     .prefault({}),
   vision: z
     .strictObject({
-      backend: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-wasm']).default('auto'),
+      /** auto = time every available backend per model and keep the fastest; anything else pins it. */
+      backend: z.enum(['auto', 'onnx', 'tfjs-node-gpu', 'tfjs-wasm']).default('auto'),
+      /** ONNX Runtime execution providers in preference order; missing ones are skipped with a log line. */
+      providers: z
+        .array(z.enum(['tensorrt', 'cuda', 'cpu']))
+        .min(1)
+        .refine((p) => new Set(p).size === p.length, 'must not repeat a provider')
+        .default(['tensorrt', 'cuda', 'cpu']),
       detectorMinScore: z.number().min(0.05).max(0.99).default(0.5),
       meshMinScore: z.number().min(0.05).max(0.99).default(0.5),
     })

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
+import { fixedInput } from '../../device/vision/runtime/fixed-input.ts';
 import { manifestFileName, resolveModel, type ModelManifest } from '../registry.ts';
 import { convertTfjsGraph, UnsupportedOpsError, type TfjsGraphJson } from './tfjs-to-onnx.ts';
 
@@ -17,18 +18,6 @@ const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const CONVERTER_ID = 'models/converter tfjs-to-onnx v1 (opset 13, NCHW layout pass)';
 /** The logical models that have a TF.js graph to convert. */
 export const CONVERTIBLE = ['face-detector', 'face-mesh', 'iris', 'segmentation', 'segmentation-meet'];
-
-/** Deterministic pseudo-random input in the model's declared range. */
-export function fixedInput(shape: number[], range: [number, number], seed = 1): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = range[0] + ((s >>> 8) / 16777216) * (range[1] - range[0]);
-  }
-  return out;
-}
 
 export async function convertModel(name: string): Promise<{ manifest: ModelManifest; bytes: Uint8Array; maxAbsDiff: number; ops: Record<string, number> }> {
   const { manifest, files } = await resolveModel(name);

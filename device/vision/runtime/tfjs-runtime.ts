@@ -35,7 +35,11 @@ async function loadWasm(): Promise<typeof TF> {
   return tf;
 }
 
-export async function createTfjsRuntime(preference: TfjsBackendPreference, logger: Logger): Promise<InferenceRuntime> {
+/**
+ * `preference` may also be the config's `onnx` pin (an ONNX Runtime choice): for TF.js that means
+ * no preference, as `auto`.
+ */
+export async function createTfjsRuntime(preference: TfjsBackendPreference | 'onnx', logger: Logger): Promise<InferenceRuntime> {
   let tf: typeof TF | null = null;
   let backend = 'tfjs-wasm';
   if (preference !== 'tfjs-wasm') {

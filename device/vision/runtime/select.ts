@@ -1,0 +1,259 @@
+/**
+ * Picks the backend per model. With `auto`, every backend that has the model (an ONNX manifest
+ * → ONNX Runtime with the configured providers; a TF.js graph → tfjs-node-gpu when installed,
+ * else WASM) is timed on a fixed input (a few warm runs, then the median of timed runs) and the
+ * fastest serves it. The choice is cached in the state dir, keyed by the model's versions and the
+ * host (CPU, GPU, TensorRT, the backends and providers on offer), so a restart loads the winner
+ * straight away and a different host or model re-times. Any other `backend` pins it (a model
+ * with no file for the pinned backend is chosen automatically, with a warning). A backend that
+ * fails to load a model is logged and skipped; the last failure is thrown only when none is left.
+ *
+ * TF.js keeps one active backend per process (tfjs-node-gpu and WASM share tfjs-core), so at most
+ * one TF.js runtime is created: tfjs-node-gpu when installed (unless WASM is pinned), else WASM.
+ */
+import { createRequire } from 'node:module';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { availableFormats, loadManifest, resolveModel, type ModelFormat, type ResolvedModel } from '../../../models/registry.ts';
+import type { Logger } from '../../core/logger.ts';
+import { fixedInput } from './fixed-input.ts';
+import { probeHost, type HostInfo } from './host.ts';
+import { createOnnxRuntime } from './onnx-runtime.ts';
+import type { InferenceRuntime, LoadedModel } from './runtime.ts';
+import { createTfjsRuntime } from './tfjs-runtime.ts';
+
+export type BackendPreference = 'auto' | 'onnx' | 'tfjs-node-gpu' | 'tfjs-wasm';
+
+export interface ModelChoice {
+  /** Backend serving the model, as LoadedModel.backend says (`onnx-cpu`, `tfjs-wasm`, ...). */
+  backend: string;
+  /** Median ms per run measured when the choice was made (null when pinned and not timed). */
+  msPerRun: number | null;
+  pinned: boolean;
+}
+
+export interface ModelLoaderOptions {
+  backend: BackendPreference;
+  providers: string[];
+  stateDir: string;
+  logger: Logger;
+  /** Test hooks. */
+  manifestDir?: string;
+  warmRuns?: number;
+  timedRuns?: number;
+  host?: HostInfo;
+}
+
+export interface ModelLoader {
+  /** Loads a logical model (`face-detector`, `face-mesh`, `iris`, `segmentation`) on its backend. */
+  load(modelName: string): Promise<LoadedModel>;
+  /**
+   * Loads an already verified model (e.g. a staged update) on the runtime for its format:
+   * ONNX Runtime for `onnx`, the process's TF.js runtime for `tfjs-graph`. Not timed, not cached.
+   */
+  loadResolved(model: ResolvedModel): Promise<LoadedModel>;
+  choices(): Record<string, ModelChoice>;
+  /** Tensors alive in the runtimes created so far (flat over time = no leak). */
+  liveTensors(): number;
+}
+
+type Family = 'onnx' | 'tfjs';
+const FORMAT_OF: Record<Family, ModelFormat> = { onnx: 'onnx', tfjs: 'tfjs-graph' };
+const CACHE_FILE = 'vision-backends.json';
+
+interface CacheEntry {
+  key: string;
+  family: Family;
+  backend: string;
+  msPerRun: number;
+  timings: Record<string, number>;
+  decidedAt: string;
+}
+interface CacheFile {
+  v: 1;
+  models: Record<string, CacheEntry>;
+}
+
+function nodeGpuInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export async function createModelLoader(opts: ModelLoaderOptions): Promise<ModelLoader> {
+  const { logger, stateDir } = opts;
+  const warmRuns = opts.warmRuns ?? 5;
+  const timedRuns = opts.timedRuns ?? 15;
+  const host = opts.host ?? (await probeHost());
+  const tfjsKind = opts.backend !== 'tfjs-wasm' && nodeGpuInstalled() ? 'tfjs-node-gpu' : 'tfjs-wasm';
+  const pinnedFamily: Family | null = opts.backend === 'auto' ? null : opts.backend === 'onnx' ? 'onnx' : 'tfjs';
+  const hostKey = [
+    `cpu=${host.cpuModel}x${host.cores}`,
+    `gpu=${host.gpu ?? 'none'}`,
+    `trt=${host.tensorrtVersion ?? 'none'}`,
+    `ortlibs=${host.ortProviderLibs.cuda ? 'cuda' : ''}${host.ortProviderLibs.tensorrt ? '+trt' : ''}`,
+    `backends=onnx[${opts.providers.join(',')}],${tfjsKind}`,
+  ].join(';');
+  const cachePath = path.join(stateDir, CACHE_FILE);
+  const choices: Record<string, ModelChoice> = {};
+
+  let onnx: Promise<InferenceRuntime> | null = null;
+  let tfjs: Promise<InferenceRuntime> | null = null;
+  const runtimeFor = (family: Family): Promise<InferenceRuntime> => {
+    if (family === 'onnx') return (onnx ??= createOnnxRuntime({ providers: opts.providers, stateDir, logger }));
+    const pref = opts.backend === 'tfjs-wasm' || opts.backend === 'tfjs-node-gpu' ? opts.backend : 'auto';
+    return (tfjs ??= createTfjsRuntime(pref, logger));
+  };
+  const liveRuntimes: InferenceRuntime[] = [];
+  const loadOn = async (family: Family, name: string): Promise<LoadedModel> => {
+    const model = await resolveModel(name, opts.manifestDir, FORMAT_OF[family]);
+    const runtime = await runtimeFor(family);
+    if (!liveRuntimes.includes(runtime)) liveRuntimes.push(runtime);
+    return runtime.load(model);
+  };
+
+  async function readCache(): Promise<CacheFile> {
+    try {
+      const parsed = JSON.parse(await readFile(cachePath, 'utf8')) as CacheFile;
+      if (parsed?.v === 1 && parsed.models && typeof parsed.models === 'object') return parsed;
+    } catch {
+      /* absent or unreadable: re-time */
+    }
+    return { v: 1, models: {} };
+  }
+  async function writeCache(name: string, entry: CacheEntry): Promise<void> {
+    try {
+      const cache = await readCache();
+      cache.models[name] = entry;
+      await mkdir(stateDir, { recursive: true });
+      const tmp = `${cachePath}.${process.pid}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(cache, null, 2)}\n`);
+      await rename(tmp, cachePath);
+    } catch (err) {
+      logger.warn({ model: name, reason: (err as Error).message }, 'could not persist the backend choice; it will be re-timed at next start');
+    }
+  }
+
+  async function loadAuto(name: string, families: Family[], versions: string): Promise<LoadedModel> {
+    const key = `${versions}|${hostKey}`;
+    const cached = (await readCache()).models[name];
+    if (cached && cached.key === key && families.includes(cached.family)) {
+      try {
+        const model = await loadOn(cached.family, name);
+        choices[name] = { backend: model.backend, msPerRun: cached.msPerRun, pinned: false };
+        logger.info({ model: name, backend: model.backend, msPerRun: cached.msPerRun, timings: cached.timings, cached: true }, 'vision backend chosen');
+        return model;
+      } catch (err) {
+        logger.warn({ model: name, backend: cached.backend, reason: (err as Error).message }, 'cached backend choice failed to load; re-timing');
+      }
+    }
+    const manifest = (await resolveModel(name, opts.manifestDir, FORMAT_OF[families[0]])).manifest;
+    const shape = manifest.input.shape;
+    // Load every candidate, warm each, then time them interleaved (run by run) so background
+    // load on the box hits all candidates alike.
+    const candidates: Array<{ family: Family; model: LoadedModel; times: number[] }> = [];
+    let lastError: unknown = null;
+    const input = fixedInput(shape, manifest.input.range);
+    for (const family of families) {
+      try {
+        const model = await loadOn(family, name);
+        candidates.push({ family, model, times: [] });
+      } catch (err) {
+        lastError = err;
+        logger.error({ model: name, family, err: (err as Error).message }, 'backend cannot load this model; skipped');
+      }
+    }
+    const alive = async (fn: (c: (typeof candidates)[number]) => Promise<void>): Promise<void> => {
+      for (const c of [...candidates]) {
+        try {
+          await fn(c);
+        } catch (err) {
+          lastError = err;
+          logger.error({ model: name, backend: c.model.backend, err: (err as Error).message }, 'model failed its timing runs; skipped');
+          c.model.dispose();
+          candidates.splice(candidates.indexOf(c), 1);
+        }
+      }
+    };
+    for (let i = 0; i < warmRuns; i++) await alive(async (c) => void (await c.model.run(input, shape)));
+    for (let i = 0; i < timedRuns; i++) {
+      await alive(async (c) => {
+        const t0 = performance.now();
+        await c.model.run(input, shape);
+        c.times.push(performance.now() - t0);
+      });
+    }
+    const timings: Record<string, number> = {};
+    let best: { family: Family; model: LoadedModel; ms: number } | null = null;
+    for (const c of candidates) {
+      const ms = median(c.times);
+      timings[c.model.backend] = Math.round(ms * 1000) / 1000;
+      if (!best || ms < best.ms) best = { family: c.family, model: c.model, ms };
+    }
+    for (const c of candidates) if (c.model !== best?.model) c.model.dispose();
+    if (!best) throw lastError;
+    const msPerRun = timings[best.model.backend];
+    choices[name] = { backend: best.model.backend, msPerRun, pinned: false };
+    logger.info({ model: name, backend: best.model.backend, msPerRun, timings, cached: false }, 'vision backend chosen');
+    await writeCache(name, { key, family: best.family, backend: best.model.backend, msPerRun, timings, decidedAt: new Date().toISOString() });
+    return best.model;
+  }
+
+  let queue: Promise<unknown> = Promise.resolve();
+  async function loadOne(name: string): Promise<LoadedModel> {
+    const formats = await availableFormats(name, opts.manifestDir);
+    const families = (['onnx', 'tfjs'] as Family[]).filter((f) => formats.includes(FORMAT_OF[f]));
+    if (!families.length) {
+      // Let the registry produce its usual "cannot read manifest" error naming the model.
+      await resolveModel(name, opts.manifestDir);
+    }
+    const versions = (await Promise.all(families.map(async (f) => (await resolveManifestVersion(name, f)) ?? '?'))).join(',');
+    if (pinnedFamily) {
+      if (families.includes(pinnedFamily)) {
+        try {
+          const model = await loadOn(pinnedFamily, name);
+          choices[name] = { backend: model.backend, msPerRun: null, pinned: true };
+          logger.info({ model: name, backend: model.backend, pinned: opts.backend }, 'vision backend chosen');
+          return model;
+        } catch (err) {
+          const others = families.filter((f) => f !== pinnedFamily);
+          if (!others.length) throw err;
+          logger.error({ model: name, pinned: opts.backend, err: (err as Error).message }, 'pinned backend cannot load this model; choosing automatically');
+          return loadAuto(name, others, versions);
+        }
+      }
+      logger.warn({ model: name, pinned: opts.backend, available: formats }, 'pinned backend has no file for this model; choosing automatically');
+    }
+    return loadAuto(name, families, versions);
+  }
+  async function resolveManifestVersion(name: string, family: Family): Promise<string | null> {
+    try {
+      return (await loadManifest(name, opts.manifestDir, FORMAT_OF[family])).version;
+    } catch {
+      return null;
+    }
+  }
+
+  return {
+    load(name: string): Promise<LoadedModel> {
+      const result = queue.then(() => loadOne(name));
+      queue = result.catch(() => {});
+      return result;
+    },
+    async loadResolved(model: ResolvedModel): Promise<LoadedModel> {
+      const runtime = await runtimeFor(model.manifest.format === 'onnx' ? 'onnx' : 'tfjs');
+      if (!liveRuntimes.includes(runtime)) liveRuntimes.push(runtime);
+      return runtime.load(model);
+    },
+    choices: () => structuredClone(choices),
+    liveTensors: () => liveRuntimes.reduce((n, r) => n + r.liveTensors(), 0),
+  };
+}

@@ -18,6 +18,16 @@ import type { FrameSource } from './source/source.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './telemetry/embedded-broker.ts';
 import { createTelemetryAgent, type TelemetryAgent } from './telemetry/mqtt-agent.ts';
 import { startKioskServer, type KioskServer } from './transport/kiosk-server.ts';
+import { Outbox, OUTBOX_FILE } from './telemetry/outbox.ts';
+import { createEventPublisher, SessionTracker } from './telemetry/events.ts';
+import { createUpdateAgent, prepareUpdateBoot, type UpdateAgent } from './update/agent.ts';
+import { createFaceMeshHost, MESH_MODEL } from './update/model-host.ts';
+import { UpdateStore, type ServingModel } from './update/store.ts';
+import { parsePublicKey } from './update/verify.ts';
+import { MirrorError } from './core/errors.ts';
+import { resolveModel } from '../models/registry.ts';
+import { channelFilter, eventsTopic, parseTopic } from '../fleet/protocol/topics.ts';
+import type { KeyObject } from 'node:crypto';
 import type { PipelineStats as StatsMessage } from './transport/events.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,9 +54,35 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
   };
 
   try {
+    const stateDir = path.resolve(config.stateDir);
+    // Pinned update keys are checked before anything starts: a bad key is a config error.
+    const publicKeys = new Map<string, KeyObject>();
+    for (const [keyId, text] of Object.entries(config.updates.publicKeys)) {
+      try {
+        publicKeys.set(keyId, parsePublicKey(text));
+      } catch (err) {
+        throw new MirrorError('MIRROR_ERR_CONFIG', `config key "updates.publicKeys.${keyId}": ${(err as Error).message}`);
+      }
+    }
+    // Updates: a job interrupted after its switch is rolled back on disk before any model loads,
+    // so the mesh served is always the last committed one (or the bundled one).
+    const updateStore = new UpdateStore(stateDir);
+    const committedMesh = await prepareUpdateBoot(updateStore, MESH_MODEL, logger).catch((err: unknown) => {
+      logger.error({ err: (err as Error).message }, 'update: boot check failed; serving the bundled model');
+      return null;
+    });
+
     // Vision: models are verified against their manifests before any runtime sees them.
-    const vision = await createFaceStage(config.vision, logger);
+    const vision = await createFaceStage(
+      config.vision,
+      logger,
+      committedMesh?.dir ? { mesh: () => resolveModel(MESH_MODEL, path.join(committedMesh.dir!, 'manifests')) } : {},
+    );
     stopSteps.push({ name: 'models', run: () => vision.dispose() });
+    const servingMesh: ServingModel =
+      committedMesh?.dir && vision.modelVersions[MESH_MODEL] === committedMesh.version
+        ? committedMesh
+        : { version: vision.modelVersions[MESH_MODEL] ?? 'unknown', dir: null };
     const { tracker, runtime, backends, modelVersions } = vision;
     logger.info({ backends, models: modelVersions }, 'models loaded');
 
@@ -55,6 +91,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     const sourceSpec = resolveSourceSpec(config.source);
     let source: FrameSource | null = null;
     let mqttState: { url: string; embedded: boolean; connected: () => boolean } | null = null;
+    let updateAgent: UpdateAgent | null = null;
+    let sessions: SessionTracker | null = null;
+    let outbox: Outbox | null = null;
 
     const health = () => {
       const now = nowMs();
@@ -76,6 +115,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         source: { spec: sourceSpec, description: source?.description ?? null, ...source?.health() },
         mqtt: mqttState && { url: mqttState.url, embedded: mqttState.embedded, connected: mqttState.connected() },
         liveTensors: runtime.liveTensors(),
+        update: updateAgent?.status() ?? null,
+        outbox: outbox?.stats() ?? null,
+        sessions: sessions?.snapshot() ?? null,
         firmwareVersion: FIRMWARE_VERSION,
       };
     };
@@ -107,6 +149,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         encode,
         emit: (message) => {
           capturedAtById.set(message.id, message.capturedAt);
+          sessions?.observe(message.faces.length, message.applied, Date.now());
           if (capturedAtById.size > 120) capturedAtById.delete(capturedAtById.keys().next().value!);
           kiosk.emitFrame(message);
         },
@@ -137,6 +180,10 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       stopSteps.push({ name: 'embedded broker', run: () => broker.close() });
       brokerUrl = broker.url;
     }
+    const addr = { storeId: config.mqtt.storeId, deviceId: config.mqtt.deviceId };
+    outbox = new Outbox({ file: path.join(stateDir, OUTBOX_FILE), maxBytes: config.outbox.maxBytes, logger });
+    const openOutbox = outbox;
+    stopSteps.push({ name: 'outbox', run: () => openOutbox.close() });
     const agent: TelemetryAgent = createTelemetryAgent({
       url: brokerUrl,
       storeId: config.mqtt.storeId,
@@ -146,7 +193,23 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       stateDir: path.resolve(config.stateDir),
       username: config.mqtt.username,
       password: config.mqtt.password,
-      snapshot: () => ({ ...statsMessage(), models: modelVersions }),
+      snapshot: () => {
+        const u = updateAgent?.status();
+        const s = sessions?.snapshot();
+        return {
+          ...statsMessage(),
+          models: modelVersions,
+          ...(u ? { update: u } : {}),
+          ...(s ? { sessions: { started: s.sessions, productsTried: s.productsTried, looksSaved: s.looksSaved } } : {}),
+        };
+      },
+      outbox,
+      subscriptions: [channelFilter('update', addr)],
+      onMessage: (topic, payload) => {
+        const t = parseTopic(topic);
+        if (t.ok && t.value.channel === 'update' && t.value.subtopic.length === 1) updateAgent?.handleMessage(t.value.subtopic[0], payload);
+      },
+      onConnect: () => updateAgent?.onConnect(),
       // Leaves room in the 3 s stop budget for the source, pipeline and servers.
       stopTimeoutMs: 1000,
       logger,
@@ -154,6 +217,57 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     mqttState = { url: brokerUrl, embedded: !config.mqtt.url, connected: () => agent.connected };
     await agent.start();
     stopSteps.push({ name: 'telemetry', run: () => agent.stop() });
+
+    // Model updates over the same connection; state reports go through the outbox.
+    const host = createFaceMeshHost({
+      vision,
+      serving: servingMesh,
+      latencyBudgetMs: config.updates.smokeLatencyBudgetMs,
+      detectorMinScore: config.vision.detectorMinScore,
+      meshMinScore: config.vision.meshMinScore,
+      health: () => {
+        const snap = stats.snapshot(nowMs());
+        return { processedFrames: snap.processedFrames, stageErrors: snap.stageErrors, fps: snap.fps };
+      },
+      logger,
+    });
+    const updates = createUpdateAgent({
+      store: updateStore,
+      host,
+      address: addr,
+      publicKeys,
+      transport: agent,
+      logger,
+      chunkTimeoutMs: config.updates.chunkTimeoutMs,
+      minFpsRatio: config.updates.minFpsRatio,
+      maxStageErrorRatio: config.updates.maxStageErrorRatio,
+    });
+    updateAgent = updates;
+    stopSteps.push({
+      name: 'updates',
+      run: async () => {
+        await updates.stop();
+        host.dispose();
+      },
+    });
+    void updates.start();
+
+    // Shopper sessions: events are queued durably and reach the fleet whenever the broker is up.
+    const eventTopic = eventsTopic(addr);
+    const sessionTracker = new SessionTracker({
+      idleTimeoutMs: config.session.idleTimeoutMs,
+      sink: createEventPublisher({ deviceId: addr.deviceId, send: (payload) => agent.enqueue('event', eventTopic, payload), logger }),
+    });
+    sessions = sessionTracker;
+    const sessionTimer = setInterval(() => sessionTracker.tick(Date.now()), 1000);
+    sessionTimer.unref();
+    stopSteps.push({
+      name: 'sessions',
+      run: () => {
+        clearInterval(sessionTimer);
+        sessionTracker.stop();
+      },
+    });
 
     // Source last: frames flow only once every consumer is ready; it stops first.
     source = createSource(config.source, config.capture, logger);

@@ -41,6 +41,9 @@ export interface MetricsSnapshot {
   backends: Record<string, string>;
   /** Model name → version. */
   models: Record<string, string>;
+  /** Optional extras carried as they are (see MetricsMessageSchema). */
+  update?: MetricsMessage['update'];
+  sessions?: MetricsMessage['sessions'];
 }
 
 export interface BackoffOptions {
@@ -299,6 +302,7 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
       models: { ...lastKnown.models },
       backends: { ...lastKnown.backends },
       ...(reason === undefined ? {} : { reason }),
+      ...(snap?.update ? { update: snap.update } : {}),
     };
     let enc = encodeMessage('status', msg);
     if (!enc.ok) {
@@ -424,6 +428,11 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
     return Math.min(1, Math.max(0, cpuUs / (wallUs * cpuCount)));
   }
 
+  function outboxSummary(): NonNullable<MetricsMessage['outbox']> {
+    const st = outbox!.stats();
+    return { pending: st.pending, droppedTelemetry: st.dropped.telemetry, droppedEvents: st.dropped.event + st.dropped.update };
+  }
+
   function notifyConnect(): void {
     try {
       opts.onConnect?.();
@@ -535,6 +544,9 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
         uptimeS: process.uptime(),
         rssBytes: process.memoryUsage.rss(),
         cpuLoad,
+        ...(snap.update ? { update: snap.update } : {}),
+        ...(snap.sessions ? { sessions: snap.sessions } : {}),
+        ...(outbox ? { outbox: outboxSummary() } : {}),
       };
       const enc = encodeMessage('metrics', msg);
       if (!enc.ok) {

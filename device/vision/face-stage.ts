@@ -1,5 +1,5 @@
 /** Builds the vision stage from config: verified models on the chosen runtime, wrapped in the tracker. */
-import { resolveModel } from '../../models/registry.ts';
+import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
 import type { MirrorConfig } from '../config/schema.ts';
 import { FaceDetector } from './detector.ts';
 import { FaceTracker } from './face-tracker.ts';
@@ -16,16 +16,37 @@ export interface FaceStage {
   backends: Record<string, string>;
   /** Model name → version. */
   modelVersions: Record<string, string>;
+  /**
+   * Model update hook: the tracker's mesh runs on `model` from the next frame; `backends` and
+   * `modelVersions` follow. Returns the previous model, still loaded (the caller disposes it).
+   */
+  swapMesh(model: LoadedModel): LoadedModel;
   dispose(): void;
 }
 
-export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger): Promise<FaceStage> {
+export interface FaceStageOptions {
+  /** A mesh to serve instead of the bundled one (a committed update); the bundled one if it fails to load. */
+  mesh?: () => Promise<ResolvedModel>;
+}
+
+async function loadMesh(runtime: InferenceRuntime, options: FaceStageOptions, logger: Logger): Promise<LoadedModel> {
+  if (options.mesh) {
+    try {
+      return await runtime.load(await options.mesh());
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'updated face-mesh model does not load; serving the bundled one');
+    }
+  }
+  return runtime.load(await resolveModel('face-mesh'));
+}
+
+export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger, options: FaceStageOptions = {}): Promise<FaceStage> {
   const runtime = await createTfjsRuntime(vision.backend, logger);
   const models: LoadedModel[] = [];
   try {
     const detectorModel = await runtime.load(await resolveModel('face-detector'));
     models.push(detectorModel);
-    const meshModel = await runtime.load(await resolveModel('face-mesh'));
+    let meshModel = await loadMesh(runtime, options, logger);
     models.push(meshModel);
     const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore, iouThreshold: 0.3 });
     const tracker = new FaceTracker(detector, new FaceMesh(meshModel), {
@@ -33,11 +54,23 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
       cropScale: 1.5,
       detectionCropScale: 1.6,
     });
+    const backends = { detector: detectorModel.backend, mesh: meshModel.backend };
+    const modelVersions = Object.fromEntries(models.map((m) => [m.name, m.version]));
     return {
       tracker,
       runtime,
-      backends: { detector: detectorModel.backend, mesh: meshModel.backend },
-      modelVersions: Object.fromEntries(models.map((m) => [m.name, m.version])),
+      backends,
+      modelVersions,
+      swapMesh(model) {
+        const previous = meshModel;
+        tracker.replaceMesh(new FaceMesh(model));
+        meshModel = model;
+        models[models.indexOf(previous)] = model;
+        backends.mesh = model.backend;
+        delete modelVersions[previous.name];
+        modelVersions[model.name] = model.version;
+        return previous;
+      },
       dispose: () => models.forEach((m) => m.dispose()),
     };
   } catch (err) {

@@ -30,7 +30,7 @@ export interface FaceStageResult {
 
 export class FaceTracker {
   readonly #detector: FaceDetector;
-  readonly #mesh: FaceMesh;
+  #mesh: FaceMesh;
   readonly #options: TrackerOptions;
   #region: SquareRegion | null = null;
   #otherFaces = 0;
@@ -39,6 +39,16 @@ export class FaceTracker {
     this.#detector = detector;
     this.#mesh = mesh;
     this.#options = options;
+  }
+
+  /**
+   * Model update hook: the next frame runs on `mesh`. The caller keeps the returned previous mesh
+   * (its model stays loaded, for a rollback) and disposes it only once no frame can be using it.
+   */
+  replaceMesh(mesh: FaceMesh): FaceMesh {
+    const previous = this.#mesh;
+    this.#mesh = mesh;
+    return previous;
   }
 
   /** Forget the current track, e.g. when the source restarts. */

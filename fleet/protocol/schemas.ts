@@ -33,6 +33,18 @@ const NameMap = z
   )
   .refine((m) => Object.keys(m).length <= 64, { error: 'at most 64 entries' });
 
+/**
+ * The device's model-update job as it stands (optional in status and metrics; added to v1
+ * compatibly): the fleet sees which job a device is in without replaying `update/state`.
+ */
+export const UpdateSummarySchema = z.object({
+  jobId: Id,
+  artifactId: Id,
+  state: z.string().regex(/^[a-z][a-z-]{0,31}$/),
+  reason: z.string().max(256).optional(),
+});
+export type UpdateSummary = z.infer<typeof UpdateSummarySchema>;
+
 /** Reasons a device gives for going offline; a string so that later ones stay v1-compatible. */
 export const OFFLINE_REASONS = ['connection-lost', 'shutdown'] as const;
 export type KnownOfflineReason = (typeof OFFLINE_REASONS)[number];
@@ -63,6 +75,7 @@ export const StatusMessageSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9-]{0,63}$/, { error: 'must be a lower-case word like "shutdown"' })
     .optional(),
+  update: UpdateSummarySchema.optional(),
 });
 export type StatusMessage = z.infer<typeof StatusMessageSchema>;
 
@@ -88,6 +101,10 @@ export const MetricsMessageSchema = z.object({
   uptimeS: z.number().min(0),
   rssBytes: z.int().min(0),
   cpuLoad: z.number().min(0).max(1).optional(),
+  /** Optional (v1-compatible additions): the update job, shopper sessions so far, the outbox. */
+  update: UpdateSummarySchema.optional(),
+  sessions: z.object({ started: z.int().min(0), productsTried: z.int().min(0), looksSaved: z.int().min(0) }).optional(),
+  outbox: z.object({ pending: z.int().min(0), droppedTelemetry: z.int().min(0), droppedEvents: z.int().min(0) }).optional(),
 });
 export type MetricsMessage = z.infer<typeof MetricsMessageSchema>;
 

@@ -1,0 +1,179 @@
+/**
+ * What the update agent keeps on disk, each file written atomically (temp + fsync + rename):
+ *
+ *   <stateDir>/updates/job.json                the current (or last) job and its state
+ *   <stateDir>/updates/<jobId>/artifact.part    the download, written chunk by chunk
+ *   <stateDir>/updates/rolled-back.json         artifact ids this device rolled back or found bad
+ *   <stateDir>/models/current.json              the committed pointer: which model serves on boot
+ *   <stateDir>/models/<name>/<artifactId>/      a staged model (a registry directory)
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { UPDATE_STATES, UpdateOfferSchema, type UpdateOffer, type UpdateStateName } from '../../fleet/protocol/update.ts';
+import { readJsonFile, writeFileAtomic } from './fs-atomic.ts';
+
+/** A model the daemon can serve: a staged directory, or the bundled one (`dir: null`). */
+export interface ServingModel {
+  version: string;
+  dir: string | null;
+  artifactId?: string;
+}
+
+const ServingModelSchema = z.object({ version: z.string().min(1), dir: z.string().nullable(), artifactId: z.string().optional() });
+
+export interface JobRecord {
+  v: 1;
+  offer: UpdateOffer;
+  state: UpdateStateName | string;
+  reason?: string;
+  detail?: string;
+  /** Chunks on disk, in order (MQTT transfer); bytes on disk (both transfers). */
+  nextChunk: number;
+  received: number;
+  /** The committed model when the job began: what a rollback returns to. */
+  previous: ServingModel | null;
+  stagedDir?: string;
+  /** Boots that resumed this job in its current state (a crash-loop guard). */
+  resumes: number;
+  /** The state last queued for the fleet; a boot re-reports when it differs from `state`. */
+  reported?: string;
+  updatedAt: number;
+}
+
+const JobRecordSchema = z.object({
+  v: z.literal(1),
+  offer: UpdateOfferSchema,
+  state: z.string(),
+  reason: z.string().optional(),
+  detail: z.string().optional(),
+  nextChunk: z.int().min(0),
+  received: z.int().min(0),
+  previous: ServingModelSchema.nullable(),
+  stagedDir: z.string().optional(),
+  resumes: z.int().min(0),
+  reported: z.string().optional(),
+  updatedAt: z.number(),
+});
+
+const PointerSchema = z.object({
+  v: z.literal(1),
+  models: z.record(z.string(), ServingModelSchema.extend({ previous: ServingModelSchema.nullable().optional() })),
+});
+export type Pointer = z.infer<typeof PointerSchema>;
+
+export type LoadedJob = { ok: true; job: JobRecord | null } | { ok: false; error: string; jobId?: string };
+
+const MAX_REJECTED = 200;
+
+export class UpdateStore {
+  readonly stateDir: string;
+  readonly updatesDir: string;
+  readonly modelsDir: string;
+
+  constructor(stateDir: string) {
+    this.stateDir = stateDir;
+    this.updatesDir = path.join(stateDir, 'updates');
+    this.modelsDir = path.join(stateDir, 'models');
+  }
+
+  get jobFile(): string {
+    return path.join(this.updatesDir, 'job.json');
+  }
+
+  artifactFile(jobId: string): string {
+    return path.join(this.updatesDir, jobId, 'artifact.part');
+  }
+
+  stagedDir(name: string, artifactId: string): string {
+    return path.join(this.modelsDir, name, artifactId);
+  }
+
+  async loadJob(): Promise<LoadedJob> {
+    let raw: unknown;
+    try {
+      raw = await readJsonFile(this.jobFile);
+    } catch (err) {
+      return { ok: false, error: `job.json unreadable: ${(err as Error).message}` };
+    }
+    if (raw === undefined) return { ok: true, job: null };
+    const parsed = JobRecordSchema.safeParse(raw);
+    if (!parsed.success) {
+      const jobId = (raw as { offer?: { jobId?: unknown } })?.offer?.jobId;
+      return { ok: false, error: `job.json invalid: ${parsed.error.issues[0]?.message}`, ...(typeof jobId === 'string' ? { jobId } : {}) };
+    }
+    return { ok: true, job: parsed.data as JobRecord };
+  }
+
+  async saveJob(job: JobRecord): Promise<void> {
+    job.updatedAt = Date.now();
+    await writeFileAtomic(this.jobFile, `${JSON.stringify(job, null, 1)}\n`);
+  }
+
+  async clearJobFiles(jobId: string): Promise<void> {
+    await rm(path.join(this.updatesDir, jobId), { recursive: true, force: true });
+  }
+
+  async loadPointer(): Promise<Pointer> {
+    try {
+      const raw = await readJsonFile(path.join(this.modelsDir, 'current.json'));
+      if (raw === undefined) return { v: 1, models: {} };
+      const parsed = PointerSchema.safeParse(raw);
+      if (parsed.success) return parsed.data;
+    } catch {
+      // fall through: a corrupt pointer means the bundled models
+    }
+    return { v: 1, models: {} };
+  }
+
+  /** The model that serves `name` on boot: the committed one, or null for the bundled model. */
+  async committed(name: string): Promise<(ServingModel & { previous?: ServingModel | null }) | null> {
+    return (await this.loadPointer()).models[name] ?? null;
+  }
+
+  /** Points `name` at `model` (null = the bundled model), remembering `previous`. The commit point. */
+  async setCommitted(name: string, model: ServingModel | null, previous: ServingModel | null): Promise<void> {
+    const pointer = await this.loadPointer();
+    if (model === null || model.dir === null) delete pointer.models[name];
+    else pointer.models[name] = { ...model, previous };
+    await mkdir(this.modelsDir, { recursive: true });
+    await writeFileAtomic(path.join(this.modelsDir, 'current.json'), `${JSON.stringify(pointer, null, 1)}\n`);
+  }
+
+  async rejectedArtifacts(): Promise<string[]> {
+    try {
+      const raw = await readJsonFile(path.join(this.updatesDir, 'rolled-back.json'));
+      return Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  async addRejectedArtifact(id: string): Promise<void> {
+    const list = await this.rejectedArtifacts();
+    if (list.includes(id)) return;
+    list.push(id);
+    await writeFileAtomic(path.join(this.updatesDir, 'rolled-back.json'), JSON.stringify(list.slice(-MAX_REJECTED)));
+  }
+
+  /** Removes staged model directories other than those in `keep`. */
+  async pruneStaged(name: string, keep: ReadonlyArray<string | null | undefined>): Promise<void> {
+    const { readdir } = await import('node:fs/promises');
+    const dir = path.join(this.modelsDir, name);
+    let entries: string[] = [];
+    try {
+      entries = await readdir(dir);
+    } catch {
+      return;
+    }
+    const keepSet = new Set(keep.filter((k): k is string => typeof k === 'string').map((k) => path.resolve(k)));
+    for (const e of entries) {
+      const full = path.resolve(dir, e);
+      if (!keepSet.has(full)) await rm(full, { recursive: true, force: true });
+    }
+  }
+}
+
+export function isKnownState(s: string): s is UpdateStateName {
+  return (UPDATE_STATES as readonly string[]).includes(s);
+}

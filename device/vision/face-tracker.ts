@@ -1,11 +1,18 @@
 /**
  * The face stage: detect only when no face is tracked; otherwise run the mesh on a crop
  * predicted from the previous frame's landmarks (rotated upright by the eye line), as MediaPipe does.
+ * The crop is predicted from the raw landmarks (the smoother never feeds back into tracking); the
+ * landmarks handed on are smoothed, with the head pose, and optionally the irises and a person
+ * mask computed every N frames.
  */
 import type { FaceDetector, Detection } from './detector.ts';
 import type { FaceMesh } from './mesh.ts';
 import { regionBounds, type RgbImage, type SquareRegion } from './image-ops.ts';
 import type { Face } from './face.ts';
+import { LandmarkSmoother, DEFAULT_SMOOTHING, type SmoothingParams } from './smoothing.ts';
+import { headPose } from './pose.ts';
+import type { IrisModel } from './iris.ts';
+import type { PersonMask, PersonSegmenter } from './segmentation.ts';
 
 export interface TrackerOptions {
   /** Mesh face-flag below this means the track is lost. */
@@ -14,7 +21,16 @@ export interface TrackerOptions {
   cropScale: number;
   /** Crop side relative to the detector's box (BlazeFace boxes are tight: brows to mouth). */
   detectionCropScale: number;
+  /** Temporal smoothing of the shopper's landmarks; default: on, DEFAULT_SMOOTHING. */
+  smoothing?: SmoothingParams;
+  /** Iris refinement (off when absent). */
+  iris?: IrisModel;
+  /** Person segmentation at its own lower rate (off when absent). */
+  segmenter?: PersonSegmenter;
 }
+
+/** A frame as the tracker reads it; `capturedAt` (ms) times the smoother, else 30 fps is assumed. */
+export type TrackedImage = RgbImage & { capturedAt?: number };
 
 /** Subject's right and left outer eye corners in the 468-point mesh. */
 const RIGHT_EYE_OUTER = 33;
@@ -26,19 +42,24 @@ export interface FaceStageResult {
   detected: boolean;
   /** Faces the detector saw besides the shopper (counted, not rendered). */
   otherFaces: number;
+  /** Person mask at frame resolution, when segmentation is on (may be a few frames old: see `age`). */
+  segmentation?: PersonMask;
 }
 
 export class FaceTracker {
   readonly #detector: FaceDetector;
   #mesh: FaceMesh;
   readonly #options: TrackerOptions;
+  readonly #smoother: LandmarkSmoother;
   #region: SquareRegion | null = null;
   #otherFaces = 0;
+  #frames = 0;
 
   constructor(detector: FaceDetector, mesh: FaceMesh, options: TrackerOptions) {
     this.#detector = detector;
     this.#mesh = mesh;
     this.#options = options;
+    this.#smoother = new LandmarkSmoother(options.smoothing ?? DEFAULT_SMOOTHING);
   }
 
   /**
@@ -54,21 +75,43 @@ export class FaceTracker {
   /** Forget the current track, e.g. when the source restarts. */
   reset(): void {
     this.#region = null;
+    this.#otherFaces = 0;
+    this.#smoother.reset();
+    this.#options.segmenter?.reset();
   }
 
-  async process(image: RgbImage): Promise<FaceStageResult> {
+  async process(image: TrackedImage): Promise<FaceStageResult> {
+    const t = image.capturedAt ?? (this.#frames * 1000) / 30;
+    this.#frames++;
+    const result = await this.#track(image);
+    if (result.faces.length === 0) this.#smoother.reset();
+    for (const face of result.faces) {
+      face.landmarks = this.#smoother.smooth(face.landmarks, t);
+      face.pose = headPose(face.landmarks);
+      if (this.#options.iris) face.iris = await this.#options.iris.estimate(image, face.landmarks);
+    }
+    if (this.#options.segmenter) result.segmentation = await this.#options.segmenter.process(image);
+    return result;
+  }
+
+  async #track(image: RgbImage): Promise<FaceStageResult> {
     let detected = false;
     if (this.#region) {
       const face = await this.#meshOn(image, this.#region);
       if (face) return { faces: [face], detected, otherFaces: this.#otherFaces };
       this.#region = null;
+      // Lost: the next face found is a new track, not a continuation of this one.
+      this.#smoother.reset();
     }
     const detections = await this.#detector.detect(image);
     detected = true;
     this.#otherFaces = Math.max(0, detections.length - 1);
     if (detections.length === 0) return { faces: [], detected, otherFaces: 0 };
     // The nearest (largest) face is the shopper.
-    const face = await this.#meshOn(image, this.#regionFromDetection(detections[0]));
+    let face = await this.#meshOn(image, this.#regionFromDetection(detections[0]));
+    // The detector's box frames the face less well than the mesh's own points do: mesh once more
+    // on the crop those points give, so a new track starts where it will settle (no first-frame jump).
+    if (face && this.#region) face = (await this.#meshOn(image, this.#region)) ?? face;
     return { faces: face ? [face] : [], detected, otherFaces: this.#otherFaces };
   }
 
@@ -78,6 +121,7 @@ export class FaceTracker {
       this.#region = null;
       return null;
     }
+    // Tracking follows the raw landmarks: smoothing must never steer the crop.
     this.#region = this.#regionFromLandmarks(result.landmarks);
     return { box: regionBounds(region), score: result.score, landmarks: result.landmarks };
   }

@@ -1,4 +1,7 @@
 /** What the vision stage tells the stages after it about one face. Image pixel coordinates. */
+import type { HeadPose } from './pose.ts';
+import type { IrisPair } from './iris.ts';
+
 export interface Box {
   x: number;
   y: number;
@@ -13,6 +16,10 @@ export interface Face {
   score: number;
   /** 468 MediaPipe face-mesh points, [x, y, z]; z is relative depth in pixel units. */
   landmarks: Array<[number, number, number]>;
+  /** Head pose in degrees (see pose.ts for the conventions). */
+  pose?: HeadPose;
+  /** Iris centres and radii, when iris refinement is on. */
+  iris?: IrisPair;
 }
 
 export const MESH_POINT_COUNT = 468;

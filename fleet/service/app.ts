@@ -1,0 +1,93 @@
+/**
+ * The fleet service, assembled: store → artifact store → rollout engine → MQTT ingest → HTTP API.
+ * `createFleetService` starts it; `close()` stops it in reverse (HTTP, engine, MQTT, store).
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { registerApi } from './api.ts';
+import { Auth, hashPassword } from './auth.ts';
+import { parseFleetConfig, type FleetConfig, type FleetConfigInput } from './config.ts';
+import { Ingest } from './ingest.ts';
+import { ArtifactStore, loadTrustedKeys } from './rollouts/artifacts.ts';
+import { RolloutEngine } from './rollouts/engine.ts';
+import type { FleetStore } from './store/fleet-store.ts';
+import { openFleetStore } from './store/open.ts';
+
+export interface FleetService {
+  config: FleetConfig;
+  app: FastifyInstance;
+  store: FleetStore;
+  engine: RolloutEngine;
+  ingest: Ingest;
+  /** `http://host:port` the API listens on. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface CreateOptions {
+  now?: () => number;
+  /** Skip MQTT (API-only tests). */
+  mqtt?: boolean;
+}
+
+export async function createFleetService(input: FleetConfigInput | FleetConfig, opts: CreateOptions = {}): Promise<FleetService> {
+  const config = parseFleetConfig(input);
+  const now = opts.now ?? Date.now;
+  const trusted = loadTrustedKeys(config.trustedKeys);
+  const app = Fastify({
+    logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-artifact"]'] },
+    bodyLimit: 1024 * 1024,
+  });
+  const log = app.log;
+  const store = await openFleetStore(config);
+  log.info({ store: store.describe, trustedKeys: [...trusted.keys()] }, 'fleet store open');
+
+  if (config.bootstrapAdmin && (await store.userCount()) === 0) {
+    const i = config.bootstrapAdmin.indexOf(':');
+    const username = config.bootstrapAdmin.slice(0, i);
+    await store.createUser(
+      { username, role: 'admin', storeId: null, passwordHash: await hashPassword(config.bootstrapAdmin.slice(i + 1)), createdBy: 'bootstrap' },
+      now(),
+    );
+    await store.audit('bootstrap', 'user.add', username, { role: 'admin' }, now());
+    log.info({ username }, 'bootstrap admin created');
+  }
+
+  const artifacts = new ArtifactStore(store, config.artifactDir, trusted);
+  let ingest!: Ingest;
+  const engine = new RolloutEngine({
+    store,
+    artifacts,
+    publish: (topic, payload) => ingest.publish(topic, payload),
+    log,
+    config: config.rollouts,
+    publicUrl: config.publicUrl,
+    downloadSecret: config.downloadSecret ?? randomBytes(32).toString('hex'),
+    now,
+  });
+  ingest = new Ingest(store, engine, log, now);
+  const auth = new Auth(store, config.tokenTtlS);
+  registerApi(app, { store, auth, ingest, engine, artifacts, now });
+
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close().catch(() => undefined);
+    engine.stop();
+    await ingest.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+  };
+  try {
+    if (opts.mqtt !== false) await ingest.connect(config.mqtt);
+    engine.start();
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const addr = app.server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return { config, app, store, engine, ingest, url: `http://${host}:${addr.port}`, close };
+}

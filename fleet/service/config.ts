@@ -1,0 +1,127 @@
+/**
+ * Fleet service configuration: one optional JSON file (`--config FILE` or `FLEET_CONFIG`), every
+ * key optional, unknown keys refused; environment variables override the file. A bad value stops
+ * start-up with a message naming the key.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const FleetConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.int().min(0).max(65535).default(8090),
+    /** SQLite file (the default store). Ignored when `databaseUrl` is set. */
+    sqlitePath: z.string().min(1).default('var/fleet/fleet.db'),
+    /** PostgreSQL connection string (`DATABASE_URL`); when set, PostgreSQL is the store. */
+    databaseUrl: z.string().min(1).optional(),
+    /** PostgreSQL schema (created when missing). */
+    databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+    /** Where uploaded artifact bundles are kept. */
+    artifactDir: z.string().min(1).default('var/fleet/artifacts'),
+    /** Base URL devices use for HTTP artifact downloads (`transfer: http`). */
+    publicUrl: z.url().optional(),
+    mqtt: z
+      .object({
+        url: z.string().min(1).default('mqtt://127.0.0.1:1884'),
+        clientId: z.string().min(1).max(64).default('fleet-service'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        /** PEM files for TLS (mqtts://): CA, and the service's client certificate and key. */
+        caFile: z.string().optional(),
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+        /** Persistent session: the broker queues QoS 1 messages while the service restarts. */
+        cleanSession: z.boolean().default(false),
+      })
+      .strict()
+      .default({ url: 'mqtt://127.0.0.1:1884', clientId: 'fleet-service', cleanSession: false }),
+    /** Ed25519 public keys that may sign artifacts: keyId → PEM (SPKI) or base64 of the raw 32 bytes. */
+    trustedKeys: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), z.string().min(1)).default({}),
+    /** A JSON file of more trusted keys in the same shape (`FLEET_TRUSTED_KEYS_FILE`). */
+    trustedKeysFile: z.string().optional(),
+    /** `user:password`: creates an admin when the user table is empty (`FLEET_BOOTSTRAP_ADMIN`). */
+    bootstrapAdmin: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}:.{8,}$/, { error: 'must be user:password (password 8+ chars)' }).optional(),
+    tokenTtlS: z.int().min(60).max(30 * 86_400).default(12 * 3600),
+    /** Secret for HTTP download URLs (HMAC); random per start when unset. */
+    downloadSecret: z.string().min(16).optional(),
+    rollouts: z
+      .object({
+        /** A job with no progress for this long is timed out (and counts as a failure). */
+        stuckTimeoutS: z.number().positive().default(600),
+        /** How often the engine looks for stuck jobs and finished waves. */
+        tickMs: z.int().min(10).default(1000),
+        failureThreshold: z.number().min(0).max(1).default(0.05),
+        minDevicesDone: z.int().min(1).default(10),
+        waveGrowth: z.number().min(1).max(10).default(2),
+        watchSeconds: z.int().min(1).default(60),
+      })
+      .strict()
+      .default({ stuckTimeoutS: 600, tickMs: 1000, failureThreshold: 0.05, minDevicesDone: 10, waveGrowth: 2, watchSeconds: 60 }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type FleetConfig = z.infer<typeof FleetConfigSchema>;
+export type FleetConfigInput = z.input<typeof FleetConfigSchema>;
+
+export class FleetConfigError extends Error {
+  readonly code = 'FLEET_ERR_CONFIG';
+}
+
+export function parseFleetConfig(input: unknown): FleetConfig {
+  const r = FleetConfigSchema.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const key = i.path.length ? i.path.map(String).join('.') : '(root)';
+    throw new FleetConfigError(`fleet config key "${key}": ${i.message}`);
+  }
+  const cfg = r.data;
+  if (cfg.trustedKeysFile !== undefined) {
+    let extra: unknown;
+    try {
+      extra = JSON.parse(readFileSync(cfg.trustedKeysFile, 'utf8'));
+    } catch (err) {
+      throw new FleetConfigError(`fleet config key "trustedKeysFile": ${(err as Error).message}`);
+    }
+    const keys = z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), z.string().min(1)).safeParse(extra);
+    if (!keys.success) throw new FleetConfigError('fleet config key "trustedKeysFile": must be a JSON object keyId → public key');
+    cfg.trustedKeys = { ...keys.data, ...cfg.trustedKeys };
+  }
+  return cfg;
+}
+
+/** File (if any) + environment. */
+export function loadFleetConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): FleetConfig {
+  const i = argv.indexOf('--config');
+  const file = i >= 0 ? argv[i + 1] : env.FLEET_CONFIG;
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new FleetConfigError(`fleet config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  const mqtt = { ...((raw.mqtt as Record<string, unknown>) ?? {}) };
+  const set = (obj: Record<string, unknown>, key: string, v: unknown) => {
+    if (v !== undefined && v !== '') obj[key] = v;
+  };
+  set(raw, 'host', env.FLEET_HOST);
+  set(raw, 'port', env.FLEET_PORT === undefined ? undefined : Number(env.FLEET_PORT));
+  set(raw, 'sqlitePath', env.FLEET_SQLITE_PATH);
+  set(raw, 'databaseUrl', env.DATABASE_URL);
+  set(raw, 'artifactDir', env.FLEET_ARTIFACT_DIR);
+  set(raw, 'publicUrl', env.FLEET_PUBLIC_URL);
+  set(raw, 'trustedKeysFile', env.FLEET_TRUSTED_KEYS_FILE);
+  set(raw, 'bootstrapAdmin', env.FLEET_BOOTSTRAP_ADMIN);
+  set(raw, 'downloadSecret', env.FLEET_DOWNLOAD_SECRET);
+  set(raw, 'logLevel', env.LOG_LEVEL);
+  set(mqtt, 'url', env.MQTT_URL);
+  set(mqtt, 'username', env.MQTT_USERNAME);
+  set(mqtt, 'password', env.MQTT_PASSWORD);
+  set(mqtt, 'caFile', env.MQTT_CA_FILE);
+  set(mqtt, 'certFile', env.MQTT_CERT_FILE);
+  set(mqtt, 'keyFile', env.MQTT_KEY_FILE);
+  if (Object.keys(mqtt).length) raw.mqtt = mqtt;
+  return parseFleetConfig(raw);
+}

@@ -1,0 +1,21 @@
+/** A device's health as the dashboard shows it: one word and the reasons. */
+import type { DeviceRow } from './store/fleet-store.ts';
+
+export type HealthWord = 'ok' | 'degraded' | 'silent' | 'offline' | 'unknown';
+
+export const HEALTH_LIMITS = {
+  /** Online but nothing heard for this long. */
+  silentAfterMs: 5 * 60_000,
+  minFps: 20,
+  maxP95Ms: 100,
+};
+
+export function deviceHealth(d: DeviceRow, now: number): { health: HealthWord; problems: string[] } {
+  if (d.state === 'offline') return { health: 'offline', problems: [d.stateReason ?? 'offline'] };
+  if (d.state === 'unknown') return { health: 'unknown', problems: ['no status yet'] };
+  if (now - d.lastSeen > HEALTH_LIMITS.silentAfterMs) return { health: 'silent', problems: [`nothing heard for ${Math.round((now - d.lastSeen) / 1000)} s`] };
+  const problems: string[] = [];
+  if (d.fps !== null && d.fps < HEALTH_LIMITS.minFps) problems.push(`fps ${d.fps.toFixed(1)} < ${HEALTH_LIMITS.minFps}`);
+  if (d.latencyP95Ms !== null && d.latencyP95Ms > HEALTH_LIMITS.maxP95Ms) problems.push(`p95 ${d.latencyP95Ms.toFixed(0)} ms > ${HEALTH_LIMITS.maxP95Ms}`);
+  return { health: problems.length ? 'degraded' : 'ok', problems };
+}

@@ -1,0 +1,258 @@
+/**
+ * MQTT ingest: one subscription per device→fleet topic for every device, every message validated
+ * (`parseMessage` for status/telemetry/events, the update schemas for update/state and
+ * update/request), stored idempotently, and only then acknowledged: the service passes
+ * `handleMessage` to MQTT.js, so the PUBACK of a QoS 1 message goes out after the store has it
+ * (a crash before that makes the broker redeliver; msgId de-duplication absorbs the repeat).
+ * A bad message is counted per error code and field, logged (rate-limited) and acknowledged;
+ * it never throws out of here.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import { parseMessage } from '../protocol/schemas.ts';
+import { channelFilter, parseTopic, type ParsedTopic } from '../protocol/topics.ts';
+import { ChunkRequestSchema, UpdateStateSchema } from '../protocol/update.ts';
+import type { FleetConfig } from './config.ts';
+import type { Logger, RolloutEngine } from './rollouts/engine.ts';
+import type { FleetStore } from './store/fleet-store.ts';
+
+export const INGEST_FILTERS = [
+  channelFilter('status'),
+  channelFilter('telemetry'),
+  channelFilter('events'),
+  'mirror/v1/+/+/update/request',
+  'mirror/v1/+/+/update/state',
+];
+
+export interface IngestStats {
+  received: number;
+  stored: { status: number; metrics: number; events: number; updateStates: number; chunkRequests: number };
+  duplicates: number;
+  staleStatus: number;
+  invalid: number;
+  /** `code:field` → count, e.g. `bad-field:fps`. */
+  invalidBy: Record<string, number>;
+  errors: number;
+  /** Receive → stored, ms, over the last samples; and device ts → stored for telemetry/events. */
+  lag: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
+  connected: boolean;
+}
+
+const LAG_WINDOW = 20_000;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export class Ingest {
+  private client: MqttClient | undefined;
+  private readonly s = {
+    received: 0,
+    stored: { status: 0, metrics: 0, events: 0, updateStates: 0, chunkRequests: 0 },
+    duplicates: 0,
+    staleStatus: 0,
+    invalid: 0,
+    invalidBy: {} as Record<string, number>,
+    errors: 0,
+  };
+  private readonly lags: number[] = [];
+  private lagPos = 0;
+  private warnBudget = { windowStart: 0, n: 0 };
+
+  constructor(
+    private readonly store: FleetStore,
+    private readonly engine: RolloutEngine,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  stats(): IngestStats {
+    const sorted = [...this.lags].sort((a, b) => a - b);
+    return {
+      ...this.s,
+      stored: { ...this.s.stored },
+      invalidBy: { ...this.s.invalidBy },
+      lag: { samples: sorted.length, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: sorted.at(-1) ?? 0 },
+      connected: this.client?.connected ?? false,
+    };
+  }
+
+  async connect(cfg: FleetConfig['mqtt']): Promise<MqttClient> {
+    const opts: IClientOptions = {
+      clientId: cfg.clientId,
+      clean: cfg.cleanSession,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      username: cfg.username,
+      password: cfg.password,
+      ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}),
+      ...(cfg.certFile ? { cert: readFileSync(cfg.certFile) } : {}),
+      ...(cfg.keyFile ? { key: readFileSync(cfg.keyFile) } : {}),
+      rejectUnauthorized: true,
+    };
+    const client = mqtt.connect(cfg.url, opts);
+    this.client = client;
+    // The PUBACK of a QoS 1 message goes out only when this calls `done`: after the store has it.
+    client.handleMessage = (packet, done) => {
+      this.handle(packet.topic, packet.payload as Buffer).then(
+        () => done(),
+        (err) => {
+          // Store down: no PUBACK. MQTT.js drops the connection on a handler error and
+          // reconnects; the broker redelivers the message to the persistent session.
+          this.s.errors++;
+          this.log.error({ err: String(err), topic: packet.topic }, 'ingest failed; message not acknowledged');
+          done(err as Error);
+        },
+      );
+    };
+    client.on('connect', (ack) => {
+      this.log.info({ url: redact(cfg.url), sessionPresent: ack.sessionPresent }, 'fleet MQTT connected');
+      client.subscribe(
+        INGEST_FILTERS.map((f) => f),
+        { qos: 1 },
+        (err, granted) => {
+          if (err) this.log.error({ err: String(err) }, 'subscribe failed');
+          const refused = (granted ?? []).filter((g) => g.qos === 128);
+          if (refused.length) this.log.error({ topics: refused.map((g) => g.topic) }, 'broker refused subscriptions (ACL?)');
+        },
+      );
+    });
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'fleet MQTT error'));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`MQTT ${redact(cfg.url)}: no connection within 10 s`)), 10_000);
+      client.once('connect', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    return client;
+  }
+
+  /**
+   * QoS 1, queued by MQTT.js until the broker acknowledges. Resolves at once: it is called from
+   * inside `handleMessage`, and MQTT.js handles no incoming packet (the PUBACK included) until
+   * that returns, so waiting for the PUBACK here would deadlock.
+   */
+  publish(topic: string, payload: Buffer): Promise<void> {
+    const c = this.client;
+    if (!c) return Promise.reject(new Error('MQTT not connected'));
+    c.publish(topic, payload, { qos: 1 }, (err) => {
+      if (err) this.log.warn({ err: err.message, topic }, 'publish failed');
+    });
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    if (c) await new Promise<void>((r) => c.end(false, {}, () => r()));
+  }
+
+  private invalid(topic: string, code: string, field: string, error: string): void {
+    this.s.invalid++;
+    const key = `${code}:${field}`;
+    this.s.invalidBy[key] = (this.s.invalidBy[key] ?? 0) + 1;
+    const now = this.now();
+    if (now - this.warnBudget.windowStart > 10_000) this.warnBudget = { windowStart: now, n: 0 };
+    if (++this.warnBudget.n <= 20) this.log.warn({ topic: topic.slice(0, 200), code, field, error: error.slice(0, 300) }, 'invalid MQTT message dropped');
+  }
+
+  private lag(ms: number): void {
+    if (this.lags.length < LAG_WINDOW) this.lags.push(ms);
+    else this.lags[this.lagPos++ % LAG_WINDOW] = ms;
+  }
+
+  /** One message from the broker. Rejects only when the store failed (then it is not acked). */
+  async handle(topic: string, payload: Buffer): Promise<void> {
+    this.s.received++;
+    const t = parseTopic(topic);
+    if (!t.ok) return this.invalid(topic, 'bad-topic', t.field, t.error);
+    if (t.value.channel === 'update') return this.handleUpdate(topic, t.value, payload);
+    const m = parseMessage(topic, payload);
+    if (!m.ok) return this.invalid(topic, m.code, m.field, m.error);
+    const now = this.now();
+    const storeId = m.topic.storeId;
+    const addr = { storeId, deviceId: m.topic.deviceId };
+    switch (m.kind) {
+      case 'status': {
+        const r = await this.store.ingestStatus(storeId, m.value, now);
+        if (!r.applied) {
+          this.s.staleStatus++;
+          return;
+        }
+        this.s.stored.status++;
+        if (m.value.state === 'online') await this.engine.onBirth(addr);
+        if (Object.keys(m.value.models).length) await this.engine.onModels(addr);
+        return;
+      }
+      case 'metrics': {
+        const r = await this.store.ingestMetrics(storeId, m.value, now);
+        if (r.duplicate) {
+          this.s.duplicates++;
+          return;
+        }
+        this.s.stored.metrics++;
+        this.lag(Math.max(0, this.now() - m.value.ts));
+        await this.engine.onModels(addr);
+        return;
+      }
+      case 'event': {
+        const r = await this.store.ingestEvent(storeId, m.value, now);
+        if (r.duplicate) {
+          this.s.duplicates++;
+          return;
+        }
+        this.s.stored.events++;
+        this.lag(Math.max(0, this.now() - m.value.ts));
+        return;
+      }
+    }
+  }
+
+  private async handleUpdate(topic: string, t: ParsedTopic, payload: Buffer): Promise<void> {
+    const sub = t.subtopic.join('/');
+    if (sub !== 'state' && sub !== 'request') return this.invalid(topic, 'unsupported-channel', 'topic.subtopic', `topic.subtopic: update/${sub} is not device → fleet`);
+    if (payload.byteLength > 64 * 1024) return this.invalid(topic, 'too-large', '(payload)', '(payload): too large');
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return this.invalid(topic, 'bad-json', '(payload)', `(payload): not JSON (${(err as Error).message})`);
+    }
+    const schema = sub === 'state' ? UpdateStateSchema : ChunkRequestSchema;
+    const p = schema.safeParse(json);
+    if (!p.success) {
+      const i = p.error.issues[0];
+      const field = i.path.length ? i.path.map(String).join('.') : '(root)';
+      return this.invalid(topic, 'bad-field', field, `${field}: ${i.message}`);
+    }
+    const v = p.data;
+    if (v.deviceId !== t.deviceId) return this.invalid(topic, 'topic-mismatch', 'deviceId', `deviceId: "${v.deviceId}" does not match the topic`);
+    const addr = { storeId: t.storeId, deviceId: t.deviceId };
+    if (sub === 'state') {
+      const s = UpdateStateSchema.parse(json);
+      if (!(await this.store.markSeen(s.msgId, 'update-state', this.now()))) {
+        this.s.duplicates++;
+        return;
+      }
+      const r = await this.engine.onUpdateState(addr, s);
+      if (!r.ok) return this.invalid(topic, 'bad-job', r.field ?? 'jobId', r.error ?? 'unknown job');
+      this.s.stored.updateStates++;
+      return;
+    }
+    const r = await this.engine.onChunkRequest(addr, ChunkRequestSchema.parse(json));
+    if (!r.ok) return this.invalid(topic, 'bad-job', r.field ?? 'jobId', r.error ?? 'unknown job');
+    this.s.stored.chunkRequests++;
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

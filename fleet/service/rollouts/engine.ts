@@ -1,0 +1,515 @@
+/**
+ * Rollout campaigns. A rollout resolves its targets once (selector → ordered devices), splits them
+ * into a canary and waves that grow by `waveGrowth`, and opens the next wave only when every job
+ * of the current one has ended. The rules from the Fleet bar:
+ *
+ * - A job succeeds only when the device reported `committed` AND its own telemetry or status
+ *   shows the artifact's version serving (hawkBit advanced on "files written" once).
+ * - A job with no progress for `stuckTimeoutS` is timed out here, on the server, and counts as a
+ *   failure; the device is told to abort.
+ * - When a wave's failure rate exceeds `failureThreshold` with at least `minDevicesDone` devices
+ *   done (or the whole wave, when smaller), the rollout pauses itself (AWS IoT Jobs' abort rule,
+ *   but a pause: an operator decides). Resume acknowledges that wave's failures.
+ * - A device that rolled back or rejected an artifact is never offered it again (Mender's loop).
+ * - Devices offline when their wave opens are `queued` and offered on their next birth; they do
+ *   not hold a wave back.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import {
+  TERMINAL_UPDATE_STATES,
+  MAX_CHUNK_BYTES,
+  UpdateCancelSchema,
+  UpdateOfferSchema,
+  ChunkSchema,
+  type ChunkRequest,
+  type UpdateState,
+} from '../../protocol/update.ts';
+import { updateTopic, type DeviceAddress } from '../../protocol/topics.ts';
+import type { FleetConfig } from '../config.ts';
+import type { ArtifactRow, FleetStore, JobOutcome, JobRow, RolloutRow } from '../store/fleet-store.ts';
+import { publicArtifact, type ArtifactStore } from './artifacts.ts';
+import { planWaves, selectDevices, SelectorSchema, type Selector } from './selector.ts';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RolloutOptions {
+  canaryPercent: number;
+  waveGrowth: number;
+  failureThreshold: number;
+  minDevicesDone: number;
+  stuckTimeoutS: number;
+  watchSeconds: number;
+  transfer: 'mqtt' | 'http';
+}
+
+export interface CreateRolloutInput {
+  artifactId: string;
+  selector: Selector;
+  options?: Partial<RolloutOptions>;
+}
+
+export class RolloutError extends Error {
+  constructor(
+    readonly code: 'not-found' | 'bad-request' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ACTIVE: JobOutcome[] = ['offered', 'in-progress', 'committed'];
+/** Outcomes that no longer hold a wave back. */
+const SETTLED = new Set<JobOutcome>(['succeeded', 'failed', 'timed-out', 'cancelled', 'skipped', 'queued']);
+const FAILED = new Set<JobOutcome>(['failed', 'timed-out']);
+
+class Lock {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.tail.then(fn, fn);
+    this.tail = r.catch(() => undefined);
+    return r;
+  }
+}
+
+export interface EngineDeps {
+  store: FleetStore;
+  artifacts: ArtifactStore;
+  publish: (topic: string, payload: Buffer) => Promise<void>;
+  log: Logger;
+  config: FleetConfig['rollouts'];
+  /** Base URL for HTTP downloads; without it `transfer: http` is refused. */
+  publicUrl?: string;
+  downloadSecret: string;
+  now?: () => number;
+}
+
+export interface WaveSummary {
+  wave: number;
+  size: number;
+  counts: Partial<Record<JobOutcome, number>>;
+}
+
+export interface RolloutSummary {
+  rollout: RolloutRow;
+  artifact: { id: string; name: string; version: string; kind: string } | null;
+  waves: WaveSummary[];
+  totals: Partial<Record<JobOutcome, number>>;
+  /** Succeeded / targets, 0..1. */
+  progress: number;
+}
+
+export class RolloutEngine {
+  private readonly lock = new Lock();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly lastProgress = new Map<string, number>();
+  private readonly pendingEval = new Set<string>();
+
+  constructor(private readonly d: EngineDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      this.tick().catch((err) => this.d.log.error({ err: String(err) }, 'rollout tick failed'));
+    }, this.d.config.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  downloadSignature(jobId: string): string {
+    return createHmac('sha256', this.d.downloadSecret).update(jobId).digest('base64url').slice(0, 32);
+  }
+
+  // ---- operator actions --------------------------------------------------------------------
+
+  async create(input: CreateRolloutInput, actor: string): Promise<RolloutRow> {
+    const sel = SelectorSchema.safeParse(input.selector);
+    if (!sel.success) throw new RolloutError('bad-request', `selector.${sel.error.issues[0].path.join('.')}: ${sel.error.issues[0].message}`);
+    const c = this.d.config;
+    const opts: RolloutOptions = {
+      canaryPercent: 5,
+      waveGrowth: c.waveGrowth,
+      failureThreshold: c.failureThreshold,
+      minDevicesDone: c.minDevicesDone,
+      stuckTimeoutS: c.stuckTimeoutS,
+      watchSeconds: c.watchSeconds,
+      transfer: 'mqtt',
+      ...input.options,
+    };
+    if (!(opts.canaryPercent > 0 && opts.canaryPercent <= 100)) throw new RolloutError('bad-request', 'options.canaryPercent: must be in (0, 100]');
+    if (!(opts.waveGrowth >= 1 && opts.waveGrowth <= 10)) throw new RolloutError('bad-request', 'options.waveGrowth: must be in [1, 10]');
+    if (!(opts.failureThreshold >= 0 && opts.failureThreshold <= 1)) throw new RolloutError('bad-request', 'options.failureThreshold: must be in [0, 1]');
+    if (!(Number.isInteger(opts.minDevicesDone) && opts.minDevicesDone >= 1)) throw new RolloutError('bad-request', 'options.minDevicesDone: must be an integer >= 1');
+    if (!(opts.stuckTimeoutS > 0)) throw new RolloutError('bad-request', 'options.stuckTimeoutS: must be > 0');
+    if (!(Number.isInteger(opts.watchSeconds) && opts.watchSeconds >= 1 && opts.watchSeconds <= 86_400)) throw new RolloutError('bad-request', 'options.watchSeconds: must be an integer in [1, 86400]');
+    if (opts.transfer !== 'mqtt' && opts.transfer !== 'http') throw new RolloutError('bad-request', 'options.transfer: must be mqtt or http');
+    if (opts.transfer === 'http' && !this.d.publicUrl) throw new RolloutError('bad-request', 'options.transfer: http needs the service\'s publicUrl configured');
+    const artifact = await this.d.store.getArtifact(input.artifactId);
+    if (artifact === undefined) throw new RolloutError('not-found', `artifactId: no artifact "${input.artifactId}"`);
+
+    return this.lock.run(async () => {
+      const now = this.now();
+      const id = `ro-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+      const targets = selectDevices(await this.d.store.listDevices(), sel.data, id);
+      if (targets.length === 0) throw new RolloutError('bad-request', 'selector: matches no known device');
+      const sizes = planWaves(targets.length, opts.canaryPercent, opts.waveGrowth);
+      const blocked = await this.d.store.blockedDevices(artifact.id);
+      const jobs: JobRow[] = [];
+      let i = 0;
+      sizes.forEach((size, wave) => {
+        for (let k = 0; k < size; k++, i++) {
+          const t = targets[i];
+          const skip = blocked.has(`${t.storeId}/${t.deviceId}`);
+          const alreadyServing = t.models[artifact.name] === artifact.version;
+          jobs.push({
+            jobId: `j${randomBytes(10).toString('hex')}`,
+            rolloutId: id,
+            storeId: t.storeId,
+            deviceId: t.deviceId,
+            artifactId: artifact.id,
+            wave,
+            outcome: skip || alreadyServing ? 'skipped' : 'pending',
+            state: null,
+            reason: skip ? 'previously-rolled-back' : alreadyServing ? 'already-serving' : null,
+            offeredAt: null,
+            updatedAt: now,
+            received: null,
+            servingVersion: null,
+          });
+        }
+      });
+      const row: RolloutRow = {
+        id,
+        artifactId: artifact.id,
+        selector: sel.data,
+        status: 'running',
+        statusReason: null,
+        options: opts,
+        wave: 0,
+        waves: sizes.length,
+        resumedWave: -1,
+        targets: targets.length,
+        createdBy: actor,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await this.d.store.createRollout(row, jobs);
+      await this.d.store.audit(actor, 'rollout.push', id, { artifactId: artifact.id, selector: sel.data, options: opts, waves: sizes }, now);
+      this.d.log.info({ rolloutId: id, artifactId: artifact.id, targets: targets.length, waves: sizes }, 'rollout created');
+      await this.openWave(row, artifact, 0);
+      await this.evaluateLocked(id);
+      return (await this.d.store.getRollout(id))!;
+    });
+  }
+
+  private async mustGet(id: string): Promise<RolloutRow> {
+    const r = await this.d.store.getRollout(id);
+    if (r === undefined) throw new RolloutError('not-found', `no rollout "${id}"`);
+    return r;
+  }
+
+  async pause(id: string, actor: string, reason = 'paused by operator'): Promise<RolloutRow> {
+    return this.lock.run(async () => {
+      const r = await this.mustGet(id);
+      if (r.status !== 'running') throw new RolloutError('conflict', `rollout ${id} is ${r.status}, not running`);
+      const now = this.now();
+      await this.d.store.updateRollout(id, { status: 'paused', statusReason: reason }, now);
+      await this.d.store.audit(actor, 'rollout.pause', id, { reason, wave: r.wave }, now);
+      return (await this.d.store.getRollout(id))!;
+    });
+  }
+
+  async resume(id: string, actor: string): Promise<RolloutRow> {
+    return this.lock.run(async () => {
+      const r = await this.mustGet(id);
+      if (r.status !== 'paused') throw new RolloutError('conflict', `rollout ${id} is ${r.status}, not paused`);
+      const now = this.now();
+      // Resuming acknowledges the failures of the wave that paused it.
+      await this.d.store.updateRollout(id, { status: 'running', statusReason: null, resumedWave: r.wave }, now);
+      await this.d.store.audit(actor, 'rollout.resume', id, { wave: r.wave, pausedFor: r.statusReason }, now);
+      await this.offerQueuedOnline(id);
+      await this.evaluateLocked(id);
+      return (await this.d.store.getRollout(id))!;
+    });
+  }
+
+  async abort(id: string, actor: string): Promise<RolloutRow> {
+    return this.stopRollout(id, actor, 'abort');
+  }
+
+  async rollback(id: string, actor: string): Promise<RolloutRow> {
+    return this.stopRollout(id, actor, 'rollback');
+  }
+
+  private async stopRollout(id: string, actor: string, action: 'abort' | 'rollback'): Promise<RolloutRow> {
+    return this.lock.run(async () => {
+      const r = await this.mustGet(id);
+      const ended = r.status === 'aborted' || r.status === 'rolled-back' || (r.status === 'completed' && action === 'abort');
+      if (ended) throw new RolloutError('conflict', `rollout ${id} is ${r.status}`);
+      const now = this.now();
+      let told = 0;
+      for (const j of await this.d.store.jobs(id)) {
+        const switched = j.outcome === 'succeeded' || j.outcome === 'committed' || j.state === 'active' || j.state === 'watching';
+        if (j.outcome === 'pending' || j.outcome === 'queued') {
+          await this.d.store.updateJob(j.jobId, { outcome: 'cancelled', reason: action }, now);
+        } else if (ACTIVE.includes(j.outcome) || (action === 'rollback' && j.outcome === 'succeeded')) {
+          await this.sendCancel(j, action === 'rollback' && switched ? 'rollback' : 'abort');
+          told++;
+          await this.d.store.updateJob(j.jobId, { outcome: 'cancelled', reason: action }, now);
+        }
+      }
+      const status = action === 'abort' ? 'aborted' : 'rolled-back';
+      await this.d.store.updateRollout(id, { status, statusReason: `${action} by ${actor}` }, now);
+      await this.d.store.audit(actor, `rollout.${action}`, id, { devicesTold: told, wave: r.wave }, now);
+      this.d.log.info({ rolloutId: id, action, devicesTold: told }, 'rollout stopped');
+      return (await this.d.store.getRollout(id))!;
+    });
+  }
+
+  // ---- device messages ---------------------------------------------------------------------
+
+  /** An `update/state` report (already validated and de-duplicated by msgId). */
+  async onUpdateState(addr: DeviceAddress, s: UpdateState): Promise<{ ok: boolean; field?: string; error?: string }> {
+    return this.lock.run(async () => {
+      const j = await this.d.store.getJob(s.jobId);
+      if (j === undefined) return { ok: false, field: 'jobId', error: `jobId: unknown job "${s.jobId}"` };
+      if (j.storeId !== addr.storeId || j.deviceId !== addr.deviceId) {
+        return { ok: false, field: 'jobId', error: `jobId: job "${s.jobId}" belongs to another device` };
+      }
+      if (j.rolloutId !== s.rolloutId || j.artifactId !== s.artifactId) {
+        return { ok: false, field: 'artifactId', error: 'artifactId: does not match the job' };
+      }
+      const now = this.now();
+      if (j.state !== null && TERMINAL_UPDATE_STATES.has(j.state as UpdateState['state']) && !TERMINAL_UPDATE_STATES.has(s.state)) {
+        return { ok: true }; // a late report of an earlier step
+      }
+      let outcome: JobOutcome = j.outcome;
+      const open = j.outcome === 'offered' || j.outcome === 'in-progress' || j.outcome === 'committed' || j.outcome === 'queued';
+      if (open) {
+        if (s.state === 'committed') outcome = 'committed';
+        else if (s.state === 'failed' || s.state === 'rejected' || s.state === 'rolled-back') outcome = 'failed';
+        else outcome = 'in-progress';
+      }
+      await this.d.store.updateJob(
+        j.jobId,
+        {
+          outcome,
+          state: s.state,
+          reason: s.reason ?? (outcome === 'failed' ? s.state : j.reason ?? undefined),
+          received: s.received,
+          servingVersion: s.servingVersion,
+        },
+        now,
+      );
+      if (outcome === 'committed') await this.confirmServing(j.storeId, j.deviceId);
+      this.scheduleEvaluate(j.rolloutId);
+      return { ok: true };
+    });
+  }
+
+  /** Answers `update/request` with `update/chunk` from the artifact store. */
+  async onChunkRequest(addr: DeviceAddress, req: ChunkRequest): Promise<{ ok: boolean; field?: string; error?: string }> {
+    const j = await this.d.store.getJob(req.jobId);
+    if (j === undefined || j.storeId !== addr.storeId || j.deviceId !== addr.deviceId) {
+      return { ok: false, field: 'jobId', error: `jobId: no job "${req.jobId}" for this device` };
+    }
+    if (!(j.outcome === 'offered' || j.outcome === 'in-progress')) {
+      return { ok: false, field: 'jobId', error: `jobId: job "${req.jobId}" is ${j.outcome}` };
+    }
+    const a = await this.d.store.getArtifact(j.artifactId);
+    if (a === undefined) return { ok: false, field: 'jobId', error: 'jobId: artifact gone' };
+    const chunks = Math.ceil(a.size / MAX_CHUNK_BYTES);
+    if (req.index >= chunks) return { ok: false, field: 'index', error: `index: ${req.index} beyond the last chunk ${chunks - 1}` };
+    const data = await this.d.artifacts.read(a, req.index * MAX_CHUNK_BYTES, MAX_CHUNK_BYTES);
+    const chunk = ChunkSchema.parse({ v: 1, jobId: j.jobId, index: req.index, data: data.toString('base64') });
+    await this.d.publish(updateTopic(addr, 'chunk'), Buffer.from(JSON.stringify(chunk)));
+    // A chunk request is progress: keep the stuck timer from firing (at most one write a second).
+    const now = this.now();
+    if ((this.lastProgress.get(j.jobId) ?? 0) < now - 1000) {
+      this.lastProgress.set(j.jobId, now);
+      await this.lock.run(() => this.d.store.updateJob(j.jobId, { received: req.index * MAX_CHUNK_BYTES }, now));
+    }
+    return { ok: true };
+  }
+
+  /** A device's birth (status online, applied): offer what waits for it. */
+  async onBirth(addr: DeviceAddress): Promise<void> {
+    await this.lock.run(async () => {
+      const jobs = await this.d.store.deviceJobs(addr.storeId, addr.deviceId, ['queued', 'offered']);
+      for (const j of jobs) {
+        const r = await this.d.store.getRollout(j.rolloutId);
+        if (r?.status !== 'running') continue;
+        const a = await this.d.store.getArtifact(j.artifactId);
+        if (a) await this.sendOffer(j, r, a);
+      }
+    });
+  }
+
+  /** Telemetry or status showed this device's model versions: confirm committed jobs. */
+  async onModels(addr: DeviceAddress): Promise<void> {
+    await this.lock.run(() => this.confirmServing(addr.storeId, addr.deviceId));
+  }
+
+  private async confirmServing(storeId: string, deviceId: string): Promise<void> {
+    const jobs = await this.d.store.deviceJobs(storeId, deviceId, ['committed']);
+    if (jobs.length === 0) return;
+    const dev = await this.d.store.getDevice(storeId, deviceId);
+    if (dev === undefined) return;
+    for (const j of jobs) {
+      const a = await this.d.store.getArtifact(j.artifactId);
+      if (a && dev.models[a.name] === a.version) {
+        await this.d.store.updateJob(j.jobId, { outcome: 'succeeded', servingVersion: a.version }, this.now());
+        this.scheduleEvaluate(j.rolloutId);
+      }
+    }
+  }
+
+  // ---- waves -------------------------------------------------------------------------------
+
+  private async sendOffer(j: JobRow, r: RolloutRow, a: ArtifactRow): Promise<void> {
+    const opts = r.options as RolloutOptions;
+    const transfer =
+      opts.transfer === 'http' && this.d.publicUrl
+        ? { type: 'http' as const, url: `${this.d.publicUrl.replace(/\/$/, '')}/dl/${j.jobId}/${this.downloadSignature(j.jobId)}` }
+        : { type: 'mqtt' as const, chunkSize: MAX_CHUNK_BYTES, chunks: Math.ceil(a.size / MAX_CHUNK_BYTES) };
+    const offer = UpdateOfferSchema.parse({
+      v: 1,
+      jobId: j.jobId,
+      rolloutId: r.id,
+      artifact: publicArtifact(a),
+      transfer,
+      watchSeconds: opts.watchSeconds,
+      ts: this.now(),
+    });
+    await this.d.publish(updateTopic(j, 'offer'), Buffer.from(JSON.stringify(offer)));
+    const now = this.now();
+    await this.d.store.updateJob(j.jobId, { outcome: 'offered', offeredAt: now }, now);
+  }
+
+  private async sendCancel(j: JobRow, action: 'abort' | 'rollback'): Promise<void> {
+    const msg = UpdateCancelSchema.parse({ v: 1, jobId: j.jobId, action, ts: this.now() });
+    await this.d.publish(updateTopic(j, 'cancel'), Buffer.from(JSON.stringify(msg)));
+  }
+
+  private async openWave(r: RolloutRow, a: ArtifactRow, wave: number): Promise<void> {
+    const now = this.now();
+    if (wave !== r.wave) await this.d.store.updateRollout(r.id, { wave }, now);
+    const blocked = await this.d.store.blockedDevices(a.id);
+    for (const j of await this.d.store.jobs(r.id, wave)) {
+      if (j.outcome !== 'pending') continue;
+      if (blocked.has(`${j.storeId}/${j.deviceId}`)) {
+        await this.d.store.updateJob(j.jobId, { outcome: 'skipped', reason: 'previously-rolled-back' }, now);
+        continue;
+      }
+      const dev = await this.d.store.getDevice(j.storeId, j.deviceId);
+      if (dev?.state === 'online') await this.sendOffer(j, { ...r, wave }, a);
+      else await this.d.store.updateJob(j.jobId, { outcome: 'queued' }, now);
+    }
+    this.d.log.info({ rolloutId: r.id, wave }, 'wave opened');
+  }
+
+  private async offerQueuedOnline(id: string): Promise<void> {
+    const r = await this.mustGet(id);
+    const a = await this.d.store.getArtifact(r.artifactId);
+    if (!a) return;
+    for (const j of await this.d.store.jobs(id)) {
+      if (j.outcome !== 'queued') continue;
+      const dev = await this.d.store.getDevice(j.storeId, j.deviceId);
+      if (dev?.state === 'online') await this.sendOffer(j, r, a);
+    }
+  }
+
+  private scheduleEvaluate(id: string): void {
+    if (this.pendingEval.has(id)) return;
+    this.pendingEval.add(id);
+    setImmediate(() => {
+      this.pendingEval.delete(id);
+      this.lock.run(() => this.evaluateLocked(id)).catch((err) => this.d.log.error({ err: String(err), rolloutId: id }, 'evaluate failed'));
+    });
+  }
+
+  /** Auto-pause, wave completion, next wave. Runs under the lock. */
+  private async evaluateLocked(id: string): Promise<void> {
+    for (;;) {
+      const r = await this.d.store.getRollout(id);
+      if (r === undefined || r.status !== 'running') return;
+      const opts = r.options as RolloutOptions;
+      const jobs = await this.d.store.jobs(id, r.wave);
+      const done = jobs.filter((j) => j.outcome === 'succeeded' || FAILED.has(j.outcome)).length;
+      const failures = jobs.filter((j) => FAILED.has(j.outcome)).length;
+      const eligible = jobs.filter((j) => j.outcome !== 'skipped').length;
+      const minDone = Math.max(1, Math.min(opts.minDevicesDone, eligible));
+      const now = this.now();
+      if (r.resumedWave !== r.wave && done >= minDone && failures / done > opts.failureThreshold) {
+        const reason = `wave ${r.wave}: ${failures} of ${done} devices failed (${((100 * failures) / done).toFixed(1)}% > ${(100 * opts.failureThreshold).toFixed(1)}%)`;
+        await this.d.store.updateRollout(id, { status: 'paused', statusReason: reason }, now);
+        await this.d.store.audit('system', 'rollout.auto-pause', id, { wave: r.wave, failures, done }, now);
+        this.d.log.warn({ rolloutId: id, wave: r.wave, failures, done }, 'rollout auto-paused');
+        return;
+      }
+      if (!jobs.every((j) => SETTLED.has(j.outcome))) return;
+      if (r.wave + 1 >= r.waves) {
+        await this.d.store.updateRollout(id, { status: 'completed', statusReason: null }, now);
+        await this.d.store.audit('system', 'rollout.complete', id, { waves: r.waves }, now);
+        this.d.log.info({ rolloutId: id }, 'rollout completed');
+        return;
+      }
+      const a = await this.d.store.getArtifact(r.artifactId);
+      if (a === undefined) return;
+      await this.openWave(r, a, r.wave + 1);
+    }
+  }
+
+  /** Stuck jobs time out; running rollouts re-evaluate. */
+  async tick(): Promise<void> {
+    await this.lock.run(async () => {
+      const now = this.now();
+      for (const r of await this.d.store.listRollouts(['running', 'paused'])) {
+        const opts = r.options as RolloutOptions;
+        const limit = now - opts.stuckTimeoutS * 1000;
+        let changed = false;
+        for (const j of await this.d.store.jobs(r.id)) {
+          if (!ACTIVE.includes(j.outcome) || j.updatedAt > limit) continue;
+          const reason = j.outcome === 'committed' ? 'not-serving-new-version' : 'no-progress';
+          if (j.outcome !== 'committed') await this.sendCancel(j, 'abort');
+          await this.d.store.updateJob(j.jobId, { outcome: 'timed-out', reason }, now);
+          this.d.log.warn({ rolloutId: r.id, jobId: j.jobId, deviceId: j.deviceId, reason }, 'job timed out');
+          changed = true;
+        }
+        if (changed || r.status === 'running') await this.evaluateLocked(r.id);
+      }
+    });
+  }
+
+  async summary(id: string): Promise<RolloutSummary> {
+    const r = await this.mustGet(id);
+    const a = await this.d.store.getArtifact(r.artifactId);
+    const counts = await this.d.store.outcomeCounts(id);
+    const waves: WaveSummary[] = [];
+    const totals: Partial<Record<JobOutcome, number>> = {};
+    for (const c of counts) {
+      let w = waves.find((x) => x.wave === c.wave);
+      if (!w) waves.push((w = { wave: c.wave, size: 0, counts: {} }));
+      w.size += c.n;
+      w.counts[c.outcome] = (w.counts[c.outcome] ?? 0) + c.n;
+      totals[c.outcome] = (totals[c.outcome] ?? 0) + c.n;
+    }
+    waves.sort((x, y) => x.wave - y.wave);
+    return {
+      rollout: r,
+      artifact: a ? { id: a.id, name: a.name, version: a.version, kind: a.kind } : null,
+      waves,
+      totals,
+      progress: r.targets ? (totals.succeeded ?? 0) / r.targets : 0,
+    };
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Tables, written once in the subset SQLite and PostgreSQL share. Timestamps are milliseconds
+ * since the epoch (BIGINT); JSON is kept as TEXT (maps of model versions, event data, selectors).
+ * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS fleet_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+  store_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'unknown',
+  connection_seq BIGINT NOT NULL DEFAULT -1,
+  state_reason TEXT,
+  firmware_version TEXT,
+  models TEXT NOT NULL DEFAULT '{}',
+  backends TEXT NOT NULL DEFAULT '{}',
+  tags TEXT NOT NULL DEFAULT '[]',
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  status_at BIGINT,
+  metrics_at BIGINT,
+  fps DOUBLE PRECISION,
+  latency_p50_ms DOUBLE PRECISION,
+  latency_p95_ms DOUBLE PRECISION,
+  dropped_frames BIGINT,
+  processed_frames BIGINT,
+  uptime_s DOUBLE PRECISION,
+  rss_bytes BIGINT,
+  cpu_load DOUBLE PRECISION,
+  PRIMARY KEY (store_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS seen_messages (
+  msg_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  received_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+  msg_id TEXT PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  ts BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  interval_s DOUBLE PRECISION NOT NULL,
+  fps DOUBLE PRECISION NOT NULL,
+  latency_p50_ms DOUBLE PRECISION NOT NULL,
+  latency_p95_ms DOUBLE PRECISION NOT NULL,
+  dropped_frames BIGINT NOT NULL,
+  processed_frames BIGINT NOT NULL,
+  uptime_s DOUBLE PRECISION NOT NULL,
+  rss_bytes BIGINT NOT NULL,
+  cpu_load DOUBLE PRECISION,
+  models TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_device_ts ON metrics (store_id, device_id, ts);
+CREATE TABLE IF NOT EXISTS events (
+  msg_id TEXT PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  ts BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  product_id TEXT,
+  dwell_ms DOUBLE PRECISION,
+  data TEXT
+);
+CREATE INDEX IF NOT EXISTS events_store_type_ts ON events (store_id, type, ts);
+CREATE TABLE IF NOT EXISTS users (
+  username TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  store_id TEXT,
+  password_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  token_hash TEXT PRIMARY KEY,
+  username TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id TEXT PRIMARY KEY,
+  ts BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+CREATE TABLE IF NOT EXISTS artifacts (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  file TEXT NOT NULL,
+  uploaded_by TEXT NOT NULL,
+  uploaded_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollouts (
+  id TEXT PRIMARY KEY,
+  artifact_id TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_reason TEXT,
+  options TEXT NOT NULL,
+  wave INTEGER NOT NULL,
+  waves INTEGER NOT NULL,
+  resumed_wave INTEGER NOT NULL DEFAULT -1,
+  targets INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+  job_id TEXT PRIMARY KEY,
+  rollout_id TEXT NOT NULL,
+  store_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  artifact_id TEXT NOT NULL,
+  wave INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  state TEXT,
+  reason TEXT,
+  offered_at BIGINT,
+  updated_at BIGINT NOT NULL,
+  received BIGINT,
+  serving_version TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_rollout_wave ON jobs (rollout_id, wave);
+CREATE INDEX IF NOT EXISTS jobs_device ON jobs (store_id, device_id);
+`;

@@ -1,0 +1,76 @@
+/**
+ * SQLite through node-sqlite3-wasm (SQLite compiled to WASM, real file I/O, no native build).
+ * The library is synchronous and one connection serves everything, so every call goes through
+ * one async lock: a transaction started by the MQTT ingest can never interleave with a query
+ * from an HTTP request.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Database as DatabaseType } from 'node-sqlite3-wasm';
+import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
+
+const require = createRequire(import.meta.url);
+const { Database } = require('node-sqlite3-wasm') as { Database: typeof DatabaseType };
+
+class Lock {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+export function openSqlite(file: string): SqlDriver {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.exec('PRAGMA foreign_keys = ON');
+  db.exec('PRAGMA synchronous = NORMAL');
+  const lock = new Lock();
+  const stmts = new Map<string, ReturnType<DatabaseType['prepare']>>();
+  const prepared = (sql: string) => {
+    let s = stmts.get(sql);
+    if (s === undefined) {
+      s = db.prepare(sql);
+      stmts.set(sql, s);
+    }
+    return s;
+  };
+  // Inside the lock: direct, synchronous access (`.all` always runs a statement to completion).
+  const direct: SqlExecutor = {
+    all: async <T extends Row>(sql: string, params: SqlValue[] = []) => prepared(sql).all(params) as T[],
+    run: async (sql: string, params: SqlValue[] = []) => prepared(sql).run(params).changes,
+  };
+  let closed = false;
+  return {
+    dialect: 'sqlite',
+    describe: `sqlite:${file}`,
+    all: (sql, params) => lock.run(() => direct.all(sql, params)),
+    run: (sql, params) => lock.run(() => direct.run(sql, params)),
+    exec: (sql) => lock.run(async () => db.exec(sql)),
+    tx: (fn) =>
+      lock.run(async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const out = await fn(direct);
+          db.exec('COMMIT');
+          return out;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw err;
+        }
+      }),
+    close: () =>
+      lock.run(async () => {
+        if (closed) return;
+        closed = true;
+        for (const s of stmts.values()) if (!s.isFinalized) s.finalize();
+        stmts.clear();
+        db.close();
+      }),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Device → Mosquitto → fleet ingest → store → dashboard API, on SQLite always and on PostgreSQL
+ * when one is reachable. The device is a light MQTT client publishing valid protocol v1 messages.
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimDevice } from '../../fleet/sim/device-sim.ts';
+import { eventsTopic, statusTopic, telemetryTopic } from '../../fleet/protocol/topics.ts';
+import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { PG_URL, pgAvailable, startFleet, until, type TestService } from './support.ts';
+
+const PG = await pgAvailable();
+if (!PG) console.warn(`[tests] PostgreSQL not reachable at ${PG_URL}: skipping the PostgreSQL store suite (SQLite still runs)`);
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(kind === 'postgres' && !PG)(`telemetry round trip on ${kind}`, () => {
+    let broker: TestBroker;
+    let svc: TestService;
+    let dev: SimDevice;
+
+    beforeAll(async () => {
+      broker = await startMosquitto();
+      svc = await startFleet(kind, { mqtt: { url: broker.url } });
+      dev = new SimDevice({ url: broker.url, storeId: 'paris-01', deviceId: 'mirror-7', models: { 'face-mesh': '1.2.0' }, firmwareVersion: '0.4.2' });
+      await dev.start();
+    });
+    afterAll(async () => {
+      await dev?.stop();
+      await svc?.stop();
+      await broker?.stop();
+    });
+
+    it('metrics and events published by a device reach the dashboard API', async () => {
+      await dev.sendMetrics({ fps: 29.5, latencyP95Ms: 33 });
+      await dev.sendEvent('session.start');
+      await dev.sendEvent('product.tried', { productId: 'lip-ruby' });
+      await dev.sendEvent('product.tried', { productId: 'lip-ruby' });
+      await dev.sendEvent('product.tried', { productId: 'lip-nude' });
+      await dev.sendEvent('look.saved', { productId: 'lip-ruby' });
+      await dev.sendEvent('session.end', { dwellMs: 42_000 });
+      await until(async () => (await svc.store.counts()).events === 6);
+
+      const list = await svc.api('GET', '/api/devices');
+      expect(list.status).toBe(200);
+      const d = list.body.devices.find((x: any) => x.deviceId === 'mirror-7');
+      expect(d).toMatchObject({ storeId: 'paris-01', state: 'online', firmwareVersion: '0.4.2', fps: 29.5, latencyP95Ms: 33, health: 'ok' });
+      expect(d.models).toEqual({ 'face-mesh': '1.2.0' });
+
+      const stats = await svc.api('GET', '/api/stores/paris-01/stats');
+      expect(stats.status).toBe(200);
+      expect(stats.body).toMatchObject({ sessions: 1, dwell: { totalMs: 42_000 }, looksSaved: 1, devices: 1 });
+      expect(stats.body.productsTried).toEqual([
+        { productId: 'lip-ruby', count: 2 },
+        { productId: 'lip-nude', count: 1 },
+      ]);
+      expect(stats.body.productsSaved).toEqual([{ productId: 'lip-ruby', count: 1 }]);
+
+      const tel = await svc.api('GET', '/api/devices/paris-01/mirror-7/telemetry');
+      expect(tel.body.telemetry.length).toBe(1);
+      expect(tel.body.telemetry[0]).toMatchObject({ fps: 29.5, latencyP95Ms: 33 });
+    });
+
+    it('a redelivered message (same msgId) is stored once', async () => {
+      const before = await svc.store.counts();
+      const m = dev.metrics();
+      const payload = Buffer.from(JSON.stringify(m));
+      await dev.client.publishAsync(telemetryTopic(dev.addr), payload, { qos: 1 });
+      await dev.client.publishAsync(telemetryTopic(dev.addr), payload, { qos: 1 });
+      const marker = await dev.sendEvent('session.start');
+      await until(async () => (await svc.store.counts()).events === before.events + 1);
+      await until(() => svc.ingest.stats().duplicates >= 1);
+      expect((await svc.store.counts()).metrics).toBe(before.metrics + 1);
+      expect(marker.msgId).toBeTruthy();
+    });
+
+    it('a late last will from an older connection does not mark a reconnected device offline', async () => {
+      const addr = { storeId: 'paris-01', deviceId: 'mirror-9' };
+      const c = await mqtt.connectAsync(broker.url, { clientId: `will-${randomUUID().slice(0, 8)}` });
+      const status = (state: 'online' | 'offline', seq: number, reason?: string) =>
+        Buffer.from(
+          JSON.stringify({ v: 1, state, deviceId: 'mirror-9', storeId: 'paris-01', connectionSeq: seq, ts: Date.now(), firmwareVersion: '1', models: {}, ...(reason ? { reason } : {}) }),
+        );
+      await c.publishAsync(statusTopic(addr), status('online', 5), { qos: 1 });
+      await until(async () => (await svc.store.getDevice('paris-01', 'mirror-9'))?.state === 'online');
+      const stale = svc.ingest.stats().staleStatus;
+      await c.publishAsync(statusTopic(addr), status('offline', 4, 'connection-lost'), { qos: 1 });
+      await until(() => svc.ingest.stats().staleStatus === stale + 1 || undefined);
+      expect((await svc.store.getDevice('paris-01', 'mirror-9'))?.state).toBe('online');
+      // ...while the will of the current connection does apply.
+      await c.publishAsync(statusTopic(addr), status('offline', 5, 'connection-lost'), { qos: 1 });
+      await until(async () => (await svc.store.getDevice('paris-01', 'mirror-9'))?.state === 'offline');
+      await c.endAsync();
+    });
+
+    it('malformed messages are counted by field and never stop ingest', async () => {
+      const c = await mqtt.connectAsync(broker.url, { clientId: `bad-${randomUUID().slice(0, 8)}` });
+      const before = svc.ingest.stats();
+      await c.publishAsync(telemetryTopic(dev.addr), Buffer.from('{not json'), { qos: 1 });
+      await c.publishAsync(telemetryTopic(dev.addr), Buffer.from(JSON.stringify({ ...dev.metrics(), fps: -3 })), { qos: 1 });
+      await c.publishAsync(eventsTopic(dev.addr), Buffer.from(JSON.stringify({ v: 1, msgId: randomUUID(), deviceId: 'someone-else', ts: 1, type: 'x' })), { qos: 1 });
+      await c.publishAsync('mirror/v1/paris-01/mirror-7/update/state', Buffer.from(JSON.stringify({ v: 1 })), { qos: 1 });
+      await c.endAsync();
+      await until(() => svc.ingest.stats().invalid >= before.invalid + 4 || undefined);
+      const s = svc.ingest.stats();
+      expect(s.invalidBy['bad-json:(payload)']).toBeGreaterThanOrEqual(1);
+      expect(s.invalidBy['bad-field:fps']).toBeGreaterThanOrEqual(1);
+      expect(s.invalidBy['topic-mismatch:deviceId']).toBeGreaterThanOrEqual(1);
+      // Still ingesting.
+      const n = (await svc.store.counts()).metrics;
+      await dev.sendMetrics();
+      await until(async () => (await svc.store.counts()).metrics === n + 1);
+    });
+  });
+}

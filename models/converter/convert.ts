@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { fixedInput } from '../../device/vision/runtime/fixed-input.ts';
 import { manifestFileName, resolveModel, type ModelManifest } from '../registry.ts';
-import { convertTfjsGraph, UnsupportedOpsError, type TfjsGraphJson } from './tfjs-to-onnx.ts';
+import { convertTfjsGraph, graphArtifacts, UnsupportedOpsError, type TfjsGraphJson } from './tfjs-to-onnx.ts';
 
 const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONVERTER_ID = 'models/converter tfjs-to-onnx v1 (opset 13, NCHW layout pass)';
@@ -32,9 +32,7 @@ export async function convertModel(name: string): Promise<{ manifest: ModelManif
   const session = await ort.InferenceSession.create(result.onnx, { graphOptimizationLevel: 'all' });
   const ortOut = await session.run({ [result.input.name]: new ort.Tensor('float32', input, manifest.input.shape) });
   await session.release();
-  const model = await tf.loadGraphModel(
-    tf.io.fromMemory({ modelTopology: graph.modelTopology, weightSpecs: graph.weightsManifest.flatMap((g) => g.weights), weightData, signature: graph.signature as never }),
-  );
+  const model = await tf.loadGraphModel(tf.io.fromMemory(graphArtifacts(graph, weightData)));
   const x = tf.tensor(input, manifest.input.shape);
   const tfOut = model.execute(x, model.outputs.map((o) => o.name)) as tf.Tensor | tf.Tensor[];
   const tfList = Array.isArray(tfOut) ? tfOut : [tfOut];

@@ -193,6 +193,23 @@ function permIsReshape(shape: number[], perm: number[]): boolean {
   return moved.every((p, i) => i === 0 || p > moved[i - 1]);
 }
 
+/**
+ * The artifacts exactly as the daemon's TF.js runtime passes them: the output order TF.js
+ * declares depends on them (BlazeFace keeps its signature in userDefinedMetadata).
+ */
+export function graphArtifacts(graph: TfjsGraphJson, weightData: ArrayBuffer): TF.io.ModelArtifacts {
+  return {
+    modelTopology: graph.modelTopology,
+    weightSpecs: graph.weightsManifest.flatMap((g) => g.weights),
+    weightData,
+    format: graph.format,
+    generatedBy: graph.generatedBy,
+    convertedBy: graph.convertedBy,
+    userDefinedMetadata: graph.userDefinedMetadata as Record<string, never>,
+    signature: graph.signature as never,
+  };
+}
+
 export async function convertTfjsGraph(
   tf: typeof TF,
   modelName: string,
@@ -204,9 +221,7 @@ export async function convertTfjsGraph(
 
   // 1. The source model as TF.js sees it: input, outputs in declared order, every shape.
   const specs = graph.weightsManifest.flatMap((g) => g.weights);
-  const model = await tf.loadGraphModel(
-    tf.io.fromMemory({ modelTopology: graph.modelTopology, weightSpecs: specs, weightData: weights, signature: graph.signature as never }),
-  );
+  const model = await tf.loadGraphModel(tf.io.fromMemory(graphArtifacts(graph, weights)));
   const inputName = cleanRef(model.inputs[0].name);
   const inputShape = (model.inputs[0].shape ?? []).map((d) => (d === -1 || d === null ? 1 : d));
   const outputNames = model.outputs.map((o) => cleanRef(o.name));

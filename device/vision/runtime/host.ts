@@ -99,6 +99,8 @@ let cached: Promise<HostInfo> | null = null;
 export function probeHost(): Promise<HostInfo> {
   cached ??= (async () => {
     const bin = ortBinDir();
+    const has = (lib: string): boolean => !!bin && existsSync(path.join(bin, lib));
+    const shared = has('libonnxruntime_providers_shared.so');
     const [gpu, tensorrtVersion] = await Promise.all([probeGpu(), probeTensorrt()]);
     return {
       cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown cpu',
@@ -106,8 +108,8 @@ export function probeHost(): Promise<HostInfo> {
       gpu,
       tensorrtVersion,
       ortProviderLibs: {
-        cuda: !!bin && existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so')),
-        tensorrt: !!bin && existsSync(path.join(bin, 'libonnxruntime_providers_tensorrt.so')),
+        cuda: shared && has('libonnxruntime_providers_cuda.so'),
+        tensorrt: shared && has('libonnxruntime_providers_tensorrt.so'),
       },
     };
   })();

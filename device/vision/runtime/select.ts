@@ -155,7 +155,8 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
         logger.warn({ model: name, backend: cached.backend, reason: (err as Error).message }, 'cached backend choice failed to load; re-timing');
       }
     }
-    const manifest = (await resolveModel(name, opts.manifestDir, FORMAT_OF[families[0]])).manifest;
+    // Input contract only (files are verified when each backend loads its own format).
+    const manifest = await loadManifest(name, opts.manifestDir, FORMAT_OF[families[0]]);
     const shape = manifest.input.shape;
     // Load every candidate, warm each, then time them interleaved (run by run) so background
     // load on the box hits all candidates alike.

@@ -1,0 +1,95 @@
+/**
+ * The automatic backend choice: every backend that has the model is timed, the fastest serves,
+ * the choice survives a restart (no re-timing) and is re-made on another host or model version;
+ * a pin is honoured, and a pin the model cannot follow falls back to the automatic choice.
+ * No wall-clock assertions: only which path was taken.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createModelLoader } from '../../device/vision/runtime/select.ts';
+import type { HostInfo } from '../../device/vision/runtime/host.ts';
+import { repoRoot } from '../helpers/daemon.ts';
+
+const host: HostInfo = { cpuModel: 'Test CPU', cores: 2, gpu: null, tensorrtVersion: null, ortProviderLibs: { cuda: false, tensorrt: false } };
+function recorder() {
+  const lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> = [];
+  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, msg: msg ?? '', obj: obj as Record<string, unknown> });
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
+}
+const chosen = (lines: ReturnType<typeof recorder>['lines']) => lines.filter((l) => l.msg === 'vision backend chosen');
+const fast = { warmRuns: 1, timedRuns: 3 };
+
+describe('automatic backend choice per model', () => {
+  it('times onnx and tfjs-wasm, keeps the fastest, and reuses the choice after a restart', async () => {
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'sel-'));
+    const first = recorder();
+    const loader = await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir, logger: first.logger, host, ...fast });
+    const model = await loader.load('iris');
+    const [choice] = chosen(first.lines);
+    const timings = choice.obj.timings as Record<string, number>;
+    expect(Object.keys(timings).sort()).toEqual(['onnx-cpu', 'tfjs-wasm']);
+    const fastest = Object.entries(timings).sort((a, b) => a[1] - b[1])[0][0];
+    expect(model.backend).toBe(fastest);
+    expect(loader.choices()).toEqual({ iris: { backend: fastest, msPerRun: timings[fastest], pinned: false } });
+    expect(choice.obj.cached).toBe(false);
+    model.dispose();
+
+    const again = recorder();
+    const restarted = await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir, logger: again.logger, host, ...fast });
+    const reloaded = await restarted.load('iris');
+    expect(chosen(again.lines)[0].obj).toMatchObject({ backend: fastest, cached: true });
+    expect(reloaded.backend).toBe(fastest);
+    reloaded.dispose();
+
+    // Another host (say the same disk in a mirror with a GPU) must re-time.
+    const other = recorder();
+    const moved = await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir, logger: other.logger, host: { ...host, cpuModel: 'Other CPU' }, ...fast });
+    (await moved.load('iris')).dispose();
+    expect(chosen(other.lines)[0].obj.cached).toBe(false);
+  });
+
+  it('re-times when the model version changes', async () => {
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'sel-'));
+    const root = await mkdtemp(path.join(tmpdir(), 'models-'));
+    await mkdir(path.join(root, 'manifests'));
+    await mkdir(path.join(root, 'onnx'));
+    for (const f of await readdir(path.join(repoRoot, 'models', 'manifests'))) await copyFile(path.join(repoRoot, 'models', 'manifests', f), path.join(root, 'manifests', f));
+    await copyFile(path.join(repoRoot, 'models', 'onnx', 'iris.onnx'), path.join(root, 'onnx', 'iris.onnx'));
+    const manifestDir = path.join(root, 'manifests');
+    (await (await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir, logger: recorder().logger, host, manifestDir, ...fast })).load('iris')).dispose();
+    const file = path.join(manifestDir, 'iris.onnx.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('+onnx13', '+onnx13-r2'));
+    const log = recorder();
+    (await (await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir, logger: log.logger, host, manifestDir, ...fast })).load('iris')).dispose();
+    expect(chosen(log.lines)[0].obj.cached).toBe(false);
+  });
+
+  it('honours a pinned backend without timing', async () => {
+    const log = recorder();
+    const loader = await createModelLoader({ backend: 'tfjs-wasm', providers: ['cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: log.logger, host, ...fast });
+    const model = await loader.load('face-mesh');
+    expect(model.backend).toBe('tfjs-wasm');
+    expect(loader.choices()['face-mesh']).toEqual({ backend: 'tfjs-wasm', msPerRun: null, pinned: true });
+    model.dispose();
+    const onnx = await createModelLoader({ backend: 'onnx', providers: ['cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: log.logger, host, ...fast });
+    const m2 = await onnx.load('face-mesh');
+    expect(m2.backend).toBe('onnx-cpu');
+    expect(onnx.choices()['face-mesh'].pinned).toBe(true);
+    m2.dispose();
+  });
+
+  it('a pin the model has no file for falls back to the automatic choice with a warning', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'models-'));
+    await mkdir(path.join(root, 'manifests'));
+    await copyFile(path.join(repoRoot, 'models', 'manifests', 'iris.json'), path.join(root, 'manifests', 'iris.json'));
+    const log = recorder();
+    const loader = await createModelLoader({ backend: 'onnx', providers: ['cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: log.logger, host, manifestDir: path.join(root, 'manifests'), ...fast });
+    const model = await loader.load('iris');
+    expect(model.backend).toBe('tfjs-wasm');
+    expect(loader.choices().iris.pinned).toBe(false);
+    expect(log.lines.some((l) => l.level === 'warn' && /pinned backend has no file/.test(l.msg))).toBe(true);
+    model.dispose();
+  });
+});

@@ -35,7 +35,7 @@ export class SimDevice {
   readonly jobs = new Map<string, UpdateState['state']>();
   readonly offers: UpdateOffer[] = [];
   private previous = new Map<string, string>();
-  private downloads = new Map<string, { offer: UpdateOffer; parts: Buffer[] }>();
+  private downloads = new Map<string, { offer: UpdateOffer; parts: Buffer[]; decision: UpdateDecision }>();
   private uptimeStart = Date.now();
   private processed = 0;
 
@@ -149,7 +149,7 @@ export class SimDevice {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const sub = topic.split('/').slice(5).join('/');
+    const sub = topic.split('/').slice(4).join('/');
     let json: unknown;
     try {
       json = JSON.parse(payload.toString('utf8'));
@@ -182,7 +182,7 @@ export class SimDevice {
       await this.finish(offer, bytes, decision);
       return;
     }
-    this.downloads.set(offer.jobId, { offer, parts: [] });
+    this.downloads.set(offer.jobId, { offer, parts: [], decision });
     await this.request(offer.jobId, 0);
   }
 
@@ -195,8 +195,7 @@ export class SimDevice {
       return;
     }
     this.downloads.delete(jobId);
-    const decision = this.o.decide?.(d.offer, this) ?? 'ok';
-    await this.finish(d.offer, Buffer.concat(d.parts), decision);
+    await this.finish(d.offer, Buffer.concat(d.parts), d.decision);
   }
 
   private async finish(offer: UpdateOffer, bytes: Buffer, decision: UpdateDecision): Promise<void> {

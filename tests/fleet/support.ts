@@ -100,3 +100,19 @@ export async function until<T>(fn: () => Promise<T | undefined | false> | T | un
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** POST /api/artifacts: the bundle as octet-stream, metadata as base64 JSON in `x-artifact`. */
+export async function uploadArtifact(
+  svc: { url: string; token: string },
+  bytes: Buffer,
+  meta: unknown,
+  token: string | null = svc.token,
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'x-artifact': Buffer.from(JSON.stringify(meta)).toString('base64'),
+  };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${svc.url}/api/artifacts`, { method: 'POST', headers, body: bytes });
+  return { status: res.status, body: await res.json() };
+}

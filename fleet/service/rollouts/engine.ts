@@ -304,7 +304,8 @@ export class RolloutEngine {
         {
           outcome,
           state: s.state,
-          reason: s.reason ?? (outcome === 'failed' ? s.state : j.reason ?? undefined),
+          // Once ended here (timed out, cancelled), the server's reason stands; the state is still recorded.
+          reason: open ? (s.reason ?? (outcome === 'failed' ? s.state : undefined)) : undefined,
           received: s.received,
           servingVersion: s.servingVersion,
         },
@@ -458,6 +459,13 @@ export class RolloutEngine {
       }
       if (!jobs.every((j) => SETTLED.has(j.outcome))) return;
       if (r.wave + 1 >= r.waves) {
+        // Offline devices did not hold a wave back, but the rollout is not done without them.
+        const waiting = (await this.d.store.jobs(id)).filter((j) => j.outcome === 'queued').length;
+        if (waiting > 0) {
+          const reason = `waiting for ${waiting} offline device${waiting === 1 ? '' : 's'}`;
+          if (r.statusReason !== reason) await this.d.store.updateRollout(id, { statusReason: reason }, now);
+          return;
+        }
         await this.d.store.updateRollout(id, { status: 'completed', statusReason: null }, now);
         await this.d.store.audit('system', 'rollout.complete', id, { waves: r.waves }, now);
         this.d.log.info({ rolloutId: id }, 'rollout completed');

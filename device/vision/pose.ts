@@ -11,9 +11,9 @@
  *  - roll > 0: the head tilts clockwise in the image (the subject's left eye lower);
  *  - yaw > 0: the nose turns towards the image's left (the subject's own right);
  *  - pitch > 0: the chin goes down (looking down).
- * A frontal face reads 0 on all three: the midline of the mesh's canonical face leans back at its
- * top (the forehead recedes), which PITCH_OFFSET_DEG takes out; it was measured as the median
- * over the frontal faces of the face-api demo photos (tests/vision/pose.test.ts prints it).
+ * A frontal face reads 0 on all three: on MediaPipe's canonical face model (the geometry the mesh
+ * is trained to) these same midline pairs lean 0.7 degrees out of the image plane, which
+ * PITCH_OFFSET_DEG takes out; the pairs are symmetric there, so yaw and roll read 0.
  */
 export interface HeadPose {
   yaw: number;
@@ -31,7 +31,7 @@ const MIDLINE: ReadonlyArray<readonly [number, number]> = [
   [10, 152], [151, 175], [9, 199], [8, 200], [168, 18],
 ];
 
-const PITCH_OFFSET_DEG = 0;
+const PITCH_OFFSET_DEG = 0.7;
 
 type V3 = [number, number, number];
 const norm = (v: V3): V3 => {

@@ -39,7 +39,7 @@ export interface TfjsGraphJson {
   convertedBy?: string;
   signature?: unknown;
   userDefinedMetadata?: unknown;
-  modelTopology: { node: TfNode[] };
+  modelTopology: { node: TfNode[]; library?: unknown; versions?: unknown };
   weightsManifest: Array<{ paths: string[]; weights: TF.io.WeightsManifestEntry[] }>;
 }
 

@@ -97,6 +97,15 @@ describe('bad model files are refused with an error naming the model', () => {
     expect(err.message).toMatch(/^model face-mesh: onnx\/face-mesh\.onnx is not a loadable ONNX model/);
   });
 
+  it('truncated TF.js weights that got past the registry are refused by the TF.js runtime', async () => {
+    const resolved = await resolveModel('face-mesh');
+    resolved.files.set('facemesh.bin', resolved.files.get('facemesh.bin')!.subarray(0, 100_000));
+    const runtime = await createTfjsRuntime('tfjs-wasm', quiet);
+    const err = await rejection(runtime.load(resolved));
+    expect(err.code).toBe('MIRROR_ERR_MODEL_FILE');
+    expect(err.message).toMatch(/^model face-mesh: graph does not load: /);
+  });
+
   it('an ONNX model whose input shape differs from its manifest is refused at load', async () => {
     const { manifests } = await modelsCopy();
     await editManifest(manifests, 'face-mesh.onnx.json', (m) => (m.input.shape = [1, 256, 256, 3]));

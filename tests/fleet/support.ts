@@ -113,6 +113,6 @@ export async function uploadArtifact(
     'x-artifact': Buffer.from(JSON.stringify(meta)).toString('base64'),
   };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${svc.url}/api/artifacts`, { method: 'POST', headers, body: bytes });
+  const res = await fetch(`${svc.url}/api/artifacts`, { method: 'POST', headers, body: bytes as unknown as BodyInit });
   return { status: res.status, body: await res.json() };
 }

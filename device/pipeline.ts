@@ -58,7 +58,7 @@ export class Pipeline {
 
   async #process(frame: PooledFrame): Promise<void> {
     try {
-      const { faces } = await this.#stages.vision(frame);
+      const { faces, otherFaces } = await this.#stages.vision(frame);
       const applied = this.#stages.tryOn(frame, faces);
       const image = await this.#stages.encode(frame);
       const emittedAt = nowMs();
@@ -74,8 +74,16 @@ export class Pipeline {
           box: { x: round2(f.box.x), y: round2(f.box.y), width: round2(f.box.width), height: round2(f.box.height) },
           score: round2(f.score),
           landmarks: f.landmarks.map(([x, y, z]) => [round2(x), round2(y), round2(z)] as [number, number, number]),
+          ...(f.pose && { pose: f.pose }),
+          ...(f.iris && {
+            iris: {
+              right: { center: [round2(f.iris.right.center[0]), round2(f.iris.right.center[1])] as [number, number], radius: round2(f.iris.right.radius) },
+              left: { center: [round2(f.iris.left.center[0]), round2(f.iris.left.center[1])] as [number, number], radius: round2(f.iris.left.radius) },
+            },
+          }),
         })),
         applied,
+        otherFaces,
       });
       this.#stats.recordEmit(frame.capturedAt, emittedAt);
     } catch (err) {

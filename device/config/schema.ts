@@ -7,6 +7,16 @@ import { z } from 'zod';
 const hexColour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like "#b0263c"');
 const storeOrDeviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
+/** One-Euro filter parameters (Hz, per face-size unit per second, Hz). */
+const oneEuro = (minCutoff: number, beta: number, dCutoff: number) =>
+  z
+    .strictObject({
+      minCutoff: z.number().min(0.01).max(30).default(minCutoff),
+      beta: z.number().min(0).max(1000).default(beta),
+      dCutoff: z.number().min(0.01).max(30).default(dCutoff),
+    })
+    .prefault({});
+
 export const SOURCE_SPEC = /^(auto|clip:.+|v4l2:\/dev\/video\d+|webcam(:\/dev\/video\d+)?)$/;
 
 export const MirrorConfig = z.strictObject({
@@ -36,6 +46,23 @@ export const MirrorConfig = z.strictObject({
         .default(['tensorrt', 'cuda', 'cpu']),
       detectorMinScore: z.number().min(0.05).max(0.99).default(0.5),
       meshMinScore: z.number().min(0.05).max(0.99).default(0.5),
+      /** Landmark smoothing (vision/smoothing.ts): rigid head motion, then the shape per region. */
+      smoothing: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          motion: oneEuro(1.5, 40, 2),
+          lips: oneEuro(2, 30, 2),
+          eyes: oneEuro(2, 30, 2),
+          brows: oneEuro(1, 15, 1),
+          outline: oneEuro(0.4, 5, 1),
+          face: oneEuro(0.7, 10, 1),
+        })
+        .prefault({}),
+      /** Iris refinement (64x64 eye crops) on the shopper's face. */
+      iris: z.boolean().default(false),
+      /** Person segmentation: 0 = off, N = run on every Nth frame (the mask is reused in between). */
+      segmentationEvery: z.number().int().min(0).max(30).default(0),
+      segmentationModel: z.enum(['selfie', 'meet']).default('selfie'),
     })
     .prefault({}),
   tryon: z

@@ -10,6 +10,10 @@ export interface FaceMessage {
   score: number;
   /** 468 points, [x, y, z] in image pixels of the frame they came with. */
   landmarks: Array<[number, number, number]>;
+  /** Head pose in degrees (yaw > 0: nose towards the image's left; pitch > 0: chin down; roll > 0: clockwise). */
+  pose?: { yaw: number; pitch: number; roll: number };
+  /** Iris centres and radii in image pixels, when iris refinement is on (subject's right and left eye). */
+  iris?: { right: { center: [number, number]; radius: number }; left: { center: [number, number]; radius: number } };
 }
 
 export interface FrameMessage {
@@ -26,6 +30,8 @@ export interface FrameMessage {
   faces: FaceMessage[];
   /** Product ids rendered on this frame. */
   applied: string[];
+  /** Faces seen besides the shopper's (bystanders: counted, never rendered). */
+  otherFaces?: number;
 }
 
 export interface PipelineStats {

@@ -7,6 +7,9 @@ import { FaceMesh } from './mesh.ts';
 import type { InferenceRuntime, LoadedModel } from './runtime/runtime.ts';
 import { createTfjsRuntime } from './runtime/tfjs-runtime.ts';
 import type { Logger } from '../core/logger.ts';
+import { IrisModel } from './iris.ts';
+import { PersonSegmenter } from './segmentation.ts';
+import type { SmoothingParams } from './smoothing.ts';
 
 
 export interface FaceStage {
@@ -37,24 +40,55 @@ async function loadMesh(runtime: InferenceRuntime, options: FaceStageOptions, lo
       logger.error({ err: (err as Error).message }, 'updated face-mesh model does not load; serving the bundled one');
     }
   }
-  return runtime.load(await resolveModel('face-mesh'));
+  return loadModel(runtime, 'face-mesh');
+}
+
+/** The one place that turns a model name into a loaded model (the lead swaps in the new loader here). */
+async function loadModel(runtime: InferenceRuntime, name: string): Promise<LoadedModel> {
+  return runtime.load(await resolveModel(name));
+}
+
+/** NHWC input shapes of the segmentation models (their manifests say the same). */
+const SEGMENTATION_INPUT = { selfie: [1, 256, 256, 3], meet: [1, 144, 256, 3] } as const;
+
+function smoothingFrom(vision: MirrorConfig['vision']): SmoothingParams {
+  const { enabled, motion, ...shape } = vision.smoothing;
+  return { enabled, motion, shape };
 }
 
 export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger, options: FaceStageOptions = {}): Promise<FaceStage> {
   const runtime = await createTfjsRuntime(vision.backend, logger);
   const models: LoadedModel[] = [];
   try {
-    const detectorModel = await runtime.load(await resolveModel('face-detector'));
+    const detectorModel = await loadModel(runtime, 'face-detector');
     models.push(detectorModel);
     let meshModel = await loadMesh(runtime, options, logger);
     models.push(meshModel);
     const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore, iouThreshold: 0.3 });
+    const backends: Record<string, string> = { detector: detectorModel.backend, mesh: meshModel.backend };
+    let iris: IrisModel | undefined;
+    if (vision.iris) {
+      const model = await loadModel(runtime, 'iris');
+      models.push(model);
+      iris = new IrisModel(model);
+      backends.iris = model.backend;
+    }
+    let segmenter: PersonSegmenter | undefined;
+    if (vision.segmentationEvery > 0) {
+      const name = vision.segmentationModel === 'meet' ? 'segmentation-meet' : 'segmentation';
+      const model = await loadModel(runtime, name);
+      models.push(model);
+      segmenter = new PersonSegmenter(model, SEGMENTATION_INPUT[vision.segmentationModel], { every: vision.segmentationEvery });
+      backends.segmentation = model.backend;
+    }
     const tracker = new FaceTracker(detector, new FaceMesh(meshModel), {
       minMeshScore: vision.meshMinScore,
       cropScale: 1.5,
       detectionCropScale: 1.6,
+      smoothing: smoothingFrom(vision),
+      iris,
+      segmenter,
     });
-    const backends = { detector: detectorModel.backend, mesh: meshModel.backend };
     const modelVersions = Object.fromEntries(models.map((m) => [m.name, m.version]));
     return {
       tracker,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createModelLoader } from '../../device/vision/runtime/select.ts';
+import { resolveModel } from '../../models/registry.ts';
 import type { HostInfo } from '../../device/vision/runtime/host.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 
@@ -91,5 +92,16 @@ describe('automatic backend choice per model', () => {
     expect(loader.choices().iris.pinned).toBe(false);
     expect(log.lines.some((l) => l.level === 'warn' && /pinned backend has no file/.test(l.msg))).toBe(true);
     model.dispose();
+  });
+
+  it('as an InferenceRuntime, loads a staged model on the runtime for its format', async () => {
+    const loader = await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: recorder().logger, host, ...fast });
+    const runtime = loader.asRuntime();
+    const onnx = await runtime.load(await resolveModel('iris', undefined, 'onnx'));
+    const tfjs = await runtime.load(await resolveModel('iris'));
+    expect([onnx.backend, tfjs.backend]).toEqual(['onnx-cpu', 'tfjs-wasm']);
+    expect(runtime.liveTensors()).toBeGreaterThan(0);
+    onnx.dispose();
+    tfjs.dispose();
   });
 });

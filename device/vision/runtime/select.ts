@@ -55,6 +55,11 @@ export interface ModelLoader {
   choices(): Record<string, ModelChoice>;
   /** Tensors alive in the runtimes created so far (flat over time = no leak). */
   liveTensors(): number;
+  /**
+   * The loader as an InferenceRuntime (for code that holds one: health's live tensor count, the
+   * update host loading a staged ResolvedModel): `load` dispatches on the model's format.
+   */
+  asRuntime(): InferenceRuntime;
 }
 
 type Family = 'onnx' | 'tfjs';
@@ -243,7 +248,7 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     }
   }
 
-  return {
+  const loader: ModelLoader = {
     load(name: string): Promise<LoadedModel> {
       const result = queue.then(() => loadOne(name));
       queue = result.catch(() => {});
@@ -256,5 +261,15 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     },
     choices: () => structuredClone(choices),
     liveTensors: () => liveRuntimes.reduce((n, r) => n + r.liveTensors(), 0),
+    asRuntime(): InferenceRuntime {
+      return {
+        get backend() {
+          return [...new Set(Object.values(choices).map((c) => c.backend))].join('+') || opts.backend;
+        },
+        load: (model) => loader.loadResolved(model),
+        liveTensors: () => loader.liveTensors(),
+      };
+    },
   };
+  return loader;
 }

@@ -1,0 +1,49 @@
+/**
+ * Builds a model update artifact (models/bundle.ts) and, with a key, its signed metadata.
+ *
+ *   tsx models/tools/make-bundle.ts --model face-mesh --version 3.0.5 --out face-mesh-3.0.5.bundle \
+ *     [--dir MODEL_DIR] [--id ARTIFACT_ID] [--sign-key ed25519-private.pem --key-id fleet-2025]
+ *
+ * --model takes a registered model (its files verified by the registry); --dir a model directory
+ * (manifest.json + files, or manifests/<name>.json). Writes the bundle, and `<out>.json` with the
+ * artifact fields of an update offer (id, kind, name, version, size, sha256, signature, keyId).
+ */
+import { createHash, createPrivateKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { bundleFromDir, bundleFromRegistry, parseBundle } from '../bundle.ts';
+import { signArtifact } from '../../device/update/verify.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    dir: { type: 'string' },
+    version: { type: 'string' },
+    out: { type: 'string' },
+    id: { type: 'string' },
+    'sign-key': { type: 'string' },
+    'key-id': { type: 'string' },
+  },
+});
+
+function die(msg: string): never {
+  process.stderr.write(`make-bundle: ${msg}\n`);
+  process.exit(2);
+}
+
+if (!a.out || (!a.model && !a.dir)) die('usage: --model NAME | --dir DIR, --version V, --out FILE [--id ID] [--sign-key PEM --key-id ID]');
+if (a.model && !a.version) die('--version is required with --model');
+const bundle = a.dir ? await bundleFromDir(a.dir, a.version) : await bundleFromRegistry(a.model!, a.version!);
+const { manifest } = parseBundle(bundle);
+const sha256 = createHash('sha256').update(bundle).digest('hex');
+const id = a.id ?? `${manifest.name}-${manifest.version}-${sha256.slice(0, 8)}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+const meta = { id, kind: 'model' as const, name: manifest.name, version: manifest.version, size: bundle.byteLength, sha256 };
+writeFileSync(a.out, bundle);
+let artifact: Record<string, unknown> = meta;
+if (a['sign-key']) {
+  if (!a['key-id']) die('--key-id is required with --sign-key');
+  const key = createPrivateKey(readFileSync(a['sign-key'], 'utf8'));
+  artifact = { ...meta, signature: signArtifact(meta, key), keyId: a['key-id'] };
+}
+writeFileSync(`${a.out}.json`, `${JSON.stringify(artifact, null, 2)}\n`);
+process.stdout.write(`${a.out}: ${bundle.byteLength} bytes, sha256 ${sha256}${a['sign-key'] ? ', signed' : ', unsigned'}\n`);

@@ -76,7 +76,10 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     const vision = await createFaceStage(
       config.vision,
       logger,
-      committedMesh?.dir ? { mesh: () => resolveModel(MESH_MODEL, path.join(committedMesh.dir!, 'manifests')) } : {},
+      {
+        stateDir: path.resolve(config.stateDir),
+        ...(committedMesh?.dir ? { mesh: () => resolveModel(MESH_MODEL, path.join(committedMesh.dir!, 'manifests')) } : {}),
+      },
     );
     stopSteps.push({ name: 'models', run: () => vision.dispose() });
     const servingMesh: ServingModel =
@@ -111,6 +114,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         processedFrames: snap.processedFrames,
         stageErrors: snap.stageErrors,
         backends,
+        backendChoices: vision.choices(),
         models: modelVersions,
         source: { spec: sourceSpec, description: source?.description ?? null, ...source?.health() },
         mqtt: mqttState && { url: mqttState.url, embedded: mqttState.embedded, connected: mqttState.connected() },

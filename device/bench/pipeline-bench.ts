@@ -4,7 +4,8 @@
  * then the face stage against @vladmandic/human (WASM) on the same frames, in one run.
  * BENCH_SECONDS sets the length of each sustained run (default 10).
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -46,7 +47,7 @@ async function loadFrames(width: number, height: number): Promise<Buffer[]> {
   return Promise.all(files.map((f) => sharp(path.join(DEMO_CLIP, f)).removeAlpha().resize(width, height, { fit: 'cover' }).raw().toBuffer()));
 }
 
-const vision = await createFaceStage(config.vision, quiet);
+const vision = await createFaceStage(config.vision, quiet, { stateDir: await mkdtemp(path.join(os.tmpdir(), 'mirror-bench-')) });
 const tryOn = createTryOnStage(config.tryon);
 const encode = createJpegEncoder(config.encode.quality);
 console.log(`backends: ${JSON.stringify(vision.backends)}; ${SECONDS} s per sustained run; 2-core reference: ${process.env.BENCH_MACHINE ?? 'this machine'}`);

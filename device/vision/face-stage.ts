@@ -1,11 +1,11 @@
 /** Builds the vision stage from config: verified models on the chosen runtime, wrapped in the tracker. */
-import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
+import type { ResolvedModel } from '../../models/registry.ts';
 import type { MirrorConfig } from '../config/schema.ts';
 import { FaceDetector } from './detector.ts';
 import { FaceTracker } from './face-tracker.ts';
 import { FaceMesh } from './mesh.ts';
 import type { InferenceRuntime, LoadedModel } from './runtime/runtime.ts';
-import { createTfjsRuntime } from './runtime/tfjs-runtime.ts';
+import { createModelLoader, type ModelChoice, type ModelLoader } from './runtime/select.ts';
 import type { Logger } from '../core/logger.ts';
 import { IrisModel } from './iris.ts';
 import { PersonSegmenter } from './segmentation.ts';
@@ -24,28 +24,27 @@ export interface FaceStage {
    * `modelVersions` follow. Returns the previous model, still loaded (the caller disposes it).
    */
   swapMesh(model: LoadedModel): LoadedModel;
+  /** Backend chosen per model and how fast it measured when chosen. */
+  choices(): Record<string, ModelChoice>;
   dispose(): void;
 }
 
 export interface FaceStageOptions {
+  /** Where the per-host backend choice (and TensorRT engines) are cached. */
+  stateDir: string;
   /** A mesh to serve instead of the bundled one (a committed update); the bundled one if it fails to load. */
   mesh?: () => Promise<ResolvedModel>;
 }
 
-async function loadMesh(runtime: InferenceRuntime, options: FaceStageOptions, logger: Logger): Promise<LoadedModel> {
+async function loadMesh(loader: ModelLoader, options: FaceStageOptions, logger: Logger): Promise<LoadedModel> {
   if (options.mesh) {
     try {
-      return await runtime.load(await options.mesh());
+      return await loader.loadResolved(await options.mesh());
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'updated face-mesh model does not load; serving the bundled one');
     }
   }
-  return loadModel(runtime, 'face-mesh');
-}
-
-/** The one place that turns a model name into a loaded model (the lead swaps in the new loader here). */
-async function loadModel(runtime: InferenceRuntime, name: string): Promise<LoadedModel> {
-  return runtime.load(await resolveModel(name));
+  return loader.load('face-mesh');
 }
 
 /** NHWC input shapes of the segmentation models (their manifests say the same). */
@@ -56,19 +55,21 @@ function smoothingFrom(vision: MirrorConfig['vision']): SmoothingParams {
   return { enabled, motion, shape };
 }
 
-export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger, options: FaceStageOptions = {}): Promise<FaceStage> {
-  const runtime = await createTfjsRuntime(vision.backend, logger);
+export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger, options: FaceStageOptions): Promise<FaceStage> {
+  // Each model on the fastest backend this host has (timed once, cached per host in stateDir).
+  const loader = await createModelLoader({ backend: vision.backend, providers: vision.providers, stateDir: options.stateDir, logger });
+  const runtime = loader.asRuntime();
   const models: LoadedModel[] = [];
   try {
-    const detectorModel = await loadModel(runtime, 'face-detector');
+    const detectorModel = await loader.load('face-detector');
     models.push(detectorModel);
-    let meshModel = await loadMesh(runtime, options, logger);
+    let meshModel = await loadMesh(loader, options, logger);
     models.push(meshModel);
     const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore, iouThreshold: 0.3 });
     const backends: Record<string, string> = { detector: detectorModel.backend, mesh: meshModel.backend };
     let iris: IrisModel | undefined;
     if (vision.iris) {
-      const model = await loadModel(runtime, 'iris');
+      const model = await loader.load('iris');
       models.push(model);
       iris = new IrisModel(model);
       backends.iris = model.backend;
@@ -76,7 +77,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
     let segmenter: PersonSegmenter | undefined;
     if (vision.segmentationEvery > 0) {
       const name = vision.segmentationModel === 'meet' ? 'segmentation-meet' : 'segmentation';
-      const model = await loadModel(runtime, name);
+      const model = await loader.load(name);
       models.push(model);
       segmenter = new PersonSegmenter(model, SEGMENTATION_INPUT[vision.segmentationModel], { every: vision.segmentationEvery });
       backends.segmentation = model.backend;
@@ -105,6 +106,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
         modelVersions[model.name] = model.version;
         return previous;
       },
+      choices: () => loader.choices(),
       dispose: () => models.forEach((m) => m.dispose()),
     };
   } catch (err) {

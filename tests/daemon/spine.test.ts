@@ -69,7 +69,8 @@ describe('daemon on the bundled demo clip', () => {
     expect(health.fps).toBeGreaterThan(0);
     expect(health.lastFrameAgeMs).toBeLessThan(2000);
     expect(health.uptimeS).toBeGreaterThanOrEqual(0);
-    expect(health.backends).toEqual({ detector: expect.stringMatching(/^tfjs-/), mesh: expect.stringMatching(/^tfjs-/) });
+    expect(health.backends).toEqual({ detector: expect.stringMatching(/^(tfjs|onnx)-/), mesh: expect.stringMatching(/^(tfjs|onnx)-/) });
+    expect(Object.keys(health.backendChoices)).toEqual(expect.arrayContaining(['face-detector', 'face-mesh']));
     expect(health.models['face-mesh']).toMatch(/facemesh/);
     expect(health.models['face-detector']).toMatch(/blazeface/);
   });

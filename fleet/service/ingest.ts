@@ -38,7 +38,7 @@ export interface IngestStats {
   connected: boolean;
 }
 
-const LAG_WINDOW = 20_000;
+const LAG_WINDOW = 200_000;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;

@@ -1,0 +1,336 @@
+/**
+ * Power cut at every state, table-driven (Mender's test): persist a job in state X as the agent
+ * would have left it, boot (prepareUpdateBoot, then the agent), and check where it ends up.
+ * Before the switch a job resumes; after the switch and before the commit it is rolled back to the
+ * last committed model; terminal states stay put; anything unknown rolls back.
+ * The model host here is a stand-in (the real daemon runs in update-e2e.test.ts).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UPDATE_STATES, type UpdateOffer, type UpdateState } from '../../fleet/protocol/update.ts';
+import { buildBundle } from '../../models/bundle.ts';
+import type { ModelManifest } from '../../models/registry.ts';
+import { createUpdateAgent, prepareUpdateBoot, type HealthSample, type ModelHost, type UpdateAgent } from '../../device/update/agent.ts';
+import { STATE_TABLE } from '../../device/update/states.ts';
+import { UpdateStore, type JobRecord, type ServingModel } from '../../device/update/store.ts';
+import { generateSigningKey, makeArtifact } from './fleet-double.ts';
+import { recordingLogger } from '../telemetry/support.ts';
+
+const key = generateSigningKey('k1');
+const CHUNK = 1024;
+const addr = { storeId: 'store-pc', deviceId: 'mirror-pc' };
+
+function tinyBundle(version: string): Buffer {
+  const weights = Buffer.alloc(5000, 7);
+  const manifest = {
+    name: 'face-mesh',
+    task: 'face-landmarks',
+    format: 'tfjs-graph',
+    version,
+    license: 'test',
+    files: [{ path: 'w.bin', sha256: createHash('sha256').update(weights).digest('hex') }],
+    input: { shape: [1, 192, 192, 3], layout: 'NHWC', range: [0, 1] },
+    outputs: { landmarks: 468 },
+  } as ModelManifest;
+  return buildBundle(manifest, new Map([['w.bin', weights]]));
+}
+
+interface Rig {
+  dir: string;
+  store: UpdateStore;
+  bytes: Buffer;
+  offer: UpdateOffer;
+  old: ServingModel;
+  states: UpdateState[];
+  requests: number[];
+  host: ModelHost & { servingNow: ServingModel; healthy: boolean };
+  agent?: UpdateAgent;
+}
+
+async function rig(): Promise<Rig> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mirror-powercut-'));
+  const store = new UpdateStore(dir);
+  const old: ServingModel = { version: '1.0.0', dir: store.stagedDir('face-mesh', 'mesh-old'), artifactId: 'mesh-old' };
+  await mkdir(old.dir!, { recursive: true });
+  await store.setCommitted('face-mesh', old, null);
+  const bytes = tinyBundle('2.0.0');
+  const artifact = makeArtifact(bytes, { id: 'mesh-new', version: '2.0.0', key });
+  const offer: UpdateOffer = {
+    v: 1,
+    jobId: 'job-1',
+    rolloutId: 'r-1',
+    artifact,
+    transfer: { type: 'mqtt', chunkSize: CHUNK, chunks: Math.ceil(bytes.byteLength / CHUNK) },
+    watchSeconds: 1,
+    ts: Date.now(),
+  };
+  return { dir, store, bytes, offer, old, states: [], requests: [], host: undefined as never };
+}
+
+function fakeHost(r: Rig, serving: ServingModel): Rig['host'] {
+  let frames = 0;
+  const host = {
+    updatable: ['face-mesh'],
+    servingNow: serving,
+    healthy: true,
+    serving: () => host.servingNow,
+    smokeTest: async (_name: string, dir: string) => {
+      await stat(path.join(dir, 'manifests', 'face-mesh.json'));
+      return { ok: true as const, candidate: { version: '2.0.0', dispose() {} } };
+    },
+    activate: (_n: string, _c: unknown, model: ServingModel) => {
+      host.servingNow = model;
+    },
+    revert: async (_n: string, to: ServingModel | null) => {
+      host.servingNow = to ?? { version: 'bundled', dir: null };
+    },
+    commit: () => {},
+    health: (): HealthSample => {
+      frames += 30;
+      return { processedFrames: frames, stageErrors: host.healthy ? 0 : frames, fps: 30 };
+    },
+  };
+  r.host = host;
+  return host;
+}
+
+async function boot(r: Rig): Promise<void> {
+  const logger = recordingLogger();
+  const committed = await prepareUpdateBoot(r.store, 'face-mesh', logger);
+  const host = fakeHost(r, committed ?? { version: 'bundled', dir: null });
+  r.agent = createUpdateAgent({
+    store: r.store,
+    host,
+    address: addr,
+    publicKeys: new Map([[key.keyId, (await import('../../device/update/verify.ts')).parsePublicKey(key.publicKeyBase64)]]),
+    transport: {
+      connected: true,
+      enqueue: (_kind, _topic, payload) => {
+        r.states.push(JSON.parse(payload.toString()) as UpdateState);
+        return true;
+      },
+      publishNow: (topic, payload) => {
+        if (topic.endsWith('/update/request')) r.requests.push((JSON.parse(payload.toString()) as { index: number }).index);
+        return true;
+      },
+    },
+    logger,
+    chunkTimeoutMs: 60_000,
+    watchTickMs: 20,
+  });
+  await r.agent.start();
+}
+
+async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await cond()) return;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function job(r: Rig, state: string, fields: Partial<JobRecord> = {}): JobRecord {
+  return { v: 1, offer: r.offer, state, nextChunk: 0, received: 0, previous: r.old, resumes: 0, reported: state, updatedAt: 0, ...fields };
+}
+
+async function writeDownload(r: Rig, bytes: Buffer): Promise<void> {
+  const f = r.store.artifactFile(r.offer.jobId);
+  await mkdir(path.dirname(f), { recursive: true });
+  await writeFile(f, bytes);
+}
+
+async function stage(r: Rig): Promise<string> {
+  const dir = r.store.stagedDir('face-mesh', r.offer.artifact.id);
+  await mkdir(path.join(dir, 'manifests'), { recursive: true });
+  await writeFile(path.join(dir, 'manifests', 'face-mesh.json'), '{}');
+  return dir;
+}
+
+const lastState = (r: Rig) => r.states.at(-1);
+
+describe('power cut at every state: the boot resumes by the table', () => {
+  const rigs: Rig[] = [];
+  const make = async () => {
+    const r = await rig();
+    rigs.push(r);
+    return r;
+  };
+  afterEach(async () => {
+    for (const r of rigs.splice(0)) {
+      await r.agent?.stop();
+      await rm(r.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every state has an entry in the table, and every state that may serve the new model rolls back on boot', () => {
+    for (const s of UPDATE_STATES) expect(STATE_TABLE[s]).toBeDefined();
+    for (const s of ['active', 'watching'] as const) expect(STATE_TABLE[s].onBoot).toBe('rollback');
+    for (const s of ['committed', 'rolled-back', 'failed', 'rejected'] as const) expect(STATE_TABLE[s].onBoot).toBe('none');
+  });
+
+  it('power cut while announced: the download starts from chunk 0', async () => {
+    const r = await make();
+    await r.store.saveJob(job(r, 'announced'));
+    await boot(r);
+    await until(() => r.requests.length > 0, 'a chunk request');
+    expect(r.requests[0]).toBe(0);
+    expect(lastState(r)?.state).toBe('downloading');
+  });
+
+  it('power cut while downloading (a torn chunk on disk): asks for the first chunk not persisted, the torn bytes cut off', async () => {
+    const r = await make();
+    await writeDownload(r, Buffer.concat([r.bytes.subarray(0, 2 * CHUNK), Buffer.alloc(100, 0xff)]));
+    await r.store.saveJob(job(r, 'downloading', { nextChunk: 2, received: 2 * CHUNK }));
+    await boot(r);
+    await until(() => r.requests.length > 0, 'a chunk request');
+    expect(r.requests).toEqual([2]);
+    expect((await stat(r.store.artifactFile('job-1'))).size).toBe(2 * CHUNK);
+    expect(r.host.servingNow.version).toBe('1.0.0');
+  });
+
+  for (const state of ['verifying', 'staged', 'smoke-testing'] as const) {
+    it(`power cut while ${state}: nothing was switched, the job carries on to committed`, async () => {
+      const r = await make();
+      const fields: Partial<JobRecord> = { nextChunk: r.offer.transfer.type === 'mqtt' ? r.offer.transfer.chunks : 0, received: r.bytes.byteLength };
+      if (state === 'verifying') await writeDownload(r, r.bytes);
+      else fields.stagedDir = await stage(r);
+      await r.store.saveJob(job(r, state, fields));
+      await boot(r);
+      await until(() => lastState(r)?.state === 'committed', 'committed');
+      // The old model served through every state before the switch.
+      const beforeSwitch = r.states.slice(0, r.states.findIndex((x) => x.state === 'active'));
+      expect(beforeSwitch.length).toBeGreaterThan(0);
+      for (const x of beforeSwitch) expect(x.servingVersion).toBe('1.0.0');
+      expect(r.states.map((x) => x.state).slice(-3)).toEqual(['active', 'watching', 'committed']);
+      expect((await r.store.committed('face-mesh'))?.artifactId).toBe('mesh-new');
+    });
+  }
+
+  for (const state of ['active', 'watching'] as const) {
+    it(`power cut while ${state}: the last committed model serves, rolled-back is reported, the artifact is refused from then on`, async () => {
+      const r = await make();
+      await r.store.saveJob(job(r, state, { stagedDir: await stage(r) }));
+      await boot(r);
+      await r.agent!.idle();
+      expect(r.host.servingNow).toMatchObject({ artifactId: 'mesh-old', version: '1.0.0' });
+      expect((await r.store.committed('face-mesh'))?.artifactId).toBe('mesh-old');
+      expect(lastState(r)).toMatchObject({ state: 'rolled-back', reason: 'interrupted', servingVersion: '1.0.0' });
+      expect(await r.store.rejectedArtifacts()).toContain('mesh-new');
+    });
+  }
+
+  it('power cut between writing the commit pointer and persisting committed: the commit completes (rolled forward)', async () => {
+    const r = await make();
+    const stagedDir = await stage(r);
+    await r.store.setCommitted('face-mesh', { version: '2.0.0', dir: stagedDir, artifactId: 'mesh-new' }, r.old);
+    await r.store.saveJob(job(r, 'watching', { stagedDir }));
+    await boot(r);
+    await r.agent!.idle();
+    expect(r.host.servingNow.artifactId).toBe('mesh-new');
+    expect(lastState(r)?.state).toBe('committed');
+  });
+
+  for (const state of ['committed', 'rolled-back', 'failed', 'rejected'] as const) {
+    it(`power cut after ${state}: nothing changes, and a state the fleet never heard is reported once`, async () => {
+      const r = await make();
+      await r.store.saveJob(job(r, state, { reported: 'watching' }));
+      await boot(r);
+      await r.agent!.idle();
+      expect(r.states.map((s) => s.state)).toEqual([state]);
+      expect((await r.store.committed('face-mesh'))?.artifactId).toBe('mesh-old');
+      expect(r.requests).toEqual([]);
+    });
+  }
+
+  it('a state this firmware does not know: rolled back to the last committed model', async () => {
+    const r = await make();
+    await r.store.saveJob(job(r, 'flashing'));
+    await boot(r);
+    await r.agent!.idle();
+    expect(r.host.servingNow.artifactId).toBe('mesh-old');
+    expect(lastState(r)).toMatchObject({ state: 'rolled-back', reason: 'unknown-state' });
+  });
+
+  it('a corrupt job file: the last committed model serves and the file is set aside', async () => {
+    const r = await make();
+    await mkdir(r.store.updatesDir, { recursive: true });
+    await writeFile(r.store.jobFile, '{"v":1,"offer":');
+    await boot(r);
+    await r.agent!.idle();
+    expect(r.host.servingNow.artifactId).toBe('mesh-old');
+    await expect(readFile(r.store.jobFile)).rejects.toThrow();
+  });
+
+  it('a job that crashed the daemon in the same state again and again: failed as resume-loop, not retried forever', async () => {
+    const r = await make();
+    await r.store.saveJob(job(r, 'staged', { stagedDir: await stage(r), resumes: 3 }));
+    await boot(r);
+    await r.agent!.idle();
+    expect(lastState(r)).toMatchObject({ state: 'failed', reason: 'resume-loop' });
+    expect(r.host.servingNow.artifactId).toBe('mesh-old');
+  });
+});
+
+describe('update agent refusals and rollbacks (stand-in host)', () => {
+  it('health regresses while watching: rolled back to the previous model, and the same artifact offered again is rejected', async () => {
+    const r = await rig();
+    try {
+      await boot(r);
+      r.agent!.handleMessage('offer', Buffer.from(JSON.stringify(r.offer)));
+      await until(() => r.requests.length > 0, 'first request');
+      // Answer chunk requests as the fleet would.
+      for (let i = 0; i < (r.offer.transfer.type === 'mqtt' ? r.offer.transfer.chunks : 0); i++) {
+        await until(() => r.requests.includes(i), `request ${i}`);
+        if (i === 0) r.host.healthy = false;
+        r.agent!.handleMessage('chunk', Buffer.from(JSON.stringify({ v: 1, jobId: 'job-1', index: i, data: r.bytes.subarray(i * CHUNK, (i + 1) * CHUNK).toString('base64') })));
+      }
+      await until(() => ['rolled-back', 'committed'].includes(lastState(r)?.state ?? ''), 'the verdict');
+      expect(lastState(r)).toMatchObject({ state: 'rolled-back', reason: 'health-regressed', servingVersion: '1.0.0' });
+      expect(r.host.servingNow.artifactId).toBe('mesh-old');
+      r.agent!.handleMessage('offer', Buffer.from(JSON.stringify({ ...r.offer, jobId: 'job-2' })));
+      await until(() => r.states.some((s) => s.jobId === 'job-2'), 'answer to the second offer');
+      expect(r.states.find((s) => s.jobId === 'job-2')).toMatchObject({ state: 'rejected', reason: 'previously-rolled-back' });
+    } finally {
+      await r.agent?.stop();
+      await rm(r.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an offer signed by a key that is not pinned: rejected (unknown-key) with no chunk requested; malformed offers are ignored', async () => {
+    const r = await rig();
+    try {
+      await boot(r);
+      r.agent!.handleMessage('offer', Buffer.from('{"v":1,'));
+      r.agent!.handleMessage('offer', Buffer.from(JSON.stringify({ ...r.offer, artifact: { ...r.offer.artifact, sha256: 'nothex' } })));
+      const stranger = generateSigningKey('not-pinned');
+      const artifact = makeArtifact(r.bytes, { id: 'mesh-x', version: '2.0.0', key: stranger });
+      r.agent!.handleMessage('offer', Buffer.from(JSON.stringify({ ...r.offer, jobId: 'job-x', artifact })));
+      await r.agent!.idle();
+      expect(r.states).toHaveLength(1);
+      expect(r.states[0]).toMatchObject({ jobId: 'job-x', state: 'rejected', reason: 'unknown-key' });
+      expect(r.requests).toEqual([]);
+    } finally {
+      await r.agent?.stop();
+      await rm(r.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the fleet cancels a download: failed (cancelled), nothing staged, the old model serving', async () => {
+    const r = await rig();
+    try {
+      await boot(r);
+      r.agent!.handleMessage('offer', Buffer.from(JSON.stringify(r.offer)));
+      await until(() => r.requests.length > 0, 'first request');
+      r.agent!.handleMessage('cancel', Buffer.from(JSON.stringify({ v: 1, jobId: 'job-1', action: 'abort', ts: Date.now() })));
+      await until(() => lastState(r)?.state === 'failed', 'failed');
+      expect(lastState(r)?.reason).toBe('cancelled');
+      expect(r.host.servingNow.artifactId).toBe('mesh-old');
+    } finally {
+      await r.agent?.stop();
+      await rm(r.dir, { recursive: true, force: true });
+    }
+  });
+});

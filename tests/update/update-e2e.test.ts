@@ -17,7 +17,8 @@ import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
 import { generateSigningKey, makeArtifact, startFleetDouble, type FleetDouble, type SigningKey } from './fleet-double.ts';
 
 const STORE = 'store-update-test';
-const BUNDLED_VERSION = 'facemesh-468-192@human-models-3.0.4';
+/** The mesh version the daemon serves before any update (the bundled model, on whichever backend was chosen). */
+let BUNDLED_VERSION = '';
 
 interface Health {
   models: Record<string, string>;
@@ -80,14 +81,18 @@ describe('model update on the real daemon', { timeout: 150_000 }, () => {
     let fleet: FleetDouble;
     let statusSub: Subscriber;
     let metricsSub: Subscriber;
+    let eventsSub: Subscriber;
 
     beforeAll(async () => {
       const stateDir = mkdtempSync(path.join(os.tmpdir(), 'mirror-update-state-'));
       fleet = await startFleetDouble(broker.url, addr);
       statusSub = await subscribe(broker.url, channelFilter('status', addr));
       metricsSub = await subscribe(broker.url, channelFilter('telemetry', addr));
+      eventsSub = await subscribe(broker.url, channelFilter('events', addr));
       daemon = await startDaemon({ args: ['--config', writeConfig(deviceId, broker.url, key, stateDir)] });
       await statusSub.waitFor((m) => (m.json as { state?: string })?.state === 'online', 30_000, 'birth');
+      BUNDLED_VERSION = (await health(daemon)).models['face-mesh'];
+      expect(BUNDLED_VERSION).toBeTruthy();
     }, 90_000);
 
     afterAll(async () => {
@@ -95,6 +100,20 @@ describe('model update on the real daemon', { timeout: 150_000 }, () => {
       await fleet?.close();
       await statusSub?.close();
       await metricsSub?.close();
+      await eventsSub?.close();
+    });
+
+    it('a shopper in front of the serving daemon: session.start and product.tried reach the fleet through the outbox', async () => {
+      const started = await eventsSub.waitFor((m) => (m.json as { type?: string })?.type === 'session.start', 30_000, 'session.start');
+      const tried = await eventsSub.waitFor((m) => (m.json as { type?: string })?.type === 'product.tried', 30_000, 'product.tried');
+      const s0 = parseMessage(started.topic, started.payload);
+      const p = parseMessage(tried.topic, tried.payload);
+      expect(s0.ok && p.ok).toBe(true);
+      if (!s0.ok || !p.ok || s0.kind !== 'event' || p.kind !== 'event') return;
+      expect(p.value.data).toMatchObject({ productId: 'demo-lipstick-ruby', sessionId: s0.value.data!.sessionId });
+      const h = (await (await fetch(`${daemon.url}/healthz`)).json()) as { sessions: { sessions: number }; outbox: { dropped: object } };
+      expect(h.sessions.sessions).toBeGreaterThanOrEqual(1);
+      expect(h.outbox.dropped).toEqual({ telemetry: 0, event: 0, update: 0 });
     });
 
     it('wrong signature: rejected before any chunk is requested, the old model keeps serving', async () => {

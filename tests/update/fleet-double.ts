@@ -112,7 +112,7 @@ export async function startFleetDouble(url: string, addr: DeviceAddress): Promis
   });
   await client.subscribeAsync([stateTopic, requestTopic], { qos: 1 });
 
-  return {
+  const double: FleetDouble = {
     states,
     requests,
     async offer({ jobId, artifact, bytes, chunkSize = 32 * 1024, watchSeconds = 2, serve = () => true }) {
@@ -132,7 +132,7 @@ export async function startFleetDouble(url: string, addr: DeviceAddress): Promis
     async offerUntilHeard(opts, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const offer = await this.offer(opts);
+        const offer = await double.offer(opts);
         for (let i = 0; i < 10; i++) {
           if (states.some((s) => s.jobId === opts.jobId)) return offer;
           await new Promise((r) => setTimeout(r, 100));
@@ -169,4 +169,5 @@ export async function startFleetDouble(url: string, addr: DeviceAddress): Promis
       await client.endAsync(true);
     },
   };
+  return double;
 }

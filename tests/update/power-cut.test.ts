@@ -334,3 +334,45 @@ describe('update agent refusals and rollbacks (stand-in host)', () => {
     }
   });
 });
+
+describe('update transfer over HTTP (stand-in host)', () => {
+  it('an offer naming an HTTP URL: downloaded, verified and committed; a URL that answers 404 fails with the status, the old model serving', async () => {
+    const http = await import('node:http');
+    const r = await rig();
+    const server = http.createServer((req, res) => {
+      if (req.url === '/bundle') {
+        res.writeHead(200, { 'content-length': r.bytes.byteLength });
+        res.end(r.bytes);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      await boot(r);
+      r.agent!.handleMessage('offer', Buffer.from(JSON.stringify({ ...r.offer, jobId: 'job-404', transfer: { type: 'http', url: `${base}/missing` } })));
+      await until(() => r.states.some((s) => s.jobId === 'job-404' && s.state === 'failed'), 'failed');
+      expect(r.states.find((s) => s.jobId === 'job-404' && s.state === 'failed')).toMatchObject({ reason: 'transfer-failed' });
+      expect(r.host.servingNow.artifactId).toBe('mesh-old');
+
+      r.agent!.handleMessage('offer', Buffer.from(JSON.stringify({ ...r.offer, jobId: 'job-http', transfer: { type: 'http', url: `${base}/bundle` } })));
+      await until(() => r.states.some((s) => s.jobId === 'job-http' && ['committed', 'failed'].includes(s.state)), 'the end of the job');
+      expect(r.states.filter((s) => s.jobId === 'job-http').map((s) => s.state)).toEqual([
+        'announced',
+        'downloading',
+        'verifying',
+        'staged',
+        'smoke-testing',
+        'active',
+        'watching',
+        'committed',
+      ]);
+      expect((await r.store.committed('face-mesh'))?.artifactId).toBe('mesh-new');
+    } finally {
+      await r.agent?.stop();
+      await new Promise((ok) => server.close(ok));
+      await rm(r.dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,12 +1,15 @@
 /**
- * Lip and eye regions land where an independent landmark model puts them, at the mirror's framing,
- * also when the head is tilted ±20° and when the shopper stands nearer or farther (0.5x, 1.5x).
- * Truth: face-api's 68-point landmark net on its demo photos (tests/fixtures/region-boxes.json,
- * made by tests/tools/make-region-boxes.ts, checked by eye). Like for like: our outer-lip loop's box
- * against the box of the 68-point mouth (48-67, its outer contour bounds it). The 68-point eye has
- * six points (corners, and the lids at a third and two thirds of the way), so its box does not
- * reach the lid's apex: it is compared with the box of the same six places on our eye loops
- * (the mesh points that correspond to them: EYE_AS_68 below, also lash-line points of our loops).
+ * Lip and eye regions land where the lips and eyes are, at the mirror's framing, also when the head
+ * is tilted ±20° and when the shopper stands nearer or farther (0.5x, 1.5x).
+ * Truth: boxes annotated by hand on face-api's demo photos (tests/fixtures/region-boxes.hand.json,
+ * drawn for checking by tests/tools/annotate-regions.ts; its notes say how they were made): the outer
+ * vermilion border of the lips and the visible eye opening (canthus to canthus, lid margin to lid
+ * margin). Regions that cannot be boxed (closed eyes, profile, hair) are excluded there with a reason.
+ * Like for like: our lipsOuter loop and our whole eye loops (eyeRight/eyeLeft, the lash lines) are
+ * mapped back from the rotated/scaled frame into the upright photo exactly (the inverse of the affine
+ * map the frame was made with), and the box of the mapped loop is compared with the hand box there.
+ * Criterion (the issue's): IoU >= 0.6 per face for lips and both eyes under every condition; faces
+ * that miss it are listed in KNOWN_MISSES with what the crop shows, so the gap stays visible.
  * Group photos hold other people: outside the shopper's head the frame is greyed, as the mirror's
  * camera sees one shopper (counting other faces is tested in tracking.test.ts).
  */
@@ -16,26 +19,56 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cropImage, iou, loadVision, readRgb } from '../helpers/vision.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
-import { regionBox, regionPolygons, REGION_NAMES } from '../../device/vision/regions.ts';
+import { loop, regionBox, regionPolygons, REGION_NAMES, EYE_LEFT, EYE_RIGHT, LIPS_OUTER } from '../../device/vision/regions.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
 import { regionMask } from '../../device/tryon/region-masks.ts';
 import type { Box } from '../../device/vision/face.ts';
 import { shopperWindow, transformImage } from './transform.ts';
 
-interface Part {
-  points: Array<[number, number]>;
-  box: Box;
-}
+type Part = 'mouth' | 'rightEye' | 'leftEye';
+const PARTS: readonly Part[] = ['mouth', 'rightEye', 'leftEye'];
+type Expected = Box | { excluded: string };
 interface Fixture {
-  photos: Array<{ file: string; faces: Array<{ face: Box; mouth: Part; rightEye: Part; leftEye: Part }> }>;
+  photos: Array<{ file: string; faces: Array<{ face: Box; remark?: string } & Record<Part, Expected>> }>;
 }
-const fixture: Fixture = JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'region-boxes.json'), 'utf8'));
+const fixture: Fixture = JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'region-boxes.hand.json'), 'utf8'));
 
-const boxOf = (pts: Array<[number, number]>): Box => {
+/** Our loop for each hand-annotated part (subject's sides, as the fixture). */
+const OUR_LOOP: Record<Part, readonly number[]> = { mouth: LIPS_OUTER, rightEye: EYE_RIGHT, leftEye: EYE_LEFT };
+
+/**
+ * Faces/regions that miss IoU 0.6 against the hand boxes, keyed "sampleN.jpg:face:part", with what
+ * the zoomed crop shows. They are measured and printed under every condition but not asserted;
+ * every other annotated region must meet 0.6 under every condition.
+ */
+const KNOWN_MISSES: Record<string, string> = {
+  // IoU 0.62 upright, 0.58 tilted +20° and farther (0.5x): the visible opening ends at x 536 (dark iris and lid
+  // margins at x 501-536); our loop's outer corner runs on to x 550, into the brown lid shadow of this dim,
+  // turned face. Mesh landmark placement on a shadowed eye, not the loop's indices.
+  'sample5.jpg:0:leftEye': 'outer corner of our loop ~14 px past the visible outer canthus, in the lid shadow (dim light)',
+  // IoU 0.64 upright, 0.59 tilted -20°: a small eye (24 x 11 px; iris x 737-745, sclera to x 757-760); our loop
+  // sits ~4 px toward the nose (x 732-757) and ~2 px taller, which on an eye this small costs ~0.4 of IoU.
+  'sample5.jpg:1:leftEye': 'our loop shifted ~4 px toward the nose on a 24 x 11 px eye (inner corner on skin, short of the outer canthus)',
+};
+
+const boxOf = (pts: ReadonlyArray<readonly [number, number]>): Box => {
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
   return { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
 };
+
+/** The exact inverse of an affine point map (transformImage's `map`), from three of its images. */
+function inverseOf(map: (x: number, y: number) => [number, number]): (x: number, y: number) => [number, number] {
+  const [tx, ty] = map(0, 0);
+  const [ax, ay] = map(1, 0);
+  const [bx, by] = map(0, 1);
+  const a = ax - tx;
+  const c = ay - ty;
+  const b = bx - tx;
+  const d = by - ty;
+  const det = a * d - b * c;
+  return (x, y) => [(d * (x - tx) - b * (y - ty)) / det, (-c * (x - tx) + a * (y - ty)) / det];
+}
 
 let vision: Awaited<ReturnType<typeof loadVision>>;
 beforeAll(async () => {
@@ -50,14 +83,6 @@ const CONDITIONS = [
   { name: 'nearer (1.5x)', angle: 0, scale: 1.5 },
 ] as const;
 
-/** Mesh points at the 68-point eye's places: 36-41 (subject's right eye) and 42-47 (left). */
-const EYE_AS_68 = { rightEye: [33, 160, 158, 133, 153, 144], leftEye: [362, 385, 387, 263, 373, 380] } as const;
-
-function ourBox(landmarks: ReadonlyArray<readonly [number, number, number]>, part: 'mouth' | 'rightEye' | 'leftEye'): Box {
-  if (part === 'mouth') return regionBox(landmarks, 'lipsOuter');
-  return boxOf(EYE_AS_68[part].map((i) => [landmarks[i][0], landmarks[i][1]]));
-}
-
 /** Greys everything but a box 1.8 face-widths around the face (in crop pixels). */
 function onlyShopper(image: RgbImage, face: Box): RgbImage {
   const cx = face.x + face.width / 2;
@@ -70,56 +95,73 @@ function onlyShopper(image: RgbImage, face: Box): RgbImage {
   return { width: image.width, height: image.height, data };
 }
 
-describe('lip and eye regions against face-api 68-point landmarks', () => {
+const THRESHOLD = 0.6;
+const perFace: Record<string, Record<string, string>> = {};
+
+describe('lip and eye regions against hand-annotated boxes', () => {
   for (const condition of CONDITIONS) {
-    it(`lips and eyes stay on the face when the shopper is ${condition.name}`, async () => {
-      const scores: Record<string, number[]> = { mouth: [], rightEye: [], leftEye: [] };
+    it(`lips and eyes overlap the hand boxes by IoU >= ${THRESHOLD} per face when the shopper is ${condition.name}`, async () => {
+      const scores: Record<Part, number[]> = { mouth: [], rightEye: [], leftEye: [] };
       const failures: string[] = [];
+      const known: string[] = [];
       for (const photo of fixture.photos) {
         const image = await readRgb(photo.file);
-        for (const ref of photo.faces) {
+        for (const [k, ref] of photo.faces.entries()) {
+          const parts = PARTS.filter((part) => !('excluded' in ref[part]));
+          if (parts.length === 0) continue;
           const window = shopperWindow(ref.face);
           const x0 = Math.max(0, Math.round(window.x));
           const y0 = Math.max(0, Math.round(window.y));
           const crop = onlyShopper(cropImage(image, window), { ...ref.face, x: ref.face.x - x0, y: ref.face.y - y0 });
           const { image: framed, map } = transformImage(crop, condition.angle, condition.scale);
+          const back = inverseOf(map);
           const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5, cropScale: 1.5, detectionCropScale: 1.6 });
           const { faces } = await tracker.process(framed);
-          const label = `${path.basename(photo.file)} face at ${ref.face.x},${ref.face.y}`;
-          if (faces.length === 0) {
-            failures.push(`${label}: no face`);
-            continue;
-          }
-          for (const part of ['mouth', 'rightEye', 'leftEye'] as const) {
-            const expected = boxOf(ref[part].points.map(([x, y]) => map(x - x0, y - y0)));
-            const got = ourBox(faces[0].landmarks, part);
-            const score = iou(got, expected);
+          const id = `${path.basename(photo.file)}:${k}`;
+          for (const part of parts) {
+            const expected = ref[part] as Box;
+            let score = 0;
+            if (faces.length > 0) {
+              // Our loop, mapped back into the upright photo.
+              const upright = loop(faces[0].landmarks, OUR_LOOP[part]).map(([x, y]): [number, number] => {
+                const [cx, cy] = back(x, y);
+                return [cx + x0, cy + y0];
+              });
+              score = iou(boxOf(upright), expected);
+            }
             scores[part].push(score);
-            // Floor per face: the region is on the right feature. Lips overlap by a third; a thin eye
-            // box (2 px is a fifth of its height) must overlap at all: on sample1 face 1 (heavy liner)
-            // the reference's upper-lid points ride the liner, above the lash line our loop follows.
-            if (score < (part === 'mouth' ? 0.33 : 0.05)) failures.push(`${label} ${part}: IoU ${score.toFixed(2)}`);
+            (perFace[`${id}:${part}`] ??= {})[condition.name] = score.toFixed(2);
+            const line = `${id} ${part}: IoU ${score.toFixed(2)}${faces.length === 0 ? ' (no face)' : ''}`;
+            if (KNOWN_MISSES[`${id}:${part}`]) known.push(line);
+            else if (score < THRESHOLD) failures.push(line);
           }
         }
       }
       const stat = (v: number[]) => {
         const sorted = [...v].sort((a, b) => a - b);
-        return { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)] };
+        return { n: v.length, min: sorted[0], median: sorted[Math.floor(sorted.length / 2)] };
       };
-      const summary = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, stat(v)]));
       console.log(
-        `IoU ${condition.name}: ` +
-          Object.entries(summary)
-            .map(([k, v]) => `${k} min ${v.min.toFixed(2)} median ${v.median.toFixed(2)}`)
-            .join(', '),
+        `IoU ${condition.name} (all annotated regions, known misses included): ` +
+          PARTS.map((p) => {
+            const s = stat(scores[p]);
+            return `${p} n=${s.n} min ${s.min.toFixed(2)} median ${s.median.toFixed(2)}`;
+          }).join(', ') +
+          (known.length ? `\n  known misses: ${known.join('; ')}` : ''),
       );
-      // Typical face: IoU >= 0.6 for the lips; eyes against this reference's narrower eye boxes: >= 0.5.
-      expect(summary.mouth.median, 'median lip IoU').toBeGreaterThanOrEqual(0.6);
-      expect(summary.rightEye.median, 'median right-eye IoU').toBeGreaterThanOrEqual(0.5);
-      expect(summary.leftEye.median, 'median left-eye IoU').toBeGreaterThanOrEqual(0.5);
-      expect(failures).toEqual([]);
+      expect(failures, `regions below IoU ${THRESHOLD} that are not in KNOWN_MISSES`).toEqual([]);
     });
   }
+
+  it('prints the per-face IoU table', () => {
+    const names = CONDITIONS.map((c) => c.name);
+    const rows = Object.entries(perFace).map(([id, byCondition]) => `${id.padEnd(24)} ${names.map((n) => (byCondition[n] ?? '  - ').padStart(6)).join(' ')}${KNOWN_MISSES[id] ? '  KNOWN MISS' : ''}`);
+    console.log(`${'face:part'.padEnd(24)} ${names.map((n) => n.slice(0, 6).padStart(6)).join(' ')}\n${rows.join('\n')}`);
+    for (const id of Object.keys(KNOWN_MISSES)) {
+      expect(perFace[id], `KNOWN_MISSES entry ${id} names an annotated region`).toBeDefined();
+      if (Object.values(perFace[id]).every((v) => Number(v) >= THRESHOLD)) console.log(`${id} met IoU ${THRESHOLD} under every condition here: consider removing it from KNOWN_MISSES`);
+    }
+  });
 });
 
 describe('region polygons and masks', () => {

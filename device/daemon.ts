@@ -2,6 +2,7 @@
  * The one place that knows every stage: starts them in data-flow order, stops them in reverse.
  * source → vision → try-on → overlay → transport, with telemetry beside it.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -62,6 +63,16 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         publicKeys.set(keyId, parsePublicKey(text));
       } catch (err) {
         throw new MirrorError('MIRROR_ERR_CONFIG', `config key "updates.publicKeys.${keyId}": ${(err as Error).message}`);
+      }
+    }
+    // MQTT TLS files are read before anything starts too: an unreadable one is a config error.
+    const mqttTls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+    for (const [name, file] of Object.entries(config.mqtt.tls ?? {}) as Array<['ca' | 'cert' | 'key', string | undefined]>) {
+      if (file === undefined) continue;
+      try {
+        mqttTls[name] = readFileSync(file);
+      } catch (err) {
+        throw new MirrorError('MIRROR_ERR_CONFIG', `config key "mqtt.tls.${name}": cannot read ${file}: ${(err as Error).message}`);
       }
     }
     // Updates: a job interrupted after its switch is rolled back on disk before any model loads,
@@ -197,6 +208,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       stateDir: path.resolve(config.stateDir),
       username: config.mqtt.username,
       password: config.mqtt.password,
+      ...mqttTls,
       snapshot: () => {
         const u = updateAgent?.status();
         const s = sessions?.snapshot();

@@ -43,7 +43,8 @@ try {
   daemon = await startDaemon(config, logger);
 } catch (err) {
   logger.fatal({ code: (err as MirrorError).code, err: (err as Error).message }, 'start-up failed');
-  process.exit(1);
+  // A config problem found while starting (a pinned key, a TLS file) exits like one found earlier.
+  process.exit((err as MirrorError).code === 'MIRROR_ERR_CONFIG' ? EX_CONFIG : 1);
 }
 systemd.ready(`serving kiosk on port ${daemon.kioskPort}`);
 

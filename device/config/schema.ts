@@ -91,6 +91,18 @@ export const MirrorConfig = z.strictObject({
       metricsIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
       username: z.string().optional(),
       password: z.string().optional(),
+      /**
+       * TLS client material, PEM file paths read at start-up: the fleet CA (`ca`) and this mirror's
+       * certificate and key (CN `{storeId}/{deviceId}`, what the broker ACL expects).
+       */
+      tls: z
+        .strictObject({
+          ca: z.string().min(1).optional(),
+          cert: z.string().min(1).optional(),
+          key: z.string().min(1).optional(),
+        })
+        .refine((t) => (t.cert === undefined) === (t.key === undefined), 'cert and key go together')
+        .optional(),
     })
     .prefault({}),
   /** Shopper sessions (events): a session ends once no face has been seen for idleTimeoutMs. */

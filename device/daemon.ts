@@ -27,7 +27,7 @@ import { UpdateStore, type ServingModel } from './update/store.ts';
 import { parsePublicKey } from './update/verify.ts';
 import { MirrorError } from './core/errors.ts';
 import { resolveModel } from '../models/registry.ts';
-import { channelFilter, eventsTopic, parseTopic } from '../fleet/protocol/topics.ts';
+import { eventsTopic, parseTopic, updateTopic } from '../fleet/protocol/topics.ts';
 import type { KeyObject } from 'node:crypto';
 import type { PipelineStats as StatsMessage } from './transport/events.ts';
 
@@ -220,7 +220,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         };
       },
       outbox,
-      subscriptions: [channelFilter('update', addr)],
+      // Exactly the fleet → device update topics the broker ACL lets a mirror read (not update/#,
+      // which also covers this mirror's own request/state topics that it may only write).
+      subscriptions: (['offer', 'chunk', 'cancel'] as const).map((sub) => updateTopic(addr, sub)),
       onMessage: (topic, payload) => {
         const t = parseTopic(topic);
         if (t.ok && t.value.channel === 'update' && t.value.subtopic.length === 1) updateAgent?.handleMessage(t.value.subtopic[0], payload);

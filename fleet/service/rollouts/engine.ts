@@ -486,7 +486,10 @@ export class RolloutEngine {
         const limit = now - opts.stuckTimeoutS * 1000;
         let changed = false;
         for (const j of await this.d.store.jobs(r.id)) {
-          if (!ACTIVE.includes(j.outcome) || j.updatedAt > limit) continue;
+          // A device reports nothing while it watches the new model's health (offer.watchSeconds):
+          // that silence is not being stuck.
+          const watching = j.state === 'active' || j.state === 'watching' ? opts.watchSeconds * 1000 : 0;
+          if (!ACTIVE.includes(j.outcome) || j.updatedAt > limit - watching) continue;
           const reason = j.outcome === 'committed' ? 'not-serving-new-version' : 'no-progress';
           if (j.outcome !== 'committed') await this.sendCancel(j, 'abort');
           await this.d.store.updateJob(j.jobId, { outcome: 'timed-out', reason }, now);

@@ -206,7 +206,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       firmwareVersion: FIRMWARE_VERSION,
       intervalMs: config.mqtt.metricsIntervalMs,
       stateDir: path.resolve(config.stateDir),
-      username: config.mqtt.username,
+      // The broker ACL knows a mirror as "{storeId}/{deviceId}" (its certificate CN, or its username
+      // on the password listener): with a password and no username, that is the username.
+      username: config.mqtt.username ?? (config.mqtt.password === undefined ? undefined : `${addr.storeId}/${addr.deviceId}`),
       password: config.mqtt.password,
       ...mqttTls,
       snapshot: () => {

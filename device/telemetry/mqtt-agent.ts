@@ -365,7 +365,10 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
         inFlight = 0;
         const subs = opts.subscriptions ?? [];
         if (subs.length > 0) {
-          c.subscribe(subs, { qos: 1 }, (err) => {
+          c.subscribe(subs, { qos: 1 }, (err, granted) => {
+            // A broker ACL answers a forbidden filter with 0x80 in the SUBACK, not with an error.
+            const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+            if (refused.length > 0) logger.error({ refused }, 'MQTT subscription refused by the broker (ACL? check the certificate CN or username)');
             if (err) logger.warn({ subscriptions: subs, ...errorFields(err) }, 'MQTT subscribe failed');
             else if (client === c) notifyConnect();
           });

@@ -23,7 +23,7 @@ import { buildBundle } from '../../models/bundle.ts';
 import { resolveModel } from '../../models/registry.ts';
 import { startFleet, until, type TestService } from '../fleet/support.ts';
 import { startTlsBroker, tlsBrokerAvailable, type TlsBroker } from '../fleet/tls-broker.ts';
-import { repoRoot, startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import { repoRoot, runDaemonProcess, startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 
 const run = promisify(execFile);
 const HAVE = tlsBrokerAvailable();
@@ -220,5 +220,19 @@ describe.skipIf(!HAVE)('real daemons against the real fleet service (TLS + ACL b
     const devices = (await svc.api('GET', `/api/devices?store=${STORE}`)).body.devices as Array<{ models: Record<string, string> }>;
     expect(devices.map((d) => d.models['face-mesh'])).toEqual([GOOD_VERSION, GOOD_VERSION]);
     expect(bundledVersion).not.toBe(GOOD_VERSION);
+  });
+});
+
+describe('device MQTT TLS config', () => {
+  it('an unreadable mqtt.tls file stops start-up with exit 78 and a message naming the key', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mirror-tls-config-'));
+    const config = path.join(dir, 'mirror.json');
+    writeFileSync(config, JSON.stringify({ mqtt: { url: 'mqtts://127.0.0.1:1', tls: { ca: path.join(dir, 'missing-ca.crt') } } }));
+    const child = runDaemonProcess({ args: ['--config', config] });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(78);
+    expect(out).toContain('config key \\"mqtt.tls.ca\\": cannot read');
   });
 });

@@ -23,6 +23,8 @@ import { Outbox, OUTBOX_FILE } from './telemetry/outbox.ts';
 import { createEventPublisher, SessionTracker } from './telemetry/events.ts';
 import { createUpdateAgent, prepareUpdateBoot, type UpdateAgent } from './update/agent.ts';
 import { createFaceMeshHost, MESH_MODEL } from './update/model-host.ts';
+import { createCatalogHost, goldenFacesFromRuntime, loadCommittedCatalog } from './update/catalog-host.ts';
+import { CATALOG_NAME, CatalogSlot } from './tryon/catalog.ts';
 import { UpdateStore, type ServingModel } from './update/store.ts';
 import { parsePublicKey } from './update/verify.ts';
 import { MirrorError } from './core/errors.ts';
@@ -82,6 +84,17 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       logger.error({ err: (err as Error).message }, 'update: boot check failed; serving the bundled model');
       return null;
     });
+    // The product catalog the same way: the last committed one (or the bundled one) serves.
+    const committedCatalog = await prepareUpdateBoot(updateStore, CATALOG_NAME, logger).catch((err: unknown) => {
+      logger.error({ err: (err as Error).message }, 'update: boot check failed; serving the bundled catalog');
+      return null;
+    });
+    const catalogBoot = await loadCommittedCatalog(committedCatalog, logger);
+    const catalogSlot = new CatalogSlot(catalogBoot.serving);
+    logger.info({ ...catalogSlot.summary() }, 'catalog loaded');
+    if (config.tryon.lipstick) {
+      logger.warn({ productId: config.tryon.lipstick.productId }, 'tryon.lipstick pins the rendered shade: the catalog default (and catalog updates) are not rendered');
+    }
 
     // Vision: models are verified against their manifests before any runtime sees them.
     const vision = await createFaceStage(
@@ -99,6 +112,8 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         : { version: vision.modelVersions[MESH_MODEL] ?? 'unknown', dir: null };
     const { tracker, runtime, backends, modelVersions } = vision;
     logger.info({ backends, models: modelVersions }, 'models loaded');
+    /** Versions reported to the fleet: the models, and the serving catalog under "catalog". */
+    const servingVersions = (): Record<string, string> => ({ ...modelVersions, [CATALOG_NAME]: catalogSlot.current.catalog.version });
 
     const slot = new LatestFrameSlot();
     const stats = new PipelineStats({ dropped: () => slot.dropped });
@@ -126,7 +141,8 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         stageErrors: snap.stageErrors,
         backends,
         backendChoices: vision.choices(),
-        models: modelVersions,
+        models: servingVersions(),
+        catalog: catalogSlot.summary(),
         source: { spec: sourceSpec, description: source?.description ?? null, ...source?.health() },
         mqtt: mqttState && { url: mqttState.url, embedded: mqttState.embedded, connected: mqttState.connected() },
         liveTensors: runtime.liveTensors(),
@@ -154,7 +170,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
 
     // Capture times of recent frames, so the kiosk's "painted" acks give capture-to-paint latency.
     const capturedAtById = new Map<number, number>();
-    const tryOn = createTryOnStage(config.tryon);
+    const tryOn = createTryOnStage(config.tryon, catalogSlot);
     const encode = createJpegEncoder(config.encode.quality);
     const pipeline = new Pipeline(
       slot,
@@ -216,7 +232,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         const s = sessions?.snapshot();
         return {
           ...statsMessage(),
-          models: modelVersions,
+          models: servingVersions(),
           ...(u ? { update: u } : {}),
           ...(s ? { sessions: { started: s.sessions, productsTried: s.productsTried, looksSaved: s.looksSaved } } : {}),
         };
@@ -251,9 +267,17 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       },
       logger,
     });
+    const catalogHost = createCatalogHost({
+      slot: catalogSlot,
+      serving: catalogBoot.model,
+      goldenFaces: () => goldenFacesFromRuntime(runtime, { detectorMinScore: config.vision.detectorMinScore, meshMinScore: config.vision.meshMinScore }),
+      health: host.health,
+      logger,
+    });
     const updates = createUpdateAgent({
       store: updateStore,
       host,
+      catalogHost,
       address: addr,
       publicKeys,
       transport: agent,

@@ -67,13 +67,18 @@ export const MirrorConfig = z.strictObject({
     .prefault({}),
   tryon: z
     .strictObject({
+      /**
+       * Pins one lipstick shade over the product catalog's default (a demo or a photo shoot).
+       * Unset (the default): the serving catalog's default product is rendered, and catalog
+       * updates change it. Set: this shade is rendered whatever catalog serves.
+       */
       lipstick: z
         .strictObject({
           productId: z.string().min(1).default('demo-lipstick-ruby'),
           colour: hexColour.default('#a4213f'),
           opacity: z.number().min(0).max(1).default(0.6),
         })
-        .prefault({}),
+        .optional(),
     })
     .prefault({}),
   encode: z

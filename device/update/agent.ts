@@ -9,11 +9,16 @@
  *    restart resumes from the first chunk not on disk) or an HTTP(S) GET (resumed with Range);
  *  - verifying: size, sha256 and the signature again, then the bundle's own structure and hashes;
  *  - staged: unpacked beside the running model, `<stateDir>/models/<name>/<artifactId>/`;
+ *    a catalog (kind "catalog", name "catalog": the artifact is the catalog JSON itself) goes to
+ *    `<stateDir>/catalog/<artifactId>/catalog.json` through its host's `stage` (schema errors are
+ *    `bad-catalog`, naming the field);
  *  - smoke-testing: the host loads it and runs golden frames (faces found, landmarks inside the
  *    crop, latency within budget);
  *  - active: the host swaps it into the live tracker (the previous one stays loaded);
  *  - watching: fps and stage errors against the pre-switch baseline for `watchSeconds`;
  *  - committed: the pointer names the new model (the commit point), the previous one is released.
+ *  Models go to `host`, catalogs to `catalogHost` (device/update/catalog-host.ts): same states,
+ *  same persistence, same rules.
  *  Any failure after the switch rolls back: the previous model serves again, the artifact id is
  *  remembered, and the same artifact offered again is `rejected` ("previously-rolled-back").
  *
@@ -41,6 +46,8 @@ import type { OutboxKind } from '../telemetry/outbox.ts';
 import { fsyncDir, writeFileDurable } from './fs-atomic.ts';
 import { bootAction, canTransition, isUpdateState, MAX_BOOT_RESUMES, STATE_TABLE } from './states.ts';
 import { UpdateStore, type JobRecord, type ServingModel } from './store.ts';
+import type { Artifact } from '../../fleet/protocol/update.ts';
+import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { checkContent, checkSignature } from './verify.ts';
 
 export interface ModelCandidate {
@@ -73,6 +80,24 @@ export interface ModelHost {
   /** Releases the previous model after a commit. */
   commit(name: string): void;
   health(): HealthSample;
+  /**
+   * Writes a verified (size, sha256, signature) artifact file into `dir`, a fresh directory the
+   * agent then renames into place. Absent: the file is a model bundle (models/bundle.ts) and is
+   * unpacked as a registry directory. Throws a StageError (or any error: `bad-bundle`) when the
+   * artifact is intact but unusable; it is then never tried again.
+   */
+  stage?(artifact: Artifact, file: string, dir: string): Promise<void>;
+}
+
+/** An intact artifact whose content is unusable (e.g. a catalog failing its schema). */
+export class StageError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StageError';
+  }
 }
 
 /** The MQTT side, provided by the telemetry agent. */
@@ -85,6 +110,8 @@ export interface UpdateTransport {
 export interface UpdateAgentOptions {
   store: UpdateStore;
   host: ModelHost;
+  /** Serves kind "catalog" artifacts (name "catalog"); without it catalog offers are `unsupported-kind`. */
+  catalogHost?: ModelHost;
   address: DeviceAddress;
   publicKeys: ReadonlyMap<string, KeyObject>;
   transport: UpdateTransport;
@@ -155,7 +182,14 @@ export async function prepareUpdateBoot(store: UpdateStore, name: string, logger
 }
 
 export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
-  const { store, host, logger, transport } = opts;
+  const { store, logger, transport } = opts;
+  /** The host of an artifact (by its kind), or of a name (the catalog's, or the model host's). */
+  function hostFor(a: Pick<Artifact, 'kind' | 'name'> | string): ModelHost {
+    const catalog = typeof a === 'string' ? a === CATALOG_NAME : a.kind === 'catalog';
+    if (!catalog) return opts.host;
+    if (!opts.catalogHost) throw new Error('catalog updates are not handled by this firmware');
+    return opts.catalogHost;
+  }
   const chunkTimeoutMs = opts.chunkTimeoutMs ?? 15_000;
   const chunkRetries = opts.chunkRetries ?? 5;
   const minFpsRatio = opts.minFpsRatio ?? 0.5;
@@ -220,7 +254,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
 
   function servingVersionOf(name: string): { servingVersion?: string } {
     try {
-      return { servingVersion: host.serving(name).version.slice(0, 64) };
+      return { servingVersion: hostFor(name).serving(name).version.slice(0, 64) };
     } catch {
       return {};
     }
@@ -252,7 +286,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     clearTimers();
     const name = j.offer.artifact.name;
     if (f.state === 'rolled-back') {
-      await host.revert(name, j.previous);
+      await hostFor(j.offer.artifact).revert(name, j.previous);
       const committed = await store.committed(name);
       if ((committed?.artifactId ?? null) !== (j.previous?.artifactId ?? null)) {
         await store.setCommitted(name, j.previous, null);
@@ -289,7 +323,9 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
       report(job); // already finished: say how it ended
       return;
     }
-    if (a.kind !== 'model') return rejectStateless(offer, 'unsupported-kind', `kind "${a.kind}" is not handled by this firmware`);
+    if (a.kind === 'catalog' && !opts.catalogHost) return rejectStateless(offer, 'unsupported-kind', `kind "${a.kind}" is not handled by this firmware`);
+    if (a.kind === 'catalog' && a.name !== CATALOG_NAME) return rejectStateless(offer, 'bad-offer', `a catalog artifact is named "${CATALOG_NAME}", not "${a.name}"`);
+    const host = hostFor(a);
     if (!host.updatable.includes(a.name)) return rejectStateless(offer, 'unsupported-model', `model "${a.name}" cannot be updated here`);
     if ((await store.rejectedArtifacts()).includes(a.id)) {
       return rejectStateless(offer, 'previously-rolled-back', `artifact ${a.id} was rolled back or failed on this device`);
@@ -440,6 +476,27 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     const file = store.artifactFile(j.offer.jobId);
     const content = await checkContent(file, a);
     if (!content.ok) return finish({ state: 'failed', reason: content.reason, detail: content.detail });
+    const host = hostFor(a);
+    if (host.stage) {
+      const dir = store.stagedDir(a.name, a.id);
+      const tmp = `${dir}.staging`;
+      await rm(tmp, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(tmp, { recursive: true });
+      try {
+        await host.stage(a, file, tmp);
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        const reason = err instanceof StageError ? err.reason : 'bad-bundle';
+        return finish({ state: 'failed', reason, detail: (err as Error).message, blocklist: true });
+      }
+      await fsyncDir(tmp);
+      await rename(tmp, dir);
+      await fsyncDir(path.dirname(dir));
+      await transition('staged', { stagedDir: dir });
+      await rm(file, { force: true });
+      return smokeTest();
+    }
     let bundle;
     try {
       bundle = parseBundle(await readFile(file));
@@ -467,6 +524,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     const j = job!;
     const a = j.offer.artifact;
     if (j.state !== 'smoke-testing') await transition('smoke-testing');
+    const host = hostFor(a);
     const result = await host.smokeTest(a.name, j.stagedDir!);
     if (!result.ok) return finish({ state: 'failed', reason: 'smoke-test-failed', detail: result.detail, blocklist: true });
     const baseline = host.health();
@@ -481,6 +539,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     const startedAt = performance.now();
     const windowMs = j.offer.watchSeconds * 1000;
     let deciding = false;
+    const host = hostFor(j.offer.artifact);
     watchTimer = setInterval(() => {
       if (deciding) return;
       const now = host.health();
@@ -525,7 +584,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     // The commit point: from here on a boot serves the new model.
     await store.setCommitted(a.name, { version: a.version, dir: j.stagedDir!, artifactId: a.id }, j.previous);
     await transition('committed');
-    host.commit(a.name);
+    hostFor(a).commit(a.name);
     await store.clearJobFiles(j.offer.jobId);
     await store.pruneStaged(a.name, [j.stagedDir, j.previous?.dir]);
     logger.info({ jobId: j.offer.jobId, artifactId: a.id, version: a.version }, 'update: committed');
@@ -575,7 +634,8 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     }
     if (action === 'smoke-test') {
       if (!j.stagedDir) return finish({ state: 'failed', reason: 'internal-error', detail: 'staged directory missing' });
-      const ok = await stat(path.join(j.stagedDir, 'manifests')).then(() => true, () => false);
+      // A staged directory is renamed into place whole, so its existence means it is complete.
+      const ok = await stat(j.stagedDir).then((s) => s.isDirectory(), () => false);
       if (!ok) return finish({ state: 'failed', reason: 'internal-error', detail: 'staged directory missing' });
       if (j.state === 'smoke-testing') j.state = 'staged';
       return smokeTest();

@@ -6,11 +6,17 @@
  *   <stateDir>/updates/rolled-back.json         artifact ids this device rolled back or found bad
  *   <stateDir>/models/current.json              the committed pointer: which model serves on boot
  *   <stateDir>/models/<name>/<artifactId>/      a staged model (a registry directory)
+ *   <stateDir>/catalog/current.json             the committed catalog pointer (same format, key "catalog")
+ *   <stateDir>/catalog/<artifactId>/catalog.json a staged product catalog
+ *
+ * Model artifacts and the catalog share one job at a time, one state table and one agent; only
+ * where they are staged and which pointer names them differ (by artifact name: "catalog").
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UPDATE_STATES, UpdateOfferSchema, type UpdateOffer, type UpdateStateName } from '../../fleet/protocol/update.ts';
+import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { readJsonFile, writeFileAtomic } from './fs-atomic.ts';
 
 /** A model the daemon can serve: a staged directory, or the bundled one (`dir: null`). */
@@ -70,11 +76,23 @@ export class UpdateStore {
   readonly stateDir: string;
   readonly updatesDir: string;
   readonly modelsDir: string;
+  readonly catalogDir: string;
 
   constructor(stateDir: string) {
     this.stateDir = stateDir;
     this.updatesDir = path.join(stateDir, 'updates');
     this.modelsDir = path.join(stateDir, 'models');
+    this.catalogDir = path.join(stateDir, 'catalog');
+  }
+
+  /** Where staged artifacts of `name` live: `models/<name>/`, or `catalog/` for the catalog. */
+  private root(name: string): string {
+    return name === CATALOG_NAME ? this.catalogDir : path.join(this.modelsDir, name);
+  }
+
+  /** The committed pointer that names what serves `name` on boot. */
+  pointerFile(name: string): string {
+    return path.join(name === CATALOG_NAME ? this.catalogDir : this.modelsDir, 'current.json');
   }
 
   get jobFile(): string {
@@ -86,7 +104,7 @@ export class UpdateStore {
   }
 
   stagedDir(name: string, artifactId: string): string {
-    return path.join(this.modelsDir, name, artifactId);
+    return path.join(this.root(name), artifactId);
   }
 
   async loadJob(): Promise<LoadedJob> {
@@ -114,9 +132,9 @@ export class UpdateStore {
     await rm(path.join(this.updatesDir, jobId), { recursive: true, force: true });
   }
 
-  async loadPointer(): Promise<Pointer> {
+  async loadPointer(name = ''): Promise<Pointer> {
     try {
-      const raw = await readJsonFile(path.join(this.modelsDir, 'current.json'));
+      const raw = await readJsonFile(this.pointerFile(name));
       if (raw === undefined) return { v: 1, models: {} };
       const parsed = PointerSchema.safeParse(raw);
       if (parsed.success) return parsed.data;
@@ -128,16 +146,17 @@ export class UpdateStore {
 
   /** The model that serves `name` on boot: the committed one, or null for the bundled model. */
   async committed(name: string): Promise<(ServingModel & { previous?: ServingModel | null }) | null> {
-    return (await this.loadPointer()).models[name] ?? null;
+    return (await this.loadPointer(name)).models[name] ?? null;
   }
 
   /** Points `name` at `model` (null = the bundled model), remembering `previous`. The commit point. */
   async setCommitted(name: string, model: ServingModel | null, previous: ServingModel | null): Promise<void> {
-    const pointer = await this.loadPointer();
+    const pointer = await this.loadPointer(name);
     if (model === null || model.dir === null) delete pointer.models[name];
     else pointer.models[name] = { ...model, previous };
-    await mkdir(this.modelsDir, { recursive: true });
-    await writeFileAtomic(path.join(this.modelsDir, 'current.json'), `${JSON.stringify(pointer, null, 1)}\n`);
+    const file = this.pointerFile(name);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, `${JSON.stringify(pointer, null, 1)}\n`);
   }
 
   async rejectedArtifacts(): Promise<string[]> {
@@ -156,19 +175,20 @@ export class UpdateStore {
     await writeFileAtomic(path.join(this.updatesDir, 'rolled-back.json'), JSON.stringify(list.slice(-MAX_REJECTED)));
   }
 
-  /** Removes staged model directories other than those in `keep`. */
+  /** Removes staged directories of `name` other than those in `keep` (files, such as a pointer, stay). */
   async pruneStaged(name: string, keep: ReadonlyArray<string | null | undefined>): Promise<void> {
     const { readdir } = await import('node:fs/promises');
-    const dir = path.join(this.modelsDir, name);
-    let entries: string[] = [];
+    const dir = this.root(name);
+    let entries: Array<{ name: string; isDirectory(): boolean }> = [];
     try {
-      entries = await readdir(dir);
+      entries = await readdir(dir, { withFileTypes: true });
     } catch {
       return;
     }
     const keepSet = new Set(keep.filter((k): k is string => typeof k === 'string').map((k) => path.resolve(k)));
     for (const e of entries) {
-      const full = path.resolve(dir, e);
+      if (!e.isDirectory()) continue;
+      const full = path.resolve(dir, e.name);
       if (!keepSet.has(full)) await rm(full, { recursive: true, force: true });
     }
   }

@@ -1,9 +1,15 @@
 /**
- * Builds a model update artifact (models/bundle.ts) and, with a key, its signed metadata.
+ * Builds a model update artifact (models/bundle.ts) or a catalog artifact and, with a key, its
+ * signed metadata.
  *
  *   tsx models/tools/make-bundle.ts --model face-mesh --version 3.0.5 --out face-mesh-3.0.5.bundle \
  *     [--dir MODEL_DIR] [--id ARTIFACT_ID] [--sign-key ed25519-private.pem --key-id fleet-2025]
  *
+ *   tsx models/tools/make-bundle.ts --catalog catalog.json --out catalog-2026.2.0.json [--id ID] [--sign-key ... --key-id ...]
+ *
+ * --catalog takes a product catalog (device/tryon/catalog.ts): it is validated (an error names the
+ * field) and the artifact is the catalog file itself (kind "catalog", name "catalog", version =
+ * the catalog's; --version, if given, must agree).
  * --model takes a registered model (its files verified by the registry); --dir a model directory
  * (manifest.json + files, or manifests/<name>.json). Writes the bundle, and `<out>.json` with the
  * artifact fields of an update offer (id, kind, name, version, size, sha256, signature, keyId).
@@ -13,10 +19,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundleFromDir, bundleFromRegistry, parseBundle } from '../bundle.ts';
 import { signArtifact } from '../../device/update/verify.ts';
+import { CATALOG_NAME, parseCatalog } from '../../device/tryon/catalog.ts';
 
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' },
+    catalog: { type: 'string' },
     dir: { type: 'string' },
     version: { type: 'string' },
     out: { type: 'string' },
@@ -31,13 +39,36 @@ function die(msg: string): never {
   process.exit(2);
 }
 
-if (!a.out || (!a.model && !a.dir)) die('usage: --model NAME | --dir DIR, --version V, --out FILE [--id ID] [--sign-key PEM --key-id ID]');
+if (!a.out || [a.model, a.dir, a.catalog].filter(Boolean).length !== 1) {
+  die('usage: --model NAME | --dir DIR | --catalog FILE, [--version V], --out FILE [--id ID] [--sign-key PEM --key-id ID]');
+}
 if (a.model && !a.version) die('--version is required with --model');
-const bundle = a.dir ? await bundleFromDir(a.dir, a.version) : await bundleFromRegistry(a.model!, a.version!);
-const { manifest } = parseBundle(bundle);
+let bundle: Buffer;
+let kind: 'model' | 'catalog';
+let name: string;
+let version: string;
+if (a.catalog) {
+  bundle = readFileSync(a.catalog);
+  let catalog;
+  try {
+    catalog = parseCatalog(bundle);
+  } catch (err) {
+    die(`${a.catalog}: ${(err as Error).message}`);
+  }
+  if (a.version && a.version !== catalog.version) die(`--version ${a.version} differs from the catalog's version "${catalog.version}"`);
+  kind = 'catalog';
+  name = CATALOG_NAME;
+  version = catalog.version;
+} else {
+  bundle = a.dir ? await bundleFromDir(a.dir, a.version) : await bundleFromRegistry(a.model!, a.version!);
+  const { manifest } = parseBundle(bundle);
+  kind = 'model';
+  name = manifest.name;
+  version = manifest.version;
+}
 const sha256 = createHash('sha256').update(bundle).digest('hex');
-const id = a.id ?? `${manifest.name}-${manifest.version}-${sha256.slice(0, 8)}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-const meta = { id, kind: 'model' as const, name: manifest.name, version: manifest.version, size: bundle.byteLength, sha256 };
+const id = a.id ?? `${name}-${version}-${sha256.slice(0, 8)}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+const meta = { id, kind, name, version, size: bundle.byteLength, sha256 };
 writeFileSync(a.out, bundle);
 let artifact: Record<string, unknown> = meta;
 if (a['sign-key']) {

@@ -1,0 +1,211 @@
+/**
+ * The daemon's side of catalog updates, the catalog's ModelHost (see model-host.ts for the mesh's):
+ *
+ *  - stage: the artifact is the catalog JSON itself; it is parsed and validated (a schema error is
+ *    `bad-catalog`, the detail naming the field), its `version` must be the artifact's, and it is
+ *    written as `<stateDir>/catalog/<artifactId>/catalog.json` beside the serving one;
+ *  - smoke test: the staged file is read and validated again (a power cut may have come between),
+ *    then every product is rendered on the golden demo-clip frames (faces found once, by the
+ *    bundled detector and mesh): each render must succeed and change lip pixels;
+ *  - activate: the try-on stage's `CatalogSlot` is swapped (one reference, read once per frame);
+ *    the previous catalog is kept for an instant rollback until commit;
+ *  - revert: the kept catalog serves again, or the target is loaded from disk (null = bundled).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { resolveModel } from '../../models/registry.ts';
+import type { Artifact } from '../../fleet/protocol/update.ts';
+import type { Logger } from '../core/logger.ts';
+import {
+  bundledCatalog,
+  CATALOG_NAME,
+  CatalogError,
+  CatalogSlot,
+  loadCatalogFile,
+  parseCatalog,
+  servingCatalog,
+  shadeOf,
+  type Catalog,
+  type ServingCatalog,
+} from '../tryon/catalog.ts';
+import { renderLipstick } from '../tryon/lipstick.ts';
+import type { Face } from '../vision/face.ts';
+import { FaceDetector } from '../vision/detector.ts';
+import { FaceMesh } from '../vision/mesh.ts';
+import { FaceTracker } from '../vision/face-tracker.ts';
+import type { RgbImage } from '../vision/image-ops.ts';
+import type { InferenceRuntime } from '../vision/runtime/runtime.ts';
+import { StageError, type HealthSample, type ModelCandidate, type ModelHost, type SmokeResult } from './agent.ts';
+import { writeFileDurable } from './fs-atomic.ts';
+import { loadGoldenFrames } from './model-host.ts';
+import type { ServingModel } from './store.ts';
+
+export const CATALOG_FILE = 'catalog.json';
+
+/** A golden frame and the shopper's face on it. */
+export interface GoldenFace {
+  image: RgbImage;
+  face: Face;
+}
+
+/** Finds the face on each golden frame with the bundled detector and mesh (loaded, run, released). */
+export async function goldenFacesFromRuntime(runtime: InferenceRuntime, opts: { detectorMinScore: number; meshMinScore: number }): Promise<GoldenFace[]> {
+  const frames = await loadGoldenFrames();
+  const detectorModel = await runtime.load(await resolveModel('face-detector'));
+  try {
+    const meshModel = await runtime.load(await resolveModel('face-mesh'));
+    try {
+      const detector = new FaceDetector(detectorModel, { minScore: opts.detectorMinScore, iouThreshold: 0.3 });
+      const tracker = new FaceTracker(detector, new FaceMesh(meshModel), { minMeshScore: opts.meshMinScore, cropScale: 1.5, detectionCropScale: 1.6 });
+      const out: GoldenFace[] = [];
+      for (const image of frames) {
+        tracker.reset();
+        await tracker.process(image);
+        const face = (await tracker.process(image)).faces[0];
+        if (face) out.push({ image, face });
+      }
+      return out;
+    } finally {
+      meshModel.dispose();
+    }
+  } finally {
+    detectorModel.dispose();
+  }
+}
+
+/** Every product rendered on every golden face: the first problem, or null. */
+export function smokeTestCatalog(catalog: Catalog, golden: readonly GoldenFace[]): string | null {
+  if (golden.length === 0) return 'no golden frame with a face to render on';
+  for (const product of catalog.products) {
+    for (const [i, { image, face }] of golden.entries()) {
+      const data = Buffer.from(image.data);
+      const frame = { id: i + 1, capturedAt: 0, width: image.width, height: image.height, format: 'rgb24' as const, data };
+      let rendered: boolean;
+      try {
+        rendered = renderLipstick(frame, face, shadeOf(product));
+      } catch (err) {
+        return `product "${product.id}" on golden frame ${i + 1}: render failed (${(err as Error).message})`;
+      }
+      if (!rendered) return `product "${product.id}" on golden frame ${i + 1}: nothing rendered`;
+      let changed = 0;
+      for (let p = 0; p < data.length; p++) if (data[p] !== image.data[p]) changed++;
+      // A lip region at 640 px is a few hundred pixels; a shade that moves fewer than 30 channel
+      // values (opacity 0, or the lips' own colour) is not a product anyone can see.
+      if (changed < 30) return `product "${product.id}" on golden frame ${i + 1}: lip pixels unchanged (${changed} channel values differ)`;
+    }
+  }
+  return null;
+}
+
+interface CatalogCandidate extends ModelCandidate {
+  catalog: Catalog;
+}
+
+export interface CatalogHostOptions {
+  slot: CatalogSlot;
+  /** What serves now (from the committed pointer; null dir = the bundled catalog). */
+  serving: ServingModel;
+  /** Golden faces for the smoke test (computed once, on the first smoke test). */
+  goldenFaces: () => Promise<GoldenFace[]>;
+  health: () => HealthSample;
+  logger: Logger;
+}
+
+/** The serving catalog on boot: the committed one (null = bundled), or the bundled one if it does not load. */
+export async function loadCommittedCatalog(committed: ServingModel | null, logger: Logger): Promise<{ serving: ServingCatalog; model: ServingModel }> {
+  const bundled = (): { serving: ServingCatalog; model: ServingModel } => {
+    const c = bundledCatalog();
+    return { serving: servingCatalog(c), model: { version: c.version, dir: null } };
+  };
+  if (!committed?.dir) return bundled();
+  try {
+    const c = await loadCatalogFile(path.join(committed.dir, CATALOG_FILE));
+    return { serving: servingCatalog(c, committed.artifactId), model: { ...committed, version: c.version } };
+  } catch (err) {
+    logger.error({ err: (err as Error).message, dir: committed.dir }, 'committed catalog does not load; serving the bundled one');
+    return bundled();
+  }
+}
+
+export function createCatalogHost(opts: CatalogHostOptions): ModelHost {
+  const { slot, logger } = opts;
+  let serving: ServingModel = opts.serving;
+  /** The catalog that served before the switch, kept until commit. */
+  let previous: { catalog: ServingCatalog; serving: ServingModel } | null = null;
+  let golden: Promise<GoldenFace[]> | undefined;
+
+  const check = (name: string): void => {
+    if (name !== CATALOG_NAME) throw new Error(`catalog host: cannot update "${name}"`);
+  };
+
+  return {
+    updatable: [CATALOG_NAME],
+    serving(name) {
+      check(name);
+      return serving;
+    },
+    async stage(artifact: Artifact, file: string, dir: string) {
+      check(artifact.name);
+      const bytes = await readFile(file);
+      let catalog: Catalog;
+      try {
+        catalog = parseCatalog(bytes);
+      } catch (err) {
+        throw new StageError('bad-catalog', (err as Error).message);
+      }
+      if (catalog.version !== artifact.version) {
+        throw new StageError('bad-catalog', `catalog field "version": "${catalog.version}", the artifact says "${artifact.version}"`);
+      }
+      await writeFileDurable(path.join(dir, CATALOG_FILE), bytes);
+    },
+    async smokeTest(name, dir): Promise<SmokeResult> {
+      check(name);
+      let catalog: Catalog;
+      try {
+        catalog = await loadCatalogFile(path.join(dir, CATALOG_FILE));
+      } catch (err) {
+        return { ok: false, detail: err instanceof CatalogError ? err.message : `catalog does not load: ${(err as Error).message}` };
+      }
+      let faces: GoldenFace[];
+      try {
+        golden ??= opts.goldenFaces();
+        faces = await golden;
+      } catch (err) {
+        golden = undefined;
+        return { ok: false, detail: `smoke test could not run: ${(err as Error).message}` };
+      }
+      const problem = smokeTestCatalog(catalog, faces);
+      if (problem) return { ok: false, detail: problem };
+      const candidate: CatalogCandidate = { version: catalog.version, catalog, dispose() {} };
+      return { ok: true, candidate };
+    },
+    activate(name, candidate, model) {
+      check(name);
+      const old = slot.swap(servingCatalog((candidate as CatalogCandidate).catalog, model.artifactId));
+      previous = { catalog: old, serving };
+      serving = model;
+      logger.info({ version: model.version, defaultProductId: slot.current.catalog.defaultProductId, previous: previous.serving.version }, 'update: new catalog serving frames');
+    },
+    async revert(name, to) {
+      check(name);
+      const targetDir = to?.dir ?? null;
+      if (previous && (previous.serving.dir ?? null) === targetDir) {
+        slot.swap(previous.catalog);
+        serving = previous.serving;
+        previous = null;
+        logger.warn({ version: serving.version }, 'update: previous catalog serving again');
+        return;
+      }
+      if ((serving.dir ?? null) === targetDir) return; // nothing was switched
+      const loaded = await loadCommittedCatalog(to, logger);
+      slot.swap(loaded.serving);
+      serving = loaded.model;
+      logger.warn({ version: serving.version }, 'update: reverted catalog serving');
+    },
+    commit(name) {
+      check(name);
+      previous = null;
+    },
+    health: opts.health,
+  };
+}

@@ -26,6 +26,7 @@ import { CHANNELS, isValidId, statusTopic, telemetryTopic } from '../../fleet/pr
 import { encodeMessage, type MetricsMessage, type StatusMessage } from '../../fleet/protocol/schemas.ts';
 import { errorFields, redactUrl, type TelemetryLogger } from './logger.ts';
 import type { Outbox, OutboxKind, OutboxStats } from './outbox.ts';
+import { createSystemSampler, type SystemMetrics } from './system-metrics.ts';
 
 export type { TelemetryLogger } from './logger.ts';
 
@@ -98,6 +99,12 @@ export interface TelemetryAgentOptions {
   onMessage?: (topic: string, payload: Buffer) => void;
   /** Called after every successful connection (and its subscriptions). */
   onConnect?: () => void;
+  /**
+   * The machine's health, sent as `system` in every metrics message (whole-machine CPU, load,
+   * memory, temperatures, GPU where readable). Default: a sampler over this host's /proc and /sys
+   * (system-metrics.ts); `false`: none. Exceptions and invalid readings only cost the `system` field.
+   */
+  systemMetrics?: (() => SystemMetrics | undefined) | false;
 }
 
 export interface TelemetryAgent {
@@ -272,6 +279,15 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
   /** The last good snapshot's maps, for a status built while snapshot() throws. */
   let lastKnown: Pick<MetricsSnapshot, 'models' | 'backends'> = { models: {}, backends: {} };
   let cpuMark = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
+  const systemMetrics =
+    opts.systemMetrics === false
+      ? undefined
+      : (opts.systemMetrics ??
+        (() => {
+          const sampler = createSystemSampler();
+          return () => sampler.sample();
+        })());
+  let lastSystemProblem = '';
   const outbox = opts.outbox;
   const outboxWindow = Math.max(1, opts.outboxWindow ?? 32);
   /** Drain cursor of the current connection: the last outbox id sent on it. */
@@ -431,6 +447,18 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
     return Math.min(1, Math.max(0, cpuUs / (wallUs * cpuCount)));
   }
 
+  function sampleSystem(): SystemMetrics | undefined {
+    if (!systemMetrics) return undefined;
+    try {
+      const s = systemMetrics();
+      return s !== undefined && Object.keys(s).length > 0 ? s : undefined;
+    } catch (err) {
+      if (lastSystemProblem !== 'threw') logger.warn(errorFields(err), 'system metrics sampler threw; sending metrics without them');
+      lastSystemProblem = 'threw';
+      return undefined;
+    }
+  }
+
   function outboxSummary(): NonNullable<MetricsMessage['outbox']> {
     const st = outbox!.stats();
     return { pending: st.pending, droppedTelemetry: st.dropped.telemetry, droppedEvents: st.dropped.event + st.dropped.update };
@@ -522,6 +550,8 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
   function tick(): void {
     try {
       const cpuLoad = sampleCpu();
+      // Sampled every interval (also while offline) so the whole-machine CPU share covers one interval.
+      const system = sampleSystem();
       if (!connected && !outbox) {
         // No outbox: do not even take a snapshot we would throw away.
         skippedIntervals += 1;
@@ -550,8 +580,18 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
         ...(snap.update ? { update: snap.update } : {}),
         ...(snap.sessions ? { sessions: snap.sessions } : {}),
         ...(outbox ? { outbox: outboxSummary() } : {}),
+        ...(system ? { system } : {}),
       };
-      const enc = encodeMessage('metrics', msg);
+      let enc = encodeMessage('metrics', msg);
+      if (!enc.ok && system && enc.field.startsWith('system')) {
+        // A sensor reading nonsense must not cost the fleet the pipeline's metrics.
+        if (enc.error !== lastSystemProblem) {
+          logger.warn({ field: enc.field, error: enc.error }, 'system metrics failed validation; sent without them');
+          lastSystemProblem = enc.error;
+        }
+        const { system: _dropped, ...rest } = msg;
+        enc = encodeMessage('metrics', rest);
+      }
       if (!enc.ok) {
         if (enc.error !== lastMetricsProblem) {
           logger.error({ field: enc.field, error: enc.error }, 'metrics snapshot failed validation; interval skipped');

@@ -80,10 +80,35 @@ export const StatusMessageSchema = z.object({
 export type StatusMessage = z.infer<typeof StatusMessageSchema>;
 
 /**
+ * The machine's health in a metrics message (optional, v1-compatible): whole-machine CPU load
+ * (0..1, beside the daemon's own `cpuLoad`), load averages, memory, temperatures per thermal zone
+ * (°C, keyed by the zone's type, e.g. `x86_pkg_temp`, `GPU-therm`) and GPU load (0..1) and
+ * temperature where the kernel exposes them (device/telemetry/system-metrics.ts). Every field is
+ * optional: a mirror reports what its hardware lets it read.
+ */
+const Celsius = z.number().min(-60).max(200);
+export const SystemMetricsSchema = z.object({
+  cpuLoad: z.number().min(0).max(1).optional(),
+  load1: z.number().min(0).max(1e6).optional(),
+  load5: z.number().min(0).max(1e6).optional(),
+  load15: z.number().min(0).max(1e6).optional(),
+  memTotalBytes: z.int().min(0).optional(),
+  memAvailableBytes: z.int().min(0).optional(),
+  temperaturesC: z
+    .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'invalid name' }), Celsius)
+    .refine((m) => Object.keys(m).length <= 32, { error: 'at most 32 entries' })
+    .optional(),
+  gpuLoad: z.number().min(0).max(1).optional(),
+  gpuTemperatureC: Celsius.optional(),
+});
+export type SystemMetricsMessage = z.infer<typeof SystemMetricsSchema>;
+
+/**
  * Periodic on `.../telemetry`. `droppedFrames` and `processedFrames` are totals since the daemon
  * started (as the pipeline counts them), not per interval: a lost or duplicated message cannot
  * skew them, the fleet takes differences, and a drop in `uptimeS` marks a restart.
- * `cpuLoad` is the daemon process's share of the whole machine's CPU over the interval (0..1).
+ * `cpuLoad` is the daemon process's share of the whole machine's CPU over the interval (0..1);
+ * `system.cpuLoad` is the whole machine's.
  */
 export const MetricsMessageSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
@@ -105,6 +130,8 @@ export const MetricsMessageSchema = z.object({
   update: UpdateSummarySchema.optional(),
   sessions: z.object({ started: z.int().min(0), productsTried: z.int().min(0), looksSaved: z.int().min(0) }).optional(),
   outbox: z.object({ pending: z.int().min(0), droppedTelemetry: z.int().min(0), droppedEvents: z.int().min(0) }).optional(),
+  /** Optional: the machine's health (see SystemMetricsSchema). */
+  system: SystemMetricsSchema.optional(),
 });
 export type MetricsMessage = z.infer<typeof MetricsMessageSchema>;
 

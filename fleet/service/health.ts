@@ -8,6 +8,8 @@ export const HEALTH_LIMITS = {
   silentAfterMs: 5 * 60_000,
   minFps: 20,
   maxP95Ms: 100,
+  /** Any reported temperature (a thermal zone or the GPU) above this, °C: thermal throttling is near. */
+  maxTemperatureC: 90,
 };
 
 export function deviceHealth(d: DeviceRow, now: number): { health: HealthWord; problems: string[] } {
@@ -17,5 +19,8 @@ export function deviceHealth(d: DeviceRow, now: number): { health: HealthWord; p
   const problems: string[] = [];
   if (d.fps !== null && d.fps < HEALTH_LIMITS.minFps) problems.push(`fps ${d.fps.toFixed(1)} < ${HEALTH_LIMITS.minFps}`);
   if (d.latencyP95Ms !== null && d.latencyP95Ms > HEALTH_LIMITS.maxP95Ms) problems.push(`p95 ${d.latencyP95Ms.toFixed(0)} ms > ${HEALTH_LIMITS.maxP95Ms}`);
+  const temps = { ...d.system?.temperaturesC, ...(d.system?.gpuTemperatureC === undefined ? {} : { gpu: d.system.gpuTemperatureC }) };
+  const hottest = Object.entries(temps).sort((a, b) => b[1] - a[1])[0];
+  if (hottest && hottest[1] > HEALTH_LIMITS.maxTemperatureC) problems.push(`${hottest[0]} ${hottest[1].toFixed(0)} °C > ${HEALTH_LIMITS.maxTemperatureC}`);
   return { health: problems.length ? 'degraded' : 'ok', problems };
 }

@@ -61,6 +61,37 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(tel.body.telemetry[0]).toMatchObject({ fps: 29.5, latencyP95Ms: 33 });
     });
 
+    it('the machine health in metrics (`system`: CPU, memory, temperatures, GPU) is stored and served with the device and its telemetry', async () => {
+      const system = {
+        cpuLoad: 0.42,
+        load1: 1.5,
+        memTotalBytes: 8 * 1024 ** 3,
+        memAvailableBytes: 5 * 1024 ** 3,
+        temperaturesC: { 'CPU-therm': 48.5, 'GPU-therm': 51 },
+        gpuLoad: 0.63,
+        gpuTemperatureC: 51,
+      };
+      // One at a time, each stored before the next (the latest sample wins, by ts).
+      const send = async (o: Parameters<SimDevice['sendMetrics']>[0]) => {
+        const n = (await svc.store.counts()).metrics;
+        const sent = await dev.sendMetrics(o);
+        await until(async () => (await svc.store.counts()).metrics === n + 1);
+        return sent;
+      };
+      const m = await send({ system });
+      const d = (await svc.api('GET', '/api/devices/paris-01/mirror-7')).body.device;
+      expect(d).toMatchObject({ system, health: 'ok' });
+      const tel = (await svc.api('GET', '/api/devices/paris-01/mirror-7/telemetry')).body.telemetry;
+      expect(tel[0]).toMatchObject({ ts: m.ts, system });
+      // A hot SoC makes the device degraded, with the zone named.
+      await send({ system: { temperaturesC: { 'CPU-therm': 96.5 } } });
+      const h = (await svc.api('GET', '/api/devices/paris-01/mirror-7')).body.device;
+      expect(h).toMatchObject({ health: 'degraded', problems: ['CPU-therm 97 °C > 90'] });
+      // Metrics without it (an older device) clear it rather than keep a stale reading.
+      await send({});
+      expect((await svc.api('GET', '/api/devices/paris-01/mirror-7')).body.device).toMatchObject({ system: null, health: 'ok' });
+    });
+
     it('a redelivered message (same msgId) is stored once', async () => {
       const before = await svc.store.counts();
       const m = dev.metrics();

@@ -3,10 +3,16 @@
  * Ingest methods are idempotent: a message whose msgId was seen before changes nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { shouldApplyStatus, type EventMessage, type MetricsMessage, type StatusMessage } from '../../protocol/schemas.ts';
+import {
+  shouldApplyStatus,
+  type EventMessage,
+  type MetricsMessage,
+  type StatusMessage,
+  type SystemMetricsMessage,
+} from '../../protocol/schemas.ts';
 import type { Artifact } from '../../protocol/update.ts';
 import { num, numOrNull, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
 export type Role = 'admin' | 'operator' | 'manager';
 export const ROLES: readonly Role[] = ['admin', 'operator', 'manager'];
@@ -33,6 +39,8 @@ export interface DeviceRow {
   uptimeS: number | null;
   rssBytes: number | null;
   cpuLoad: number | null;
+  /** The latest metrics message's `system` (CPU, load, memory, temperatures, GPU), when it had one. */
+  system: SystemMetricsMessage | null;
 }
 
 export interface UserRow {
@@ -156,6 +164,7 @@ function toDevice(r: Row): DeviceRow {
     uptimeS: numOrNull(r.uptime_s),
     rssBytes: numOrNull(r.rss_bytes),
     cpuLoad: numOrNull(r.cpu_load),
+    system: parseJson<SystemMetricsMessage | null>(r.system_metrics, null),
   };
 }
 
@@ -240,8 +249,16 @@ export class FleetStore {
 
   async init(): Promise<void> {
     await this.db.exec(SCHEMA_SQL);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      // A database created by an older version lacks the column: add it (the probe fails only then).
+      try {
+        await this.db.all(`SELECT ${column} FROM ${table} WHERE 1 = 0`);
+      } catch {
+        await this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      }
+    }
     await this.db.run(
-      'INSERT INTO fleet_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+      'INSERT INTO fleet_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ['schema_version', String(SCHEMA_VERSION)],
     );
   }
@@ -309,8 +326,8 @@ export class FleetStore {
       await this.touchDevice(q, storeId, m.deviceId, now);
       await q.run(
         `INSERT INTO metrics (msg_id, store_id, device_id, ts, received_at, interval_s, fps, latency_p50_ms, latency_p95_ms,
-           dropped_frames, processed_frames, uptime_s, rss_bytes, cpu_load, models)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           dropped_frames, processed_frames, uptime_s, rss_bytes, cpu_load, models, system_metrics)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           m.msgId,
           storeId,
@@ -327,12 +344,13 @@ export class FleetStore {
           m.rssBytes,
           m.cpuLoad ?? null,
           json(m.models),
+          m.system === undefined ? null : json(m.system),
         ],
       );
       // The latest sample wins (a replayed old one from an outbox does not overwrite a newer one).
       await q.run(
         `UPDATE devices SET metrics_at = ?, fps = ?, latency_p50_ms = ?, latency_p95_ms = ?, dropped_frames = ?,
-           processed_frames = ?, uptime_s = ?, rss_bytes = ?, cpu_load = ?, models = ?, backends = ?
+           processed_frames = ?, uptime_s = ?, rss_bytes = ?, cpu_load = ?, models = ?, backends = ?, system_metrics = ?
          WHERE store_id = ? AND device_id = ? AND (metrics_at IS NULL OR metrics_at <= ?)`,
         [
           m.ts,
@@ -346,6 +364,7 @@ export class FleetStore {
           m.cpuLoad ?? null,
           json(m.models),
           json(m.backends),
+          m.system === undefined ? null : json(m.system),
           storeId,
           m.deviceId,
           m.ts,
@@ -404,7 +423,7 @@ export class FleetStore {
   async telemetry(storeId: string, deviceId: string, since: number, limit: number): Promise<Row[]> {
     const rows = await this.db.all(
       `SELECT ts, received_at, interval_s, fps, latency_p50_ms, latency_p95_ms, dropped_frames, processed_frames, uptime_s,
-              rss_bytes, cpu_load, models
+              rss_bytes, cpu_load, models, system_metrics
        FROM metrics WHERE store_id = ? AND device_id = ? AND ts >= ? ORDER BY ts DESC LIMIT ?`,
       [storeId, deviceId, since, limit],
     );
@@ -421,6 +440,7 @@ export class FleetStore {
       rssBytes: num(r.rss_bytes),
       cpuLoad: numOrNull(r.cpu_load),
       models: parseJson(r.models, {}),
+      system: parseJson<SystemMetricsMessage | null>(r.system_metrics, null),
     }));
   }
 

@@ -3,7 +3,17 @@
  * since the epoch (BIGINT); JSON is kept as TEXT (maps of model versions, event data, selectors).
  * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Columns added after version 1, as `[table, column, type]`: `init()` adds each one that an
+ * existing database lacks (ALTER TABLE ... ADD COLUMN, in both dialects).
+ *   2: `system_metrics` (JSON, the metrics message's optional `system`: CPU, memory, temperatures, GPU).
+ */
+export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
+  ['devices', 'system_metrics', 'TEXT'],
+  ['metrics', 'system_metrics', 'TEXT'],
+];
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS fleet_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,6 +39,7 @@ CREATE TABLE IF NOT EXISTS devices (
   uptime_s DOUBLE PRECISION,
   rss_bytes BIGINT,
   cpu_load DOUBLE PRECISION,
+  system_metrics TEXT,
   PRIMARY KEY (store_id, device_id)
 );
 CREATE TABLE IF NOT EXISTS seen_messages (
@@ -51,7 +62,8 @@ CREATE TABLE IF NOT EXISTS metrics (
   uptime_s DOUBLE PRECISION NOT NULL,
   rss_bytes BIGINT NOT NULL,
   cpu_load DOUBLE PRECISION,
-  models TEXT NOT NULL
+  models TEXT NOT NULL,
+  system_metrics TEXT
 );
 CREATE INDEX IF NOT EXISTS metrics_device_ts ON metrics (store_id, device_id, ts);
 CREATE TABLE IF NOT EXISTS events (

@@ -31,6 +31,8 @@ export function generateSigningKey(keyId = 'test-key'): SigningKey {
 export interface ArtifactOptions {
   id: string;
   name?: string;
+  /** Default: "catalog" when `name` is "catalog", else "model". */
+  kind?: 'model' | 'catalog';
   version: string;
   key: SigningKey;
   /** Override fields after signing (a tampered offer), or the sha256 signed (a wrong hash). */
@@ -40,7 +42,8 @@ export interface ArtifactOptions {
 
 export function makeArtifact(bytes: Buffer, o: ArtifactOptions): Artifact {
   const sha256 = o.declaredSha256 ?? createHash('sha256').update(bytes).digest('hex');
-  const meta = { id: o.id, kind: 'model' as const, name: o.name ?? 'face-mesh', version: o.version, size: bytes.byteLength, sha256 };
+  const kind = o.kind ?? (o.name === 'catalog' ? 'catalog' : 'model');
+  const meta = { id: o.id, kind, name: o.name ?? 'face-mesh', version: o.version, size: bytes.byteLength, sha256 };
   const signer = o.resignWith ?? o.key;
   return { ...meta, signature: signArtifact(meta, signer.privateKey), keyId: o.key.keyId };
 }

@@ -1,0 +1,208 @@
+/**
+ * Catalog updates against the real daemon on a real Mosquitto, with the minimal fleet stand-in
+ * answering chunk requests: the same safe path as models (signature, sha256, staged beside the
+ * serving catalog, smoke test on golden frames, atomic switch, watch, commit). A good signed
+ * catalog ends with its default product on the shopper's lips (`applied` in the kiosk frames) and
+ * its version in /healthz, status and metrics; every failure leaves the old catalog serving.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMessage } from '../../fleet/protocol/schemas.ts';
+import { channelFilter } from '../../fleet/protocol/topics.ts';
+import { BUNDLED_CATALOG_FILE, type Catalog } from '../../device/tryon/catalog.ts';
+import type { ClientToServerEvents, FrameMessage, ServerToClientEvents } from '../../device/transport/events.ts';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
+import { generateSigningKey, makeArtifact, startFleetDouble, type FleetDouble } from './fleet-double.ts';
+
+const STORE = 'store-catalog-test';
+const BUNDLED = JSON.parse(readFileSync(BUNDLED_CATALOG_FILE, 'utf8')) as Catalog;
+
+interface Health {
+  models: Record<string, string>;
+  catalog: { version: string; products: number; defaultProductId: string; artifactId: string | null };
+  processedFrames: number;
+  update: { jobId: string; state: string; reason?: string } | null;
+}
+
+async function health(d: RunningDaemon): Promise<Health> {
+  return (await (await fetch(`${d.url}/healthz`)).json()) as Health;
+}
+
+/** The `applied` product ids of the next `count` frames that had a face. */
+function appliedInFrames(url: string, count = 10, timeoutMs = 20_000): Promise<string[][]> {
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { transports: ['websocket'] });
+  const applied: string[][] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`only ${applied.length} frames with a face in ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('frame', (frame: FrameMessage) => {
+      if (frame.faces.length === 0) return;
+      applied.push(frame.applied);
+      if (applied.length === count) {
+        clearTimeout(timer);
+        socket.close();
+        resolve(applied);
+      }
+    });
+  });
+}
+
+/** The catalog serving in /healthz and on the shopper's lips. */
+async function expectCatalogServing(d: RunningDaemon, version: string, defaultProductId: string): Promise<void> {
+  const h = await health(d);
+  expect(h.catalog).toMatchObject({ version, defaultProductId });
+  expect(h.models.catalog).toBe(version);
+  const applied = await appliedInFrames(d.url);
+  for (const a of applied) expect(a).toEqual([defaultProductId]);
+}
+
+function catalogBytes(version: string, edit: (c: Catalog) => void = () => {}): Buffer {
+  const c = structuredClone(BUNDLED) as Catalog & { version: string };
+  c.version = version;
+  edit(c);
+  return Buffer.from(JSON.stringify(c, null, 2));
+}
+
+describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
+  let broker: TestBroker;
+  const key = generateSigningKey('fleet-test');
+  const deviceId = uniqueId('mirror');
+  const addr = { storeId: STORE, deviceId };
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'mirror-catalog-state-'));
+  let config = '';
+  let daemon: RunningDaemon;
+  let fleet: FleetDouble;
+  let metricsSub: Subscriber;
+  let statusSub: Subscriber;
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    fleet = await startFleetDouble(broker.url, addr);
+    metricsSub = await subscribe(broker.url, channelFilter('telemetry', addr));
+    statusSub = await subscribe(broker.url, channelFilter('status', addr));
+    config = path.join(mkdtempSync(path.join(os.tmpdir(), 'mirror-catalog-config-')), 'mirror.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        stateDir,
+        mqtt: { url: broker.url, storeId: STORE, deviceId, metricsIntervalMs: 500 },
+        updates: { publicKeys: { [key.keyId]: key.publicKeyBase64 }, chunkTimeoutMs: 2000, minFpsRatio: 0.2 },
+      }),
+    );
+    daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: stateDir } });
+    await statusSub.waitFor((m) => (m.json as { state?: string })?.state === 'online', 30_000, 'birth');
+  }, 90_000);
+
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    await fleet?.close();
+    await metricsSub?.close();
+    await statusSub?.close();
+    await broker?.stop();
+  });
+
+  it('boots on the bundled catalog: its default shade on the lips, its version in /healthz and the status message', async () => {
+    const h = await health(daemon);
+    expect(h.catalog).toEqual({ version: BUNDLED.version, products: BUNDLED.products.length, defaultProductId: 'demo-lipstick-ruby', artifactId: null });
+    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+    const birth = await statusSub.waitFor((m) => (m.json as { models?: Record<string, string> })?.models?.catalog === BUNDLED.version, 15_000, 'status with the catalog');
+    expect(birth).toBeTruthy();
+  });
+
+  it('wrong signature: rejected before any chunk is requested, the old catalog keeps serving', async () => {
+    const bytes = catalogBytes('2026.9.0-badsig');
+    const artifact = makeArtifact(bytes, { id: 'catalog-badsig', name: 'catalog', version: '2026.9.0-badsig', key, resignWith: generateSigningKey('fleet-test') });
+    expect(artifact.kind).toBe('catalog');
+    await fleet.offerUntilHeard({ jobId: 'job-cat-badsig', artifact, bytes });
+    const s = await fleet.waitForState((x) => x.jobId === 'job-cat-badsig' && x.state === 'rejected');
+    expect(s).toMatchObject({ reason: 'bad-signature', servingVersion: BUNDLED.version });
+    expect(fleet.requests.filter((r) => r.jobId === 'job-cat-badsig')).toHaveLength(0);
+    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+  });
+
+  it('malformed catalog (a colour that is not hex): failed at verifying, the reason naming the field, the old catalog serving', async () => {
+    const version = '2026.9.1-malformed';
+    const bytes = catalogBytes(version, (c) => ((c.products[1] as { colour: string }).colour = 'crimson'));
+    const artifact = makeArtifact(bytes, { id: 'catalog-malformed', name: 'catalog', version, key });
+    await fleet.offer({ jobId: 'job-cat-malformed', artifact, bytes });
+    const s = await fleet.waitForState((x) => x.jobId === 'job-cat-malformed' && x.state === 'failed');
+    expect(s.reason).toBe('bad-catalog');
+    expect(s.detail).toBe('catalog field "products.1.colour": must be a colour like "#a4213f"');
+    expect(s.servingVersion).toBe(BUNDLED.version);
+    expect(fleet.states.filter((x) => x.jobId === 'job-cat-malformed').map((x) => x.state)).toEqual(['announced', 'downloading', 'verifying', 'failed']);
+    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+    expect((await health(daemon)).update).toMatchObject({ jobId: 'job-cat-malformed', state: 'failed', reason: 'bad-catalog' });
+  });
+
+  it('a product that renders nothing visible (opacity 0): smoke-test-failed, the old catalog serving', async () => {
+    const version = '2026.9.2-invisible';
+    const bytes = catalogBytes(version, (c) => ((c.products[4] as { opacity: number }).opacity = 0));
+    const artifact = makeArtifact(bytes, { id: 'catalog-invisible', name: 'catalog', version, key });
+    await fleet.offer({ jobId: 'job-cat-invisible', artifact, bytes });
+    const s = await fleet.waitForState((x) => x.jobId === 'job-cat-invisible' && x.state === 'failed');
+    expect(s.reason).toBe('smoke-test-failed');
+    expect(s.detail).toContain(`product "${BUNDLED.products[4].id}"`);
+    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+  });
+
+  it('signed catalog end to end: the new default product on the lips, the new version in /healthz, status and metrics; kept across a restart', async () => {
+    const version = '2026.2.0';
+    const bytes = catalogBytes(version, (c) => {
+      (c as { defaultProductId: string }).defaultProductId = 'lipstick-coral-crush';
+      c.products.push({ id: 'lipstick-spring-peach', name: 'Spring Peach', category: 'lipstick', colour: '#f08a6c', opacity: 0.5, finish: 'gloss' });
+    });
+    // Small chunks, so the catalog is pulled in several pieces like a model.
+    const artifact = makeArtifact(bytes, { id: 'catalog-2026-2-0', name: 'catalog', version, key });
+    await fleet.offer({ jobId: 'job-cat-good', artifact, bytes, chunkSize: 1024, watchSeconds: 2 });
+    const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-good' && x.state === 'committed', 60_000, 'committed');
+    expect(committed.servingVersion).toBe(version);
+    expect(fleet.states.filter((x) => x.jobId === 'job-cat-good').map((x) => x.state)).toEqual([
+      'announced',
+      'downloading',
+      'verifying',
+      'staged',
+      'smoke-testing',
+      'active',
+      'watching',
+      'committed',
+    ]);
+    expect(fleet.requests.filter((r) => r.jobId === 'job-cat-good').map((r) => r.index)).toEqual([...Array(Math.ceil(bytes.byteLength / 1024)).keys()]);
+    await expectCatalogServing(daemon, version, 'lipstick-coral-crush');
+    expect((await health(daemon)).catalog).toEqual({ version, products: BUNDLED.products.length + 1, defaultProductId: 'lipstick-coral-crush', artifactId: 'catalog-2026-2-0' });
+    const metrics = await metricsSub.waitFor((m) => {
+      const p = parseMessage(m.topic, m.payload);
+      return p.ok && p.kind === 'metrics' && p.value.models.catalog === version && p.value.update?.state === 'committed';
+    }, 15_000, 'metrics with the new catalog version');
+    expect(metrics).toBeTruthy();
+    // Offered again: the device says it already serves it.
+    await fleet.offer({ jobId: 'job-cat-good-again', artifact, bytes });
+    expect(await fleet.waitForState((x) => x.jobId === 'job-cat-good-again')).toMatchObject({ state: 'rejected', reason: 'already-serving' });
+
+    // The committed pointer is what a boot loads.
+    await daemon.stop('SIGKILL');
+    daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: stateDir } });
+    await expectCatalogServing(daemon, version, 'lipstick-coral-crush');
+  });
+
+  it('power cut while watching a catalog: the restarted daemon serves the last committed catalog and reports rolled-back', async () => {
+    const version = '2026.3.0-watch-cut';
+    const bytes = catalogBytes(version, (c) => ((c as { defaultProductId: string }).defaultProductId = 'lipstick-plum-noir'));
+    const artifact = makeArtifact(bytes, { id: 'catalog-watch-cut', name: 'catalog', version, key });
+    await fleet.offerUntilHeard({ jobId: 'job-cat-watch-cut', artifact, bytes, watchSeconds: 600 });
+    await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'watching', 60_000);
+    await expectCatalogServing(daemon, version, 'lipstick-plum-noir');
+    await daemon.stop('SIGKILL');
+
+    daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: stateDir } });
+    await expectCatalogServing(daemon, '2026.2.0', 'lipstick-coral-crush');
+    const s = await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'rolled-back', 30_000);
+    expect(s).toMatchObject({ reason: 'interrupted', servingVersion: '2026.2.0' });
+  });
+});

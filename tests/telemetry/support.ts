@@ -107,12 +107,19 @@ export interface TcpProxy {
   url: string;
   /** Destroys both sides of every open connection (no MQTT DISCONNECT reaches the broker). */
   cutAll(): number;
+  /** A dead network while `true`: every open connection is cut and new ones are closed at once. */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
+  let isDown = false;
   const server = net.createServer((down) => {
+    if (isDown) {
+      down.destroy();
+      return;
+    }
     const up = net.connect({ port: targetPort, host: '127.0.0.1' });
     const pair: [net.Socket, net.Socket] = [down, up];
     pairs.add(pair);
@@ -128,7 +135,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   });
   await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
   const { port } = server.address() as net.AddressInfo;
-  return {
+  const proxy: TcpProxy = {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     cutAll() {
@@ -140,6 +147,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       pairs.clear();
       return n;
     },
+    setDown(v) {
+      isDown = v;
+      if (v) proxy.cutAll();
+    },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const [down, up] of [...pairs]) {
@@ -149,6 +160,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       await closed;
     },
   };
+  return proxy;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -678,10 +678,10 @@ export class FleetStore {
   async blockedDevices(artifactId: string): Promise<Set<string>> {
     const rows = await this.db.all(
       // The device's own blocklist: rolled back, refused (except "busy": another job was running), or
-      // signed and intact yet unusable (smoke test, bundle); the daemon never tries those again.
+      // signed and intact yet unusable (smoke test, bundle, catalog schema); the daemon never tries those again.
       `SELECT DISTINCT store_id, device_id FROM jobs WHERE artifact_id = ?
          AND (state = 'rolled-back' OR (state = 'rejected' AND COALESCE(reason, '') <> 'busy')
-              OR (state = 'failed' AND reason IN ('smoke-test-failed', 'bad-bundle')))`,
+              OR (state = 'failed' AND reason IN ('smoke-test-failed', 'bad-bundle', 'bad-catalog')))`,
       [artifactId],
     );
     return new Set(rows.map((r) => `${r.store_id}/${r.device_id}`));

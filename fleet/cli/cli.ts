@@ -160,6 +160,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return lines.join('\n');
   };
 
+  /** The hottest temperature a device reports (any thermal zone or the GPU), or '-'. */
+  const hottest = (sys: { temperaturesC?: Record<string, number>; gpuTemperatureC?: number } | null | undefined): string => {
+    const all = [...Object.values(sys?.temperaturesC ?? {}), ...(typeof sys?.gpuTemperatureC === 'number' ? [sys.gpuTemperatureC] : [])];
+    return all.length ? Math.max(...all).toFixed(0) : '-';
+  };
+
   try {
     switch (cmd) {
       case 'devices': {
@@ -168,7 +174,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         const now = Date.now();
         print(
           table(
-            ['store', 'device', 'state', 'health', 'firmware', 'models', 'fps', 'p95 ms', 'last seen'],
+            ['store', 'device', 'state', 'health', 'firmware', 'models', 'fps', 'p95 ms', 'cpu %', 'max °C', 'last seen'],
             data.devices.map((d: any) => [
               d.storeId,
               d.deviceId,
@@ -178,9 +184,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
               Object.entries(d.models ?? {}).map(([k, v]) => `${k}@${v}`).join(' ') || '-',
               d.fps === null ? '-' : d.fps.toFixed(1),
               d.latencyP95Ms === null ? '-' : d.latencyP95Ms.toFixed(0),
+              typeof d.system?.cpuLoad === 'number' ? (d.system.cpuLoad * 100).toFixed(0) : '-',
+              hottest(d.system),
               ago(d.lastSeen, now),
             ]),
-            ['l', 'l', 'l', 'l', 'l', 'l', 'r', 'r', 'r'],
+            ['l', 'l', 'l', 'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r'],
           ) + `\n${data.devices.length} device(s)`,
           data,
         );

@@ -93,7 +93,8 @@ describe.skipIf(!HAVE)('a 10 s broker outage with 500 events queued, into the re
     const outageStart = Date.now();
     proxy.setDown(true);
     await until(async () => (await health(daemon)).mqtt?.connected === false, 50);
-    await sleep(1500); // a metrics interval or so queued by the first daemon
+    // At least one metrics interval queued on disk by the first daemon.
+    await until(async () => ((await health(daemon)).outbox?.pending ?? 0) > 0, 100);
 
     // Power cut mid-outage; 500 events queued on disk while it is down (50 of them twice).
     await daemon.stop('SIGKILL');

@@ -169,7 +169,7 @@ interface KindValue {
   event: EventMessage;
 }
 
-/** Which payload a channel carries; `cmd` and `update` are reserved and have none yet. */
+/** Which payload a channel carries here; `update` payloads are parsed by update.ts, `cmd` has none yet. */
 const KIND_BY_CHANNEL: Partial<Record<Channel, MessageKind>> = {
   status: 'status',
   telemetry: 'metrics',

@@ -5,7 +5,7 @@
  *   mirror/v1/{storeId}/{deviceId}/telemetry     device → fleet  QoS 1            (periodic metrics)
  *   mirror/v1/{storeId}/{deviceId}/events        device → fleet  QoS 1            (sessions, errors, rollbacks)
  *   mirror/v1/{storeId}/{deviceId}/cmd/...       fleet → device  QoS 1            (reserved: commands)
- *   mirror/v1/{storeId}/{deviceId}/update/...    both            QoS 1            (reserved: model updates)
+ *   mirror/v1/{storeId}/{deviceId}/update/...    both            QoS 1            (model/catalog updates: fleet/protocol/update.ts)
  *
  * The version segment is part of the topic so a v2 fleet can run beside v1 devices during a
  * migration, and a broker ACL can pin each device to `mirror/v1/{store}/{device}/#`.
@@ -60,8 +60,8 @@ export const CHANNELS = {
   events: { qos: 1, retain: false, from: 'device', tree: false, reserved: false },
   /** Commands from the fleet to one device (`cmd/{name}`), reserved for a later issue. */
   cmd: { qos: 1, retain: false, from: 'fleet', tree: true, reserved: true },
-  /** Model/catalog update offers and progress (`update/{name}`), reserved for a later issue. */
-  update: { qos: 1, retain: false, from: 'both', tree: true, reserved: true },
+  /** Model/catalog update offers, chunks and progress (`update/{name}`): see update.ts. */
+  update: { qos: 1, retain: false, from: 'both', tree: true, reserved: false },
 } as const satisfies Record<Channel, ChannelSpec>;
 
 export const CHANNEL_NAMES = Object.keys(CHANNELS) as Channel[];

@@ -236,7 +236,14 @@ export class Ingest {
         this.s.duplicates++;
         return;
       }
-      const r = await this.engine.onUpdateState(addr, s);
+      let r: Awaited<ReturnType<RolloutEngine['onUpdateState']>>;
+      try {
+        r = await this.engine.onUpdateState(addr, s);
+      } catch (err) {
+        // Not acknowledged to the broker either: the redelivery must find the id unseen.
+        await this.store.forgetSeen(s.msgId);
+        throw err;
+      }
       if (!r.ok) return this.invalid(topic, 'bad-job', r.field ?? 'jobId', r.error ?? 'unknown job');
       this.s.stored.updateStates++;
       return;

@@ -393,6 +393,11 @@ export class FleetStore {
     return this.db.tx((q) => this.firstTime(q, msgId, kind, now));
   }
 
+  /** Undoes markSeen when handling the message failed, so its redelivery is handled, not dropped. */
+  async forgetSeen(msgId: string): Promise<void> {
+    await this.db.run('DELETE FROM seen_messages WHERE msg_id = ?', [msgId]);
+  }
+
   async counts(): Promise<{ metrics: number; events: number; devices: number; seen: number }> {
     const r = await this.db.all(
       `SELECT (SELECT COUNT(*) FROM metrics) AS metrics, (SELECT COUNT(*) FROM events) AS events,

@@ -137,6 +137,8 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         latencyP95Ms: snap.latencyP95Ms,
         paintLatencyP95Ms: snap.paintLatencyP95Ms,
         droppedFrames: snap.droppedFrames,
+        // Frames a kiosk client did not get because it had not yet received the previous one.
+        kioskSkippedFrames: kiosk.skippedFrames,
         processedFrames: snap.processedFrames,
         stageErrors: snap.stageErrors,
         backends,

@@ -1,6 +1,9 @@
 /**
  * Every socket.io event between the daemon and the kiosk, declared once and imported by both.
- * Frames are sent volatile (a slow client gets the newest frame, never a backlog);
+ * Frames are flow-controlled per client: the kiosk acknowledges each frame on receipt (before it
+ * decodes it) and the daemon sends that client its next frame only once the last one was
+ * acknowledged (or after FRAME_ACK_TIMEOUT_MS), so a slow client gets the newest frame at its own
+ * pace and never a backlog queued in socket buffers;
  * commands from the kiosk are acknowledged.
  */
 import type { Box } from '../vision/face.ts';
@@ -51,8 +54,12 @@ export interface PaintedMessage {
   paintedAt: number;
 }
 
+/** A client that has not acknowledged its last frame within this gets a fresh one anyway. */
+export const FRAME_ACK_TIMEOUT_MS = 1000;
+
 export interface ServerToClientEvents {
-  frame: (frame: FrameMessage) => void;
+  /** Call `received` as soon as the frame arrives: it releases the next frame to this client. */
+  frame: (frame: FrameMessage, received: () => void) => void;
   /** Once a second, for the debug HUD. */
   stats: (stats: PipelineStats) => void;
 }

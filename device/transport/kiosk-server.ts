@@ -1,7 +1,8 @@
 /**
  * The kiosk's only connection: HTTP for the built UI and /healthz, socket.io for frames.
- * Loopback by default. Frames go out volatile: a client still receiving the last frame skips this
- * one, so a slow browser always gets the newest frame and never a backlog.
+ * Loopback by default. Each client has one frame in flight: it gets the next frame only after it
+ * acknowledged the last (or after a timeout), so a slow browser always gets the newest frame and
+ * never a backlog.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server } from 'socket.io';
 import { z } from 'zod';
-import type { ClientToServerEvents, FrameMessage, PaintedMessage, PipelineStats, ServerToClientEvents } from './events.ts';
+import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type FrameMessage, type PaintedMessage, type PipelineStats, type ServerToClientEvents } from './events.ts';
 import type { Logger } from '../core/logger.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -36,9 +37,16 @@ export interface KioskServerOptions {
   logger: Logger;
 }
 
+/** Per-client flow control: one frame in flight, released by the client's receipt. */
+interface ClientFlow {
+  awaitingReceipt: boolean;
+}
+
 export interface KioskServer {
   readonly port: number;
   readonly clients: number;
+  /** Frames not sent to a client because it had not yet received the previous one. */
+  readonly skippedFrames: number;
   emitFrame(frame: FrameMessage): void;
   emitStats(stats: PipelineStats): void;
   close(): Promise<void>;
@@ -83,14 +91,16 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     else createReadStream(file).pipe(res);
   }
 
-  const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ClientFlow>(httpServer, {
     serveClient: false,
     maxHttpBufferSize: 16 * 1024,
     // JPEG does not compress; deflating it only costs CPU.
     perMessageDeflate: false,
   });
   let lastRejectLogAt = 0;
+  let skippedFrames = 0;
   io.on('connection', (socket) => {
+    socket.data.awaitingReceipt = false;
     options.logger.info({ id: socket.id, clients: io.engine.clientsCount }, 'kiosk client connected');
     socket.on('painted', (msg) => {
       const parsed = Painted.safeParse(msg);
@@ -121,8 +131,23 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     get clients() {
       return io.engine.clientsCount;
     },
+    get skippedFrames() {
+      return skippedFrames;
+    },
     emitFrame(frame) {
-      io.volatile.emit('frame', frame);
+      // Not a broadcast: a socket write succeeds long before a stalled browser reads it, so only
+      // the client's own receipt says it is ready for the next frame.
+      for (const socket of io.of('/').sockets.values()) {
+        const flow = socket.data;
+        if (flow.awaitingReceipt) {
+          skippedFrames++;
+          continue;
+        }
+        flow.awaitingReceipt = true;
+        socket.timeout(FRAME_ACK_TIMEOUT_MS).emit('frame', frame, () => {
+          flow.awaitingReceipt = false;
+        });
+      }
     },
     emitStats(stats) {
       io.emit('stats', stats);

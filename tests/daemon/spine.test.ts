@@ -22,7 +22,8 @@ function collectFrames(url: string, count: number, timeoutMs = 30_000): Promise<
       socket.close();
       reject(new Error(`only ${frames.length} frames in ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on('frame', (frame) => {
+    socket.on('frame', (frame, received) => {
+      received();
       frames.push(frame);
       if (frames.length === count) {
         clearTimeout(timer);
@@ -61,6 +62,31 @@ describe('daemon on the bundled demo clip', () => {
     }
     const jpeg = Buffer.from(frames[0].image);
     expect(jpeg.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+  });
+
+  it('a client that stalls for 3 s gets fresh frames afterwards, not a backlog of stale ones', async () => {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(daemon.url, { transports: ['websocket'] });
+    const ages: number[] = [];
+    let count = 0;
+    const done = new Promise<void>((resolve) => {
+      socket.on('frame', (frame, received) => {
+        received();
+        count++;
+        if (count === 10) {
+          // A busy browser: its event loop does nothing else for 3 s.
+          const until = Date.now() + 3000;
+          while (Date.now() < until);
+          return;
+        }
+        if (count > 10) ages.push(performance.timeOrigin + performance.now() - frame.capturedAt);
+        if (ages.length === 20) resolve();
+      });
+    });
+    await done;
+    socket.close();
+    // At most the frame in flight during the stall (and one ack-timeout resend) can be stale.
+    expect(ages.filter((age) => age > 1000).length).toBeLessThanOrEqual(2);
+    expect(Math.max(...ages.slice(3))).toBeLessThan(1000);
   });
 
   it('serves /healthz with uptime, fps, frame age, backends and model versions', async () => {

@@ -48,7 +48,8 @@ function appliedInFrames(url: string, count = 5, timeoutMs = 20_000): Promise<st
       socket.close();
       reject(new Error(`only ${applied.length} frames with a face in ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on('frame', (frame: FrameMessage) => {
+    socket.on('frame', (frame: FrameMessage, received) => {
+      received();
       if (frame.faces.length === 0) return;
       applied.push(frame.applied);
       if (applied.length === count) {

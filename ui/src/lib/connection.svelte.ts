@@ -65,7 +65,9 @@ export class Connection {
     socket.on('stats', (stats) => {
       if (isStats(stats)) this.stats = stats;
     });
-    socket.on('frame', (frame) => {
+    socket.on('frame', (frame, received) => {
+      // Acknowledge on arrival, before decoding: it releases the next frame to this kiosk.
+      if (typeof received === 'function') received();
       if (!isFrame(frame)) return;
       for (const listener of this.#frameListeners) listener(frame);
     });

@@ -129,7 +129,8 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       const snap = stats.snapshot(now);
       const frameAge = snap.lastFrameAgeMs;
       return {
-        status: frameAge !== null && frameAge < 2000 ? 'ok' : 'degraded',
+        // starting: no frame yet (models being timed, source opening); degraded: frames stopped.
+        status: frameAge === null ? 'starting' : frameAge < 2000 ? 'ok' : 'degraded',
         uptimeS: Math.round((now - startedAt) / 1000),
         fps: snap.fps,
         lastFrameAgeMs: frameAge,

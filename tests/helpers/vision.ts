@@ -42,3 +42,15 @@ export function iou(a: Box, b: Box): number {
   const inter = ix * iy;
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
+
+/** Greys everything but a box 1.8 face-widths around `face`, so the detector can only find that shopper. */
+export function onlyShopper(image: RgbImage, face: Box): RgbImage {
+  const cx = face.x + face.width / 2;
+  const cy = face.y + face.height / 2;
+  const half = (Math.max(face.width, face.height) * 1.8) / 2;
+  const data = new Uint8Array(image.data);
+  for (let y = 0; y < image.height; y++)
+    for (let x = 0; x < image.width; x++)
+      if (Math.abs(x - cx) > half || Math.abs(y - cy) > half) data.fill(110, (y * image.width + x) * 3, (y * image.width + x) * 3 + 3);
+  return { width: image.width, height: image.height, data };
+}

@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { cropImage, loadVision, readRgb } from '../helpers/vision.ts';
+import { cropImage, loadVision, onlyShopper, readRgb } from '../helpers/vision.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 import { shopperWindow } from '../vision/transform.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
@@ -41,18 +41,6 @@ const hand: { photos: Array<{ file: string; faces: Array<{ face: Box } & Partial
   : undefined;
 
 const sameFace = (a: Box, b: Box) => Math.abs(a.x - b.x) < 1 && Math.abs(a.y - b.y) < 1;
-
-/** Greys everything but a box 1.8 face-widths around the face (as regions.test.ts does). */
-function onlyShopper(image: RgbImage, face: Box): RgbImage {
-  const cx = face.x + face.width / 2;
-  const cy = face.y + face.height / 2;
-  const half = (Math.max(face.width, face.height) * 1.8) / 2;
-  const data = new Uint8Array(image.data);
-  for (let y = 0; y < image.height; y++)
-    for (let x = 0; x < image.width; x++)
-      if (Math.abs(x - cx) > half || Math.abs(y - cy) > half) data.fill(110, (y * image.width + x) * 3, (y * image.width + x) * 3 + 3);
-  return { width: image.width, height: image.height, data };
-}
 
 const MARGIN = 34; // screen px for the labels
 

@@ -12,23 +12,15 @@
  * The fixture was checked by eye (see its `notes`); boxes listed in REJECT below were found to be
  * false positives and are dropped. If you re-run this with other versions, check it again.
  */
-import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { faceapi, faceApiDir, faceApiVersion, loadFaceApi, tf } from './face-api.ts';
 
-const require = createRequire(import.meta.url);
-// face-api's node-wasm bundle is CommonJS and pulls in @tensorflow/tfjs + tfjs-backend-wasm itself.
-const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
-// Same CommonJS instances the bundle required (face-api's typings for `faceapi.tf` are a narrow subset).
-const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
-const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
-const faceApiDir = dirname(dirname(require.resolve('@vladmandic/face-api/dist/face-api.node-wasm.js')));
-const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 const outFile = join(repoRoot, 'tests', 'fixtures', 'face-boxes.json');
 
 const PHOTOS = [1, 2, 3, 4, 5, 6].map((n) => `sample${n}.jpg`);
@@ -118,10 +110,7 @@ async function main(): Promise<void> {
   const drawIdx = process.argv.indexOf('--draw');
   const drawDir = drawIdx >= 0 ? process.argv[drawIdx + 1] : undefined;
 
-  wasm.setWasmPaths(wasmDir + '/');
-  await tf.setBackend('wasm');
-  await tf.ready();
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(join(faceApiDir, 'model'));
+  await loadFaceApi();
 
   const photos: RefPhoto[] = [];
   for (const file of PHOTOS) {
@@ -134,7 +123,6 @@ async function main(): Promise<void> {
     }
   }
 
-  const faceApiVersion = (JSON.parse(readFileSync(join(faceApiDir, 'package.json'), 'utf8')) as { version: string }).version;
   const fixture: FaceBoxesFixture = {
     generatedBy:
       `tests/tools/make-face-boxes.ts: @vladmandic/face-api ${faceApiVersion} SSD MobileNet v1 ` +

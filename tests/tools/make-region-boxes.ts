@@ -12,21 +12,16 @@
  * by IoU), which is how face-api crops faces for it. Faces listed in SKIP were checked by eye and
  * their 68 points found wrong (see NOTES); they are left out rather than tested against bad truth.
  */
-import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { faceapi, faceApiDir, faceApiVersion, loadFaceApi, tf } from './face-api.ts';
+import { iou } from '../helpers/vision.ts';
 
-const require = createRequire(import.meta.url);
-const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
-const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
-const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
-const faceApiDir = dirname(dirname(require.resolve('@vladmandic/face-api/dist/face-api.node-wasm.js')));
-const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 const outFile = join(repoRoot, 'tests', 'fixtures', 'region-boxes.json');
 
 interface Box { x: number; y: number; width: number; height: number }
@@ -46,11 +41,6 @@ const boxOf = (pts: Array<[number, number]>): Box => {
   const y = Math.min(...ys);
   return { x: round1(x), y: round1(y), width: round1(Math.max(...xs) - x), height: round1(Math.max(...ys) - y) };
 };
-const iou = (a: Box, b: Box) => {
-  const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
-  const iy = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
-  return (ix * iy) / (a.width * a.height + b.width * b.height - ix * iy);
-};
 
 export interface RegionFace {
   face: Box;
@@ -62,11 +52,7 @@ export interface RegionFace {
 async function main(): Promise<void> {
   const drawIdx = process.argv.indexOf('--draw');
   const drawDir = drawIdx >= 0 ? process.argv[drawIdx + 1] : undefined;
-  wasm.setWasmPaths(wasmDir + '/');
-  await tf.setBackend('wasm');
-  await tf.ready();
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(join(faceApiDir, 'model'));
-  await faceapi.nets.faceLandmark68Net.loadFromDisk(join(faceApiDir, 'model'));
+  await loadFaceApi({ landmarks68: true });
 
   const boxes: FaceBoxes = JSON.parse(readFileSync(join(repoRoot, 'tests', 'fixtures', 'face-boxes.json'), 'utf8'));
   const photos = [];
@@ -110,9 +96,8 @@ async function main(): Promise<void> {
       console.log(`  drawn: ${out}`);
     }
   }
-  const version = (JSON.parse(readFileSync(join(faceApiDir, 'package.json'), 'utf8')) as { version: string }).version;
   const fixture = {
-    generatedBy: `tests/tools/make-region-boxes.ts: @vladmandic/face-api ${version} face_landmark_68 on its SSD MobileNet v1 detections (tfjs ${tf.version_core}, backend ${tf.getBackend()})`,
+    generatedBy: `tests/tools/make-region-boxes.ts: @vladmandic/face-api ${faceApiVersion} face_landmark_68 on its SSD MobileNet v1 detections (tfjs ${tf.version_core}, backend ${tf.getBackend()})`,
     notes: NOTES,
     photos,
   };

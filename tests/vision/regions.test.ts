@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cropImage, iou, loadVision, readRgb } from '../helpers/vision.ts';
+import { cropImage, iou, loadVision, onlyShopper, readRgb } from '../helpers/vision.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
 import { loop, regionBox, regionPolygons, REGION_NAMES, EYE_LEFT, EYE_RIGHT, LIPS_OUTER } from '../../device/vision/regions.ts';
@@ -82,18 +82,6 @@ const CONDITIONS = [
   { name: 'farther (0.5x)', angle: 0, scale: 0.5 },
   { name: 'nearer (1.5x)', angle: 0, scale: 1.5 },
 ] as const;
-
-/** Greys everything but a box 1.8 face-widths around the face (in crop pixels). */
-function onlyShopper(image: RgbImage, face: Box): RgbImage {
-  const cx = face.x + face.width / 2;
-  const cy = face.y + face.height / 2;
-  const half = (Math.max(face.width, face.height) * 1.8) / 2;
-  const data = new Uint8Array(image.data);
-  for (let y = 0; y < image.height; y++)
-    for (let x = 0; x < image.width; x++)
-      if (Math.abs(x - cx) > half || Math.abs(y - cy) > half) data.fill(110, (y * image.width + x) * 3, (y * image.width + x) * 3 + 3);
-  return { width: image.width, height: image.height, data };
-}
 
 const THRESHOLD = 0.6;
 const perFace: Record<string, Record<string, string>> = {};

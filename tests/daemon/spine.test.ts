@@ -8,31 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientToServerEvents, FrameMessage, ServerToClientEvents } from '../../device/transport/events.ts';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../device/transport/events.ts';
 import { DEMO_CLIP } from '../../device/source/index.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import { collectFrames } from '../helpers/frames.ts';
 
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
-
-function collectFrames(url: string, count: number, timeoutMs = 30_000): Promise<FrameMessage[]> {
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { transports: ['websocket'] });
-  const frames: FrameMessage[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error(`only ${frames.length} frames in ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('frame', (frame, received) => {
-      received();
-      frames.push(frame);
-      if (frames.length === count) {
-        clearTimeout(timer);
-        socket.close();
-        resolve(frames);
-      }
-    });
-  });
-}
 
 describe('daemon on the bundled demo clip', () => {
   let daemon: RunningDaemon;
@@ -128,7 +109,7 @@ describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
       await collectFrames(daemon.url, 10);
       const pid = daemon.logs.find((l) => l.msg === 'capture child started')?.pid as number;
       process.kill(pid, 'SIGKILL');
-      await collectFrames(daemon.url, 10, 20_000);
+      await collectFrames(daemon.url, 10, { timeoutMs: 20_000 });
       const starts = daemon.logs.filter((l) => l.msg === 'capture child started');
       expect(starts.length).toBeGreaterThanOrEqual(2);
       expect(daemon.logs.some((l) => l.msg === 'capture failure')).toBe(true);

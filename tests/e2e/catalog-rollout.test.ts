@@ -11,13 +11,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../fleet/cli/cli.ts';
 import { BUNDLED_CATALOG_FILE } from '../../device/tryon/catalog.ts';
-import type { ClientToServerEvents, FrameMessage, ServerToClientEvents } from '../../device/transport/events.ts';
 import { startFleet, until, type TestService } from '../fleet/support.ts';
 import { startTlsBroker, tlsBrokerAvailable, type TlsBroker } from '../fleet/tls-broker.ts';
+import { appliedInFrames } from '../helpers/frames.ts';
 import { repoRoot, startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 
 const run = promisify(execFile);
@@ -37,28 +36,6 @@ interface Health {
 
 async function health(d: RunningDaemon): Promise<Health> {
   return (await (await fetch(`${d.url}/healthz`)).json()) as Health;
-}
-
-/** The `applied` ids of the next few frames with a face. */
-function appliedInFrames(url: string, count = 5, timeoutMs = 20_000): Promise<string[][]> {
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { transports: ['websocket'] });
-  const applied: string[][] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error(`only ${applied.length} frames with a face in ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('frame', (frame: FrameMessage, received) => {
-      received();
-      if (frame.faces.length === 0) return;
-      applied.push(frame.applied);
-      if (applied.length === count) {
-        clearTimeout(timer);
-        socket.close();
-        resolve(applied);
-      }
-    });
-  });
 }
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<string> {

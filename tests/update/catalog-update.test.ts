@@ -8,12 +8,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../fleet/protocol/schemas.ts';
 import { channelFilter } from '../../fleet/protocol/topics.ts';
 import { BUNDLED_CATALOG_FILE, type Catalog } from '../../device/tryon/catalog.ts';
-import type { ClientToServerEvents, FrameMessage, ServerToClientEvents } from '../../device/transport/events.ts';
+import { appliedInFrames } from '../helpers/frames.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
 import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
@@ -33,34 +32,12 @@ async function health(d: RunningDaemon): Promise<Health> {
   return (await (await fetch(`${d.url}/healthz`)).json()) as Health;
 }
 
-/** The `applied` product ids of the next `count` frames that had a face. */
-function appliedInFrames(url: string, count = 10, timeoutMs = 20_000): Promise<string[][]> {
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { transports: ['websocket'] });
-  const applied: string[][] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error(`only ${applied.length} frames with a face in ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('frame', (frame: FrameMessage, received) => {
-      received();
-      if (frame.faces.length === 0) return;
-      applied.push(frame.applied);
-      if (applied.length === count) {
-        clearTimeout(timer);
-        socket.close();
-        resolve(applied);
-      }
-    });
-  });
-}
-
 /** The catalog serving in /healthz and on the shopper's lips. */
 async function expectCatalogServing(d: RunningDaemon, version: string, defaultProductId: string): Promise<void> {
   const h = await health(d);
   expect(h.catalog).toMatchObject({ version, defaultProductId });
   expect(h.models.catalog).toBe(version);
-  const applied = await appliedInFrames(d.url);
+  const applied = await appliedInFrames(d.url, 10);
   for (const a of applied) expect(a).toEqual([defaultProductId]);
 }
 

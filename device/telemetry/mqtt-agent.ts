@@ -18,7 +18,8 @@
  * waits longer than `startTimeoutMs`, so a dead broker never holds up the mirror.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/fs-atomic.ts';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -173,28 +174,7 @@ export function createConnectionSeqStore(stateDir: string, logger: TelemetryLogg
     return Date.now();
   }
 
-  async function persist(value: number): Promise<void> {
-    await mkdir(stateDir, { recursive: true });
-    const tmp = `${file}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(`${value}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-    try {
-      const dir = await open(stateDir, 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    } catch {
-      // Directory fsync is not supported everywhere; the rename is still atomic.
-    }
-  }
+  const persist = (value: number) => writeFileAtomic(file, `${value}\n`);
 
   return {
     async next() {

@@ -43,7 +43,7 @@ import { MAX_PAYLOAD_BYTES } from '../../fleet/protocol/schemas.ts';
 import { BundleError, parseBundle, writeBundleFiles } from '../../models/bundle.ts';
 import type { Logger } from '../core/logger.ts';
 import type { OutboxKind } from '../telemetry/outbox.ts';
-import { fsyncDir, writeFileDurable } from './fs-atomic.ts';
+import { fsyncDir, writeFileDurable } from '../core/fs-atomic.ts';
 import { bootAction, canTransition, isUpdateState, MAX_BOOT_RESUMES, STATE_TABLE } from './states.ts';
 import { UpdateStore, type JobRecord, type ServingModel } from './store.ts';
 import type { Artifact } from '../../fleet/protocol/update.ts';

@@ -36,7 +36,7 @@ import { FaceTracker } from '../vision/face-tracker.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
 import type { InferenceRuntime } from '../vision/runtime/runtime.ts';
 import { StageError, type HealthSample, type ModelCandidate, type ModelHost, type SmokeResult } from './agent.ts';
-import { writeFileDurable } from './fs-atomic.ts';
+import { writeFileDurable } from '../core/fs-atomic.ts';
 import { loadGoldenFrames } from './model-host.ts';
 import type { ServingModel } from './store.ts';
 

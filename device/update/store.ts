@@ -17,7 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UPDATE_STATES, UpdateOfferSchema, type UpdateOffer, type UpdateStateName } from '../../fleet/protocol/update.ts';
 import { CATALOG_NAME } from '../tryon/catalog.ts';
-import { readJsonFile, writeFileAtomic } from './fs-atomic.ts';
+import { readJsonFile, writeFileAtomic } from '../core/fs-atomic.ts';
 
 /** A model the daemon can serve: a staged directory, or the bundled one (`dir: null`). */
 export interface ServingModel {

@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/fs-atomic.ts';
+import type { StatsSnapshot } from '../core/pipeline-stats.ts';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -31,14 +32,11 @@ import { createSystemSampler, type SystemMetrics } from './system-metrics.ts';
 
 export type { TelemetryLogger } from './logger.ts';
 
-/** What the pipeline reports; the agent adds ids, timestamps, uptime, memory and CPU. */
-export interface MetricsSnapshot {
-  fps: number;
-  latencyP50Ms: number;
-  latencyP95Ms: number;
-  /** Totals since the daemon started. */
-  droppedFrames: number;
-  processedFrames: number;
+/**
+ * What the pipeline reports (its rolling numbers; drop and frame counts are totals since start);
+ * the agent adds ids, timestamps, uptime, memory and CPU.
+ */
+export interface MetricsSnapshot extends Pick<StatsSnapshot, 'fps' | 'latencyP50Ms' | 'latencyP95Ms' | 'droppedFrames' | 'processedFrames'> {
   /** Inference backend per model, e.g. `{ mesh: 'onnx-cpu' }`. */
   backends: Record<string, string>;
   /** Model name → version. */

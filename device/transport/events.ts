@@ -6,6 +6,7 @@
  * pace and never a backlog queued in socket buffers;
  * commands from the kiosk are acknowledged.
  */
+import type { StatsSnapshot } from '../core/pipeline-stats.ts';
 import type { Box } from '../vision/face.ts';
 
 export interface FaceMessage {
@@ -37,12 +38,7 @@ export interface FrameMessage {
   otherFaces?: number;
 }
 
-export interface PipelineStats {
-  fps: number;
-  latencyP50Ms: number;
-  latencyP95Ms: number;
-  droppedFrames: number;
-  processedFrames: number;
+export interface PipelineStats extends Pick<StatsSnapshot, 'fps' | 'latencyP50Ms' | 'latencyP95Ms' | 'droppedFrames' | 'processedFrames'> {
   /** Inference backend per model, e.g. { detector: 'tfjs-wasm', mesh: 'tfjs-wasm' }. */
   backends: Record<string, string>;
   source: string;

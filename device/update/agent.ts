@@ -28,10 +28,12 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  blocksArtifact,
   ChunkRequestSchema,
   TERMINAL_UPDATE_STATES,
   UPDATE_SCHEMAS,
   UpdateStateSchema,
+  type Artifact,
   type Chunk,
   type UpdateCancel,
   type UpdateOffer,
@@ -46,7 +48,6 @@ import type { OutboxKind } from '../telemetry/outbox.ts';
 import { fsyncDir, writeFileDurable } from '../core/fs-atomic.ts';
 import { bootAction, canTransition, isUpdateState, MAX_BOOT_RESUMES, STATE_TABLE } from './states.ts';
 import { UpdateStore, type JobRecord, type ServingModel } from './store.ts';
-import type { Artifact } from '../../fleet/protocol/update.ts';
 import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { checkContent, checkSignature } from './verify.ts';
 
@@ -147,7 +148,7 @@ export interface UpdateAgent {
   stop(): Promise<void>;
 }
 
-type Failure = { state: 'failed' | 'rejected' | 'rolled-back'; reason: string; detail?: string; blocklist?: boolean };
+type Failure = { state: 'failed' | 'rejected' | 'rolled-back'; reason: string; detail?: string };
 
 /**
  * Before any model loads: a job interrupted after the switch (or in a state this firmware does
@@ -217,7 +218,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
           const switched = isUpdateState(job.state) && STATE_TABLE[job.state].switched;
           await finish(
             switched
-              ? { state: 'rolled-back', reason: 'internal-error', detail: (err as Error).message, blocklist: true }
+              ? { state: 'rolled-back', reason: 'internal-error', detail: (err as Error).message }
               : { state: 'failed', reason: 'internal-error', detail: (err as Error).message },
           ).catch((e: unknown) => logger.error({ err: String(e) }, 'update: could not record the failure'));
         }
@@ -292,7 +293,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
         await store.setCommitted(name, j.previous, null);
       }
     }
-    if (f.blocklist) await store.addRejectedArtifact(j.offer.artifact.id);
+    if (blocksArtifact(f)) await store.addRejectedArtifact(j.offer.artifact.id);
     logger.warn({ jobId: j.offer.jobId, artifactId: j.offer.artifact.id, state: f.state, reason: f.reason, detail: f.detail }, 'update: job ended without the new model');
     await transition(f.state, { reason: f.reason, ...(f.detail ? { detail: f.detail } : {}) });
     await store.clearJobFiles(j.offer.jobId);
@@ -488,7 +489,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
       } catch (err) {
         await rm(tmp, { recursive: true, force: true });
         const reason = err instanceof StageError ? err.reason : 'bad-bundle';
-        return finish({ state: 'failed', reason, detail: (err as Error).message, blocklist: true });
+        return finish({ state: 'failed', reason, detail: (err as Error).message });
       }
       await fsyncDir(tmp);
       await rename(tmp, dir);
@@ -504,7 +505,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
       if (bundle.manifest.version !== a.version) throw new BundleError(`bundle version "${bundle.manifest.version}", artifact says "${a.version}"`);
     } catch (err) {
       // Signed and intact, yet unusable: the artifact itself is bad, never try it again.
-      return finish({ state: 'failed', reason: 'bad-bundle', detail: (err as Error).message, blocklist: true });
+      return finish({ state: 'failed', reason: 'bad-bundle', detail: (err as Error).message });
     }
     const dir = store.stagedDir(a.name, a.id);
     const tmp = `${dir}.staging`;
@@ -526,7 +527,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     if (j.state !== 'smoke-testing') await transition('smoke-testing');
     const host = hostFor(a);
     const result = await host.smokeTest(a.name, j.stagedDir!);
-    if (!result.ok) return finish({ state: 'failed', reason: 'smoke-test-failed', detail: result.detail, blocklist: true });
+    if (!result.ok) return finish({ state: 'failed', reason: 'smoke-test-failed', detail: result.detail });
     const baseline = host.health();
     await transition('active');
     host.activate(a.name, result.candidate, { version: a.version, dir: j.stagedDir!, artifactId: a.id });
@@ -548,17 +549,16 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
       const elapsed = performance.now() - startedAt;
       let verdict: Failure | 'commit' | null = null;
       if (errors > Math.max(3, maxStageErrorRatio * (frames + errors))) {
-        verdict = { state: 'rolled-back', reason: 'health-regressed', detail: `${errors} stage errors in ${frames + errors} frames`, blocklist: true };
+        verdict = { state: 'rolled-back', reason: 'health-regressed', detail: `${errors} stage errors in ${frames + errors} frames` };
       } else if (elapsed >= windowMs) {
         const fps = (frames * 1000) / elapsed;
         if (frames === 0) {
-          verdict = { state: 'rolled-back', reason: 'not-serving', detail: `no frame processed in ${j.offer.watchSeconds} s with the new model`, blocklist: true };
+          verdict = { state: 'rolled-back', reason: 'not-serving', detail: `no frame processed in ${j.offer.watchSeconds} s with the new model` };
         } else if (baseline.fps > 0 && fps < minFpsRatio * baseline.fps) {
           verdict = {
             state: 'rolled-back',
             reason: 'health-regressed',
             detail: `fps ${fps.toFixed(1)} < ${minFpsRatio} x ${baseline.fps.toFixed(1)} before the switch`,
-            blocklist: true,
           };
         } else {
           verdict = 'commit';
@@ -595,11 +595,11 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
     if (!j || j.offer.jobId !== cancel.jobId) return;
     const state = j.state as UpdateStateName;
     if (state === 'committed' && cancel.action === 'rollback') {
-      return finish({ state: 'rolled-back', reason: 'operator-rollback', detail: 'rollback requested by the fleet', blocklist: true });
+      return finish({ state: 'rolled-back', reason: 'operator-rollback', detail: 'rollback requested by the fleet' });
     }
     if (TERMINAL_UPDATE_STATES.has(state)) return report(j);
     if (STATE_TABLE[state].switched) {
-      return finish({ state: 'rolled-back', reason: 'cancelled', detail: `${cancel.action} requested by the fleet`, blocklist: true });
+      return finish({ state: 'rolled-back', reason: 'cancelled', detail: `${cancel.action} requested by the fleet` });
     }
     return finish({ state: 'failed', reason: 'cancelled', detail: `${cancel.action} requested by the fleet` });
   }

@@ -99,6 +99,18 @@ export const UPDATE_STATES = [
 export type UpdateStateName = (typeof UPDATE_STATES)[number];
 export const TERMINAL_UPDATE_STATES: ReadonlySet<UpdateStateName> = new Set(['committed', 'rolled-back', 'failed', 'rejected']);
 
+/** Failure reasons that mean the artifact itself is unusable (signed and intact, yet bad). */
+export const ARTIFACT_BLOCKING_FAILURES: ReadonlySet<string> = new Set(['smoke-test-failed', 'bad-bundle', 'bad-catalog']);
+
+/**
+ * The one rule for "this device will never take this artifact again" (Mender's loop): it was
+ * rolled back, or failed as unusable. The device keeps such artifacts on its blocklist; the fleet
+ * never re-offers them.
+ */
+export function blocksArtifact(end: { state: string; reason?: string }): boolean {
+  return end.state === 'rolled-back' || (end.state === 'failed' && ARTIFACT_BLOCKING_FAILURES.has(end.reason ?? ''));
+}
+
 export const UpdateStateSchema = z.object({
   v: z.literal(1),
   msgId: z.uuid(),

@@ -10,7 +10,7 @@ import {
   type StatusMessage,
   type SystemMetricsMessage,
 } from '../../protocol/schemas.ts';
-import type { Artifact } from '../../protocol/update.ts';
+import { ARTIFACT_BLOCKING_FAILURES, type Artifact } from '../../protocol/update.ts';
 import { num, numOrNull, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
@@ -679,15 +679,16 @@ export class FleetStore {
     return rows.map(toJob);
   }
 
-  /** Devices that rolled back (or rejected) this artifact before: never offered it again. */
+  /** Devices that must never be offered this artifact again. */
   async blockedDevices(artifactId: string): Promise<Set<string>> {
+    const unusable = [...ARTIFACT_BLOCKING_FAILURES];
     const rows = await this.db.all(
-      // The device's own blocklist: rolled back, refused (except "busy": another job was running), or
-      // signed and intact yet unusable (smoke test, bundle, catalog schema); the daemon never tries those again.
+      // The device's own blocklist rule (blocksArtifact: rolled back, or failed as unusable), plus
+      // the fleet's: a device that refused the offer (except "busy", another job running) is not asked again.
       `SELECT DISTINCT store_id, device_id FROM jobs WHERE artifact_id = ?
          AND (state = 'rolled-back' OR (state = 'rejected' AND COALESCE(reason, '') <> 'busy')
-              OR (state = 'failed' AND reason IN ('smoke-test-failed', 'bad-bundle', 'bad-catalog')))`,
-      [artifactId],
+              OR (state = 'failed' AND reason IN (${unusable.map(() => '?').join(', ')})))`,
+      [artifactId, ...unusable],
     );
     return new Set(rows.map((r) => `${r.store_id}/${r.device_id}`));
   }

@@ -3,9 +3,9 @@
  * down cleanly on SIGTERM/SIGINT within the stop budget.
  */
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { loadConfig } from './config/load.ts';
 import { MirrorError } from './core/errors.ts';
+import { createRootLogger } from './core/logger.ts';
 import { startDaemon } from './daemon.ts';
 import { createSystemdNotifier } from './systemd/notify.ts';
 
@@ -33,7 +33,7 @@ if (args['check-config']) {
   process.exit(0);
 }
 
-const logger = pino({ level: config.logLevel, base: { service: 'mirror' } });
+const logger = createRootLogger(config.logLevel);
 const systemd = createSystemdNotifier(logger);
 
 process.on('unhandledRejection', (reason) => logger.error({ err: String(reason) }, 'unhandled rejection'));

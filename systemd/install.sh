@@ -5,16 +5,24 @@
 #   sudo systemd/install.sh --now    # install + enable + (re)start now
 #   DRY_RUN=1 systemd/install.sh     # print what would be done, change nothing (no root needed)
 #
-# Expects the application itself at /opt/smart-mirror (with node_modules installed); this script
-# only sets up the user, directories, environment file and units around it.
+# Expects the application itself at /opt/smart-mirror (with node_modules installed) and the
+# mosquitto package; this script sets up the users (mirror: the daemon, mirror-kiosk: the browser,
+# mirror-broker: the local MQTT broker), directories, the broker's config and the daemon's local
+# broker credentials, the environment file and the units around it.
 set -euo pipefail
 
 APP_DIR=/opt/smart-mirror
 CONF_DIR=/etc/smart-mirror
 STATE_DIR=/var/lib/smart-mirror
 UNIT_DIR=/etc/systemd/system
+KIOSK_STATE_DIR=/var/lib/smart-mirror-kiosk
+BROKER_DIR=$CONF_DIR/broker
 SERVICE_USER=mirror
-UNITS=(mirror-daemon.service mirror-kiosk.service)
+KIOSK_USER=mirror-kiosk
+BROKER_USER=mirror-broker
+# The daemon's identity on the mirror's own broker (systemd/broker/acl).
+BROKER_IDENTITY=mirror-daemon
+UNITS=(mirror-broker.service mirror-daemon.service mirror-kiosk.service)
 
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DRY_RUN="${DRY_RUN:-0}"
@@ -47,39 +55,64 @@ for unit in "${UNITS[@]}"; do
   [[ -f "$SRC_DIR/$unit" ]] || { echo "install.sh: missing $SRC_DIR/$unit" >&2; exit 1; }
 done
 
-# --- service user ---
-if id -u "$SERVICE_USER" >/dev/null 2>&1; then
-  log "user $SERVICE_USER exists"
-else
-  log "creating system user $SERVICE_USER"
-  run useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home \
-    --shell /usr/sbin/nologin --comment "Smart mirror" "$SERVICE_USER"
-fi
-# Camera (video), GPU render nodes (render) and touch input (input), where those groups exist.
-for group in video render input; do
-  if getent group "$group" >/dev/null; then
-    if id -nG "$SERVICE_USER" 2>/dev/null | tr ' ' '\n' | grep -qx "$group"; then
-      :
-    else
-      run usermod -aG "$group" "$SERVICE_USER"
-    fi
+# --- service users: one per unit, so the browser and the broker can read nothing of the daemon's ---
+ensure_user() { # name home comment
+  if id -u "$1" >/dev/null 2>&1; then
+    log "user $1 exists"
+  else
+    log "creating system user $1"
+    run useradd --system --user-group --home-dir "$2" --no-create-home --shell /usr/sbin/nologin --comment "$3" "$1"
   fi
-done
+}
+add_groups() { # user group... (only groups that exist here and the user lacks)
+  local user=$1 group
+  shift
+  for group in "$@"; do
+    getent group "$group" >/dev/null || continue
+    id -nG "$user" 2>/dev/null | tr ' ' '\n' | grep -qx "$group" || run usermod -aG "$group" "$user"
+  done
+}
+ensure_user "$SERVICE_USER" "$STATE_DIR" "Smart mirror daemon"
+ensure_user "$KIOSK_USER" "$KIOSK_STATE_DIR" "Smart mirror kiosk browser"
+ensure_user "$BROKER_USER" /var/lib/mirror-broker "Smart mirror MQTT broker"
+# The daemon needs the camera (video); the kiosk the GPU (render, video) and the touch screen (input).
+add_groups "$SERVICE_USER" video
+add_groups "$KIOSK_USER" video render input
 
 # --- directories ---
 run install -d -m 0755 -o root -g root "$APP_DIR"
 run install -d -m 0750 -o root -g "$SERVICE_USER" "$CONF_DIR"
-run install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE_DIR"
+run install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE_DIR"
+run install -d -m 0700 -o "$KIOSK_USER" -g "$KIOSK_USER" "$KIOSK_STATE_DIR"
+run install -d -m 0750 -o root -g "$BROKER_USER" "$BROKER_DIR"
+run install -m 0640 -o root -g "$BROKER_USER" "$SRC_DIR/broker/mosquitto.conf" "$BROKER_DIR/mosquitto.conf"
+run install -m 0640 -o root -g "$BROKER_USER" "$SRC_DIR/broker/acl" "$BROKER_DIR/acl"
 
-# Environment file: created once with defaults, never overwritten (it holds per-device settings).
-if [[ -e "$CONF_DIR/mirror.env" ]]; then
+# --- the daemon's local broker credentials ---
+# Generated when the pair is incomplete (first install, a lost file), unless mirror.env points
+# MQTT_URL at another broker (a fleet broker with TLS): those settings are the operator's.
+env_has() { [[ -e "$CONF_DIR/mirror.env" ]] && grep -q "^$1=" "$CONF_DIR/mirror.env"; }
+if env_has MQTT_URL && ! grep -qx 'MQTT_URL=mqtt://127.0.0.1:1883' "$CONF_DIR/mirror.env"; then
+  log "MQTT_URL in $CONF_DIR/mirror.env names another broker: leaving the MQTT settings alone"
+elif [[ -e "$BROKER_DIR/passwd" ]] && env_has MQTT_PASSWORD; then
+  log "keeping the daemon's broker credentials"
+else
+  log "generating the daemon's broker credentials ($BROKER_IDENTITY)"
+  run "$SRC_DIR/broker/make-credentials.sh" "$BROKER_DIR/passwd" "$CONF_DIR/mirror.env" "$BROKER_IDENTITY"
+  run chown root:"$BROKER_USER" "$BROKER_DIR/passwd"
+  run chown root:"$SERVICE_USER" "$CONF_DIR/mirror.env"
+fi
+
+# Environment file: defaults written once (above the broker credentials), never overwritten later
+# (it holds per-device settings).
+if env_has PORT; then
   log "keeping existing $CONF_DIR/mirror.env"
 elif [[ "$DRY_RUN" == 1 ]]; then
   printf '+ write default %s\n' "$CONF_DIR/mirror.env"
 else
   log "writing default $CONF_DIR/mirror.env"
   umask 027
-  cat >"$CONF_DIR/mirror.env" <<'EOF'
+  cat - "$CONF_DIR/mirror.env" >"$CONF_DIR/mirror.env.new" <<'EOF'
 # Smart mirror daemon settings (read by mirror-daemon.service); these override the config file.
 # KEY=value, no quotes needed. Restart after editing:  systemctl restart mirror-daemon
 # The kiosk (mirror-kiosk.service) opens http://127.0.0.1:8080, so keep HOST/PORT in step with it.
@@ -88,12 +121,14 @@ PORT=8080
 MIRROR_STATE_DIR=/var/lib/smart-mirror
 LOG_LEVEL=info
 #SOURCE=auto
-#MQTT_URL=mqtt://fleet.example:1883
+# MQTT_URL/MQTT_USERNAME/MQTT_PASSWORD (below) point at the mirror's own broker
+# (mirror-broker.service); for a fleet broker set MQTT_URL=mqtts://... and mqtt.tls in the config.
 #MIRROR_STORE_ID=
 #MIRROR_DEVICE_ID=
 EOF
-  chown root:"$SERVICE_USER" "$CONF_DIR/mirror.env"
-  chmod 0640 "$CONF_DIR/mirror.env"
+  chown root:"$SERVICE_USER" "$CONF_DIR/mirror.env.new"
+  chmod 0640 "$CONF_DIR/mirror.env.new"
+  mv "$CONF_DIR/mirror.env.new" "$CONF_DIR/mirror.env"
 fi
 
 # --- units ---
@@ -125,9 +160,16 @@ elif [[ ! -x /usr/bin/chromium ]]; then
   log "warning: no chromium found; mirror-kiosk.service will fail until it is installed"
 fi
 
+# Debian's own mosquitto.service would take 127.0.0.1:1883 with anonymous access: the mirror's
+# broker replaces it.
+if systemctl list-unit-files mosquitto.service >/dev/null 2>&1 && systemctl is-enabled --quiet mosquitto.service 2>/dev/null; then
+  log "disabling the distribution's mosquitto.service (mirror-broker.service replaces it)"
+  run systemctl disable --now mosquitto.service
+fi
+
 run systemctl daemon-reload
 run systemctl enable "${UNITS[@]}"
 if [[ "$START_NOW" == 1 ]]; then
   run systemctl restart "${UNITS[@]}"
 fi
-log "done (units: ${UNITS[*]}; config: $CONF_DIR/mirror.env; state: $STATE_DIR)"
+log "done (units: ${UNITS[*]}; config: $CONF_DIR/mirror.env; state: $STATE_DIR, $KIOSK_STATE_DIR)"

@@ -13,6 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { SimDevice } from '../sim/device-sim.ts';
 import { table } from '../cli/table.ts';
+import { fleetClient } from '../cli/client.ts';
+import { IngestAnswer, LoginAnswer } from '../cli/responses.ts';
 import { freePort, startMosquitto } from '../../tests/helpers/mosquitto.ts';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
@@ -45,8 +47,6 @@ async function main(): Promise<void> {
     },
   });
   const base = `http://127.0.0.1:${port}`;
-  let token = '';
-  const api = async (p: string) => (await fetch(base + p, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
   const devices: SimDevice[] = [];
   try {
     for (let i = 0; ; i++) {
@@ -55,12 +55,9 @@ async function main(): Promise<void> {
       if (i > 300 || child.exitCode !== null) throw new Error('fleet service did not start');
       await sleep(100);
     }
-    const login = await fetch(`${base}/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'bench', password: 'bench-password-1' }),
-    }).then((r) => r.json() as Promise<any>);
-    token = login.token;
+    const login = await fleetClient(base, undefined)(LoginAnswer, 'POST', '/api/login', { body: { username: 'bench', password: 'bench-password-1' } });
+    const call = fleetClient(base, login.token);
+    const ingest = () => call(IngestAnswer, 'GET', '/api/ingest');
 
     log(`connecting ${DEVICES} simulated devices`);
     for (let i = 0; i < DEVICES; i++) {
@@ -100,27 +97,24 @@ async function main(): Promise<void> {
         }, Math.random() * SESSION_MS),
       );
     }
-    let last = Date.now();
     while (Date.now() < end) {
       await sleep(Math.min(10_000, end - Date.now()));
-      const s = await api('/api/ingest');
+      const s = await ingest();
       const sent = devices.reduce((n, d) => n + d.sent.metrics + d.sent.events, 0);
       const stored = s.ingest.stored.metrics + s.ingest.stored.events;
       log(`${Math.round((Date.now() - t0) / 1000)} s: sent ${sent}, stored ${stored}, lag p95 ${s.ingest.lag.p95Ms} ms`);
-      last = Date.now();
     }
-    void last;
     for (const t of timers) clearTimeout(t);
     const sentAt = Date.now();
     // Let in-flight sessions finish their last publishes, then wait for the store to catch up.
     await sleep(500);
     const sentMetrics = devices.reduce((n, d) => n + d.sent.metrics, 0);
     const sentEvents = devices.reduce((n, d) => n + d.sent.events, 0);
-    let s = await api('/api/ingest');
+    let s = await ingest();
     const drainDeadline = Date.now() + 30_000;
     while ((s.counts.metrics < sentMetrics || s.counts.events < sentEvents) && Date.now() < drainDeadline) {
       await sleep(200);
-      s = await api('/api/ingest');
+      s = await ingest();
     }
     const drainMs = Date.now() - sentAt;
     const elapsedS = (sentAt - t0) / 1000;

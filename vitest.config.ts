@@ -1,13 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Suites that start no daemon, broker or browser (in-process code, SQLite, loopback HTTP only):
+ * `npm run test:unit` runs just these, in well under a minute. Everything else is `integration`.
+ * A new in-process suite belongs here.
+ */
+const UNIT = [
+  'tests/core/**/*.test.ts',
+  'tests/fleet/dashboard-auth.test.ts',
+  'tests/fleet/ingest-redelivery.test.ts',
+  'tests/fleet/store-migration.test.ts',
+  'tests/models/converter.test.ts',
+  'tests/systemd/notify.test.ts',
+  'tests/telemetry/events.test.ts',
+  'tests/telemetry/outbox.test.ts',
+  'tests/telemetry/protocol.test.ts',
+  'tests/telemetry/system-metrics.test.ts',
+  'tests/ui/mirror-math.test.ts',
+  'tests/update/power-cut.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 90_000,
     // Integration suites each start a daemon (models, source, broker); two cores run two at a time.
     fileParallelism: true,
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'integration', include: ['tests/**/*.test.ts'], exclude: UNIT } },
+    ],
   },
 });

@@ -12,7 +12,7 @@
  * The fixture was checked by eye (see its `notes`); boxes listed in REJECT below were found to be
  * false positives and are dropped. If you re-run this with other versions, check it again.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';

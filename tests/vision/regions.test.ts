@@ -20,7 +20,6 @@ import { cropImage, iou, loadVision, onlyShopper, readRgb } from '../helpers/vis
 import { repoRoot } from '../helpers/daemon.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
 import { loop, regionBox, regionPolygons, REGION_NAMES, EYE_LEFT, EYE_RIGHT, LIPS_OUTER } from '../../device/vision/regions.ts';
-import type { RgbImage } from '../../device/vision/image-ops.ts';
 import { regionMask } from '../../device/tryon/region-masks.ts';
 import type { Box } from '../../device/vision/face.ts';
 import { shopperWindow, transformImage } from './transform.ts';

@@ -648,10 +648,22 @@ export class FleetStore {
   ): Promise<void> {
     const sets: string[] = ['updated_at = ?'];
     const vals: SqlValue[] = [now];
-    if (patch.status !== undefined) (sets.push('status = ?'), vals.push(patch.status));
-    if (patch.statusReason !== undefined) (sets.push('status_reason = ?'), vals.push(patch.statusReason));
-    if (patch.wave !== undefined) (sets.push('wave = ?'), vals.push(patch.wave));
-    if (patch.resumedWave !== undefined) (sets.push('resumed_wave = ?'), vals.push(patch.resumedWave));
+    if (patch.status !== undefined) {
+      sets.push('status = ?');
+      vals.push(patch.status);
+    }
+    if (patch.statusReason !== undefined) {
+      sets.push('status_reason = ?');
+      vals.push(patch.statusReason);
+    }
+    if (patch.wave !== undefined) {
+      sets.push('wave = ?');
+      vals.push(patch.wave);
+    }
+    if (patch.resumedWave !== undefined) {
+      sets.push('resumed_wave = ?');
+      vals.push(patch.resumedWave);
+    }
     await this.db.run(`UPDATE rollouts SET ${sets.join(', ')} WHERE id = ?`, [...vals, id]);
   }
 

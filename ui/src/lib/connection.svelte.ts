@@ -26,6 +26,8 @@ export class Connection {
   readonly connected = $derived(this.state === 'connected');
 
   readonly #socket: KioskSocket;
+  // A plain listener registry, not UI state: frames bypass reactivity on purpose.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #frameListeners = new Set<(frame: FrameMessage) => void>();
 
   constructor(url?: string) {

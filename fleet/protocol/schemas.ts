@@ -23,13 +23,26 @@ const Id = z.string().regex(ID_PATTERN, { error: 'must match [A-Za-z0-9_-]{1,64}
 const TimestampMs = z.int().min(0);
 
 /**
+ * C0/C1 control characters (U+0000 NUL among them): no protocol string needs one, PostgreSQL
+ * refuses NUL in text and SQLite truncates at it, so they are refused here, naming the field.
+ */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+export function safeText(max: number, min = 0) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((s) => !CONTROL_CHARS.test(s), { error: 'must not contain control characters' });
+}
+
+/**
  * Name → version/backend maps (`{ mesh: '1.2.0' }`, `{ mesh: 'onnx-cuda' }`). Keys start with a
  * letter or digit (so `__proto__` can never be one), at most 64 entries.
  */
 const NameMap = z
   .record(
     z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'invalid name' }),
-    z.string().min(1).max(128),
+    safeText(128, 1),
   )
   .refine((m) => Object.keys(m).length <= 64, { error: 'at most 64 entries' });
 
@@ -41,7 +54,7 @@ export const UpdateSummarySchema = z.object({
   jobId: Id,
   artifactId: Id,
   state: z.string().regex(/^[a-z][a-z-]{0,31}$/),
-  reason: z.string().max(256).optional(),
+  reason: safeText(256).optional(),
 });
 export type UpdateSummary = z.infer<typeof UpdateSummarySchema>;
 
@@ -68,7 +81,7 @@ export const StatusMessageSchema = z.object({
   storeId: Id,
   connectionSeq: z.int().min(0),
   ts: TimestampMs,
-  firmwareVersion: z.string().min(1).max(64),
+  firmwareVersion: safeText(64, 1),
   models: NameMap,
   backends: NameMap.optional(),
   reason: z
@@ -148,7 +161,7 @@ export const EventMessageSchema = z.object({
   data: z
     .record(
       z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'invalid name' }),
-      z.union([z.string().max(256), z.number(), z.boolean(), z.null()]),
+      z.union([safeText(256), z.number(), z.boolean(), z.null()]),
     )
     .refine((m) => Object.keys(m).length <= 64, { error: 'at most 64 entries' })
     .optional(),

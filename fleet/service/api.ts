@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ID_PATTERN } from '../protocol/topics.ts';
 import { MAX_ARTIFACT_BYTES } from '../protocol/update.ts';
 import { Auth, canSeeStore, hashPassword, scopeOf, type Principal } from './auth.ts';
-import { deviceHealth } from './health.ts';
+import { deviceHealth, serviceHealth } from './health.ts';
 import type { Ingest } from './ingest.ts';
 import { ArtifactError, type ArtifactStore } from './rollouts/artifacts.ts';
 import { RolloutError, type RolloutEngine } from './rollouts/engine.ts';
@@ -51,6 +51,10 @@ export interface ApiDeps {
   engine: RolloutEngine;
   artifacts: ArtifactStore;
   now: () => number;
+  /** When the ingest counts as stuck (see serviceHealth). */
+  stuckAfterMs: number;
+  /** Whether the service runs its MQTT ingest (false in API-only tests). */
+  mqtt: boolean;
 }
 
 const Id = z.string().regex(ID_PATTERN);
@@ -103,7 +107,17 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     req.principal = p;
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', store: store.db.dialect, mqtt: deps.ingest.stats().connected }));
+  /** 503 when degraded, so a load balancer or systemd watchdog sees it without parsing. */
+  app.get('/healthz', async (_req, reply) => {
+    const s = deps.ingest.stats();
+    const h = serviceHealth(s, { now: now(), stuckAfterMs: deps.stuckAfterMs, mqtt: deps.mqtt });
+    return reply.code(h.status === 'ok' ? 200 : 503).send({
+      ...h,
+      store: store.db.dialect,
+      mqtt: s.connected,
+      ingest: { received: s.received, deadLettered: s.deadLettered, retried: s.retried, redelivered: s.redelivered, storeErrors: s.storeErrors },
+    });
+  });
 
   // ---- session -----------------------------------------------------------------------------
 

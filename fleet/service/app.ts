@@ -66,9 +66,9 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     downloadSecret: config.downloadSecret ?? randomBytes(32).toString('hex'),
     now,
   });
-  ingest = new Ingest(store, engine, log, now);
+  ingest = new Ingest(store, engine, log, now, { holdMs: config.ingest.retryHoldMs, maxAttempts: config.ingest.maxAttempts });
   const auth = new Auth(store, config.tokenTtlS);
-  registerApi(app, { store, auth, ingest, engine, artifacts, now });
+  registerApi(app, { store, auth, ingest, engine, artifacts, now, stuckAfterMs: config.ingest.stuckAfterS * 1000, mqtt: opts.mqtt !== false });
 
   let closed = false;
   const close = async () => {

@@ -57,6 +57,20 @@ export const FleetConfigSchema = z
       })
       .strict()
       .default({ stuckTimeoutS: 600, tickMs: 1000, failureThreshold: 0.05, minDevicesDone: 10, waveGrowth: 2, watchSeconds: 60 }),
+    ingest: z
+      .object({
+        /**
+         * How long one message is retried in place while the store fails before the service lets
+         * the broker redeliver it (reconnect); below MQTT's keep-alive, which stalls meanwhile.
+         */
+        retryHoldMs: z.int().min(50).max(30_000).default(10_000),
+        /** Attempts of one message that fail while the store answers other queries: then it is dead-lettered. */
+        maxAttempts: z.int().min(1).max(100).default(5),
+        /** Health turns degraded when a message has waited this long without anything being acknowledged. */
+        stuckAfterS: z.number().positive().default(60),
+      })
+      .strict()
+      .default({ retryHoldMs: 10_000, maxAttempts: 5, stuckAfterS: 60 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

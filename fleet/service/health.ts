@@ -1,4 +1,5 @@
-/** A device's health as the dashboard shows it: one word and the reasons. */
+/** A device's health as the dashboard shows it, and the service's own: one word and the reasons. */
+import type { IngestStats } from './ingest.ts';
 import type { DeviceRow } from './store/fleet-store.ts';
 
 export type HealthWord = 'ok' | 'degraded' | 'silent' | 'offline' | 'unknown';
@@ -23,4 +24,23 @@ export function deviceHealth(d: DeviceRow, now: number): { health: HealthWord; p
   const hottest = Object.entries(temps).sort((a, b) => b[1] - a[1])[0];
   if (hottest && hottest[1] > HEALTH_LIMITS.maxTemperatureC) problems.push(`${hottest[0]} ${hottest[1].toFixed(0)} °C > ${HEALTH_LIMITS.maxTemperatureC}`);
   return { health: problems.length ? 'degraded' : 'ok', problems };
+}
+
+/**
+ * The fleet service's own health (`/healthz`): degraded when the MQTT link is down, or when the
+ * ingest is stuck: a message has waited `stuckAfterMs` with nothing acknowledged since (the
+ * broker keeps delivering, nothing gets stored).
+ */
+export function serviceHealth(
+  ingest: Pick<IngestStats, 'connected' | 'waitingSince' | 'lastAckAt'>,
+  opts: { now: number; stuckAfterMs: number; mqtt: boolean },
+): { status: 'ok' | 'degraded'; problems: string[]; ingestStuckForS: number } {
+  const problems: string[] = [];
+  if (opts.mqtt && !ingest.connected) problems.push('MQTT not connected');
+  const waited = ingest.waitingSince === undefined ? 0 : opts.now - ingest.waitingSince;
+  if (waited >= opts.stuckAfterMs) {
+    const last = ingest.lastAckAt === undefined ? 'never' : `${Math.round((opts.now - ingest.lastAckAt) / 1000)} s ago`;
+    problems.push(`ingest stuck: a message has waited ${Math.round(waited / 1000)} s; last stored ${last}`);
+  }
+  return { status: problems.length ? 'degraded' : 'ok', problems, ingestStuckForS: Math.floor(waited / 1000) };
 }

@@ -5,7 +5,8 @@
  * `handleMessage` to MQTT.js, so the PUBACK of a QoS 1 message goes out after the store has it
  * (a crash before that makes the broker redeliver; msgId de-duplication absorbs the repeat).
  * A bad message is counted per error code and field, logged (rate-limited) and acknowledged;
- * it never throws out of here.
+ * a message the store can never take is dead-lettered and acknowledged, a store outage is
+ * retried (ingest-retry.ts); nothing throws out of here.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { parseMessage } from '../protocol/schemas.ts';
 import { channelFilter, parseTopic, type ParsedTopic } from '../protocol/topics.ts';
 import { ChunkRequestSchema, UpdateStateSchema } from '../protocol/update.ts';
 import type { FleetConfig } from './config.ts';
+import { deliverWithRetry, type Delivery, type RetryPolicy } from './ingest-retry.ts';
 import type { Logger, RolloutEngine } from './rollouts/engine.ts';
 import type { FleetStore } from './store/fleet-store.ts';
 
@@ -32,7 +34,18 @@ export interface IngestStats {
   invalid: number;
   /** `code:field` → count, e.g. `bad-field:fps`. */
   invalidBy: Record<string, number>;
+  /** Failed store attempts (each retried or dead-lettered), by kind: transient, permanent, unknown. */
   errors: number;
+  storeErrors: Record<string, number>;
+  /** Attempts repeated after a store failure. */
+  retried: number;
+  /** Messages that can never be stored, acknowledged into the dead-letter table. */
+  deadLettered: number;
+  /** Messages handed back to the broker for redelivery after `retryHoldMs` of failures. */
+  redelivered: number;
+  /** Since when a message has waited with nothing acknowledged (undefined: nothing waits). */
+  waitingSince: number | undefined;
+  lastAckAt: number | undefined;
   /** Receive → stored, ms, over the last samples; and device ts → stored for telemetry/events. */
   lag: { samples: number; p50Ms: number; p95Ms: number; maxMs: number };
   connected: boolean;
@@ -55,6 +68,12 @@ export class Ingest {
     invalid: 0,
     invalidBy: {} as Record<string, number>,
     errors: 0,
+    storeErrors: {} as Record<string, number>,
+    retried: 0,
+    deadLettered: 0,
+    redelivered: 0,
+    waitingSince: undefined as number | undefined,
+    lastAckAt: undefined as number | undefined,
   };
   private readonly lags: number[] = [];
   private lagPos = 0;
@@ -65,6 +84,7 @@ export class Ingest {
     private readonly engine: RolloutEngine,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly policy: RetryPolicy = { holdMs: 10_000, maxAttempts: 5 },
   ) {}
 
   stats(): IngestStats {
@@ -73,6 +93,7 @@ export class Ingest {
       ...this.s,
       stored: { ...this.s.stored },
       invalidBy: { ...this.s.invalidBy },
+      storeErrors: { ...this.s.storeErrors },
       lag: { samples: sorted.length, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), maxMs: sorted.at(-1) ?? 0 },
       connected: this.client?.connected ?? false,
     };
@@ -93,18 +114,17 @@ export class Ingest {
     };
     const client = mqtt.connect(cfg.url, opts);
     this.client = client;
-    // The PUBACK of a QoS 1 message goes out only when this calls `done`: after the store has it.
+    // The PUBACK of a QoS 1 message goes out only when this calls `done` without an error: after
+    // the store has it (or its dead letter).
     client.handleMessage = (packet, done) => {
-      this.handle(packet.topic, packet.payload as Buffer).then(
-        () => done(),
-        (err) => {
-          // Store down: no PUBACK. MQTT.js drops the connection on a handler error and
-          // reconnects; the broker redelivers the message to the persistent session.
-          this.s.errors++;
-          this.log.error({ err: String(err), topic: packet.topic }, 'ingest failed; message not acknowledged');
-          done(err as Error);
-        },
-      );
+      void this.deliver(packet.topic, packet.payload as Buffer).then((d) => {
+        if (d !== 'redeliver') return done();
+        done(new Error('store unavailable; message left to the broker'));
+        // MQTT.js does not resend an unacknowledged message by itself: the broker redelivers it
+        // (and what followed it) to the persistent session after a reconnect.
+        this.log.warn({ topic: packet.topic.slice(0, 200) }, 'store still failing; reconnecting for a redelivery');
+        client.stream?.destroy();
+      });
     };
     client.on('connect', (ack) => {
       this.log.info({ url: redact(cfg.url), sessionPresent: ack.sessionPresent }, 'fleet MQTT connected');
@@ -153,14 +173,60 @@ export class Ingest {
     this.s.invalid++;
     const key = `${code}:${field}`;
     this.s.invalidBy[key] = (this.s.invalidBy[key] ?? 0) + 1;
+    this.warn({ topic: topic.slice(0, 200), code, field, error: error.slice(0, 300) }, 'invalid MQTT message dropped');
+  }
+
+  /** At most 20 warnings per 10 s: a flood of bad messages must not become a flood of logs. */
+  private warn(obj: object, msg: string): void {
     const now = this.now();
     if (now - this.warnBudget.windowStart > 10_000) this.warnBudget = { windowStart: now, n: 0 };
-    if (++this.warnBudget.n <= 20) this.log.warn({ topic: topic.slice(0, 200), code, field, error: error.slice(0, 300) }, 'invalid MQTT message dropped');
+    if (++this.warnBudget.n <= 20) this.log.warn(obj, msg);
   }
 
   private lag(ms: number): void {
     if (this.lags.length < LAG_WINDOW) this.lags.push(ms);
     else this.lags[this.lagPos++ % LAG_WINDOW] = ms;
+  }
+
+  /**
+   * One message from the broker with the failure policy applied: stored (or refused as invalid),
+   * dead-lettered, or to be redelivered by the broker. Never rejects.
+   */
+  async deliver(topic: string, payload: Buffer): Promise<Delivery> {
+    this.s.waitingSince ??= this.now();
+    let d: Delivery;
+    try {
+      d = await deliverWithRetry(this.policy, {
+        attempt: () => this.handle(topic, payload),
+        deadLetter: async (reason, error) => {
+          await this.store.deadLetters.add(topic, payload, reason, error, this.now());
+          this.s.deadLettered++;
+          this.log.error({ topic: topic.slice(0, 200), reason, error }, 'message can never be stored; dead-lettered and acknowledged');
+        },
+        ping: () => this.store.deadLetters.ping(),
+        failed: (kind, error) => {
+          this.s.errors++;
+          this.s.storeErrors[kind] = (this.s.storeErrors[kind] ?? 0) + 1;
+          this.warn({ topic: topic.slice(0, 200), kind, error }, 'storing a message failed');
+        },
+        now: this.now,
+        sleep: (ms) => {
+          this.s.retried++;
+          return new Promise((r) => setTimeout(r, ms));
+        },
+      });
+    } catch (err) {
+      // Only a bug in the policy itself lands here; leave the message to the broker.
+      this.log.error({ err: String(err) }, 'ingest delivery failed');
+      d = 'redeliver';
+    }
+    if (d === 'redeliver') {
+      this.s.redelivered++;
+    } else {
+      this.s.waitingSince = undefined;
+      this.s.lastAckAt = this.now();
+    }
+    return d;
   }
 
   /** One message from the broker. Rejects only when the store failed (then it is not acked). */

@@ -8,10 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice } from '../../fleet/sim/device-sim.ts';
 import { eventsTopic, statusTopic, telemetryTopic } from '../../fleet/protocol/topics.ts';
 import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
-import { PG_URL, pgAvailable, startFleet, until, type TestService } from './support.ts';
+import { pgRequired, startFleet, until, type TestService } from './support.ts';
 
-const PG = await pgAvailable();
-if (!PG) console.warn(`[tests] PostgreSQL not reachable at ${PG_URL}: skipping the PostgreSQL store suite (SQLite still runs)`);
+const PG = await pgRequired();
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !PG)(`telemetry round trip on ${kind}`, () => {

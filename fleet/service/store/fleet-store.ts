@@ -11,6 +11,8 @@ import {
   type SystemMetricsMessage,
 } from '../../protocol/schemas.ts';
 import { ARTIFACT_BLOCKING_FAILURES, type Artifact } from '../../protocol/update.ts';
+import { MAX_CLOCK_AHEAD_MS, orderingTs } from '../clock.ts';
+import { DeadLetterRepo } from './dead-letter-repo.ts';
 import { num, numOrNull, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
@@ -241,7 +243,11 @@ export const EVENT_TYPES = {
 const inList = (xs: string[]) => xs.map(() => '?').join(', ');
 
 export class FleetStore {
-  constructor(readonly db: SqlDriver) {}
+  readonly deadLetters: DeadLetterRepo;
+
+  constructor(readonly db: SqlDriver) {
+    this.deadLetters = new DeadLetterRepo(db);
+  }
 
   get describe(): string {
     return this.db.describe;
@@ -324,15 +330,16 @@ export class FleetStore {
     return this.db.tx(async (q) => {
       if (!(await this.firstTime(q, m.msgId, 'metrics', now))) return { duplicate: true };
       await this.touchDevice(q, storeId, m.deviceId, now);
+      const ts = orderingTs(m.ts, now);
       await q.run(
         `INSERT INTO metrics (msg_id, store_id, device_id, ts, received_at, interval_s, fps, latency_p50_ms, latency_p95_ms,
-           dropped_frames, processed_frames, uptime_s, rss_bytes, cpu_load, models, system_metrics)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           dropped_frames, processed_frames, uptime_s, rss_bytes, cpu_load, models, system_metrics, device_ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           m.msgId,
           storeId,
           m.deviceId,
-          m.ts,
+          ts,
           now,
           m.intervalS,
           m.fps,
@@ -345,15 +352,17 @@ export class FleetStore {
           m.cpuLoad ?? null,
           json(m.models),
           m.system === undefined ? null : json(m.system),
+          m.ts,
         ],
       );
-      // The latest sample wins (a replayed old one from an outbox does not overwrite a newer one).
+      // The latest sample wins (a replayed old one from an outbox does not overwrite a newer one);
+      // a metrics_at in the future (stored before timestamps were bounded) never blocks a newer one.
       await q.run(
         `UPDATE devices SET metrics_at = ?, fps = ?, latency_p50_ms = ?, latency_p95_ms = ?, dropped_frames = ?,
            processed_frames = ?, uptime_s = ?, rss_bytes = ?, cpu_load = ?, models = ?, backends = ?, system_metrics = ?
-         WHERE store_id = ? AND device_id = ? AND (metrics_at IS NULL OR metrics_at <= ?)`,
+         WHERE store_id = ? AND device_id = ? AND (metrics_at IS NULL OR metrics_at <= ? OR metrics_at > ?)`,
         [
-          m.ts,
+          ts,
           m.fps,
           m.latencyP50Ms,
           m.latencyP95Ms,
@@ -367,7 +376,8 @@ export class FleetStore {
           m.system === undefined ? null : json(m.system),
           storeId,
           m.deviceId,
-          m.ts,
+          ts,
+          now + MAX_CLOCK_AHEAD_MS,
         ],
       );
       return { duplicate: false };
@@ -380,9 +390,9 @@ export class FleetStore {
       await this.touchDevice(q, storeId, e.deviceId, now);
       const f = eventFacts(e);
       await q.run(
-        `INSERT INTO events (msg_id, store_id, device_id, ts, received_at, type, product_id, dwell_ms, data)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [e.msgId, storeId, e.deviceId, e.ts, now, e.type, f.productId, f.dwellMs, e.data === undefined ? null : json(e.data)],
+        `INSERT INTO events (msg_id, store_id, device_id, ts, received_at, type, product_id, dwell_ms, data, device_ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [e.msgId, storeId, e.deviceId, orderingTs(e.ts, now), now, e.type, f.productId, f.dwellMs, e.data === undefined ? null : json(e.data), e.ts],
       );
       return { duplicate: false };
     });
@@ -428,12 +438,14 @@ export class FleetStore {
   async telemetry(storeId: string, deviceId: string, since: number, limit: number): Promise<Row[]> {
     const rows = await this.db.all(
       `SELECT ts, received_at, interval_s, fps, latency_p50_ms, latency_p95_ms, dropped_frames, processed_frames, uptime_s,
-              rss_bytes, cpu_load, models, system_metrics
+              rss_bytes, cpu_load, models, system_metrics, device_ts
        FROM metrics WHERE store_id = ? AND device_id = ? AND ts >= ? ORDER BY ts DESC LIMIT ?`,
       [storeId, deviceId, since, limit],
     );
     return rows.map((r) => ({
       ts: num(r.ts),
+      /** What the device's clock said (differs from `ts` when it was ahead of the fleet's). */
+      deviceTs: numOrNull(r.device_ts),
       receivedAt: num(r.received_at),
       intervalS: num(r.interval_s),
       fps: num(r.fps),

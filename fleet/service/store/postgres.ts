@@ -71,6 +71,14 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlDriver> {
     },
     tx: async (fn) => {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: without this, a connection the server (or the
+      // network) drops mid-transaction is an uncaught 'error' event that ends the process. The
+      // query in flight rejects anyway; the client is destroyed on release.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       const cq = {
         query: ((text: string, values?: unknown[]) => client.query({ text, values, types })) as unknown as pg.Pool['query'],
       };
@@ -83,7 +91,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlDriver> {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     close: () => pool.end(),

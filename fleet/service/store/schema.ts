@@ -2,17 +2,22 @@
  * Tables, written once in the subset SQLite and PostgreSQL share. Timestamps are milliseconds
  * since the epoch (BIGINT); JSON is kept as TEXT (maps of model versions, event data, selectors).
  * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
+ * `dead_letters` keeps messages that can never be stored (payload as base64, so any byte survives).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Columns added after version 1, as `[table, column, type]`: `init()` adds each one that an
  * existing database lacks (ALTER TABLE ... ADD COLUMN, in both dialects).
  *   2: `system_metrics` (JSON, the metrics message's optional `system`: CPU, memory, temperatures, GPU).
+ *   3: `device_ts`: the time the device claimed, kept beside `ts` (the time the fleet orders by,
+ *      which is the receive time when the device's clock is ahead of the fleet's; see clock.ts).
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
   ['metrics', 'system_metrics', 'TEXT'],
+  ['metrics', 'device_ts', 'BIGINT'],
+  ['events', 'device_ts', 'BIGINT'],
 ];
 
 export const SCHEMA_SQL = `
@@ -63,7 +68,8 @@ CREATE TABLE IF NOT EXISTS metrics (
   rss_bytes BIGINT NOT NULL,
   cpu_load DOUBLE PRECISION,
   models TEXT NOT NULL,
-  system_metrics TEXT
+  system_metrics TEXT,
+  device_ts BIGINT
 );
 CREATE INDEX IF NOT EXISTS metrics_device_ts ON metrics (store_id, device_id, ts);
 CREATE TABLE IF NOT EXISTS events (
@@ -75,9 +81,19 @@ CREATE TABLE IF NOT EXISTS events (
   type TEXT NOT NULL,
   product_id TEXT,
   dwell_ms DOUBLE PRECISION,
-  data TEXT
+  data TEXT,
+  device_ts BIGINT
 );
 CREATE INDEX IF NOT EXISTS events_store_type_ts ON events (store_id, type, ts);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id TEXT PRIMARY KEY,
+  received_at BIGINT NOT NULL,
+  topic TEXT NOT NULL,
+  payload_b64 TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  error TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_received ON dead_letters (received_at);
 CREATE TABLE IF NOT EXISTS users (
   username TEXT PRIMARY KEY,
   role TEXT NOT NULL,

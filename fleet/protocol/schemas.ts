@@ -26,7 +26,8 @@ const TimestampMs = z.int().min(0);
  * C0/C1 control characters (U+0000 NUL among them): no protocol string needs one, PostgreSQL
  * refuses NUL in text and SQLite truncates at it, so they are refused here, naming the field.
  */
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 export function safeText(max: number, min = 0) {
   return z
     .string()

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { num, type SqlDriver } from './driver.ts';
+import { printable } from './store-errors.ts';
 
 export interface DeadLetter {
   id: string;
@@ -20,7 +21,6 @@ export interface DeadLetter {
 /** Oldest rows beyond this are deleted on insert. */
 export const MAX_DEAD_LETTERS = 10_000;
 
-const printable = (s: string, max: number) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, max);
 
 export class DeadLetterRepo {
   constructor(

@@ -6,6 +6,8 @@
  *
  * PostgreSQL says it with SQLSTATE classes; SQLite (node-sqlite3-wasm) only with its message.
  */
+import { CONTROL_CHARS } from '../../protocol/schemas.ts';
+
 export type StoreFailure = 'permanent' | 'transient' | 'unknown';
 
 /** SQLSTATE classes about the data of one statement: bad value, constraint, limit exceeded. */
@@ -49,5 +51,12 @@ export function describeStoreError(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  return `${code}${message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 500);
+  return printable(`${code}${message}`, 500);
+}
+
+const CONTROL_ALL = new RegExp(CONTROL_CHARS.source, 'g');
+
+/** Control characters as spaces, at most `max` characters: safe to store and to log. */
+export function printable(s: string, max: number): string {
+  return s.replace(CONTROL_ALL, ' ').slice(0, max);
 }

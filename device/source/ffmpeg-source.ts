@@ -46,7 +46,7 @@ export class FfmpegSource implements FrameSource {
   #lastFrameAt = 0;
   #restartTimer: NodeJS.Timeout | null = null;
   #stallTimer: NodeJS.Timeout | null = null;
-  #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, lastError: null };
+  #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, skippedTicks: 0, lastError: null };
 
   constructor(options: FfmpegSourceOptions) {
     this.#options = options;

@@ -23,7 +23,7 @@ export class ImageFolderSource implements FrameSource {
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, lastError: null };
+  #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, skippedTicks: 0, lastError: null };
 
   constructor(options: { dir: string; width: number; height: number; fps: number; logger: SourceLogger }) {
     this.#dir = options.dir;
@@ -53,9 +53,11 @@ export class ImageFolderSource implements FrameSource {
   async #run(onFrame: (frame: PooledFrame) => void): Promise<void> {
     const interval = 1000 / this.#fps;
     const startedAt = nowMs();
+    /** The clip frame shown at startedAt + tick * interval: the replay keeps real time, as a camera would. */
+    let tick = 1;
     let id = 0;
     while (this.#running) {
-      const file = this.#files[id % this.#files.length];
+      const file = this.#files[tick % this.#files.length];
       let data: Buffer;
       try {
         data = await sharp(file).removeAlpha().resize(this.width, this.height, { fit: 'cover' }).raw().toBuffer();
@@ -69,14 +71,17 @@ export class ImageFolderSource implements FrameSource {
         }
         continue;
       }
-      id++;
       // Pace against the start time so decode jitter does not accumulate into drift.
-      const due = startedAt + id * interval;
-      const wait = due - nowMs();
+      const wait = startedAt + tick * interval - nowMs();
       if (wait > 0) await this.#sleep(wait);
       if (!this.#running) return;
       this.#health.frames++;
-      onFrame({ id, capturedAt: nowMs(), width: this.width, height: this.height, format: 'rgb24', data, release: () => {} });
+      onFrame({ id: ++id, capturedAt: nowMs(), width: this.width, height: this.height, format: 'rgb24', data, release: () => {} });
+      // Ticks missed while the event loop was blocked are dropped, not caught up: delivering them
+      // late would run the pipeline above the camera's rate on stale frames.
+      const current = Math.floor((nowMs() - startedAt) / interval);
+      this.#health.skippedTicks += Math.max(0, current - tick);
+      tick = Math.max(tick, current) + 1;
     }
   }
 

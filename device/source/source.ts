@@ -8,6 +8,8 @@ export interface SourceHealth {
   poolDrops: number;
   /** Times the capture child was restarted after dying or stalling. */
   restarts: number;
+  /** Replay ticks dropped after a stall (a clip never catches up faster than its fps). */
+  skippedTicks: number;
   lastError: string | null;
 }
 

@@ -23,7 +23,7 @@ export class WebcamSource implements FrameSource {
   #running = false;
   #loop: Promise<void> | null = null;
   #dir: string | null = null;
-  #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, lastError: null };
+  #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, skippedTicks: 0, lastError: null };
 
   constructor(options: { device?: string; width: number; height: number; logger: SourceLogger }) {
     this.width = options.width;

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.ts';
 import { MirrorError } from './core/errors.ts';
 import { createRootLogger } from './core/logger.ts';
+import { redactSecrets } from './core/redact.ts';
 import { startDaemon } from './daemon.ts';
 import { createSystemdNotifier } from './systemd/notify.ts';
 
@@ -29,7 +30,8 @@ try {
   process.exit(EX_CONFIG);
 }
 if (args['check-config']) {
-  process.stdout.write(`${JSON.stringify(config, null, 2)}\nconfig OK\n`);
+  // The check is pasted into tickets and chats: no password or URL credentials in it.
+  process.stdout.write(`${JSON.stringify(redactSecrets(config), null, 2)}\nconfig OK\n`);
   process.exit(0);
 }
 

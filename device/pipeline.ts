@@ -1,5 +1,5 @@
 /**
- * The frame loop: source → vision → try-on → overlay → transport, one frame in flight.
+ * The frame loop: source → vision → try-on → encode → transport, one frame in flight.
  * It takes the next frame only after the transport has emitted the last one (the back edge of the
  * flow limiter), so every stage works on the newest frame. A failing stage costs one frame, never
  * the loop.
@@ -7,22 +7,28 @@
 import { nowMs } from './core/frame.ts';
 import type { LatestFrameSlot, PooledFrame } from './core/flow-limiter.ts';
 import type { PipelineStats } from './core/pipeline-stats.ts';
-import type { Frame } from './core/frame.ts';
+import type { EmittedFrameInfo, Frame } from './core/frame.ts';
 import type { Face } from './vision/face.ts';
 import type { FaceStageResult } from './vision/face-tracker.ts';
-import type { FrameMessage } from './transport/events.ts';
 import type { Logger } from './core/logger.ts';
+
+/** What the pipeline hands the transport: the encoded glass image and what was found in it. */
+export interface EncodedFrame extends EmittedFrameInfo {
+  /** The encoded image with the try-on already rendered into it (not mirrored). */
+  image: Buffer;
+  /** The shopper's face (tracked), in the frame's pixels. */
+  faces: Face[];
+  /** Faces seen besides the shopper's (bystanders: counted, never rendered). */
+  otherFaces: number;
+}
 
 export interface PipelineStages {
   vision(frame: Frame): Promise<FaceStageResult>;
   /** Renders products into the frame's pixels; returns the product ids applied. */
   tryOn(frame: Frame, faces: Face[]): string[];
   encode(frame: Frame): Promise<Buffer>;
-  emit(message: FrameMessage): void;
+  emit(frame: EncodedFrame): void;
 }
-
-
-const round2 = (v: number) => Math.round(v * 100) / 100;
 
 export class Pipeline {
   readonly #slot: LatestFrameSlot;
@@ -70,18 +76,7 @@ export class Pipeline {
         height: frame.height,
         mime: 'image/jpeg',
         image,
-        faces: faces.map((f) => ({
-          box: { x: round2(f.box.x), y: round2(f.box.y), width: round2(f.box.width), height: round2(f.box.height) },
-          score: round2(f.score),
-          landmarks: f.landmarks.map(([x, y, z]) => [round2(x), round2(y), round2(z)] as [number, number, number]),
-          ...(f.pose && { pose: f.pose }),
-          ...(f.iris && {
-            iris: {
-              right: { center: [round2(f.iris.right.center[0]), round2(f.iris.right.center[1])] as [number, number], radius: round2(f.iris.right.radius) },
-              left: { center: [round2(f.iris.left.center[0]), round2(f.iris.left.center[1])] as [number, number], radius: round2(f.iris.left.radius) },
-            },
-          }),
-        })),
+        faces,
         applied,
         otherFaces,
       });

@@ -15,7 +15,7 @@ import { validateConfig } from '../config/load.ts';
 import { LatestFrameSlot } from '../core/flow-limiter.ts';
 import { nowMs, type Frame } from '../core/frame.ts';
 import { PipelineStats, RollingWindow } from '../core/pipeline-stats.ts';
-import { createJpegEncoder } from '../overlay/jpeg-encoder.ts';
+import { createJpegEncoder } from '../encode/jpeg-encoder.ts';
 import { Pipeline } from '../pipeline.ts';
 import { DEMO_CLIP } from '../source/index.ts';
 import { ImageFolderSource } from '../source/image-folder-source.ts';

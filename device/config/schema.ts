@@ -17,11 +17,29 @@ const oneEuro = (minCutoff: number, beta: number, dCutoff: number) =>
     })
     .prefault({});
 
+/** "http(s)://host[:port]" and nothing more: what a browser sends as Origin. */
+function isHttpOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return /^https?:$/.test(url.protocol) && url.origin === text.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
+
 export const SOURCE_SPEC = /^(auto|clip:.+|v4l2:\/dev\/video\d+|webcam(:\/dev\/video\d+)?)$/;
 
 export const MirrorConfig = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
+  /** The kiosk server: browser origins allowed besides its own (e.g. the vite dev server). */
+  kiosk: z
+    .strictObject({
+      allowedOrigins: z
+        .array(z.string().refine(isHttpOrigin, 'must be an origin like "http://127.0.0.1:5173" (no path)'))
+        .default([]),
+    })
+    .prefault({}),
   /** Where frames come from: auto | clip:PATH | v4l2:/dev/videoN | webcam[:/dev/videoN]. */
   source: z
     .string()

@@ -13,6 +13,20 @@ export interface Frame {
   readonly data: Buffer;
 }
 
+/** What the pipeline emits about a frame besides its pixels and faces (also the kiosk's wire form). */
+export interface EmittedFrameInfo {
+  id: number;
+  /** Capture time, ms since the epoch. */
+  capturedAt: number;
+  /** When the pipeline emitted it, ms since the epoch. */
+  emittedAt: number;
+  width: number;
+  height: number;
+  mime: 'image/jpeg';
+  /** Product ids rendered on this frame. */
+  applied: string[];
+}
+
 export interface Size {
   width: number;
   height: number;

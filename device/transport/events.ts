@@ -6,6 +6,7 @@
  * pace and never a backlog queued in socket buffers;
  * commands from the kiosk are acknowledged.
  */
+import type { EmittedFrameInfo } from '../core/frame.ts';
 import type { StatsSnapshot } from '../core/pipeline-stats.ts';
 import type { Box } from '../vision/face.ts';
 
@@ -20,28 +21,31 @@ export interface FaceMessage {
   iris?: { right: { center: [number, number]; radius: number }; left: { center: [number, number]; radius: number } };
 }
 
-export interface FrameMessage {
-  id: number;
-  /** Capture time, ms since the epoch. */
-  capturedAt: number;
-  /** When the daemon emitted it, ms since the epoch. */
-  emittedAt: number;
-  width: number;
-  height: number;
-  mime: 'image/jpeg';
+export interface FrameMessage extends EmittedFrameInfo {
   /** The encoded image with the try-on already rendered into it (not mirrored: the kiosk flips). */
   image: Uint8Array;
   faces: FaceMessage[];
-  /** Product ids rendered on this frame. */
-  applied: string[];
   /** Faces seen besides the shopper's (bystanders: counted, never rendered). */
   otherFaces?: number;
 }
 
-export interface PipelineStats extends Pick<StatsSnapshot, 'fps' | 'latencyP50Ms' | 'latencyP95Ms' | 'droppedFrames' | 'processedFrames'> {
+/** The daemon's numbers, once a second (a message; core/pipeline-stats.ts measures them). */
+export interface StatsMessage extends Pick<StatsSnapshot, 'fps' | 'latencyP50Ms' | 'latencyP95Ms' | 'droppedFrames' | 'processedFrames'> {
   /** Inference backend per model, e.g. { detector: 'tfjs-wasm', mesh: 'tfjs-wasm' }. */
   backends: Record<string, string>;
   source: string;
+}
+
+/**
+ * Whether the camera delivers. `lost`: the capture child died or stalled and is being retried;
+ * the kiosk shows a service message instead of a frozen shopper.
+ */
+export interface SourceStatusMessage {
+  state: 'live' | 'lost';
+  /** Why it was lost (child exit, stall); null while live. */
+  reason: string | null;
+  /** Since when, ms since the epoch. */
+  since: number;
 }
 
 export interface PaintedMessage {
@@ -57,7 +61,9 @@ export interface ServerToClientEvents {
   /** Call `received` as soon as the frame arrives: it releases the next frame to this client. */
   frame: (frame: FrameMessage, received: () => void) => void;
   /** Once a second, for the debug HUD. */
-  stats: (stats: PipelineStats) => void;
+  stats: (stats: StatsMessage) => void;
+  /** On connection and whenever it changes. */
+  sourceStatus: (status: SourceStatusMessage) => void;
 }
 
 export interface ClientToServerEvents {

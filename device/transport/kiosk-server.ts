@@ -11,8 +11,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server } from 'socket.io';
 import { z } from 'zod';
-import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type FrameMessage, type PaintedMessage, type PipelineStats, type ServerToClientEvents } from './events.ts';
+import type { EncodedFrame } from '../pipeline.ts';
+import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type FrameMessage, type ServerToClientEvents, type SourceStatusMessage, type StatsMessage } from './events.ts';
+import { toFrameMessage } from './frame-message.ts';
 import type { Logger } from '../core/logger.ts';
+import { createOriginPolicy, type OriginPolicy } from './origin-policy.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -28,12 +31,24 @@ const CONTENT_TYPES: Record<string, string> = {
 const Painted = z.strictObject({ id: z.number().int().positive(), paintedAt: z.number().positive() });
 
 
+/** The path below the UI root, or null when its percent-encoding is malformed. */
+function decodePath(pathname: string): string | null {
+  try {
+    return decodeURIComponent(pathname).replace(/^\/+/, '');
+  } catch {
+    return null;
+  }
+}
+
 export interface KioskServerOptions {
   host: string;
   port: number;
   uiDir: string;
+  /** Browser origins allowed besides the server's own (http://127.0.0.1:PORT, localhost, [::1]). */
+  allowedOrigins: readonly string[];
   health: () => object;
-  onPainted: (msg: PaintedMessage) => void;
+  /** A frame this server sent was painted by a kiosk (for capture-to-paint latency). */
+  onPainted: (capturedAt: number, paintedAt: number) => void;
   logger: Logger;
 }
 
@@ -47,13 +62,27 @@ export interface KioskServer {
   readonly clients: number;
   /** Frames not sent to a client because it had not yet received the previous one. */
   readonly skippedFrames: number;
-  emitFrame(frame: FrameMessage): void;
-  emitStats(stats: PipelineStats): void;
+  emitFrame(frame: EncodedFrame): void;
+  emitStats(stats: StatsMessage): void;
+  /** Sent to every client now, and to each one that connects later. */
+  emitSourceStatus(status: SourceStatusMessage): void;
   close(): Promise<void>;
 }
 
 export async function startKioskServer(options: KioskServerOptions): Promise<KioskServer> {
   const uiRoot = path.resolve(options.uiDir);
+  // Set once listening (the port may be ephemeral); no request is served before.
+  let policy: OriginPolicy | null = null;
+  let lastRefusalLogAt = 0;
+  /** Why a request from a foreign host or origin is refused (logged, rate-limited), or null. */
+  function refused(req: http.IncomingMessage): string | null {
+    const reason = policy ? policy.refusal(req) : 'not listening yet';
+    if (reason && Date.now() - lastRefusalLogAt > 10_000) {
+      lastRefusalLogAt = Date.now();
+      options.logger.warn({ url: req.url?.slice(0, 200), reason }, 'kiosk request refused');
+    }
+    return reason;
+  }
   const httpServer = http.createServer((req, res) => {
     void handleHttp(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
@@ -61,6 +90,10 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   });
 
   async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (refused(req)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden');
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -70,7 +103,11 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(options.health()));
       return;
     }
-    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const relative = url.pathname === '/' ? 'index.html' : decodePath(url.pathname);
+    if (relative === null) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad percent-encoding in path');
+      return;
+    }
     const file = path.resolve(uiRoot, relative);
     if (!file.startsWith(uiRoot + path.sep)) {
       res.writeHead(403).end();
@@ -96,16 +133,26 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     maxHttpBufferSize: 16 * 1024,
     // JPEG does not compress; deflating it only costs CPU.
     perMessageDeflate: false,
+    // Every handshake (polling and websocket) passes the same host and origin check as HTTP.
+    allowRequest: (req, callback) => {
+      const reason = refused(req);
+      callback(reason, reason === null);
+    },
   });
   let lastRejectLogAt = 0;
   let skippedFrames = 0;
+  let sourceStatus: SourceStatusMessage | null = null;
+  // Capture times of recent frames, so the kiosk's "painted" acks give capture-to-paint latency.
+  const capturedAtById = new Map<number, number>();
   io.on('connection', (socket) => {
     socket.data.awaitingReceipt = false;
+    if (sourceStatus) socket.emit('sourceStatus', sourceStatus);
     options.logger.info({ id: socket.id, clients: io.engine.clientsCount }, 'kiosk client connected');
     socket.on('painted', (msg) => {
       const parsed = Painted.safeParse(msg);
       if (parsed.success) {
-        options.onPainted(parsed.data);
+        const capturedAt = capturedAtById.get(parsed.data.id);
+        if (capturedAt !== undefined) options.onPainted(capturedAt, parsed.data.paintedAt);
         return;
       }
       if (Date.now() - lastRejectLogAt > 10_000) {
@@ -125,6 +172,7 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     });
   });
   const port = (httpServer.address() as AddressInfo).port;
+  policy = createOriginPolicy(options.host, port, options.allowedOrigins);
 
   return {
     port,
@@ -134,7 +182,11 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     get skippedFrames() {
       return skippedFrames;
     },
-    emitFrame(frame) {
+    emitFrame(encoded) {
+      capturedAtById.set(encoded.id, encoded.capturedAt);
+      if (capturedAtById.size > 120) capturedAtById.delete(capturedAtById.keys().next().value!);
+      // Converted once, and only when some client is ready for it.
+      let frame: FrameMessage | null = null;
       // Not a broadcast: a socket write succeeds long before a stalled browser reads it, so only
       // the client's own receipt says it is ready for the next frame.
       for (const socket of io.of('/').sockets.values()) {
@@ -144,6 +196,7 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
           continue;
         }
         flow.awaitingReceipt = true;
+        frame ??= toFrameMessage(encoded);
         socket.timeout(FRAME_ACK_TIMEOUT_MS).emit('frame', frame, () => {
           flow.awaitingReceipt = false;
         });
@@ -151,6 +204,10 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     },
     emitStats(stats) {
       io.emit('stats', stats);
+    },
+    emitSourceStatus(status) {
+      sourceStatus = status;
+      io.emit('sourceStatus', status);
     },
     async close() {
       io.disconnectSockets(true);

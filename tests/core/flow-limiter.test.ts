@@ -7,7 +7,7 @@ import { LatestFrameSlot, type PooledFrame } from '../../device/core/flow-limite
 import { PipelineStats } from '../../device/core/pipeline-stats.ts';
 import { Pipeline } from '../../device/pipeline.ts';
 import { FramePool } from '../../device/source/frame-pool.ts';
-import type { FrameMessage } from '../../device/transport/events.ts';
+import type { EncodedFrame } from '../../device/pipeline.ts';
 
 function frame(id: number, pool: FramePool, released: number[]): PooledFrame | null {
   const data = pool.acquire();
@@ -55,7 +55,7 @@ describe('latest-frame-wins slot', () => {
     const released: number[] = [];
     const stats = new PipelineStats({ dropped: () => slot.dropped });
     const seen: number[] = [];
-    const emitted: FrameMessage[] = [];
+    const emitted: EncodedFrame[] = [];
     let latestOffered = 0;
     const pipeline = new Pipeline(
       slot,

@@ -3,7 +3,7 @@ import type {
   ClientToServerEvents,
   FrameMessage,
   PaintedMessage,
-  PipelineStats,
+  StatsMessage,
   ServerToClientEvents,
 } from '../../../device/transport/events.ts';
 
@@ -20,7 +20,7 @@ export class Connection {
   /** Reconnection attempts since the last good connection. */
   attempts = $state(0);
   /** The daemon's own numbers, once a second. */
-  stats = $state.raw<PipelineStats | null>(null);
+  stats = $state.raw<StatsMessage | null>(null);
   lastError = $state.raw<string | null>(null);
 
   readonly connected = $derived(this.state === 'connected');
@@ -107,7 +107,7 @@ function isFrame(value: unknown): value is FrameMessage {
   );
 }
 
-function isStats(value: unknown): value is PipelineStats {
-  const s = value as PipelineStats | null;
+function isStats(value: unknown): value is StatsMessage {
+  const s = value as StatsMessage | null;
   return typeof s === 'object' && s !== null && typeof s.fps === 'number';
 }

@@ -1,0 +1,99 @@
+/**
+ * What the daemon tells about itself: /healthz, the kiosk's stats message and the telemetry
+ * snapshot, each read from the parts that are running (a part not started yet reads as null).
+ */
+import type { DegradationLadder } from '../core/degraded.ts';
+import { nowMs } from '../core/frame.ts';
+import type { PipelineStats } from '../core/pipeline-stats.ts';
+import type { FrameSource } from '../source/source.ts';
+import type { SessionTracker } from '../telemetry/events.ts';
+import type { MetricsSnapshot } from '../telemetry/mqtt-agent.ts';
+import type { Outbox } from '../telemetry/outbox.ts';
+import type { CatalogSlot } from '../tryon/catalog.ts';
+import type { StatsMessage } from '../transport/events.ts';
+import type { KioskServer } from '../transport/kiosk-server.ts';
+import type { UpdateAgent } from '../update/agent.ts';
+import type { FaceStage } from '../vision/face-stage.ts';
+import { CATALOG_NAME } from '../tryon/catalog.ts';
+import { redactUrl } from '../core/redact.ts';
+
+/** The running parts, filled in as start-up reaches them. */
+export interface DaemonParts {
+  startedAt: number;
+  firmwareVersion: string;
+  stats: PipelineStats;
+  ladder: DegradationLadder;
+  vision: FaceStage;
+  catalogSlot: CatalogSlot;
+  sourceSpec: string;
+  kiosk?: KioskServer;
+  source?: FrameSource;
+  mqtt?: { url: string; embedded: boolean; connected: () => boolean };
+  updates?: UpdateAgent;
+  sessions?: SessionTracker;
+  outbox?: Outbox;
+}
+
+/** Versions reported to the fleet: the models, and the serving catalog under "catalog". */
+export function servingVersions(parts: DaemonParts): Record<string, string> {
+  return { ...parts.vision.modelVersions, [CATALOG_NAME]: parts.catalogSlot.current.catalog.version };
+}
+
+export function statsMessage(parts: DaemonParts): StatsMessage {
+  const snap = parts.stats.snapshot(nowMs());
+  return {
+    fps: snap.fps,
+    latencyP50Ms: snap.latencyP50Ms,
+    latencyP95Ms: snap.latencyP95Ms,
+    droppedFrames: snap.droppedFrames,
+    processedFrames: snap.processedFrames,
+    backends: parts.vision.backends,
+    source: parts.source?.description ?? parts.sourceSpec,
+  };
+}
+
+export function metricsSnapshot(parts: DaemonParts): MetricsSnapshot {
+  const u = parts.updates?.status();
+  const s = parts.sessions?.snapshot();
+  return {
+    ...statsMessage(parts),
+    models: servingVersions(parts),
+    ...(u ? { update: u } : {}),
+    ...(s ? { sessions: { started: s.sessions, productsTried: s.productsTried, looksSaved: s.looksSaved } } : {}),
+  };
+}
+
+export function healthReport(parts: DaemonParts): Record<string, unknown> {
+  const now = nowMs();
+  const snap = parts.stats.snapshot(now);
+  const frameAge = snap.lastFrameAgeMs;
+  const degraded = parts.ladder.list();
+  return {
+    // starting: no frame yet (models being timed, source opening); degraded: frames stopped or a
+    // part runs on a fallback (the list says which and why).
+    status: frameAge === null ? 'starting' : frameAge >= 2000 || degraded.length > 0 ? 'degraded' : 'ok',
+    degraded,
+    uptimeS: Math.round((now - parts.startedAt) / 1000),
+    fps: snap.fps,
+    lastFrameAgeMs: frameAge,
+    latencyP50Ms: snap.latencyP50Ms,
+    latencyP95Ms: snap.latencyP95Ms,
+    paintLatencyP95Ms: snap.paintLatencyP95Ms,
+    droppedFrames: snap.droppedFrames,
+    // Frames a kiosk client did not get because it had not yet received the previous one.
+    kioskSkippedFrames: parts.kiosk?.skippedFrames ?? 0,
+    processedFrames: snap.processedFrames,
+    stageErrors: snap.stageErrors,
+    backends: parts.vision.backends,
+    backendChoices: parts.vision.choices(),
+    models: servingVersions(parts),
+    catalog: parts.catalogSlot.summary(),
+    source: { spec: parts.sourceSpec, description: parts.source?.description ?? null, ...parts.source?.health() },
+    mqtt: parts.mqtt ? { url: redactUrl(parts.mqtt.url), embedded: parts.mqtt.embedded, connected: parts.mqtt.connected() } : null,
+    liveTensors: parts.vision.runtime.liveTensors(),
+    update: parts.updates?.status() ?? null,
+    outbox: parts.outbox?.stats() ?? null,
+    sessions: parts.sessions?.snapshot() ?? null,
+    firmwareVersion: parts.firmwareVersion,
+  };
+}

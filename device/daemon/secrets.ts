@@ -1,0 +1,36 @@
+/**
+ * Key material the daemon reads before anything starts: the pinned update keys and the MQTT TLS
+ * files. A bad key or an unreadable file is a config error naming its key (exit 78).
+ */
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { MirrorConfig } from '../config/schema.ts';
+import { MirrorError } from '../core/errors.ts';
+import { parsePublicKey } from '../update/verify.ts';
+
+export interface StartupKeys {
+  /** keyId → pinned Ed25519 public key. */
+  publicKeys: Map<string, KeyObject>;
+  mqttTls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+export function readStartupKeys(config: MirrorConfig): StartupKeys {
+  const publicKeys = new Map<string, KeyObject>();
+  for (const [keyId, text] of Object.entries(config.updates.publicKeys)) {
+    try {
+      publicKeys.set(keyId, parsePublicKey(text));
+    } catch (err) {
+      throw new MirrorError('MIRROR_ERR_CONFIG', `config key "updates.publicKeys.${keyId}": ${(err as Error).message}`);
+    }
+  }
+  const mqttTls: StartupKeys['mqttTls'] = {};
+  for (const [name, file] of Object.entries(config.mqtt.tls ?? {}) as Array<['ca' | 'cert' | 'key', string | undefined]>) {
+    if (file === undefined) continue;
+    try {
+      mqttTls[name] = readFileSync(file);
+    } catch (err) {
+      throw new MirrorError('MIRROR_ERR_CONFIG', `config key "mqtt.tls.${name}": cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  return { publicKeys, mqttTls };
+}

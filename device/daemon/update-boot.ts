@@ -1,0 +1,42 @@
+/**
+ * Update boot: a job interrupted after its switch is rolled back on disk before any model loads,
+ * so the mesh and the catalog that serve are always the last committed ones (or the bundled ones).
+ */
+import path from 'node:path';
+import type { Logger } from '../core/logger.ts';
+import { CATALOG_NAME, CatalogSlot } from '../tryon/catalog.ts';
+import { prepareUpdateBoot } from '../update/agent.ts';
+import { loadCommittedCatalog } from '../update/catalog-host.ts';
+import { MESH_MODEL } from '../update/model-host.ts';
+import { UpdateStore, type ServingModel } from '../update/store.ts';
+
+export interface UpdateBoot {
+  store: UpdateStore;
+  /** The committed mesh update, or null for the bundled mesh. */
+  committedMesh: ServingModel | null;
+  catalogSlot: CatalogSlot;
+  /** The serving catalog as the update agent knows it. */
+  catalogModel: ServingModel;
+  /** A committed catalog that did not load (the bundled one serves instead), for /healthz. */
+  catalogFallback: string | null;
+}
+
+export async function bootUpdates(stateDir: string, logger: Logger): Promise<UpdateBoot> {
+  const store = new UpdateStore(stateDir);
+  const committedMesh = await prepareUpdateBoot(store, MESH_MODEL, logger).catch((err: unknown) => {
+    logger.error({ err: (err as Error).message }, 'update: boot check failed; serving the bundled model');
+    return null;
+  });
+  const committedCatalog = await prepareUpdateBoot(store, CATALOG_NAME, logger).catch((err: unknown) => {
+    logger.error({ err: (err as Error).message }, 'update: boot check failed; serving the bundled catalog');
+    return null;
+  });
+  const catalogBoot = await loadCommittedCatalog(committedCatalog, logger);
+  const catalogSlot = new CatalogSlot(catalogBoot.serving);
+  logger.info({ ...catalogSlot.summary() }, 'catalog loaded');
+  const catalogFallback =
+    committedCatalog?.dir && catalogBoot.model.dir === null
+      ? `committed catalog ${committedCatalog.version} in ${path.basename(committedCatalog.dir)} does not load; serving the bundled one`
+      : null;
+  return { store, committedMesh, catalogSlot, catalogModel: catalogBoot.model, catalogFallback };
+}

@@ -1,0 +1,63 @@
+/**
+ * Model and catalog updates as the daemon starts them: over the telemetry connection, watched
+ * against the live pipeline's numbers; state reports go through the outbox.
+ */
+import type { MirrorConfig } from '../config/schema.ts';
+import type { Logger } from '../core/logger.ts';
+import type { TelemetryAgent } from '../telemetry/mqtt-agent.ts';
+import { createUpdateAgent, type UpdateAgent } from '../update/agent.ts';
+import { createCatalogHost, goldenFacesFromRuntime } from '../update/catalog-host.ts';
+import { createFaceMeshHost } from '../update/model-host.ts';
+import type { ServingModel } from '../update/store.ts';
+import type { FaceStage } from '../vision/face-stage.ts';
+import type { StartupKeys } from './secrets.ts';
+import type { StopSteps } from './stop-steps.ts';
+import type { UpdateBoot } from './update-boot.ts';
+
+export interface UpdateInputs {
+  boot: UpdateBoot;
+  vision: FaceStage;
+  servingMesh: ServingModel;
+  keys: StartupKeys;
+  transport: TelemetryAgent;
+  /** The live pipeline's numbers, for the smoke test and the watch window. */
+  pipelineHealth: () => { processedFrames: number; stageErrors: number; fps: number };
+}
+
+export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: StopSteps, logger: Logger): UpdateAgent {
+  const { vision, boot } = inputs;
+  const scores = { detectorMinScore: config.vision.detectorMinScore, meshMinScore: config.vision.meshMinScore };
+  const host = createFaceMeshHost({
+    vision,
+    serving: inputs.servingMesh,
+    latencyBudgetMs: config.updates.smokeLatencyBudgetMs,
+    ...scores,
+    health: inputs.pipelineHealth,
+    logger,
+  });
+  const catalogHost = createCatalogHost({
+    slot: boot.catalogSlot,
+    serving: boot.catalogModel,
+    goldenFaces: () => goldenFacesFromRuntime(vision.runtime, scores),
+    health: host.health,
+    logger,
+  });
+  const updates = createUpdateAgent({
+    store: boot.store,
+    host,
+    catalogHost,
+    address: { storeId: config.mqtt.storeId, deviceId: config.mqtt.deviceId },
+    publicKeys: inputs.keys.publicKeys,
+    transport: inputs.transport,
+    logger,
+    chunkTimeoutMs: config.updates.chunkTimeoutMs,
+    minFpsRatio: config.updates.minFpsRatio,
+    maxStageErrorRatio: config.updates.maxStageErrorRatio,
+  });
+  stops.add('updates', async () => {
+    await updates.stop();
+    host.dispose();
+  });
+  void updates.start();
+  return updates;
+}

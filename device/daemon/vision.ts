@@ -1,0 +1,50 @@
+/**
+ * The vision stage as the daemon starts it: models verified and loaded on the fastest backend,
+ * the committed mesh update if it loads (else the bundled one), and the fallbacks taken on the
+ * degradation ladder.
+ */
+import path from 'node:path';
+import { resolveModel } from '../../models/registry.ts';
+import type { MirrorConfig } from '../config/schema.ts';
+import type { DegradationLadder } from '../core/degraded.ts';
+import type { Logger } from '../core/logger.ts';
+import { MESH_MODEL } from '../update/model-host.ts';
+import type { ServingModel } from '../update/store.ts';
+import { createFaceStage, type FaceStage } from '../vision/face-stage.ts';
+import { probeHost } from '../vision/runtime/host.ts';
+
+const GPU_BACKEND = /^(onnx-(cuda|tensorrt)|tfjs-node-gpu)$/;
+
+export interface StartedVision {
+  vision: FaceStage;
+  /** The mesh that serves, as the update agent knows it. */
+  servingMesh: ServingModel;
+}
+
+export async function startVision(
+  config: MirrorConfig,
+  committedMesh: ServingModel | null,
+  ladder: DegradationLadder,
+  logger: Logger,
+): Promise<StartedVision> {
+  const meshDir = committedMesh?.dir;
+  const vision = await createFaceStage(config.vision, logger, {
+    stateDir: path.resolve(config.stateDir),
+    ...(meshDir ? { mesh: () => resolveModel(MESH_MODEL, path.join(meshDir, 'manifests')) } : {}),
+  });
+  const meshVersion = vision.modelVersions[MESH_MODEL] ?? 'unknown';
+  const updatedMeshServes = !!meshDir && meshVersion === committedMesh?.version;
+  if (meshDir && !updatedMeshServes) {
+    ladder.set(`model:${MESH_MODEL}`, `committed update ${committedMesh?.version} does not load; serving ${meshVersion}`);
+  }
+  // A host without a GPU is normal (CPU is the reference machine); one whose GPU is not used is not.
+  const { backend, providers } = config.vision;
+  const gpuWanted = backend === 'tfjs-node-gpu' || ((backend === 'auto' || backend === 'onnx') && providers.some((p) => p !== 'cpu'));
+  const host = await probeHost();
+  const onCpu = Object.entries(vision.backends).filter(([, backend]) => !GPU_BACKEND.test(backend));
+  if (gpuWanted && host.gpu && onCpu.length > 0) {
+    ladder.set('inference', `GPU ${host.gpu} present but ${onCpu.map(([model, backend]) => `${model} runs on ${backend}`).join(', ')}`);
+  }
+  logger.info({ backends: vision.backends, models: vision.modelVersions }, 'models loaded');
+  return { vision, servingMesh: updatedMeshServes ? committedMesh! : { version: meshVersion, dir: null } };
+}

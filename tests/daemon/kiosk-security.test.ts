@@ -29,25 +29,25 @@ function rawGet(port: number, pathname: string, headers: Record<string, string>)
   });
 }
 
-/** Connects like a browser page of `origin` would; resolves with how the handshake ended. */
+/** Connects like a browser page of `origin` would; resolves once refused, or once a frame arrived. */
 function connectAs(url: string, extraHeaders: Record<string, string>): Promise<{ connected: boolean; frames: number; error?: string }> {
   const socket = io(url, { transports: ['polling', 'websocket'], extraHeaders, reconnection: false, timeout: 5000 });
-  let frames = 0;
-  socket.on('frame', (_frame, received) => {
-    received();
-    frames++;
-  });
+  let connected = false;
   return new Promise((resolve) => {
-    socket.on('connect_error', (err) => {
+    const end = (result: { connected: boolean; frames: number; error?: string }) => {
+      clearTimeout(timer);
       socket.close();
-      resolve({ connected: false, frames, error: err.message });
-    });
+      resolve(result);
+    };
+    // A loaded machine may take a while to send the first frame; a refusal comes at once.
+    const timer = setTimeout(() => end({ connected, frames: 0 }), 15_000);
+    socket.on('connect_error', (err) => end({ connected: false, frames: 0, error: err.message }));
     socket.on('connect', () => {
-      // Long enough for several frames at 30 fps.
-      setTimeout(() => {
-        socket.close();
-        resolve({ connected: true, frames });
-      }, 1000);
+      connected = true;
+    });
+    socket.on('frame', (_frame, received) => {
+      received();
+      end({ connected: true, frames: 1 });
     });
   });
 }

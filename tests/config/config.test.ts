@@ -15,7 +15,28 @@ const malformed: Array<{ name: string; config: unknown; field: RegExp }> = [
   { name: 'unknown source scheme', config: { source: 'rtsp://camera/1' }, field: /"source".*clip:PATH/ },
   { name: 'http broker URL', config: { mqtt: { url: 'http://broker' } }, field: /"mqtt\.url".*mqtt:\/\// },
   { name: 'opacity above 1', config: { tryon: { lipstick: { opacity: 1.5 } } }, field: /"tryon\.lipstick\.opacity"/ },
+  { name: 'a misspelt nested key (updates.publickey)', config: { updates: { publickey: { rel1: 'x'.repeat(44) } } }, field: /"updates\.publickey" is not known/ },
 ];
+
+/**
+ * Every object section of the config, found from the defaults plus the optional sections that
+ * have none. `updates.publicKeys` is a map (any key id is allowed), not a section.
+ */
+function sections(value: unknown, at: string[] = []): string[][] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const here = at.length ? [at] : [];
+  return [...here, ...Object.entries(value).flatMap(([k, v]) => sections(v, [...at, k]))];
+}
+const MAPS = ['updates.publicKeys'];
+const OPTIONAL_SECTIONS = [['tryon', 'lipstick'], ['mqtt', 'tls']];
+
+function withKey(path: string[], key: string): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  let node = root;
+  for (const k of path) node = node[k] = {};
+  node[key] = 1;
+  return root;
+}
 
 describe('config validation', () => {
   for (const { name, config, field } of malformed) {
@@ -23,6 +44,15 @@ describe('config validation', () => {
       expect(() => validateConfig(config)).toThrow(field);
     });
   }
+
+  it('refuses an unknown key in every nested section, naming it (a typo is never ignored)', () => {
+    const all = [...sections(validateConfig({})), ...OPTIONAL_SECTIONS].filter((p) => !MAPS.includes(p.join('.')));
+    expect(all.length).toBeGreaterThan(10);
+    for (const p of all) {
+      const name = [...p, 'unknownKey'].join('.');
+      expect(() => validateConfig(withKey(p, 'unknownKey')), name).toThrow(`config key "${name}" is not known`);
+    }
+  });
 
   it('runs on embedded defaults with no file at all', () => {
     const config = loadConfig({ env: {} });

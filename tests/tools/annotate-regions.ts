@@ -8,7 +8,8 @@
  * (8x) above the subject's right eye and left eye (10x; the right eye is on the image's left).
  * Each panel has a pixel grid every 2 source pixels (brighter every 10, labelled in photo pixels:
  * a grid line at label N is the left/top edge of photo pixel N). Boxes drawn, 1 screen px wide:
- *   green   face-api 68-point reference (tests/fixtures/region-boxes.json), where it has the face
+ *   green   face-api 68-point reference (REGION_REFERENCE, default /tmp/region-boxes.json, written by
+ *           make-region-boxes.ts), where it has the face and the file exists
  *   cyan    our mesh (lipsOuter loop / the whole eye loop), run as regions.test.ts runs it, upright
  *   magenta the hand box already in region-boxes.hand.json, if any (to re-check an annotation)
  * Frames stay on this machine.
@@ -32,9 +33,10 @@ const outDir = process.argv[2] ?? '/tmp/region-annotate';
 mkdirSync(outDir, { recursive: true });
 const fixtures = path.join(repoRoot, 'tests', 'fixtures');
 const faceBoxes: { photos: Array<{ file: string; faces: Box[] }> } = JSON.parse(readFileSync(path.join(fixtures, 'face-boxes.json'), 'utf8'));
-const reference: { photos: Array<{ file: string; faces: Array<{ face: Box } & Record<Part, { box: Box }>> }> } = JSON.parse(
-  readFileSync(path.join(fixtures, 'region-boxes.json'), 'utf8'),
-);
+const referenceFile = process.env.REGION_REFERENCE ?? '/tmp/region-boxes.json';
+const reference: { photos: Array<{ file: string; faces: Array<{ face: Box } & Record<Part, { box: Box }>> }> } = existsSync(referenceFile)
+  ? JSON.parse(readFileSync(referenceFile, 'utf8'))
+  : { photos: [] };
 const handFile = path.join(fixtures, 'region-boxes.hand.json');
 const hand: { photos: Array<{ file: string; faces: Array<{ face: Box } & Partial<Record<Part, Box | { excluded: string }>>> }> } | undefined = existsSync(handFile)
   ? JSON.parse(readFileSync(handFile, 'utf8'))

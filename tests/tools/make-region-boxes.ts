@@ -1,11 +1,13 @@
 /**
- * Builds tests/fixtures/region-boxes.json: reference lip and eye positions for the region
- * accuracy test, from a landmark model independent of ours: face-api's 68-point landmark net
+ * Builds a reference of lip and eye positions (default /tmp/region-boxes.json, or REGION_REFERENCE)
+ * for annotate-regions.ts to draw beside our mesh while boxes are annotated by hand (the region
+ * test's truth is the hand file, tests/fixtures/region-boxes.hand.json), from a landmark model
+ * independent of ours: face-api's 68-point landmark net
  * (@vladmandic/face-api, MIT, WASM build) on the face-api demo photos. For each face of
  * tests/fixtures/face-boxes.json it stores the 68-point mouth (48-67) and eye (36-41 = subject's
  * right eye, 42-47 = left) points and their boxes, in photo pixels. Nothing touches the network.
  *
- *   npx tsx tests/tools/make-region-boxes.ts            # writes the fixture
+ *   npx tsx tests/tools/make-region-boxes.ts            # writes the reference
  *   npx tsx tests/tools/make-region-boxes.ts --draw DIR # also draws DIR/<photo>-regions.png to check by eye
  *
  * The landmark net runs on face-api's own SSD detection of each face (matched to the fixture box
@@ -22,7 +24,7 @@ import { iou } from '../helpers/vision.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
-const outFile = join(repoRoot, 'tests', 'fixtures', 'region-boxes.json');
+const outFile = process.env.REGION_REFERENCE ?? '/tmp/region-boxes.json';
 
 interface Box { x: number; y: number; width: number; height: number }
 interface FaceBoxes { photos: Array<{ file: string; width: number; height: number; faces: Box[] }> }

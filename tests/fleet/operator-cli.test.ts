@@ -3,6 +3,8 @@
  * pause/resume/abort, users; and a tampered artifact refused with the reason shown.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../fleet/cli/cli.ts';
 import { statusTopic } from '../../fleet/protocol/topics.ts';
 import { startFleet, type TestService } from './support.ts';
+import { repoRoot } from '../helpers/daemon.ts';
 
 describe('operator CLI', () => {
   let svc: TestService;
@@ -94,5 +97,27 @@ describe('operator CLI', () => {
     expect((await cli('push', 'mesh.bin', '--to', 'shop=1')).code).toBe(2);
     const noToken = await runCli(['devices'], { out: () => undefined, err: (s) => expect(s).toMatch(/401/), env: { FLEET_URL: svc.url } });
     expect(noToken).toBe(1);
+  });
+
+  it("the README's key commands work as written: `keys generate` writes the file `sign --key` names", async () => {
+    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    const gen = /npx fleet keys generate --out (\S+) --key-id (\S+)/.exec(readme);
+    const sign = /npx fleet sign \S+ --key (\S+) --key-id (\S+)/.exec(readme);
+    expect(gen && sign, 'README shows keys generate and sign').toBeTruthy();
+    const code = await runCli(['keys', 'generate', '--out', gen![1], '--key-id', gen![2]], { out: () => undefined, err: () => undefined, env: { INIT_CWD: dir } });
+    expect(code).toBe(0);
+    expect(sign![2]).toBe(gen![2]);
+    expect(existsSync(path.join(dir, sign![1])), `${sign![1]} written by keys generate`).toBe(true);
+  });
+
+  it('an answer that is not the fleet service\'s (a proxy page, an old service) fails naming the field', async () => {
+    const proxy = createServer((_req, res) => res.end(JSON.stringify({ devices: [{ storeId: 'paris-01' }] })));
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+    const err: string[] = [];
+    const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const code = await runCli(['devices', '--url', url], { out: () => undefined, err: (s) => err.push(s), env: {} });
+    proxy.close();
+    expect(code).toBe(1);
+    expect(err.join('\n')).toMatch(/unexpected answer from the fleet service: devices\.0\.deviceId/);
   });
 });

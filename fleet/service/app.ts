@@ -68,7 +68,17 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   });
   ingest = new Ingest(store, engine, log, now, { holdMs: config.ingest.retryHoldMs, maxAttempts: config.ingest.maxAttempts });
   const auth = new Auth(store, config.tokenTtlS);
-  registerApi(app, { store, auth, ingest, engine, artifacts, now, stuckAfterMs: config.ingest.stuckAfterS * 1000, mqtt: opts.mqtt !== false });
+  registerApi(app, {
+    store,
+    auth,
+    ingest,
+    engine,
+    artifacts,
+    now,
+    stuckAfterMs: config.ingest.stuckAfterS * 1000,
+    mqtt: opts.mqtt !== false,
+    loginLimits: config.login,
+  });
 
   let closed = false;
   const close = async () => {

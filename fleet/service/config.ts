@@ -71,6 +71,17 @@ export const FleetConfigSchema = z
       })
       .strict()
       .default({ retryHoldMs: 10_000, maxAttempts: 5, stuckAfterS: 60 }),
+    /** Login throttling (login-limiter.ts): failures per user and per address in a window, then a lockout. */
+    login: z
+      .object({
+        maxFailures: z.int().min(1).default(5),
+        maxFailuresPerIp: z.int().min(1).default(20),
+        windowMs: z.int().min(1000).default(15 * 60_000),
+        lockoutMs: z.int().min(1000).default(15 * 60_000),
+        maxKeys: z.int().min(100).default(10_000),
+      })
+      .strict()
+      .default({ maxFailures: 5, maxFailuresPerIp: 20, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000, maxKeys: 10_000 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

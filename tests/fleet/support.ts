@@ -66,7 +66,7 @@ export interface TestService extends FleetService {
 export async function startFleet(
   kind: 'sqlite' | 'postgres',
   overrides: Partial<FleetConfigInput> & { mqtt?: FleetConfigInput['mqtt'] } = {},
-  opts: { mqtt?: boolean } = {},
+  opts: { mqtt?: boolean; now?: () => number } = {},
 ): Promise<TestService> {
   const store = await makeStoreConfig(kind);
   const svc = await createFleetService(
@@ -79,7 +79,7 @@ export async function startFleet(
       ...overrides,
       mqtt: { clientId: `fleet-test-${randomBytes(4).toString('hex')}`, cleanSession: true, ...(overrides.mqtt ?? { url: 'mqtt://127.0.0.1:1' }) },
     },
-    { mqtt: opts.mqtt },
+    { mqtt: opts.mqtt, now: opts.now },
   );
   const api = async (method: string, url: string, body?: unknown, token?: string | null) => {
     const headers: Record<string, string> = {};

@@ -1,0 +1,21 @@
+/** What the API's route plugins are given (one object, passed as each plugin's options). */
+import type { Auth } from '../auth.ts';
+import type { Ingest } from '../ingest.ts';
+import type { LoginLimits } from '../login-limiter.ts';
+import type { ArtifactStore } from '../rollouts/artifacts.ts';
+import type { RolloutEngine } from '../rollouts/engine.ts';
+import type { FleetStore } from '../store/fleet-store.ts';
+
+export interface ApiDeps {
+  store: FleetStore;
+  auth: Auth;
+  ingest: Ingest;
+  engine: RolloutEngine;
+  artifacts: ArtifactStore;
+  now: () => number;
+  /** When the ingest counts as stuck (see serviceHealth). */
+  stuckAfterMs: number;
+  /** Whether the service runs its MQTT ingest (false in API-only tests). */
+  mqtt: boolean;
+  loginLimits?: LoginLimits;
+}

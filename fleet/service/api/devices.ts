@@ -1,0 +1,93 @@
+/** Devices, stores and their stats, fleet health: what a store manager (own store) and an operator see. */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { ID_PATTERN } from '../../protocol/topics.ts';
+import { canSeeStore, scopeOf, type Principal } from '../auth.ts';
+import { deviceHealth } from '../health.ts';
+import { ROLES, type DeviceRow } from '../store/fleet-store.ts';
+import type { ApiDeps } from './deps.ts';
+import { ApiError, need, parse } from './errors.ts';
+
+const Id = z.string().regex(ID_PATTERN);
+const DeviceParams = z.object({ storeId: Id, deviceId: Id });
+const Range = z.object({ from: z.coerce.number().int().min(0).optional(), to: z.coerce.number().int().min(0).optional() });
+
+const deviceView = (d: DeviceRow, now: number) => ({ ...d, ...deviceHealth(d, now) });
+
+function mustSee(p: Principal, storeId: string): void {
+  if (!canSeeStore(p, storeId)) throw new ApiError('FLEET_ERR_FORBIDDEN', `store "${storeId}" is not yours`);
+}
+
+export const deviceRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, now }) => {
+  app.get('/api/devices', async (req) => {
+    const p = need(req, ...ROLES);
+    const q = parse(z.object({ store: Id.optional() }), req.query, 'query');
+    if (q.store !== undefined) mustSee(p, q.store);
+    const scope = q.store !== undefined ? { storeId: q.store } : scopeOf(p);
+    const t = now();
+    return { devices: (await store.listDevices(scope)).map((d) => deviceView(d, t)) };
+  });
+
+  app.get('/api/devices/:storeId/:deviceId', async (req) => {
+    const p = need(req, ...ROLES);
+    const { storeId, deviceId } = parse(DeviceParams, req.params, 'params');
+    mustSee(p, storeId);
+    const d = await store.getDevice(storeId, deviceId);
+    if (!d) throw new ApiError('FLEET_ERR_NOT_FOUND', `no device ${storeId}/${deviceId}`);
+    return { device: deviceView(d, now()), jobs: p.role === 'manager' ? undefined : await store.deviceJobs(storeId, deviceId) };
+  });
+
+  app.get('/api/devices/:storeId/:deviceId/telemetry', async (req) => {
+    const p = need(req, ...ROLES);
+    const { storeId, deviceId } = parse(DeviceParams, req.params, 'params');
+    mustSee(p, storeId);
+    const q = parse(z.object({ since: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(5000).default(500) }), req.query, 'query');
+    return { telemetry: await store.telemetry(storeId, deviceId, q.since, q.limit) };
+  });
+
+  app.put('/api/devices/:storeId/:deviceId/tags', async (req) => {
+    const p = need(req, 'admin', 'operator');
+    const { storeId, deviceId } = parse(DeviceParams, req.params, 'params');
+    const body = parse(z.object({ tags: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/)).max(32) }), req.body, 'body');
+    if (!(await store.setTags(storeId, deviceId, body.tags))) throw new ApiError('FLEET_ERR_NOT_FOUND', `no device ${storeId}/${deviceId}`);
+    await store.audit(p.username, 'device.tags', `${storeId}/${deviceId}`, { tags: body.tags }, now());
+    return { ok: true, tags: body.tags };
+  });
+
+  app.get('/api/stores', async (req) => {
+    const p = need(req, ...ROLES);
+    return { stores: await store.storeIds(scopeOf(p)) };
+  });
+
+  /** Sessions, dwell time, products tried and saved, and device health for one store. */
+  app.get('/api/stores/:storeId/stats', async (req) => {
+    const p = need(req, ...ROLES);
+    const { storeId } = parse(z.object({ storeId: Id }), req.params, 'params');
+    mustSee(p, storeId);
+    const q = parse(Range, req.query, 'query');
+    const t = now();
+    const to = q.to ?? t + 1;
+    const from = q.from ?? to - 24 * 3600_000;
+    const devices = await store.listDevices({ storeId });
+    const health: Record<string, number> = {};
+    for (const d of devices) {
+      const h = deviceHealth(d, t).health;
+      health[h] = (health[h] ?? 0) + 1;
+    }
+    return { ...(await store.storeStats(storeId, from, to)), devices: devices.length, health };
+  });
+
+  /** Fleet-wide health: per store, devices by health word. */
+  app.get('/api/health', async (req) => {
+    const p = need(req, ...ROLES);
+    const t = now();
+    const byStore = new Map<string, Record<string, number>>();
+    for (const d of await store.listDevices(scopeOf(p))) {
+      const h = deviceHealth(d, t).health;
+      const m = byStore.get(d.storeId) ?? {};
+      m[h] = (m[h] ?? 0) + 1;
+      byStore.set(d.storeId, m);
+    }
+    return { stores: [...byStore].map(([storeId, health]) => ({ storeId, health })) };
+  });
+};

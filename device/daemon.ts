@@ -25,6 +25,8 @@ import { Pipeline } from './pipeline.ts';
 import { createSource, resolveSourceSpec } from './source/index.ts';
 import { startKioskServer } from './transport/kiosk-server.ts';
 import { createTryOnStage } from './tryon/tryon-stage.ts';
+import { FrameTap } from './control/capture.ts';
+import type { ControlTarget } from './control/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIRMWARE_VERSION = '0.1.0';
@@ -35,6 +37,8 @@ export interface Daemon {
   readonly sourceDescription: string;
   /** Milliseconds since the last emitted frame; the systemd watchdog is only fed while frames flow. */
   lastFrameAgeMs(): number | null;
+  /** What mirrorctl reaches through the control socket (device/control). */
+  control: ControlTarget;
   stop(): Promise<void>;
 }
 
@@ -104,13 +108,18 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     const sessions = startSessions(config, telemetry.agent, stops, logger);
     parts.sessions = sessions;
 
+    // Replaced in place by a config reload (encode.quality, tryon); the pipeline calls through.
+    let tryOn = createTryOnStage(config.tryon, boot.catalogSlot);
+    let encode = createJpegEncoder(config.encode.quality);
+    const frameTap = new FrameTap();
     const pipeline = new Pipeline(
       slot,
       {
         vision: (frame) => vision.tracker.process(frame),
-        tryOn: createTryOnStage(config.tryon, boot.catalogSlot),
-        encode: createJpegEncoder(config.encode.quality),
+        tryOn: (frame, faces) => tryOn(frame, faces),
+        encode: (frame) => encode(frame),
         emit: (frame) => {
+          frameTap.offer(frame.image);
           sessions.observe(frame.faces.length, frame.applied, Date.now());
           kiosk.emitFrame(frame);
         },
@@ -135,6 +144,17 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       kioskPort: kiosk.port,
       sourceDescription: source.description,
       lastFrameAgeMs: () => stats.snapshot(nowMs()).lastFrameAgeMs,
+      control: {
+        health: () => redactSecrets(healthReport(parts)),
+        reconfigure: (next) => {
+          logger.level = next.logLevel;
+          sessions.idleTimeoutMs = next.session.idleTimeoutMs;
+          tryOn = createTryOnStage(next.tryon, boot.catalogSlot);
+          encode = createJpegEncoder(next.encode.quality);
+        },
+        frames: frameTap,
+        confirm: (prompt) => kiosk.confirm(prompt),
+      },
       stop: () => stops.runAll(),
     };
   } catch (err) {

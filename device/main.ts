@@ -8,6 +8,7 @@ import { MirrorError } from './core/errors.ts';
 import { createRootLogger } from './core/logger.ts';
 import { redactSecrets } from './core/redact.ts';
 import { startDaemon } from './daemon.ts';
+import { startControl } from './control/index.ts';
 import { createSystemdNotifier } from './systemd/notify.ts';
 
 /** systemd's TimeoutStopSec is 5 s; the tests hold the daemon to 3 s. */
@@ -21,9 +22,10 @@ const { values: args } = parseArgs({
   },
 });
 
+const configFile = args.config ?? process.env.MIRROR_CONFIG;
 let config;
 try {
-  config = loadConfig({ file: args.config ?? process.env.MIRROR_CONFIG });
+  config = loadConfig({ file: configFile });
 } catch (err) {
   const message = err instanceof MirrorError ? err.message : String(err);
   process.stderr.write(`mirror: ${message}\n`);
@@ -48,6 +50,9 @@ try {
   // A config problem found while starting (a pinned key, a TLS file) exits like one found earlier.
   process.exit((err as MirrorError).code === 'MIRROR_ERR_CONFIG' ? EX_CONFIG : 1);
 }
+// mirrorctl's socket; SIGHUP (systemctl reload) re-reads the config file like `mirrorctl reload`.
+const control = await startControl({ target: daemon.control, running: config, load: () => loadConfig({ file: configFile }), logger });
+process.on('SIGHUP', () => control.reload());
 systemd.ready(`serving kiosk on port ${daemon.kioskPort}`);
 
 // The watchdog is fed only while frames flow, so a wedged pipeline gets the daemon restarted.
@@ -70,6 +75,7 @@ async function shutdown(signal: string): Promise<void> {
     logger.error({ budgetMs: STOP_BUDGET_MS }, 'stop took too long, exiting anyway');
     process.exit(1);
   }, STOP_BUDGET_MS);
+  await control.close();
   await daemon.stop();
   clearTimeout(deadline);
   logger.info({}, 'stopped');

@@ -72,7 +72,8 @@ export interface SessionSnapshot {
 }
 
 export class SessionTracker {
-  readonly #idleTimeoutMs: number;
+  /** Writable: a config reload changes it without ending the session in progress. */
+  idleTimeoutMs: number;
   readonly #sink: EventSink;
   #session: { id: string; startedAt: number; lastSeenAt: number; tried: Set<string>; looks: number } | null = null;
   #sessions = 0;
@@ -80,7 +81,7 @@ export class SessionTracker {
   #looksSaved = 0;
 
   constructor(options: SessionTrackerOptions) {
-    this.#idleTimeoutMs = options.idleTimeoutMs;
+    this.idleTimeoutMs = options.idleTimeoutMs;
     this.#sink = options.sink;
   }
 
@@ -106,7 +107,7 @@ export class SessionTracker {
   /** Ends the session once the shopper has been absent for the idle timeout. */
   tick(at: number): void {
     const s = this.#session;
-    if (s && at - s.lastSeenAt >= this.#idleTimeoutMs) this.#end('idle');
+    if (s && at - s.lastSeenAt >= this.idleTimeoutMs) this.#end('idle');
   }
 
   /** The kiosk's "save look" (declared here; the UI flow arrives with its issue). */

@@ -57,6 +57,20 @@ export interface PaintedMessage {
 /** A client that has not acknowledged its last frame within this gets a fresh one anyway. */
 export const FRAME_ACK_TIMEOUT_MS = 1000;
 
+/** A question for the staff at the mirror (debug capture consent, device/control/capture.ts). */
+export interface ConfirmRequest {
+  id: string;
+  kind: 'debug-capture';
+  title: string;
+  detail: string;
+  timeoutMs: number;
+}
+
+export interface ConfirmAnswer {
+  id: string;
+  allow: boolean;
+}
+
 export interface ServerToClientEvents {
   /** Call `received` as soon as the frame arrives: it releases the next frame to this client. */
   frame: (frame: FrameMessage, received: () => void) => void;
@@ -64,6 +78,10 @@ export interface ServerToClientEvents {
   stats: (stats: StatsMessage) => void;
   /** On connection and whenever it changes. */
   sourceStatus: (status: SourceStatusMessage) => void;
+  /** Show a confirmation; answer only on a tap on the mirror's own screen. */
+  confirm: (request: ConfirmRequest, answer: (answer: ConfirmAnswer) => void) => void;
+  /** The question was answered (here or on another screen) or timed out: close it. */
+  confirmClosed: (msg: { id: string }) => void;
 }
 
 export interface ClientToServerEvents {

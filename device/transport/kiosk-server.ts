@@ -10,9 +10,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server } from 'socket.io';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { EncodedFrame } from '../pipeline.ts';
-import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type FrameMessage, type ServerToClientEvents, type SourceStatusMessage, type StatsMessage } from './events.ts';
+import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type ConfirmRequest, type FrameMessage, type ServerToClientEvents, type SourceStatusMessage, type StatsMessage } from './events.ts';
 import { toFrameMessage } from './frame-message.ts';
 import type { Logger } from '../core/logger.ts';
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.ts';
@@ -29,6 +30,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 const Painted = z.strictObject({ id: z.number().int().positive(), paintedAt: z.number().positive() });
+const Answer = z.strictObject({ id: z.string(), allow: z.boolean() });
 
 
 /** The path below the UI root, or null when its percent-encoding is malformed. */
@@ -66,6 +68,8 @@ export interface KioskServer {
   emitStats(stats: StatsMessage): void;
   /** Sent to every client now, and to each one that connects later. */
   emitSourceStatus(status: SourceStatusMessage): void;
+  /** Asks the kiosk screen(s); the first valid answer wins, no answer within timeoutMs is 'timeout'. */
+  confirm(prompt: Omit<ConfirmRequest, 'id'>): Promise<'allow' | 'deny' | 'timeout' | 'no-kiosk'>;
   close(): Promise<void>;
 }
 
@@ -208,6 +212,29 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     emitSourceStatus(status) {
       sourceStatus = status;
       io.emit('sourceStatus', status);
+    },
+    async confirm(prompt) {
+      const sockets = [...io.of('/').sockets.values()];
+      if (sockets.length === 0) return 'no-kiosk';
+      const request: ConfirmRequest = { ...prompt, id: randomUUID() };
+      const outcome = await new Promise<'allow' | 'deny' | 'timeout'>((resolve) => {
+        let open = sockets.length;
+        for (const socket of sockets) {
+          socket
+            .timeout(prompt.timeoutMs)
+            .emitWithAck('confirm', request)
+            .then((raw) => {
+              const answer = Answer.safeParse(raw);
+              if (answer.success && answer.data.id === request.id) resolve(answer.data.allow ? 'allow' : 'deny');
+              else if (--open === 0) resolve('timeout');
+            })
+            .catch(() => {
+              if (--open === 0) resolve('timeout');
+            });
+        }
+      });
+      io.emit('confirmClosed', { id: request.id });
+      return outcome;
     },
     async close() {
       io.disconnectSockets(true);

@@ -81,6 +81,13 @@ export class Connection {
     return () => this.#frameListeners.delete(listener);
   }
 
+  /** Staff confirmations (debug capture consent); lib/service/ shows them. */
+  onStaffConfirm(ask: (request: unknown, reply: unknown) => void, close: (id?: string) => void): void {
+    this.#socket.on('confirm', ask);
+    this.#socket.on('confirmClosed', (msg) => close(typeof msg?.id === 'string' ? msg.id : undefined));
+    this.#socket.on('disconnect', () => close());
+  }
+
   /** Volatile: nothing is buffered while disconnected. */
   painted(msg: PaintedMessage): void {
     if (this.#socket.connected) this.#socket.volatile.emit('painted', msg);

@@ -10,20 +10,21 @@ import { ArtifactSchema } from '../protocol/update.ts';
 import { parseSelectorString } from '../service/rollouts/selector.ts';
 import { CliError, fleetClient, type Call } from './client.ts';
 import * as answer from './responses.ts';
-import { generateSigningKey, signArtifact } from './signing.ts';
+import { generateSigningKey, manifestFileFor, signArtifact } from './signing.ts';
 import { auditView, devicesView, rolloutsView, rolloutView } from './views.ts';
 
 const USAGE = `usage: fleet <command> [options]
 
   devices [--store S]                          devices with version, health, last seen, telemetry
   push <artifact> --to <selector> [--canary 5%] [--threshold 5%] [--min-done 10] [--transfer mqtt|http]
-                                                upload the artifact (signed: <artifact>.manifest.json) and start a rollout
+                                                upload the artifact (signed: <name>.manifest.json beside it) and start a rollout
                                                 selector: all | store=ID,tag=T,device=[STORE/]ID,N% (comma-separated)
   status [<rollout>] [--watch] [--interval S]  rollouts, or one rollout's waves (live with --watch)
   pause|resume|abort|rollback <rollout>
   keys generate [--out DIR] [--key-id ID]      a new Ed25519 signing key pair
   sign <artifact> --key KEY.pem --key-id ID --name NAME --version V [--kind model|catalog] [--id ID]
-                                                writes <artifact>.manifest.json
+       [--rollback-from V] [--out FILE]         writes <name>.manifest.json beside it (mesh.bin: mesh.manifest.json);
+                                                --rollback-from signs an explicit rollback below the devices' floor
   users add <username> --role admin|operator|manager [--store S] [--password P]
   login <username> [--password P]              prints a token for FLEET_TOKEN
   audit [--limit N]
@@ -59,6 +60,7 @@ const OPTIONS = {
   version: { type: 'string' },
   kind: { type: 'string' },
   id: { type: 'string' },
+  'rollback-from': { type: 'string' },
   role: { type: 'string' },
   password: { type: 'string' },
   limit: { type: 'string' },
@@ -108,7 +110,7 @@ function rolloutOptions(o: Options): Record<string, unknown> {
 async function push({ args, o, io, call, userPath, print, needArg }: Ctx): Promise<number> {
   const file = userPath(needArg(args[0], '<artifact>'));
   const selector = parseSelectorString(needArg(o.to, '--to <selector>'));
-  const manifestFile = o.manifest ? userPath(o.manifest) : `${file}.manifest.json`;
+  const manifestFile = o.manifest ? userPath(o.manifest) : manifestFileFor(file);
   if (!existsSync(manifestFile)) throw new CliError(`${manifestFile} not found: sign the artifact first (fleet sign ${file} ...)`);
   const meta = ArtifactSchema.parse(JSON.parse(readFileSync(manifestFile, 'utf8')));
   const bytes = readFileSync(file);
@@ -181,10 +183,12 @@ function sign({ args, o, userPath, print, needArg }: Ctx): number {
   const kind = o.kind ?? 'model';
   if (kind !== 'model' && kind !== 'catalog') throw new CliError('--kind: model or catalog', 2);
   const id = o.id ?? `${name}-${version}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-  const meta = signArtifact(readFileSync(file), { id, kind, name, version, keyId }, readFileSync(keyFile, 'utf8'));
-  const out = o.out ? userPath(o.out) : `${file}.manifest.json`;
+  const rollbackFrom = o['rollback-from'];
+  const meta = signArtifact(readFileSync(file), { id, kind, name, version, keyId, ...(rollbackFrom ? { rollbackFrom } : {}) }, readFileSync(keyFile, 'utf8'));
+  const out = o.out ? userPath(o.out) : manifestFileFor(file);
   writeFileSync(out, JSON.stringify(meta, null, 2) + '\n');
-  print(`signed ${file}\n  id ${meta.id}  ${meta.kind} ${meta.name} ${meta.version}  ${meta.size} bytes\n  sha256 ${meta.sha256}\n  key ${meta.keyId}\nmanifest ${out}`, meta);
+  const rollback = meta.rollbackFrom ? `\n  signed rollback: devices at ${meta.rollbackFrom} or below may take it` : '';
+  print(`signed ${file}\n  id ${meta.id}  ${meta.kind} ${meta.name} ${meta.version}  ${meta.size} bytes\n  sha256 ${meta.sha256}\n  key ${meta.keyId}${rollback}\nmanifest ${out}`, meta);
   return 0;
 }
 

@@ -48,7 +48,7 @@ describe('operator CLI', () => {
     await writeFile(path.join(dir, 'mesh.bin'), randomBytes(50_000));
     const sign = await cli('sign', 'mesh.bin', '--key', 'rel1.key.pem', '--key-id', 'rel1', '--name', 'face-mesh', '--version', '1.5.0');
     expect(sign.code).toBe(0);
-    expect(JSON.parse(await readFile(path.join(dir, 'mesh.bin.manifest.json'), 'utf8'))).toMatchObject({ id: 'face-mesh-1-5-0', keyId: 'rel1', size: 50_000 });
+    expect(JSON.parse(await readFile(path.join(dir, 'mesh.manifest.json'), 'utf8'))).toMatchObject({ id: 'face-mesh-1-5-0', keyId: 'rel1', size: 50_000 });
 
     const push = await cli('push', 'mesh.bin', '--to', 'store=paris-01', '--canary', '25%', '--json');
     expect(push.code, push.err).toBe(0);

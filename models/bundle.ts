@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { MirrorError } from '../device/core/errors.ts';
 import { resolveModel, type ModelManifest } from './registry.ts';
 
 export const BUNDLE_MAGIC = Buffer.from('MIRRORB1', 'ascii');
@@ -36,9 +37,10 @@ export interface ParsedBundle {
   files: BundleFile[];
 }
 
-export class BundleError extends Error {
+/** A malformed bundle (code MIRROR_ERR_BUNDLE in the device's error catalogue). */
+export class BundleError extends MirrorError {
   constructor(message: string) {
-    super(message);
+    super('MIRROR_ERR_BUNDLE', message);
     this.name = 'BundleError';
   }
 }

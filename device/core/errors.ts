@@ -1,4 +1,9 @@
-/** One catalogue of stable error codes (as Fastify does), so logs and telemetry can be matched on them. */
+/**
+ * The device's one catalogue of stable error codes (as Fastify's lib/errors.js): each code has a
+ * message template, so logs, telemetry and tests match on the code and never on free text.
+ * Every device error class extends MirrorError with a code from here (the update agent's,
+ * the model bundle's and the catalog's included); the fleet's API codes are fleet/protocol/errors.ts.
+ */
 export const ERROR_CODES = {
   MIRROR_ERR_CONFIG: 'configuration is invalid',
   MIRROR_ERR_MODEL_MANIFEST: 'model manifest is invalid',
@@ -7,6 +12,9 @@ export const ERROR_CODES = {
   MIRROR_ERR_MODEL_CONTRACT: 'model does not match its declared input/output contract',
   MIRROR_ERR_SOURCE: 'frame source failed',
   MIRROR_ERR_SOURCE_SPEC: 'frame source specification is invalid',
+  MIRROR_ERR_BUNDLE: 'model bundle is malformed',
+  MIRROR_ERR_CATALOG: 'product catalog is invalid',
+  MIRROR_ERR_UPDATE_STAGE: 'update artifact is intact but unusable',
 } as const;
 
 export type MirrorErrorCode = keyof typeof ERROR_CODES;

@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { MirrorConfig } from '../config/schema.ts';
 import { MirrorError } from '../core/errors.ts';
-import { parsePublicKey } from '../update/verify.ts';
+import { parsePublicKey } from '../../fleet/protocol/signing.ts';
 
 export interface StartupKeys {
   /** keyId → pinned Ed25519 public key. */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Logger } from '../core/logger.ts';
 import { CATALOG_NAME, CatalogSlot } from '../tryon/catalog.ts';
-import { prepareUpdateBoot } from '../update/agent.ts';
+import { prepareUpdateBoot } from '../update/boot.ts';
 import { loadCommittedCatalog } from '../update/catalog-host.ts';
 import { MESH_MODEL } from '../update/model-host.ts';
 import { UpdateStore, type ServingModel } from '../update/store.ts';

@@ -13,6 +13,7 @@
  * catalog-host.ts); the try-on stage reads the serving catalog through one `CatalogSlot`, whose
  * reference is swapped between frames, so a frame never sees half of two catalogs.
  */
+import { MirrorError } from '../core/errors.ts';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -57,11 +58,12 @@ export const CatalogSchema = z
   });
 export type Catalog = z.infer<typeof CatalogSchema>;
 
-export class CatalogError extends Error {
+/** An invalid catalog (code MIRROR_ERR_CATALOG in device/core/errors.ts). */
+export class CatalogError extends MirrorError {
   /** The dotted path of the first offending field (`products.2.colour`), or `(catalog)`. */
   readonly field: string;
   constructor(field: string, message: string) {
-    super(`catalog field "${field}": ${message}`);
+    super('MIRROR_ERR_CATALOG', `catalog field "${field}": ${message}`);
     this.name = 'CatalogError';
     this.field = field;
   }

@@ -35,7 +35,7 @@ import { FaceMesh } from '../vision/mesh.ts';
 import { FaceTracker } from '../vision/face-tracker.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
 import type { InferenceRuntime } from '../vision/runtime/runtime.ts';
-import { StageError, type HealthSample, type ModelCandidate, type ModelHost, type SmokeResult } from './agent.ts';
+import { UpdateStageError, type HealthSample, type ModelCandidate, type ModelHost, type SmokeResult } from './host.ts';
 import { writeFileDurable } from '../core/fs-atomic.ts';
 import { loadGoldenFrames } from './model-host.ts';
 import type { ServingModel } from './store.ts';
@@ -151,10 +151,10 @@ export function createCatalogHost(opts: CatalogHostOptions): ModelHost {
       try {
         catalog = parseCatalog(bytes);
       } catch (err) {
-        throw new StageError('bad-catalog', (err as Error).message);
+        throw new UpdateStageError('bad-catalog', (err as Error).message);
       }
       if (catalog.version !== artifact.version) {
-        throw new StageError('bad-catalog', `catalog field "version": "${catalog.version}", the artifact says "${artifact.version}"`);
+        throw new UpdateStageError('bad-catalog', `catalog field "version": "${catalog.version}", the artifact says "${artifact.version}"`);
       }
       await writeFileDurable(path.join(dir, CATALOG_FILE), bytes);
     },

@@ -18,7 +18,7 @@ import { FaceTracker } from '../vision/face-tracker.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
 import type { LoadedModel } from '../vision/runtime/runtime.ts';
-import type { HealthSample, ModelCandidate, ModelHost, SmokeResult } from './agent.ts';
+import type { HealthSample, ModelCandidate, ModelHost, SmokeResult } from './host.ts';
 import type { ServingModel } from './store.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -4,6 +4,7 @@
  *   <stateDir>/updates/job.json                the current (or last) job and its state
  *   <stateDir>/updates/<jobId>/artifact.part    the download, written chunk by chunk
  *   <stateDir>/updates/rolled-back.json         artifact ids this device rolled back or found bad
+ *   <stateDir>/updates/floors.json              per name, the highest version ever committed (anti-rollback)
  *   <stateDir>/models/current.json              the committed pointer: which model serves on boot
  *   <stateDir>/models/<name>/<artifactId>/      a staged model (a registry directory)
  *   <stateDir>/catalog/current.json             the committed catalog pointer (same format, key "catalog")
@@ -15,7 +16,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UPDATE_STATES, UpdateOfferSchema, type UpdateOffer, type UpdateStateName } from '../../fleet/protocol/update.ts';
+import {
+  compareVersions,
+  UpdateOfferSchema,
+  UpdateReasonSchema,
+  type UpdateOffer,
+  type UpdateReason,
+  type UpdateStateName,
+} from '../../fleet/protocol/update.ts';
 import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { readJsonFile, writeFileAtomic } from '../core/fs-atomic.ts';
 
@@ -32,7 +40,7 @@ export interface JobRecord {
   v: 1;
   offer: UpdateOffer;
   state: UpdateStateName | string;
-  reason?: string;
+  reason?: UpdateReason;
   detail?: string;
   /** Chunks on disk, in order (MQTT transfer); bytes on disk (both transfers). */
   nextChunk: number;
@@ -51,7 +59,8 @@ const JobRecordSchema = z.object({
   v: z.literal(1),
   offer: UpdateOfferSchema,
   state: z.string(),
-  reason: z.string().optional(),
+  /** A code this firmware does not know (written by a newer one) reads as `unknown`. */
+  reason: UpdateReasonSchema.catch('unknown').optional(),
   detail: z.string().optional(),
   nextChunk: z.int().min(0),
   received: z.int().min(0),
@@ -72,7 +81,12 @@ export type LoadedJob = { ok: true; job: JobRecord | null } | { ok: false; error
 
 const MAX_REJECTED = 200;
 
+const FloorsSchema = z.record(z.string(), z.string());
+
 export class UpdateStore {
+  /** Read once, then kept in step with every write: an offer is checked without disk I/O. */
+  #rejected: string[] | undefined;
+  #floors: Record<string, string> | undefined;
   readonly stateDir: string;
   readonly updatesDir: string;
   readonly modelsDir: string;
@@ -159,20 +173,59 @@ export class UpdateStore {
     await writeFileAtomic(file, `${JSON.stringify(pointer, null, 1)}\n`);
   }
 
-  async rejectedArtifacts(): Promise<string[]> {
+  async rejectedArtifacts(): Promise<readonly string[]> {
+    if (this.#rejected) return this.#rejected;
     try {
       const raw = await readJsonFile(path.join(this.updatesDir, 'rolled-back.json'));
-      return Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : [];
+      this.#rejected = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : [];
     } catch {
-      return [];
+      this.#rejected = [];
     }
+    return this.#rejected;
   }
 
   async addRejectedArtifact(id: string): Promise<void> {
     const list = await this.rejectedArtifacts();
     if (list.includes(id)) return;
-    list.push(id);
-    await writeFileAtomic(path.join(this.updatesDir, 'rolled-back.json'), JSON.stringify(list.slice(-MAX_REJECTED)));
+    const next = [...list, id].slice(-MAX_REJECTED);
+    await writeFileAtomic(path.join(this.updatesDir, 'rolled-back.json'), JSON.stringify(next));
+    this.#rejected = next;
+  }
+
+  private async floors(): Promise<Record<string, string>> {
+    if (this.#floors) return this.#floors;
+    let raw: unknown;
+    try {
+      raw = await readJsonFile(path.join(this.updatesDir, 'floors.json'));
+    } catch {
+      raw = undefined; // unreadable: the committed pointer still gives a floor (see floor())
+    }
+    const parsed = FloorsSchema.safeParse(raw ?? {});
+    this.#floors = parsed.success ? parsed.data : {};
+    return this.#floors;
+  }
+
+  /**
+   * The anti-rollback floor of `name`: the highest version ever committed, or at least the
+   * committed pointer's (a device updated by firmware older than the floors file); undefined when
+   * only the bundled model ever served.
+   */
+  async floor(name: string): Promise<string | undefined> {
+    const recorded = (await this.floors())[name];
+    const committed = (await this.committed(name))?.version;
+    if (recorded === undefined) return committed;
+    return committed !== undefined && compareVersions(committed, recorded) > 0 ? committed : recorded;
+  }
+
+  /** Raises the floor of `name` to `version` (never lowers it, not even for a signed rollback). */
+  async raiseFloor(name: string, version: string): Promise<void> {
+    const floors = await this.floors();
+    const current = floors[name];
+    if (current !== undefined && compareVersions(version, current) <= 0) return;
+    const next = { ...floors, [name]: version };
+    await mkdir(this.updatesDir, { recursive: true });
+    await writeFileAtomic(path.join(this.updatesDir, 'floors.json'), JSON.stringify(next));
+    this.#floors = next;
   }
 
   /** Removes staged directories of `name` other than those in `keep` (files, such as a pointer, stay). */
@@ -192,8 +245,4 @@ export class UpdateStore {
       if (!keepSet.has(full)) await rm(full, { recursive: true, force: true });
     }
   }
-}
-
-export function isKnownState(s: string): s is UpdateStateName {
-  return (UPDATE_STATES as readonly string[]).includes(s);
 }

@@ -6,19 +6,22 @@
  *     [--dir MODEL_DIR] [--id ARTIFACT_ID] [--sign-key ed25519-private.pem --key-id fleet-2025]
  *
  *   tsx models/tools/make-bundle.ts --catalog catalog.json --out catalog-2026.2.0.json [--id ID] [--sign-key ... --key-id ...]
+ *     [--rollback-from V]
  *
  * --catalog takes a product catalog (device/tryon/catalog.ts): it is validated (an error names the
  * field) and the artifact is the catalog file itself (kind "catalog", name "catalog", version =
  * the catalog's; --version, if given, must agree).
  * --model takes a registered model (its files verified by the registry); --dir a model directory
- * (manifest.json + files, or manifests/<name>.json). Writes the bundle, and `<out>.json` with the
- * artifact fields of an update offer (id, kind, name, version, size, sha256, signature, keyId).
+ * (manifest.json + files, or manifests/<name>.json). Writes the bundle, and beside it
+ * `<out without its extension>.manifest.json` (face-mesh-3.0.5.bundle: face-mesh-3.0.5.manifest.json,
+ * what `fleet push` reads) with the artifact fields of an update offer (id, kind, name, version,
+ * size, sha256, signature, keyId; rollbackFrom for an explicit signed rollback below the devices' floor).
  */
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundleFromDir, bundleFromRegistry, parseBundle } from '../bundle.ts';
-import { signArtifact } from '../../device/update/verify.ts';
+import { manifestFileFor, signFields } from '../../fleet/cli/signing.ts';
 import { CATALOG_NAME, parseCatalog } from '../../device/tryon/catalog.ts';
 
 const { values: a } = parseArgs({
@@ -31,6 +34,7 @@ const { values: a } = parseArgs({
     id: { type: 'string' },
     'sign-key': { type: 'string' },
     'key-id': { type: 'string' },
+    'rollback-from': { type: 'string' },
   },
 });
 
@@ -68,13 +72,14 @@ if (a.catalog) {
 }
 const sha256 = createHash('sha256').update(bundle).digest('hex');
 const id = a.id ?? `${name}-${version}-${sha256.slice(0, 8)}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-const meta = { id, kind, name, version, size: bundle.byteLength, sha256 };
+const meta = { id, kind, name, version, size: bundle.byteLength, sha256, ...(a['rollback-from'] ? { rollbackFrom: a['rollback-from'] } : {}) };
 writeFileSync(a.out, bundle);
 let artifact: Record<string, unknown> = meta;
 if (a['sign-key']) {
   if (!a['key-id']) die('--key-id is required with --sign-key');
   const key = createPrivateKey(readFileSync(a['sign-key'], 'utf8'));
-  artifact = { ...meta, signature: signArtifact(meta, key), keyId: a['key-id'] };
+  artifact = { ...meta, signature: signFields(meta, key), keyId: a['key-id'] };
 }
-writeFileSync(`${a.out}.json`, `${JSON.stringify(artifact, null, 2)}\n`);
-process.stdout.write(`${a.out}: ${bundle.byteLength} bytes, sha256 ${sha256}${a['sign-key'] ? ', signed' : ', unsigned'}\n`);
+const manifestOut = manifestFileFor(a.out);
+writeFileSync(manifestOut, `${JSON.stringify(artifact, null, 2)}\n`);
+process.stdout.write(`${a.out}: ${bundle.byteLength} bytes, sha256 ${sha256}${a['sign-key'] ? ', signed' : ', unsigned'}; metadata ${manifestOut}\n`);

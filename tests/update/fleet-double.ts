@@ -14,7 +14,8 @@ import {
   type UpdateOffer,
   type UpdateState,
 } from '../../fleet/protocol/update.ts';
-import { rawPublicKeyBase64, signArtifact } from '../../device/update/verify.ts';
+import { rawPublicKeyBase64 } from '../../fleet/protocol/signing.ts';
+import { signFields } from '../../fleet/cli/signing.ts';
 
 export interface SigningKey {
   keyId: string;
@@ -38,14 +39,16 @@ export interface ArtifactOptions {
   /** Override fields after signing (a tampered offer), or the sha256 signed (a wrong hash). */
   declaredSha256?: string;
   resignWith?: SigningKey;
+  /** A signed explicit rollback (see isDowngrade). */
+  rollbackFrom?: string;
 }
 
 export function makeArtifact(bytes: Buffer, o: ArtifactOptions): Artifact {
   const sha256 = o.declaredSha256 ?? createHash('sha256').update(bytes).digest('hex');
   const kind = o.kind ?? (o.name === 'catalog' ? 'catalog' : 'model');
-  const meta = { id: o.id, kind, name: o.name ?? 'face-mesh', version: o.version, size: bytes.byteLength, sha256 };
+  const meta = { id: o.id, kind, name: o.name ?? 'face-mesh', version: o.version, size: bytes.byteLength, sha256, ...(o.rollbackFrom ? { rollbackFrom: o.rollbackFrom } : {}) };
   const signer = o.resignWith ?? o.key;
-  return { ...meta, signature: signArtifact(meta, signer.privateKey), keyId: o.key.keyId };
+  return { ...meta, signature: signFields(meta, signer.privateKey), keyId: o.key.keyId };
 }
 
 export interface FleetDouble {

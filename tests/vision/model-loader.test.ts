@@ -51,6 +51,19 @@ describe('automatic backend choice per model', () => {
     expect(chosen(other.lines)[0].obj.cached).toBe(false);
   });
 
+  it('a damaged choice file (a field of the wrong type) is re-timed, not trusted', async () => {
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'sel-'));
+    (await (await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir, logger: recorder().logger, host, ...fast })).load('iris')).dispose();
+    const file = path.join(stateDir, 'vision-backends.json');
+    const cache = JSON.parse(await readFile(file, 'utf8'));
+    cache.models.iris.msPerRun = 'fast';
+    await writeFile(file, JSON.stringify(cache));
+    const log = recorder();
+    (await (await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir, logger: log.logger, host, ...fast })).load('iris')).dispose();
+    expect(chosen(log.lines)[0].obj.cached).toBe(false);
+    expect(typeof JSON.parse(await readFile(file, 'utf8')).models.iris.msPerRun).toBe('number');
+  });
+
   it('re-times when the model version changes', async () => {
     const stateDir = await mkdtemp(path.join(tmpdir(), 'sel-'));
     const root = await mkdtemp(path.join(tmpdir(), 'models-'));

@@ -12,9 +12,11 @@
  * one TF.js runtime is created: tfjs-node-gpu when installed (unless WASM is pinned), else WASM.
  */
 import { createRequire } from 'node:module';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { availableFormats, loadManifest, resolveModel, type ModelFormat, type ResolvedModel } from '../../../models/registry.ts';
+import { z } from 'zod';
+import { writeFileAtomic } from '../../core/fs-atomic.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fixedInput } from './fixed-input.ts';
 import { probeHost, type HostInfo } from './host.ts';
@@ -66,18 +68,18 @@ type Family = 'onnx' | 'tfjs';
 const FORMAT_OF: Record<Family, ModelFormat> = { onnx: 'onnx', tfjs: 'tfjs-graph' };
 const CACHE_FILE = 'vision-backends.json';
 
-interface CacheEntry {
-  key: string;
-  family: Family;
-  backend: string;
-  msPerRun: number;
-  timings: Record<string, number>;
-  decidedAt: string;
-}
-interface CacheFile {
-  v: 1;
-  models: Record<string, CacheEntry>;
-}
+/** The persisted backend choices: a file on disk, so validated when read (a bad one is re-timed). */
+const CacheEntrySchema = z.object({
+  key: z.string(),
+  family: z.enum(['onnx', 'tfjs']),
+  backend: z.string(),
+  msPerRun: z.number(),
+  timings: z.record(z.string(), z.number()),
+  decidedAt: z.string(),
+});
+type CacheEntry = z.infer<typeof CacheEntrySchema>;
+const CacheFileSchema = z.object({ v: z.literal(1), models: z.record(z.string(), CacheEntrySchema) });
+type CacheFile = z.infer<typeof CacheFileSchema>;
 
 function nodeGpuInstalled(): boolean {
   try {
@@ -127,8 +129,8 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
 
   async function readCache(): Promise<CacheFile> {
     try {
-      const parsed = JSON.parse(await readFile(cachePath, 'utf8')) as CacheFile;
-      if (parsed?.v === 1 && parsed.models && typeof parsed.models === 'object') return parsed;
+      const parsed = CacheFileSchema.safeParse(JSON.parse(await readFile(cachePath, 'utf8')));
+      if (parsed.success) return parsed.data;
     } catch {
       /* absent or unreadable: re-time */
     }
@@ -138,10 +140,7 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     try {
       const cache = await readCache();
       cache.models[name] = entry;
-      await mkdir(stateDir, { recursive: true });
-      const tmp = `${cachePath}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(cache, null, 2)}\n`);
-      await rename(tmp, cachePath);
+      await writeFileAtomic(cachePath, `${JSON.stringify(cache, null, 2)}\n`);
     } catch (err) {
       logger.warn({ model: name, reason: (err as Error).message }, 'could not persist the backend choice; it will be re-timed at next start');
     }

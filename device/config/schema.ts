@@ -3,12 +3,13 @@
  * silently); every field has a default so the mirror runs with no file at all.
  */
 import { z } from 'zod';
+import { DEFAULT_SMOOTHING, type OneEuroParams } from '../vision/smoothing.ts';
 
 const hexColour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like "#b0263c"');
 const storeOrDeviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
-/** One-Euro filter parameters (Hz, per face-size unit per second, Hz). */
-const oneEuro = (minCutoff: number, beta: number, dCutoff: number) =>
+/** One-Euro filter parameters (Hz, per face-size unit per second, Hz); defaults from the smoother's own. */
+const oneEuro = ({ minCutoff, beta, dCutoff }: OneEuroParams) =>
   z
     .strictObject({
       minCutoff: z.number().min(0.01).max(30).default(minCutoff),
@@ -68,12 +69,12 @@ export const MirrorConfig = z.strictObject({
       smoothing: z
         .strictObject({
           enabled: z.boolean().default(true),
-          motion: oneEuro(1.5, 40, 2),
-          lips: oneEuro(2, 30, 2),
-          eyes: oneEuro(2, 30, 2),
-          brows: oneEuro(1, 15, 1),
-          outline: oneEuro(0.4, 5, 1),
-          face: oneEuro(0.7, 10, 1),
+          motion: oneEuro(DEFAULT_SMOOTHING.motion),
+          lips: oneEuro(DEFAULT_SMOOTHING.shape.lips),
+          eyes: oneEuro(DEFAULT_SMOOTHING.shape.eyes),
+          brows: oneEuro(DEFAULT_SMOOTHING.shape.brows),
+          outline: oneEuro(DEFAULT_SMOOTHING.shape.outline),
+          face: oneEuro(DEFAULT_SMOOTHING.shape.face),
         })
         .prefault({}),
       /** Iris refinement (64x64 eye crops) on the shopper's face. */

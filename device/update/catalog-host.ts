@@ -55,8 +55,8 @@ export async function goldenFacesFromRuntime(runtime: InferenceRuntime, opts: { 
   try {
     const meshModel = await runtime.load(await resolveModel('face-mesh'));
     try {
-      const detector = new FaceDetector(detectorModel, { minScore: opts.detectorMinScore, iouThreshold: 0.3 });
-      const tracker = new FaceTracker(detector, new FaceMesh(meshModel), { minMeshScore: opts.meshMinScore, cropScale: 1.5, detectionCropScale: 1.6 });
+      const detector = new FaceDetector(detectorModel, { minScore: opts.detectorMinScore });
+      const tracker = new FaceTracker(detector, new FaceMesh(meshModel), { minMeshScore: opts.meshMinScore });
       const out: GoldenFace[] = [];
       for (const image of frames) {
         tracker.reset();

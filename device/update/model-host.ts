@@ -54,9 +54,9 @@ export async function loadGoldenFrames(files = GOLDEN_FRAMES, width = 640): Prom
 /** Runs the golden frames through `mesh` (with a detector of its own); the reason on failure. */
 export async function smokeTestMesh(mesh: LoadedModel, detectorModel: LoadedModel, options: SmokeOptions): Promise<string | null> {
   const frames = await loadGoldenFrames(options.goldenFrames ?? GOLDEN_FRAMES);
-  const detector = new FaceDetector(detectorModel, { minScore: options.detectorMinScore, iouThreshold: 0.3 });
+  const detector = new FaceDetector(detectorModel, { minScore: options.detectorMinScore });
   const faceMesh = new FaceMesh(mesh);
-  const tracker = new FaceTracker(detector, faceMesh, { minMeshScore: options.meshMinScore, cropScale: 1.5, detectionCropScale: 1.6 });
+  const tracker = new FaceTracker(detector, faceMesh, { minMeshScore: options.meshMinScore });
   const times: number[] = [];
   for (const [i, frame] of frames.entries()) {
     tracker.reset();

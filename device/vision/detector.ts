@@ -15,8 +15,10 @@ export interface Detection {
 
 export interface DetectorOptions {
   minScore: number;
-  iouThreshold: number;
 }
+
+/** Candidates overlapping the best one by at least this much are the same face (weighted NMS, as MediaPipe's BlazeFace). */
+const NMS_IOU = 0.3;
 
 const INPUT = 256;
 const VALUES = 16;
@@ -96,8 +98,8 @@ export class FaceDetector {
     const kept: Detection[] = [];
     while (remaining.length > 0) {
       const best = remaining[0];
-      const cluster = remaining.filter((c) => iou(best.box, c.box) >= this.#options.iouThreshold);
-      const rest = remaining.filter((c) => iou(best.box, c.box) < this.#options.iouThreshold);
+      const cluster = remaining.filter((c) => iou(best.box, c.box) >= NMS_IOU);
+      const rest = remaining.filter((c) => iou(best.box, c.box) < NMS_IOU);
       const total = cluster.reduce((s, c) => s + c.score, 0);
       const avg = (pick: (d: Detection) => number) => cluster.reduce((s, c) => s + pick(c) * c.score, 0) / total;
       kept.push({

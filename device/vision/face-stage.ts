@@ -9,7 +9,7 @@ import { createModelLoader, type ModelChoice, type ModelLoader } from './runtime
 import type { Logger } from '../core/logger.ts';
 import { IrisModel } from './iris.ts';
 import { PersonSegmenter } from './segmentation.ts';
-import type { SmoothingParams } from './smoothing.ts';
+import { smoothingFrom } from './smoothing.ts';
 
 
 export interface FaceStage {
@@ -50,11 +50,6 @@ async function loadMesh(loader: ModelLoader, options: FaceStageOptions, logger: 
 /** NHWC input shapes of the segmentation models (their manifests say the same). */
 const SEGMENTATION_INPUT = { selfie: [1, 256, 256, 3], meet: [1, 144, 256, 3] } as const;
 
-function smoothingFrom(vision: MirrorConfig['vision']): SmoothingParams {
-  const { enabled, motion, ...shape } = vision.smoothing;
-  return { enabled, motion, shape };
-}
-
 export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger, options: FaceStageOptions): Promise<FaceStage> {
   // Each model on the fastest backend this host has (timed once, cached per host in stateDir).
   const loader = await createModelLoader({ backend: vision.backend, providers: vision.providers, stateDir: options.stateDir, logger });
@@ -65,7 +60,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
     models.push(detectorModel);
     let meshModel = await loadMesh(loader, options, logger);
     models.push(meshModel);
-    const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore, iouThreshold: 0.3 });
+    const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore });
     const backends: Record<string, string> = { detector: detectorModel.backend, mesh: meshModel.backend };
     let iris: IrisModel | undefined;
     if (vision.iris) {
@@ -84,9 +79,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
     }
     const tracker = new FaceTracker(detector, new FaceMesh(meshModel), {
       minMeshScore: vision.meshMinScore,
-      cropScale: 1.5,
-      detectionCropScale: 1.6,
-      smoothing: smoothingFrom(vision),
+      smoothing: smoothingFrom(vision.smoothing),
       iris,
       segmenter,
     });

@@ -14,13 +14,14 @@ import { headPose } from './pose.ts';
 import type { IrisModel } from './iris.ts';
 import type { PersonMask, PersonSegmenter } from './segmentation.ts';
 
+/** Mesh crop side relative to the landmarks' extent (MediaPipe's face landmark graph uses 1.5). */
+const CROP_SCALE = 1.5;
+/** Mesh crop side relative to the detector's box (BlazeFace boxes are tight: brows to mouth). */
+const DETECTION_CROP_SCALE = 1.6;
+
 export interface TrackerOptions {
   /** Mesh face-flag below this means the track is lost. */
   minMeshScore: number;
-  /** Crop side relative to the landmarks' extent. */
-  cropScale: number;
-  /** Crop side relative to the detector's box (BlazeFace boxes are tight: brows to mouth). */
-  detectionCropScale: number;
   /** Temporal smoothing of the shopper's landmarks; default: on, DEFAULT_SMOOTHING. */
   smoothing?: SmoothingParams;
   /** Iris refinement (off when absent). */
@@ -131,7 +132,7 @@ export class FaceTracker {
     return {
       cx: d.box.x + d.box.width / 2,
       cy: d.box.y + d.box.height / 2,
-      size: Math.max(d.box.width, d.box.height) * this.#options.detectionCropScale,
+      size: Math.max(d.box.width, d.box.height) * DETECTION_CROP_SCALE,
       angle: Math.atan2(leftEye[1] - rightEye[1], leftEye[0] - rightEye[0]),
     };
   }
@@ -160,7 +161,7 @@ export class FaceTracker {
     return {
       cx: cos * cu - sin * cv,
       cy: sin * cu + cos * cv,
-      size: Math.max(maxU - minU, maxV - minV) * this.#options.cropScale,
+      size: Math.max(maxU - minU, maxV - minV) * CROP_SCALE,
       angle,
     };
   }

@@ -49,6 +49,12 @@ export const DEFAULT_SMOOTHING: SmoothingParams = {
   },
 };
 
+/** The config's flat `vision.smoothing` (motion beside each region) as the smoother's params. */
+export function smoothingFrom(config: { enabled: boolean; motion: OneEuroParams } & Record<SmoothedRegion, OneEuroParams>): SmoothingParams {
+  const { enabled, motion, ...shape } = config;
+  return { enabled, motion, shape };
+}
+
 const alphaFor = (cutoff: number, dt: number): number => {
   const tau = 1 / (2 * Math.PI * cutoff);
   return 1 / (1 + tau / dt);

@@ -12,7 +12,7 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 export async function loadVision() {
   const runtime = await createTfjsRuntime('auto', quiet);
-  const detector = new FaceDetector(await runtime.load(await resolveModel('face-detector')), { minScore: 0.5, iouThreshold: 0.3 });
+  const detector = new FaceDetector(await runtime.load(await resolveModel('face-detector')), { minScore: 0.5 });
   const mesh = new FaceMesh(await runtime.load(await resolveModel('face-mesh')));
   return { runtime, detector, mesh };
 }

@@ -97,7 +97,7 @@ for (const photo of faceBoxes.photos) {
     const x0 = Math.max(0, Math.round(window.x));
     const y0 = Math.max(0, Math.round(window.y));
     const crop = onlyShopper(cropImage(image, window), { ...face, x: face.x - x0, y: face.y - y0 });
-    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5, cropScale: 1.5, detectionCropScale: 1.6 });
+    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
     const { faces } = await tracker.process(crop);
     const ref = reference.photos.find((p) => p.file === photo.file)?.faces.find((f) => sameFace(f.face, face));
     const handFace = hand?.photos.find((p) => p.file === photo.file)?.faces.find((f) => sameFace(f.face, face));

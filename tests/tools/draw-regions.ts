@@ -19,7 +19,7 @@ const names = (list ? list.split(',') : ['lips', 'eyes', 'upperEyelids', 'lowerE
 for (const n of names) if (!REGION_NAMES.includes(n)) throw new Error(`unknown region ${n}`);
 
 const vision = await loadVision();
-const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5, cropScale: 1.5, detectionCropScale: 1.6 });
+const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
 const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
 const image = { width: info.width, height: info.height, data: new Uint8Array(data) };
 const { faces } = await tracker.process(image);

@@ -102,7 +102,7 @@ describe('lip and eye regions against hand-annotated boxes', () => {
           const crop = onlyShopper(cropImage(image, window), { ...ref.face, x: ref.face.x - x0, y: ref.face.y - y0 });
           const { image: framed, map } = transformImage(crop, condition.angle, condition.scale);
           const back = inverseOf(map);
-          const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5, cropScale: 1.5, detectionCropScale: 1.6 });
+          const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
           const { faces } = await tracker.process(framed);
           const id = `${path.basename(photo.file)}:${k}`;
           for (const part of parts) {
@@ -156,7 +156,7 @@ describe('region polygons and masks', () => {
     const photo = fixture.photos[5];
     const image = await readRgb(photo.file);
     const crop = cropImage(image, shopperWindow(photo.faces[2].face));
-    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5, cropScale: 1.5, detectionCropScale: 1.6 });
+    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
     const { faces } = await tracker.process(crop);
     expect(faces).toHaveLength(1);
     for (const name of REGION_NAMES) {
@@ -175,7 +175,7 @@ describe('region polygons and masks', () => {
     const photo = fixture.photos[2]; // sample3: open smiles
     const image = await readRgb(photo.file);
     const crop = cropImage(image, shopperWindow(photo.faces[0].face));
-    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5, cropScale: 1.5, detectionCropScale: 1.6 });
+    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
     const lm = (await tracker.process(crop)).faces[0].landmarks;
     const lips = regionMask(lm, 'lips', crop, { featherPx: 0 })!;
     const opening = regionBox(lm, 'mouthOpening');
@@ -190,7 +190,7 @@ describe('region polygons and masks', () => {
     const photo = fixture.photos[5];
     const image = await readRgb(photo.file);
     const crop = cropImage(image, shopperWindow(photo.faces[2].face));
-    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5, cropScale: 1.5, detectionCropScale: 1.6 });
+    const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
     const lm = (await tracker.process(crop)).faces[0].landmarks;
     const skin = regionMask(lm, 'skin', crop, { featherPx: 0 })!;
     const at = (x: number, y: number) => skin.alpha[(Math.round(y) - skin.rect.y) * skin.rect.width + Math.round(x) - skin.rect.x];

@@ -3,14 +3,14 @@
  * real socket.io client as the kiosk: status, debug capture only with the kiosk's consent, and
  * config reload that keeps the kiosk's connection and the shopper's session.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ConfirmRequest, ServerToClientEvents } from '../../device/transport/events.ts';
-import { repoRoot, startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import { mirrorctl as run, until } from './support.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mirrorctl-'));
 const stateDir = path.join(dir, 'state');
@@ -19,25 +19,7 @@ const socketFile = path.join(stateDir, 'control.sock');
 const debugDir = path.join(stateDir, 'debug');
 const baseConfig = { mqtt: { embeddedPort: 0 } };
 
-function mirrorctl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // Async on purpose: the kiosk client in this process must be able to answer while it waits.
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device/control/mirrorctl.ts'), ...args, '--socket', socketFile], { cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function until(probe: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const mirrorctl = (...args: string[]) => run(socketFile, ...args);
 
 const debugFiles = (): string[] => {
   try {

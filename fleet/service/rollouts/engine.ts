@@ -16,7 +16,6 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import {
-  TERMINAL_UPDATE_STATES,
   MAX_CHUNK_BYTES,
   UpdateCancelSchema,
   UpdateOfferSchema,
@@ -26,9 +25,14 @@ import {
 } from '../../protocol/update.ts';
 import { updateTopic, type DeviceAddress } from '../../protocol/topics.ts';
 import type { FleetConfig } from '../config.ts';
-import type { ArtifactRow, FleetStore, JobOutcome, JobRow, RolloutRow } from '../store/fleet-store.ts';
+import { Lock } from '../lock.ts';
+import type { ArtifactRow, FleetStore, JobRow, RolloutRow } from '../store/fleet-store.ts';
 import { publicArtifact, type ArtifactStore } from './artifacts.ts';
+import { ACTIVE, jobPatchFor, planJobs, resolveOptions, RolloutError, stuckReason, waveVerdict, type RolloutOptions } from './rules.ts';
 import { planWaves, selectDevices, SelectorSchema, type Selector } from './selector.ts';
+import { rolloutSummary, type RolloutSummary } from './summary.ts';
+
+export { RolloutError, type RolloutOptions } from './rules.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -36,43 +40,10 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-export interface RolloutOptions {
-  canaryPercent: number;
-  waveGrowth: number;
-  failureThreshold: number;
-  minDevicesDone: number;
-  stuckTimeoutS: number;
-  watchSeconds: number;
-  transfer: 'mqtt' | 'http';
-}
-
 export interface CreateRolloutInput {
   artifactId: string;
   selector: Selector;
   options?: Partial<RolloutOptions>;
-}
-
-export class RolloutError extends Error {
-  constructor(
-    readonly code: 'not-found' | 'bad-request' | 'conflict',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const ACTIVE: JobOutcome[] = ['offered', 'in-progress', 'committed'];
-/** Outcomes that no longer hold a wave back. */
-const SETTLED = new Set<JobOutcome>(['succeeded', 'failed', 'timed-out', 'cancelled', 'skipped', 'queued']);
-const FAILED = new Set<JobOutcome>(['failed', 'timed-out']);
-
-class Lock {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const r = this.tail.then(fn, fn);
-    this.tail = r.catch(() => undefined);
-    return r;
-  }
 }
 
 export interface EngineDeps {
@@ -85,21 +56,6 @@ export interface EngineDeps {
   publicUrl?: string;
   downloadSecret: string;
   now?: () => number;
-}
-
-export interface WaveSummary {
-  wave: number;
-  size: number;
-  counts: Partial<Record<JobOutcome, number>>;
-}
-
-export interface RolloutSummary {
-  rollout: RolloutRow;
-  artifact: { id: string; name: string; version: string; kind: string } | null;
-  waves: WaveSummary[];
-  totals: Partial<Record<JobOutcome, number>>;
-  /** Succeeded / targets, 0..1. */
-  progress: number;
 }
 
 export class RolloutEngine {
@@ -134,25 +90,7 @@ export class RolloutEngine {
   async create(input: CreateRolloutInput, actor: string): Promise<RolloutRow> {
     const sel = SelectorSchema.safeParse(input.selector);
     if (!sel.success) throw new RolloutError('bad-request', `selector.${sel.error.issues[0].path.join('.')}: ${sel.error.issues[0].message}`);
-    const c = this.d.config;
-    const opts: RolloutOptions = {
-      canaryPercent: 5,
-      waveGrowth: c.waveGrowth,
-      failureThreshold: c.failureThreshold,
-      minDevicesDone: c.minDevicesDone,
-      stuckTimeoutS: c.stuckTimeoutS,
-      watchSeconds: c.watchSeconds,
-      transfer: 'mqtt',
-      ...input.options,
-    };
-    if (!(opts.canaryPercent > 0 && opts.canaryPercent <= 100)) throw new RolloutError('bad-request', 'options.canaryPercent: must be in (0, 100]');
-    if (!(opts.waveGrowth >= 1 && opts.waveGrowth <= 10)) throw new RolloutError('bad-request', 'options.waveGrowth: must be in [1, 10]');
-    if (!(opts.failureThreshold >= 0 && opts.failureThreshold <= 1)) throw new RolloutError('bad-request', 'options.failureThreshold: must be in [0, 1]');
-    if (!(Number.isInteger(opts.minDevicesDone) && opts.minDevicesDone >= 1)) throw new RolloutError('bad-request', 'options.minDevicesDone: must be an integer >= 1');
-    if (!(opts.stuckTimeoutS > 0)) throw new RolloutError('bad-request', 'options.stuckTimeoutS: must be > 0');
-    if (!(Number.isInteger(opts.watchSeconds) && opts.watchSeconds >= 1 && opts.watchSeconds <= 86_400)) throw new RolloutError('bad-request', 'options.watchSeconds: must be an integer in [1, 86400]');
-    if (opts.transfer !== 'mqtt' && opts.transfer !== 'http') throw new RolloutError('bad-request', 'options.transfer: must be mqtt or http');
-    if (opts.transfer === 'http' && !this.d.publicUrl) throw new RolloutError('bad-request', 'options.transfer: http needs the service\'s publicUrl configured');
+    const opts = resolveOptions(input.options, this.d.config, this.d.publicUrl);
     const artifact = await this.d.store.getArtifact(input.artifactId);
     if (artifact === undefined) throw new RolloutError('not-found', `artifactId: no artifact "${input.artifactId}"`);
 
@@ -163,30 +101,7 @@ export class RolloutEngine {
       if (targets.length === 0) throw new RolloutError('bad-request', 'selector: matches no known device');
       const sizes = planWaves(targets.length, opts.canaryPercent, opts.waveGrowth);
       const blocked = await this.d.store.blockedDevices(artifact.id);
-      const jobs: JobRow[] = [];
-      let i = 0;
-      sizes.forEach((size, wave) => {
-        for (let k = 0; k < size; k++, i++) {
-          const t = targets[i];
-          const skip = blocked.has(`${t.storeId}/${t.deviceId}`);
-          const alreadyServing = t.models[artifact.name] === artifact.version;
-          jobs.push({
-            jobId: `j${randomBytes(10).toString('hex')}`,
-            rolloutId: id,
-            storeId: t.storeId,
-            deviceId: t.deviceId,
-            artifactId: artifact.id,
-            wave,
-            outcome: skip || alreadyServing ? 'skipped' : 'pending',
-            state: null,
-            reason: skip ? 'previously-rolled-back' : alreadyServing ? 'already-serving' : null,
-            offeredAt: null,
-            updatedAt: now,
-            received: null,
-            servingVersion: null,
-          });
-        }
-      });
+      const jobs = planJobs(id, artifact, targets, sizes, blocked, now, () => `j${randomBytes(10).toString('hex')}`);
       const row: RolloutRow = {
         id,
         artifactId: artifact.id,
@@ -288,30 +203,10 @@ export class RolloutEngine {
       if (j.rolloutId !== s.rolloutId || j.artifactId !== s.artifactId) {
         return { ok: false, field: 'artifactId', error: 'artifactId: does not match the job' };
       }
-      const now = this.now();
-      if (j.state !== null && TERMINAL_UPDATE_STATES.has(j.state as UpdateState['state']) && !TERMINAL_UPDATE_STATES.has(s.state)) {
-        return { ok: true }; // a late report of an earlier step
-      }
-      let outcome: JobOutcome = j.outcome;
-      const open = j.outcome === 'offered' || j.outcome === 'in-progress' || j.outcome === 'committed' || j.outcome === 'queued';
-      if (open) {
-        if (s.state === 'committed') outcome = 'committed';
-        else if (s.state === 'failed' || s.state === 'rejected' || s.state === 'rolled-back') outcome = 'failed';
-        else outcome = 'in-progress';
-      }
-      await this.d.store.updateJob(
-        j.jobId,
-        {
-          outcome,
-          state: s.state,
-          // Once ended here (timed out, cancelled), the server's reason stands; the state is still recorded.
-          reason: open ? (s.reason ?? (outcome === 'failed' ? s.state : undefined)) : undefined,
-          received: s.received,
-          servingVersion: s.servingVersion,
-        },
-        now,
-      );
-      if (outcome === 'committed') await this.confirmServing(j.storeId, j.deviceId);
+      const patch = jobPatchFor(j, s);
+      if (patch === undefined) return { ok: true }; // a late report of an earlier step
+      await this.d.store.updateJob(j.jobId, patch, this.now());
+      if (patch.outcome === 'committed') await this.confirmServing(j.storeId, j.deviceId);
       this.scheduleEvaluate(j.rolloutId);
       return { ok: true };
     });
@@ -443,38 +338,34 @@ export class RolloutEngine {
     for (;;) {
       const r = await this.d.store.getRollout(id);
       if (r === undefined || r.status !== 'running') return;
-      const opts = r.options as RolloutOptions;
-      const jobs = await this.d.store.jobs(id, r.wave);
-      const done = jobs.filter((j) => j.outcome === 'succeeded' || FAILED.has(j.outcome)).length;
-      const failures = jobs.filter((j) => FAILED.has(j.outcome)).length;
-      const eligible = jobs.filter((j) => j.outcome !== 'skipped').length;
-      const minDone = Math.max(1, Math.min(opts.minDevicesDone, eligible));
+      const v = waveVerdict(await this.d.store.jobs(id, r.wave), r.options as RolloutOptions, r.wave, r.resumedWave === r.wave);
       const now = this.now();
-      if (r.resumedWave !== r.wave && done >= minDone && failures / done > opts.failureThreshold) {
-        const reason = `wave ${r.wave}: ${failures} of ${done} devices failed (${((100 * failures) / done).toFixed(1)}% > ${(100 * opts.failureThreshold).toFixed(1)}%)`;
-        await this.d.store.updateRollout(id, { status: 'paused', statusReason: reason }, now);
-        await this.d.store.audit('system', 'rollout.auto-pause', id, { wave: r.wave, failures, done }, now);
-        this.d.log.warn({ rolloutId: id, wave: r.wave, failures, done }, 'rollout auto-paused');
+      if (v.pauseReason !== undefined) {
+        await this.d.store.updateRollout(id, { status: 'paused', statusReason: v.pauseReason }, now);
+        await this.d.store.audit('system', 'rollout.auto-pause', id, { wave: r.wave, failures: v.failures, done: v.done }, now);
+        this.d.log.warn({ rolloutId: id, wave: r.wave, failures: v.failures, done: v.done }, 'rollout auto-paused');
         return;
       }
-      if (!jobs.every((j) => SETTLED.has(j.outcome))) return;
-      if (r.wave + 1 >= r.waves) {
-        // Offline devices did not hold a wave back, but the rollout is not done without them.
-        const waiting = (await this.d.store.jobs(id)).filter((j) => j.outcome === 'queued').length;
-        if (waiting > 0) {
-          const reason = `waiting for ${waiting} offline device${waiting === 1 ? '' : 's'}`;
-          if (r.statusReason !== reason) await this.d.store.updateRollout(id, { statusReason: reason }, now);
-          return;
-        }
-        await this.d.store.updateRollout(id, { status: 'completed', statusReason: null }, now);
-        await this.d.store.audit('system', 'rollout.complete', id, { waves: r.waves }, now);
-        this.d.log.info({ rolloutId: id }, 'rollout completed');
-        return;
-      }
+      if (!v.settled) return;
+      if (r.wave + 1 >= r.waves) return this.finishLocked(r, now);
       const a = await this.d.store.getArtifact(r.artifactId);
       if (a === undefined) return;
       await this.openWave(r, a, r.wave + 1);
     }
+  }
+
+  /** The last wave settled: completed, unless offline devices still wait for their offer. */
+  private async finishLocked(r: RolloutRow, now: number): Promise<void> {
+    // Offline devices did not hold a wave back, but the rollout is not done without them.
+    const waiting = (await this.d.store.jobs(r.id)).filter((j) => j.outcome === 'queued').length;
+    if (waiting > 0) {
+      const reason = `waiting for ${waiting} offline device${waiting === 1 ? '' : 's'}`;
+      if (r.statusReason !== reason) await this.d.store.updateRollout(r.id, { statusReason: reason }, now);
+      return;
+    }
+    await this.d.store.updateRollout(r.id, { status: 'completed', statusReason: null }, now);
+    await this.d.store.audit('system', 'rollout.complete', r.id, { waves: r.waves }, now);
+    this.d.log.info({ rolloutId: r.id }, 'rollout completed');
   }
 
   /** Stuck jobs time out; running rollouts re-evaluate. */
@@ -482,15 +373,10 @@ export class RolloutEngine {
     await this.lock.run(async () => {
       const now = this.now();
       for (const r of await this.d.store.listRollouts(['running', 'paused'])) {
-        const opts = r.options as RolloutOptions;
-        const limit = now - opts.stuckTimeoutS * 1000;
         let changed = false;
         for (const j of await this.d.store.jobs(r.id)) {
-          // A device reports nothing while it watches the new model's health (offer.watchSeconds):
-          // that silence is not being stuck.
-          const watching = j.state === 'active' || j.state === 'watching' ? opts.watchSeconds * 1000 : 0;
-          if (!ACTIVE.includes(j.outcome) || j.updatedAt > limit - watching) continue;
-          const reason = j.outcome === 'committed' ? 'not-serving-new-version' : 'no-progress';
+          const reason = stuckReason(j, r.options as RolloutOptions, now);
+          if (reason === undefined) continue;
           if (j.outcome !== 'committed') await this.sendCancel(j, 'abort');
           await this.d.store.updateJob(j.jobId, { outcome: 'timed-out', reason }, now);
           this.d.log.warn({ rolloutId: r.id, jobId: j.jobId, deviceId: j.deviceId, reason }, 'job timed out');
@@ -502,25 +388,6 @@ export class RolloutEngine {
   }
 
   async summary(id: string): Promise<RolloutSummary> {
-    const r = await this.mustGet(id);
-    const a = await this.d.store.getArtifact(r.artifactId);
-    const counts = await this.d.store.outcomeCounts(id);
-    const waves: WaveSummary[] = [];
-    const totals: Partial<Record<JobOutcome, number>> = {};
-    for (const c of counts) {
-      let w = waves.find((x) => x.wave === c.wave);
-      if (!w) waves.push((w = { wave: c.wave, size: 0, counts: {} }));
-      w.size += c.n;
-      w.counts[c.outcome] = (w.counts[c.outcome] ?? 0) + c.n;
-      totals[c.outcome] = (totals[c.outcome] ?? 0) + c.n;
-    }
-    waves.sort((x, y) => x.wave - y.wave);
-    return {
-      rollout: r,
-      artifact: a ? { id: a.id, name: a.name, version: a.version, kind: a.kind } : null,
-      waves,
-      totals,
-      progress: r.targets ? (totals.succeeded ?? 0) / r.targets : 0,
-    };
+    return rolloutSummary(this.d.store, await this.mustGet(id));
   }
 }

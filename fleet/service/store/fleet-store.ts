@@ -10,7 +10,7 @@ import {
   type StatusMessage,
   type SystemMetricsMessage,
 } from '../../protocol/schemas.ts';
-import { ARTIFACT_BLOCKING_FAILURES, type Artifact } from '../../protocol/update.ts';
+import { blocksArtifact, type Artifact } from '../../protocol/update.ts';
 import { MAX_CLOCK_AHEAD_MS, orderingTs } from '../clock.ts';
 import { DeadLetterRepo } from './dead-letter-repo.ts';
 import { num, numOrNull, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
@@ -703,18 +703,15 @@ export class FleetStore {
     return rows.map(toJob);
   }
 
-  /** Devices that must never be offered this artifact again. */
+  /**
+   * Devices that must never be offered this artifact again: the protocol's one rule
+   * (`blocksArtifact`: rolled back, or failed as unusable), plus the fleet's own: a device that
+   * refused the offer (except "busy", another job running) is not asked again.
+   */
   async blockedDevices(artifactId: string): Promise<Set<string>> {
-    const unusable = [...ARTIFACT_BLOCKING_FAILURES];
-    const rows = await this.db.all(
-      // The device's own blocklist rule (blocksArtifact: rolled back, or failed as unusable), plus
-      // the fleet's: a device that refused the offer (except "busy", another job running) is not asked again.
-      `SELECT DISTINCT store_id, device_id FROM jobs WHERE artifact_id = ?
-         AND (state = 'rolled-back' OR (state = 'rejected' AND COALESCE(reason, '') <> 'busy')
-              OR (state = 'failed' AND reason IN (${unusable.map(() => '?').join(', ')})))`,
-      [artifactId, ...unusable],
-    );
-    return new Set(rows.map((r) => `${r.store_id}/${r.device_id}`));
+    const rows = await this.db.all('SELECT store_id, device_id, state, reason FROM jobs WHERE artifact_id = ? AND state IS NOT NULL', [artifactId]);
+    const never = (state: string, reason: string | undefined) => blocksArtifact({ state, reason }) || (state === 'rejected' && reason !== 'busy');
+    return new Set(rows.filter((r) => never(String(r.state), str(r.reason) ?? undefined)).map((r) => `${r.store_id}/${r.device_id}`));
   }
 
   async updateJob(

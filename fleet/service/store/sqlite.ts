@@ -8,22 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Database as DatabaseType } from 'node-sqlite3-wasm';
+import { Lock } from '../lock.ts';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
 
 const require = createRequire(import.meta.url);
 const { Database } = require('node-sqlite3-wasm') as { Database: typeof DatabaseType };
-
-class Lock {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-}
 
 export function openSqlite(file: string): SqlDriver {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

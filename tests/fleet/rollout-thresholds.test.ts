@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { UpdateState } from '../../fleet/protocol/update.ts';
+import type { UpdateReason, UpdateState } from '../../fleet/protocol/update.ts';
 import { ArtifactStore } from '../../fleet/service/rollouts/artifacts.ts';
 import { RolloutEngine, type RolloutOptions } from '../../fleet/service/rollouts/engine.ts';
 import type { FleetStore } from '../../fleet/service/store/fleet-store.ts';
@@ -50,7 +50,7 @@ describe('rollout abort rule at its edges', () => {
   };
   const push = async (devices: string[], options: Partial<RolloutOptions>) =>
     engine.create({ artifactId: ARTIFACT.id, selector: { devices: devices.map((d) => `${STORE}/${d}`) }, options: { canaryPercent: 100, ...options } }, 'test');
-  const report = async (rolloutId: string, deviceId: string, state: UpdateState['state'], reason?: string) => {
+  const report = async (rolloutId: string, deviceId: string, state: UpdateState['state'], reason?: UpdateReason) => {
     const job = (await store.jobs(rolloutId)).find((j) => j.deviceId === deviceId)!;
     const r = await engine.onUpdateState(
       { storeId: STORE, deviceId },
@@ -103,13 +103,13 @@ describe('rollout abort rule at its edges', () => {
   });
 
   it('never offered again: rolled back, failed as unusable, or refused (not busy); a transient failure or "busy" may retry', async () => {
-    const cases: Array<[string, UpdateState['state'], string | undefined, boolean]> = [
+    const cases: Array<[string, UpdateState['state'], UpdateReason | undefined, boolean]> = [
       ['rolled', 'rolled-back', 'health-regressed', true],
       ['smoke', 'failed', 'smoke-test-failed', true],
       ['badcat', 'failed', 'bad-catalog', true],
       ['refused', 'rejected', 'previously-rolled-back', true],
       ['busy', 'rejected', 'busy', false],
-      ['flaky', 'failed', 'download-failed', false],
+      ['flaky', 'failed', 'transfer-failed', false],
     ];
     for (const [d] of cases) await online(d);
     const r = await push(cases.map(([d]) => d), { failureThreshold: 1, minDevicesDone: 1 });

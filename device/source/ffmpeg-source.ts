@@ -38,7 +38,7 @@ export class FfmpegSource implements FrameSource {
   readonly height: number;
   readonly #options: FfmpegSourceOptions;
   readonly #pool: FramePool;
-  readonly #backoff = new Backoff({ baseMs: 500, maxMs: 30_000 });
+  readonly #backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   #child: ChildProcess | null = null;
   #running = false;
   #onFrame: ((frame: PooledFrame) => void) | null = null;

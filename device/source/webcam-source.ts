@@ -19,7 +19,7 @@ export class WebcamSource implements FrameSource {
   readonly height: number;
   readonly #device: string | false;
   readonly #logger: SourceLogger;
-  readonly #backoff = new Backoff({ baseMs: 500, maxMs: 30_000 });
+  readonly #backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   #running = false;
   #loop: Promise<void> | null = null;
   #dir: string | null = null;

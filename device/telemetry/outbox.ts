@@ -58,6 +58,8 @@ export class Outbox {
   #dropped: Record<OutboxKind, number>;
   #closed = false;
   #lastDropLogAt = 0;
+  #lastDropAt = 0;
+  #writeError: string | undefined;
 
   constructor(options: OutboxOptions) {
     this.#maxBytes = options.maxBytes ?? DEFAULT_OUTBOX_MAX_BYTES;
@@ -92,13 +94,21 @@ export class Outbox {
     this.#assertOpen();
     const bytes = payload.byteLength + Buffer.byteLength(topic);
     if (bytes > this.#maxBytes) throw new RangeError(`outbox: a ${bytes}-byte message can never fit in ${this.#maxBytes} bytes`);
-    const res = this.#db.run('INSERT INTO outbox (kind, topic, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?)', [
-      kind,
-      topic,
-      new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
-      bytes,
-      Date.now(),
-    ]);
+    let res: { lastInsertRowid: number | bigint };
+    try {
+      res = this.#db.run('INSERT INTO outbox (kind, topic, payload, bytes, created_at) VALUES (?, ?, ?, ?, ?)', [
+        kind,
+        topic,
+        new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+        bytes,
+        Date.now(),
+      ]);
+    } catch (err) {
+      // Disk full (SQLITE_FULL) or failing: the outbox stops growing, the caller counts the loss.
+      this.#writeError = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+    this.#writeError = undefined;
     this.#count += 1;
     this.#bytes += bytes;
     if (this.#bytes > this.#maxBytes) this.#makeRoom();
@@ -125,6 +135,12 @@ export class Outbox {
     this.#db.run('DELETE FROM outbox WHERE id = ?', [id]);
     this.#count -= 1;
     this.#bytes -= Number(row.bytes);
+  }
+
+  /** For the daemon's health: a failing disk, and whether records were dropped for room lately. */
+  health(): { writeError?: string; full: boolean } {
+    const full = this.#lastDropAt > 0 && Date.now() - this.#lastDropAt < 60_000;
+    return this.#writeError === undefined ? { full } : { writeError: this.#writeError, full };
   }
 
   stats(): OutboxStats {
@@ -175,6 +191,7 @@ export class Outbox {
     }
     // Once full, every append drops: log at most every 10 s (the totals are in the stats).
     const now = Date.now();
+    this.#lastDropAt = now;
     if (now - this.#lastDropLogAt >= 10_000) {
       this.#lastDropLogAt = now;
       this.#logger.warn({ dropped, totalDropped: this.#dropped, maxBytes: this.#maxBytes }, 'outbox full: dropped the oldest records');

@@ -37,7 +37,7 @@ export interface ChannelSpec {
   from: 'device' | 'fleet' | 'both';
   /** Whether the channel is a tree (`cmd/#`) rather than a single topic. */
   tree: boolean;
-  /** Declared for a later issue; nothing publishes on it yet. */
+  /** Declared (topics, broker ACL) but nothing publishes on it yet. */
   reserved: boolean;
 }
 
@@ -49,7 +49,7 @@ export const CHANNELS = {
   status: { qos: 1, retain: true, from: 'device', tree: false, reserved: false },
   /**
    * QoS 1, not 0. The design promises "nothing lost, nothing duplicated beyond at-least-once
-   * with ids": the on-disk outbox (a later issue) may delete a metrics record only once the broker
+   * with ids": the on-disk outbox (device/telemetry/outbox.ts) may delete a metrics record only once the broker
    * has acknowledged it, and only QoS 1 gives a PUBACK. Duplicates are harmless because every
    * metrics message carries a `msgId` (uuid) the fleet deduplicates on. The cost (one PUBACK per
    * interval, seconds apart) is negligible. QoS 2 would add a round trip for nothing `msgId`
@@ -58,7 +58,7 @@ export const CHANNELS = {
   telemetry: { qos: 1, retain: false, from: 'device', tree: false, reserved: false },
   /** Discrete events (session ended, rollback, error): QoS 1, deduplicated by `msgId`. */
   events: { qos: 1, retain: false, from: 'device', tree: false, reserved: false },
-  /** Commands from the fleet to one device (`cmd/{name}`), reserved for a later issue. */
+  /** Commands from the fleet to one device (`cmd/{name}`): declared and in the broker ACL, not used yet. */
   cmd: { qos: 1, retain: false, from: 'fleet', tree: true, reserved: true },
   /** Model/catalog update offers, chunks and progress (`update/{name}`): see update.ts. */
   update: { qos: 1, retain: false, from: 'both', tree: true, reserved: false },
@@ -129,7 +129,7 @@ export function cmdTopic(addr: DeviceAddress, ...subtopic: string[]): string {
   return treeTopic('cmd', addr, subtopic);
 }
 
-/** `mirror/v1/{store}/{device}/update/{...subtopic}` (reserved). */
+/** `mirror/v1/{store}/{device}/update/{...subtopic}`: offers, chunks, cancels, requests, states (update.ts). */
 export function updateTopic(addr: DeviceAddress, ...subtopic: string[]): string {
   return treeTopic('update', addr, subtopic);
 }

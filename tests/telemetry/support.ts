@@ -31,11 +31,12 @@ function tryJson(b: Buffer): unknown {
   }
 }
 
-export async function subscribe(url: string, filter: string): Promise<Subscriber> {
+export async function subscribe(url: string, filter: string, login: { username?: string; password?: string } = {}): Promise<Subscriber> {
   const client: MqttClient = await mqtt.connectAsync(url, {
     clientId: `test-sub-${Math.random().toString(36).slice(2, 10)}`,
     reconnectPeriod: 0,
     protocolVersion: 4,
+    ...login,
   });
   const messages: Received[] = [];
   const waiters = new Set<() => void>();

@@ -35,14 +35,21 @@ export async function startTelemetry(
   stops: StopSteps,
   logger: Logger,
 ): Promise<StartedTelemetry> {
-  let brokerUrl = config.mqtt.url;
-  if (!brokerUrl) {
-    const broker = await startEmbeddedBroker({ port: config.mqtt.embeddedPort, logger });
-    stops.add('embedded broker', () => broker.close());
-    brokerUrl = broker.url;
-  }
   const stateDir = path.resolve(config.stateDir);
   const addr = { storeId: config.mqtt.storeId, deviceId: config.mqtt.deviceId };
+  let brokerUrl = config.mqtt.url;
+  // The broker ACL knows a mirror as "{storeId}/{deviceId}" (its certificate CN, or its username
+  // on the password listener): with a password and no username, that is the username.
+  let login = {
+    username: config.mqtt.username ?? (config.mqtt.password === undefined ? undefined : `${addr.storeId}/${addr.deviceId}`),
+    password: config.mqtt.password,
+  };
+  if (!brokerUrl) {
+    const broker = await startEmbeddedBroker({ port: config.mqtt.embeddedPort, device: addr, stateDir, logger });
+    stops.add('embedded broker', () => broker.close());
+    brokerUrl = broker.url;
+    login = broker.device;
+  }
   const outbox = new Outbox({ file: path.join(stateDir, OUTBOX_FILE), maxBytes: config.outbox.maxBytes, logger });
   stops.add('outbox', () => outbox.close());
   const agent = createTelemetryAgent({
@@ -51,10 +58,7 @@ export async function startTelemetry(
     firmwareVersion: wiring.firmwareVersion,
     intervalMs: config.mqtt.metricsIntervalMs,
     stateDir,
-    // The broker ACL knows a mirror as "{storeId}/{deviceId}" (its certificate CN, or its username
-    // on the password listener): with a password and no username, that is the username.
-    username: config.mqtt.username ?? (config.mqtt.password === undefined ? undefined : `${addr.storeId}/${addr.deviceId}`),
-    password: config.mqtt.password,
+    ...login,
     ...keys.mqttTls,
     snapshot: wiring.snapshot,
     outbox,

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedBroker } from '../../device/telemetry/embedded-broker.ts';
+import { Aedes } from 'aedes';
 
 export interface TestBroker {
   url: string;
@@ -137,8 +137,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   const bin = findMosquitto();
   if (bin === undefined) {
     console.warn('[tests] mosquitto binary not found: falling back to the embedded aedes broker');
-    const broker = await startEmbeddedBroker({ port: options.port ?? 0 });
-    return { url: broker.url, port: broker.port, kind: 'aedes', stop: broker.close };
+    return startOpenAedes(options.port ?? 0);
   }
   // A port picked as free can be taken before mosquitto binds it: try a few.
   for (let tries = 0; ; tries++) {
@@ -152,4 +151,27 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
       throw err;
     }
   }
+}
+
+/**
+ * The fallback where Mosquitto is missing: a plain, anonymous aedes like the generated Mosquitto
+ * config (the daemon's embedded broker requires credentials, which these suites do not use).
+ */
+async function startOpenAedes(port: number): Promise<TestBroker> {
+  const broker = await Aedes.createBroker();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    broker.handle(s);
+  });
+  await new Promise<void>((resolve) => server.listen({ port, host: '127.0.0.1' }, resolve));
+  const bound = (server.address() as net.AddressInfo).port;
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      broker.close(() => server.close(() => resolve()));
+    }));
+  return { url: `mqtt://127.0.0.1:${bound}`, port: bound, kind: 'aedes', stop };
 }

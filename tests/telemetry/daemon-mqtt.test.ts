@@ -83,3 +83,49 @@ describe('daemon on a real broker', () => {
     }
   }, 90_000);
 });
+
+describe('daemon with its embedded broker (npm start without MQTT_URL)', () => {
+  it('anonymous clients are refused, a 200 MB publish and a publish burst cost the daemon nothing', async () => {
+    const { mkdtemp, readFile } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const net = await import('node:net');
+    const mqtt = (await import('mqtt')).default;
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'mirror-embedded-'));
+    const deviceId = uniqueId('mirror');
+    const d = await startDaemon({ env: { MIRROR_STATE_DIR: stateDir, MIRROR_STORE_ID: STORE, MIRROR_DEVICE_ID: deviceId, MIRROR_METRICS_INTERVAL_MS: '500' } });
+    const clients: Array<{ end: (force: boolean) => unknown }> = [];
+    try {
+      const isListening = (l: Record<string, unknown>): boolean => typeof l.url === 'string' && String(l.msg).startsWith('embedded MQTT broker');
+      for (let i = 0; i < 600 && !d.logs.some(isListening); i++) await new Promise((r) => setTimeout(r, 50));
+      const listening = d.logs.find(isListening);
+      const url = String(listening?.url);
+      const port = Number(new URL(url).port);
+      await expect(mqtt.connectAsync(url, { reconnectPeriod: 0 })).rejects.toThrow(/Not authorized/i);
+      const fleet = { username: 'fleet-service', password: (await readFile(path.join(stateDir, 'embedded-broker.fleet-secret'), 'utf8')).trim() };
+      const metrics = await subscribe(url, channelFilter('telemetry', { storeId: STORE, deviceId }), fleet);
+      clients.push({ end: () => metrics.close() });
+      await metrics.waitFor(() => true, 30_000, 'metrics through the embedded broker');
+
+      const big = net.connect(port, '127.0.0.1');
+      big.on('error', () => {});
+      big.write(Buffer.from([0x30, 0x80, 0x80, 0xe4, 0x5f])); // PUBLISH announcing 200,000,000 bytes
+      big.write(Buffer.alloc(1024 * 1024));
+      await new Promise<void>((r) => big.once('close', () => r()));
+
+      const burst = await Promise.all(Array.from({ length: 4 }, () => mqtt.connectAsync(url, { reconnectPeriod: 0, ...fleet })));
+      clients.push(...burst);
+      for (let i = 0; i < 2_000; i++) for (const c of burst) c.publish(`mirror/v1/${STORE}/ghost${i % 20}/cmd/x`, Buffer.alloc(64), { qos: (i % 2) as 0 | 1 });
+      await Promise.all(burst.map((c) => c.publishAsync(`mirror/v1/${STORE}/ghost/cmd/done`, Buffer.alloc(1), { qos: 1 })));
+
+      const before = metrics.messages.length;
+      await metrics.waitFor((_m) => metrics.messages.length > before, 30_000, 'metrics after the burst');
+      expect(d.child.exitCode).toBeNull();
+      const health = await fetch(`${d.url}/healthz`);
+      expect(health.status).toBeLessThan(500);
+    } finally {
+      for (const c of clients) await c.end(true);
+      await d.stop('SIGKILL');
+    }
+  }, 120_000);
+});

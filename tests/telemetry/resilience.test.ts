@@ -1,22 +1,14 @@
 /**
  * The pieces that keep a fleet of mirrors from hurting the broker or themselves: jittered
- * reconnect backoff, a connectionSeq that never goes back, an embedded broker that does not give
- * up when its port is taken.
+ * reconnect backoff and a connectionSeq that never goes back.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker } from '../../device/telemetry/embedded-broker.ts';
-import {
-  CONNECTION_SEQ_FILE,
-  createConnectionSeqStore,
-  createTelemetryAgent,
-  reconnectDelayMs,
-} from '../../device/telemetry/mqtt-agent.ts';
-import { statusTopic } from '../../fleet/protocol/topics.ts';
-import { recordingLogger, startTcpProxy, subscribe, tempDir } from './support.ts';
+import { Backoff, backoffDelayMs, type BackoffPolicy } from '../../device/core/backoff.ts';
+import { CONNECTION_SEQ_FILE, createConnectionSeqStore } from '../../device/telemetry/connection-seq.ts';
+import { createTelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
+import { recordingLogger, tempDir } from './support.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -35,7 +27,8 @@ const base = {
 };
 
 describe('reconnect backoff', () => {
-  const backoff = { initialMs: 1_000, maxMs: 60_000 };
+  const backoff: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, jitter: 'full' };
+  const reconnectDelayMs = (attempt: number, policy: BackoffPolicy, random?: () => number): number => backoffDelayMs(attempt, policy, random);
 
   it('mirrors that lost the broker together do not retry in lockstep (delays are spread)', () => {
     const delays = Array.from({ length: 1000 }, () => reconnectDelayMs(5, backoff));
@@ -59,6 +52,15 @@ describe('reconnect backoff', () => {
     expect(reconnectDelayMs(3, backoff, () => 7)).toBe(8_000);
     expect(reconnectDelayMs(-1, backoff, () => 1)).toBe(1_000);
   });
+
+  it('a crashing child is never restarted almost at once (equal jitter: at least half the ceiling)', () => {
+    const b = new Backoff({ initialMs: 500, maxMs: 30_000, random: () => 0 });
+    expect([b.next(), b.next(), b.next()]).toEqual([250, 500, 1_000]);
+    b.reset();
+    expect(b.next()).toBe(250);
+    const top = new Backoff({ initialMs: 500, maxMs: 30_000, random: () => 1 });
+    expect([top.next(), top.next()]).toEqual([500, 1_000]);
+  });
 });
 
 describe('connectionSeq on disk', () => {
@@ -66,11 +68,23 @@ describe('connectionSeq on disk', () => {
     const t = await tempDir();
     cleanups.push(() => t.remove());
     const log = recordingLogger();
-    const a = createConnectionSeqStore(t.dir, log);
-    expect([await a.next(), await a.next(), await a.next()]).toEqual([1, 2, 3]);
-    const b = createConnectionSeqStore(t.dir, log);
-    expect(await b.next()).toBe(4);
-    expect((await readFile(path.join(t.dir, CONNECTION_SEQ_FILE), 'utf8')).trim()).toBe('4');
+    const a = createConnectionSeqStore(t.dir, log, () => 1_000);
+    expect([await a.next(), await a.next(), await a.next()]).toEqual([1_001, 1_002, 1_003]);
+    const b = createConnectionSeqStore(t.dir, log, () => 5);
+    expect(await b.next()).toBe(1_004);
+    expect((await readFile(path.join(t.dir, CONNECTION_SEQ_FILE), 'utf8')).trim()).toBe('1004');
+  });
+
+  it('a lost state dir does not send the sequence back: it restarts above every number the old dir reached', async () => {
+    const t = await tempDir();
+    cleanups.push(() => t.remove());
+    const log = recordingLogger();
+    const old = createConnectionSeqStore(t.dir, log);
+    let last = 0;
+    for (let i = 0; i < 50; i++) last = await old.next();
+    await rm(t.dir, { recursive: true, force: true });
+    const fresh = await createConnectionSeqStore(t.dir, log).next();
+    expect(fresh).toBeGreaterThan(last);
   });
 
   it('a corrupt sequence file never makes the daemon reuse a sequence number', async () => {
@@ -84,28 +98,23 @@ describe('connectionSeq on disk', () => {
     expect(log.lines.some((l) => l.level === 'warn' && /corrupt/.test(l.msg ?? ''))).toBe(true);
   });
 
-  it('a state dir that cannot be written does not stop the counter (logged, kept in memory)', async () => {
-    if (process.getuid?.() === 0) return; // root ignores permissions; nothing to observe
+  it('a state dir that cannot be written (here: a file, which fails for root too) does not stop the counter', async () => {
     const t = await tempDir();
-    cleanups.push(async () => {
-      await chmod(t.dir, 0o700);
-      await t.remove();
-    });
-    const ro = path.join(t.dir, 'ro');
-    await mkdir(ro);
-    await chmod(ro, 0o500);
+    cleanups.push(() => t.remove());
+    const notADir = path.join(t.dir, 'state');
+    await writeFile(notADir, 'not a directory');
     const log = recordingLogger();
-    const s = createConnectionSeqStore(ro, log);
-    expect([await s.next(), await s.next()]).toEqual([1, 2]);
-    expect(log.lines.some((l) => l.level === 'error')).toBe(true);
+    const s = createConnectionSeqStore(notADir, log, () => 7_000);
+    expect([await s.next(), await s.next()]).toEqual([7_001, 7_002]);
+    expect(log.lines.filter((l) => l.level === 'error' && /could not persist/.test(l.msg ?? '')).length).toBe(2);
   });
 
   it('the state dir is created when missing', async () => {
     const t = await tempDir();
     cleanups.push(() => t.remove());
     const nested = path.join(t.dir, 'var', 'lib', 'mirror');
-    expect(await createConnectionSeqStore(nested, recordingLogger()).next()).toBe(1);
-    expect((await readFile(path.join(nested, CONNECTION_SEQ_FILE), 'utf8')).trim()).toBe('1');
+    expect(await createConnectionSeqStore(nested, recordingLogger(), () => 41).next()).toBe(42);
+    expect((await readFile(path.join(nested, CONNECTION_SEQ_FILE), 'utf8')).trim()).toBe('42');
   });
 });
 
@@ -148,66 +157,4 @@ describe('agent options', () => {
     await agent.start();
     expect(agent.connected).toBe(false);
   });
-});
-
-describe('embedded broker', () => {
-  it('port already taken: the embedded broker falls back to an ephemeral port and says so', async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((r) => blocker.listen({ port: 0, host: '127.0.0.1' }, r));
-    cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
-    const taken = (blocker.address() as net.AddressInfo).port;
-    const logger = recordingLogger();
-    const broker = await startEmbeddedBroker({ port: taken, logger });
-    cleanups.push(() => broker.close());
-    expect(broker.port).not.toBe(taken);
-    expect(broker.url).toBe(`mqtt://127.0.0.1:${broker.port}`);
-    expect(logger.lines.some((l) => l.level === 'warn' && /in use/.test(l.msg ?? ''))).toBe(true);
-    const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
-    await c.endAsync();
-  });
-
-  it('close() disconnects clients and frees the port, and may be called twice', async () => {
-    const broker = await startEmbeddedBroker({ port: 0 });
-    const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
-    c.on('error', () => {});
-    const closed = new Promise<void>((r) => c.once('close', () => r()));
-    await Promise.all([broker.close(), broker.close()]);
-    await closed;
-    c.end(true);
-    const again = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      again.once('error', reject);
-      again.listen({ port: broker.port, host: '127.0.0.1' }, resolve);
-    });
-    await new Promise<void>((r) => again.close(() => r()));
-  });
-
-  it('retained birth and last will work on the embedded broker too (npm start without MQTT_URL)', async () => {
-    const broker = await startEmbeddedBroker({ port: 0 });
-    cleanups.push(() => broker.close());
-    const proxy = await startTcpProxy(broker.port);
-    cleanups.push(() => proxy.close());
-    const t = await tempDir();
-    cleanups.push(() => t.remove());
-    const agent = createTelemetryAgent({
-      ...base,
-      url: proxy.url,
-      stateDir: t.dir,
-      logger: recordingLogger(),
-      reconnect: { initialMs: 5_000, maxMs: 5_000 },
-    });
-    cleanups.push(() => agent.stop());
-    await agent.start();
-    expect(agent.connected).toBe(true);
-    const seq = agent.connectionSeq;
-    const sub = await subscribe(broker.url, statusTopic({ storeId: 's1', deviceId: 'd1' }));
-    cleanups.push(() => sub.close());
-    const birth = await sub.waitFor(() => true, 5_000, 'retained birth');
-    expect(birth.retain).toBe(true);
-    expect(birth.json).toMatchObject({ state: 'online', connectionSeq: seq });
-    proxy.cutAll();
-    const will = await sub.waitFor((m) => (m.json as { state?: string }).state === 'offline', 5_000, 'will');
-    expect(will.json).toMatchObject({ state: 'offline', reason: 'connection-lost', connectionSeq: seq });
-  });
-
 });

@@ -7,7 +7,7 @@ import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../device/telemetry/embedded-broker.ts';
-import { createTelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
+import { createTelemetryAgent, type TelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { statusTopic, telemetryTopic, updateTopic } from '../../fleet/protocol/topics.ts';
 import { recordingLogger, sleep, startTcpProxy, subscribe, tempDir } from './support.ts';
 
@@ -30,6 +30,25 @@ async function connect(url: string, login: { username?: string; password?: strin
   c.on('error', () => {});
   cleanups.push(() => c.endAsync(true));
   return c;
+}
+
+/** The daemon's agent as it runs on the demo broker: its generated device login. */
+async function demoAgent(b: EmbeddedBroker, url: string, retryMs: number): Promise<TelemetryAgent> {
+  const t = await tempDir();
+  cleanups.push(() => t.remove());
+  const agent = createTelemetryAgent({
+    url,
+    ...b.device,
+    ...device,
+    firmwareVersion: '1',
+    intervalMs: 1000,
+    stateDir: t.dir,
+    snapshot: () => ({ fps: 0, latencyP50Ms: 0, latencyP95Ms: 0, droppedFrames: 0, processedFrames: 0, backends: {}, models: {} }),
+    logger: recordingLogger(),
+    reconnect: { initialMs: retryMs, maxMs: retryMs * 3 },
+  });
+  cleanups.push(() => agent.stop());
+  return agent;
 }
 
 describe('embedded broker: access', () => {
@@ -162,20 +181,7 @@ describe('embedded broker: process', () => {
   it('the broker process dies: it is restarted on the same port and the agent reconnects with a new birth', async () => {
     const log = recordingLogger();
     const b = await broker({ logger: log });
-    const t = await tempDir();
-    cleanups.push(() => t.remove());
-    const agent = createTelemetryAgent({
-      url: b.url,
-      ...b.device,
-      ...device,
-      firmwareVersion: '1',
-      intervalMs: 1000,
-      stateDir: t.dir,
-      snapshot: () => ({ fps: 0, latencyP50Ms: 0, latencyP95Ms: 0, droppedFrames: 0, processedFrames: 0, backends: {}, models: {} }),
-      logger: recordingLogger(),
-      reconnect: { initialMs: 100, maxMs: 300 },
-    });
-    cleanups.push(() => agent.stop());
+    const agent = await demoAgent(b, b.url, 100);
     await agent.start();
     expect(agent.connected).toBe(true);
     const firstSeq = agent.connectionSeq;
@@ -224,20 +230,7 @@ describe('embedded broker: process', () => {
     const b = await broker();
     const proxy = await startTcpProxy(b.port);
     cleanups.push(() => proxy.close());
-    const t = await tempDir();
-    cleanups.push(() => t.remove());
-    const agent = createTelemetryAgent({
-      url: proxy.url,
-      ...b.device,
-      ...device,
-      firmwareVersion: '1',
-      intervalMs: 1000,
-      stateDir: t.dir,
-      snapshot: () => ({ fps: 0, latencyP50Ms: 0, latencyP95Ms: 0, droppedFrames: 0, processedFrames: 0, backends: {}, models: {} }),
-      logger: recordingLogger(),
-      reconnect: { initialMs: 5_000, maxMs: 5_000 },
-    });
-    cleanups.push(() => agent.stop());
+    const agent = await demoAgent(b, proxy.url, 5_000);
     await agent.start();
     expect(agent.connected).toBe(true);
     const seq = agent.connectionSeq;

@@ -1,15 +1,14 @@
 /**
- * First lipstick renderer: a satin shade on the lips from the mesh. The mask is the outer lip
- * loop minus the mouth opening (teeth and tongue stay unpainted), feathered in proportion to the
- * mouth width so it hides the mesh's few-pixel error instead of drawing a hard edge on it.
+ * First lipstick renderer: a satin shade on the lips from the mesh. The mask is the `lips` region
+ * mask (region-masks.ts): the outer lip loop minus the mouth opening (teeth and tongue stay
+ * unpainted), feathered in proportion to the face so it hides the mesh's few-pixel error.
  * The shade keeps the lips' own shading: each pixel takes the product colour scaled by how much
  * lighter or darker it is than the lips' mean, in linear light.
  */
 import type { Frame } from '../core/frame.ts';
 import type { Face } from '../vision/face.ts';
-import { LIPS_INNER, LIPS_OUTER, loop } from '../vision/regions.ts';
 import { SRGB_TO_LINEAR, hexToLinear, linearToSrgb, luminance } from './colour.ts';
-import { boxBlur, fillPolygons, polygonBounds } from './raster.ts';
+import { regionMask } from './region-masks.ts';
 
 export interface LipstickShade {
   productId: string;
@@ -18,20 +17,10 @@ export interface LipstickShade {
   opacity: number;
 }
 
-const MOUTH_LEFT = 61;
-const MOUTH_RIGHT = 291;
-
 export function renderLipstick(frame: Frame, face: Face, shade: LipstickShade): boolean {
-  const outer = loop(face.landmarks, LIPS_OUTER);
-  const inner = loop(face.landmarks, LIPS_INNER);
-  const a = face.landmarks[MOUTH_LEFT];
-  const b = face.landmarks[MOUTH_RIGHT];
-  const mouthWidth = Math.hypot(b[0] - a[0], b[1] - a[1]);
-  if (mouthWidth < 4) return false;
-  const feather = Math.max(1, mouthWidth * 0.035);
-  const rect = polygonBounds([outer, inner], feather * 2 + 1, frame);
-  if (!rect) return false;
-  const alpha = boxBlur(fillPolygons([outer, inner], rect), rect.width, rect.height, feather);
+  const mask = regionMask(face.landmarks, 'lips', frame);
+  if (!mask) return false;
+  const { rect, alpha } = mask;
 
   const { data, width } = frame;
   // Mean luminance of the lips, weighted by the mask: the reference the shading is kept against.

@@ -8,7 +8,8 @@ import { boxBlur, fillPolygons, polygonBounds, type CoverageMask } from './raste
 
 /** Default feather per region, as a fraction of the inter-ocular distance. */
 const FEATHER: Partial<Record<RegionName, number>> = {
-  lips: 0.012,
+  // About 3.5 % of the mouth width, what the lipstick renderer was tuned with.
+  lips: 0.02,
   lipsOuter: 0.012,
   mouthOpening: 0.008,
   eyeliner: 0.006,
@@ -35,6 +36,13 @@ const FEATHER: Partial<Record<RegionName, number>> = {
 };
 const DEFAULT_FEATHER = 0.015;
 
+/**
+ * Holes the feather must not reach: a thin mouth opening is narrower than the feather, so a plain
+ * blur would tint the teeth. Coverage inside these stays exactly zero; the edge softens on the
+ * region's side only.
+ */
+const HARD_HOLES: Partial<Record<RegionName, RegionName>> = { lips: 'mouthOpening' };
+
 export interface RegionMaskOptions {
   /** Feather radius in pixels; default: per region, proportional to the inter-ocular distance. */
   featherPx?: number;
@@ -51,6 +59,12 @@ export function regionMask(
   const feather = options.featherPx ?? Math.max(0.5, interOcular(landmarks) * (FEATHER[name] ?? DEFAULT_FEATHER));
   const rect = polygonBounds(polygons, Math.ceil(feather) * 2 + 1, frame);
   if (!rect) return null;
-  const alpha = fillPolygons(polygons, rect);
-  return { rect, alpha: feather >= 1 ? boxBlur(alpha, rect.width, rect.height, feather) : alpha };
+  const filled = fillPolygons(polygons, rect);
+  const alpha = feather >= 1 ? boxBlur(filled, rect.width, rect.height, feather) : filled;
+  const hole = HARD_HOLES[name];
+  if (hole) {
+    const inside = fillPolygons(regionPolygons(landmarks, hole), rect);
+    for (let i = 0; i < alpha.length; i++) alpha[i] *= 1 - Math.min(1, inside[i]);
+  }
+  return { rect, alpha };
 }

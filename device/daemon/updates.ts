@@ -6,10 +6,11 @@ import type { MirrorConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { TelemetryAgent } from '../telemetry/mqtt-agent.ts';
 import { createUpdateAgent, type UpdateAgent } from '../update/agent.ts';
-import { createCatalogHost, goldenFacesFromRuntime } from '../update/catalog-host.ts';
+import { createCatalogHost } from '../update/catalog-host.ts';
 import { createFaceMeshHost } from '../update/model-host.ts';
 import type { ServingModel } from '../update/store.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
+import { createMeshPort, goldenFacesFromRuntime } from '../vision/update-port.ts';
 import type { StartupKeys } from './secrets.ts';
 import type { StopSteps } from './stop-steps.ts';
 import type { UpdateBoot } from './update-boot.ts';
@@ -28,10 +29,8 @@ export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: 
   const { vision, boot } = inputs;
   const scores = { detectorMinScore: config.vision.detectorMinScore, meshMinScore: config.vision.meshMinScore };
   const host = createFaceMeshHost({
-    vision,
+    mesh: createMeshPort(vision, { latencyBudgetMs: config.updates.smokeLatencyBudgetMs, ...scores }),
     serving: inputs.servingMesh,
-    latencyBudgetMs: config.updates.smokeLatencyBudgetMs,
-    ...scores,
     health: inputs.pipelineHealth,
     logger,
   });

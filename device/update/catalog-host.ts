@@ -13,7 +13,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { resolveModel } from '../../models/registry.ts';
 import type { Artifact } from '../../fleet/protocol/update.ts';
 import type { Logger } from '../core/logger.ts';
 import {
@@ -29,49 +28,12 @@ import {
   type ServingCatalog,
 } from '../tryon/catalog.ts';
 import { renderLipstick } from '../tryon/lipstick.ts';
-import type { Face } from '../vision/face.ts';
-import { FaceDetector } from '../vision/detector.ts';
-import { FaceMesh } from '../vision/mesh.ts';
-import { FaceTracker } from '../vision/face-tracker.ts';
-import type { RgbImage } from '../vision/image-ops.ts';
-import type { InferenceRuntime } from '../vision/runtime/runtime.ts';
 import { UpdateStageError, type HealthSample, type ModelCandidate, type ModelHost, type SmokeResult } from './host.ts';
 import { writeFileDurable } from '../core/fs-atomic.ts';
-import { loadGoldenFrames } from './model-host.ts';
 import type { ServingModel } from './store.ts';
+import type { GoldenFace } from './vision-port.ts';
 
 export const CATALOG_FILE = 'catalog.json';
-
-/** A golden frame and the shopper's face on it. */
-export interface GoldenFace {
-  image: RgbImage;
-  face: Face;
-}
-
-/** Finds the face on each golden frame with the bundled detector and mesh (loaded, run, released). */
-export async function goldenFacesFromRuntime(runtime: InferenceRuntime, opts: { detectorMinScore: number; meshMinScore: number }): Promise<GoldenFace[]> {
-  const frames = await loadGoldenFrames();
-  const detectorModel = await runtime.load(await resolveModel('face-detector'));
-  try {
-    const meshModel = await runtime.load(await resolveModel('face-mesh'));
-    try {
-      const detector = new FaceDetector(detectorModel, { minScore: opts.detectorMinScore });
-      const tracker = new FaceTracker(detector, new FaceMesh(meshModel), { minMeshScore: opts.meshMinScore });
-      const out: GoldenFace[] = [];
-      for (const image of frames) {
-        tracker.reset();
-        await tracker.process(image);
-        const face = (await tracker.process(image)).faces[0];
-        if (face) out.push({ image, face });
-      }
-      return out;
-    } finally {
-      meshModel.dispose();
-    }
-  } finally {
-    detectorModel.dispose();
-  }
-}
 
 /** Every product rendered on every golden face: the first problem, or null. */
 export function smokeTestCatalog(catalog: Catalog, golden: readonly GoldenFace[]): string | null {

@@ -15,7 +15,9 @@ import {
   type Catalog,
 } from '../../device/tryon/catalog.ts';
 import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
-import { goldenFacesFromRuntime, smokeTestCatalog, type GoldenFace } from '../../device/update/catalog-host.ts';
+import { smokeTestCatalog } from '../../device/update/catalog-host.ts';
+import type { GoldenFace } from '../../device/update/vision-port.ts';
+import { goldenFacesFromRuntime } from '../../device/vision/update-port.ts';
 import { createTfjsRuntime } from '../../device/vision/runtime/tfjs-runtime.ts';
 import { MirrorConfig } from '../../device/config/schema.ts';
 

@@ -6,6 +6,10 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchVerdict } from '../../device/update/watch.ts';
+import { ERROR_CODES, MirrorError } from '../../device/core/errors.ts';
+import { UpdateStageError } from '../../device/update/host.ts';
+import { parseBundle } from '../../models/bundle.ts';
+import { parseCatalog } from '../../device/tryon/catalog.ts';
 import { generateSigningKey, makeArtifact } from './fleet-double.ts';
 import { boot, job, lastState, rig, runOffer, writeDownload, type Rig } from './agent-rig.ts';
 
@@ -28,6 +32,24 @@ describe('the watch window (watchVerdict)', () => {
 
   it('rolls back at once, before the window ends, when stage errors pile up', () => {
     expect(watchVerdict(at(0), at(10, 10), 500, limits)).toMatchObject({ state: 'rolled-back', reason: 'health-regressed' });
+  });
+});
+
+describe('one error catalogue', () => {
+  it('bundle, catalog and staging errors are MirrorErrors with a catalogued code', () => {
+    const codeOf = (fn: () => unknown): string | undefined => {
+      try {
+        fn();
+      } catch (err) {
+        return err instanceof MirrorError ? err.code : 'not a MirrorError';
+      }
+      return undefined;
+    };
+    expect(codeOf(() => parseBundle(Buffer.from('not a bundle at all')))).toBe('MIRROR_ERR_BUNDLE');
+    expect(codeOf(() => parseCatalog(Buffer.from('{')))).toBe('MIRROR_ERR_CATALOG');
+    const stage = new UpdateStageError('bad-catalog', 'catalog field "version": wrong');
+    expect([stage.code, stage.reason]).toEqual(['MIRROR_ERR_UPDATE_STAGE', 'bad-catalog']);
+    for (const code of ['MIRROR_ERR_BUNDLE', 'MIRROR_ERR_CATALOG', 'MIRROR_ERR_UPDATE_STAGE']) expect(ERROR_CODES).toHaveProperty(code);
   });
 });
 

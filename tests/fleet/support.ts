@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createFleetService, type FleetService } from '../../fleet/service/app.ts';
 import type { FleetConfigInput } from '../../fleet/service/config.ts';
 import { dropPostgresSchema, postgresReachable } from '../../fleet/service/store/postgres.ts';
+import { until as poll } from '../helpers/until.ts';
 
 export const PG_URL = process.env.FLEET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const ADMIN = { username: 'admin', password: 'admin-password-1' };
@@ -103,14 +104,9 @@ export async function startFleet(
   };
 }
 
-/** Polls `fn` until it returns a value that is not undefined/false (no wall-clock assertion: the test's timeout bounds it). */
-export async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, everyMs = 25): Promise<T> {
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** Polls `fn` until it returns a value that is not undefined/false; the test's timeout bounds it. */
+export const until = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, everyMs = 25): Promise<T> =>
+  poll(fn, { everyMs, timeoutMs: Number.POSITIVE_INFINITY });
 
 /** POST /api/artifacts: the bundle as octet-stream, metadata as base64 JSON in `x-artifact`. */
 export async function uploadArtifact(

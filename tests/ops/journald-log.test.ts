@@ -10,18 +10,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRootLogger, stdoutIsJournal, syslogPrefix } from '../../device/core/logger.ts';
 import { repoRoot } from '../helpers/daemon.ts';
+import { until as poll } from '../helpers/until.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mirror-journal-'));
 
-async function until<T>(probe: () => T | undefined, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(probe: () => T | undefined, ms: number): Promise<T> => poll(probe, { timeoutMs: ms, everyMs: 100 });
 
 describe('journald priorities', () => {
   const children: ChildProcess[] = [];

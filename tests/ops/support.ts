@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../helpers/daemon.ts';
+import { until as poll } from '../helpers/until.ts';
 
 export interface CtlResult {
   code: number | null;
@@ -22,9 +23,5 @@ export function mirrorctl(socketFile: string, ...args: string[]): Promise<CtlRes
 }
 
 export async function until(probe: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await poll(probe, { timeoutMs: ms, everyMs: 50 });
 }

@@ -3,7 +3,6 @@
  * middle of it). Once the broker is reachable again every event arrives, in order, exactly once
  * after de-duplication by msgId; a connection cut while the backlog drains only adds duplicates.
  */
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../fleet/protocol/schemas.ts';
@@ -13,53 +12,8 @@ import { createEventPublisher } from '../../device/telemetry/events.ts';
 import { Outbox } from '../../device/telemetry/outbox.ts';
 import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
 import { recordingLogger, sleep, subscribe, tempDir, uniqueId, type Subscriber } from './support.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
-/** A loopback proxy that can play a dead network: cut every connection and refuse new ones. */
-async function outageProxy(targetPort: number) {
-  let down = false;
-  const socks = new Set<net.Socket>();
-  let cuts = 0;
-  const server = net.createServer((client) => {
-    if (down) {
-      client.destroy();
-      return;
-    }
-    const up = net.connect({ port: targetPort, host: '127.0.0.1' });
-    socks.add(client).add(up);
-    const drop = () => {
-      socks.delete(client);
-      socks.delete(up);
-      client.destroy();
-      up.destroy();
-    };
-    client.on('error', drop).on('close', drop);
-    up.on('error', drop).on('close', drop);
-    client.pipe(up);
-    up.pipe(client);
-  });
-  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1' }, r));
-  const port = (server.address() as net.AddressInfo).port;
-  const cutAll = () => {
-    cuts += 1;
-    for (const s of [...socks]) s.destroy();
-    socks.clear();
-  };
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    get cuts() {
-      return cuts;
-    },
-    cutAll,
-    setDown(v: boolean) {
-      down = v;
-      if (v) cutAll();
-    },
-    close: () => new Promise<void>((r) => {
-      for (const s of socks) s.destroy();
-      server.close(() => r());
-    }),
-  };
-}
 
 describe('broker outage with a queued backlog', () => {
   let broker: TestBroker;
@@ -74,7 +28,7 @@ describe('broker outage with a queued backlog', () => {
     const deviceId = uniqueId('mirror');
     const addr = { storeId: 'store-outage', deviceId };
     const state = await tempDir('mirror-outage-');
-    const proxy = await outageProxy(broker.port);
+    const proxy = await startTcpProxy(broker.port);
     const sub: Subscriber = await subscribe(broker.url, channelFilter('events', addr));
     const logger = recordingLogger();
     let outbox: Outbox | undefined;

@@ -19,6 +19,7 @@ import { parsePublicKey } from '../../fleet/protocol/signing.ts';
 import { generateSigningKey, makeArtifact } from './fleet-double.ts';
 import { BUNDLED_CATALOG_FILE, parseCatalog } from '../../device/tryon/catalog.ts';
 import { recordingLogger } from '../telemetry/support.ts';
+import { until as poll } from '../helpers/until.ts';
 
 export const key = generateSigningKey('k1');
 export const CHUNK = 1024;
@@ -169,11 +170,7 @@ export async function boot(r: Rig, tuning: Partial<UpdateAgentOptions> = {}): Pr
 }
 
 export async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await cond()) return;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await poll(cond, { what, everyMs: 20, timeoutMs: 10_000 });
 }
 
 export function job(r: Rig, state: string, fields: Partial<JobRecord> = {}): JobRecord {

@@ -12,16 +12,18 @@
  * `idleTimeoutMs`; its dwell time runs from the first to the last frame with a face.
  */
 import { randomUUID } from 'node:crypto';
-import { encodeMessage, type EventMessage } from '../../fleet/protocol/schemas.ts';
+import { encodeMessage, type EventData as TypedEventData, type EventMessage, type EventType } from '../../fleet/protocol/schemas.ts';
 import type { Logger } from '../core/logger.ts';
 
 export type EventData = NonNullable<EventMessage['data']>;
 
+/** Event types and their data are the protocol's (fleet/protocol/schemas.ts), validated on both ends. */
 export interface EventSink {
-  emit(type: string, data?: EventData): void;
+  /** The type's data; extra flat keys travel along (the fleet reads only the type's own). */
+  emit<T extends EventType>(type: T, data: TypedEventData<T> & EventData): void;
 }
 
-export const EVENT_TYPES = ['session.start', 'session.end', 'product.tried', 'look.saved'] as const;
+export { EVENT_TYPES } from '../../fleet/protocol/schemas.ts';
 
 /**
  * Builds validated event messages and hands them to `send` (the durable outbox).

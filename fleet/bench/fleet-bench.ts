@@ -7,6 +7,7 @@
  * Reports broker messages/s, the service's ingest rate, loss (must be 0) and ingest lag
  * (device timestamp → stored; target p95 < 1 s).
  */
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -87,10 +88,12 @@ async function main(): Promise<void> {
         setTimeout(() => {
           const session = async () => {
             if (Date.now() >= end) return;
-            await d.sendEvent('session.start');
-            for (let k = 0; k < 2; k++) await d.sendEvent('product.tried', { productId: `lip-${Math.floor(Math.random() * 40)}` });
-            if (Math.random() < 0.3) await d.sendEvent('look.saved', { productId: 'lip-7' });
-            await d.sendEvent('session.end', { dwellMs: Math.round(20_000 + Math.random() * 60_000) });
+            const sessionId = randomUUID();
+            await d.sendEvent('session.start', { sessionId });
+            for (let k = 0; k < 2; k++) await d.sendEvent('product.tried', { sessionId, productId: `lip-${Math.floor(Math.random() * 40)}` });
+            const saved = Math.random() < 0.3;
+            if (saved) await d.sendEvent('look.saved', { sessionId, lookId: randomUUID(), products: 1, productIds: 'lip-7' });
+            await d.sendEvent('session.end', { sessionId, dwellMs: Math.round(20_000 + Math.random() * 60_000), productsTried: 2, looksSaved: saved ? 1 : 0, reason: 'idle' });
             timers.push(setTimeout(() => void session().catch(fail), SESSION_MS * (0.5 + Math.random())));
           };
           void session().catch(fail);

@@ -150,24 +150,69 @@ export const MetricsMessageSchema = z.object({
 export type MetricsMessage = z.infer<typeof MetricsMessageSchema>;
 
 /**
- * On `.../events`: a typed envelope; the event types themselves arrive with the issues that emit
- * them. `data` is flat and holds only counts, timings and ids (the privacy rule), never blobs.
+ * The shopper events, one data schema per type (device/telemetry/events.ts emits them; the fleet
+ * reads only these keys). Counts, timings and random ids only (the privacy rule).
+ *
+ *   session.start  { sessionId }
+ *   session.end    { sessionId, dwellMs, productsTried, looksSaved, reason: "idle" | "shutdown" }
+ *   product.tried  { sessionId, productId }              once per product per session
+ *   look.saved     { sessionId, lookId, products, productIds }   productIds comma-separated
  */
-export const EventMessageSchema = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  msgId: z.uuid(),
-  deviceId: Id,
-  ts: TimestampMs,
-  type: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/, { error: 'must be a lower-case event name' }),
-  data: z
-    .record(
-      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'invalid name' }),
-      z.union([safeText(256), z.number(), z.boolean(), z.null()]),
-    )
-    .refine((m) => Object.keys(m).length <= 64, { error: 'at most 64 entries' })
-    .optional(),
-});
+export const EVENT_DATA_SCHEMAS = {
+  'session.start': z.object({ sessionId: Id }),
+  'session.end': z.object({
+    sessionId: Id,
+    dwellMs: z.number().min(0).max(7 * 86_400_000),
+    productsTried: z.int().min(0),
+    looksSaved: z.int().min(0),
+    reason: z.enum(['idle', 'shutdown']),
+  }),
+  'product.tried': z.object({ sessionId: Id, productId: safeText(128, 1) }),
+  'look.saved': z.object({ sessionId: Id, lookId: Id, products: z.int().min(0).max(256), productIds: safeText(256) }),
+} as const;
+export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
+export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA_SCHEMAS)[T]>;
+
+const isEventType = (t: string): t is EventType => Object.hasOwn(EVENT_DATA_SCHEMAS, t);
+
+/**
+ * On `.../events`: an envelope whose `data` is flat (counts, timings, ids; never blobs). A known
+ * `type` must carry its data schema (a bad field is named as `data.<key>`); an unknown type is
+ * kept as it came (a newer device may add one without breaking an older fleet) and counts for
+ * nothing on the dashboard.
+ */
+export const EventMessageSchema = z
+  .object({
+    v: z.literal(PROTOCOL_VERSION),
+    msgId: z.uuid(),
+    deviceId: Id,
+    ts: TimestampMs,
+    type: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/, { error: 'must be a lower-case event name' }),
+    data: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'invalid name' }),
+        z.union([safeText(256), z.number(), z.boolean(), z.null()]),
+      )
+      .refine((m) => Object.keys(m).length <= 64, { error: 'at most 64 entries' })
+      .optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (!isEventType(m.type)) return;
+    const r = EVENT_DATA_SCHEMAS[m.type].safeParse(m.data ?? {});
+    if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['data', ...i.path], message: i.message });
+  });
 export type EventMessage = z.infer<typeof EventMessageSchema>;
+
+/** One known event, typed by its `type`: the discriminated union both ends speak. */
+export type KnownEvent = { [T in EventType]: Omit<EventMessage, 'type' | 'data'> & { type: T; data: EventData<T> } }[EventType];
+
+/** The event as its known type (data reduced to that type's keys), or undefined for an unknown type. */
+export function knownEvent(e: EventMessage): KnownEvent | undefined {
+  if (!isEventType(e.type)) return undefined;
+  const r = EVENT_DATA_SCHEMAS[e.type].safeParse(e.data ?? {});
+  return r.success ? ({ ...e, type: e.type, data: r.data } as KnownEvent) : undefined;
+}
 
 export type MessageKind = 'status' | 'metrics' | 'event';
 

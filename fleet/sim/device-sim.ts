@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { encodeMessage, type EventMessage, type MetricsMessage, type StatusMessage } from '../protocol/schemas.ts';
+import { encodeMessage, type EventData, type EventMessage, type EventType, type MetricsMessage, type StatusMessage } from '../protocol/schemas.ts';
 import { eventsTopic, statusTopic, telemetryTopic, updateTopic, type DeviceAddress } from '../protocol/topics.ts';
 import { ChunkSchema, UpdateCancelSchema, UpdateOfferSchema, type UpdateOffer, type UpdateState } from '../protocol/update.ts';
 
@@ -118,8 +118,8 @@ export class SimDevice {
     return m;
   }
 
-  async sendEvent(type: string, data?: EventMessage['data']): Promise<EventMessage> {
-    const ev: EventMessage = { v: 1, msgId: randomUUID(), deviceId: this.o.deviceId, ts: Date.now(), type, ...(data ? { data } : {}) };
+  async sendEvent<T extends EventType>(type: T, data: EventData<T>): Promise<EventMessage> {
+    const ev: EventMessage = { v: 1, msgId: randomUUID(), deviceId: this.o.deviceId, ts: Date.now(), type, data };
     const e = encodeMessage('event', ev);
     if (!e.ok) throw new Error(e.error);
     await this.client.publishAsync(eventsTopic(this.addr), e.payload, { qos: 1 });

@@ -38,12 +38,12 @@ describe.skipIf(!HAVE)('broker ACL with TLS client certificates', () => {
     const forged = a.metrics({ deviceId: 'mirror-b' });
     await a.client.publishAsync(telemetryTopic(B), Buffer.from(JSON.stringify(forged)), { qos: 1 });
     await a.client.publishAsync(statusTopic(B), Buffer.from(JSON.stringify({ v: 1, state: 'offline', deviceId: 'mirror-b', storeId: 'paris-01', connectionSeq: 99, ts: 1, firmwareVersion: '1', models: {} })), { qos: 1 });
-    await a.client.publishAsync(eventsTopic({ storeId: 'berlin-03', deviceId: 'mirror-a' }), Buffer.from(JSON.stringify({ v: 1, msgId: randomUUID(), deviceId: 'mirror-a', ts: 1, type: 'session.end' })), { qos: 1 });
+    await a.client.publishAsync(eventsTopic({ storeId: 'berlin-03', deviceId: 'mirror-a' }), Buffer.from(JSON.stringify({ v: 1, msgId: randomUUID(), deviceId: 'mirror-a', ts: 1, type: 'session.end', data: { sessionId: 's-1', dwellMs: 5, productsTried: 0, looksSaved: 0, reason: 'idle' } })), { qos: 1 });
     // Nor write fleet → device topics, even its own.
     await a.client.publishAsync(updateTopic(A, 'offer'), Buffer.from('{}'), { qos: 1 });
     // Its own message, published after the forged ones on the same connection, arrives; the
     // broker delivers in order, so had any forged one passed it would be in by now.
-    const own = await a.sendEvent('session.end', { dwellMs: 5 });
+    const own = await a.sendEvent('session.end', { sessionId: 's-1', dwellMs: 5, productsTried: 0, looksSaved: 0, reason: 'idle' });
     await until(async () => (await svc.store.counts()).events === 1);
     expect((await svc.store.listDevices()).map((d) => `${d.storeId}/${d.deviceId}`)).toEqual(['paris-01/mirror-a']);
     expect((await svc.store.counts()).metrics).toBe(0);

@@ -21,7 +21,7 @@ describe('dashboard API authentication and store scope', () => {
       telemetryTopic(addr),
       j({ v: 1, msgId: randomUUID(), deviceId, ts: now, intervalS: 5, fps: 30, latencyP50Ms: 10, latencyP95Ms: 20, droppedFrames: 0, processedFrames: 10, backends: {}, models: { mesh: '1' }, uptimeS: 5, rssBytes: 1 }),
     );
-    await svc.ingest.handle(eventsTopic(addr), j({ v: 1, msgId: randomUUID(), deviceId, ts: now, type: 'session.end', data: { dwellMs: 1000 } }));
+    await svc.ingest.handle(eventsTopic(addr), j({ v: 1, msgId: randomUUID(), deviceId, ts: now, type: 'session.end', data: { sessionId: 's-1', dwellMs: 1000, productsTried: 0, looksSaved: 0, reason: 'idle' } }));
   };
 
   beforeAll(async () => {

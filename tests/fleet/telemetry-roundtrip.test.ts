@@ -32,12 +32,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     it('metrics and events published by a device reach the dashboard API', async () => {
       await dev.sendMetrics({ fps: 29.5, latencyP95Ms: 33 });
-      await dev.sendEvent('session.start');
-      await dev.sendEvent('product.tried', { productId: 'lip-ruby' });
-      await dev.sendEvent('product.tried', { productId: 'lip-ruby' });
-      await dev.sendEvent('product.tried', { productId: 'lip-nude' });
-      await dev.sendEvent('look.saved', { productId: 'lip-ruby' });
-      await dev.sendEvent('session.end', { dwellMs: 42_000 });
+      const sessionId = randomUUID();
+      await dev.sendEvent('session.start', { sessionId });
+      await dev.sendEvent('product.tried', { sessionId, productId: 'lip-ruby' });
+      await dev.sendEvent('product.tried', { sessionId, productId: 'lip-ruby' });
+      await dev.sendEvent('product.tried', { sessionId, productId: 'lip-nude' });
+      await dev.sendEvent('look.saved', { sessionId, lookId: randomUUID(), products: 2, productIds: 'lip-ruby,lip-nude' });
+      await dev.sendEvent('session.end', { sessionId, dwellMs: 42_000, productsTried: 2, looksSaved: 1, reason: 'idle' });
       await until(async () => (await svc.store.counts()).events === 6);
 
       const list = await svc.api('GET', '/api/devices');
@@ -53,7 +54,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         { productId: 'lip-ruby', count: 2 },
         { productId: 'lip-nude', count: 1 },
       ]);
-      expect(stats.body.productsSaved).toEqual([{ productId: 'lip-ruby', count: 1 }]);
+      expect(stats.body.productsSaved).toEqual([
+        { productId: 'lip-nude', count: 1 },
+        { productId: 'lip-ruby', count: 1 },
+      ]);
 
       const tel = await svc.api('GET', '/api/devices/paris-01/mirror-7/telemetry');
       expect(tel.body.telemetry.length).toBe(1);
@@ -97,7 +101,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const payload = Buffer.from(JSON.stringify(m));
       await dev.client.publishAsync(telemetryTopic(dev.addr), payload, { qos: 1 });
       await dev.client.publishAsync(telemetryTopic(dev.addr), payload, { qos: 1 });
-      const marker = await dev.sendEvent('session.start');
+      const marker = await dev.sendEvent('session.start', { sessionId: randomUUID() });
       await until(async () => (await svc.store.counts()).events === before.events + 1);
       await until(() => svc.ingest.stats().duplicates >= 1);
       expect((await svc.store.counts()).metrics).toBe(before.metrics + 1);

@@ -58,14 +58,14 @@ describe('broker outage with a queued backlog', () => {
       expect(agent!.connected).toBe(true);
 
       proxy.setDown(true);
-      for (let seq = 0; seq < 250; seq++) events.emit('product.tried', { seq, productId: `p-${seq % 7}` });
+      for (let seq = 0; seq < 250; seq++) events.emit('product.tried', { sessionId: 'outage-session', seq, productId: `p-${seq % 7}` });
       await sleep(3000);
       // Daemon restart while the broker is still unreachable: the backlog is on disk.
       await agent!.stop();
       outbox!.close();
       events = await startAgent();
       expect(outbox!.stats().pending).toBe(250);
-      for (let seq = 250; seq < 500; seq++) events.emit('product.tried', { seq, productId: `p-${seq % 7}` });
+      for (let seq = 250; seq < 500; seq++) events.emit('product.tried', { sessionId: 'outage-session', seq, productId: `p-${seq % 7}` });
       await sleep(7000);
       expect(sub.messages).toHaveLength(0);
       proxy.setDown(false);

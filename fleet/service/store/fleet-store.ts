@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  knownEvent,
   shouldApplyStatus,
   type EventMessage,
+  type EventType,
   type MetricsMessage,
   type StatusMessage,
   type SystemMetricsMessage,
@@ -222,23 +224,16 @@ function toArtifact(r: Row): ArtifactRow {
   };
 }
 
-/** Extracted from an event so the dashboard can aggregate in SQL. */
+/**
+ * What the dashboard aggregates in SQL, read from the protocol's event types only (an unknown
+ * type is stored and counts for nothing).
+ */
 function eventFacts(e: EventMessage): { productId: string | null; dwellMs: number | null } {
-  const d = e.data ?? {};
-  const pid = d.productId ?? d.product ?? null;
-  let dwell: number | null = null;
-  if (typeof d.dwellMs === 'number') dwell = d.dwellMs;
-  else if (typeof d.durationMs === 'number') dwell = d.durationMs;
-  else if (typeof d.durationS === 'number') dwell = d.durationS * 1000;
-  return { productId: typeof pid === 'string' ? pid : null, dwellMs: dwell !== null && dwell >= 0 ? dwell : null };
+  const k = knownEvent(e);
+  if (k?.type === 'product.tried') return { productId: k.data.productId, dwellMs: null };
+  if (k?.type === 'session.end') return { productId: null, dwellMs: k.data.dwellMs };
+  return { productId: null, dwellMs: null };
 }
-
-/** Event names the dashboard counts (the device's `events` channel; dots, dashes or underscores). */
-export const EVENT_TYPES = {
-  sessionEnd: ['session.end', 'session.ended', 'session-end', 'session_end'],
-  productTried: ['product.tried', 'product-tried', 'product_tried', 'tryon.product'],
-  lookSaved: ['look.saved', 'look-saved', 'look_saved'],
-};
 
 const inList = (xs: string[]) => xs.map(() => '?').join(', ');
 
@@ -472,34 +467,37 @@ export class FleetStore {
   }
 
   async storeStats(storeId: string, from: number, to: number, top = 10): Promise<StoreStats> {
-    const base: SqlValue[] = [storeId, from, to];
+    const range = 'store_id = ? AND ts >= ? AND ts < ? AND type = ?';
+    const of = (type: EventType): SqlValue[] => [storeId, from, to, type];
     const s = await this.db.all(
-      `SELECT COUNT(*) AS n, COALESCE(SUM(dwell_ms), 0) AS total, AVG(dwell_ms) AS avg, MAX(dwell_ms) AS max
-       FROM events WHERE store_id = ? AND ts >= ? AND ts < ? AND type IN (${inList(EVENT_TYPES.sessionEnd)})`,
-      [...base, ...EVENT_TYPES.sessionEnd],
+      `SELECT COUNT(*) AS n, COALESCE(SUM(dwell_ms), 0) AS total, AVG(dwell_ms) AS avg, MAX(dwell_ms) AS max FROM events WHERE ${range}`,
+      of('session.end'),
     );
-    const ranked = async (types: string[]) =>
-      (
-        await this.db.all(
-          `SELECT product_id, COUNT(*) AS n FROM events
-           WHERE store_id = ? AND ts >= ? AND ts < ? AND type IN (${inList(types)}) AND product_id IS NOT NULL
-           GROUP BY product_id ORDER BY n DESC, product_id LIMIT ?`,
-          [...base, ...types, top],
-        )
-      ).map((r) => ({ productId: String(r.product_id), count: num(r.n) }));
-    const looks = await this.db.all(
-      `SELECT COUNT(*) AS n FROM events WHERE store_id = ? AND ts >= ? AND ts < ? AND type IN (${inList(EVENT_TYPES.lookSaved)})`,
-      [...base, ...EVENT_TYPES.lookSaved],
+    const tried = await this.db.all(
+      `SELECT product_id, COUNT(*) AS n FROM events WHERE ${range} AND product_id IS NOT NULL
+       GROUP BY product_id ORDER BY n DESC, product_id LIMIT ?`,
+      [...of('product.tried'), top],
     );
+    // A saved look names its products as one comma-separated field: counted here, per product.
+    const looks = await this.db.all(`SELECT data FROM events WHERE ${range}`, of('look.saved'));
+    const saved = new Map<string, number>();
+    for (const r of looks) {
+      const ids = parseJson<{ productIds?: unknown }>(r.data, {}).productIds;
+      if (typeof ids !== 'string') continue;
+      for (const id of new Set(ids.split(',').filter(Boolean))) saved.set(id, (saved.get(id) ?? 0) + 1);
+    }
     return {
       storeId,
       from,
       to,
       sessions: num(s[0].n),
       dwell: { totalMs: num(s[0].total), avgMs: numOrNull(s[0].avg), maxMs: numOrNull(s[0].max) },
-      productsTried: await ranked(EVENT_TYPES.productTried),
-      productsSaved: await ranked(EVENT_TYPES.lookSaved),
-      looksSaved: num(looks[0].n),
+      productsTried: tried.map((r) => ({ productId: String(r.product_id), count: num(r.n) })),
+      productsSaved: [...saved]
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .slice(0, top)
+        .map(([productId, count]) => ({ productId, count })),
+      looksSaved: looks.length,
     };
   }
 

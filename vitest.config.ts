@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
  * A new in-process suite belongs here.
  */
 const UNIT = [
+  'tests/bench/soak-verdict.test.ts',
   'tests/core/**/*.test.ts',
   'tests/fleet/dashboard-auth.test.ts',
   'tests/fleet/ingest-redelivery.test.ts',

@@ -20,6 +20,10 @@ export function request(socketPath: string, req: ControlRequest, timeoutMs: numb
     });
     conn.on('end', () => {
       clearTimeout(timer);
+      if (buffered === '') {
+        reject(new Error('the daemon closed the connection without an answer (is it stopping?)'));
+        return;
+      }
       try {
         resolve(JSON.parse(buffered) as ControlAnswer);
       } catch {

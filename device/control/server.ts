@@ -25,7 +25,11 @@ function removeStaleSocket(file: string): void {
 
 export async function startControlServer(file: string, handlers: ControlHandlers, logger: Logger): Promise<ControlServer> {
   removeStaleSocket(file);
+  // Open connections, so a stop does not wait for a capture still waiting for consent (30 s).
+  const open = new Set<net.Socket>();
   const server = net.createServer((conn) => {
+    open.add(conn);
+    conn.on('close', () => open.delete(conn));
     let buffered = '';
     const answer = (msg: ControlAnswer): void => {
       conn.end(`${JSON.stringify(msg)}\n`);
@@ -94,6 +98,7 @@ export async function startControlServer(file: string, handlers: ControlHandlers
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const conn of open) conn.destroy();
       }),
   };
 }

@@ -29,7 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM))('debug capture consent on the kiosk (head
       await build({ configFile: path.join(repoRoot, 'ui/vite.config.ts'), logLevel: 'warn' });
     }
     writeFileSync(path.join(dir, 'mirror.json'), JSON.stringify({ mqtt: { embeddedPort: 0 } }));
-    daemon = await startDaemon({ env: { MIRROR_CONFIG: path.join(dir, 'mirror.json'), MIRROR_STATE_DIR: stateDir } });
+    daemon = await startDaemon({ env: { MIRROR_CONFIG: path.join(dir, 'mirror.json'), MIRROR_STATE_DIR: stateDir }, timeoutMs: 150_000 });
     context = await chromium.launchPersistentContext(mkdtempSync(path.join(dir, 'chromium-')), {
       executablePath: CHROMIUM,
       headless: true,
@@ -40,7 +40,7 @@ describe.skipIf(!existsSync(CHROMIUM))('debug capture consent on the kiosk (head
     page = context.pages()[0] ?? (await context.newPage());
     await page.goto(daemon.url, { waitUntil: 'load' });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=mirror]')?.getAttribute('data-painted') ?? 0) > 0, null, { timeout: 60_000 });
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await context?.close().catch(() => {});

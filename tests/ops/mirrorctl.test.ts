@@ -34,16 +34,16 @@ describe('mirrorctl (real daemon, control socket)', () => {
   let kiosk: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
   const sizes: number[] = [];
   let disconnects = 0;
-  let policy: 'allow' | 'deny' = 'deny';
+  let policy: 'allow' | 'deny' | 'ignore' = 'deny';
   const prompts: ConfirmRequest[] = [];
 
   const health = async (): Promise<Record<string, any>> => (await fetch(`${daemon.url}/healthz`)).json() as Promise<Record<string, any>>;
 
   beforeAll(async () => {
     writeFileSync(configFile, JSON.stringify(baseConfig));
-    daemon = await startDaemon({ env: { MIRROR_CONFIG: configFile, MIRROR_STATE_DIR: stateDir } });
+    daemon = await startDaemon({ env: { MIRROR_CONFIG: configFile, MIRROR_STATE_DIR: stateDir }, timeoutMs: 150_000 });
     await until(() => daemon.logs.some((l) => l.msg === 'control socket listening'));
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     kiosk?.close();
@@ -78,7 +78,7 @@ describe('mirrorctl (real daemon, control socket)', () => {
     kiosk.on('disconnect', () => disconnects++);
     kiosk.on('confirm', (request, answer) => {
       prompts.push(request);
-      answer({ id: request.id, allow: policy === 'allow' });
+      if (policy !== 'ignore') answer({ id: request.id, allow: policy === 'allow' });
     });
     await until(() => sizes.length > 3, 60_000);
     policy = 'deny';
@@ -147,4 +147,17 @@ describe('mirrorctl (real daemon, control socket)', () => {
     await until(() => daemon.logs.some((l) => l.msg === 'config reloaded' && JSON.stringify(l.applied) === '["logLevel"]'));
     expect(daemon.child.exitCode).toBe(null);
   });
+
+  it('a stop while a capture waits for consent exits cleanly (the control socket does not hold it)', async () => {
+    policy = 'ignore';
+    const asked = prompts.length;
+    const pending = mirrorctl('capture');
+    await until(() => prompts.length > asked, 60_000);
+    const stopped = await daemon.stop();
+    expect(stopped.code).toBe(0);
+    const result = await pending;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('closed the connection without an answer');
+    expect(debugFiles()).toHaveLength(1);
+  }, 90_000);
 });

@@ -155,7 +155,7 @@ describe.skipIf(!bin)('mirror broker (Mosquitto with systemd/broker/mosquitto.co
   });
 
   it("the real daemon connects with mirror.env's credentials and publishes its retained birth", async () => {
-    daemon = await startDaemon({ env: { MQTT_URL: env.MQTT_URL, MQTT_USERNAME: env.MQTT_USERNAME, MQTT_PASSWORD: env.MQTT_PASSWORD } });
+    daemon = await startDaemon({ env: { MQTT_URL: env.MQTT_URL, MQTT_USERNAME: env.MQTT_USERNAME, MQTT_PASSWORD: env.MQTT_PASSWORD }, timeoutMs: 150_000 });
     const sub = await asDaemon();
     const births: unknown[] = [];
     sub.on('message', (_topic, payload) => births.push(JSON.parse(payload.toString())));
@@ -163,7 +163,7 @@ describe.skipIf(!bin)('mirror broker (Mosquitto with systemd/broker/mosquitto.co
     await waitUntil(() => births.some((b) => (b as { state?: string }).state === 'online'), 60_000);
     const health = (await (await fetch(`${daemon.url}/healthz`)).json()) as { mqtt: { connected: boolean; embedded: boolean } };
     expect(health.mqtt).toMatchObject({ connected: true, embedded: false });
-  }, 90_000);
+  }, 240_000);
 });
 
 async function waitUntil(probe: () => boolean, ms = 10_000): Promise<void> {

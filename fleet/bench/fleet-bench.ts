@@ -16,7 +16,7 @@ import { SimDevice } from '../sim/device-sim.ts';
 import { table } from '../cli/table.ts';
 import { fleetClient } from '../cli/client.ts';
 import { IngestAnswer, LoginAnswer } from '../cli/responses.ts';
-import { freePort, startMosquitto } from '../../tests/helpers/mosquitto.ts';
+import { freePort, startMosquitto } from '../sim/broker.ts';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);

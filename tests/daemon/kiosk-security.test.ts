@@ -12,7 +12,7 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { collectFrames } from '../helpers/frames.ts';
-import { freePort } from '../helpers/mosquitto.ts';
+import { freePort } from '../../fleet/sim/broker.ts';
 
 const PASSWORD = 'hunter2-s3cret';
 const DEV_ORIGIN = 'http://127.0.0.1:5173';

@@ -24,7 +24,7 @@ import { Outbox, OUTBOX_FILE } from '../../device/telemetry/outbox.ts';
 import { eventsTopic } from '../../fleet/protocol/topics.ts';
 import { startFleet, until, type TestService } from '../fleet/support.ts';
 import { repoRoot, startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
-import { findMosquitto, startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { findMosquitto, startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { recordingLogger, sleep, startTcpProxy, type TcpProxy } from '../telemetry/support.ts';
 
 const HAVE = findMosquitto() !== undefined;

@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsTopic, telemetryTopic } from '../../fleet/protocol/topics.ts';
 import type { SqlDriver } from '../../fleet/service/store/driver.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { startTcpProxy, type TcpProxy } from '../telemetry/support.ts';
 import { PG_URL, pgRequired, startFleet, until, type TestService } from './support.ts';
 

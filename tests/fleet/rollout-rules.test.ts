@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, signArtifact } from '../../fleet/cli/signing.ts';
 import { SimDevice } from '../../fleet/sim/device-sim.ts';
-import { freePort, startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { freePort, startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { startFleet, until, uploadArtifact, type TestService } from './support.ts';
 
 describe('rollout rules', () => {

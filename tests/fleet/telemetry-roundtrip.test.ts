@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimDevice } from '../../fleet/sim/device-sim.ts';
 import { eventsTopic, statusTopic, telemetryTopic } from '../../fleet/protocol/topics.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { pgRequired, startFleet, until, type TestService } from './support.ts';
 
 const PG = await pgRequired();

@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { findMosquitto, freePort } from '../helpers/mosquitto.ts';
+import { findMosquitto, freePort } from '../../fleet/sim/broker.ts';
 
 const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../..');

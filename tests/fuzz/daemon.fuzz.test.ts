@@ -16,7 +16,7 @@ import { UpdateStateSchema, type UpdateState } from '../../fleet/protocol/update
 import type { ClientToServerEvents, ServerToClientEvents } from '../../device/transport/events.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { collectFrames } from '../helpers/frames.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { until } from '../fleet/support.ts';
 import { fuzzCase, fuzzSeed, sampleCases, type FuzzCase, type JsonObject, type MessageShape } from './payloads.ts';
 import { socketCase, type SocketCase } from './socket-cases.ts';

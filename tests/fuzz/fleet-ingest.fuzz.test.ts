@@ -10,7 +10,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicFor, type Channel } from '../../fleet/protocol/topics.ts';
 import { MAX_PAYLOAD_BYTES } from '../../fleet/protocol/schemas.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { PG_URL, pgAvailable, startFleet, until, type TestService } from '../fleet/support.ts';
 import { fuzzCase, fuzzSeed, sampleCases, type FuzzCase, type JsonObject, type MessageShape } from './payloads.ts';
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, repoRoot, type RunningDaemon } from '../helpers/daemon.ts';
-import { findMosquitto, freePort } from '../helpers/mosquitto.ts';
+import { findMosquitto, freePort } from '../../fleet/sim/broker.ts';
 
 const brokerDir = path.join(repoRoot, 'systemd', 'broker');
 const bin = findMosquitto();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage, type StatusMessage } from '../../fleet/protocol/schemas.ts';
 import { channelFilter } from '../../fleet/protocol/topics.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { subscribe, uniqueId, type Received, type Subscriber } from './support.ts';
 
 const STORE = 'store-daemon-test';

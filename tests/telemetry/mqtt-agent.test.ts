@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTelemetryAgent, type MetricsSnapshot, type TelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { parseMessage, type StatusMessage } from '../../fleet/protocol/schemas.ts';
 import { statusTopic, telemetryTopic } from '../../fleet/protocol/topics.ts';
-import { freePort, startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { freePort, startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import {
   recordingLogger,
   sleep,

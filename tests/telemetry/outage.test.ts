@@ -10,7 +10,7 @@ import { channelFilter, eventsTopic } from '../../fleet/protocol/topics.ts';
 import { createTelemetryAgent, type TelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { createEventPublisher } from '../../device/telemetry/events.ts';
 import { Outbox } from '../../device/telemetry/outbox.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { recordingLogger, sleep, subscribe, tempDir, uniqueId, type Subscriber } from './support.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CONNECTION_SEQ_FILE } from '../../device/telemetry/connection-seq.ts';
 import { createTelemetryAgent, type TelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { startFleet, until } from '../fleet/support.ts';
-import { startMosquitto } from '../helpers/mosquitto.ts';
+import { startMosquitto } from '../../fleet/sim/broker.ts';
 import { recordingLogger, sleep, startTcpProxy, tempDir, uniqueId } from './support.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

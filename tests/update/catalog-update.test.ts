@@ -14,7 +14,7 @@ import { channelFilter } from '../../fleet/protocol/topics.ts';
 import { BUNDLED_CATALOG_FILE, type Catalog } from '../../device/tryon/catalog.ts';
 import { appliedInFrames } from '../helpers/frames.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
 import { generateSigningKey, makeArtifact, startFleetDouble, type FleetDouble } from './fleet-double.ts';
 

@@ -10,7 +10,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateTopic, channelFilter } from '../../fleet/protocol/topics.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { collectFrames } from '../helpers/frames.ts';
 import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
 import { generateSigningKey, makeArtifact, startFleetDouble, type FleetDouble } from './fleet-double.ts';

@@ -12,7 +12,7 @@ import { resolveModel } from '../../models/registry.ts';
 import { parseMessage } from '../../fleet/protocol/schemas.ts';
 import { channelFilter } from '../../fleet/protocol/topics.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
-import { startMosquitto, type TestBroker } from '../helpers/mosquitto.ts';
+import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
 import { generateSigningKey, makeArtifact, startFleetDouble, type FleetDouble, type SigningKey } from './fleet-double.ts';
 

@@ -136,7 +136,15 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     // Source last: frames flow only once every consumer is ready; it stops first.
     const source = createSource(config.source, config.capture, logger);
     parts.source = source;
-    await source.start((frame) => slot.offer(frame));
+    await source.start(
+      (frame) => slot.offer(frame),
+      (status) => {
+        // Camera lost: listed in /healthz and /metrics, and the kiosk shows a service message.
+        if (status.state === 'lost') ladder.set('camera', status.reason ?? 'no frames');
+        else ladder.clear('camera');
+        kiosk.emitSourceStatus(status);
+      },
+    );
     stops.add('source', () => source.stop());
     logger.info({ source: source.description }, 'pipeline running');
 

@@ -1,20 +1,33 @@
 /**
  * A capture child (ffmpeg) writing raw rgb24 frames to stdout, cut into preallocated frames.
  * The supervisor names its failures as Frigate does (child died, no frames for N s) and restarts
- * the child with jittered exponential backoff; a healthy stretch resets the backoff.
+ * the child with jittered exponential backoff; a healthy stretch resets the backoff. While the
+ * input (camera device or file) is absent it is polled, not spawned for, and the source reports
+ * itself lost; a camera that comes back is picked up within 2 s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { Backoff } from '../core/backoff.ts';
 import { nowMs } from '../core/frame.ts';
 import type { PooledFrame } from '../core/flow-limiter.ts';
 import { FramePool } from './frame-pool.ts';
-import type { FrameSource, SourceHealth, SourceLogger } from './source.ts';
+import type { FrameSource, SourceHealth, SourceLogger, SourceStatus } from './source.ts';
+
+/**
+ * Restart delays stay under 1 s, and an absent input is looked for every 250 ms: with the child's
+ * own start (100-500 ms to open a v4l2 device) a returning camera is back within 2 s. A child
+ * that dies at once costs one spawn a second at most.
+ */
+export const RESTART_BACKOFF = { initialMs: 250, maxMs: 1000 } as const;
+export const INPUT_POLL_MS = 250;
 
 export interface FfmpegSourceOptions {
   /** e.g. "v4l2:/dev/video0" or "clip:demo.mp4", for logs and /healthz. */
   label: string;
   /** ffmpeg arguments that select and open the input (everything before the output options). */
   inputArgs: string[];
+  /** The device or file the input opens: while it is absent, the source waits for it. */
+  inputPath?: string;
   width: number;
   height: number;
   fps: number;
@@ -38,10 +51,12 @@ export class FfmpegSource implements FrameSource {
   readonly height: number;
   readonly #options: FfmpegSourceOptions;
   readonly #pool: FramePool;
-  readonly #backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  readonly #backoff = new Backoff(RESTART_BACKOFF);
   #child: ChildProcess | null = null;
   #running = false;
   #onFrame: ((frame: PooledFrame) => void) | null = null;
+  #onStatus: ((status: SourceStatus) => void) | null = null;
+  #status: SourceStatus | null = null;
   #nextId = 1;
   #lastFrameAt = 0;
   #restartTimer: NodeJS.Timeout | null = null;
@@ -64,10 +79,11 @@ export class FfmpegSource implements FrameSource {
     return this.#child?.pid;
   }
 
-  async start(onFrame: (frame: PooledFrame) => void): Promise<void> {
+  async start(onFrame: (frame: PooledFrame) => void, onStatus?: (status: SourceStatus) => void): Promise<void> {
     this.#onFrame = onFrame;
+    this.#onStatus = onStatus ?? null;
     this.#running = true;
-    this.#spawn();
+    this.#spawnWhenPresent();
     const stallMs = this.#options.stallMs ?? 5000;
     this.#stallTimer = setInterval(() => {
       if (this.#child && this.#lastFrameAt && nowMs() - this.#lastFrameAt > stallMs) {
@@ -75,6 +91,19 @@ export class FfmpegSource implements FrameSource {
         this.#child.kill('SIGKILL');
       }
     }, Math.min(1000, stallMs));
+  }
+
+  /** Spawns the child once its input exists; an absent camera is polled cheaply, not spawned for. */
+  #spawnWhenPresent(): void {
+    this.#restartTimer = null;
+    if (!this.#running) return;
+    const input = this.#options.inputPath;
+    if (input !== undefined && !existsSync(input)) {
+      this.#setStatus('lost', `${input} is not present`);
+      this.#restartTimer = setTimeout(() => this.#spawnWhenPresent(), INPUT_POLL_MS);
+      return;
+    }
+    this.#spawn();
   }
 
   #spawn(): void {
@@ -127,9 +156,7 @@ export class FfmpegSource implements FrameSource {
       const delay = this.#backoff.next();
       this.#health.restarts++;
       this.#options.logger.warn({ delayMs: delay, restarts: this.#health.restarts }, 'restarting capture child');
-      this.#restartTimer = setTimeout(() => {
-        if (this.#running) this.#spawn();
-      }, delay);
+      this.#restartTimer = setTimeout(() => this.#spawnWhenPresent(), delay);
     });
   }
 
@@ -139,6 +166,7 @@ export class FfmpegSource implements FrameSource {
     if (this.#health.frames % 150 === 0) this.#backoff.reset();
     this.#lastFrameAt = now;
     this.#health.frames++;
+    if (this.#status?.state !== 'live') this.#setStatus('live', null);
     const pool = this.#pool;
     let released = false;
     this.#onFrame?.({
@@ -158,6 +186,16 @@ export class FfmpegSource implements FrameSource {
   #fail(reason: string): void {
     this.#health.lastError = reason;
     this.#options.logger.warn({ source: this.#options.label, reason }, 'capture failure');
+    this.#setStatus('lost', reason);
+  }
+
+  /** Reports a change between live and lost (once per change, not per retry). */
+  #setStatus(state: SourceStatus['state'], reason: string | null): void {
+    if (this.#status?.state === state) return;
+    this.#status = { state, reason, since: Date.now() };
+    if (state === 'lost') this.#options.logger.warn({ source: this.#options.label, reason }, 'camera lost; retrying');
+    else this.#options.logger.info({ source: this.#options.label, frames: this.#health.frames }, 'camera live');
+    this.#onStatus?.({ ...this.#status });
   }
 
   async stop(): Promise<void> {

@@ -32,10 +32,10 @@ export function createSource(spec: string, capture: CaptureSettings, logger: Sou
     case 'clip': {
       if (!existsSync(target)) throw new MirrorError('MIRROR_ERR_SOURCE_SPEC', `source "${spec}": ${target} does not exist`);
       if (statSync(target).isDirectory()) return new ImageFolderSource({ dir: target, width, height, fps, logger });
-      return new FfmpegSource({ label: resolved, inputArgs: videoFileInputArgs(target), width, height, fps, logger });
+      return new FfmpegSource({ label: resolved, inputArgs: videoFileInputArgs(target), inputPath: target, width, height, fps, logger });
     }
     case 'v4l2':
-      return new FfmpegSource({ label: resolved, inputArgs: v4l2InputArgs(target, width, height, fps), width, height, fps, logger });
+      return new FfmpegSource({ label: resolved, inputArgs: v4l2InputArgs(target, width, height, fps), inputPath: target, width, height, fps, logger });
     case 'webcam':
       return new WebcamSource({ device: target || undefined, width, height, logger });
     default:

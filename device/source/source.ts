@@ -13,12 +13,25 @@ export interface SourceHealth {
   lastError: string | null;
 }
 
+/**
+ * Whether frames flow. `lost`: the capture child died, stalled or cannot open its input, and is
+ * being retried; the kiosk shows a service message and /healthz lists the camera as degraded.
+ */
+export interface SourceStatus {
+  state: 'live' | 'lost';
+  /** Why it was lost; null while live. */
+  reason: string | null;
+  /** Since when, ms since the epoch. */
+  since: number;
+}
+
 export interface FrameSource {
   /** Human-readable, e.g. "clip:device/assets/demo-clip (1280x720 → 640x480 @30)". */
   readonly description: string;
   readonly width: number;
   readonly height: number;
-  start(onFrame: (frame: PooledFrame) => void): Promise<void>;
+  /** `onStatus` hears every change between live and lost (sources that cannot lose their input never call it). */
+  start(onFrame: (frame: PooledFrame) => void, onStatus?: (status: SourceStatus) => void): Promise<void>;
   stop(): Promise<void>;
   health(): SourceHealth;
 }

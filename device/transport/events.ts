@@ -8,6 +8,7 @@
  */
 import type { EmittedFrameInfo } from '../core/frame.ts';
 import type { StatsSnapshot } from '../core/pipeline-stats.ts';
+import type { SourceStatus } from '../source/source.ts';
 import type { Box } from '../vision/face.ts';
 
 export interface FaceMessage {
@@ -36,17 +37,8 @@ export interface StatsMessage extends Pick<StatsSnapshot, 'fps' | 'latencyP50Ms'
   source: string;
 }
 
-/**
- * Whether the camera delivers. `lost`: the capture child died or stalled and is being retried;
- * the kiosk shows a service message instead of a frozen shopper.
- */
-export interface SourceStatusMessage {
-  state: 'live' | 'lost';
-  /** Why it was lost (child exit, stall); null while live. */
-  reason: string | null;
-  /** Since when, ms since the epoch. */
-  since: number;
-}
+/** Whether the camera delivers (`lost`: the kiosk shows a service message instead of a frozen shopper). */
+export type SourceStatusMessage = SourceStatus;
 
 export interface PaintedMessage {
   id: number;

@@ -2,18 +2,12 @@
  * The spine end to end on real parts: the daemon on the demo clip, a real socket.io client,
  * real ffmpeg as the capture child, and signals as systemd sends them.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../device/transport/events.ts';
-import { DEMO_CLIP } from '../../device/source/index.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { collectFrames } from '../helpers/frames.ts';
-
-const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
+import { hasFfmpeg, makeClipVideo } from './clip-video.ts';
 
 describe('daemon on the bundled demo clip', () => {
   let daemon: RunningDaemon;
@@ -96,11 +90,7 @@ describe('daemon on the bundled demo clip', () => {
 describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
   let clip: string;
   beforeAll(() => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mirror-clip-'));
-    clip = path.join(dir, 'demo.mp4');
-    const first = readdirSync(DEMO_CLIP).find((f) => f.endsWith('.jpg'))!;
-    expect(first).toBeDefined();
-    execFileSync('ffmpeg', ['-loglevel', 'error', '-framerate', '30', '-i', path.join(DEMO_CLIP, 'frame-%04d.jpg'), '-frames:v', '60', '-c:v', 'mpeg4', '-q:v', '5', clip]);
+    clip = makeClipVideo();
   });
 
   it('restarts the capture child when it dies mid-stream', async () => {

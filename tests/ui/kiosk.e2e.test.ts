@@ -4,44 +4,15 @@
  * feed the debug HUD, and go away (attract back, glass wiped) when the daemon does.
  * Screenshots land in test-artifacts/ for a human to look at.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon } from '../helpers/daemon.ts';
-
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(REPO, 'test-artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const VIEWPORT = { width: 540, height: 960 }; // the portrait glass
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
+import { ARTIFACTS, ensureUiBuilt, openGlass, VIEWPORT, type Glass } from './chromium.ts';
 
 type Daemon = Awaited<ReturnType<typeof startDaemon>>;
-
-/** `npm test` builds the UI first; a direct `vitest run tests/ui` builds it here when missing or stale. */
-async function ensureUiBuilt(): Promise<void> {
-  const index = join(REPO, 'ui/dist/index.html');
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-      const full = join(dir, entry.name);
-      return Math.max(max, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-    }, 0);
-  const sources = Math.max(newest(join(REPO, 'ui/src')), statSync(join(REPO, 'ui/index.html')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(REPO, 'ui/vite.config.ts'), logLevel: 'warn' });
-}
 
 /** Mean absolute difference per channel (0..255) of two screenshots inside `box`. */
 async function meanAbsDiff(
@@ -69,37 +40,24 @@ const mirrorAttr = (page: Page, name: string) =>
 describe('kiosk on the glass (headless Chromium, real daemon, demo clip)', () => {
   let daemon: Daemon | undefined;
   let port = 0;
-  let context: BrowserContext | undefined;
+  let glass: Glass | undefined;
   let page: Page;
-  let userDataDir: string | undefined;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await ensureUiBuilt();
     daemon = await startDaemon();
     port = daemon.port;
-    userDataDir = await mkdtemp(join(tmpdir(), 'kiosk-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: VIEWPORT,
-      deviceScaleFactor: 1,
-      hasTouch: true, // the glass is a touch screen
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (err) => pageErrors.push(String(err)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
+    glass = await openGlass();
+    page = glass.page;
+    pageErrors = glass.errors;
     await page.goto(daemon.url, { waitUntil: 'load' });
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close().catch(() => {});
+    await glass?.close();
     await daemon?.stop().catch(() => {});
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   }, 30_000);
 
   it('paints live frames, mirrored full-screen, and lifts the attract screen while a face is present', async () => {

@@ -5,6 +5,7 @@ import type {
   PaintedMessage,
   StatsMessage,
   ServerToClientEvents,
+  SourceStatusMessage,
 } from '../../../device/transport/events.ts';
 
 export type KioskSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -22,6 +23,9 @@ export class Connection {
   /** The daemon's own numbers, once a second. */
   stats = $state.raw<StatsMessage | null>(null);
   lastError = $state.raw<string | null>(null);
+  /** The camera as the daemon sees it (sent on connection and on every change). */
+  source = $state.raw<SourceStatusMessage | null>(null);
+  readonly cameraLost = $derived(this.state === 'connected' && this.source?.state === 'lost');
 
   readonly connected = $derived(this.state === 'connected');
 
@@ -53,6 +57,7 @@ export class Connection {
     socket.on('disconnect', (reason) => {
       this.state = 'reconnecting';
       this.stats = null;
+      this.source = null;
       // A server-side disconnect is final for socket.io; a mirror must come back by itself.
       if (reason === 'io server disconnect') socket.connect();
     });
@@ -66,6 +71,9 @@ export class Connection {
 
     socket.on('stats', (stats) => {
       if (isStats(stats)) this.stats = stats;
+    });
+    socket.on('sourceStatus', (status) => {
+      if (isSourceStatus(status)) this.source = status;
     });
     socket.on('frame', (frame, received) => {
       // Acknowledge on arrival, before decoding: it releases the next frame to this kiosk.
@@ -112,6 +120,11 @@ function isFrame(value: unknown): value is FrameMessage {
     (f.image instanceof ArrayBuffer || ArrayBuffer.isView(f.image)) &&
     Array.isArray(f.faces)
   );
+}
+
+function isSourceStatus(value: unknown): value is SourceStatusMessage {
+  const s = value as SourceStatusMessage | null;
+  return typeof s === 'object' && s !== null && (s.state === 'live' || s.state === 'lost');
 }
 
 function isStats(value: unknown): value is StatsMessage {

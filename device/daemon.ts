@@ -4,7 +4,6 @@
  * step lives in daemon/; this file only wires what one step hands the next.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { MirrorConfig } from './config/schema.ts';
 import { DegradationLadder } from './core/degraded.ts';
@@ -12,7 +11,7 @@ import { LatestFrameSlot } from './core/flow-limiter.ts';
 import { nowMs } from './core/frame.ts';
 import { PipelineStats } from './core/pipeline-stats.ts';
 import { redactSecrets } from './core/redact.ts';
-import { healthReport, metricsSnapshot, statsMessage, type DaemonParts } from './daemon/health.ts';
+import { healthReport, metricsSnapshot, type DaemonParts } from './daemon/health.ts';
 import { readStartupKeys } from './daemon/secrets.ts';
 import { startSessions } from './daemon/sessions.ts';
 import { StopSteps } from './daemon/stop-steps.ts';
@@ -20,19 +19,18 @@ import { startTelemetry } from './daemon/telemetry.ts';
 import { bootUpdates } from './daemon/update-boot.ts';
 import { startUpdates } from './daemon/updates.ts';
 import { startVision } from './daemon/vision.ts';
-import { createJpegEncoder } from './encode/jpeg-encoder.ts';
-import { Pipeline } from './pipeline.ts';
-import { createSource, resolveSourceSpec } from './source/index.ts';
-import { startKioskServer } from './transport/kiosk-server.ts';
-import { createTryOnStage } from './tryon/tryon-stage.ts';
-import { FrameTap } from './control/capture.ts';
+import { createDaemonMetrics } from './daemon/metrics.ts';
+import { startFrameSource, startPipeline } from './daemon/frame-path.ts';
+import { resolveSourceSpec } from './source/index.ts';
+import { startTransport } from './daemon/transport.ts';
 import type { ControlTarget } from './control/index.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIRMWARE_VERSION = '0.1.0';
 
 export interface Daemon {
   readonly kioskPort: number;
+  /** The source spec with `auto` resolved, e.g. "v4l2:/dev/video0". */
+  readonly sourceSpec: string;
   /** What the mirror plays, e.g. "clip:… (12 images → 640x480 @30)". */
   readonly sourceDescription: string;
   /** Milliseconds since the last emitted frame; the systemd watchdog is only fed while frames flow. */
@@ -67,23 +65,11 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       catalogSlot: boot.catalogSlot,
       sourceSpec: resolveSourceSpec(config.source),
     };
+    const metrics = createDaemonMetrics(parts);
 
     // Transport before the source, so the kiosk can connect while the source spins up.
-    const kiosk = await startKioskServer({
-      host: config.host,
-      port: config.port,
-      uiDir: path.join(repoRoot, 'ui', 'dist'),
-      allowedOrigins: config.kiosk.allowedOrigins,
-      // Secrets never reach /healthz (or mirrorctl, which reads it), whatever field holds them.
-      health: () => redactSecrets(healthReport(parts)),
-      onPainted: (capturedAt, paintedAt) => stats.recordPaint(capturedAt, paintedAt),
-      logger,
-    });
+    const kiosk = await startTransport(config, parts, metrics, stops, logger);
     parts.kiosk = kiosk;
-    stops.add('kiosk server', () => kiosk.close());
-    logger.info({ host: config.host, port: kiosk.port, url: `http://${config.host}:${kiosk.port}/` }, 'kiosk listening');
-    const statsTimer = setInterval(() => kiosk.emitStats(statsMessage(parts)), 1000);
-    stops.add('stats timer', () => clearInterval(statsTimer));
 
     const telemetry = await startTelemetry(
       config,
@@ -108,48 +94,19 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     const sessions = startSessions(config, telemetry.agent, stops, logger);
     parts.sessions = sessions;
 
-    // Replaced in place by a config reload (encode.quality, tryon); the pipeline calls through.
-    let tryOn = createTryOnStage(config.tryon, boot.catalogSlot);
-    let encode = createJpegEncoder(config.encode.quality);
-    const frameTap = new FrameTap();
-    const pipeline = new Pipeline(
-      slot,
-      {
-        vision: (frame) => vision.tracker.process(frame),
-        tryOn: (frame, faces) => tryOn(frame, faces),
-        encode: (frame) => encode(frame),
-        emit: (frame) => {
-          frameTap.offer(frame.image);
-          sessions.observe(frame.faces.length, frame.applied, Date.now());
-          kiosk.emitFrame(frame);
-        },
-      },
-      stats,
+    const running = startPipeline(
+      config,
+      { slot, stats, vision, catalogSlot: boot.catalogSlot, sessions, kiosk, observeEmit: metrics.observeEmit },
+      stops,
       logger,
     );
-    pipeline.start();
-    stops.add('pipeline', async () => {
-      slot.close();
-      await pipeline.stopped();
-    });
-
     // Source last: frames flow only once every consumer is ready; it stops first.
-    const source = createSource(config.source, config.capture, logger);
+    const source = await startFrameSource(config, { slot, ladder, kiosk }, stops, logger);
     parts.source = source;
-    await source.start(
-      (frame) => slot.offer(frame),
-      (status) => {
-        // Camera lost: listed in /healthz and /metrics, and the kiosk shows a service message.
-        if (status.state === 'lost') ladder.set('camera', status.reason ?? 'no frames');
-        else ladder.clear('camera');
-        kiosk.emitSourceStatus(status);
-      },
-    );
-    stops.add('source', () => source.stop());
-    logger.info({ source: source.description }, 'pipeline running');
 
     return {
       kioskPort: kiosk.port,
+      sourceSpec: parts.sourceSpec,
       sourceDescription: source.description,
       lastFrameAgeMs: () => stats.snapshot(nowMs()).lastFrameAgeMs,
       control: {
@@ -157,10 +114,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         reconfigure: (next) => {
           logger.level = next.logLevel;
           sessions.idleTimeoutMs = next.session.idleTimeoutMs;
-          tryOn = createTryOnStage(next.tryon, boot.catalogSlot);
-          encode = createJpegEncoder(next.encode.quality);
+          running.reconfigure(next);
         },
-        frames: frameTap,
+        frames: running.frameTap,
         confirm: (prompt) => kiosk.confirm(prompt),
       },
       stop: () => stops.runAll(),

@@ -8,6 +8,7 @@ import { MirrorError } from './core/errors.ts';
 import { createRootLogger } from './core/logger.ts';
 import { redactSecrets } from './core/redact.ts';
 import { startDaemon } from './daemon.ts';
+import { welcomeLine } from './daemon/welcome.ts';
 import { startControl } from './control/index.ts';
 import { createSystemdNotifier } from './systemd/notify.ts';
 
@@ -54,6 +55,11 @@ try {
 const control = await startControl({ target: daemon.control, running: config, load: () => loadConfig({ file: configFile }), logger });
 process.on('SIGHUP', () => control.reload());
 systemd.ready(`serving kiosk on port ${daemon.kioskPort}`);
+// A person at a terminal gets one line saying where to look; journald and pipes keep pure JSON.
+if (process.stdout.isTTY) {
+  const line = welcomeLine({ host: config.host, port: daemon.kioskPort, sourceSpec: daemon.sourceSpec, sourceDescription: daemon.sourceDescription });
+  process.stdout.write(`\n${line}\n\n`);
+}
 
 // The watchdog is fed only while frames flow, so a wedged pipeline gets the daemon restarted.
 const watchdogMs = systemd.watchdogIntervalMs;

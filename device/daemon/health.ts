@@ -60,6 +60,7 @@ export function metricsSnapshot(parts: DaemonParts): MetricsSnapshot {
     models: servingVersions(parts),
     ...(u ? { update: u } : {}),
     ...(s ? { sessions: { started: s.sessions, productsTried: s.productsTried, looksSaved: s.looksSaved } } : {}),
+    degraded: parts.ladder.list(),
   };
 }
 

@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.ts';
 import { MESH_MODEL } from '../update/model-host.ts';
 import type { ServingModel } from '../update/store.ts';
 import { createFaceStage, type FaceStage } from '../vision/face-stage.ts';
-import { probeHost } from '../vision/runtime/host.ts';
+import { probeHost, type HostInfo } from '../vision/runtime/host.ts';
 
 const GPU_BACKEND = /^(onnx-(cuda|tensorrt)|tfjs-node-gpu)$/;
 
@@ -26,6 +26,8 @@ export async function startVision(
   committedMesh: ServingModel | null,
   ladder: DegradationLadder,
   logger: Logger,
+  /** What the host has (injectable: a test box has no GPU). */
+  probe: () => Promise<Pick<HostInfo, 'gpu'>> = probeHost,
 ): Promise<StartedVision> {
   const meshDir = committedMesh?.dir;
   const vision = await createFaceStage(config.vision, logger, {
@@ -40,7 +42,7 @@ export async function startVision(
   // A host without a GPU is normal (CPU is the reference machine); one whose GPU is not used is not.
   const { backend, providers } = config.vision;
   const gpuWanted = backend === 'tfjs-node-gpu' || ((backend === 'auto' || backend === 'onnx') && providers.some((p) => p !== 'cpu'));
-  const host = await probeHost();
+  const host = await probe();
   const onCpu = Object.entries(vision.backends).filter(([, backend]) => !GPU_BACKEND.test(backend));
   if (gpuWanted && host.gpu && onCpu.length > 0) {
     ladder.set('inference', `GPU ${host.gpu} present but ${onCpu.map(([model, backend]) => `${model} runs on ${backend}`).join(', ')}`);

@@ -1,5 +1,6 @@
 /** The telemetry agent's public interface and options (implementation: mqtt-agent.ts). */
 import type { BackoffPolicy } from '../core/backoff.ts';
+import type { DegradedStep } from '../core/degraded.ts';
 import type { StatsSnapshot } from '../core/pipeline-stats.ts';
 import type { MetricsMessage } from '../../fleet/protocol/schemas.ts';
 import type { TelemetryLogger } from './logger.ts';
@@ -18,6 +19,8 @@ export interface MetricsSnapshot extends Pick<StatsSnapshot, 'fps' | 'latencyP50
   /** Optional extras carried as they are (see MetricsMessageSchema). */
   update?: MetricsMessage['update'];
   sessions?: MetricsMessage['sessions'];
+  /** Parts on a fallback (the daemon's degradation ladder), for the metrics message to carry. */
+  degraded?: DegradedStep[];
 }
 
 /** Reconnect delays: full jitter between 100 ms and min(maxMs, initialMs * 2^attempt). */

@@ -49,6 +49,8 @@ export interface KioskServerOptions {
   /** Browser origins allowed besides the server's own (http://127.0.0.1:PORT, localhost, [::1]). */
   allowedOrigins: readonly string[];
   health: () => object;
+  /** Prometheus exposition for /metrics (a prom-client Registry); without it /metrics is 404. */
+  metrics?: { contentType: string; metrics(): Promise<string> };
   /** A frame this server sent was painted by a kiosk (for capture-to-paint latency). */
   onPainted: (capturedAt: number, paintedAt: number) => void;
   logger: Logger;
@@ -101,6 +103,11 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url.pathname === '/metrics' && options.metrics) {
+      const body = await options.metrics.metrics();
+      res.writeHead(200, { 'content-type': options.metrics.contentType, 'cache-control': 'no-store' }).end(body);
       return;
     }
     if (url.pathname === '/healthz') {

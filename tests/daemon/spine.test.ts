@@ -9,6 +9,21 @@ import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { collectFrames } from '../helpers/frames.ts';
 import { hasFfmpeg, makeClipVideo } from './clip-video.ts';
 
+/** SIGTERM as systemd sends it: the kiosk socket and MQTT client close, exit 0 within the 3 s budget. */
+async function expectCleanStop(daemon: RunningDaemon): Promise<void> {
+  const socket = io(daemon.url, { transports: ['websocket'], reconnection: false });
+  await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+  const disconnected = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
+  const result = await daemon.stop('SIGTERM');
+  expect(result.code).toBe(0);
+  expect(result.ms).toBeLessThan(3000);
+  expect(await disconnected).toBeTruthy();
+  const msgs = daemon.logs.map((l) => l.msg);
+  expect(msgs).toContain('stopped');
+  expect(msgs.some((m) => typeof m === 'string' && /MQTT.*(closed|disconnected|offline)/i.test(m))).toBe(true);
+  expect(daemon.logs.filter((l) => l.msg === 'stop step failed')).toEqual([]);
+}
+
 describe('daemon on the bundled demo clip', () => {
   let daemon: RunningDaemon;
   beforeAll(async () => {
@@ -85,6 +100,12 @@ describe('daemon on the bundled demo clip', () => {
     const frames = await collectFrames(daemon.url, 5);
     expect(frames).toHaveLength(5);
   });
+
+  // Runs where ffmpeg is missing too: the clip source (an image folder) has no child process.
+  it('on SIGTERM (clip source, no capture child) closes the socket server and MQTT client and exits 0 within 3 s', async () => {
+    expect(daemon.logs.some((l) => l.msg === 'capture child started')).toBe(false);
+    await expectCleanStop(daemon);
+  });
 });
 
 describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
@@ -112,16 +133,7 @@ describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
     const daemon = await startDaemon({ env: { SOURCE: `clip:${clip}` } });
     await collectFrames(daemon.url, 5);
     const pid = daemon.logs.find((l) => l.msg === 'capture child started')?.pid as number;
-    const socket = io(daemon.url, { transports: ['websocket'], reconnection: false });
-    await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
-    const disconnected = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
-    const result = await daemon.stop('SIGTERM');
-    expect(result.code).toBe(0);
-    expect(result.ms).toBeLessThan(3000);
-    expect(await disconnected).toBeTruthy();
+    await expectCleanStop(daemon);
     expect(() => process.kill(pid, 0)).toThrow();
-    const msgs = daemon.logs.map((l) => l.msg);
-    expect(msgs).toContain('stopped');
-    expect(msgs.some((m) => typeof m === 'string' && /MQTT.*(closed|disconnected|offline)/i.test(m))).toBe(true);
   });
 });

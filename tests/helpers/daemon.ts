@@ -62,7 +62,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start within ${options.timeoutMs ?? 60_000} ms\n${stderr}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      // A daemon that did not start in time must not outlive the test (it would load the machine).
+      child.kill('SIGKILL');
+      reject(new Error(`daemon did not start within ${options.timeoutMs ?? 60_000} ms\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');

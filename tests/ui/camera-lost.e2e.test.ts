@@ -62,6 +62,7 @@ describe.skipIf(!hasFfmpeg)('kiosk when the camera is lost and comes back', () =
     const health = await (await fetch(`${daemon!.url}/healthz`)).json();
     expect(health.status).toBe('degraded');
     expect(health.degraded).toEqual([expect.objectContaining({ component: 'camera', reason: expect.any(String), since: expect.any(String) })]);
+    expect(await (await fetch(`${daemon!.url}/metrics`)).text()).toMatch(/^mirror_degraded\{component="camera"\} 1$/m);
 
     // Plugged back in: the mirror returns by itself.
     const before = await painted(glass!);

@@ -91,9 +91,11 @@ export async function createOnnxRuntime(opts: OnnxRuntimeOptions): Promise<Infer
       continue;
     }
     const obstacle = providerObstacle(p as OnnxProvider, host);
-    if (obstacle) logger.warn({ provider: p, reason: obstacle }, 'ONNX Runtime provider unavailable, degrading');
-    else chain.push(p as OnnxProvider);
+    if (!obstacle) chain.push(p as OnnxProvider);
+    // A host without a GPU is the normal CPU case (said once below); a GPU host missing a provider is degraded.
+    else if (host.gpu) logger.warn({ provider: p, reason: obstacle }, 'ONNX Runtime provider unavailable, degrading');
   }
+  if (!host.gpu && chain.length < wanted.length) logger.info({ skipped: wanted.filter((p) => !chain.includes(p as OnnxProvider)) }, 'no GPU on this host: ONNX Runtime runs on the CPU');
   if (!chain.includes('cpu')) chain.push('cpu');
   const threads = opts.intraOpThreads ?? Math.max(1, Math.min(2, Math.floor(host.cores / 2)));
   /** Providers that failed on this host once: not retried for every model. */

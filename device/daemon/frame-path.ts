@@ -1,0 +1,97 @@
+/**
+ * The frame path as the daemon starts it: the pipeline (vision → try-on → encode → emit to the
+ * kiosk, the sessions, the metrics and a debug-capture tap), then the source last, so frames flow
+ * only once every consumer is ready (and the source stops first).
+ */
+import type { MirrorConfig } from '../config/schema.ts';
+import { FrameTap } from '../control/capture.ts';
+import type { DegradationLadder } from '../core/degraded.ts';
+import type { LatestFrameSlot } from '../core/flow-limiter.ts';
+import type { Logger } from '../core/logger.ts';
+import type { PipelineStats } from '../core/pipeline-stats.ts';
+import { createJpegEncoder } from '../encode/jpeg-encoder.ts';
+import { Pipeline } from '../pipeline.ts';
+import { createSource } from '../source/index.ts';
+import type { FrameSource } from '../source/source.ts';
+import type { SessionTracker } from '../telemetry/events.ts';
+import type { KioskServer } from '../transport/kiosk-server.ts';
+import type { CatalogSlot } from '../tryon/catalog.ts';
+import { createTryOnStage } from '../tryon/tryon-stage.ts';
+import type { FaceStage } from '../vision/face-stage.ts';
+import type { StopSteps } from './stop-steps.ts';
+
+export interface PipelineInputs {
+  slot: LatestFrameSlot;
+  stats: PipelineStats;
+  vision: FaceStage;
+  catalogSlot: CatalogSlot;
+  sessions: SessionTracker;
+  kiosk: KioskServer;
+  /** Capture-to-emit latency of each emitted frame, for /metrics. */
+  observeEmit: (latencyMs: number) => void;
+}
+
+export interface RunningPipeline {
+  /** The newest encoded frame, for a confirmed debug capture (mirrorctl). */
+  frameTap: FrameTap;
+  /** Applies reloaded try-on and encode settings from the next frame on. */
+  reconfigure(next: MirrorConfig): void;
+}
+
+export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stops: StopSteps, logger: Logger): RunningPipeline {
+  const { slot, sessions, kiosk } = inputs;
+  // Replaced in place by a config reload (encode.quality, tryon); the pipeline calls through.
+  let tryOn = createTryOnStage(config.tryon, inputs.catalogSlot);
+  let encode = createJpegEncoder(config.encode.quality);
+  const frameTap = new FrameTap();
+  const pipeline = new Pipeline(
+    slot,
+    {
+      vision: (frame) => inputs.vision.tracker.process(frame),
+      tryOn: (frame, faces) => tryOn(frame, faces),
+      encode: (frame) => encode(frame),
+      emit: (frame) => {
+        frameTap.offer(frame.image);
+        sessions.observe(frame.faces.length, frame.applied, Date.now());
+        inputs.observeEmit(frame.emittedAt - frame.capturedAt);
+        kiosk.emitFrame(frame);
+      },
+    },
+    inputs.stats,
+    logger,
+  );
+  pipeline.start();
+  stops.add('pipeline', async () => {
+    slot.close();
+    await pipeline.stopped();
+  });
+  return {
+    frameTap,
+    reconfigure(next) {
+      tryOn = createTryOnStage(next.tryon, inputs.catalogSlot);
+      encode = createJpegEncoder(next.encode.quality);
+    },
+  };
+}
+
+export async function startFrameSource(
+  config: MirrorConfig,
+  outputs: { slot: LatestFrameSlot; ladder: DegradationLadder; kiosk: KioskServer },
+  stops: StopSteps,
+  logger: Logger,
+): Promise<FrameSource> {
+  const { slot, ladder, kiosk } = outputs;
+  const source = createSource(config.source, config.capture, logger);
+  await source.start(
+    (frame) => slot.offer(frame),
+    (status) => {
+      // Camera lost: listed in /healthz and /metrics, and the kiosk shows a service message.
+      if (status.state === 'lost') ladder.set('camera', status.reason ?? 'no frames');
+      else ladder.clear('camera');
+      kiosk.emitSourceStatus(status);
+    },
+  );
+  stops.add('source', () => source.stop());
+  logger.info({ source: source.description }, 'pipeline running');
+  return source;
+}

@@ -49,10 +49,11 @@ const metricsShape: MessageShape = {
   limited: [],
 };
 
-const event = fc.record({ msgId: fc.uuid(), deviceId, ts, type: fc.constantFrom('session.start', 'product.tried', 'look.saved') }).map(
-  (r): JsonObject => ({ v: 1, ...r, data: { productId: 'lip-ruby', note: 'ok' } }),
+// Known types with their data, and a type this fleet does not know (kept, not counted).
+const event = fc.record({ msgId: fc.uuid(), deviceId, ts, type: fc.constantFrom('session.start', 'product.tried', 'custom.note') }).map(
+  (r): JsonObject => ({ v: 1, ...r, data: { sessionId: 'session-1', productId: 'lip-ruby' } }),
 );
-const eventShape: MessageShape = { ...common, required: ['v', 'msgId', 'deviceId', 'ts', 'type'], patterned: ['msgId', 'deviceId', 'type', 'data.productId', 'data.note'], limited: [] };
+const eventShape: MessageShape = { ...common, required: ['v', 'msgId', 'deviceId', 'ts', 'type'], patterned: ['msgId', 'deviceId', 'type', 'data.sessionId', 'data.productId'], limited: [] };
 
 const status = fc.record({ deviceId, ts, connectionSeq: fc.nat(1000), state: fc.constantFrom('online', 'offline') }).map(
   (r): JsonObject => ({ v: 1, ...r, storeId: DEVICES[r.deviceId as string], firmwareVersion: '0.4.2', models: { 'face-mesh': '1.2.0' } }),

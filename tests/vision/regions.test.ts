@@ -42,6 +42,8 @@ const OUR_LOOP: Record<Part, readonly number[]> = { mouth: LIPS_OUTER, rightEye:
  * the zoomed crop shows. They are measured and printed under every condition but not asserted;
  * every other annotated region must meet 0.6 under every condition.
  */
+/** A known miss is measured at 0.58-0.64: below this it is a new failure, not the known one. */
+const KNOWN_MISS_FLOOR = 0.5;
 const KNOWN_MISSES: Record<string, string> = {
   // IoU 0.62 upright, 0.58 tilted +20° and farther (0.5x): the visible opening ends at x 536 (dark iris and lid
   // margins at x 501-536); our loop's outer corner runs on to x 550, into the brown lid shadow of this dim,
@@ -142,12 +144,13 @@ describe('lip and eye regions against hand-annotated boxes', () => {
     });
   }
 
-  it('prints the per-face IoU table', () => {
+  it('known misses name annotated regions and stay near their measured IoU (a floor of 0.5), under every condition', () => {
     const names = CONDITIONS.map((c) => c.name);
     const rows = Object.entries(perFace).map(([id, byCondition]) => `${id.padEnd(24)} ${names.map((n) => (byCondition[n] ?? '  - ').padStart(6)).join(' ')}${KNOWN_MISSES[id] ? '  KNOWN MISS' : ''}`);
     console.log(`${'face:part'.padEnd(24)} ${names.map((n) => n.slice(0, 6).padStart(6)).join(' ')}\n${rows.join('\n')}`);
     for (const id of Object.keys(KNOWN_MISSES)) {
       expect(perFace[id], `KNOWN_MISSES entry ${id} names an annotated region`).toBeDefined();
+      for (const [condition, iou] of Object.entries(perFace[id])) expect(Number(iou), `${id} ${condition}`).toBeGreaterThanOrEqual(KNOWN_MISS_FLOOR);
       if (Object.values(perFace[id]).every((v) => Number(v) >= THRESHOLD)) console.log(`${id} met IoU ${THRESHOLD} under every condition here: consider removing it from KNOWN_MISSES`);
     }
   });

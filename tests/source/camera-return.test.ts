@@ -10,6 +10,7 @@ import { nowMs } from '../../device/core/frame.ts';
 import { FfmpegSource, INPUT_POLL_MS, RESTART_BACKOFF, videoFileInputArgs } from '../../device/source/ffmpeg-source.ts';
 import type { SourceStatus } from '../../device/source/source.ts';
 import { hasFfmpeg, makeClipVideo } from '../daemon/clip-video.ts';
+import { until } from '../helpers/until.ts';
 
 interface LogLine {
   level: string;
@@ -22,43 +23,34 @@ function recorder(lines: LogLine[]) {
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 
-function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = nowMs();
-    const timer = setInterval(() => {
-      if (check()) {
-        clearInterval(timer);
-        resolve();
-      } else if (nowMs() - started > timeoutMs) {
-        clearInterval(timer);
-        reject(new Error(`timed out waiting for ${what}`));
-      }
-    }, 20);
-  });
+/** The v4l2-style source on a video file, recording what it logs, reports and delivers. */
+async function startOn(clip: string) {
+  const lines: LogLine[] = [];
+  const statuses: SourceStatus[] = [];
+  const delivered = { frames: 0 };
+  const source = new FfmpegSource({ label: `clip:${clip}`, inputArgs: videoFileInputArgs(clip), inputPath: clip, width: 64, height: 48, fps: 15, logger: recorder(lines) });
+  await source.start(
+    (frame) => {
+      delivered.frames++;
+      frame.release();
+    },
+    (status) => statuses.push(status),
+  );
+  return { source, lines, statuses, delivered };
 }
 
 describe.skipIf(!hasFfmpeg)('ffmpeg source: camera lost and back', () => {
   it('reports lost while the input is gone, polls instead of spawning, and is live again once it returns', async () => {
     const clip = makeClipVideo(30);
-    const lines: LogLine[] = [];
-    const statuses: SourceStatus[] = [];
-    let frames = 0;
-    const source = new FfmpegSource({ label: `clip:${clip}`, inputArgs: videoFileInputArgs(clip), inputPath: clip, width: 64, height: 48, fps: 15, logger: recorder(lines) });
-    await source.start(
-      (frame) => {
-        frames++;
-        frame.release();
-      },
-      (status) => statuses.push(status),
-    );
+    const { source, lines, statuses, delivered } = await startOn(clip);
     try {
-      await until(() => frames >= 3, 20_000, 'first frames');
+      await until(() => delivered.frames >= 3, { timeoutMs: 20_000, what: 'first frames' });
       expect(statuses.map((s) => s.state)).toEqual(['live']);
 
       // Unplugged: the input is gone and the child dies.
       renameSync(clip, `${clip}.away`);
       process.kill(source.childPid!, 'SIGKILL');
-      await until(() => statuses.length === 2, 10_000, 'lost');
+      await until(() => statuses.length === 2, { timeoutMs: 10_000, what: 'lost' });
       expect(statuses[1]).toMatchObject({ state: 'lost' });
       // Long enough for several polls: no child is spawned for an absent input.
       const startsWhileAway = lines.filter((l) => l.msg === 'capture child started').length;
@@ -67,13 +59,13 @@ describe.skipIf(!hasFfmpeg)('ffmpeg source: camera lost and back', () => {
       expect(source.childPid).toBeUndefined();
       expect(source.health().lastError).toMatch(/exited/);
 
-      const framesBefore = frames;
+      const framesBefore = delivered.frames;
       renameSync(`${clip}.away`, clip);
       const backAt = nowMs();
-      await until(() => statuses.length === 3, 10_000, 'live again');
+      await until(() => statuses.length === 3, { timeoutMs: 10_000, what: 'live again' });
       const pickupMs = nowMs() - backAt;
       expect(statuses[2]).toMatchObject({ state: 'live', reason: null });
-      await until(() => frames > framesBefore + 2, 10_000, 'frames after the return');
+      await until(() => delivered.frames > framesBefore + 2, { timeoutMs: 10_000, what: 'frames after the return' });
       // Measured for the README/issue note; the bound that guarantees it is below.
       console.info(`camera picked up ${pickupMs.toFixed(0)} ms after it returned`);
       // Every wait the supervisor chose stays under the 1 s cap that keeps pickup within 2 s.
@@ -89,22 +81,12 @@ describe.skipIf(!hasFfmpeg)('ffmpeg source: camera lost and back', () => {
   it('an input that is absent at start is reported lost at once and picked up when it appears', async () => {
     const clip = makeClipVideo(30);
     renameSync(clip, `${clip}.away`);
-    const statuses: SourceStatus[] = [];
-    let frames = 0;
-    const lines: LogLine[] = [];
-    const source = new FfmpegSource({ label: `clip:${clip}`, inputArgs: videoFileInputArgs(clip), inputPath: clip, width: 64, height: 48, fps: 15, logger: recorder(lines) });
-    await source.start(
-      (frame) => {
-        frames++;
-        frame.release();
-      },
-      (status) => statuses.push(status),
-    );
+    const { source, lines, statuses, delivered } = await startOn(clip);
     try {
       expect(statuses).toEqual([expect.objectContaining({ state: 'lost', reason: `${clip} is not present` })]);
       expect(lines.some((l) => l.msg === 'capture child started')).toBe(false);
       renameSync(`${clip}.away`, clip);
-      await until(() => frames >= 2, 20_000, 'frames once the input appeared');
+      await until(() => delivered.frames >= 2, { timeoutMs: 20_000, what: 'frames once the input appeared' });
       expect(statuses.map((s) => s.state)).toEqual(['lost', 'live']);
     } finally {
       await source.stop();

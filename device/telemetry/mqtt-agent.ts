@@ -246,6 +246,8 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
 
   const { snapshot, status } = statusSource(opts);
   const pump = outbox ? createOutboxPump(outbox, Math.max(1, opts.outboxWindow ?? 32), logger) : undefined;
+  // Records become sendable when their batch is on disk.
+  outbox?.onCommit(() => pump?.drain());
 
   const connection = createMqttConnection({
     url: opts.url,

@@ -43,7 +43,7 @@ export interface MqttConnection {
   readonly client: MqttClient | undefined;
   readonly connected: boolean;
   readonly seq: number;
-  /** Why the last attempt failed or the last connection ended, while not connected. */
+  /** Why the last attempt failed or the last connection ended, until a connection succeeds. */
   readonly lastError: string | undefined;
 }
 
@@ -56,6 +56,7 @@ export function createMqttConnection(o: ConnectionOptions): MqttConnection {
   let connectedAt = 0;
   let attempt = 0;
   let lastError: unknown;
+  let lastFailure: string | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
 
   function scheduleReconnect(msg: string, fields: object): void {
@@ -81,6 +82,8 @@ export function createMqttConnection(o: ConnectionOptions): MqttConnection {
     if (!running) return;
     if (wasConnected && Date.now() - connectedAt >= o.stableAfterMs) attempt = 0;
     const cause = lastError === undefined ? {} : errorFields(lastError);
+    // For health, kept until a connection succeeds: MQTT.js does not always emit an error first.
+    lastFailure = lastError === undefined ? (wasConnected ? 'connection lost' : 'connection closed before CONNACK') : errorFields(lastError).err.message;
     scheduleReconnect(wasConnected ? 'MQTT connection lost' : 'MQTT connect failed', { connectionSeq: s, ...cause });
     o.onFirstOutcome();
   }
@@ -112,6 +115,7 @@ export function createMqttConnection(o: ConnectionOptions): MqttConnection {
         if (client !== c || !running) return;
         connected = true;
         connectedAt = Date.now();
+        lastFailure = undefined;
         o.onConnect(c, s);
         o.onFirstOutcome();
       });
@@ -121,7 +125,7 @@ export function createMqttConnection(o: ConnectionOptions): MqttConnection {
       c.on('close', () => onClose(c, s));
     } catch (err) {
       logger.error(errorFields(err), 'MQTT connect attempt failed');
-      lastError = err;
+      lastFailure = errorFields(err).err.message;
       client = undefined;
       connected = false;
       scheduleReconnect('MQTT connect attempt failed', {});
@@ -158,8 +162,7 @@ export function createMqttConnection(o: ConnectionOptions): MqttConnection {
       return seq;
     },
     get lastError() {
-      if (connected || lastError === undefined) return undefined;
-      return errorFields(lastError).err.message;
+      return connected ? undefined : lastFailure;
     },
   };
 }

@@ -2,11 +2,13 @@
  * The durable outbox on its own: bounded by size with telemetry dropped before events, counts
  * that survive a restart, order kept, and a lock left by a killed process not blocking the next.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../device/telemetry/outbox.ts';
-import { recordingLogger, tempDir } from './support.ts';
+import { recordingLogger, sleep, tempDir } from './support.ts';
 
 describe('durable outbox', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -74,4 +76,50 @@ describe('durable outbox', () => {
     expect(box.stats().pending).toBe(1);
     expect(logger.lines.some((l) => l.msg?.includes('removed a lock'))).toBe(true);
   });
+});
+
+describe('outbox writes off the frame path', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  it('a flood of 5,000 appends in one tick is one transaction, not 5,000 fsyncs on the event loop', async () => {
+    const t = await tempDir('mirror-outbox-');
+    cleanups.push(t.remove);
+    const box = new Outbox({ file: path.join(t.dir, 'outbox.sqlite'), logger: recordingLogger() });
+    cleanups.push(() => box.close());
+    let commits = 0;
+    box.onCommit(() => (commits += 1));
+    for (let i = 0; i < 5_000; i++) box.append('update', 't/u', Buffer.from(`rejected-${i}`));
+    expect(commits).toBe(0);
+    expect(box.after(0, 10)).toHaveLength(0); // not sent before it is on disk
+    while (commits === 0) await sleep(10);
+    expect(commits).toBe(1);
+    expect(box.after(0, 10_000)).toHaveLength(5_000);
+    // Acknowledgements are batched the same way.
+    for (const r of box.after(0, 10_000)) box.delete(r.id);
+    expect(box.stats().pending).toBe(0);
+    while (commits === 1) await sleep(10);
+    expect(commits).toBe(2);
+  });
+
+  it('kill -9 after the batch committed: every record is there at the next start', async () => {
+    const t = await tempDir('mirror-outbox-');
+    cleanups.push(t.remove);
+    const file = path.join(t.dir, 'outbox.sqlite');
+    const fixture = fileURLToPath(new URL('./fixtures/outbox-child.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { env: { ...process.env, OUTBOX_FILE: file, OUTBOX_RECORDS: '300' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
+      child.once('exit', (code) => reject(new Error(`outbox child exited (${code}) before committing`)));
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const again = new Outbox({ file, logger: recordingLogger() });
+    cleanups.push(() => again.close());
+    expect(again.after(0, 1_000).map((r) => r.payload.toString())).toEqual([...Array(300).keys()].map(String));
+  }, 60_000);
 });

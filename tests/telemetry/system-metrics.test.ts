@@ -195,6 +195,7 @@ describe('system in the metrics message', () => {
     try {
       await agent.start();
       for (let i = 0; i < 100 && outbox.stats().pending < 2; i++) await sleep(50);
+      outbox.flush(); // the last batch is committed within 50 ms; read it now
       const messages = outbox.after(0, 10).map((r) => {
         const p = parseMessage(r.topic, r.payload);
         if (!p.ok || p.kind !== 'metrics') throw new Error(`not metrics: ${JSON.stringify(p)}`);

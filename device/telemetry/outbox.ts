@@ -42,8 +42,11 @@ export interface OutboxRecord {
 }
 
 export interface OutboxStats {
+  /** Records on disk, owed to the fleet (not yet acknowledged). */
   pending: number;
   pendingBytes: number;
+  /** Records appended but not yet committed (on disk within `commitDelayMs`). */
+  unsaved: number;
   /** Records dropped because the outbox was full, per kind, since the file was created. */
   dropped: Record<OutboxKind, number>;
   maxBytes: number;
@@ -205,7 +208,14 @@ export class Outbox {
   }
 
   stats(): OutboxStats {
-    return { pending: this.#count, pendingBytes: this.#bytes, dropped: { ...this.#dropped }, maxBytes: this.#maxBytes };
+    const unsavedBytes = this.#pending.reduce((sum, r) => sum + r.bytes, 0);
+    return {
+      pending: this.#count - this.#pending.length,
+      pendingBytes: this.#bytes - unsavedBytes,
+      unsaved: this.#pending.length,
+      dropped: { ...this.#dropped },
+      maxBytes: this.#maxBytes,
+    };
   }
 
   close(): void {

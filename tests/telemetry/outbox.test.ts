@@ -73,7 +73,9 @@ describe('durable outbox', () => {
     const box = new Outbox({ file: f, logger });
     cleanups.push(async () => box.close());
     box.append('event', 't', Buffer.from('x'));
-    expect(box.stats().pending).toBe(1);
+    expect(box.stats()).toMatchObject({ pending: 0, unsaved: 1 });
+    box.flush();
+    expect(box.stats()).toMatchObject({ pending: 1, unsaved: 0 });
     expect(logger.lines.some((l) => l.msg?.includes('removed a lock'))).toBe(true);
   });
 });
@@ -99,7 +101,7 @@ describe('outbox writes off the frame path', () => {
     expect(box.after(0, 10_000)).toHaveLength(5_000);
     // Acknowledgements are batched the same way.
     for (const r of box.after(0, 10_000)) box.delete(r.id);
-    expect(box.stats().pending).toBe(0);
+    expect(box.stats()).toMatchObject({ pending: 0, unsaved: 0 });
     while (commits === 1) await sleep(10);
     expect(commits).toBe(2);
   });

@@ -113,8 +113,8 @@ describe.skipIf(!HAVE)('a 10 s broker outage with 500 events queued, into the re
     const sessionId = 'outage-session';
     for (let seq = 0; seq < EVENTS; seq++) events.emit('product.tried', { sessionId, productId: `outage-p${seq % PRODUCTS}`, seq });
     for (const s of sent.slice(100, 100 + REDELIVERED)) outbox.append('event', topic, s.payload);
+    outbox.close(); // commits the last batch: then every record is on disk (pending)
     const queued = outbox.stats().pending;
-    outbox.close();
     expect(sent).toHaveLength(EVENTS);
     expect(queued).toBeGreaterThanOrEqual(EVENTS + REDELIVERED);
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { availableFormats, resolveModel, type ModelManifest } from '../../models/registry.ts';
-import { fixedInput } from '../vision/runtime/fixed-input.ts';
+import { fixedInput } from '../../models/fixed-input.ts';
 import { probeHost } from '../vision/runtime/host.ts';
 import { createOnnxRuntime } from '../vision/runtime/onnx-runtime.ts';
 import { createTfjsRuntime } from '../vision/runtime/tfjs-runtime.ts';

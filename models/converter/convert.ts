@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { fixedInput } from '../../device/vision/runtime/fixed-input.ts';
+import { fixedInput } from '../fixed-input.ts';
 import { manifestFileName, resolveModel, type ModelManifest } from '../registry.ts';
 import { convertTfjsGraph, graphArtifacts, UnsupportedOpsError, type TfjsGraphJson } from './tfjs-to-onnx.ts';
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertTfjsGraph, UnsupportedOpsError, graphArtifacts, type TfNode, type TfjsGraphJson } from '../../models/converter/tfjs-to-onnx.ts';
-import { fixedInput } from '../../device/vision/runtime/fixed-input.ts';
+import { fixedInput } from '../../models/fixed-input.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

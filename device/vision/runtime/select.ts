@@ -18,7 +18,7 @@ import { availableFormats, loadManifest, resolveModel, type ModelFormat, type Re
 import { z } from 'zod';
 import { writeFileAtomic } from '../../core/fs-atomic.ts';
 import type { Logger } from '../../core/logger.ts';
-import { fixedInput } from './fixed-input.ts';
+import { fixedInput } from '../../../models/fixed-input.ts';
 import { probeHost, type HostInfo } from './host.ts';
 import { createOnnxRuntime } from './onnx-runtime.ts';
 import type { InferenceRuntime, LoadedModel } from './runtime.ts';

@@ -43,14 +43,14 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   const store = await openFleetStore(config);
   log.info({ store: store.describe, trustedKeys: [...trusted.keys()] }, 'fleet store open');
 
-  if (config.bootstrapAdmin && (await store.userCount()) === 0) {
+  if (config.bootstrapAdmin && (await store.users.userCount()) === 0) {
     const i = config.bootstrapAdmin.indexOf(':');
     const username = config.bootstrapAdmin.slice(0, i);
-    await store.createUser(
+    await store.users.createUser(
       { username, role: 'admin', storeId: null, passwordHash: await hashPassword(config.bootstrapAdmin.slice(i + 1)), createdBy: 'bootstrap' },
       now(),
     );
-    await store.audit('bootstrap', 'user.add', username, { role: 'admin' }, now());
+    await store.auditLog.audit('bootstrap', 'user.add', username, { role: 'admin' }, now());
     log.info({ username }, 'bootstrap admin created');
   }
 

@@ -49,7 +49,7 @@ export class Auth {
   private dummyHash: Promise<string> | undefined;
 
   async login(username: string, password: string, now: number): Promise<{ token: string; expiresAt: number; user: Principal } | undefined> {
-    const user = await this.store.getUser(username);
+    const user = await this.store.users.getUser(username);
     if (user === undefined) {
       this.dummyHash ??= hashPassword('not-a-user-password');
       await verifyPassword(password, await this.dummyHash);
@@ -58,7 +58,7 @@ export class Auth {
     if (!(await verifyPassword(password, user.passwordHash))) return undefined;
     const token = randomBytes(32).toString('base64url');
     const expiresAt = now + this.ttlS * 1000;
-    await this.store.addToken(tokenHash(token), username, now, expiresAt);
+    await this.store.users.addToken(tokenHash(token), username, now, expiresAt);
     return { token, expiresAt, user: principal(user) };
   }
 
@@ -66,15 +66,15 @@ export class Auth {
     if (authorization === undefined) return undefined;
     const m = /^Bearer ([A-Za-z0-9_-]{20,128})$/.exec(authorization.trim());
     if (!m) return undefined;
-    const username = await this.store.tokenUser(tokenHash(m[1]), now);
+    const username = await this.store.users.tokenUser(tokenHash(m[1]), now);
     if (username === undefined) return undefined;
-    const user = await this.store.getUser(username);
+    const user = await this.store.users.getUser(username);
     return user === undefined ? undefined : principal(user);
   }
 
   async logout(authorization: string | undefined): Promise<void> {
     const m = /^Bearer (\S+)$/.exec(authorization?.trim() ?? '');
-    if (m) await this.store.deleteToken(tokenHash(m[1]));
+    if (m) await this.store.users.deleteToken(tokenHash(m[1]));
   }
 }
 

@@ -242,7 +242,7 @@ export class Ingest {
     const addr = { storeId, deviceId: m.topic.deviceId };
     switch (m.kind) {
       case 'status': {
-        const r = await this.store.ingestStatus(storeId, m.value, now);
+        const r = await this.store.messages.ingestStatus(storeId, m.value, now);
         if (!r.applied) {
           this.s.staleStatus++;
           return;
@@ -253,7 +253,7 @@ export class Ingest {
         return;
       }
       case 'metrics': {
-        const r = await this.store.ingestMetrics(storeId, m.value, now);
+        const r = await this.store.messages.ingestMetrics(storeId, m.value, now);
         if (r.duplicate) {
           this.s.duplicates++;
           return;
@@ -264,7 +264,7 @@ export class Ingest {
         return;
       }
       case 'event': {
-        const r = await this.store.ingestEvent(storeId, m.value, now);
+        const r = await this.store.messages.ingestEvent(storeId, m.value, now);
         if (r.duplicate) {
           this.s.duplicates++;
           return;
@@ -298,7 +298,7 @@ export class Ingest {
     const addr = { storeId: t.storeId, deviceId: t.deviceId };
     if (sub === 'state') {
       const s = UpdateStateSchema.parse(json);
-      if (!(await this.store.markSeen(s.msgId, 'update-state', this.now()))) {
+      if (!(await this.store.messages.markSeen(s.msgId, 'update-state', this.now()))) {
         this.s.duplicates++;
         return;
       }
@@ -307,7 +307,7 @@ export class Ingest {
         r = await this.engine.onUpdateState(addr, s);
       } catch (err) {
         // Not acknowledged to the broker either: the redelivery must find the id unseen.
-        await this.store.forgetSeen(s.msgId);
+        await this.store.messages.forgetSeen(s.msgId);
         throw err;
       }
       if (!r.ok) return this.invalid(topic, 'bad-job', r.field ?? 'jobId', r.error ?? 'unknown job');

@@ -97,7 +97,7 @@ export function createFleetMetrics(ingest: Ingest, store: FleetStore, now: () =>
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const rows = await store.listRollouts();
+      const rows = await store.rollouts.listRollouts();
       for (const status of ROLLOUT_STATUSES) this.labels({ status }).set(rows.filter((r) => r.status === status).length);
     },
   });

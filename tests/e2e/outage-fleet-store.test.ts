@@ -87,7 +87,7 @@ describe.skipIf(!HAVE)('a 10 s broker outage with 500 events queued, into the re
 
     // Online: the fleet has the mirror and its telemetry.
     let daemon = await start();
-    await until(async () => (await svc.store.getDevice(STORE, DEVICE))?.state === 'online' && (await storedMetrics()) > 0, 100);
+    await until(async () => (await svc.store.devices.getDevice(STORE, DEVICE))?.state === 'online' && (await storedMetrics()) > 0, 100);
 
     // The outage: the store's link to the broker dies.
     const outageStart = Date.now();
@@ -161,7 +161,7 @@ describe.skipIf(!HAVE)('a 10 s broker outage with 500 events queued, into the re
       (await svc.store.db.all('SELECT COUNT(*) AS n FROM metrics WHERE device_id = ? AND ts >= ? AND ts < ?', [DEVICE, outageStart, outageStart + outageMs]))[0].n,
     );
     expect(offlineMetrics).toBeGreaterThan(0);
-    expect((await svc.store.getDevice(STORE, DEVICE))?.state).toBe('online');
+    expect((await svc.store.devices.getDevice(STORE, DEVICE))?.state).toBe('online');
     console.log(
       `[e2e] outage ${(outageMs / 1000).toFixed(1)} s, ${queued} records queued (${EVENTS} events + ${REDELIVERED} repeats + telemetry); ` +
         `stored ${stored.length} events, ${ingest.ingest.duplicates - before.duplicates} duplicates dropped, ${offlineMetrics} offline metrics; ` +

@@ -26,7 +26,7 @@ describe.skipIf(!HAVE)('broker ACL with TLS client certificates', () => {
     svc = await startFleet('sqlite', { mqtt: { url: broker.url, clientId: 'fleet-service', ...broker.files('fleet-service') } });
     a = new SimDevice({ url: broker.url, ...A, mqtt: await broker.creds('paris-01/mirror-a') });
     await a.start();
-    await until(async () => (await svc.store.getDevice('paris-01', 'mirror-a'))?.state === 'online');
+    await until(async () => (await svc.store.devices.getDevice('paris-01', 'mirror-a'))?.state === 'online');
   });
   afterAll(async () => {
     await a?.client?.endAsync(true).catch(() => undefined);
@@ -44,9 +44,9 @@ describe.skipIf(!HAVE)('broker ACL with TLS client certificates', () => {
     // Its own message, published after the forged ones on the same connection, arrives; the
     // broker delivers in order, so had any forged one passed it would be in by now.
     const own = await a.sendEvent('session.end', { sessionId: 's-1', dwellMs: 5, productsTried: 0, looksSaved: 0, reason: 'idle' });
-    await until(async () => (await svc.store.counts()).events === 1);
-    expect((await svc.store.listDevices()).map((d) => `${d.storeId}/${d.deviceId}`)).toEqual(['paris-01/mirror-a']);
-    expect((await svc.store.counts()).metrics).toBe(0);
+    await until(async () => (await svc.store.messages.counts()).events === 1);
+    expect((await svc.store.devices.listDevices()).map((d) => `${d.storeId}/${d.deviceId}`)).toEqual(['paris-01/mirror-a']);
+    expect((await svc.store.messages.counts()).metrics).toBe(0);
     expect(svc.ingest.stats().invalid).toBe(0);
     expect(own.msgId).toBeTruthy();
   });

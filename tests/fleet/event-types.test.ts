@@ -60,7 +60,7 @@ describe('shopper event types, device to fleet', () => {
     expect(invalid()['bad-field:data.dwellMs']).toBe(1);
     await send('session.ended', { dwellMs: 40_000 });
     await send('product-tried', { productId: 'lip-1' });
-    expect((await svc.store.counts()).events).toBeGreaterThanOrEqual(2);
+    expect((await svc.store.messages.counts()).events).toBeGreaterThanOrEqual(2);
     expect(await stats(addr.storeId)).toMatchObject({ sessions: 0, dwell: { totalMs: 0 }, productsTried: [], looksSaved: 0 });
   });
 });

@@ -51,7 +51,7 @@ describe('rollout rules', () => {
     const staller = sim('staller', { decide: () => 'stall' });
     const good = sim('good');
     await Promise.all([liar.start(), staller.start(), good.start()]);
-    await until(async () => (await svc.store.listDevices({ storeId: 'lyon-02' })).filter((d) => d.state === 'online').length === 3);
+    await until(async () => (await svc.store.devices.listDevices({ storeId: 'lyon-02' })).filter((d) => d.state === 'online').length === 3);
     const meta = await artifact('2.0.0');
     const res = await svc.api('POST', '/api/rollouts', { artifactId: meta.id, selector: { devices: ['lyon-02/liar', 'lyon-02/staller', 'lyon-02/good'] }, options: { canaryPercent: 100 } });
     expect(res.status).toBe(201);
@@ -71,9 +71,9 @@ describe('rollout rules', () => {
   it('a device offline when its wave opens is offered the job on its next birth (over HTTP transfer)', async () => {
     const late = sim('late');
     await late.start();
-    await until(async () => (await svc.store.getDevice('lyon-02', 'late'))?.state === 'online');
+    await until(async () => (await svc.store.devices.getDevice('lyon-02', 'late'))?.state === 'online');
     await late.stop();
-    await until(async () => (await svc.store.getDevice('lyon-02', 'late'))?.state === 'offline');
+    await until(async () => (await svc.store.devices.getDevice('lyon-02', 'late'))?.state === 'offline');
     const meta = await artifact('3.0.0');
     const res = await svc.api('POST', '/api/rollouts', {
       artifactId: meta.id,

@@ -37,7 +37,7 @@ describe('rollout abort rule at its edges', () => {
       config: { stuckTimeoutS: 600, tickMs: 1000, failureThreshold: 0.05, minDevicesDone: 10, waveGrowth: 2, watchSeconds: 60 },
       downloadSecret: 'x'.repeat(32),
     });
-    await store.putArtifact({ ...ARTIFACT, file: path.join(dir, 'a.bin'), uploadedBy: 'test', uploadedAt: Date.now() });
+    await store.artifacts.putArtifact({ ...ARTIFACT, file: path.join(dir, 'a.bin'), uploadedBy: 'test', uploadedAt: Date.now() });
   });
   afterEach(async () => {
     engine.stop();
@@ -46,12 +46,12 @@ describe('rollout abort rule at its edges', () => {
   });
 
   const online = async (deviceId: string, models: Record<string, string> = { 'face-mesh': '1.0.0' }) => {
-    await store.ingestStatus(STORE, { v: 1, state: 'online', deviceId, storeId: STORE, connectionSeq: seq++, ts: Date.now(), firmwareVersion: '1', models }, Date.now());
+    await store.messages.ingestStatus(STORE, { v: 1, state: 'online', deviceId, storeId: STORE, connectionSeq: seq++, ts: Date.now(), firmwareVersion: '1', models }, Date.now());
   };
   const push = async (devices: string[], options: Partial<RolloutOptions>) =>
     engine.create({ artifactId: ARTIFACT.id, selector: { devices: devices.map((d) => `${STORE}/${d}`) }, options: { canaryPercent: 100, ...options } }, 'test');
   const report = async (rolloutId: string, deviceId: string, state: UpdateState['state'], reason?: UpdateReason) => {
-    const job = (await store.jobs(rolloutId)).find((j) => j.deviceId === deviceId)!;
+    const job = (await store.rollouts.jobs(rolloutId)).find((j) => j.deviceId === deviceId)!;
     const r = await engine.onUpdateState(
       { storeId: STORE, deviceId },
       { v: 1, msgId: randomUUID(), jobId: job.jobId, rolloutId, deviceId, artifactId: ARTIFACT.id, state, ts: Date.now(), ...(reason ? { reason } : {}) },
@@ -64,7 +64,7 @@ describe('rollout abort rule at its edges', () => {
     await online(deviceId, { 'face-mesh': ARTIFACT.version });
     await engine.onModels({ storeId: STORE, deviceId });
   };
-  const status = async (id: string) => (await store.getRollout(id))!.status;
+  const status = async (id: string) => (await store.rollouts.getRollout(id))!.status;
 
   it('a wave failing exactly at the threshold (2 of 4 at 50%) completes: the rule pauses only above it', async () => {
     const devs = ['d1', 'd2', 'd3', 'd4'];
@@ -85,7 +85,7 @@ describe('rollout abort rule at its edges', () => {
     for (const d of ['d1', 'd2', 'd3']) await report(r.id, d, 'failed', 'health-regressed');
     await succeed(r.id, 'd4');
     await until(async () => (await status(r.id)) !== 'running' || undefined);
-    expect(await store.getRollout(r.id)).toMatchObject({ status: 'paused', statusReason: expect.stringContaining('3 of 4 devices failed') });
+    expect(await store.rollouts.getRollout(r.id)).toMatchObject({ status: 'paused', statusReason: expect.stringContaining('3 of 4 devices failed') });
   });
 
   it('minDevicesDone equal to the wave size: no verdict at 3 of 4 done, a pause once the 4th is done', async () => {
@@ -99,7 +99,7 @@ describe('rollout abort rule at its edges', () => {
     expect(await status(r.id)).toBe('running');
     await succeed(r.id, 'd4');
     await until(async () => (await status(r.id)) !== 'running' || undefined);
-    expect(await store.getRollout(r.id)).toMatchObject({ status: 'paused', statusReason: expect.stringContaining('3 of 4 devices failed') });
+    expect(await store.rollouts.getRollout(r.id)).toMatchObject({ status: 'paused', statusReason: expect.stringContaining('3 of 4 devices failed') });
   });
 
   it('never offered again: rolled back, failed as unusable, or refused (not busy); a transient failure or "busy" may retry', async () => {
@@ -114,7 +114,7 @@ describe('rollout abort rule at its edges', () => {
     for (const [d] of cases) await online(d);
     const r = await push(cases.map(([d]) => d), { failureThreshold: 1, minDevicesDone: 1 });
     for (const [d, state, reason] of cases) await report(r.id, d, state, reason);
-    const blocked = await store.blockedDevices(ARTIFACT.id);
+    const blocked = await store.rollouts.blockedDevices(ARTIFACT.id);
     expect([...blocked].sort()).toEqual(cases.filter((c) => c[3]).map(([d]) => `${STORE}/${d}`).sort());
   });
 });

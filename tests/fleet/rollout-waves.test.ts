@@ -43,7 +43,7 @@ describe('rollout over 200 simulated devices with 10% failing the smoke test', (
       }
     }
     for (let i = 0; i < devices.length; i += 50) await Promise.all(devices.slice(i, i + 50).map((d) => d.start()));
-    await until(async () => (await svc.store.listDevices()).filter((d) => d.state === 'online').length === 200);
+    await until(async () => (await svc.store.devices.listDevices()).filter((d) => d.state === 'online').length === 200);
   });
 
   afterAll(async () => {
@@ -78,7 +78,7 @@ describe('rollout over 200 simulated devices with 10% failing the smoke test', (
     expect(audit[0]).toMatchObject({ actor: 'system', target: id });
 
     // The devices that succeeded really serve the new version.
-    const serving = (await svc.store.listDevices()).filter((d) => d.models['face-mesh'] === '1.1.0');
+    const serving = (await svc.store.devices.listDevices()).filter((d) => d.models['face-mesh'] === '1.1.0');
     expect(serving).toHaveLength(18);
 
     // Resume: the next wave (40 devices, growing) opens and pauses on its own 10%.
@@ -92,7 +92,7 @@ describe('rollout over 200 simulated devices with 10% failing the smoke test', (
 
     // Roll back: every device that switched is told to go back, and reports it did.
     expect((await svc.api('POST', `/api/rollouts/${id}/rollback`)).status).toBe(200);
-    await until(async () => (await svc.store.listDevices()).every((d) => d.models['face-mesh'] === '1.0.0'));
+    await until(async () => (await svc.store.devices.listDevices()).every((d) => d.models['face-mesh'] === '1.0.0'));
     const jobs = (await svc.api('GET', `/api/rollouts/${id}?jobs=1`)).body.jobs;
     await until(async () => {
       const js = (await svc.api('GET', `/api/rollouts/${id}?jobs=1`)).body.jobs;

@@ -54,12 +54,12 @@ describe('fleet store schema migration', () => {
       await store.init();
       await store.init(); // idempotent
       try {
-        expect((await store.getDevice('s1', 'mirror-1'))?.system).toBeNull();
-        expect((await store.telemetry('s1', 'mirror-1', 0, 10))[0]).toMatchObject({ system: null });
+        expect((await store.devices.getDevice('s1', 'mirror-1'))?.system).toBeNull();
+        expect((await store.devices.telemetry('s1', 'mirror-1', 0, 10))[0]).toMatchObject({ system: null });
         const system = { cpuLoad: 0.3, temperaturesC: { x86_pkg_temp: 55 } };
-        await store.ingestMetrics('s1', metrics({ system }), Date.now());
-        expect((await store.getDevice('s1', 'mirror-1'))?.system).toEqual(system);
-        expect((await store.telemetry('s1', 'mirror-1', 0, 10))[0]).toMatchObject({ system });
+        await store.messages.ingestMetrics('s1', metrics({ system }), Date.now());
+        expect((await store.devices.getDevice('s1', 'mirror-1'))?.system).toEqual(system);
+        expect((await store.devices.telemetry('s1', 'mirror-1', 0, 10))[0]).toMatchObject({ system });
         const meta = await store.db.all("SELECT value FROM fleet_meta WHERE key = 'schema_version'");
         expect(meta[0].value).toBe(String(SCHEMA_VERSION));
       } finally {

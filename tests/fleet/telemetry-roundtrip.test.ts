@@ -39,7 +39,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await dev.sendEvent('product.tried', { sessionId, productId: 'lip-nude' });
       await dev.sendEvent('look.saved', { sessionId, lookId: randomUUID(), products: 2, productIds: 'lip-ruby,lip-nude' });
       await dev.sendEvent('session.end', { sessionId, dwellMs: 42_000, productsTried: 2, looksSaved: 1, reason: 'idle' });
-      await until(async () => (await svc.store.counts()).events === 6);
+      await until(async () => (await svc.store.messages.counts()).events === 6);
 
       const list = await svc.api('GET', '/api/devices');
       expect(list.status).toBe(200);
@@ -76,9 +76,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       };
       // One at a time, each stored before the next (the latest sample wins, by ts).
       const send = async (o: Parameters<SimDevice['sendMetrics']>[0]) => {
-        const n = (await svc.store.counts()).metrics;
+        const n = (await svc.store.messages.counts()).metrics;
         const sent = await dev.sendMetrics(o);
-        await until(async () => (await svc.store.counts()).metrics === n + 1);
+        await until(async () => (await svc.store.messages.counts()).metrics === n + 1);
         return sent;
       };
       const m = await send({ system });
@@ -96,15 +96,15 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('a redelivered message (same msgId) is stored once', async () => {
-      const before = await svc.store.counts();
+      const before = await svc.store.messages.counts();
       const m = dev.metrics();
       const payload = Buffer.from(JSON.stringify(m));
       await dev.client.publishAsync(telemetryTopic(dev.addr), payload, { qos: 1 });
       await dev.client.publishAsync(telemetryTopic(dev.addr), payload, { qos: 1 });
       const marker = await dev.sendEvent('session.start', { sessionId: randomUUID() });
-      await until(async () => (await svc.store.counts()).events === before.events + 1);
+      await until(async () => (await svc.store.messages.counts()).events === before.events + 1);
       await until(() => svc.ingest.stats().duplicates >= 1);
-      expect((await svc.store.counts()).metrics).toBe(before.metrics + 1);
+      expect((await svc.store.messages.counts()).metrics).toBe(before.metrics + 1);
       expect(marker.msgId).toBeTruthy();
     });
 
@@ -116,14 +116,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           JSON.stringify({ v: 1, state, deviceId: 'mirror-9', storeId: 'paris-01', connectionSeq: seq, ts: Date.now(), firmwareVersion: '1', models: {}, ...(reason ? { reason } : {}) }),
         );
       await c.publishAsync(statusTopic(addr), status('online', 5), { qos: 1 });
-      await until(async () => (await svc.store.getDevice('paris-01', 'mirror-9'))?.state === 'online');
+      await until(async () => (await svc.store.devices.getDevice('paris-01', 'mirror-9'))?.state === 'online');
       const stale = svc.ingest.stats().staleStatus;
       await c.publishAsync(statusTopic(addr), status('offline', 4, 'connection-lost'), { qos: 1 });
       await until(() => svc.ingest.stats().staleStatus === stale + 1 || undefined);
-      expect((await svc.store.getDevice('paris-01', 'mirror-9'))?.state).toBe('online');
+      expect((await svc.store.devices.getDevice('paris-01', 'mirror-9'))?.state).toBe('online');
       // ...while the will of the current connection does apply.
       await c.publishAsync(statusTopic(addr), status('offline', 5, 'connection-lost'), { qos: 1 });
-      await until(async () => (await svc.store.getDevice('paris-01', 'mirror-9'))?.state === 'offline');
+      await until(async () => (await svc.store.devices.getDevice('paris-01', 'mirror-9'))?.state === 'offline');
       await c.endAsync();
     });
 
@@ -141,9 +141,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(s.invalidBy['bad-field:fps']).toBeGreaterThanOrEqual(1);
       expect(s.invalidBy['topic-mismatch:deviceId']).toBeGreaterThanOrEqual(1);
       // Still ingesting.
-      const n = (await svc.store.counts()).metrics;
+      const n = (await svc.store.messages.counts()).metrics;
       await dev.sendMetrics();
-      await until(async () => (await svc.store.counts()).metrics === n + 1);
+      await until(async () => (await svc.store.messages.counts()).metrics === n + 1);
     });
   });
 }

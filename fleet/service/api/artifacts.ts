@@ -28,13 +28,13 @@ export const artifactRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, 
 
   app.get('/api/artifacts', async (req) => {
     need(req, 'admin', 'operator');
-    return { artifacts: (await store.listArtifacts()).map(withoutFile) };
+    return { artifacts: (await store.artifacts.listArtifacts()).map(withoutFile) };
   });
 
   app.get('/api/artifacts/:id', async (req) => {
     need(req, 'admin', 'operator');
     const { id } = parse(z.object({ id: z.string().regex(ID_PATTERN) }), req.params, 'params');
-    const a = await store.getArtifact(id);
+    const a = await store.artifacts.getArtifact(id);
     if (!a) throw new ApiError('FLEET_ERR_NOT_FOUND', `no artifact "${id}"`);
     return { artifact: withoutFile(a) };
   });
@@ -45,12 +45,12 @@ export const artifactRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, 
     const meta = metadata(req.headers['x-artifact']);
     try {
       const a = await artifacts.add(meta, req.body, p.username, now());
-      await store.audit(p.username, 'artifact.upload', a.id, { name: a.name, version: a.version, sha256: a.sha256, keyId: a.keyId }, now());
+      await store.auditLog.audit(p.username, 'artifact.upload', a.id, { name: a.name, version: a.version, sha256: a.sha256, keyId: a.keyId }, now());
       return reply.code(201).send({ artifact: withoutFile(a) });
     } catch (err) {
       if (!(err instanceof ArtifactError)) throw err;
       const id = (meta as { id?: unknown })?.id;
-      await store.audit(p.username, 'artifact.refused', typeof id === 'string' ? id.slice(0, 64) : null, { reason: err.code, message: err.message }, now());
+      await store.auditLog.audit(p.username, 'artifact.refused', typeof id === 'string' ? id.slice(0, 64) : null, { reason: err.code, message: err.message }, now());
       if (err.code === 'exists') throw new ApiError('FLEET_ERR_CONFLICT', err.message, { reason: err.code });
       throw new ApiError('FLEET_ERR_ARTIFACT_REJECTED', err.message, { reason: err.code, field: err.field });
     }

@@ -25,16 +25,16 @@ export const deviceRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, no
     if (q.store !== undefined) mustSee(p, q.store);
     const scope = q.store !== undefined ? { storeId: q.store } : scopeOf(p);
     const t = now();
-    return { devices: (await store.listDevices(scope)).map((d) => deviceView(d, t)) };
+    return { devices: (await store.devices.listDevices(scope)).map((d) => deviceView(d, t)) };
   });
 
   app.get('/api/devices/:storeId/:deviceId', async (req) => {
     const p = need(req, ...ROLES);
     const { storeId, deviceId } = parse(DeviceParams, req.params, 'params');
     mustSee(p, storeId);
-    const d = await store.getDevice(storeId, deviceId);
+    const d = await store.devices.getDevice(storeId, deviceId);
     if (!d) throw new ApiError('FLEET_ERR_NOT_FOUND', `no device ${storeId}/${deviceId}`);
-    return { device: deviceView(d, now()), jobs: p.role === 'manager' ? undefined : await store.deviceJobs(storeId, deviceId) };
+    return { device: deviceView(d, now()), jobs: p.role === 'manager' ? undefined : await store.rollouts.deviceJobs(storeId, deviceId) };
   });
 
   app.get('/api/devices/:storeId/:deviceId/telemetry', async (req) => {
@@ -42,21 +42,21 @@ export const deviceRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, no
     const { storeId, deviceId } = parse(DeviceParams, req.params, 'params');
     mustSee(p, storeId);
     const q = parse(z.object({ since: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(5000).default(500) }), req.query, 'query');
-    return { telemetry: await store.telemetry(storeId, deviceId, q.since, q.limit) };
+    return { telemetry: await store.devices.telemetry(storeId, deviceId, q.since, q.limit) };
   });
 
   app.put('/api/devices/:storeId/:deviceId/tags', async (req) => {
     const p = need(req, 'admin', 'operator');
     const { storeId, deviceId } = parse(DeviceParams, req.params, 'params');
     const body = parse(z.object({ tags: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/)).max(32) }), req.body, 'body');
-    if (!(await store.setTags(storeId, deviceId, body.tags))) throw new ApiError('FLEET_ERR_NOT_FOUND', `no device ${storeId}/${deviceId}`);
-    await store.audit(p.username, 'device.tags', `${storeId}/${deviceId}`, { tags: body.tags }, now());
+    if (!(await store.devices.setTags(storeId, deviceId, body.tags))) throw new ApiError('FLEET_ERR_NOT_FOUND', `no device ${storeId}/${deviceId}`);
+    await store.auditLog.audit(p.username, 'device.tags', `${storeId}/${deviceId}`, { tags: body.tags }, now());
     return { ok: true, tags: body.tags };
   });
 
   app.get('/api/stores', async (req) => {
     const p = need(req, ...ROLES);
-    return { stores: await store.storeIds(scopeOf(p)) };
+    return { stores: await store.devices.storeIds(scopeOf(p)) };
   });
 
   /** Sessions, dwell time, products tried and saved, and device health for one store. */
@@ -68,13 +68,13 @@ export const deviceRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, no
     const t = now();
     const to = q.to ?? t + 1;
     const from = q.from ?? to - 24 * 3600_000;
-    const devices = await store.listDevices({ storeId });
+    const devices = await store.devices.listDevices({ storeId });
     const health: Record<string, number> = {};
     for (const d of devices) {
       const h = deviceHealth(d, t).health;
       health[h] = (health[h] ?? 0) + 1;
     }
-    return { ...(await store.storeStats(storeId, from, to)), devices: devices.length, health };
+    return { ...(await store.devices.storeStats(storeId, from, to)), devices: devices.length, health };
   });
 
   /** Fleet-wide health: per store, devices by health word. */
@@ -82,7 +82,7 @@ export const deviceRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, no
     const p = need(req, ...ROLES);
     const t = now();
     const byStore = new Map<string, Record<string, number>>();
-    for (const d of await store.listDevices(scopeOf(p))) {
+    for (const d of await store.devices.listDevices(scopeOf(p))) {
       const h = deviceHealth(d, t).health;
       const m = byStore.get(d.storeId) ?? {};
       m[h] = (m[h] ?? 0) + 1;

@@ -31,7 +31,7 @@ export const opsRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
 
   app.get('/api/ingest', async (req) => {
     need(req, 'admin', 'operator');
-    return { ingest: ingest.stats(), counts: await store.counts() };
+    return { ingest: ingest.stats(), counts: await store.messages.counts() };
   });
 
   app.get('/api/dead-letters', async (req) => {
@@ -43,6 +43,6 @@ export const opsRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.get('/api/audit', async (req) => {
     need(req, 'admin', 'operator');
     const q = parse(z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), action: z.string().max(64).optional() }), req.query, 'query');
-    return { audit: await store.listAudit(q.limit, q.action) };
+    return { audit: await store.auditLog.listAudit(q.limit, q.action) };
   });
 };

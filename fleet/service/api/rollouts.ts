@@ -40,7 +40,7 @@ const rolloutError = (err: unknown): never => {
 export const rolloutRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, engine }) => {
   app.get('/api/rollouts', async (req) => {
     need(req, 'admin', 'operator');
-    return { rollouts: await store.listRollouts() };
+    return { rollouts: await store.rollouts.listRollouts() };
   });
 
   app.post('/api/rollouts', async (req, reply) => {
@@ -55,7 +55,7 @@ export const rolloutRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, e
     const { id } = parse(z.object({ id: Id }), req.params, 'params');
     const q = parse(z.object({ jobs: z.enum(['0', '1']).default('0') }), req.query, 'query');
     const s = await engine.summary(id).catch(rolloutError);
-    return { ...s, jobs: q.jobs === '1' ? await store.jobs(id) : undefined };
+    return { ...s, jobs: q.jobs === '1' ? await store.rollouts.jobs(id) : undefined };
   });
 
   for (const action of ['pause', 'resume', 'abort', 'rollback'] as const) {
@@ -72,9 +72,9 @@ export const rolloutRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, e
     const want = Buffer.from(engine.downloadSignature(jobId));
     const got = Buffer.from(sig);
     if (got.length !== want.length || !timingSafeEqual(got, want)) throw new ApiError('FLEET_ERR_FORBIDDEN', 'bad download signature');
-    const j = await store.getJob(jobId);
+    const j = await store.rollouts.getJob(jobId);
     if (!j || !(j.outcome === 'offered' || j.outcome === 'in-progress')) throw new ApiError('FLEET_ERR_NOT_FOUND', 'no open job');
-    const a = await store.getArtifact(j.artifactId);
+    const a = await store.artifacts.getArtifact(j.artifactId);
     if (!a) throw new ApiError('FLEET_ERR_NOT_FOUND', 'artifact gone');
     let start = 0;
     const m = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));

@@ -24,19 +24,19 @@ export const sessionRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, a
     }
     if (!r) {
       const v = limiter.failure(body.username, req.ip, t);
-      if (v.audit === 'failed') await store.audit(body.username, 'login.failed', null, { ip: req.ip }, t);
-      else await store.audit(body.username, 'login.locked', v.key === 'ip' ? req.ip : body.username, { ip: req.ip, failures: v.failures, until: v.lockedUntil }, t);
+      if (v.audit === 'failed') await store.auditLog.audit(body.username, 'login.failed', null, { ip: req.ip }, t);
+      else await store.auditLog.audit(body.username, 'login.locked', v.key === 'ip' ? req.ip : body.username, { ip: req.ip, failures: v.failures, until: v.lockedUntil }, t);
       throw new ApiError('FLEET_ERR_AUTH', 'wrong username or password');
     }
     limiter.success(body.username, req.ip);
-    await store.audit(body.username, 'login', null, { ip: req.ip }, t);
+    await store.auditLog.audit(body.username, 'login', null, { ip: req.ip }, t);
     return reply.send({ token: r.token, expiresAt: r.expiresAt, user: r.user });
   });
 
   app.post('/api/logout', async (req) => {
     const p = need(req, ...ROLES);
     await auth.logout(req.headers.authorization);
-    await store.audit(p.username, 'logout', null, null, now());
+    await store.auditLog.audit(p.username, 'logout', null, null, now());
     return { ok: true };
   });
 

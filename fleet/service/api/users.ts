@@ -19,18 +19,18 @@ const NewUser = z
 export const userRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, now }) => {
   app.get('/api/users', async (req) => {
     need(req, 'admin');
-    return { users: await store.listUsers() };
+    return { users: await store.users.listUsers() };
   });
 
   app.post('/api/users', async (req, reply) => {
     const p = need(req, 'admin');
     const body = parse(NewUser, req.body, 'body');
-    const ok = await store.createUser(
+    const ok = await store.users.createUser(
       { username: body.username, role: body.role, storeId: body.storeId ?? null, passwordHash: await hashPassword(body.password), createdBy: p.username },
       now(),
     );
     if (!ok) throw new ApiError('FLEET_ERR_CONFLICT', `user "${body.username}" exists`);
-    await store.audit(p.username, 'user.add', body.username, { role: body.role, storeId: body.storeId ?? null }, now());
+    await store.auditLog.audit(p.username, 'user.add', body.username, { role: body.role, storeId: body.storeId ?? null }, now());
     return reply.code(201).send({ username: body.username, role: body.role, storeId: body.storeId ?? null });
   });
 };

@@ -98,14 +98,14 @@ export class ArtifactStore {
 
   async add(meta: unknown, bytes: Buffer, uploadedBy: string, now: number): Promise<ArtifactRow> {
     const a = verifyArtifact(meta, bytes, this.trusted);
-    if ((await this.store.getArtifact(a.id)) !== undefined) throw new ArtifactError('exists', `id: artifact "${a.id}" exists`, 'id');
+    if ((await this.store.artifacts.getArtifact(a.id)) !== undefined) throw new ArtifactError('exists', `id: artifact "${a.id}" exists`, 'id');
     await mkdir(this.dir, { recursive: true });
     const file = path.resolve(this.dir, `${a.id}.bin`);
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, bytes);
     await rename(tmp, file);
     const row: ArtifactRow = { ...a, file, uploadedBy, uploadedAt: now };
-    if (!(await this.store.putArtifact(row))) {
+    if (!(await this.store.artifacts.putArtifact(row))) {
       await rm(file, { force: true });
       throw new ArtifactError('exists', `id: artifact "${a.id}" exists`, 'id');
     }

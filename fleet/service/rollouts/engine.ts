@@ -91,16 +91,16 @@ export class RolloutEngine {
     const sel = SelectorSchema.safeParse(input.selector);
     if (!sel.success) throw new RolloutError('bad-request', `selector.${sel.error.issues[0].path.join('.')}: ${sel.error.issues[0].message}`);
     const opts = resolveOptions(input.options, this.d.config, this.d.publicUrl);
-    const artifact = await this.d.store.getArtifact(input.artifactId);
+    const artifact = await this.d.store.artifacts.getArtifact(input.artifactId);
     if (artifact === undefined) throw new RolloutError('not-found', `artifactId: no artifact "${input.artifactId}"`);
 
     return this.lock.run(async () => {
       const now = this.now();
       const id = `ro-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
-      const targets = selectDevices(await this.d.store.listDevices(), sel.data, id);
+      const targets = selectDevices(await this.d.store.devices.listDevices(), sel.data, id);
       if (targets.length === 0) throw new RolloutError('bad-request', 'selector: matches no known device');
       const sizes = planWaves(targets.length, opts.canaryPercent, opts.waveGrowth);
-      const blocked = await this.d.store.blockedDevices(artifact.id);
+      const blocked = await this.d.store.rollouts.blockedDevices(artifact.id);
       const jobs = planJobs(id, artifact, targets, sizes, blocked, now, () => `j${randomBytes(10).toString('hex')}`);
       const row: RolloutRow = {
         id,
@@ -117,17 +117,17 @@ export class RolloutEngine {
         createdAt: now,
         updatedAt: now,
       };
-      await this.d.store.createRollout(row, jobs);
-      await this.d.store.audit(actor, 'rollout.push', id, { artifactId: artifact.id, selector: sel.data, options: opts, waves: sizes }, now);
+      await this.d.store.rollouts.createRollout(row, jobs);
+      await this.d.store.auditLog.audit(actor, 'rollout.push', id, { artifactId: artifact.id, selector: sel.data, options: opts, waves: sizes }, now);
       this.d.log.info({ rolloutId: id, artifactId: artifact.id, targets: targets.length, waves: sizes }, 'rollout created');
       await this.openWave(row, artifact, 0);
       await this.evaluateLocked(id);
-      return (await this.d.store.getRollout(id))!;
+      return (await this.d.store.rollouts.getRollout(id))!;
     });
   }
 
   private async mustGet(id: string): Promise<RolloutRow> {
-    const r = await this.d.store.getRollout(id);
+    const r = await this.d.store.rollouts.getRollout(id);
     if (r === undefined) throw new RolloutError('not-found', `no rollout "${id}"`);
     return r;
   }
@@ -137,9 +137,9 @@ export class RolloutEngine {
       const r = await this.mustGet(id);
       if (r.status !== 'running') throw new RolloutError('conflict', `rollout ${id} is ${r.status}, not running`);
       const now = this.now();
-      await this.d.store.updateRollout(id, { status: 'paused', statusReason: reason }, now);
-      await this.d.store.audit(actor, 'rollout.pause', id, { reason, wave: r.wave }, now);
-      return (await this.d.store.getRollout(id))!;
+      await this.d.store.rollouts.updateRollout(id, { status: 'paused', statusReason: reason }, now);
+      await this.d.store.auditLog.audit(actor, 'rollout.pause', id, { reason, wave: r.wave }, now);
+      return (await this.d.store.rollouts.getRollout(id))!;
     });
   }
 
@@ -149,11 +149,11 @@ export class RolloutEngine {
       if (r.status !== 'paused') throw new RolloutError('conflict', `rollout ${id} is ${r.status}, not paused`);
       const now = this.now();
       // Resuming acknowledges the failures of the wave that paused it.
-      await this.d.store.updateRollout(id, { status: 'running', statusReason: null, resumedWave: r.wave }, now);
-      await this.d.store.audit(actor, 'rollout.resume', id, { wave: r.wave, pausedFor: r.statusReason }, now);
+      await this.d.store.rollouts.updateRollout(id, { status: 'running', statusReason: null, resumedWave: r.wave }, now);
+      await this.d.store.auditLog.audit(actor, 'rollout.resume', id, { wave: r.wave, pausedFor: r.statusReason }, now);
       await this.offerQueuedOnline(id);
       await this.evaluateLocked(id);
-      return (await this.d.store.getRollout(id))!;
+      return (await this.d.store.rollouts.getRollout(id))!;
     });
   }
 
@@ -172,21 +172,21 @@ export class RolloutEngine {
       if (ended) throw new RolloutError('conflict', `rollout ${id} is ${r.status}`);
       const now = this.now();
       let told = 0;
-      for (const j of await this.d.store.jobs(id)) {
+      for (const j of await this.d.store.rollouts.jobs(id)) {
         const switched = j.outcome === 'succeeded' || j.outcome === 'committed' || j.state === 'active' || j.state === 'watching';
         if (j.outcome === 'pending' || j.outcome === 'queued') {
-          await this.d.store.updateJob(j.jobId, { outcome: 'cancelled', reason: action }, now);
+          await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'cancelled', reason: action }, now);
         } else if (ACTIVE.includes(j.outcome) || (action === 'rollback' && j.outcome === 'succeeded')) {
           await this.sendCancel(j, action === 'rollback' && switched ? 'rollback' : 'abort');
           told++;
-          await this.d.store.updateJob(j.jobId, { outcome: 'cancelled', reason: action }, now);
+          await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'cancelled', reason: action }, now);
         }
       }
       const status = action === 'abort' ? 'aborted' : 'rolled-back';
-      await this.d.store.updateRollout(id, { status, statusReason: `${action} by ${actor}` }, now);
-      await this.d.store.audit(actor, `rollout.${action}`, id, { devicesTold: told, wave: r.wave }, now);
+      await this.d.store.rollouts.updateRollout(id, { status, statusReason: `${action} by ${actor}` }, now);
+      await this.d.store.auditLog.audit(actor, `rollout.${action}`, id, { devicesTold: told, wave: r.wave }, now);
       this.d.log.info({ rolloutId: id, action, devicesTold: told }, 'rollout stopped');
-      return (await this.d.store.getRollout(id))!;
+      return (await this.d.store.rollouts.getRollout(id))!;
     });
   }
 
@@ -195,7 +195,7 @@ export class RolloutEngine {
   /** An `update/state` report (already validated and de-duplicated by msgId). */
   async onUpdateState(addr: DeviceAddress, s: UpdateState): Promise<{ ok: boolean; field?: string; error?: string }> {
     return this.lock.run(async () => {
-      const j = await this.d.store.getJob(s.jobId);
+      const j = await this.d.store.rollouts.getJob(s.jobId);
       if (j === undefined) return { ok: false, field: 'jobId', error: `jobId: unknown job "${s.jobId}"` };
       if (j.storeId !== addr.storeId || j.deviceId !== addr.deviceId) {
         return { ok: false, field: 'jobId', error: `jobId: job "${s.jobId}" belongs to another device` };
@@ -205,7 +205,7 @@ export class RolloutEngine {
       }
       const patch = jobPatchFor(j, s);
       if (patch === undefined) return { ok: true }; // a late report of an earlier step
-      await this.d.store.updateJob(j.jobId, patch, this.now());
+      await this.d.store.rollouts.updateJob(j.jobId, patch, this.now());
       if (patch.outcome === 'committed') await this.confirmServing(j.storeId, j.deviceId);
       this.scheduleEvaluate(j.rolloutId);
       return { ok: true };
@@ -214,14 +214,14 @@ export class RolloutEngine {
 
   /** Answers `update/request` with `update/chunk` from the artifact store. */
   async onChunkRequest(addr: DeviceAddress, req: ChunkRequest): Promise<{ ok: boolean; field?: string; error?: string }> {
-    const j = await this.d.store.getJob(req.jobId);
+    const j = await this.d.store.rollouts.getJob(req.jobId);
     if (j === undefined || j.storeId !== addr.storeId || j.deviceId !== addr.deviceId) {
       return { ok: false, field: 'jobId', error: `jobId: no job "${req.jobId}" for this device` };
     }
     if (!(j.outcome === 'offered' || j.outcome === 'in-progress')) {
       return { ok: false, field: 'jobId', error: `jobId: job "${req.jobId}" is ${j.outcome}` };
     }
-    const a = await this.d.store.getArtifact(j.artifactId);
+    const a = await this.d.store.artifacts.getArtifact(j.artifactId);
     if (a === undefined) return { ok: false, field: 'jobId', error: 'jobId: artifact gone' };
     const chunks = Math.ceil(a.size / MAX_CHUNK_BYTES);
     if (req.index >= chunks) return { ok: false, field: 'index', error: `index: ${req.index} beyond the last chunk ${chunks - 1}` };
@@ -232,7 +232,7 @@ export class RolloutEngine {
     const now = this.now();
     if ((this.lastProgress.get(j.jobId) ?? 0) < now - 1000) {
       this.lastProgress.set(j.jobId, now);
-      await this.lock.run(() => this.d.store.updateJob(j.jobId, { received: req.index * MAX_CHUNK_BYTES }, now));
+      await this.lock.run(() => this.d.store.rollouts.updateJob(j.jobId, { received: req.index * MAX_CHUNK_BYTES }, now));
     }
     return { ok: true };
   }
@@ -240,11 +240,11 @@ export class RolloutEngine {
   /** A device's birth (status online, applied): offer what waits for it. */
   async onBirth(addr: DeviceAddress): Promise<void> {
     await this.lock.run(async () => {
-      const jobs = await this.d.store.deviceJobs(addr.storeId, addr.deviceId, ['queued', 'offered']);
+      const jobs = await this.d.store.rollouts.deviceJobs(addr.storeId, addr.deviceId, ['queued', 'offered']);
       for (const j of jobs) {
-        const r = await this.d.store.getRollout(j.rolloutId);
+        const r = await this.d.store.rollouts.getRollout(j.rolloutId);
         if (r?.status !== 'running') continue;
-        const a = await this.d.store.getArtifact(j.artifactId);
+        const a = await this.d.store.artifacts.getArtifact(j.artifactId);
         if (a) await this.sendOffer(j, r, a);
       }
     });
@@ -256,14 +256,14 @@ export class RolloutEngine {
   }
 
   private async confirmServing(storeId: string, deviceId: string): Promise<void> {
-    const jobs = await this.d.store.deviceJobs(storeId, deviceId, ['committed']);
+    const jobs = await this.d.store.rollouts.deviceJobs(storeId, deviceId, ['committed']);
     if (jobs.length === 0) return;
-    const dev = await this.d.store.getDevice(storeId, deviceId);
+    const dev = await this.d.store.devices.getDevice(storeId, deviceId);
     if (dev === undefined) return;
     for (const j of jobs) {
-      const a = await this.d.store.getArtifact(j.artifactId);
+      const a = await this.d.store.artifacts.getArtifact(j.artifactId);
       if (a && dev.models[a.name] === a.version) {
-        await this.d.store.updateJob(j.jobId, { outcome: 'succeeded', servingVersion: a.version }, this.now());
+        await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'succeeded', servingVersion: a.version }, this.now());
         this.scheduleEvaluate(j.rolloutId);
       }
     }
@@ -288,7 +288,7 @@ export class RolloutEngine {
     });
     await this.d.publish(updateTopic(j, 'offer'), Buffer.from(JSON.stringify(offer)));
     const now = this.now();
-    await this.d.store.updateJob(j.jobId, { outcome: 'offered', offeredAt: now }, now);
+    await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'offered', offeredAt: now }, now);
   }
 
   private async sendCancel(j: JobRow, action: 'abort' | 'rollback'): Promise<void> {
@@ -298,28 +298,28 @@ export class RolloutEngine {
 
   private async openWave(r: RolloutRow, a: ArtifactRow, wave: number): Promise<void> {
     const now = this.now();
-    if (wave !== r.wave) await this.d.store.updateRollout(r.id, { wave }, now);
-    const blocked = await this.d.store.blockedDevices(a.id);
-    for (const j of await this.d.store.jobs(r.id, wave)) {
+    if (wave !== r.wave) await this.d.store.rollouts.updateRollout(r.id, { wave }, now);
+    const blocked = await this.d.store.rollouts.blockedDevices(a.id);
+    for (const j of await this.d.store.rollouts.jobs(r.id, wave)) {
       if (j.outcome !== 'pending') continue;
       if (blocked.has(`${j.storeId}/${j.deviceId}`)) {
-        await this.d.store.updateJob(j.jobId, { outcome: 'skipped', reason: 'previously-rolled-back' }, now);
+        await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'skipped', reason: 'previously-rolled-back' }, now);
         continue;
       }
-      const dev = await this.d.store.getDevice(j.storeId, j.deviceId);
+      const dev = await this.d.store.devices.getDevice(j.storeId, j.deviceId);
       if (dev?.state === 'online') await this.sendOffer(j, { ...r, wave }, a);
-      else await this.d.store.updateJob(j.jobId, { outcome: 'queued' }, now);
+      else await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'queued' }, now);
     }
     this.d.log.info({ rolloutId: r.id, wave }, 'wave opened');
   }
 
   private async offerQueuedOnline(id: string): Promise<void> {
     const r = await this.mustGet(id);
-    const a = await this.d.store.getArtifact(r.artifactId);
+    const a = await this.d.store.artifacts.getArtifact(r.artifactId);
     if (!a) return;
-    for (const j of await this.d.store.jobs(id)) {
+    for (const j of await this.d.store.rollouts.jobs(id)) {
       if (j.outcome !== 'queued') continue;
-      const dev = await this.d.store.getDevice(j.storeId, j.deviceId);
+      const dev = await this.d.store.devices.getDevice(j.storeId, j.deviceId);
       if (dev?.state === 'online') await this.sendOffer(j, r, a);
     }
   }
@@ -336,19 +336,19 @@ export class RolloutEngine {
   /** Auto-pause, wave completion, next wave. Runs under the lock. */
   private async evaluateLocked(id: string): Promise<void> {
     for (;;) {
-      const r = await this.d.store.getRollout(id);
+      const r = await this.d.store.rollouts.getRollout(id);
       if (r === undefined || r.status !== 'running') return;
-      const v = waveVerdict(await this.d.store.jobs(id, r.wave), r.options as RolloutOptions, r.wave, r.resumedWave === r.wave);
+      const v = waveVerdict(await this.d.store.rollouts.jobs(id, r.wave), r.options as RolloutOptions, r.wave, r.resumedWave === r.wave);
       const now = this.now();
       if (v.pauseReason !== undefined) {
-        await this.d.store.updateRollout(id, { status: 'paused', statusReason: v.pauseReason }, now);
-        await this.d.store.audit('system', 'rollout.auto-pause', id, { wave: r.wave, failures: v.failures, done: v.done }, now);
+        await this.d.store.rollouts.updateRollout(id, { status: 'paused', statusReason: v.pauseReason }, now);
+        await this.d.store.auditLog.audit('system', 'rollout.auto-pause', id, { wave: r.wave, failures: v.failures, done: v.done }, now);
         this.d.log.warn({ rolloutId: id, wave: r.wave, failures: v.failures, done: v.done }, 'rollout auto-paused');
         return;
       }
       if (!v.settled) return;
       if (r.wave + 1 >= r.waves) return this.finishLocked(r, now);
-      const a = await this.d.store.getArtifact(r.artifactId);
+      const a = await this.d.store.artifacts.getArtifact(r.artifactId);
       if (a === undefined) return;
       await this.openWave(r, a, r.wave + 1);
     }
@@ -357,14 +357,14 @@ export class RolloutEngine {
   /** The last wave settled: completed, unless offline devices still wait for their offer. */
   private async finishLocked(r: RolloutRow, now: number): Promise<void> {
     // Offline devices did not hold a wave back, but the rollout is not done without them.
-    const waiting = (await this.d.store.jobs(r.id)).filter((j) => j.outcome === 'queued').length;
+    const waiting = (await this.d.store.rollouts.jobs(r.id)).filter((j) => j.outcome === 'queued').length;
     if (waiting > 0) {
       const reason = `waiting for ${waiting} offline device${waiting === 1 ? '' : 's'}`;
-      if (r.statusReason !== reason) await this.d.store.updateRollout(r.id, { statusReason: reason }, now);
+      if (r.statusReason !== reason) await this.d.store.rollouts.updateRollout(r.id, { statusReason: reason }, now);
       return;
     }
-    await this.d.store.updateRollout(r.id, { status: 'completed', statusReason: null }, now);
-    await this.d.store.audit('system', 'rollout.complete', r.id, { waves: r.waves }, now);
+    await this.d.store.rollouts.updateRollout(r.id, { status: 'completed', statusReason: null }, now);
+    await this.d.store.auditLog.audit('system', 'rollout.complete', r.id, { waves: r.waves }, now);
     this.d.log.info({ rolloutId: r.id }, 'rollout completed');
   }
 
@@ -372,13 +372,13 @@ export class RolloutEngine {
   async tick(): Promise<void> {
     await this.lock.run(async () => {
       const now = this.now();
-      for (const r of await this.d.store.listRollouts(['running', 'paused'])) {
+      for (const r of await this.d.store.rollouts.listRollouts(['running', 'paused'])) {
         let changed = false;
-        for (const j of await this.d.store.jobs(r.id)) {
+        for (const j of await this.d.store.rollouts.jobs(r.id)) {
           const reason = stuckReason(j, r.options as RolloutOptions, now);
           if (reason === undefined) continue;
           if (j.outcome !== 'committed') await this.sendCancel(j, 'abort');
-          await this.d.store.updateJob(j.jobId, { outcome: 'timed-out', reason }, now);
+          await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'timed-out', reason }, now);
           this.d.log.warn({ rolloutId: r.id, jobId: j.jobId, deviceId: j.deviceId, reason }, 'job timed out');
           changed = true;
         }

@@ -17,10 +17,10 @@ export interface RolloutSummary {
 }
 
 export async function rolloutSummary(store: FleetStore, r: RolloutRow): Promise<RolloutSummary> {
-  const a = await store.getArtifact(r.artifactId);
+  const a = await store.artifacts.getArtifact(r.artifactId);
   const waves: WaveSummary[] = [];
   const totals: Partial<Record<JobOutcome, number>> = {};
-  for (const c of await store.outcomeCounts(r.id)) {
+  for (const c of await store.rollouts.outcomeCounts(r.id)) {
     let w = waves.find((x) => x.wave === c.wave);
     if (!w) waves.push((w = { wave: c.wave, size: 0, counts: {} }));
     w.size += c.n;

@@ -37,7 +37,7 @@ describe('rollout rules', () => {
       publicUrl: `http://127.0.0.1:${port}`,
       mqtt: { url: broker.url },
       trustedKeys: { release: key.publicKeyRaw },
-      rollouts: { tickMs: 50, stuckTimeoutS: 0.5, failureThreshold: 1, minDevicesDone: 1, waveGrowth: 2, watchSeconds: 1 },
+      rollouts: { tickMs: 50, stuckTimeoutS: 1.5, failureThreshold: 1, minDevicesDone: 1, waveGrowth: 2, watchSeconds: 1 },
     });
   });
   afterAll(async () => {

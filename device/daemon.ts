@@ -84,7 +84,12 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       logger,
     );
     parts.outbox = telemetry.outbox;
-    parts.mqtt = { url: telemetry.brokerUrl, embedded: telemetry.embedded, connected: () => telemetry.agent.connected };
+    parts.mqtt = {
+      url: telemetry.brokerUrl,
+      embedded: telemetry.embedded,
+      connected: () => telemetry.agent.connected,
+      degraded: () => telemetry.agent.health().degraded,
+    };
     parts.updates = startUpdates(
       config,
       { boot, vision, servingMesh, keys, transport: telemetry.agent, pipelineHealth: () => stats.snapshot(nowMs()) },

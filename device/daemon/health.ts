@@ -2,7 +2,7 @@
  * What the daemon tells about itself: /healthz, the kiosk's stats message and the telemetry
  * snapshot, each read from the parts that are running (a part not started yet reads as null).
  */
-import type { DegradationLadder } from '../core/degraded.ts';
+import type { DegradationLadder, DegradedStep } from '../core/degraded.ts';
 import { nowMs } from '../core/frame.ts';
 import type { PipelineStats } from '../core/pipeline-stats.ts';
 import type { FrameSource } from '../source/source.ts';
@@ -28,7 +28,7 @@ export interface DaemonParts {
   sourceSpec: string;
   kiosk?: KioskServer;
   source?: FrameSource;
-  mqtt?: { url: string; embedded: boolean; connected: () => boolean };
+  mqtt?: { url: string; embedded: boolean; connected: () => boolean; degraded: () => string[] };
   updates?: UpdateAgent;
   sessions?: SessionTracker;
   outbox?: Outbox;
@@ -52,6 +52,17 @@ export function statsMessage(parts: DaemonParts): StatsMessage {
   };
 }
 
+/**
+ * The ladder's steps plus the telemetry agent's own (broker unreachable, outbox full or failing to
+ * write), which it tracks itself; they appear as component "telemetry" with `since` of first sight.
+ */
+function degradedSteps(parts: DaemonParts): DegradedStep[] {
+  const telemetry = parts.mqtt?.degraded() ?? [];
+  if (telemetry.length > 0) parts.ladder.set('telemetry', telemetry.join(', '));
+  else parts.ladder.clear('telemetry');
+  return parts.ladder.list();
+}
+
 export function metricsSnapshot(parts: DaemonParts): MetricsSnapshot {
   const u = parts.updates?.status();
   const s = parts.sessions?.snapshot();
@@ -60,7 +71,7 @@ export function metricsSnapshot(parts: DaemonParts): MetricsSnapshot {
     models: servingVersions(parts),
     ...(u ? { update: u } : {}),
     ...(s ? { sessions: { started: s.sessions, productsTried: s.productsTried, looksSaved: s.looksSaved } } : {}),
-    degraded: parts.ladder.list(),
+    degraded: degradedSteps(parts),
   };
 }
 
@@ -68,11 +79,11 @@ export function healthReport(parts: DaemonParts): Record<string, unknown> {
   const now = nowMs();
   const snap = parts.stats.snapshot(now);
   const frameAge = snap.lastFrameAgeMs;
-  const degraded = parts.ladder.list();
+  const degraded = degradedSteps(parts);
   return {
-    // starting: no frame yet (models being timed, source opening); degraded: frames stopped or a
-    // part runs on a fallback (the list says which and why).
-    status: frameAge === null ? 'starting' : frameAge >= 2000 || degraded.length > 0 ? 'degraded' : 'ok',
+    // degraded: a part runs on a fallback (the list says which and why; a camera missing from the
+    // start counts) or frames stopped; starting: no frame yet (models being timed, source opening).
+    status: degraded.length > 0 ? 'degraded' : frameAge === null ? 'starting' : frameAge >= 2000 ? 'degraded' : 'ok',
     degraded,
     uptimeS: Math.round((now - parts.startedAt) / 1000),
     fps: snap.fps,

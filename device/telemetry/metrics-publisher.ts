@@ -81,6 +81,7 @@ export function createMetricsPublisher(o: MetricsPublisherOptions): () => void {
       ...(snap.sessions ? { sessions: snap.sessions } : {}),
       ...(o.outbox ? { outbox: o.outbox() } : {}),
       ...(system ? { system } : {}),
+      ...(snap.degraded?.length ? { degraded: snap.degraded } : {}),
     };
   }
 

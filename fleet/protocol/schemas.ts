@@ -146,6 +146,11 @@ export const MetricsMessageSchema = z.object({
   outbox: z.object({ pending: z.int().min(0), droppedTelemetry: z.int().min(0), droppedEvents: z.int().min(0) }).optional(),
   /** Optional: the machine's health (see SystemMetricsSchema). */
   system: SystemMetricsSchema.optional(),
+  /** Optional: the parts running on a fallback (camera lost, previous model, CPU, broker/outbox), as in /healthz. */
+  degraded: z
+    .array(z.object({ component: safeText(64, 1), reason: safeText(200), since: z.iso.datetime() }))
+    .max(32)
+    .optional(),
 });
 export type MetricsMessage = z.infer<typeof MetricsMessageSchema>;
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.ts';
-import { MirrorError } from './core/errors.ts';
+import { MirrorError } from '../fleet/protocol/errors.ts';
 import { createRootLogger } from './core/logger.ts';
 import { redactSecrets } from './core/redact.ts';
 import { startDaemon } from './daemon.ts';

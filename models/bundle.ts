@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { MirrorError } from '../device/core/errors.ts';
+import { MirrorError } from '../fleet/protocol/errors.ts';
 import { resolveModel, type ModelManifest } from './registry.ts';
 
 export const BUNDLE_MAGIC = Buffer.from('MIRRORB1', 'ascii');

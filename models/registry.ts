@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { MirrorError } from '../device/core/errors.ts';
+import { MirrorError } from '../fleet/protocol/errors.ts';
 
 const manifestDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'manifests');
 

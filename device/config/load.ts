@@ -1,7 +1,7 @@
 /** Reads the config file, applies environment overrides, validates once, before anything starts. */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { MirrorError } from '../core/errors.ts';
+import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { MirrorConfig } from './schema.ts';
 
 /** Environment variables that override a config key; values are parsed as the key's type. */

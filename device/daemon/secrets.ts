@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { MirrorConfig } from '../config/schema.ts';
-import { MirrorError } from '../core/errors.ts';
+import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { parsePublicKey } from '../../fleet/protocol/signing.ts';
 
 export interface StartupKeys {

@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { MirrorError } from '../core/errors.ts';
+import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { nowMs } from '../core/frame.ts';
 import type { PooledFrame } from '../core/flow-limiter.ts';
 import type { FrameSource, SourceHealth, SourceLogger } from './source.ts';

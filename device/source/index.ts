@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MirrorError } from '../core/errors.ts';
+import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { FfmpegSource, v4l2InputArgs, videoFileInputArgs } from './ffmpeg-source.ts';
 import { ImageFolderSource } from './image-folder-source.ts';
 import { WebcamSource } from './webcam-source.ts';

@@ -13,7 +13,7 @@
  * catalog-host.ts); the try-on stage reads the serving catalog through one `CatalogSlot`, whose
  * reference is swapped between frames, so a frame never sees half of two catalogs.
  */
-import { MirrorError } from '../core/errors.ts';
+import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

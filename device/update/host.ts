@@ -4,7 +4,7 @@
  * release the old one, and report health. The agent depends on this interface only.
  */
 import type { Artifact, UpdateReason } from '../../fleet/protocol/update.ts';
-import { MirrorError } from '../core/errors.ts';
+import { MirrorError } from '../../fleet/protocol/errors.ts';
 import type { ServingModel } from './store.ts';
 
 export interface ModelCandidate {

@@ -101,14 +101,14 @@ describe.skipIf(!HAVE)('catalog rollout: real daemons against the real fleet ser
     // make-bundle refuses a bad catalog, naming the field ...
     const bad = path.join(work, 'catalog-bad.json');
     writeFileSync(bad, JSON.stringify({ ...bundled, defaultProductId: 'no-such-shade' }));
-    const refused = await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'models/tools/make-bundle.ts'), '--catalog', bad, '--out', `${bad}.artifact`], { cwd: repoRoot }).then(
+    const refused = await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device/tools/make-bundle.ts'), '--catalog', bad, '--out', `${bad}.artifact`], { cwd: repoRoot }).then(
       () => '',
       (e: { stderr: string }) => e.stderr,
     );
     expect(refused).toContain('catalog field "defaultProductId"');
     // ... and builds the artifact from a good one; the operator signs it with the fleet CLI.
     const file = path.join(work, 'catalog.artifact.json');
-    await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'models/tools/make-bundle.ts'), '--catalog', source, '--out', file], { cwd: repoRoot });
+    await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device/tools/make-bundle.ts'), '--catalog', source, '--out', file], { cwd: repoRoot });
     const env = { FLEET_URL: svc.url, FLEET_TOKEN: svc.token };
     await cli(['sign', file, '--key', path.join(work, 'keys', `${KEY_ID}.key.pem`), '--key-id', KEY_ID, '--kind', 'catalog', '--name', 'catalog', '--version', VERSION], env);
     const rollout = JSON.parse(await cli(['push', file, '--to', `store=${STORE}`, '--canary', '50%', '--json'], env)).rollout as { id: string; waves: number; targets: number };

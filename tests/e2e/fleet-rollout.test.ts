@@ -146,7 +146,7 @@ describe.skipIf(!HAVE)('real daemons against the real fleet service (TLS + ACL b
   it('a signed face-mesh bundle, pushed with the CLI, rolls out in waves and completes on every mirror', async () => {
     const t0 = performance.now();
     const file = path.join(work, 'face-mesh-good.bundle');
-    await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'models/tools/make-bundle.ts'), '--model', 'face-mesh', '--version', GOOD_VERSION, '--out', file], { cwd: repoRoot });
+    await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device/tools/make-bundle.ts'), '--model', 'face-mesh', '--version', GOOD_VERSION, '--out', file], { cwd: repoRoot });
     await fleet(svc, ['sign', file, '--key', path.join(work, 'keys', `${KEY_ID}.key.pem`), '--key-id', KEY_ID, '--name', 'face-mesh', '--version', GOOD_VERSION]);
     const push = await fleet(svc, ['push', file, '--to', `store=${STORE}`, '--canary', '50%', '--json']);
     const rollout = JSON.parse(push.out).rollout as { id: string; waves: number; targets: number };

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchVerdict } from '../../device/update/watch.ts';
-import { ERROR_CODES, MirrorError } from '../../device/core/errors.ts';
+import { ERROR_CODES, MirrorError } from '../../fleet/protocol/errors.ts';
 import { UpdateStageError } from '../../device/update/host.ts';
 import { parseBundle } from '../../models/bundle.ts';
 import { parseCatalog } from '../../device/tryon/catalog.ts';

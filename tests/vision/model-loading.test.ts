@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MirrorError } from '../../device/core/errors.ts';
+import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { resolveModel, type ModelManifest } from '../../models/registry.ts';
 import { createOnnxRuntime, tensorrtCacheDir } from '../../device/vision/runtime/onnx-runtime.ts';
 import { createTfjsRuntime } from '../../device/vision/runtime/tfjs-runtime.ts';
@@ -165,9 +165,21 @@ describe('the loader keeps the mirror running on a bad file or a missing GPU', (
     expect(err.message).toMatch(/^model iris: /);
   });
 
-  it('a configured CUDA provider whose library is missing degrades to CPU with a log line', async () => {
+  it('a configured CUDA provider on a CPU-only host runs on the CPU and says so once, as information', async () => {
     const { lines, logger } = recorder();
     const runtime = await createOnnxRuntime({ providers: ['cuda', 'cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'st-')), logger, host: cpuHost });
+    const model = await runtime.load(await resolveModel('iris', undefined, 'onnx'));
+    expect(model.backend).toBe('onnx-cpu');
+    // A host without a GPU is the normal case, not a fault: no warning, one info line naming what was skipped.
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(lines.some((l) => l.level === 'info' && (l.obj.skipped as string[] | undefined)?.includes('cuda') && /CPU/.test(l.msg))).toBe(true);
+    model.dispose();
+  });
+
+  it('a GPU host whose CUDA provider library is missing degrades to CPU with a warning', async () => {
+    const { lines, logger } = recorder();
+    const gpuNoLibs: HostInfo = { ...cpuHost, gpu: 'NVIDIA Jetson Orin NX' };
+    const runtime = await createOnnxRuntime({ providers: ['cuda', 'cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'st-')), logger, host: gpuNoLibs });
     const model = await runtime.load(await resolveModel('iris', undefined, 'onnx'));
     expect(model.backend).toBe('onnx-cpu');
     expect(lines.some((l) => l.level === 'warn' && l.obj.provider === 'cuda' && /degrading/.test(l.msg))).toBe(true);

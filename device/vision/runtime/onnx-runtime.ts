@@ -13,7 +13,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { MirrorError } from '../../core/errors.ts';
+import { MirrorError } from '../../../fleet/protocol/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ResolvedModel } from '../../../models/registry.ts';
 import { probeHost, slug, type HostInfo } from './host.ts';

@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs';
-import { MirrorError } from '../../core/errors.ts';
+import { MirrorError } from '../../../fleet/protocol/errors.ts';
 import type { ResolvedModel } from '../../../models/registry.ts';
 import type { InferenceRuntime, LoadedModel, TensorOut } from './runtime.ts';
 import type { Logger } from '../../core/logger.ts';

@@ -1,8 +1,10 @@
 /**
- * The device's one catalogue of stable error codes (as Fastify's lib/errors.js): each code has a
+ * The mirror's one catalogue of stable error codes (as Fastify's lib/errors.js): each code has a
  * message template, so logs, telemetry and tests match on the code and never on free text.
- * Every device error class extends MirrorError with a code from here (the update agent's,
- * the model bundle's and the catalog's included); the fleet's API codes are fleet/protocol/errors.ts.
+ * Every device error class extends MirrorError with a code from here (the update agent's, the model
+ * bundle's and the catalog's included); the fleet API's codes and HTTP statuses are API_ERRORS in
+ * fleet/service/api/errors.ts. It lives in the protocol because device/ and models/ both throw these
+ * and models/ must not import device/ (device/ imports models/).
  */
 export const ERROR_CODES = {
   MIRROR_ERR_CONFIG: 'configuration is invalid',

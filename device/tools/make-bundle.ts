@@ -2,10 +2,10 @@
  * Builds a model update artifact (models/bundle.ts) or a catalog artifact and, with a key, its
  * signed metadata.
  *
- *   tsx models/tools/make-bundle.ts --model face-mesh --version 3.0.5 --out face-mesh-3.0.5.bundle \
+ *   tsx device/tools/make-bundle.ts --model face-mesh --version 3.0.5 --out face-mesh-3.0.5.bundle \
  *     [--dir MODEL_DIR] [--id ARTIFACT_ID] [--sign-key ed25519-private.pem --key-id fleet-2025]
  *
- *   tsx models/tools/make-bundle.ts --catalog catalog.json --out catalog-2026.2.0.json [--id ID] [--sign-key ... --key-id ...]
+ *   tsx device/tools/make-bundle.ts --catalog catalog.json --out catalog-2026.2.0.json [--id ID] [--sign-key ... --key-id ...]
  *     [--rollback-from V]
  *
  * --catalog takes a product catalog (device/tryon/catalog.ts): it is validated (an error names the
@@ -20,9 +20,9 @@
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { bundleFromDir, bundleFromRegistry, parseBundle } from '../bundle.ts';
+import { bundleFromDir, bundleFromRegistry, parseBundle } from '../../models/bundle.ts';
 import { manifestFileFor, signFields } from '../../fleet/cli/signing.ts';
-import { CATALOG_NAME, parseCatalog } from '../../device/tryon/catalog.ts';
+import { CATALOG_NAME, parseCatalog } from '../tryon/catalog.ts';
 
 const { values: a } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 /**
  * Artifacts: list, show, upload. An upload is the bundle as `application/octet-stream` with its
  * signed metadata (the protocol's Artifact: id, kind, name, version, size, sha256, signature,
- * keyId) as base64 JSON in `x-artifact`; refused unless size, sha256 and signature check out.
+ * keyId, rollbackFrom for a signed rollback) as base64 JSON in `x-artifact`; refused unless size, sha256 and signature check out.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';

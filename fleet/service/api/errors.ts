@@ -17,6 +17,7 @@ export const API_ERRORS = {
   FLEET_ERR_CONFLICT: 409,
   FLEET_ERR_ARTIFACT_REJECTED: 422,
   FLEET_ERR_RATE_LIMITED: 429,
+  FLEET_ERR_INTERNAL: 500,
 } as const;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
@@ -83,5 +84,5 @@ export function errorHandler(err: FastifyError | ApiError | Error, req: FastifyR
     return reply.code(400).send({ error: { code: 'FLEET_ERR_BAD_REQUEST', message: 'a value in the request is not acceptable' } });
   }
   req.log.error({ err }, 'request failed');
-  return reply.code(500).send({ error: { code: 'FLEET_ERR_INTERNAL', message: 'internal error' } });
+  return reply.code(API_ERRORS.FLEET_ERR_INTERNAL).send({ error: { code: 'FLEET_ERR_INTERNAL' satisfies ApiErrorCode, message: 'internal error' } });
 }

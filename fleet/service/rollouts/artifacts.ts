@@ -4,20 +4,19 @@
  * match the declared size and sha256 AND the Ed25519 signature over `signingPayload` verifies
  * with one of the service's trusted keys (by keyId).
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ArtifactSchema, signingPayload, type Artifact } from '../../protocol/update.ts';
+import { checkSignature, parsePublicKey } from '../../protocol/signing.ts';
+import { ArtifactSchema, type Artifact, type UpdateReason } from '../../protocol/update.ts';
 import type { ArtifactRow, FleetStore } from '../store/fleet-store.ts';
 
+/** Why an upload is refused: the protocol's reason where a device would refuse the same thing. */
 export type ArtifactRejection =
+  | Extract<UpdateReason, 'unknown-key' | 'bad-signature' | 'size-mismatch' | 'sha256-mismatch'>
   | 'bad-metadata'
   | 'unsigned'
-  | 'unknown-key'
-  | 'bad-signature'
-  | 'size-mismatch'
-  | 'sha256-mismatch'
   | 'exists';
 
 export class ArtifactError extends Error {
@@ -30,23 +29,15 @@ export class ArtifactError extends Error {
   }
 }
 
-/** PEM (SPKI) or base64 of the raw 32-byte Ed25519 public key. */
-export function parsePublicKey(text: string): KeyObject {
-  const t = text.trim();
-  if (t.startsWith('-----BEGIN')) return createPublicKey(t);
-  const raw = Buffer.from(t, 'base64');
-  if (raw.length !== 32) throw new TypeError('an Ed25519 public key is 32 bytes');
-  // SPKI prefix for Ed25519 (OID 1.3.101.112).
-  const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]);
-  return createPublicKey({ key: der, format: 'der', type: 'spki' });
-}
-
+/** The service's trusted keys by keyId (PEM or base64 raw Ed25519, as a device pins them). */
 export function loadTrustedKeys(keys: Record<string, string>): Map<string, KeyObject> {
   const out = new Map<string, KeyObject>();
   for (const [id, text] of Object.entries(keys)) {
-    const k = parsePublicKey(text);
-    if (k.asymmetricKeyType !== 'ed25519') throw new TypeError(`trusted key ${id} is not Ed25519`);
-    out.set(id, k);
+    try {
+      out.set(id, parsePublicKey(text));
+    } catch (err) {
+      throw new TypeError(`trusted key ${id}: ${(err as Error).message}`);
+    }
   }
   return out;
 }
@@ -76,16 +67,11 @@ export function verifyArtifact(meta: unknown, bytes: Buffer, trusted: Map<string
   if (bytes.length !== a.size) throw new ArtifactError('size-mismatch', `size: ${bytes.length} bytes uploaded, metadata says ${a.size}`, 'size');
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== a.sha256) throw new ArtifactError('sha256-mismatch', `sha256: content hashes to ${sha}, metadata says ${a.sha256}`, 'sha256');
-  const key = trusted.get(a.keyId);
-  if (key === undefined) throw new ArtifactError('unknown-key', `keyId: "${a.keyId}" is not a trusted key`, 'keyId');
-  const sig = Buffer.from(a.signature, 'base64');
-  let ok = false;
-  try {
-    ok = sig.length === 64 && verify(null, signingPayload(a), key, sig);
-  } catch {
-    ok = false;
+  const sig = checkSignature(a, trusted);
+  if (!sig.ok) {
+    const field = sig.reason === 'unknown-key' ? 'keyId' : 'signature';
+    throw new ArtifactError(sig.reason, `${field}: ${sig.detail}`, field);
   }
-  if (!ok) throw new ArtifactError('bad-signature', `signature: does not verify with key "${a.keyId}"`, 'signature');
   return a;
 }
 
@@ -126,7 +112,8 @@ export class ArtifactStore {
   }
 }
 
-/** The artifact fields a device gets in an offer (no server paths). */
+/** The artifact fields a device gets in an offer (no server paths); `rollbackFrom` only when signed with one. */
 export function publicArtifact(a: ArtifactRow): Artifact {
-  return { id: a.id, kind: a.kind, name: a.name, version: a.version, size: a.size, sha256: a.sha256, signature: a.signature, keyId: a.keyId };
+  const { id, kind, name, version, size, sha256, signature, keyId, rollbackFrom } = a;
+  return { id, kind, name, version, size, sha256, signature, keyId, ...(rollbackFrom === undefined ? {} : { rollbackFrom }) };
 }

@@ -9,9 +9,9 @@ export class ArtifactsRepo {
 
   async putArtifact(a: ArtifactRow): Promise<boolean> {
     const n = await this.db.run(
-      `INSERT INTO artifacts (id, kind, name, version, size, sha256, signature, key_id, file, uploaded_by, uploaded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      [a.id, a.kind, a.name, a.version, a.size, a.sha256, a.signature, a.keyId, a.file, a.uploadedBy, a.uploadedAt],
+      `INSERT INTO artifacts (id, kind, name, version, size, sha256, signature, key_id, rollback_from, file, uploaded_by, uploaded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      [a.id, a.kind, a.name, a.version, a.size, a.sha256, a.signature, a.keyId, a.rollbackFrom ?? null, a.file, a.uploadedBy, a.uploadedAt],
     );
     return n === 1;
   }

@@ -206,6 +206,8 @@ export function toArtifact(r: Row): ArtifactRow {
     sha256: String(r.sha256),
     signature: String(r.signature),
     keyId: String(r.key_id),
+    // Only a signed rollback has one; absent (not null) otherwise, as the signature covers it.
+    ...(r.rollback_from === null || r.rollback_from === undefined ? {} : { rollbackFrom: String(r.rollback_from) }),
     file: String(r.file),
     uploadedBy: String(r.uploaded_by),
     uploadedAt: num(r.uploaded_at),

@@ -4,7 +4,7 @@
  * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
  * `dead_letters` keeps messages that can never be stored (payload as base64, so any byte survives).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Columns added after version 1, as `[table, column, type]`: `init()` adds each one that an
@@ -12,12 +12,14 @@ export const SCHEMA_VERSION = 3;
  *   2: `system_metrics` (JSON, the metrics message's optional `system`: CPU, memory, temperatures, GPU).
  *   3: `device_ts`: the time the device claimed, kept beside `ts` (the time the fleet orders by,
  *      which is the receive time when the device's clock is ahead of the fleet's; see clock.ts).
+ *   4: `rollback_from`: a signed rollback's floor (fleet/protocol/update.ts), offered unchanged.
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
   ['metrics', 'system_metrics', 'TEXT'],
   ['metrics', 'device_ts', 'BIGINT'],
   ['events', 'device_ts', 'BIGINT'],
+  ['artifacts', 'rollback_from', 'TEXT'],
 ];
 
 export const SCHEMA_SQL = `
@@ -126,6 +128,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
   sha256 TEXT NOT NULL,
   signature TEXT NOT NULL,
   key_id TEXT NOT NULL,
+  rollback_from TEXT,
   file TEXT NOT NULL,
   uploaded_by TEXT NOT NULL,
   uploaded_at BIGINT NOT NULL

@@ -20,6 +20,16 @@ export interface RunningDaemon {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: string | null; ms: number }>;
 }
 
+/** startDaemon's failure; by the time it is thrown, the process `pid` (and its group) is gone. */
+export class DaemonStartError extends Error {
+  constructor(
+    message: string,
+    readonly pid: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
 export interface StartOptions {
   env?: Record<string, string>;
   args?: string[];
@@ -39,7 +49,19 @@ export function runDaemonProcess(options: StartOptions = {}): ChildProcess {
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a start failure can end the daemon and whatever it spawned (ffmpeg).
+    detached: true,
   });
+}
+
+/** SIGKILL to the child's whole process group (the child itself leads it); gone already is fine. */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 export async function startDaemon(options: StartOptions = {}): Promise<RunningDaemon> {
@@ -63,8 +85,6 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
-      // A daemon that did not start in time must not outlive the test (it would load the machine).
-      child.kill('SIGKILL');
       reject(new Error(`daemon did not start within ${options.timeoutMs ?? 60_000} ms\n${stderr}`));
     }, options.timeoutMs ?? 60_000);
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -73,7 +93,12 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       buffered = lines.pop()!;
       for (const line of lines) {
         if (!line.startsWith('{')) continue;
-        const entry = JSON.parse(line) as Record<string, unknown>;
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue; // not a log line (a stray print): the daemon's own logs are one JSON object a line
+        }
         logs.push(entry);
         if (entry.msg === 'kiosk listening') {
           clearTimeout(timer);
@@ -85,6 +110,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       clearTimeout(timer);
       reject(new Error(`daemon exited during start-up (code ${code}, signal ${signal})\n${stderr}`));
     });
+  }).catch(async (err: unknown) => {
+    // A daemon that did not start must not outlive the test (orphans pile up and load the machine).
+    killGroup(child);
+    if (child.exitCode === null && child.signalCode === null) await exited;
+    throw new DaemonStartError((err as Error).message, child.pid);
   });
   return {
     port,
@@ -96,6 +126,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       const started = performance.now();
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const result = await exited;
+      killGroup(child); // whatever it spawned and left behind (a SIGKILLed daemon cannot clean up)
       return { ...result, ms: performance.now() - started };
     },
   };

@@ -120,7 +120,12 @@ describe.skipIf(!HAVE)('a 10 s broker outage with 500 events queued, into the re
 
     // Back up, still offline: the backlog is on disk and nothing has reached the fleet.
     daemon = await start();
-    const h = await health(daemon);
+    // The kiosk (and /healthz) listens before the telemetry step has started (device/daemon/
+    // transport.ts): wait until /healthz reports the MQTT link and outbox at all.
+    const h = await until(async () => {
+      const now = await health(daemon);
+      return now.mqtt !== null && now.outbox !== null ? now : undefined;
+    }, 50);
     expect(h.mqtt?.connected).toBe(false);
     expect(h.outbox?.pending).toBeGreaterThanOrEqual(queued);
     const ours = async () =>

@@ -91,6 +91,17 @@ describe('rollout rules', () => {
     });
     expect(s.jobs[0]).toMatchObject({ outcome: 'succeeded', servingVersion: '3.0.0' });
     expect(back.offers[0].transfer.type).toBe('http');
+    // The download URL is the device's only credential: a forged signature or another job's is refused.
+    const url = new URL((back.offers[0].transfer as { url: string }).url);
+    const [, , jobId, sig] = url.pathname.split('/');
+    const forged = `${sig.slice(0, -1)}${sig.endsWith('a') ? 'b' : 'a'}`;
+    for (const path of [`/dl/${jobId}/${forged}`, `/dl/other-job/${sig}`]) {
+      const r = await fetch(`${svc.url}${path}`);
+      expect(r.status, path).toBe(403);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('FLEET_ERR_FORBIDDEN');
+    }
+    // The genuine link passes the signature and finds the job closed.
+    expect((await fetch(`${svc.url}/dl/${jobId}/${sig}`)).status).toBe(404);
   });
 
   it('unsigned, wrongly signed or tampered artifacts are refused and never stored', async () => {

@@ -2,6 +2,9 @@
  * The one place that knows every stage: starts them in data-flow order, stops them in reverse.
  * source → vision → try-on → encode → transport, with telemetry and updates beside it. Each start
  * step lives in daemon/; this file only wires what one step hands the next.
+ *
+ * Length: startDaemon (~90 lines) is straight-line wiring in data-flow order, one call per start step;
+ * splitting it would hide the order that is the point of this file.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';

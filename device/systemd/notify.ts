@@ -15,6 +15,9 @@
  *
  * Outside systemd (NOTIFY_SOCKET unset: dev runs, tests, containers) every method is a no-op.
  * Nothing here ever throws: a missing binary or a failing call is logged once and swallowed.
+ *
+ * Length: createSystemdNotifier (~85 lines) is a factory of nine small functions (the longest 22
+ * lines) sharing the watchdog timer and the helper's state; the closure is that private state.
  */
 import { execFile, spawnSync } from 'node:child_process';
 

@@ -2,6 +2,9 @@
  * The periodic metrics message: the pipeline's snapshot plus ids, timestamps, uptime, memory, the
  * daemon's CPU share, the machine's health and the outbox's state, validated before it is sent.
  * A snapshot or sensor that fails costs one field or one interval, never the timer.
+ *
+ * Length: createMetricsPublisher (~100 lines) is a factory of five small functions (the longest 25
+ * lines) sharing the CPU sampler's previous reading and the last logged problems.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';

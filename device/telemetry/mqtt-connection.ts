@@ -7,6 +7,9 @@
  *  - MQTT.js's in-memory offline queue is never used (it is unbounded): callers publish only
  *    while connected, and the outbox keeps what must survive an outage.
  * Client events are caught and logged: nothing here throws into the daemon.
+ *
+ * Length: createMqttConnection (~120 lines) is a factory of nine functions (the longest 44 lines)
+ * sharing one attempt's client, timer and backoff state.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { backoffDelayMs, type BackoffPolicy } from '../core/backoff.ts';

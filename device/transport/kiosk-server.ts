@@ -3,6 +3,10 @@
  * Loopback by default. Each client has one frame in flight: it gets the next frame only after it
  * acknowledged the last (or after a timeout), so a slow browser always gets the newest frame and
  * never a backlog.
+ *
+ * Length: startKioskServer (~175 lines) is one closure because the HTTP handler, the socket.io
+ * server and the per-client frame flow share the listening server and the origin policy; its
+ * thirteen inner functions are at most 43 lines. The try-on commands should land in their own module.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';

@@ -19,6 +19,9 @@
  *
  * Models go to `host`, catalogs to `catalogHost` (host.ts): same states, same rules. Every step
  * runs on one serial queue that catches and logs: nothing here throws into the daemon.
+ *
+ * Length: createUpdateAgent (~130 lines) is the driver only: thirteen small functions (the longest 23
+ * lines) sharing the serial work queue and the current job; each phase's work is in its own module.
  */
 import {
   TERMINAL_UPDATE_STATES,

@@ -10,6 +10,9 @@
  *  - activate: the try-on stage's `CatalogSlot` is swapped (one reference, read once per frame);
  *    the previous catalog is kept for an instant rollback until commit;
  *  - revert: the kept catalog serves again, or the target is loaded from disk (null = bundled).
+ *
+ * Length: createCatalogHost (~80 lines) is a factory of seven small functions (the longest 21 lines)
+ * sharing the staged and previous catalog.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -6,6 +6,9 @@
  * tried, sometimes a look saved, end). Bounded in time (BENCH_SECONDS, default 60), loopback only.
  * Reports broker messages/s, the service's ingest rate, loss (must be 0) and ingest lag
  * (device timestamp → stored; target p95 < 1 s).
+ *
+ * Length: main (~125 lines) is the bench script's straight-line sequence (start broker, service,
+ * devices; run; collect; print), with small helpers inside.
  */
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';

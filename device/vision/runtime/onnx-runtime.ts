@@ -9,6 +9,9 @@
  * dir keyed by all three (`trt-engines/<model>/<sha256>-trt<version>-<gpu>/`): a restart reuses
  * the engine, a new GPU or TensorRT builds a fresh one, and folders for a GPU/TensorRT this host
  * no longer has are pruned.
+ *
+ * Length: createOnnxRuntime (~130 lines) holds the provider chain and the sessions it created; its
+ * model loader (~65 lines) tries each provider in turn and is the one long step.
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';

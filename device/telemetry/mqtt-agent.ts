@@ -303,7 +303,7 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
       const live = connection.stop();
       if (live === undefined) return;
       const graceful = await sayGoodbye(live.client, topics.status, status('offline', live.seq, 'shutdown'), stopTimeoutMs, logger);
-      logger.info({ connectionSeq: live.seq, graceful }, 'telemetry agent stopped');
+      logger.info({ connectionSeq: live.seq, graceful }, 'MQTT client closed; telemetry agent stopped');
     })().catch((err: unknown) => {
       logger.error(errorFields(err), 'telemetry agent stop failed');
     });

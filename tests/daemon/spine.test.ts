@@ -8,9 +8,15 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../device/tr
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { collectFrames } from '../helpers/frames.ts';
 import { hasFfmpeg, makeClipVideo } from './clip-video.ts';
+import { until } from '../helpers/until.ts';
 
 /** SIGTERM as systemd sends it: the kiosk socket and MQTT client close, exit 0 within the 3 s budget. */
 async function expectCleanStop(daemon: RunningDaemon): Promise<void> {
+  // The kiosk listens before the telemetry step starts: stop a daemon that finished starting.
+  await until(async () => ((await (await fetch(`${daemon.url}/healthz`)).json()) as { mqtt: unknown }).mqtt !== null || undefined, {
+    timeoutMs: 30_000,
+    what: 'the daemon to finish starting (MQTT in /healthz)',
+  });
   const socket = io(daemon.url, { transports: ['websocket'], reconnection: false });
   await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
   const disconnected = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));

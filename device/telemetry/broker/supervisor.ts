@@ -128,6 +128,7 @@ export async function superviseBroker(start: StartMessage, maxHeapMb: number, lo
         clearTimeout(timer);
         if (child) await stopChild(child);
         child = undefined;
+        log?.info({ port }, 'embedded MQTT broker closed');
       })();
       return closed;
     },

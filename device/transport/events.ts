@@ -63,7 +63,53 @@ export interface ConfirmAnswer {
   allow: boolean;
 }
 
+/** A shade as the kiosk shows it (catalog/schema.ts Shade, minus nothing the kiosk needs). */
+export interface CatalogShadeMessage {
+  id: string;
+  name: string;
+  hex: string;
+  lab: [number, number, number];
+  opacity: number;
+  finish: string;
+  style?: Record<string, unknown>;
+}
+
+export interface CatalogProductMessage {
+  id: string;
+  category: string;
+  brand: string;
+  line: string;
+  name: string;
+  sku: string;
+  price: { amount: number; currency: string };
+  shades: CatalogShadeMessage[];
+}
+
+/** The serving catalog, sent on connect and whenever a catalog update switches it. */
+export interface CatalogMessage {
+  version: string;
+  products: CatalogProductMessage[];
+  looks: Array<{ id: string; name: string; items: Array<{ productId: string; shadeId: string; intensity: number }> }>;
+}
+
+/** What the shopper has on, in drawing order, and the before/after split (null: off). */
+export interface TryOnStateMessage {
+  items: Array<{ productId: string; shadeId: string; intensity: number; category: string }>;
+  /** The look the items came from, while unchanged since it was applied. */
+  lookId: string | null;
+  /** Fraction of the displayed (mirrored) width left of which the shopper sees themselves bare. */
+  compare: number | null;
+  /** Bumps on every change, so a kiosk can tell the newest state. */
+  revision: number;
+}
+
+export type TryOnAck = { ok: true; state: TryOnStateMessage } | { ok: false; error: { field: string; message: string } };
+
 export interface ServerToClientEvents {
+  /** The serving catalog (on connect and on every catalog switch). */
+  catalog: (catalog: CatalogMessage) => void;
+  /** After every try-on change, to every kiosk. */
+  'tryon:state': (state: TryOnStateMessage) => void;
   /** Call `received` as soon as the frame arrives: it releases the next frame to this client. */
   frame: (frame: FrameMessage, received: () => void) => void;
   /** Once a second, for the debug HUD. */
@@ -79,4 +125,13 @@ export interface ServerToClientEvents {
 export interface ClientToServerEvents {
   /** The kiosk tells which frame it painted, for capture-to-paint latency. */
   painted: (msg: PaintedMessage) => void;
+  /** Puts a product on (replacing the same category's product); shadeId defaults to its first shade, intensity to 1. */
+  'tryon:set': (cmd: { productId: string; shadeId?: string; intensity?: number }, ack: (result: TryOnAck) => void) => void;
+  /** Takes one product off, by id or by category. */
+  'tryon:remove': (cmd: { productId?: string; category?: string }, ack: (result: TryOnAck) => void) => void;
+  'tryon:clear': (cmd: Record<string, never>, ack: (result: TryOnAck) => void) => void;
+  /** Replaces everything with a catalog look. */
+  'tryon:look': (cmd: { lookId: string }, ack: (result: TryOnAck) => void) => void;
+  /** Before/after: the daemon renders the left `split` of the displayed width bare; null turns it off. */
+  'tryon:compare': (cmd: { split: number | null }, ack: (result: TryOnAck) => void) => void;
 }

@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 const UNIT = [
   'tests/bench/soak-verdict.test.ts',
   'tests/core/**/*.test.ts',
+  'tests/fleet/dashboard-api.test.ts',
+  'tests/fleet/dashboard-cli.test.ts',
   'tests/fleet/dashboard-auth.test.ts',
   'tests/fleet/ingest-redelivery.test.ts',
   'tests/fleet/store-migration.test.ts',

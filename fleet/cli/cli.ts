@@ -11,11 +11,14 @@ import { parseSelectorString } from '../service/rollouts/selector.ts';
 import { CliError, fleetClient, type Call } from './client.ts';
 import * as answer from './responses.ts';
 import { generateSigningKey, manifestFileFor, signArtifact } from './signing.ts';
-import { auditView, devicesView, rolloutsView, rolloutView } from './views.ts';
+import { auditView, devicesView, rolloutsView, rolloutView, statsView, storesView } from './views.ts';
 
 const USAGE = `usage: fleet <command> [options]
 
   devices [--store S]                          devices with version, health, last seen, telemetry
+  stores                                       stores with their time zone and devices online
+  stats <store> [--days N | --from T --to T]   sessions, dwell, products tried and saved, per day (store's time zone);
+                                                T: ISO 8601 or epoch ms; default the last 7 days
   push <artifact> --to <selector> [--canary 5%] [--threshold 5%] [--min-done 10] [--transfer mqtt|http]
                                                 upload the artifact (signed: <name>.manifest.json beside it) and start a rollout
                                                 selector: all | store=ID,tag=T,device=[STORE/]ID,N% (comma-separated)
@@ -64,6 +67,8 @@ const OPTIONS = {
   role: { type: 'string' },
   password: { type: 'string' },
   limit: { type: 'string' },
+  days: { type: 'string' },
+  from: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,6 +98,36 @@ async function devices({ o, call, print }: Ctx): Promise<number> {
   const q = o.store ? `?store=${encodeURIComponent(o.store)}` : '';
   const data = await call(answer.DeviceList, 'GET', `/api/devices${q}`);
   print(devicesView(data), data);
+  return 0;
+}
+
+async function stores({ call, print }: Ctx): Promise<number> {
+  const data = await call(answer.StoreList, 'GET', '/api/stores');
+  print(storesView(data), data);
+  return 0;
+}
+
+/** `2026-12-01T09:00:00+01:00` or epoch ms. */
+function instant(s: string | undefined, what: string): number | undefined {
+  if (s === undefined) return undefined;
+  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (!Number.isFinite(t)) throw new CliError(`${what}: "${s}" is not an ISO 8601 time or epoch ms`, 2);
+  return t;
+}
+
+async function stats({ args, o, call, print, needArg }: Ctx): Promise<number> {
+  const storeId = needArg(args[0], '<store>');
+  const q = new URLSearchParams();
+  const from = instant(o.from, '--from');
+  const to = instant(o.to, '--to');
+  if (from !== undefined || to !== undefined) {
+    if (from !== undefined) q.set('from', String(from));
+    if (to !== undefined) q.set('to', String(to));
+  } else {
+    q.set('days', o.days ?? '7');
+  }
+  const data = await call(answer.StoreStatsAnswer, 'GET', `/api/stores/${encodeURIComponent(storeId)}/stats?${q}`);
+  print(statsView(data), data);
   return 0;
 }
 
@@ -220,6 +255,8 @@ async function audit({ o, call, print }: Ctx): Promise<number> {
 
 const COMMANDS: Record<string, (ctx: Ctx) => number | Promise<number>> = {
   devices,
+  stores,
+  stats,
   push,
   status,
   pause: control,

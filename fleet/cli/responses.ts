@@ -65,6 +65,30 @@ export const AuditList = z.looseObject({
     z.looseObject({ ts: z.number(), actor: z.string(), action: z.string(), target: z.string().nullable(), detail: z.unknown() }),
   ),
 });
+export const StoreList = z.looseObject({
+  stores: z.array(z.looseObject({ storeId: z.string(), name: z.string().nullable(), timeZone: z.string(), devices: z.number(), online: z.number() })),
+});
+
+const ProductCounts = z.array(z.looseObject({ productId: z.string(), count: z.number() }));
+const Buckets = z.array(z.looseObject({ start: z.number(), key: z.string(), sessions: z.number(), tried: z.number(), saved: z.number() }));
+export const StoreStatsAnswer = z.looseObject({
+  storeId: z.string(),
+  timeZone: z.string(),
+  from: z.number(),
+  to: z.number(),
+  sessions: z.number(),
+  sessionsTried: z.number(),
+  sessionsSaved: z.number(),
+  conversion: z.number().nullable(),
+  dwell: z.looseObject({ measured: z.number(), medianMs: z.number().nullable() }),
+  productsTried: ProductCounts,
+  productsSaved: ProductCounts,
+  looksSaved: z.number(),
+  daily: Buckets,
+  devices: z.number(),
+  health: z.record(z.string(), z.number()),
+});
+
 /** Answers the CLI only acknowledges (uploads). */
 export const Acknowledged = z.unknown();
 

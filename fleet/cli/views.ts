@@ -1,7 +1,7 @@
 /** What the operator CLI prints for each fleet service answer. */
 import { describeSelector } from '../service/rollouts/selector.ts';
 import { ago, bar, table } from './table.ts';
-import type { AuditList, DeviceList, RolloutList, RolloutSummaryView, RolloutView } from './responses.ts';
+import type { AuditList, DeviceList, RolloutList, RolloutSummaryView, RolloutView, StoreList, StoreStatsAnswer } from './responses.ts';
 import type { z } from 'zod';
 
 const statusWord = (r: RolloutView) => r.status + (r.statusReason ? ` (${r.statusReason})` : '');
@@ -67,4 +67,41 @@ export function auditView(data: z.infer<typeof AuditList>): string {
     ['when', 'who', 'action', 'target', 'detail'],
     data.audit.map((a) => [new Date(a.ts).toISOString(), a.actor, a.action, a.target, a.detail ? JSON.stringify(a.detail).slice(0, 80) : '']),
   );
+}
+
+export function storesView(data: z.infer<typeof StoreList>): string {
+  return (
+    table(
+      ['store', 'name', 'time zone', 'devices', 'online'],
+      data.stores.map((st) => [st.storeId, st.name, st.timeZone, st.devices, st.online]),
+      ['l', 'l', 'l', 'r', 'r'],
+    ) + `\n${data.stores.length} store(s)`
+  );
+}
+
+/** A local date and time in the store's zone: `2026-12-01 15:04`. */
+function localStamp(t: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('sv-SE', { timeZone, dateStyle: 'short', timeStyle: 'short' }).format(t);
+}
+
+const pctOf = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(0)}%`);
+
+export function statsView(s: z.infer<typeof StoreStatsAnswer>): string {
+  const dwell = s.dwell.medianMs === null ? '-' : `${(s.dwell.medianMs / 1000).toFixed(0)} s (of ${s.dwell.measured} ended sessions)`;
+  const health = Object.entries(s.health).map(([k, n]) => `${n} ${k}`).join(', ') || 'none reporting';
+  const top = (xs: Array<{ productId: string; count: number }>) => (xs.length ? xs.map((p) => `${p.productId} (${p.count})`).join(', ') : '-');
+  return [
+    `store ${s.storeId}  ${localStamp(s.from, s.timeZone)} to ${localStamp(s.to - 1, s.timeZone)}  (${s.timeZone})`,
+    `sessions ${s.sessions}   tried a product ${s.sessionsTried}   saved a look ${s.sessionsSaved}   try-to-save ${pctOf(s.conversion)}`,
+    `median dwell ${dwell}`,
+    `top tried  ${top(s.productsTried)}`,
+    `top saved  ${top(s.productsSaved)}`,
+    `mirrors    ${s.devices} (${health})`,
+    '',
+    table(
+      ['day', 'sessions', 'tried', 'saved'],
+      s.daily.map((d) => [d.key, d.sessions, d.tried, d.saved]),
+      ['l', 'r', 'r', 'r'],
+    ),
+  ].join('\n');
 }

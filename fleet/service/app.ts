@@ -78,6 +78,7 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     stuckAfterMs: config.ingest.stuckAfterS * 1000,
     mqtt: opts.mqtt !== false,
     loginLimits: config.login,
+    dashboardDir: config.dashboardDir,
   });
 
   let closed = false;

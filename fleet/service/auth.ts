@@ -63,19 +63,30 @@ export class Auth {
   }
 
   async authenticate(authorization: string | undefined, now: number): Promise<Principal | undefined> {
-    if (authorization === undefined) return undefined;
-    const m = /^Bearer ([A-Za-z0-9_-]{20,128})$/.exec(authorization.trim());
-    if (!m) return undefined;
-    const username = await this.store.users.tokenUser(tokenHash(m[1]), now);
+    const token = bearerToken(authorization);
+    return token === undefined ? undefined : this.authenticateToken(token, now);
+  }
+
+  /** The same opaque token, from the dashboard's session cookie or a bearer header. */
+  async authenticateToken(token: string, now: number): Promise<Principal | undefined> {
+    if (!TOKEN.test(token)) return undefined;
+    const username = await this.store.users.tokenUser(tokenHash(token), now);
     if (username === undefined) return undefined;
     const user = await this.store.users.getUser(username);
     return user === undefined ? undefined : principal(user);
   }
 
-  async logout(authorization: string | undefined): Promise<void> {
-    const m = /^Bearer (\S+)$/.exec(authorization?.trim() ?? '');
-    if (m) await this.store.users.deleteToken(tokenHash(m[1]));
+  async logout(token: string | undefined): Promise<void> {
+    if (token) await this.store.users.deleteToken(tokenHash(token));
   }
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const m = /^Bearer (\S+)$/.exec(authorization?.trim() ?? '');
+  return m ? m[1] : undefined;
 }
 
 function principal(u: UserRow): Principal {

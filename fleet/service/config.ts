@@ -4,7 +4,11 @@
  * start-up with a message naming the key.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** Where `npm run build:dashboard` writes the dashboard. */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 
 export const FleetConfigSchema = z
   .object({
@@ -18,6 +22,8 @@ export const FleetConfigSchema = z
     databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
     /** Where uploaded artifact bundles are kept. */
     artifactDir: z.string().min(1).default('var/fleet/artifacts'),
+    /** The built dashboard served at `/` (`FLEET_DASHBOARD_DIR`). */
+    dashboardDir: z.string().min(1).default(DEFAULT_DASHBOARD_DIR),
     /** Base URL devices use for HTTP artifact downloads (`transfer: http`). */
     publicUrl: z.url().optional(),
     mqtt: z
@@ -137,6 +143,7 @@ export function loadFleetConfig(argv: string[] = process.argv.slice(2), env: Nod
   set(raw, 'databaseUrl', env.DATABASE_URL);
   set(raw, 'artifactDir', env.FLEET_ARTIFACT_DIR);
   set(raw, 'publicUrl', env.FLEET_PUBLIC_URL);
+  set(raw, 'dashboardDir', env.FLEET_DASHBOARD_DIR);
   set(raw, 'trustedKeysFile', env.FLEET_TRUSTED_KEYS_FILE);
   set(raw, 'bootstrapAdmin', env.FLEET_BOOTSTRAP_ADMIN);
   set(raw, 'downloadSecret', env.FLEET_DOWNLOAD_SECRET);

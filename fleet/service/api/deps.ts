@@ -18,4 +18,6 @@ export interface ApiDeps {
   /** Whether the service runs its MQTT ingest (false in API-only tests). */
   mqtt: boolean;
   loginLimits?: LoginLimits;
+  /** The built dashboard (index.html and assets) served at `/`. */
+  dashboardDir: string;
 }

@@ -1,22 +1,17 @@
-/** Devices, stores and their stats, fleet health: what a store manager (own store) and an operator see. */
+/** Devices and fleet health: what a store manager (own store) and an operator see. */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ID_PATTERN } from '../../protocol/topics.ts';
-import { canSeeStore, scopeOf, type Principal } from '../auth.ts';
+import { scopeOf } from '../auth.ts';
 import { deviceHealth } from '../health.ts';
 import { ROLES, type DeviceRow } from '../store/fleet-store.ts';
 import type { ApiDeps } from './deps.ts';
-import { ApiError, need, parse } from './errors.ts';
+import { ApiError, mustSee, need, parse } from './errors.ts';
 
 const Id = z.string().regex(ID_PATTERN);
 const DeviceParams = z.object({ storeId: Id, deviceId: Id });
-const Range = z.object({ from: z.coerce.number().int().min(0).optional(), to: z.coerce.number().int().min(0).optional() });
 
 const deviceView = (d: DeviceRow, now: number) => ({ ...d, ...deviceHealth(d, now) });
-
-function mustSee(p: Principal, storeId: string): void {
-  if (!canSeeStore(p, storeId)) throw new ApiError('FLEET_ERR_FORBIDDEN', `store "${storeId}" is not yours`);
-}
 
 export const deviceRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, now }) => {
   app.get('/api/devices', async (req) => {
@@ -52,29 +47,6 @@ export const deviceRoutes: FastifyPluginAsync<ApiDeps> = async (app, { store, no
     if (!(await store.devices.setTags(storeId, deviceId, body.tags))) throw new ApiError('FLEET_ERR_NOT_FOUND', `no device ${storeId}/${deviceId}`);
     await store.auditLog.audit(p.username, 'device.tags', `${storeId}/${deviceId}`, { tags: body.tags }, now());
     return { ok: true, tags: body.tags };
-  });
-
-  app.get('/api/stores', async (req) => {
-    const p = need(req, ...ROLES);
-    return { stores: await store.devices.storeIds(scopeOf(p)) };
-  });
-
-  /** Sessions, dwell time, products tried and saved, and device health for one store. */
-  app.get('/api/stores/:storeId/stats', async (req) => {
-    const p = need(req, ...ROLES);
-    const { storeId } = parse(z.object({ storeId: Id }), req.params, 'params');
-    mustSee(p, storeId);
-    const q = parse(Range, req.query, 'query');
-    const t = now();
-    const to = q.to ?? t + 1;
-    const from = q.from ?? to - 24 * 3600_000;
-    const devices = await store.devices.listDevices({ storeId });
-    const health: Record<string, number> = {};
-    for (const d of devices) {
-      const h = deviceHealth(d, t).health;
-      health[h] = (health[h] ?? 0) + 1;
-    }
-    return { ...(await store.devices.storeStats(storeId, from, to)), devices: devices.length, health };
   });
 
   /** Fleet-wide health: per store, devices by health word. */

@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { CONTROL_CHARS } from '../../protocol/schemas.ts';
-import type { Principal } from '../auth.ts';
+import { canSeeStore, type Principal } from '../auth.ts';
 import type { Role } from '../store/fleet-store.ts';
 
 export const API_ERRORS = {
@@ -46,6 +46,11 @@ export function need(req: FastifyRequest, ...roles: Role[]): Principal {
   if (!p) throw new ApiError('FLEET_ERR_AUTH', 'a bearer token is required');
   if (!roles.includes(p.role)) throw new ApiError('FLEET_ERR_FORBIDDEN', `needs role ${roles.join(' or ')}`);
   return p;
+}
+
+/** A manager asking for another store's anything: 403. */
+export function mustSee(p: Principal, storeId: string): void {
+  if (!canSeeStore(p, storeId)) throw new ApiError('FLEET_ERR_FORBIDDEN', `store "${storeId}" is not yours`);
 }
 
 /**

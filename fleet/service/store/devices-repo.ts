@@ -1,9 +1,9 @@
 /**
- * Devices, their telemetry and the per-store dashboard numbers.
+ * Devices and their telemetry.
  */
-import type { EventType, SystemMetricsMessage } from '../../protocol/schemas.ts';
-import { num, numOrNull, type Row, type SqlDriver, type SqlValue } from './driver.ts';
-import { json, parseJson, toDevice, type DeviceRow, type StoreScope, type StoreStats } from './rows.ts';
+import type { SystemMetricsMessage } from '../../protocol/schemas.ts';
+import { num, numOrNull, type Row, type SqlDriver } from './driver.ts';
+import { json, parseJson, toDevice, type DeviceRow, type StoreScope } from './rows.ts';
 
 export class DevicesRepo {
   constructor(private readonly db: SqlDriver) {}
@@ -49,50 +49,5 @@ export class DevicesRepo {
       models: parseJson(r.models, {}),
       system: parseJson<SystemMetricsMessage | null>(r.system_metrics, null),
     }));
-  }
-
-  async storeIds(scope: StoreScope = {}): Promise<Array<{ storeId: string; devices: number; online: number }>> {
-    const where = scope.storeId === undefined ? '' : 'WHERE store_id = ?';
-    const rows = await this.db.all(
-      `SELECT store_id, COUNT(*) AS devices, SUM(CASE WHEN state = 'online' THEN 1 ELSE 0 END) AS online
-       FROM devices ${where} GROUP BY store_id ORDER BY store_id`,
-      scope.storeId === undefined ? [] : [scope.storeId],
-    );
-    return rows.map((r) => ({ storeId: String(r.store_id), devices: num(r.devices), online: num(r.online) }));
-  }
-
-  async storeStats(storeId: string, from: number, to: number, top = 10): Promise<StoreStats> {
-    const range = 'store_id = ? AND ts >= ? AND ts < ? AND type = ?';
-    const of = (type: EventType): SqlValue[] => [storeId, from, to, type];
-    const s = await this.db.all(
-      `SELECT COUNT(*) AS n, COALESCE(SUM(dwell_ms), 0) AS total, AVG(dwell_ms) AS avg, MAX(dwell_ms) AS max FROM events WHERE ${range}`,
-      of('session.end'),
-    );
-    const tried = await this.db.all(
-      `SELECT product_id, COUNT(*) AS n FROM events WHERE ${range} AND product_id IS NOT NULL
-       GROUP BY product_id ORDER BY n DESC, product_id LIMIT ?`,
-      [...of('product.tried'), top],
-    );
-    // A saved look names its products as one comma-separated field: counted here, per product.
-    const looks = await this.db.all(`SELECT data FROM events WHERE ${range}`, of('look.saved'));
-    const saved = new Map<string, number>();
-    for (const r of looks) {
-      const ids = parseJson<{ productIds?: unknown }>(r.data, {}).productIds;
-      if (typeof ids !== 'string') continue;
-      for (const id of new Set(ids.split(',').filter(Boolean))) saved.set(id, (saved.get(id) ?? 0) + 1);
-    }
-    return {
-      storeId,
-      from,
-      to,
-      sessions: num(s[0].n),
-      dwell: { totalMs: num(s[0].total), avgMs: numOrNull(s[0].avg), maxMs: numOrNull(s[0].max) },
-      productsTried: tried.map((r) => ({ productId: String(r.product_id), count: num(r.n) })),
-      productsSaved: [...saved]
-        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-        .slice(0, top)
-        .map(([productId, count]) => ({ productId, count })),
-      looksSaved: looks.length,
-    };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Everything the fleet service keeps, over one `SqlDriver` (SQLite or PostgreSQL): one repository
- * per aggregate (device messages, devices, users, audit, artifacts, rollouts, dead letters), all
+ * per aggregate (device messages, devices, users, audit, artifacts, rollouts, dead letters, stores
+ * and their settings, shopper-session facts), all
  * sharing the driver; this class opens the schema and holds them.
  */
 import { ArtifactsRepo } from './artifacts-repo.ts';
@@ -11,6 +12,8 @@ import type { SqlDriver } from './driver.ts';
 import { IngestRepo } from './ingest-repo.ts';
 import { RolloutsRepo } from './rollouts-repo.ts';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+import { StatsRepo } from './stats-repo.ts';
+import { StoresRepo } from './stores-repo.ts';
 import { UsersRepo } from './users-repo.ts';
 
 export * from './rows.ts';
@@ -23,6 +26,8 @@ export class FleetStore {
   readonly artifacts: ArtifactsRepo;
   readonly rollouts: RolloutsRepo;
   readonly deadLetters: DeadLetterRepo;
+  readonly stats: StatsRepo;
+  readonly stores: StoresRepo;
 
   constructor(readonly db: SqlDriver) {
     this.messages = new IngestRepo(db);
@@ -32,6 +37,8 @@ export class FleetStore {
     this.artifacts = new ArtifactsRepo(db);
     this.rollouts = new RolloutsRepo(db);
     this.deadLetters = new DeadLetterRepo(db);
+    this.stats = new StatsRepo(db);
+    this.stores = new StoresRepo(db);
   }
 
   get describe(): string {
@@ -46,6 +53,7 @@ export class FleetStore {
         await this.db.all(`SELECT ${column} FROM ${table} WHERE 1 = 0`);
       } catch {
         await this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+        if (table === 'events' && column === 'session_id') await this.stats.backfillSessionIds();
       }
     }
     await this.db.run(

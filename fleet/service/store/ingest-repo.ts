@@ -9,13 +9,14 @@ import { json } from './rows.ts';
 
 /**
  * What the dashboard aggregates in SQL, read from the protocol's event types only (an unknown
- * type is stored and counts for nothing).
+ * type is stored and counts for nothing). Every known type names its session.
  */
-function eventFacts(e: EventMessage): { productId: string | null; dwellMs: number | null } {
+export function eventFacts(e: EventMessage): { productId: string | null; dwellMs: number | null; sessionId: string | null } {
   const k = knownEvent(e);
-  if (k?.type === 'product.tried') return { productId: k.data.productId, dwellMs: null };
-  if (k?.type === 'session.end') return { productId: null, dwellMs: k.data.dwellMs };
-  return { productId: null, dwellMs: null };
+  const sessionId = k?.data.sessionId ?? null;
+  if (k?.type === 'product.tried') return { productId: k.data.productId, dwellMs: null, sessionId };
+  if (k?.type === 'session.end') return { productId: null, dwellMs: k.data.dwellMs, sessionId };
+  return { productId: null, dwellMs: null, sessionId };
 }
 
 export class IngestRepo {
@@ -136,9 +137,9 @@ export class IngestRepo {
       await this.touchDevice(q, storeId, e.deviceId, now);
       const f = eventFacts(e);
       await q.run(
-        `INSERT INTO events (msg_id, store_id, device_id, ts, received_at, type, product_id, dwell_ms, data, device_ts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [e.msgId, storeId, e.deviceId, orderingTs(e.ts, now), now, e.type, f.productId, f.dwellMs, e.data === undefined ? null : json(e.data), e.ts],
+        `INSERT INTO events (msg_id, store_id, device_id, ts, received_at, type, product_id, dwell_ms, data, device_ts, session_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [e.msgId, storeId, e.deviceId, orderingTs(e.ts, now), now, e.type, f.productId, f.dwellMs, e.data === undefined ? null : json(e.data), e.ts, f.sessionId],
       );
       return { duplicate: false };
     });

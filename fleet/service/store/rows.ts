@@ -111,17 +111,6 @@ export interface StoreScope {
   storeId?: string;
 }
 
-export interface StoreStats {
-  storeId: string;
-  from: number;
-  to: number;
-  sessions: number;
-  dwell: { totalMs: number; avgMs: number | null; maxMs: number | null };
-  productsTried: Array<{ productId: string; count: number }>;
-  productsSaved: Array<{ productId: string; count: number }>;
-  looksSaved: number;
-}
-
 export const json = (v: unknown): string => JSON.stringify(v ?? null);
 export function parseJson<T>(v: unknown, fallback: T): T {
   if (typeof v !== 'string') return fallback;

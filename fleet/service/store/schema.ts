@@ -4,7 +4,7 @@
  * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
  * `dead_letters` keeps messages that can never be stored (payload as base64, so any byte survives).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Columns added after version 1, as `[table, column, type]`: `init()` adds each one that an
@@ -13,6 +13,9 @@ export const SCHEMA_VERSION = 4;
  *   3: `device_ts`: the time the device claimed, kept beside `ts` (the time the fleet orders by,
  *      which is the receive time when the device's clock is ahead of the fleet's; see clock.ts).
  *   4: `rollback_from`: a signed rollback's floor (fleet/protocol/update.ts), offered unchanged.
+ *   5: `events.session_id`: the shopper session an event belongs to (every known event type names
+ *      one), so the dashboard counts sessions from whichever of their events arrived; and the
+ *      `stores` table (a store's time zone and display name, set by people, not by devices).
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
@@ -20,6 +23,7 @@ export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: strin
   ['metrics', 'device_ts', 'BIGINT'],
   ['events', 'device_ts', 'BIGINT'],
   ['artifacts', 'rollback_from', 'TEXT'],
+  ['events', 'session_id', 'TEXT'],
 ];
 
 export const SCHEMA_SQL = `
@@ -84,9 +88,18 @@ CREATE TABLE IF NOT EXISTS events (
   product_id TEXT,
   dwell_ms DOUBLE PRECISION,
   data TEXT,
-  device_ts BIGINT
+  device_ts BIGINT,
+  session_id TEXT
 );
 CREATE INDEX IF NOT EXISTS events_store_type_ts ON events (store_id, type, ts);
+CREATE INDEX IF NOT EXISTS events_store_ts ON events (store_id, ts);
+CREATE TABLE IF NOT EXISTS stores (
+  store_id TEXT PRIMARY KEY,
+  name TEXT,
+  time_zone TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  updated_by TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id TEXT PRIMARY KEY,
   received_at BIGINT NOT NULL,

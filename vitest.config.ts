@@ -19,6 +19,8 @@ const UNIT = [
   'tests/telemetry/outbox.test.ts',
   'tests/telemetry/protocol.test.ts',
   'tests/telemetry/system-metrics.test.ts',
+  'tests/tryon/catalog.test.ts',
+  'tests/tryon/catalog-colour.test.ts',
   'tests/tryon/render-lips-eyes-paint.test.ts',
   'tests/ui/mirror-math.test.ts',
   'tests/update/power-cut.test.ts',

@@ -27,6 +27,7 @@ import { startFrameSource, startPipeline } from './daemon/frame-path.ts';
 import { resolveSourceSpec } from './source/index.ts';
 import { startTransport } from './daemon/transport.ts';
 import type { ControlTarget } from './control/index.ts';
+import { checkPin } from './tryon/catalog.ts';
 
 export const FIRMWARE_VERSION = '0.1.0';
 
@@ -49,8 +50,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     // Keys and TLS files first: a bad one is a config error before anything starts.
     const keys = readStartupKeys(config);
     const boot = await bootUpdates(path.resolve(config.stateDir), logger);
-    if (config.tryon.lipstick) {
-      logger.warn({ productId: config.tryon.lipstick.productId }, 'tryon.lipstick pins the rendered shade: the catalog default (and catalog updates) are not rendered');
+    if (config.tryon.pin) {
+      const pinned = checkPin(boot.catalogSlot.current.catalog, config.tryon.pin);
+      logger.warn({ productId: pinned.product.id, shadeId: pinned.shade.id }, "tryon.pin replaces the catalog's default shade on the shopper's face");
     }
 
     const ladder = new DegradationLadder();

@@ -5,7 +5,6 @@
 import { z } from 'zod';
 import { DEFAULT_SMOOTHING, type OneEuroParams } from '../vision/smoothing.ts';
 
-const hexColour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like "#b0263c"');
 const storeOrDeviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
 /** One-Euro filter parameters (Hz, per face-size unit per second, Hz); defaults from the smoother's own. */
@@ -87,17 +86,21 @@ export const MirrorConfig = z.strictObject({
   tryon: z
     .strictObject({
       /**
-       * Pins one lipstick shade over the product catalog's default (a demo or a photo shoot).
-       * Unset (the default): the serving catalog's default product is rendered, and catalog
-       * updates change it. Set: this shade is rendered whatever catalog serves.
+       * Pins one catalog shade as what is on the shopper's face before they choose, instead of the
+       * serving catalog's `default` (a demo or a photo shoot). Checked against the serving catalog
+       * at start (an unknown product or shade stops start-up naming the key); if a later catalog
+       * update drops it, the catalog's default is shown again.
        */
-      lipstick: z
+      pin: z
         .strictObject({
-          productId: z.string().min(1).default('demo-lipstick-ruby'),
-          colour: hexColour.default('#a4213f'),
-          opacity: z.number().min(0).max(1).default(0.6),
+          productId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a catalog product id'),
+          /** Absent: the product's first shade. */
+          shadeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a catalog shade id').optional(),
+          intensity: z.number().min(0).max(1).default(1),
         })
         .optional(),
+      /** Catalog v1's pinned colour: refused with what replaces it (an old config fails clearly, never silently). */
+      lipstick: z.never({ error: 'was replaced by "tryon.pin": { "productId", "shadeId", "intensity" } naming a catalog shade (catalog v2 has no free colours)' }).optional(),
     })
     .prefault({}),
   encode: z

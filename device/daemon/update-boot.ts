@@ -32,7 +32,7 @@ export async function bootUpdates(stateDir: string, logger: Logger): Promise<Upd
     return null;
   });
   const catalogBoot = await loadCommittedCatalog(committedCatalog, logger);
-  const catalogSlot = new CatalogSlot(catalogBoot.serving);
+  const catalogSlot = new CatalogSlot(catalogBoot.serving, (err) => logger.error({ err: (err as Error).message }, 'catalog swap listener failed'));
   logger.info({ ...catalogSlot.summary() }, 'catalog loaded');
   const catalogFallback =
     committedCatalog?.dir && catalogBoot.model.dir === null

@@ -1,11 +1,13 @@
 /**
  * The daemon's side of catalog updates, the catalog's ModelHost (see model-host.ts for the mesh's):
  *
- *  - stage: the artifact is the catalog JSON itself; it is parsed and validated (a schema error is
- *    `bad-catalog`, the detail naming the field), its `version` must be the artifact's, and it is
- *    written as `<stateDir>/catalog/<artifactId>/catalog.json` beside the serving one;
+ *  - stage: the artifact is the catalog JSON itself, v2 or v1 (a v1 catalog is migrated on every
+ *    load, device/tryon/catalog/migrate.ts, so v2 always serves; the bytes are kept as signed); it
+ *    is parsed and validated (a schema error is `bad-catalog`, the detail naming the field), its
+ *    `version` must be the artifact's, and it is written as `<stateDir>/catalog/<artifactId>/catalog.json`
+ *    beside the serving one;
  *  - smoke test: the staged file is read and validated again (a power cut may have come between),
- *    then every product is rendered on the golden demo-clip frames (faces found once, by the
+ *    then every lipstick shade is rendered on the golden demo-clip frames (faces found once, by the
  *    bundled detector and mesh): each render must succeed and change lip pixels;
  *  - activate: the try-on stage's `CatalogSlot` is swapped (one reference, read once per frame);
  *    the previous catalog is kept for an instant rollback until commit;
@@ -26,8 +28,7 @@ import {
   loadCatalogFile,
   parseCatalog,
   servingCatalog,
-  shadeOf,
-  type Catalog,
+  type CatalogV2,
   type ServingCatalog,
 } from '../tryon/catalog.ts';
 import { renderLipstick } from '../tryon/lipstick.ts';
@@ -38,32 +39,46 @@ import type { GoldenFace } from './vision-port.ts';
 
 export const CATALOG_FILE = 'catalog.json';
 
-/** Every product rendered on every golden face: the first problem, or null. */
-export function smokeTestCatalog(catalog: Catalog, golden: readonly GoldenFace[]): string | null {
+/** One shade rendered on one golden face at full intensity: the problem, or null. */
+function smokeShade(product: CatalogV2['products'][number], shade: CatalogV2['products'][number]['shades'][number], golden: GoldenFace, n: number): string | null {
+  const { image, face } = golden;
+  const data = Buffer.from(image.data);
+  const frame = { id: n, capturedAt: 0, width: image.width, height: image.height, format: 'rgb24' as const, data };
+  const what = `product "${product.id}" shade "${shade.id}" on golden frame ${n}`;
+  let rendered: boolean;
+  try {
+    rendered = renderLipstick(frame, face, { productId: product.id, colour: shade.hex, opacity: shade.opacity });
+  } catch (err) {
+    return `${what}: render failed (${(err as Error).message})`;
+  }
+  if (!rendered) return `${what}: nothing rendered`;
+  let changed = 0;
+  for (let p = 0; p < data.length; p++) if (data[p] !== image.data[p]) changed++;
+  // A lip region at 640 px is a few hundred pixels; a shade that moves fewer than 30 channel
+  // values (opacity 0, or the lips' own colour) is not a product anyone can see.
+  return changed < 30 ? `${what}: lip pixels unchanged (${changed} channel values differ)` : null;
+}
+
+/**
+ * Every lipstick shade rendered on every golden face: the first problem, or null. (The other
+ * categories join when their renderers replace the first lipstick renderer in the try-on stage.)
+ */
+export function smokeTestCatalog(catalog: CatalogV2, golden: readonly GoldenFace[]): string | null {
   if (golden.length === 0) return 'no golden frame with a face to render on';
   for (const product of catalog.products) {
-    for (const [i, { image, face }] of golden.entries()) {
-      const data = Buffer.from(image.data);
-      const frame = { id: i + 1, capturedAt: 0, width: image.width, height: image.height, format: 'rgb24' as const, data };
-      let rendered: boolean;
-      try {
-        rendered = renderLipstick(frame, face, shadeOf(product));
-      } catch (err) {
-        return `product "${product.id}" on golden frame ${i + 1}: render failed (${(err as Error).message})`;
+    if (product.category !== 'lipstick') continue;
+    for (const shade of product.shades) {
+      for (const [i, g] of golden.entries()) {
+        const problem = smokeShade(product, shade, g, i + 1);
+        if (problem) return problem;
       }
-      if (!rendered) return `product "${product.id}" on golden frame ${i + 1}: nothing rendered`;
-      let changed = 0;
-      for (let p = 0; p < data.length; p++) if (data[p] !== image.data[p]) changed++;
-      // A lip region at 640 px is a few hundred pixels; a shade that moves fewer than 30 channel
-      // values (opacity 0, or the lips' own colour) is not a product anyone can see.
-      if (changed < 30) return `product "${product.id}" on golden frame ${i + 1}: lip pixels unchanged (${changed} channel values differ)`;
     }
   }
   return null;
 }
 
 interface CatalogCandidate extends ModelCandidate {
-  catalog: Catalog;
+  catalog: CatalogV2;
 }
 
 export interface CatalogHostOptions {
@@ -112,7 +127,7 @@ export function createCatalogHost(opts: CatalogHostOptions): ModelHost {
     async stage(artifact: Artifact, file: string, dir: string) {
       check(artifact.name);
       const bytes = await readFile(file);
-      let catalog: Catalog;
+      let catalog: CatalogV2;
       try {
         catalog = parseCatalog(bytes);
       } catch (err) {
@@ -125,7 +140,7 @@ export function createCatalogHost(opts: CatalogHostOptions): ModelHost {
     },
     async smokeTest(name, dir): Promise<SmokeResult> {
       check(name);
-      let catalog: Catalog;
+      let catalog: CatalogV2;
       try {
         catalog = await loadCatalogFile(path.join(dir, CATALOG_FILE));
       } catch (err) {
@@ -149,7 +164,7 @@ export function createCatalogHost(opts: CatalogHostOptions): ModelHost {
       const old = slot.swap(servingCatalog((candidate as CatalogCandidate).catalog, model.artifactId));
       previous = { catalog: old, serving };
       serving = model;
-      logger.info({ version: model.version, defaultProductId: slot.current.catalog.defaultProductId, previous: previous.serving.version }, 'update: new catalog serving frames');
+      logger.info({ ...slot.summary(), previous: previous.serving.version }, 'update: new catalog serving frames');
     },
     async revert(name, to) {
       check(name);

@@ -11,10 +11,10 @@ const malformed: Array<{ name: string; config: unknown; field: RegExp }> = [
   { name: 'port as a string', config: { port: '8080' }, field: /"port".*expected number/ },
   { name: 'misspelt key', config: { prot: 8080 }, field: /"prot" is not known/ },
   { name: 'zero fps', config: { capture: { fps: 0 } }, field: /"capture\.fps"/ },
-  { name: 'colour name instead of hex', config: { tryon: { lipstick: { colour: 'red' } } }, field: /"tryon\.lipstick\.colour".*#b0263c/ },
+  { name: 'the v1 pinned colour (tryon.lipstick), replaced by tryon.pin', config: { tryon: { lipstick: { colour: '#b0263c' } } }, field: /"tryon\.lipstick": was replaced by "tryon\.pin"/ },
   { name: 'unknown source scheme', config: { source: 'rtsp://camera/1' }, field: /"source".*clip:PATH/ },
   { name: 'http broker URL', config: { mqtt: { url: 'http://broker' } }, field: /"mqtt\.url".*mqtt:\/\// },
-  { name: 'opacity above 1', config: { tryon: { lipstick: { opacity: 1.5 } } }, field: /"tryon\.lipstick\.opacity"/ },
+  { name: 'pin intensity above 1', config: { tryon: { pin: { productId: 'kora-glass-gloss', intensity: 1.5 } } }, field: /"tryon\.pin\.intensity"/ },
   { name: 'a misspelt nested key (updates.publickey)', config: { updates: { publickey: { rel1: 'x'.repeat(44) } } }, field: /"updates\.publickey" is not known/ },
 ];
 
@@ -28,7 +28,7 @@ function sections(value: unknown, at: string[] = []): string[][] {
   return [...here, ...Object.entries(value).flatMap(([k, v]) => sections(v, [...at, k]))];
 }
 const MAPS = ['updates.publicKeys'];
-const OPTIONAL_SECTIONS = [['tryon', 'lipstick'], ['mqtt', 'tls']];
+const OPTIONAL_SECTIONS = [['tryon', 'pin'], ['mqtt', 'tls']];
 
 function withKey(path: string[], key: string): Record<string, unknown> {
   const root: Record<string, unknown> = {};

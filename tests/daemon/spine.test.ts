@@ -54,7 +54,7 @@ describe('daemon on the bundled demo clip', () => {
       const xs = face.landmarks.map((p) => p[0]);
       expect(Math.max(...xs) - Math.min(...xs)).toBeGreaterThan(width * 0.4);
       expect(frame.capturedAt).toBeLessThanOrEqual(frame.emittedAt);
-      expect(frame.applied).toEqual(['demo-lipstick-ruby']);
+      expect(frame.applied).toEqual(['lumiere-rouge-satin']);
     }
     const jpeg = Buffer.from(frames[0].image);
     expect(jpeg.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));

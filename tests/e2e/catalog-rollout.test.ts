@@ -27,11 +27,11 @@ const STORE = 'e2e-catalog-store';
 const DEVICES = ['mirror-cat-1', 'mirror-cat-2'];
 const KEY_ID = 'release-catalog';
 const VERSION = '2026.4.0-e2e';
-const NEW_DEFAULT = 'lipstick-berry-velvet';
+const NEW_DEFAULT = { productId: 'velour-velvet-matte', shadeId: 'berry-velvet' };
 
 interface Health {
   models: Record<string, string>;
-  catalog: { version: string; defaultProductId: string };
+  catalog: { version: string; default: { productId: string; shadeId: string } | null };
 }
 
 async function health(d: RunningDaemon): Promise<Health> {
@@ -93,19 +93,19 @@ describe.skipIf(!HAVE)('catalog rollout: real daemons against the real fleet ser
 
   it('a signed catalog, built with make-bundle --catalog and pushed with the CLI, rolls out in waves; every mirror renders its default product', async () => {
     const t0 = performance.now();
-    const bundled = JSON.parse(readFileSync(BUNDLED_CATALOG_FILE, 'utf8')) as { version: string; defaultProductId: string };
-    for (const d of daemons) expect((await health(d)).catalog).toMatchObject({ version: bundled.version, defaultProductId: bundled.defaultProductId });
+    const bundled = JSON.parse(readFileSync(BUNDLED_CATALOG_FILE, 'utf8')) as { version: string; default: { productId: string; shadeId: string } };
+    for (const d of daemons) expect((await health(d)).catalog).toMatchObject({ version: bundled.version, default: bundled.default });
 
     const source = path.join(work, 'catalog-source.json');
-    writeFileSync(source, JSON.stringify({ ...bundled, version: VERSION, defaultProductId: NEW_DEFAULT }, null, 2));
+    writeFileSync(source, JSON.stringify({ ...bundled, version: VERSION, default: NEW_DEFAULT }, null, 2));
     // make-bundle refuses a bad catalog, naming the field ...
     const bad = path.join(work, 'catalog-bad.json');
-    writeFileSync(bad, JSON.stringify({ ...bundled, defaultProductId: 'no-such-shade' }));
+    writeFileSync(bad, JSON.stringify({ ...bundled, default: { ...NEW_DEFAULT, shadeId: 'no-such-shade' } }));
     const refused = await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device/tools/make-bundle.ts'), '--catalog', bad, '--out', `${bad}.artifact`], { cwd: repoRoot }).then(
       () => '',
       (e: { stderr: string }) => e.stderr,
     );
-    expect(refused).toContain('catalog field "defaultProductId"');
+    expect(refused).toContain('catalog field "default.shadeId": "no-such-shade" is not a shade of "velour-velvet-matte"');
     // ... and builds the artifact from a good one; the operator signs it with the fleet CLI.
     const file = path.join(work, 'catalog.artifact.json');
     await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device/tools/make-bundle.ts'), '--catalog', source, '--out', file], { cwd: repoRoot });
@@ -124,9 +124,9 @@ describe.skipIf(!HAVE)('catalog rollout: real daemons against the real fleet ser
 
     for (const d of daemons) {
       const h = await health(d);
-      expect(h.catalog).toMatchObject({ version: VERSION, defaultProductId: NEW_DEFAULT });
+      expect(h.catalog).toMatchObject({ version: VERSION, default: NEW_DEFAULT });
       expect(h.models.catalog).toBe(VERSION);
-      for (const a of await appliedInFrames(d.url)) expect(a).toEqual([NEW_DEFAULT]);
+      for (const a of await appliedInFrames(d.url)) expect(a).toEqual([NEW_DEFAULT.productId]);
     }
     const devices = (await svc.api('GET', `/api/devices?store=${STORE}`)).body.devices as Array<{ deviceId: string; models: Record<string, string> }>;
     for (const d of devices) {

@@ -27,8 +27,8 @@ describe('journald priorities', () => {
     const fd = openSync(out, 'w');
     const st = fstatSync(fd, { bigint: true });
     const config = path.join(dir, 'mirror.json');
-    // tryon.lipstick makes the daemon log a warning at start-up.
-    writeFileSync(config, JSON.stringify({ mqtt: { embeddedPort: 0 }, tryon: { lipstick: {} } }));
+    // tryon.pin makes the daemon log a warning at start-up.
+    writeFileSync(config, JSON.stringify({ mqtt: { embeddedPort: 0 }, tryon: { pin: { productId: 'kora-glass-gloss' } } }));
     // As systemd does: the journal stream is the daemon's fd 1, and JOURNAL_STREAM names it.
     const real = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device', 'main.ts')], {
       cwd: repoRoot,
@@ -44,7 +44,7 @@ describe('journald priorities', () => {
     real.kill('SIGTERM');
     const listening = lines.find((l) => l.includes('"msg":"kiosk listening"'))!;
     expect(listening.startsWith('<6>{"level":30,')).toBe(true);
-    const pinned = lines.find((l) => l.includes('tryon.lipstick pins'))!;
+    const pinned = lines.find((l) => l.includes('tryon.pin replaces'))!;
     expect(pinned.startsWith('<4>{"level":40,')).toBe(true);
     for (const line of lines) {
       expect(line).toMatch(/^<[2-7]>\{/);

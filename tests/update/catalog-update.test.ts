@@ -2,8 +2,9 @@
  * Catalog updates against the real daemon on a real Mosquitto, with the minimal fleet stand-in
  * answering chunk requests: the same safe path as models (signature, sha256, staged beside the
  * serving catalog, smoke test on golden frames, atomic switch, watch, commit). A good signed
- * catalog ends with its default product on the shopper's lips (`applied` in the kiosk frames) and
- * its version in /healthz, status and metrics; every failure leaves the old catalog serving.
+ * catalog, v2 or a v1 one still in the fleet's hands (migrated on the mirror), ends with its
+ * default product on the shopper's lips (`applied` in the kiosk frames) and its version in
+ * /healthz, status and metrics; every failure leaves the old catalog serving.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../fleet/protocol/schemas.ts';
 import { channelFilter } from '../../fleet/protocol/topics.ts';
-import { BUNDLED_CATALOG_FILE, type Catalog } from '../../device/tryon/catalog.ts';
+import { BUNDLED_CATALOG_FILE, type CatalogSummary, type CatalogV2 } from '../../device/tryon/catalog.ts';
+import { labOf } from '../../device/tools/catalog-lab.ts';
 import { appliedInFrames } from '../helpers/frames.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
@@ -19,11 +21,15 @@ import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
 import { generateSigningKey, makeArtifact, startFleetDouble, type FleetDouble } from './fleet-double.ts';
 
 const STORE = 'store-catalog-test';
-const BUNDLED = JSON.parse(readFileSync(BUNDLED_CATALOG_FILE, 'utf8')) as Catalog;
+const BUNDLED = JSON.parse(readFileSync(BUNDLED_CATALOG_FILE, 'utf8')) as CatalogV2;
+const BUNDLED_SHADES = BUNDLED.products.reduce((n, p) => n + p.shades.length, 0);
+const DEFAULT = 'lumiere-rouge-satin';
+const at = (c: CatalogV2, productId: string) => c.products.find((p) => p.id === productId)!;
+const idx = (productId: string): number => BUNDLED.products.findIndex((p) => p.id === productId);
 
 interface Health {
   models: Record<string, string>;
-  catalog: { version: string; products: number; defaultProductId: string; artifactId: string | null };
+  catalog: CatalogSummary;
   processedFrames: number;
   update: { jobId: string; state: string; reason?: string } | null;
 }
@@ -35,14 +41,14 @@ async function health(d: RunningDaemon): Promise<Health> {
 /** The catalog serving in /healthz and on the shopper's lips. */
 async function expectCatalogServing(d: RunningDaemon, version: string, defaultProductId: string): Promise<void> {
   const h = await health(d);
-  expect(h.catalog).toMatchObject({ version, defaultProductId });
+  expect(h.catalog).toMatchObject({ version, default: { productId: defaultProductId } });
   expect(h.models.catalog).toBe(version);
   const applied = await appliedInFrames(d.url, 10);
   for (const a of applied) expect(a).toEqual([defaultProductId]);
 }
 
-function catalogBytes(version: string, edit: (c: Catalog) => void = () => {}): Buffer {
-  const c = structuredClone(BUNDLED) as Catalog & { version: string };
+function catalogBytes(version: string, edit: (c: CatalogV2) => void = () => {}): Buffer {
+  const c = structuredClone(BUNDLED);
   c.version = version;
   edit(c);
   return Buffer.from(JSON.stringify(c, null, 2));
@@ -88,8 +94,15 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
 
   it('boots on the bundled catalog: its default shade on the lips, its version in /healthz and the status message', async () => {
     const h = await health(daemon);
-    expect(h.catalog).toEqual({ version: BUNDLED.version, products: BUNDLED.products.length, defaultProductId: 'demo-lipstick-ruby', artifactId: null });
-    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+    expect(h.catalog).toEqual({
+      version: BUNDLED.version,
+      products: BUNDLED.products.length,
+      shades: BUNDLED_SHADES,
+      looks: BUNDLED.looks.length,
+      default: { productId: DEFAULT, shadeId: 'ruby' },
+      artifactId: null,
+    });
+    await expectCatalogServing(daemon, BUNDLED.version, DEFAULT);
     const birth = await statusSub.waitFor((m) => (m.json as { models?: Record<string, string> })?.models?.catalog === BUNDLED.version, 15_000, 'status with the catalog');
     expect(birth).toBeTruthy();
   });
@@ -102,42 +115,55 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
     const s = await fleet.waitForState((x) => x.jobId === 'job-cat-badsig' && x.state === 'rejected');
     expect(s).toMatchObject({ reason: 'bad-signature', servingVersion: BUNDLED.version });
     expect(fleet.requests.filter((r) => r.jobId === 'job-cat-badsig')).toHaveLength(0);
-    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+    await expectCatalogServing(daemon, BUNDLED.version, DEFAULT);
   });
 
-  it('malformed catalog (a colour that is not hex): failed at verifying, the reason naming the field, the old catalog serving', async () => {
+  it('malformed v2 catalog (an eyeshadow pattern it does not know): failed at verifying, the reason naming the field, the old catalog serving', async () => {
     const version = '2026.9.1-malformed';
-    const bytes = catalogBytes(version, (c) => ((c.products[1] as { colour: string }).colour = 'crimson'));
+    const quad = idx('atelier-quad-shadow');
+    const bytes = catalogBytes(version, (c) => ((c.products[quad].shades[3].style as { pattern: string }).pattern = 'halo'));
     const artifact = makeArtifact(bytes, { id: 'catalog-malformed', name: 'catalog', version, key });
     await fleet.offer({ jobId: 'job-cat-malformed', artifact, bytes });
     const s = await fleet.waitForState((x) => x.jobId === 'job-cat-malformed' && x.state === 'failed');
     expect(s.reason).toBe('bad-catalog');
-    expect(s.detail).toBe('catalog field "products.1.colour": must be a colour like "#a4213f"');
+    expect(s.detail).toBe(`catalog field "products.${quad}.shades.3.style.pattern": must be one of lid, lidCrease, lidCreaseOuter`);
     expect(s.servingVersion).toBe(BUNDLED.version);
     expect(fleet.states.filter((x) => x.jobId === 'job-cat-malformed').map((x) => x.state)).toEqual(['announced', 'downloading', 'verifying', 'failed']);
-    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+    await expectCatalogServing(daemon, BUNDLED.version, DEFAULT);
     expect((await health(daemon)).update).toMatchObject({ jobId: 'job-cat-malformed', state: 'failed', reason: 'bad-catalog' });
   });
 
-  it('a product that renders nothing visible (opacity 0): smoke-test-failed, the old catalog serving', async () => {
+  it('a lab that is not its hex: refused as bad-catalog naming the shade', async () => {
+    const version = '2026.9.3-lab';
+    const red = idx('velour-velvet-matte');
+    const bytes = catalogBytes(version, (c) => (c.products[red].shades[0].lab = [60, 10, 10]));
+    const artifact = makeArtifact(bytes, { id: 'catalog-lab', name: 'catalog', version, key });
+    await fleet.offer({ jobId: 'job-cat-lab', artifact, bytes });
+    const s = await fleet.waitForState((x) => x.jobId === 'job-cat-lab' && x.state === 'failed');
+    expect(s).toMatchObject({ reason: 'bad-catalog', servingVersion: BUNDLED.version });
+    expect(s.detail).toMatch(new RegExp(`^catalog field "products\\.${red}\\.shades\\.0\\.lab": \\[60, 10, 10\\] is ΔE2000 \\d+\\.\\d\\d from hex #b3121f`));
+    await expectCatalogServing(daemon, BUNDLED.version, DEFAULT);
+  });
+
+  it('a lipstick shade that renders nothing visible (opacity 0): smoke-test-failed, the old catalog serving', async () => {
     const version = '2026.9.2-invisible';
-    const bytes = catalogBytes(version, (c) => ((c.products[4] as { opacity: number }).opacity = 0));
+    const bytes = catalogBytes(version, (c) => (at(c, 'kora-glass-gloss').shades[1].opacity = 0));
     const artifact = makeArtifact(bytes, { id: 'catalog-invisible', name: 'catalog', version, key });
     await fleet.offer({ jobId: 'job-cat-invisible', artifact, bytes });
     const s = await fleet.waitForState((x) => x.jobId === 'job-cat-invisible' && x.state === 'failed');
     expect(s.reason).toBe('smoke-test-failed');
-    expect(s.detail).toContain(`product "${BUNDLED.products[4].id}"`);
-    await expectCatalogServing(daemon, BUNDLED.version, 'demo-lipstick-ruby');
+    expect(s.detail).toContain('product "kora-glass-gloss" shade "clear-pink"');
+    await expectCatalogServing(daemon, BUNDLED.version, DEFAULT);
   });
 
   it('signed catalog end to end: the new default product on the lips, the new version in /healthz, status and metrics; kept across a restart', async () => {
-    const version = '2026.2.0';
+    const version = '2026.5.0';
     const bytes = catalogBytes(version, (c) => {
-      (c as { defaultProductId: string }).defaultProductId = 'lipstick-coral-crush';
-      c.products.push({ id: 'lipstick-spring-peach', name: 'Spring Peach', category: 'lipstick', colour: '#f08a6c', opacity: 0.5, finish: 'gloss' });
+      c.default = { productId: 'kora-glass-gloss', shadeId: 'coral-crush' };
+      at(c, 'kora-glass-gloss').shades.push({ id: 'spring-peach', name: 'Spring Peach', hex: '#f08a6c', lab: labOf('#f08a6c'), opacity: 0.5, finish: 'gloss', style: { style: 'full' } });
     });
     // Small chunks, so the catalog is pulled in several pieces like a model.
-    const artifact = makeArtifact(bytes, { id: 'catalog-2026-2-0', name: 'catalog', version, key });
+    const artifact = makeArtifact(bytes, { id: 'catalog-2026-5-0', name: 'catalog', version, key });
     await fleet.offer({ jobId: 'job-cat-good', artifact, bytes, chunkSize: 1024, watchSeconds: 2 });
     const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-good' && x.state === 'committed', 60_000, 'committed');
     expect(committed.servingVersion).toBe(version);
@@ -152,8 +178,15 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
       'committed',
     ]);
     expect(fleet.requests.filter((r) => r.jobId === 'job-cat-good').map((r) => r.index)).toEqual([...Array(Math.ceil(bytes.byteLength / 1024)).keys()]);
-    await expectCatalogServing(daemon, version, 'lipstick-coral-crush');
-    expect((await health(daemon)).catalog).toEqual({ version, products: BUNDLED.products.length + 1, defaultProductId: 'lipstick-coral-crush', artifactId: 'catalog-2026-2-0' });
+    await expectCatalogServing(daemon, version, 'kora-glass-gloss');
+    expect((await health(daemon)).catalog).toEqual({
+      version,
+      products: BUNDLED.products.length,
+      shades: BUNDLED_SHADES + 1,
+      looks: BUNDLED.looks.length,
+      default: { productId: 'kora-glass-gloss', shadeId: 'coral-crush' },
+      artifactId: 'catalog-2026-5-0',
+    });
     const metrics = await metricsSub.waitFor((m) => {
       const p = parseMessage(m.topic, m.payload);
       return p.ok && p.kind === 'metrics' && p.value.models.catalog === version && p.value.update?.state === 'committed';
@@ -166,21 +199,51 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
     // The committed pointer is what a boot loads.
     await daemon.stop('SIGKILL');
     daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: stateDir } });
-    await expectCatalogServing(daemon, version, 'lipstick-coral-crush');
+    await expectCatalogServing(daemon, version, 'kora-glass-gloss');
+  });
+
+  it('a v1 catalog still delivered by the fleet: migrated on the mirror and served as v2; a restart loads it again', async () => {
+    const version = '2026.6.0-v1';
+    const v1 = {
+      version,
+      defaultProductId: 'demo-lipstick-ruby',
+      products: [
+        { id: 'demo-lipstick-ruby', name: 'Ruby Satin', category: 'lipstick', colour: '#a4213f', opacity: 0.6, finish: 'satin' },
+        { id: 'lipstick-plum-noir', name: 'Plum Noir', category: 'lipstick', colour: '#4e1a3a', opacity: 0.7, finish: 'matte' },
+        { id: 'lipstick-coral-crush', name: 'Coral Crush', category: 'lipstick', colour: '#e0604f', opacity: 0.55 },
+      ],
+    };
+    const bytes = Buffer.from(JSON.stringify(v1));
+    const artifact = makeArtifact(bytes, { id: 'catalog-v1', name: 'catalog', version, key });
+    await fleet.offer({ jobId: 'job-cat-v1', artifact, bytes, watchSeconds: 2 });
+    const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-v1' && x.state === 'committed', 60_000, 'committed');
+    expect(committed.servingVersion).toBe(version);
+    expect((await health(daemon)).catalog).toEqual({
+      version,
+      products: 3,
+      shades: 3,
+      looks: 0,
+      default: { productId: 'demo-lipstick-ruby', shadeId: 'demo-lipstick-ruby' },
+      artifactId: 'catalog-v1',
+    });
+    await expectCatalogServing(daemon, version, 'demo-lipstick-ruby');
+    await daemon.stop('SIGKILL');
+    daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: stateDir } });
+    await expectCatalogServing(daemon, version, 'demo-lipstick-ruby');
   });
 
   it('power cut while watching a catalog: the restarted daemon serves the last committed catalog and reports rolled-back', async () => {
-    const version = '2026.3.0-watch-cut';
-    const bytes = catalogBytes(version, (c) => ((c as { defaultProductId: string }).defaultProductId = 'lipstick-plum-noir'));
+    const version = '2026.7.0-watch-cut';
+    const bytes = catalogBytes(version, (c) => (c.default = { productId: 'velour-velvet-matte', shadeId: 'plum-noir' }));
     const artifact = makeArtifact(bytes, { id: 'catalog-watch-cut', name: 'catalog', version, key });
     await fleet.offerUntilHeard({ jobId: 'job-cat-watch-cut', artifact, bytes, watchSeconds: 600 });
     await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'watching', 60_000);
-    await expectCatalogServing(daemon, version, 'lipstick-plum-noir');
+    await expectCatalogServing(daemon, version, 'velour-velvet-matte');
     await daemon.stop('SIGKILL');
 
     daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: stateDir } });
-    await expectCatalogServing(daemon, '2026.2.0', 'lipstick-coral-crush');
+    await expectCatalogServing(daemon, '2026.6.0-v1', 'demo-lipstick-ruby');
     const s = await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'rolled-back', 30_000);
-    expect(s).toMatchObject({ reason: 'interrupted', servingVersion: '2026.2.0' });
+    expect(s).toMatchObject({ reason: 'interrupted', servingVersion: '2026.6.0-v1' });
   });
 });

@@ -110,7 +110,7 @@ describe('model update on the real daemon', { timeout: 150_000 }, () => {
       const p = parseMessage(tried.topic, tried.payload);
       expect(s0.ok && p.ok).toBe(true);
       if (!s0.ok || !p.ok || s0.kind !== 'event' || p.kind !== 'event') return;
-      expect(p.value.data).toMatchObject({ productId: 'demo-lipstick-ruby', sessionId: s0.value.data!.sessionId });
+      expect(p.value.data).toMatchObject({ productId: 'lumiere-rouge-satin', sessionId: s0.value.data!.sessionId });
       const h = (await (await fetch(`${daemon.url}/healthz`)).json()) as { sessions: { sessions: number }; outbox: { dropped: object } };
       expect(h.sessions.sessions).toBeGreaterThanOrEqual(1);
       expect(h.outbox.dropped).toEqual({ telemetry: 0, event: 0, update: 0 });

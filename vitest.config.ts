@@ -23,6 +23,8 @@ const UNIT = [
   'tests/tryon/catalog-colour.test.ts',
   'tests/tryon/render-lips-eyes-paint.test.ts',
   'tests/ui/mirror-math.test.ts',
+  'tests/ui/tryon-undo.test.ts',
+  'tests/ui/latest-sender.test.ts',
   'tests/update/power-cut.test.ts',
 ];
 

@@ -38,6 +38,8 @@ export const MirrorConfig = z.strictObject({
       allowedOrigins: z
         .array(z.string().refine(isHttpOrigin, 'must be an origin like "http://127.0.0.1:5173" (no path)'))
         .default([]),
+      /** No touch on the kiosk for this long resets the shopper's selection and screens. */
+      idleTimeoutMs: z.number().int().min(5_000).max(600_000).default(60_000),
     })
     .prefault({}),
   /** Where frames come from: auto | clip:PATH | v4l2:/dev/videoN | webcam[:/dev/videoN]. */

@@ -21,6 +21,7 @@ export async function startTransport(config: MirrorConfig, parts: DaemonParts, m
     port: config.port,
     uiDir,
     allowedOrigins: config.kiosk.allowedOrigins,
+    welcome: { idleTimeoutMs: config.kiosk.idleTimeoutMs },
     // Secrets never reach /healthz, whatever field holds them.
     health: () => redactSecrets(healthReport(parts)),
     metrics: metrics.registry,

@@ -105,7 +105,18 @@ export interface TryOnStateMessage {
 
 export type TryOnAck = { ok: true; state: TryOnStateMessage } | { ok: false; error: { field: string; message: string } };
 
+/** `look:save`: the saved look's id (it encodes the items) and the retailer's URL for it (what the QR carries). */
+export type LookSaveAck = { ok: true; lookId: string; url: string } | { ok: false; error: { field: string; message: string } };
+
+/** What the kiosk needs from the daemon's config, sent on connect (kiosk.* in the config). */
+export interface KioskWelcomeMessage {
+  /** No touch for this long and the kiosk resets everything for the next shopper. */
+  idleTimeoutMs: number;
+}
+
 export interface ServerToClientEvents {
+  /** The kiosk's settings, on connect. */
+  welcome: (welcome: KioskWelcomeMessage) => void;
   /** The serving catalog (on connect and on every catalog switch). */
   catalog: (catalog: CatalogMessage) => void;
   /** After every try-on change, to every kiosk. */
@@ -134,4 +145,6 @@ export interface ClientToServerEvents {
   'tryon:look': (cmd: { lookId: string }, ack: (result: TryOnAck) => void) => void;
   /** Before/after: the daemon renders the left `split` of the displayed width bare; null turns it off. */
   'tryon:compare': (cmd: { split: number | null }, ack: (result: TryOnAck) => void) => void;
+  /** Saves what the shopper has on; the answer carries the look id and the URL to show as a QR code. */
+  'look:save': (cmd: Record<string, never>, ack: (result: LookSaveAck) => void) => void;
 }

@@ -17,7 +17,7 @@ import { Server } from 'socket.io';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { EncodedFrame } from '../pipeline.ts';
-import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type ConfirmRequest, type FrameMessage, type ServerToClientEvents, type SourceStatusMessage, type StatsMessage } from './events.ts';
+import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type ConfirmRequest, type FrameMessage, type KioskWelcomeMessage, type ServerToClientEvents, type SourceStatusMessage, type StatsMessage } from './events.ts';
 import { toFrameMessage } from './frame-message.ts';
 import type { Logger } from '../core/logger.ts';
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.ts';
@@ -52,6 +52,8 @@ export interface KioskServerOptions {
   uiDir: string;
   /** Browser origins allowed besides the server's own (http://127.0.0.1:PORT, localhost, [::1]). */
   allowedOrigins: readonly string[];
+  /** The kiosk's settings, sent to each client on connect. */
+  welcome: KioskWelcomeMessage;
   health: () => object;
   /** Prometheus exposition for /metrics (a prom-client Registry); without it /metrics is 404. */
   metrics?: { contentType: string; metrics(): Promise<string> };
@@ -161,6 +163,7 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   const capturedAtById = new Map<number, number>();
   io.on('connection', (socket) => {
     socket.data.awaitingReceipt = false;
+    socket.emit('welcome', options.welcome);
     if (sourceStatus) socket.emit('sourceStatus', sourceStatus);
     options.logger.info({ id: socket.id, clients: io.engine.clientsCount }, 'kiosk client connected');
     socket.on('painted', (msg) => {

@@ -23,7 +23,7 @@ describe('debug capture consent (kiosk server + capture module)', () => {
   const feeder = setInterval(() => frames.offer(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])), 20);
 
   beforeAll(async () => {
-    server = await startKioskServer({ host: '127.0.0.1', port: 0, uiDir: os.tmpdir(), allowedOrigins: [], health: () => ({}), onPainted: () => {}, logger });
+    server = await startKioskServer({ host: '127.0.0.1', port: 0, uiDir: os.tmpdir(), allowedOrigins: [], welcome: { idleTimeoutMs: 60_000 }, health: () => ({}), onPainted: () => {}, logger });
   });
   afterAll(async () => {
     clearInterval(feeder);

@@ -41,14 +41,24 @@ export interface Glass {
   close(): Promise<void>;
 }
 
-/** A kiosk browser (touch screen, portrait) with a fresh profile. */
-export async function openGlass(): Promise<Glass> {
+/** The glasses the kiosk is laid out for: portrait first, then the landscape screens stores also use. */
+export const GLASSES = [
+  { width: 1080, height: 1920 },
+  { width: 1920, height: 1080 },
+  { width: 1280, height: 800 },
+] as const;
+
+/** Where the kiosk suites put their screenshots. */
+export const UI_ARTIFACTS = join(ARTIFACTS, 'ui');
+
+/** A kiosk browser (touch screen, portrait unless told) with a fresh profile. */
+export async function openGlass(viewport: { width: number; height: number } = VIEWPORT): Promise<Glass> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'kiosk-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    viewport: VIEWPORT,
+    viewport,
     deviceScaleFactor: 1,
     hasTouch: true, // the glass is a touch screen
   });

@@ -144,6 +144,8 @@ describe('kiosk on the glass (headless Chromium, real daemon, demo clip)', () =>
     await page.waitForFunction(() => document.querySelector('main')?.dataset.connection === 'reconnecting', null, {
       timeout: 10_000,
     });
+    // Said as what it is: the mirror had been up, so it is restarting, not starting.
+    expect(await page.locator('[data-testid=attract-status]').textContent()).toMatch(/restarting/i);
     // Let the fade-in finish, then keep a picture of the attract screen.
     await page.waitForTimeout(900);
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-attract.png') });

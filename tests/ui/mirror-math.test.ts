@@ -1,6 +1,6 @@
 /** The kiosk's pure maths: how a camera frame covers the glass, and what the HUD reports. */
 import { describe, expect, it } from 'vitest';
-import { coverFit, imageToScreen } from '../../ui/src/lib/geometry.ts';
+import { coverFit, imageToScreen, screenToSplit, splitToScreen } from '../../ui/src/lib/geometry.ts';
 import { fmt, fmtBackends } from '../../ui/src/lib/hud/format.ts';
 import { RateMeter, SampleWindow } from '../../ui/src/lib/metrics.ts';
 
@@ -69,5 +69,24 @@ describe('HUD measurements', () => {
     expect(fmtBackends({ detector: 'onnx-cpu', mesh: 'tfjs-wasm' })).toBe('detector=onnx-cpu mesh=tfjs-wasm');
     expect(fmtBackends({})).toBe('—');
     expect(fmtBackends(undefined)).toBe('—');
+  });
+});
+
+describe('before/after handle on the cropped, mirrored glass', () => {
+  it('the handle at a split sits over the frame column the daemon splits at (displayed left = frame right)', () => {
+    for (const [w, h] of [[1080, 1920], [1920, 1080], [1280, 800]] as const) {
+      const fit = coverFit(640, 480, w, h);
+      for (const split of [0.3, 0.5, 0.62]) {
+        const frameX = (1 - split) * 640; // the daemon's split, in the unmirrored frame
+        expect(splitToScreen(fit, split)).toBeCloseTo(imageToScreen(fit, w, frameX, 0)[0], 6);
+        expect(screenToSplit(fit, splitToScreen(fit, split))).toBeCloseTo(split, 9);
+      }
+    }
+  });
+
+  it('on the portrait glass the visible part is the middle of the frame: the screen centre is 0.5', () => {
+    const fit = coverFit(640, 480, 1080, 1920);
+    expect(screenToSplit(fit, 540)).toBeCloseTo(0.5, 9);
+    expect(screenToSplit(fit, 0)).toBeCloseTo(740 / 2560, 9);
   });
 });

@@ -1,7 +1,12 @@
 import { io, type Socket } from 'socket.io-client';
 import type {
+  CatalogMessage,
   ClientToServerEvents,
   FrameMessage,
+  KioskWelcomeMessage,
+  LookSaveAck,
+  TryOnAck,
+  TryOnStateMessage,
   PaintedMessage,
   StatsMessage,
   ServerToClientEvents,
@@ -10,6 +15,14 @@ import type {
 
 export type KioskSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting';
+
+/** Try-on commands (kiosk → daemon), each acknowledged with a TryOnAck. */
+export type TryOnCommand = 'tryon:set' | 'tryon:remove' | 'tryon:clear' | 'tryon:look' | 'tryon:compare';
+export type TryOnPayload<E extends TryOnCommand> = Parameters<ClientToServerEvents[E]>[0];
+
+/** A command the daemon did not answer in time is reported as this (the render stays as it was). */
+const COMMAND_TIMEOUT_MS = 4000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * The kiosk's one socket to the daemon (same origin, default `/socket.io` path).
@@ -25,6 +38,14 @@ export class Connection {
   lastError = $state.raw<string | null>(null);
   /** The camera as the daemon sees it (sent on connection and on every change). */
   source = $state.raw<SourceStatusMessage | null>(null);
+  /** The serving catalog (on connect and on every catalog switch). */
+  catalog = $state.raw<CatalogMessage | null>(null);
+  /** What the shopper has on, as the daemon last said (newest revision wins). */
+  tryOn = $state.raw<TryOnStateMessage | null>(null);
+  /** No touch for this long resets the kiosk (the daemon's kiosk.idleTimeoutMs). */
+  idleTimeoutMs = $state(DEFAULT_IDLE_TIMEOUT_MS);
+  /** Was connected once and lost it: the mirror is restarting rather than starting. */
+  wasConnected = $state(false);
   readonly cameraLost = $derived(this.state === 'connected' && this.source?.state === 'lost');
 
   readonly connected = $derived(this.state === 'connected');
@@ -51,6 +72,7 @@ export class Connection {
 
     socket.on('connect', () => {
       this.state = 'connected';
+      this.wasConnected = true;
       this.attempts = 0;
       this.lastError = null;
     });
@@ -58,6 +80,7 @@ export class Connection {
       this.state = 'reconnecting';
       this.stats = null;
       this.source = null;
+      this.tryOn = null;
       // A server-side disconnect is final for socket.io; a mirror must come back by itself.
       if (reason === 'io server disconnect') socket.connect();
     });
@@ -75,6 +98,13 @@ export class Connection {
     socket.on('sourceStatus', (status) => {
       if (isSourceStatus(status)) this.source = status;
     });
+    socket.on('welcome', (welcome) => {
+      if (isWelcome(welcome)) this.idleTimeoutMs = welcome.idleTimeoutMs;
+    });
+    socket.on('catalog', (catalog) => {
+      if (isCatalog(catalog)) this.catalog = catalog;
+    });
+    socket.on('tryon:state', (state) => this.#acceptState(state));
     socket.on('frame', (frame, received) => {
       // Acknowledge on arrival, before decoding: it releases the next frame to this kiosk.
       if (typeof received === 'function') received();
@@ -99,6 +129,39 @@ export class Connection {
   /** Volatile: nothing is buffered while disconnected. */
   painted(msg: PaintedMessage): void {
     if (this.#socket.connected) this.#socket.volatile.emit('painted', msg);
+  }
+
+  /** Sends a try-on command; a missing answer becomes an error naming the command, never a throw. */
+  async command<E extends TryOnCommand>(event: E, payload: TryOnPayload<E>): Promise<TryOnAck> {
+    if (!this.#socket.connected) return { ok: false, error: { field: event, message: 'the mirror is reconnecting' } };
+    try {
+      // socket.io's typed emitWithAck cannot narrow over a union of event names.
+      const emit = this.#socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck as (e: E, p: TryOnPayload<E>) => Promise<unknown>;
+      const ack = await emit(event, payload);
+      if (!isAck(ack)) return { ok: false, error: { field: event, message: 'unexpected answer from the mirror' } };
+      if (ack.ok) this.#acceptState(ack.state);
+      return ack;
+    } catch {
+      return { ok: false, error: { field: event, message: 'the mirror did not answer' } };
+    }
+  }
+
+  async saveLook(): Promise<LookSaveAck> {
+    if (!this.#socket.connected) return { ok: false, error: { field: 'look:save', message: 'the mirror is reconnecting' } };
+    try {
+      const ack = (await this.#socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck('look:save', {})) as LookSaveAck | null;
+      if (ack?.ok === true && typeof ack.lookId === 'string' && typeof ack.url === 'string') return ack;
+      if (ack?.ok === false && typeof ack.error?.message === 'string') return ack;
+      return { ok: false, error: { field: 'look:save', message: 'unexpected answer from the mirror' } };
+    } catch {
+      return { ok: false, error: { field: 'look:save', message: 'the mirror did not answer' } };
+    }
+  }
+
+  #acceptState(state: unknown): void {
+    if (!isTryOnState(state)) return;
+    if (this.tryOn && state.revision < this.tryOn.revision) return; // an older answer overtaken by a broadcast
+    this.tryOn = state;
   }
 
   close(): void {
@@ -130,4 +193,39 @@ function isSourceStatus(value: unknown): value is SourceStatusMessage {
 function isStats(value: unknown): value is StatsMessage {
   const s = value as StatsMessage | null;
   return typeof s === 'object' && s !== null && typeof s.fps === 'number';
+}
+
+function isWelcome(value: unknown): value is KioskWelcomeMessage {
+  const w = value as KioskWelcomeMessage | null;
+  return typeof w === 'object' && w !== null && Number.isFinite(w.idleTimeoutMs) && w.idleTimeoutMs >= 1000;
+}
+
+function isCatalog(value: unknown): value is CatalogMessage {
+  const c = value as CatalogMessage | null;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    Array.isArray(c.products) &&
+    Array.isArray(c.looks) &&
+    c.products.every((p) => typeof p?.id === 'string' && typeof p.category === 'string' && Array.isArray(p.shades)) &&
+    c.looks.every((l) => typeof l?.id === 'string' && Array.isArray(l.items))
+  );
+}
+
+function isTryOnState(value: unknown): value is TryOnStateMessage {
+  const s = value as TryOnStateMessage | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    Array.isArray(s.items) &&
+    Number.isFinite(s.revision) &&
+    (s.compare === null || typeof s.compare === 'number') &&
+    s.items.every((i) => typeof i?.productId === 'string' && typeof i.shadeId === 'string' && typeof i.intensity === 'number')
+  );
+}
+
+function isAck(value: unknown): value is TryOnAck {
+  const a = value as TryOnAck | null;
+  if (typeof a !== 'object' || a === null) return false;
+  return a.ok === true ? isTryOnState(a.state) : a.ok === false && typeof a.error?.message === 'string';
 }

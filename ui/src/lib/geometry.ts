@@ -25,3 +25,16 @@ export function coverFit(srcW: number, srcH: number, dstW: number, dstH: number)
 export function imageToScreen(fit: CoverFit, dstW: number, x: number, y: number): [number, number] {
   return [dstW - (fit.dx + x * fit.scale), fit.dy + y * fit.scale];
 }
+
+/**
+ * Before/after split: the daemon takes `split` as a fraction of the displayed (mirrored) image's
+ * width, and the cover fit crops that image, so the handle's screen x is converted both ways.
+ * A centred cover fit spans [dx, dx + dw] on screen whether mirrored or not.
+ */
+export function screenToSplit(fit: CoverFit, x: number): number {
+  return fit.dw > 0 ? (x - fit.dx) / fit.dw : 0.5;
+}
+
+export function splitToScreen(fit: CoverFit, split: number): number {
+  return fit.dx + split * fit.dw;
+}

@@ -54,6 +54,8 @@ export class FrameLoop {
   /** A face was on the glass within the last `faceGoneMs`. */
   facePresent = $state(false);
   metrics = $state.raw<BrowserMetrics>(emptyMetrics());
+  /** The canvas's size in CSS pixels (what overlays on the mirror line up with). */
+  glass = $state.raw({ width: 0, height: 0 });
 
   readonly #onPainted: FrameLoopOptions['onPainted'];
   readonly #faceGoneMs: number;
@@ -183,6 +185,9 @@ export class FrameLoop {
     const canvas = this.#canvas;
     if (!canvas) return;
     const dpr = window.devicePixelRatio || 1;
+    if (this.glass.width !== canvas.clientWidth || this.glass.height !== canvas.clientHeight) {
+      this.glass = { width: canvas.clientWidth, height: canvas.clientHeight };
+    }
     const width = Math.max(1, Math.round(canvas.clientWidth * dpr));
     const height = Math.max(1, Math.round(canvas.clientHeight * dpr));
     if (canvas.width !== width || canvas.height !== height) {

@@ -1,0 +1,101 @@
+/**
+ * The kiosk's screens on every glass it ships on (portrait 1080x1920, landscape 1920x1080 and
+ * 1280x800), in real Chromium against the real daemon: the attract screen while nobody is there
+ * (a clip of an empty room), the mirror with the shopper's controls while a face is (the demo
+ * clip). On each: nothing cut off, every control a fingertip wide, no serious axe-core finding.
+ * Screenshots go to test-artifacts/ui/.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import { ensureUiBuilt, GLASSES, openGlass, UI_ARTIFACTS, type Glass } from './chromium.ts';
+import { offScreen, seriousA11yViolations, smallTargets } from './screen-checks.ts';
+
+/** A store wall with nobody in front of it: real pixels, no face. */
+async function emptyRoomClip(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'empty-room-'));
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480">
+    <defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#d8cfc4"/><stop offset="1" stop-color="#8a7f74"/></linearGradient></defs>
+    <rect width="640" height="480" fill="url(#g)"/><rect x="420" y="60" width="160" height="300" fill="#6d5d50"/></svg>`;
+  await sharp(Buffer.from(svg)).jpeg().toFile(join(dir, 'frame-0001.jpg'));
+  return dir;
+}
+
+async function checkScreen(glass: Glass, name: string): Promise<void> {
+  const { page } = glass;
+  await page.waitForTimeout(800); // fades finish before the picture
+  await page.screenshot({ path: join(UI_ARTIFACTS, `${name}.png`) });
+  expect(await offScreen(page), `${name}: elements outside the viewport`).toEqual([]);
+  expect(await smallTargets(page), `${name}: touch targets under 48 px`).toEqual([]);
+  expect(await seriousA11yViolations(page), `${name}: serious/critical axe-core findings`).toEqual([]);
+}
+
+describe('kiosk screens on every glass (real daemon, Chromium)', () => {
+  let daemon: RunningDaemon | undefined;
+  let glass: Glass | undefined;
+
+  beforeAll(async () => {
+    mkdirSync(UI_ARTIFACTS, { recursive: true });
+    await ensureUiBuilt();
+  }, 120_000);
+
+  afterAll(async () => {
+    await glass?.close();
+    await daemon?.stop().catch(() => {});
+  }, 30_000);
+
+  it('attract screen while nobody is there: whole on every glass, no serious accessibility finding', async () => {
+    daemon = await startDaemon({ env: { SOURCE: `clip:${await emptyRoomClip()}` } });
+    glass = await openGlass(GLASSES[0]);
+    const { page } = glass;
+    await page.goto(daemon.url, { waitUntil: 'load' });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=mirror]')?.getAttribute('data-painted') ?? 0) > 3, null, { timeout: 60_000 });
+    for (const size of GLASSES) {
+      await page.setViewportSize(size);
+      expect(await page.locator('[data-testid=attract]').getAttribute('data-visible')).toBe('true');
+      expect(await page.locator('[data-testid=studio]').count()).toBe(0);
+      await checkScreen(glass, `attract-${size.width}x${size.height}`);
+    }
+    await glass.close();
+    glass = undefined;
+    await daemon.stop();
+    daemon = undefined;
+  }, 180_000);
+
+  it('mirror with the shopper controls: whole on every glass, no serious accessibility finding', async () => {
+    daemon = await startDaemon();
+    glass = await openGlass(GLASSES[0]);
+    const { page } = glass;
+    await page.goto(daemon.url, { waitUntil: 'load' });
+    const studio = page.locator('[data-testid=studio]');
+    await studio.waitFor({ state: 'visible', timeout: 60_000 });
+    await page.locator('[data-testid=privacy]').waitFor({ state: 'visible' });
+    for (const size of GLASSES) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(300); // the canvas refits on resize
+      const mirror = await page.locator('[data-testid=mirror]').boundingBox();
+      const controls = await studio.boundingBox();
+      if (size.height > size.width) {
+        // Portrait: the face fills the glass, the controls sit over its lower part.
+        expect(mirror).toEqual({ x: 0, y: 0, ...size });
+      } else {
+        // Landscape: the controls take a column; the mirror keeps the rest, uncovered.
+        expect([mirror!.x, mirror!.y, mirror!.height]).toEqual([0, 0, size.height]);
+        expect(Math.abs(mirror!.width - controls!.x)).toBeLessThan(0.5);
+        expect(controls!.x + controls!.width).toBeCloseTo(size.width, 1);
+      }
+      // The painted canvas follows its box (no stretched or blurry picture).
+      const canvas = await page.evaluate(() => {
+        const c = document.querySelector<HTMLCanvasElement>('[data-testid=mirror]')!;
+        return { width: c.width, height: c.height };
+      });
+      expect(Math.abs(canvas.width - mirror!.width)).toBeLessThanOrEqual(1);
+      expect(canvas.height).toBe(Math.round(mirror!.height));
+      await checkScreen(glass, `mirror-${size.width}x${size.height}`);
+    }
+    expect(glass.errors).toEqual([]);
+  }, 180_000);
+});

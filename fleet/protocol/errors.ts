@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   MIRROR_ERR_BUNDLE: 'model bundle is malformed',
   MIRROR_ERR_CATALOG: 'product catalog is invalid',
   MIRROR_ERR_UPDATE_STAGE: 'update artifact is intact but unusable',
+  MIRROR_ERR_CALIBRATION: 'calibration image or profile is unusable',
 } as const;
 
 export type MirrorErrorCode = keyof typeof ERROR_CODES;

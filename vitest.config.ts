@@ -25,6 +25,7 @@ const UNIT = [
   'tests/ui/mirror-math.test.ts',
   'tests/ui/tryon-undo.test.ts',
   'tests/ui/latest-sender.test.ts',
+  'tests/tryon/occlusion-lab.test.ts',
   'tests/update/power-cut.test.ts',
 ];
 

@@ -9,6 +9,7 @@ import type { Frame } from '../core/frame.ts';
 import type { Face } from '../vision/face.ts';
 import { SRGB_TO_LINEAR, hexToLinear, linearToSrgb, luminance } from './colour.ts';
 import { regionMask } from './region-masks.ts';
+import type { OcclusionGate } from './render/renderer.ts';
 
 export interface LipstickShade {
   productId: string;
@@ -17,9 +18,11 @@ export interface LipstickShade {
   opacity: number;
 }
 
-export function renderLipstick(frame: Frame, face: Face, shade: LipstickShade): boolean {
+/** `gate` (built before anything painted this frame) removes teeth, tongue and fingers from the mask. */
+export function renderLipstick(frame: Frame, face: Face, shade: LipstickShade, gate?: OcclusionGate): boolean {
   const mask = regionMask(face.landmarks, 'lips', frame);
   if (!mask) return false;
+  gate?.apply('lips', mask);
   const { rect, alpha } = mask;
 
   const { data, width } = frame;

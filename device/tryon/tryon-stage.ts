@@ -11,15 +11,18 @@ import type { Frame } from '../core/frame.ts';
 import type { Face } from '../vision/face.ts';
 import { CatalogSlot, initialItems } from './catalog.ts';
 import { renderLipstick } from './lipstick.ts';
+import { createOcclusionGate } from './occlusion/index.ts';
 
 export function createTryOnStage(tryon: MirrorConfig['tryon'], catalog: CatalogSlot = new CatalogSlot()): (frame: Frame, faces: Face[]) => string[] {
   return (frame, faces) => {
     const shopper = faces[0];
     if (!shopper) return [];
     const applied: string[] = [];
+    // The gate reads the camera's pixels, so it is built before anything is painted.
+    const gate = createOcclusionGate(frame, shopper);
     for (const { product, shade, intensity } of initialItems(catalog.current.catalog, tryon.pin)) {
       if (product.category !== 'lipstick') continue;
-      if (renderLipstick(frame, shopper, { productId: product.id, colour: shade.hex, opacity: shade.opacity * intensity })) applied.push(product.id);
+      if (renderLipstick(frame, shopper, { productId: product.id, colour: shade.hex, opacity: shade.opacity * intensity }, gate)) applied.push(product.id);
     }
     return applied;
   };

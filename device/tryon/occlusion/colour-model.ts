@@ -1,0 +1,77 @@
+/**
+ * A robust colour model of one surface (lip, lid skin, face skin) sampled from the frame itself:
+ * per-channel median and median absolute deviation in CIELAB. The median ignores whatever covers
+ * less than half of the sample (a finger, a tongue, a lock of hair), so the model stays the
+ * surface's own; a floor on each spread keeps a very even surface from calling its own shading
+ * foreign.
+ */
+import type { LabPlane } from './lab-plane.ts';
+import type { CoverageMask } from '../raster.ts';
+
+export interface ColourModel {
+  L: number;
+  a: number;
+  b: number;
+  /** Robust spreads (1.4826 x MAD, floored), in Lab units. */
+  sL: number;
+  sa: number;
+  sb: number;
+}
+
+export interface SpreadFloor {
+  L: number;
+  a: number;
+  b: number;
+}
+
+/** Fewer samples than this: no model (the surface is too small or off the frame). */
+const MIN_SAMPLES = 12;
+
+function medianOf(values: Float32Array): number {
+  const sorted = values.slice().sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function robustSpread(values: Float32Array, centre: number, floor: number): number {
+  const dev = values.map((v) => Math.abs(v - centre));
+  return Math.max(floor, 1.4826 * medianOf(dev));
+}
+
+/** At most about this many pixels are sampled (evenly strided): the median needs no more. */
+const MAX_SAMPLES = 2048;
+
+/** The model of the pixels where `sample` covers at least `minCover`; null when too few. */
+export function sampleModel(lab: LabPlane, sample: CoverageMask, floor: SpreadFloor, minCover = 0.99): ColourModel | null {
+  const { rect, alpha } = sample;
+  const step = Math.max(1, Math.floor(Math.sqrt((rect.width * rect.height) / MAX_SAMPLES)));
+  const capacity = Math.ceil(rect.width / step) * Math.ceil(rect.height / step);
+  const channels = [new Float32Array(capacity), new Float32Array(capacity), new Float32Array(capacity)];
+  const data = lab.data();
+  let n = 0;
+  for (let y = 0; y < rect.height; y += step) {
+    for (let x = 0; x < rect.width; x += step) {
+      if (alpha[y * rect.width + x] < minCover || !lab.has(rect.x + x, rect.y + y)) continue;
+      const o = lab.offset(rect.x + x, rect.y + y);
+      for (let c = 0; c < 3; c++) channels[c][n] = data[o + c];
+      n++;
+    }
+  }
+  if (n < MIN_SAMPLES) return null;
+  const [Ls, as, bs] = channels.map((ch) => ch.subarray(0, n));
+  const L = medianOf(Ls);
+  const a = medianOf(as);
+  const b = medianOf(bs);
+  return { L, a, b, sL: robustSpread(Ls, L, floor.L), sa: robustSpread(as, a, floor.a), sb: robustSpread(bs, b, floor.b) };
+}
+
+/** Normalised distance of Lab triplet at `data[o]` from `m` (1 = one spread away). */
+export function distance(m: ColourModel, data: Float32Array, o: number): number {
+  const dL = (data[o] - m.L) / m.sL;
+  const da = (data[o + 1] - m.a) / m.sa;
+  const db = (data[o + 2] - m.b) / m.sb;
+  return Math.sqrt(dL * dL + da * da + db * db);
+}
+
+/** 0 below `lo`, 1 above `hi`, linear between. */
+export const ramp = (v: number, lo: number, hi: number): number => (v <= lo ? 0 : v >= hi ? 1 : (v - lo) / (hi - lo));

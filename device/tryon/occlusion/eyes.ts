@@ -1,0 +1,64 @@
+/**
+ * The eyes' own surfaces never take eyeshadow or liner: the eye opening (between the lash lines)
+ * is a hard hole, and because the mesh's lash lines may sit a few pixels off, a band around the
+ * opening is also gated by colour: sclera is brighter and greyer than the lid skin, and the iris
+ * (its circle from the iris model, when it runs) is cut out where it meets the opening.
+ */
+import type { Iris, IrisPair } from '../../vision/iris.ts';
+import { EYE_LEFT, EYE_RIGHT, interOcular, loop, type Point } from '../../vision/regions.ts';
+import { boxBlur, fillPolygons, type MaskRect } from '../raster.ts';
+import { ramp, type ColourModel } from './colour-model.ts';
+import type { LabPlane } from './lab-plane.ts';
+
+/** Width of the band around the opening gated by colour, as a fraction of the inter-ocular distance. */
+const BAND = 0.04;
+/** Sclera: lighter than the lid skin by this many Lab L units (lo..hi) ... */
+const SCLERA_LIGHTER = { lo: 6, hi: 14 } as const;
+/** ... and with at most this chroma relative to the lid skin's (lo..hi of the ratio). */
+const SCLERA_GREYER = { lo: 0.55, hi: 0.8 } as const;
+/** The iris circle, slightly enlarged to cover its dark limbal ring. */
+const IRIS_SCALE = 1.1;
+
+function irisCoverage(iris: Iris, rect: MaskRect, out: Float32Array): void {
+  const r = iris.radius * IRIS_SCALE;
+  for (let y = 0; y < rect.height; y++) {
+    for (let x = 0; x < rect.width; x++) {
+      const d = Math.hypot(rect.x + x + 0.5 - iris.center[0], rect.y + y + 0.5 - iris.center[1]);
+      out[y * rect.width + x] = Math.max(out[y * rect.width + x], ramp(r + 0.5 - d, 0, 1));
+    }
+  }
+}
+
+/** Multiplies `vis` (over `rect`) by how visible lid skin (not eyeball) is at each pixel. */
+export function applyEyeGate(
+  lab: LabPlane,
+  landmarks: ReadonlyArray<Point>,
+  lid: ColourModel | null,
+  iris: IrisPair | undefined,
+  rect: MaskRect,
+  vis: Float32Array,
+): void {
+  const opening = fillPolygons([loop(landmarks, EYE_RIGHT), loop(landmarks, EYE_LEFT)], rect);
+  for (let i = 0; i < vis.length; i++) vis[i] *= 1 - Math.min(1, opening[i]);
+  const near = boxBlur(opening, rect.width, rect.height, Math.max(1, interOcular(landmarks) * BAND));
+  if (iris) {
+    // Where the iris circle meets the opening and the band around it: the lid above it stays paintable.
+    const circle = new Float32Array(vis.length);
+    irisCoverage(iris.right, rect, circle);
+    irisCoverage(iris.left, rect, circle);
+    for (let i = 0; i < vis.length; i++) if (near[i] > 0.02) vis[i] *= 1 - circle[i];
+  }
+  if (!lid) return;
+  const lidChroma = Math.hypot(lid.a, lid.b);
+  const data = lab.data();
+  for (let y = 0; y < rect.height; y++) {
+    for (let x = 0; x < rect.width; x++) {
+      const i = y * rect.width + x;
+      if (near[i] <= 0.02 || vis[i] === 0 || !lab.has(rect.x + x, rect.y + y)) continue;
+      const o = lab.offset(rect.x + x, rect.y + y);
+      const lighter = ramp(data[o] - lid.L, SCLERA_LIGHTER.lo, SCLERA_LIGHTER.hi);
+      const greyer = 1 - ramp(Math.hypot(data[o + 1], data[o + 2]) / Math.max(1, lidChroma), SCLERA_GREYER.lo, SCLERA_GREYER.hi);
+      vis[i] *= 1 - lighter * greyer;
+    }
+  }
+}

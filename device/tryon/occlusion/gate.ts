@@ -1,0 +1,136 @@
+/**
+ * The occlusion gate (issue 15, "never paint what is not there"): built once per frame, before any
+ * renderer paints, from the camera's own pixels. `apply(region, mask)` multiplies a region's
+ * coverage by how visible that region's own surface is:
+ *   lips      → mouth.ts: the mouth interior (teeth, tongue, cavity) and fingers over the lips;
+ *   eye area  → eyes.ts: sclera and iris under eyeshadow and liner;
+ *   face skin → skin.ts: hair over the skin;
+ *   every region → the eye openings and the mouth opening are holes, and the person segmentation
+ *   (when it runs) removes what lies off the shopper's silhouette.
+ * Work is done only inside the rects of the masks asked for, once per region and frame; the colour
+ * models are sampled lazily, at most once per frame.
+ */
+import type { Frame } from '../../core/frame.ts';
+import type { Face } from '../../vision/face.ts';
+import { EYE_LEFT, EYE_RIGHT, FACE_OVAL, LIPS_INNER, interOcular, loop, regionPolygons, type RegionName } from '../../vision/regions.ts';
+import type { PersonMask } from '../../vision/segmentation.ts';
+import { fillPolygons, polygonBounds, type CoverageMask, type MaskRect } from '../raster.ts';
+import type { OcclusionGate } from '../render/renderer.ts';
+import { ramp, sampleModel, type ColourModel } from './colour-model.ts';
+import { applyEyeGate } from './eyes.ts';
+import { LabPlane } from './lab-plane.ts';
+import { applyMouthGate, mouthModels } from './mouth.ts';
+import { applySkinGate, faceSkinModel } from './skin.ts';
+
+type Family = 'lips' | 'eyes' | 'skin' | 'brows' | 'interior';
+
+const FAMILY: Record<RegionName, Family> = {
+  lipsOuter: 'lips',
+  lips: 'lips',
+  mouthOpening: 'interior',
+  eyeRight: 'eyes',
+  eyeLeft: 'eyes',
+  eyes: 'eyes',
+  upperEyelidRight: 'eyes',
+  upperEyelidLeft: 'eyes',
+  upperEyelids: 'eyes',
+  lowerEyelidRight: 'eyes',
+  lowerEyelidLeft: 'eyes',
+  lowerEyelids: 'eyes',
+  eyeshadowRight: 'eyes',
+  eyeshadowLeft: 'eyes',
+  eyeshadow: 'eyes',
+  eyelinerRight: 'eyes',
+  eyelinerLeft: 'eyes',
+  eyeliner: 'eyes',
+  // Brow hair is what brow products paint: a colour gate would fight them.
+  browRight: 'brows',
+  browLeft: 'brows',
+  brows: 'brows',
+  cheekRight: 'skin',
+  cheekLeft: 'skin',
+  cheeks: 'skin',
+  forehead: 'skin',
+  noseBridge: 'skin',
+  noseSides: 'skin',
+  chin: 'skin',
+  contour: 'skin',
+  faceOval: 'skin',
+  skin: 'skin',
+};
+
+/** The gate reads pixels within the face oval's box grown by this fraction of the inter-ocular distance. */
+const PLANE_PAD = 0.3;
+/** Person probability (0..1) below `lo`: not the shopper; above `hi`: surely the shopper. */
+const PERSON = { lo: 0.25, hi: 0.6 } as const;
+
+export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMask): OcclusionGate {
+  const lm = face.landmarks;
+  const planeRect = polygonBounds([loop(lm, FACE_OVAL)], interOcular(lm) * PLANE_PAD, frame);
+  const lab = planeRect ? new LabPlane(frame, planeRect) : null;
+  const usablePerson = person && person.width === frame.width && person.height === frame.height ? person : undefined;
+  const lazy = <T>(make: () => T) => {
+    let value: { v: T } | undefined;
+    return () => (value ??= { v: make() }).v;
+  };
+  const mouth = lazy(() => (lab ? mouthModels(lab, lm) : { lip: null, skin: null }));
+  const lid = lazy(() => (lab ? lidModel(lab, lm) : null));
+  const skin = lazy(() => (lab ? faceSkinModel(lab, lm) : null));
+  const cache = new Map<string, Float32Array>();
+
+  const visibility = (region: RegionName, rect: MaskRect): Float32Array => {
+    const vis = new Float32Array(rect.width * rect.height).fill(1);
+    const family = FAMILY[region];
+    if (family === 'interior') return vis.fill(0);
+    if (family !== 'lips') holes(vis, rect, [loop(lm, LIPS_INNER)]);
+    if (family !== 'eyes') holes(vis, rect, [loop(lm, EYE_RIGHT), loop(lm, EYE_LEFT)]);
+    if (lab && family === 'lips') applyMouthGate(lab, lm, mouth(), rect, vis);
+    if (lab && family === 'eyes') applyEyeGate(lab, lm, lid(), face.iris, rect, vis);
+    const skinModel = family === 'skin' ? skin() : null;
+    if (lab && skinModel) applySkinGate(lab, skinModel, rect, vis);
+    if (usablePerson) personGate(usablePerson, rect, vis);
+    return vis;
+  };
+
+  return {
+    apply(region, mask: CoverageMask) {
+      const { rect, alpha } = mask;
+      const key = `${region}:${rect.x},${rect.y},${rect.width},${rect.height}`;
+      let vis = cache.get(key);
+      if (!vis) {
+        vis = visibility(region, rect);
+        cache.set(key, vis);
+      }
+      for (let i = 0; i < alpha.length; i++) alpha[i] *= vis[i];
+    },
+  };
+}
+
+/** Lid skin model: the eyeshadow zone, lash line to brow (lashes and liner are the minority). */
+function lidModel(lab: LabPlane, lm: Face['landmarks']): ColourModel | null {
+  const polys = regionPolygons(lm, 'eyeshadow');
+  const rect = polygonBounds(polys, 0, { width: lab.rect.x + lab.rect.width, height: lab.rect.y + lab.rect.height });
+  return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, { L: 6, a: 3, b: 3 }) : null;
+}
+
+/** Zeroes `vis` inside `polys`, filling only where their box meets `rect`. */
+function holes(vis: Float32Array, rect: MaskRect, polys: Array<Array<[number, number]>>): void {
+  const box = polygonBounds(polys, 1, { width: rect.x + rect.width, height: rect.y + rect.height });
+  if (!box) return;
+  const x0 = Math.max(box.x, rect.x);
+  const y0 = Math.max(box.y, rect.y);
+  const sub = { x: x0, y: y0, width: box.x + box.width - x0, height: box.y + box.height - y0 };
+  if (sub.width <= 0 || sub.height <= 0) return;
+  const cover = fillPolygons(polys, sub);
+  for (let y = 0; y < sub.height; y++) {
+    const row = (sub.y - rect.y + y) * rect.width + sub.x - rect.x;
+    for (let x = 0; x < sub.width; x++) vis[row + x] *= 1 - Math.min(1, cover[y * sub.width + x]);
+  }
+}
+
+function personGate(person: PersonMask, rect: MaskRect, vis: Float32Array): void {
+  for (let y = 0; y < rect.height; y++) {
+    const row = (rect.y + y) * person.width + rect.x;
+    for (let x = 0; x < rect.width; x++) vis[y * rect.width + x] *= ramp(person.data[row + x] / 255, PERSON.lo, PERSON.hi);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * CIELAB (D65) of the camera's own pixels over one rect of the frame, taken before any renderer
+ * paints: the gate classifies surfaces in a perceptual space, where "how far from the lip colour"
+ * means the same at every lightness. Per-pixel conversion is a hot loop, so it is written here with
+ * lookup tables (sRGB → linear, and the Lab companding curve); tests check it against culori.
+ */
+import { SRGB_TO_LINEAR } from '../colour.ts';
+import type { MaskRect } from '../raster.ts';
+
+/** D65 white (culori's lab65 reference). */
+const XN = 0.3127 / 0.329;
+const ZN = (1 - 0.3127 - 0.329) / 0.329;
+const EPSILON = 216 / 24389;
+const KAPPA = 24389 / 27;
+/** Companding curve f(t) sampled over 0..F_MAX (linear-light XYZ of an sRGB pixel stays below). */
+const F_STEPS = 4096;
+const F_MAX = 1.1;
+const F_LUT = Float32Array.from({ length: F_STEPS + 2 }, (_, i) => {
+  const t = (i / F_STEPS) * F_MAX;
+  return t > EPSILON ? Math.cbrt(t) : (KAPPA * t + 16) / 116;
+});
+
+function f(t: number): number {
+  const u = (Math.max(0, t) / F_MAX) * F_STEPS;
+  const i = Math.min(F_STEPS, Math.floor(u));
+  const w = u - i;
+  return F_LUT[i] + w * (F_LUT[i + 1] - F_LUT[i]);
+}
+
+/** Writes L, a, b of one sRGB pixel at `out[o..o+2]`. */
+export function srgbToLab(r8: number, g8: number, b8: number, out: Float32Array, o: number): void {
+  const r = SRGB_TO_LINEAR[r8];
+  const g = SRGB_TO_LINEAR[g8];
+  const b = SRGB_TO_LINEAR[b8];
+  const fx = f((0.4123908 * r + 0.35758434 * g + 0.18048079 * b) / XN);
+  const fy = f(0.21263901 * r + 0.71516868 * g + 0.07219232 * b);
+  const fz = f((0.01933082 * r + 0.11919478 * g + 0.95053215 * b) / ZN);
+  out[o] = 116 * fy - 16;
+  out[o + 1] = 500 * (fx - fy);
+  out[o + 2] = 200 * (fy - fz);
+}
+
+/** L, a, b per pixel of `rect` (row-major triplets), each pixel converted on its first use. */
+export class LabPlane {
+  readonly rect: MaskRect;
+  readonly #rgb: Uint8Array;
+  readonly #lab: Float32Array;
+  readonly #done: Uint8Array;
+
+  /** Copies the rect's pixels now: renderers may paint the frame before the gate reads them. */
+  constructor(frame: { width: number; data: Uint8Array }, rect: MaskRect) {
+    this.rect = rect;
+    this.#rgb = new Uint8Array(rect.width * rect.height * 3);
+    for (let y = 0; y < rect.height; y++) {
+      const start = ((rect.y + y) * frame.width + rect.x) * 3;
+      this.#rgb.set(frame.data.subarray(start, start + rect.width * 3), y * rect.width * 3);
+    }
+    this.#lab = new Float32Array(rect.width * rect.height * 3);
+    this.#done = new Uint8Array(rect.width * rect.height);
+  }
+
+  /** Whether frame pixel (x, y) lies in the plane. */
+  has(x: number, y: number): boolean {
+    const { rect } = this;
+    return x >= rect.x && y >= rect.y && x < rect.x + rect.width && y < rect.y + rect.height;
+  }
+
+  /** Offset of frame pixel (x, y)'s L in `data()` (the pixel must lie in the plane). */
+  offset(x: number, y: number): number {
+    const i = (y - this.rect.y) * this.rect.width + x - this.rect.x;
+    if (!this.#done[i]) {
+      const o = i * 3;
+      srgbToLab(this.#rgb[o], this.#rgb[o + 1], this.#rgb[o + 2], this.#lab, o);
+      this.#done[i] = 1;
+    }
+    return i * 3;
+  }
+
+  /** The L, a, b triplets; read only at offsets returned by `offset()`. */
+  data(): Float32Array {
+    return this.#lab;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * What on the lips is not lip: the mouth interior and whatever lies over the lips.
+ *
+ * - The inner-lip polygon (the mesh's mouth opening) is never painted.
+ * - A colour model of this frame's lips, sampled from the band halfway between the outer and the
+ *   inner lip line (where the mesh is surely on lip), says how unlike the lip surface each pixel
+ *   is. Teeth (bright, grey), the cavity (dark) and a tongue (pinker, brighter, wet) that cross the
+ *   lip line are unlike it AND connected to the opening: a flood from the opening through unlike
+ *   pixels finds them, also where the mesh's inner line sits a few pixels off (the shape gate).
+ * - A finger or hand on closed lips is not connected to the opening; it is told by looking like
+ *   the skin around the mouth (sampled from a ring just outside the lips) and unlike the lips.
+ */
+import { LIPS_INNER, LIPS_OUTER, loop, type Point, type Polygon } from '../../vision/regions.ts';
+import { fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
+import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
+import type { LabPlane } from './lab-plane.ts';
+
+/** Lip band used for the lip model: from 30 % to 70 % of the way from the outer to the inner line. */
+const LIP_BAND = [0.3, 0.7] as const;
+/** Skin ring used for the skin model: the outer lip line scaled about the mouth centre. */
+const SKIN_RING = [1.25, 1.55] as const;
+/** Spread floors: lips are shaded (upper lip darker), so lightness is allowed to vary most. */
+const LIP_FLOOR = { L: 6, a: 3, b: 3 };
+const SKIN_FLOOR = { L: 8, a: 3, b: 3 };
+/** Normalised distance from the lip model: at `lo` still lip, at `hi` surely not. */
+const NOT_LIP = { lo: 2.5, hi: 4 } as const;
+/** The flood from the opening goes through pixels at least this unlike the lips. */
+const FLOOD_MIN = 0.25;
+/** A pixel is skin-like when closer to the skin model than to the lip model by this margin (lo..hi). */
+const SKIN_MARGIN = { lo: 0.5, hi: 2 } as const;
+/** ...and near the skin model itself (specular highlights on the lips are near neither). */
+const SKIN_NEAR = { lo: 2.5, hi: 4 } as const;
+
+const lerpLoop = (a: Polygon, b: Polygon, t: number): Polygon => a.map(([x, y], i) => [x + (b[i][0] - x) * t, y + (b[i][1] - y) * t]);
+
+function scaleLoop(poly: Polygon, s: number): Polygon {
+  const cx = poly.reduce((sum, p) => sum + p[0], 0) / poly.length;
+  const cy = poly.reduce((sum, p) => sum + p[1], 0) / poly.length;
+  return poly.map(([x, y]) => [cx + (x - cx) * s, cy + (y - cy) * s]);
+}
+
+/** Colour models of this frame's lips and the skin around them (null where the sample is too small). */
+export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): { lip: ColourModel | null; skin: ColourModel | null } {
+  const outer = loop(landmarks, LIPS_OUTER);
+  const inner = loop(landmarks, LIPS_INNER);
+  const sampled = (polys: Polygon[], floor: typeof LIP_FLOOR) => {
+    const rect = polygonBounds(polys, 1, { width: lab.rect.x + lab.rect.width, height: lab.rect.y + lab.rect.height });
+    return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, floor) : null;
+  };
+  return {
+    lip: sampled([lerpLoop(outer, inner, LIP_BAND[0]), lerpLoop(outer, inner, LIP_BAND[1])], LIP_FLOOR),
+    skin: sampled([scaleLoop(outer, SKIN_RING[1]), scaleLoop(outer, SKIN_RING[0])], SKIN_FLOOR),
+  };
+}
+
+/** Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected. */
+function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Array {
+  const reached = new Uint8Array(seed.length);
+  const stack: number[] = [];
+  for (let i = 0; i < seed.length; i++) {
+    if (seed[i] >= 0.5) {
+      reached[i] = 1;
+      stack.push(i);
+    }
+  }
+  const visit = (j: number) => {
+    if (reached[j] || open[j] <= FLOOD_MIN) return;
+    reached[j] = 1;
+    stack.push(j);
+  };
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    const x = i % width;
+    if (x > 0) visit(i - 1);
+    if (x < width - 1) visit(i + 1);
+    if (i >= width) visit(i - width);
+    if (i + width < seed.length) visit(i + width);
+  }
+  return reached;
+}
+
+/** Multiplies `vis` (over `rect`) by how visible the lip surface is at each pixel. */
+export function applyMouthGate(
+  lab: LabPlane,
+  landmarks: ReadonlyArray<Point>,
+  models: { lip: ColourModel | null; skin: ColourModel | null },
+  rect: MaskRect,
+  vis: Float32Array,
+): void {
+  const hole = fillPolygons([loop(landmarks, LIPS_INNER)], rect);
+  for (let i = 0; i < vis.length; i++) vis[i] *= 1 - Math.min(1, hole[i]);
+  const { lip, skin } = models;
+  if (!lip) return;
+  const notLip = new Float32Array(vis.length);
+  const skinLike = new Float32Array(vis.length);
+  const data = lab.data();
+  for (let y = 0; y < rect.height; y++) {
+    for (let x = 0; x < rect.width; x++) {
+      if (!lab.has(rect.x + x, rect.y + y)) continue;
+      const o = lab.offset(rect.x + x, rect.y + y);
+      const i = y * rect.width + x;
+      const dLip = distance(lip, data, o);
+      notLip[i] = ramp(dLip, NOT_LIP.lo, NOT_LIP.hi);
+      if (skin) {
+        const dSkin = distance(skin, data, o);
+        skinLike[i] = notLip[i] * ramp(dLip - dSkin, SKIN_MARGIN.lo, SKIN_MARGIN.hi) * (1 - ramp(dSkin, SKIN_NEAR.lo, SKIN_NEAR.hi));
+      }
+    }
+  }
+  const interior = flood(hole, notLip, rect.width);
+  for (let i = 0; i < vis.length; i++) {
+    if (interior[i]) vis[i] *= 1 - notLip[i];
+    vis[i] *= 1 - skinLike[i];
+  }
+}

@@ -1,0 +1,83 @@
+/** Shared by the occlusion tests: framing a shopper from a real photo, and ΔE2000 inside polygons. */
+import { converter, differenceCiede2000 } from 'culori';
+import { bundledCatalog, CatalogSlot, parseCatalog, servingCatalog } from '../../device/tryon/catalog.ts';
+import type { Frame } from '../../device/core/frame.ts';
+import type { Box, Face } from '../../device/vision/face.ts';
+import { FaceTracker } from '../../device/vision/face-tracker.ts';
+import type { RgbImage } from '../../device/vision/image-ops.ts';
+import { cropImage, type loadVision, onlyShopper, readRgb } from '../helpers/vision.ts';
+import { shopperWindow } from '../vision/transform.ts';
+
+export type Poly = Array<[number, number]>;
+
+/** The bundled catalog's default lipstick, recoloured to a saturated blue that no mouth, tooth or skin is near. */
+export const STRONG_PRODUCT = 'lumiere-rouge-satin';
+const STRONG_HEX = '#1060e0';
+
+/** A serving catalog whose default is that strong lipstick at full opacity (validated like any catalog). */
+export function strongLipstickSlot(): CatalogSlot {
+  const catalog = structuredClone(bundledCatalog());
+  catalog.default = { productId: STRONG_PRODUCT, shadeId: 'ruby' };
+  const shade = catalog.products.find((p) => p.id === STRONG_PRODUCT)!.shades.find((s) => s.id === 'ruby')!;
+  const lab = converter('lab65')(STRONG_HEX)!;
+  Object.assign(shade, { hex: STRONG_HEX, lab: [lab.l, lab.a, lab.b].map((v) => Math.round(v * 100) / 100), opacity: 1 });
+  return new CatalogSlot(servingCatalog(parseCatalog(JSON.stringify(catalog))));
+}
+
+export interface Fixture {
+  mouths: Array<{ file: string; faceBox: Box; what: string; interior: Poly[] }>;
+}
+
+export interface FramedShopper {
+  frame: Frame;
+  faces: Face[];
+  /** Where the frame's (0, 0) lies in the original photo. */
+  origin: [number, number];
+}
+
+/** A camera-like frame of one shopper cut from a photo (as regions.test.ts frames them), with the tracked face. */
+export async function framedShopper(vision: Awaited<ReturnType<typeof loadVision>>, file: string, faceBox: Box, edit?: (image: RgbImage) => RgbImage): Promise<FramedShopper> {
+  let image = await readRgb(file);
+  if (edit) image = edit(image);
+  const window = shopperWindow(faceBox);
+  const x0 = Math.max(0, Math.round(window.x));
+  const y0 = Math.max(0, Math.round(window.y));
+  const crop = onlyShopper(cropImage(image, window), { ...faceBox, x: faceBox.x - x0, y: faceBox.y - y0 });
+  const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
+  const { faces } = await tracker.process(crop);
+  if (faces.length !== 1) throw new Error(`${file}: expected one tracked face, got ${faces.length}`);
+  const frame: Frame = { id: 1, capturedAt: 0, width: crop.width, height: crop.height, format: 'rgb24', data: Buffer.from(crop.data) };
+  return { frame, faces, origin: [x0, y0] };
+}
+
+/** Photo polygons moved into frame coordinates. */
+export const shift = (polys: Poly[], [x0, y0]: [number, number]): Poly[] => polys.map((p) => p.map(([x, y]): [number, number] => [x - x0, y - y0]));
+
+function inside(polys: Poly[], x: number, y: number): boolean {
+  let hit = false;
+  for (const p of polys)
+    for (let i = 0, j = p.length - 1; i < p.length; j = i++)
+      if (p[i][1] > y !== p[j][1] > y && x < p[i][0] + ((y - p[i][1]) / (p[j][1] - p[i][1])) * (p[j][0] - p[i][0])) hit = !hit;
+  return hit;
+}
+
+const deltaE = differenceCiede2000();
+const rgb = (d: Uint8Array, o: number) => ({ mode: 'rgb' as const, r: d[o] / 255, g: d[o + 1] / 255, b: d[o + 2] / 255 });
+
+/** Mean and max ΔE2000 (culori) between two frames over the pixels whose centres lie inside `polys` (even-odd). */
+export function meanDeltaE(before: Uint8Array, after: Frame, polys: Poly[]): { mean: number; max: number; n: number } {
+  let sum = 0;
+  let max = 0;
+  let n = 0;
+  for (let y = 0; y < after.height; y++) {
+    for (let x = 0; x < after.width; x++) {
+      if (!inside(polys, x + 0.5, y + 0.5)) continue;
+      const o = (y * after.width + x) * 3;
+      const d = deltaE(rgb(before, o), rgb(after.data, o));
+      sum += d;
+      max = Math.max(max, d);
+      n++;
+    }
+  }
+  return { mean: n ? sum / n : 0, max, n };
+}

@@ -1,0 +1,46 @@
+/**
+ * Never on teeth, tongue or the mouth cavity: a strong lipstick rendered through the daemon's own
+ * try-on stage (createTryOnStage, which builds the occlusion gate before painting) leaves the
+ * hand-annotated mouth interior of real open-mouth photos as it was: mean ΔE2000 (culori) between
+ * input and output inside the annotation < 1. The same lipstick visibly covers the lips (mean ΔE2000
+ * on the lip band > 10), so an unpainted frame cannot pass.
+ * Annotations: tests/fixtures/occlusion.hand.json (its notes say how they were made).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/daemon.ts';
+import { loadVision } from '../helpers/vision.ts';
+import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
+import { MirrorConfig } from '../../device/config/schema.ts';
+import { LIPS_INNER, LIPS_OUTER, loop } from '../../device/vision/regions.ts';
+import { framedShopper, meanDeltaE, shift, strongLipstickSlot, STRONG_PRODUCT, type Fixture } from './occlusion-helpers.ts';
+
+const fixture: Fixture = JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'occlusion.hand.json'), 'utf8'));
+
+let vision: Awaited<ReturnType<typeof loadVision>>;
+beforeAll(async () => {
+  vision = await loadVision();
+});
+
+describe('lipstick never lands on the mouth interior (real open-mouth photos)', () => {
+  for (const mouth of fixture.mouths) {
+    it(`${path.basename(mouth.file)} (${mouth.what}): interior unchanged, lips painted`, async () => {
+      const shot = await framedShopper(vision, mouth.file, mouth.faceBox);
+      const before = Buffer.from(shot.frame.data);
+      const applied = createTryOnStage(MirrorConfig.parse({}).tryon, strongLipstickSlot())(shot.frame, shot.faces);
+      expect(applied).toEqual([STRONG_PRODUCT]);
+      const interior = meanDeltaE(before, shot.frame, shift(mouth.interior, shot.origin));
+      // The lip band halfway between the outer and inner lip lines: surely lip.
+      const lm = shot.faces[0].landmarks;
+      const outer = loop(lm, LIPS_OUTER);
+      const inner = loop(lm, LIPS_INNER);
+      const mid = (t: number) => outer.map(([x, y], i): [number, number] => [x + (inner[i][0] - x) * t, y + (inner[i][1] - y) * t]);
+      const lips = meanDeltaE(before, shot.frame, [mid(0.35), mid(0.65)]);
+      console.log(`${path.basename(mouth.file)}: interior ΔE2000 mean ${interior.mean.toFixed(2)} (max ${interior.max.toFixed(1)}, ${interior.n} px), lip band ${lips.mean.toFixed(1)}`);
+      expect(interior.n).toBeGreaterThan(30);
+      expect(lips.mean).toBeGreaterThan(10);
+      expect(interior.mean).toBeLessThan(1);
+    });
+  }
+});

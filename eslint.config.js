@@ -6,7 +6,7 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'ui/dist/', 'models/**/*.onnx', '**/*.d.ts.map'] },
+  { ignores: ['node_modules/', 'ui/dist/', 'fleet/dashboard/dist/', 'models/**/*.onnx', '**/*.d.ts.map'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -37,8 +37,8 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    // The kiosk runs in the browser.
-    files: ['ui/src/**/*.{ts,svelte}'],
+    // The kiosk and the dashboard run in the browser.
+    files: ['ui/src/**/*.{ts,svelte}', 'fleet/dashboard/src/**/*.{ts,svelte}'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {

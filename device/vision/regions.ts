@@ -26,13 +26,13 @@ export const EYE_RIGHT = [...EYE_RIGHT_UPPER, ...EYE_RIGHT_LOWER.slice(1, -1).re
 export const EYE_LEFT = [...EYE_LEFT_UPPER, ...EYE_LEFT_LOWER.slice(1, -1).reverse()] as const;
 
 /** First ring around the eye (the lid crease above, the lower lid's edge below), outer → inner. */
-const EYE_RIGHT_RING1_UPPER = [130, 247, 30, 29, 27, 28, 56, 190, 243] as const;
+export const EYE_RIGHT_RING1_UPPER = [130, 247, 30, 29, 27, 28, 56, 190, 243] as const;
 const EYE_RIGHT_RING1_LOWER = [130, 25, 110, 24, 23, 22, 26, 112, 243] as const;
-const EYE_LEFT_RING1_UPPER = [359, 467, 260, 259, 257, 258, 286, 414, 463] as const;
+export const EYE_LEFT_RING1_UPPER = [359, 467, 260, 259, 257, 258, 286, 414, 463] as const;
 const EYE_LEFT_RING1_LOWER = [359, 255, 339, 254, 253, 252, 256, 341, 463] as const;
 /** Second ring above the eye: just under the brow, outer → inner. */
-const EYE_RIGHT_RING2_UPPER = [113, 225, 224, 223, 222, 221, 189] as const;
-const EYE_LEFT_RING2_UPPER = [342, 445, 444, 443, 442, 441, 413] as const;
+export const EYE_RIGHT_RING2_UPPER = [113, 225, 224, 223, 222, 221, 189] as const;
+export const EYE_LEFT_RING2_UPPER = [342, 445, 444, 443, 442, 441, 413] as const;
 
 export const BROW_RIGHT = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46] as const;
 export const BROW_LEFT = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276] as const;
@@ -84,7 +84,7 @@ const band = (landmarks: ReadonlyArray<Point>, a: readonly number[], b: readonly
  * hairline at the inner corner to `thickness` x eye width at the outer corner, with a short
  * upswept wing past the outer corner.
  */
-function eyeliner(landmarks: ReadonlyArray<Point>, upper: readonly number[], lower: readonly number[], thickness = 0.09, wing = 0.22): Polygon {
+export function eyeliner(landmarks: ReadonlyArray<Point>, upper: readonly number[], lower: readonly number[], thickness = 0.09, wing = 0.22): Polygon {
   const line = loop(landmarks, upper);
   const outer = line[0];
   const inner = line[line.length - 1];

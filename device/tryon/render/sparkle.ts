@@ -119,35 +119,35 @@ export function drawSparkles(
     const py = A[1] + field.u[k] * (B[1] - A[1]) + field.v[k] * (C[1] - A[1]);
     const mx = Math.floor(px) - mask.rect.x;
     const my = Math.floor(py) - mask.rect.y;
-    if (mx < 0 || my < 0 || mx >= mask.rect.width || my >= mask.rect.height) continue;
-    const coverage = mask.alpha[my * mask.rect.width + mx];
+    if (mx < 0 || my < 0 || mx >= mask.rect.width || my >= mask.rect.height || mask.alpha[my * mask.rect.width + mx] < 0.05) continue;
     // A glint catches the light over part of its phase cycle only.
     const glint = Math.max(0, Math.cos(field.phase[k] + angle)) ** 3;
-    const amount = level * coverage * glint;
+    const amount = level * glint;
     if (amount < 0.01) continue;
     const hue = HUES[field.hue[k]];
     // Shimmer: a pale glint of the shade's own colour; holographic: the glint's own hue.
     const tint = (c: number, h: number) => amount * ((1 - material.iridescence) * (0.5 + (0.5 * c) / peak) + material.iridescence * h);
-    splat(frame, px, py, sigma * field.size[k], tint(colour[0], hue[0]), tint(colour[1], hue[1]), tint(colour[2], hue[2]));
+    splat(frame, mask, px, py, sigma * field.size[k], tint(colour[0], hue[0]), tint(colour[1], hue[1]), tint(colour[2], hue[2]));
     drawn++;
   }
   return drawn;
 }
 
-/** Adds a small Gaussian of linear light (r, g, b) at (cx, cy) into the frame. */
-function splat(frame: Frame, cx: number, cy: number, sigma: number, r: number, g: number, b: number): void {
+/** Adds a small Gaussian of linear light (r, g, b) at (cx, cy), times the mask's coverage (a glint never leaves the region). */
+function splat(frame: Frame, mask: CoverageMask, cx: number, cy: number, sigma: number, r: number, g: number, b: number): void {
   const reach = Math.ceil(sigma * 2.5);
-  const x0 = Math.max(0, Math.floor(cx) - reach);
-  const x1 = Math.min(frame.width - 1, Math.floor(cx) + reach);
-  const y0 = Math.max(0, Math.floor(cy) - reach);
-  const y1 = Math.min(frame.height - 1, Math.floor(cy) + reach);
+  const { rect, alpha } = mask;
+  const x0 = Math.max(rect.x, Math.floor(cx) - reach);
+  const x1 = Math.min(rect.x + rect.width - 1, Math.floor(cx) + reach);
+  const y0 = Math.max(rect.y, Math.floor(cy) - reach);
+  const y1 = Math.min(rect.y + rect.height - 1, Math.floor(cy) + reach);
   const k = -0.5 / (sigma * sigma);
   const { data, width } = frame;
   for (let y = y0; y <= y1; y++)
     for (let x = x0; x <= x1; x++) {
       const dx = x + 0.5 - cx;
       const dy = y + 0.5 - cy;
-      const w = Math.exp(k * (dx * dx + dy * dy));
+      const w = Math.exp(k * (dx * dx + dy * dy)) * alpha[(y - rect.y) * rect.width + (x - rect.x)];
       if (w < 0.02) continue;
       const p = (y * width + x) * 3;
       data[p] = linearToSrgb(SRGB_TO_LINEAR[data[p]] + w * r);

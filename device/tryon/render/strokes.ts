@@ -1,0 +1,71 @@
+/**
+ * Anti-aliased tapered strokes into a coverage buffer (lip liner, lashes, brow hairs): each stroke
+ * is a capsule around a segment whose width runs from w0 to w1; coverage is the distance to the
+ * segment against the half-width, with a one-pixel ramp, combined by max so crossing strokes do not
+ * add up (or cancel, as an even-odd polygon fill would).
+ */
+import type { MaskRect } from '../raster.ts';
+
+export function stroke(alpha: Float32Array, rect: MaskRect, x0: number, y0: number, x1: number, y1: number, w0: number, w1: number, weight = 1): void {
+  const reach = Math.max(w0, w1) / 2 + 1;
+  const xa = Math.max(rect.x, Math.floor(Math.min(x0, x1) - reach));
+  const xb = Math.min(rect.x + rect.width - 1, Math.ceil(Math.max(x0, x1) + reach));
+  const ya = Math.max(rect.y, Math.floor(Math.min(y0, y1) - reach));
+  const yb = Math.min(rect.y + rect.height - 1, Math.ceil(Math.max(y0, y1) + reach));
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  const len2 = dx * dx + dy * dy || 1e-9;
+  for (let y = ya; y <= yb; y++) {
+    const py = y + 0.5 - y0;
+    for (let x = xa; x <= xb; x++) {
+      const px = x + 0.5 - x0;
+      const t = Math.min(1, Math.max(0, (px * dx + py * dy) / len2));
+      const ex = px - t * dx;
+      const ey = py - t * dy;
+      const half = (w0 + (w1 - w0) * t) / 2;
+      const c = Math.min(1, Math.max(0, half + 0.5 - Math.sqrt(ex * ex + ey * ey))) * weight;
+      const i = (y - rect.y) * rect.width + (x - rect.x);
+      if (c > alpha[i]) alpha[i] = c;
+    }
+  }
+}
+
+/** Catmull-Rom subdivision of a closed loop (`steps` points per edge): a smooth line through the mesh points. */
+export function smoothLoop(points: ReadonlyArray<readonly [number, number]>, steps: number): Array<[number, number]> {
+  const n = points.length;
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) {
+    const p0 = points[(i - 1 + n) % n];
+    const p1 = points[i];
+    const p2 = points[(i + 1) % n];
+    const p3 = points[(i + 2) % n];
+    for (let s = 0; s < steps; s++) {
+      const t = s / steps;
+      const t2 = t * t;
+      const t3 = t2 * t;
+      const f = (a: number, b: number, c: number, d: number) => 0.5 * (2 * b + (-a + c) * t + (2 * a - 5 * b + 4 * c - d) * t2 + (-a + 3 * b - 3 * c + d) * t3);
+      out.push([f(p0[0], p1[0], p2[0], p3[0]), f(p0[1], p1[1], p2[1], p3[1])]);
+    }
+  }
+  return out;
+}
+
+/** A fixed pseudo-random number in [0, 1) for stroke `k` (placement jitter that never changes between frames). */
+export function hash01(k: number): number {
+  const v = Math.sin(k * 12.9898 + 78.233) * 43758.5453;
+  return v - Math.floor(v);
+}
+
+/** The point at parameter q (0..1, by arc length) along an open polyline. */
+export function along(line: ReadonlyArray<readonly [number, number]>, q: number): [number, number] {
+  const lengths = line.slice(1).map((p, i) => Math.hypot(p[0] - line[i][0], p[1] - line[i][1]));
+  let target = q * lengths.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < lengths.length; i++) {
+    if (target <= lengths[i] || i === lengths.length - 1) {
+      const t = lengths[i] > 0 ? Math.min(1, target / lengths[i]) : 0;
+      return [line[i][0] + t * (line[i + 1][0] - line[i][0]), line[i][1] + t * (line[i + 1][1] - line[i][1])];
+    }
+    target -= lengths[i];
+  }
+  return [line[0][0], line[0][1]];
+}

@@ -10,6 +10,7 @@ import type { PipelineStats } from './core/pipeline-stats.ts';
 import type { EmittedFrameInfo, Frame } from './core/frame.ts';
 import type { Face } from './vision/face.ts';
 import type { FaceStageResult } from './vision/face-tracker.ts';
+import type { PersonMask } from './vision/segmentation.ts';
 import type { Logger } from './core/logger.ts';
 
 /** What the pipeline hands the transport: the encoded glass image and what was found in it. */
@@ -24,8 +25,8 @@ export interface EncodedFrame extends EmittedFrameInfo {
 
 export interface PipelineStages {
   vision(frame: Frame): Promise<FaceStageResult>;
-  /** Renders products into the frame's pixels; returns the product ids applied. */
-  tryOn(frame: Frame, faces: Face[]): string[];
+  /** Renders products into the frame's pixels (hair colour reads the person mask); returns the product ids applied. */
+  tryOn(frame: Frame, faces: Face[], person?: PersonMask): string[];
   encode(frame: Frame): Promise<Buffer>;
   emit(frame: EncodedFrame): void;
 }
@@ -64,8 +65,8 @@ export class Pipeline {
 
   async #process(frame: PooledFrame): Promise<void> {
     try {
-      const { faces, otherFaces } = await this.#stages.vision(frame);
-      const applied = this.#stages.tryOn(frame, faces);
+      const { faces, otherFaces, segmentation } = await this.#stages.vision(frame);
+      const applied = this.#stages.tryOn(frame, faces, segmentation);
       const image = await this.#stages.encode(frame);
       const emittedAt = nowMs();
       this.#stages.emit({

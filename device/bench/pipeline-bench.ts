@@ -19,7 +19,9 @@ import { createJpegEncoder } from '../encode/jpeg-encoder.ts';
 import { Pipeline } from '../pipeline.ts';
 import { DEMO_CLIP } from '../source/index.ts';
 import { ImageFolderSource } from '../source/image-folder-source.ts';
-import { createTryOnStage } from '../tryon/tryon-stage.ts';
+import { CatalogSlot } from '../tryon/catalog.ts';
+import { createOcclusionGate } from '../tryon/occlusion/index.ts';
+import { createTryOnStage, nothingChosen } from '../tryon/tryon-stage.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -48,7 +50,7 @@ async function loadFrames(width: number, height: number): Promise<Buffer[]> {
 }
 
 const vision = await createFaceStage(config.vision, quiet, { stateDir: await mkdtemp(path.join(os.tmpdir(), 'mirror-bench-')) });
-const tryOn = createTryOnStage(config.tryon);
+const tryOn = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: new CatalogSlot(), pin: config.tryon.pin });
 const encode = createJpegEncoder(config.encode.quality);
 console.log(`backends: ${JSON.stringify(vision.backends)}; ${SECONDS} s per sustained run; 2-core reference: ${process.env.BENCH_MACHINE ?? 'this machine'}`);
 

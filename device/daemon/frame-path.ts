@@ -16,7 +16,8 @@ import type { FrameSource } from '../source/source.ts';
 import type { SessionTracker } from '../telemetry/events.ts';
 import type { KioskServer } from '../transport/kiosk-server.ts';
 import type { CatalogSlot } from '../tryon/catalog.ts';
-import { createTryOnStage } from '../tryon/tryon-stage.ts';
+import { createOcclusionGate } from '../tryon/occlusion/index.ts';
+import { createTryOnStage, nothingChosen, wantsSegmentation, type TryOnStageDeps } from '../tryon/tryon-stage.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
 import type { StopSteps } from './stop-steps.ts';
 
@@ -34,21 +35,39 @@ export interface PipelineInputs {
 export interface RunningPipeline {
   /** The newest encoded frame, for a confirmed debug capture (mirrorctl). */
   frameTap: FrameTap;
-  /** Applies reloaded try-on and encode settings from the next frame on. */
+  /** Applies reloaded try-on (pin) and encode settings from the next frame on. */
   reconfigure(next: MirrorConfig): void;
 }
 
 export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stops: StopSteps, logger: Logger): RunningPipeline {
   const { slot, sessions, kiosk } = inputs;
-  // Replaced in place by a config reload (encode.quality, tryon); the pipeline calls through.
-  let tryOn = createTryOnStage(config.tryon, inputs.catalogSlot);
+  // Until the shopper's selection is wired (tryon-control), nothing chosen: the catalog's default shows.
+  const selection = nothingChosen;
+  let lastRenderErrorAt = 0;
+  // The stage reads `pin` per frame: a config reload changes it in place.
+  const tryOnDeps: TryOnStageDeps = {
+    selection,
+    gate: createOcclusionGate,
+    catalog: inputs.catalogSlot,
+    pin: config.tryon.pin,
+    onRenderError: (category, err) => {
+      const now = Date.now();
+      if (now - lastRenderErrorAt < 5000) return;
+      lastRenderErrorAt = now;
+      logger.error({ category, err: (err as Error).stack ?? String(err) }, 'renderer failed; product skipped on this frame');
+    },
+  };
+  const tryOn = createTryOnStage(tryOnDeps);
+  // Hair colour needs the person mask: the segmenter runs only while a hair product is on.
+  inputs.vision.segmentOnDemand(() => wantsSegmentation(selection()));
+  // Replaced in place by a config reload (encode.quality); the pipeline calls through.
   let encode = createJpegEncoder(config.encode.quality);
   const frameTap = new FrameTap();
   const pipeline = new Pipeline(
     slot,
     {
       vision: (frame) => inputs.vision.tracker.process(frame),
-      tryOn: (frame, faces) => tryOn(frame, faces),
+      tryOn: (frame, faces, person) => tryOn(frame, faces, person),
       encode: (frame) => encode(frame),
       emit: (frame) => {
         frameTap.offer(frame.image);
@@ -68,7 +87,7 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   return {
     frameTap,
     reconfigure(next) {
-      tryOn = createTryOnStage(next.tryon, inputs.catalogSlot);
+      tryOnDeps.pin = next.tryon.pin;
       encode = createJpegEncoder(next.encode.quality);
     },
   };

@@ -39,22 +39,39 @@ export function polygonBounds(polygons: ReadonlyArray<ReadonlyArray<readonly [nu
 
 export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, rect: MaskRect): Float32Array {
   const alpha = new Float32Array(rect.width * rect.height);
-  const xs: number[] = [];
+  const edges = edgeList(polygons, rect);
+  const count = edges.length / 4;
+  // Crossings of one sub-scanline (few per row: insertion-sorted in place).
+  let xs = new Float64Array(16);
+  // Per row: coverage as differences (a span's inside adds at its start, subtracts past its end),
+  // summed once per row, so a wide span costs two writes, not one per pixel per sub-row.
+  const diff = new Float32Array(rect.width + 1);
   const weight = 1 / SUBROWS;
   for (let row = 0; row < rect.height; row++) {
+    diff.fill(0);
+    const base = row * rect.width;
     for (let s = 0; s < SUBROWS; s++) {
       const sy = rect.y + row + (s + 0.5) / SUBROWS;
-      xs.length = 0;
-      for (const poly of polygons) {
-        for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-          const [xi, yi] = poly[i];
-          const [xj, yj] = poly[j];
-          if (yi > sy !== yj > sy) xs.push(xi + ((sy - yi) / (yj - yi)) * (xj - xi) - rect.x);
+      let n = 0;
+      for (let e = 0; e < count; e++) {
+        const y0 = edges[e * 4 + 1];
+        const y1 = edges[e * 4 + 3];
+        if (y0 > sy === y1 > sy) continue;
+        const x0 = edges[e * 4];
+        const x = x0 + ((sy - y0) / (y1 - y0)) * (edges[e * 4 + 2] - x0);
+        if (n === xs.length) {
+          const grown = new Float64Array(n * 2);
+          grown.set(xs);
+          xs = grown;
         }
+        let k = n++;
+        while (k > 0 && xs[k - 1] > x) {
+          xs[k] = xs[k - 1];
+          k--;
+        }
+        xs[k] = x;
       }
-      xs.sort((a, b) => a - b);
-      const base = row * rect.width;
-      for (let k = 0; k + 1 < xs.length; k += 2) {
+      for (let k = 0; k + 1 < n; k += 2) {
         const a = Math.max(0, xs[k]);
         const b = Math.min(rect.width, xs[k + 1]);
         if (b <= a) continue;
@@ -65,12 +82,33 @@ export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [num
           continue;
         }
         alpha[base + ia] += (ia + 1 - a) * weight;
-        for (let x = ia + 1; x < ib; x++) alpha[base + x] += weight;
+        diff[ia + 1] += weight;
+        diff[ib] -= weight;
         if (ib < rect.width) alpha[base + ib] += (b - ib) * weight;
       }
     }
+    let run = 0;
+    for (let x = 0; x < rect.width; x++) {
+      run += diff[x];
+      alpha[base + x] += run;
+    }
   }
   return alpha;
+}
+
+/** The polygons' edges as [x0, y0, x1, y1] relative to the rect's left edge (x) and in frame rows (y). */
+function edgeList(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, rect: MaskRect): Float64Array {
+  const total = polygons.reduce((n, p) => n + p.length, 0);
+  const edges = new Float64Array(total * 4);
+  let e = 0;
+  for (const poly of polygons)
+    for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      edges[e++] = poly[i][0] - rect.x;
+      edges[e++] = poly[i][1];
+      edges[e++] = poly[j][0] - rect.x;
+      edges[e++] = poly[j][1];
+    }
+  return edges;
 }
 
 /** Separable box blur, radius in pixels; softens mask edges in proportion to face size. */

@@ -3,8 +3,8 @@
  * loops (vision/regions.ts), feathered in proportion to the face (inter-ocular distance), so the
  * mask edge hides the mesh's few-pixel error at any distance from the mirror.
  */
-import { interOcular, regionPolygons, type Point, type RegionName } from '../vision/regions.ts';
-import { boxBlur, fillPolygons, polygonBounds, type CoverageMask } from './raster.ts';
+import { interOcular, regionPolygons, type Point, type Polygon, type RegionName } from '../vision/regions.ts';
+import { boxBlur, fillPolygons, polygonBounds, type CoverageMask, type MaskRect } from './raster.ts';
 
 /** Default feather per region, as a fraction of the inter-ocular distance. */
 const FEATHER: Partial<Record<RegionName, number>> = {
@@ -33,7 +33,25 @@ const FEATHER: Partial<Record<RegionName, number>> = {
   eyeshadow: 0.03,
   eyeshadowRight: 0.03,
   eyeshadowLeft: 0.03,
+  // Foundation's outer edge fades wide over the hairline and jaw (see SPLIT_FEATHER for its holes).
+  faceSkin: 0.16,
+  nostrils: 0.01,
+  underEyes: 0.08,
+  underEyeRight: 0.08,
+  underEyeLeft: 0.08,
+  cheeksLifted: 0.09,
+  cheekLiftedRight: 0.09,
+  cheekLiftedLeft: 0.09,
+  cheekbones: 0.07,
+  browBones: 0.03,
 };
+
+/**
+ * Regions whose first loop is an outline and the rest holes, feathered apart: foundation fades
+ * wide over the hairline and jaw but must stop short at the eyes, brows, lips and nostrils, which a
+ * wide blur would half cover. Value: the holes' feather (fraction of the inter-ocular distance).
+ */
+const SPLIT_FEATHER: Partial<Record<RegionName, number>> = { faceSkin: 0.012 };
 const DEFAULT_FEATHER = 0.015;
 
 /**
@@ -56,15 +74,85 @@ export function regionMask(
   options: RegionMaskOptions = {},
 ): CoverageMask | null {
   const polygons = regionPolygons(landmarks, name);
-  const feather = options.featherPx ?? Math.max(0.5, interOcular(landmarks) * (FEATHER[name] ?? DEFAULT_FEATHER));
-  const rect = polygonBounds(polygons, Math.ceil(feather) * 2 + 1, frame);
+  const scale = interOcular(landmarks);
+  const feather = options.featherPx ?? Math.max(0.5, scale * featherOf(name));
+  // A box blur of radius r reaches r pixels past the loops.
+  const rect = polygonBounds(polygons, Math.ceil(feather) + 1, frame);
   if (!rect) return null;
-  const filled = fillPolygons(polygons, rect);
-  const alpha = feather >= 1 ? boxBlur(filled, rect.width, rect.height, feather) : filled;
+  const holeFeather = SPLIT_FEATHER[name];
+  const alpha = holeFeather === undefined ? feathered(polygons, rect, feather) : outlineMinusHoles(polygons, rect, feather, Math.max(0.5, scale * holeFeather));
   const hole = HARD_HOLES[name];
   if (hole) {
     const inside = fillPolygons(regionPolygons(landmarks, hole), rect);
     for (let i = 0; i < alpha.length; i++) alpha[i] *= 1 - Math.min(1, inside[i]);
   }
   return { rect, alpha };
+}
+
+/** A one-sided region (cheekboneRight) is feathered as its pair (cheekbones). */
+function featherOf(name: RegionName): number {
+  return FEATHER[name] ?? FEATHER[name.replace(/(Right|Left)$/, 's') as RegionName] ?? FEATHER[name.replace(/(Right|Left)$/, '') as RegionName] ?? DEFAULT_FEATHER;
+}
+
+/** Feathers at least this wide (px) are rasterised at a lower resolution and upsampled: they are smooth anyway. */
+const COARSE_FEATHER = 8;
+
+function feathered(polygons: Polygon[], rect: MaskRect, feather: number): Float32Array {
+  if (feather >= COARSE_FEATHER) return coarseFeathered(polygons, rect, feather);
+  const filled = fillPolygons(polygons, rect);
+  return feather >= 1 ? boxBlur(filled, rect.width, rect.height, feather) : filled;
+}
+
+/** Fill and blur at 1/s resolution (s up to 4, the blur still ≥ 2 coarse pixels), then bilinear back to the rect. */
+function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number): Float32Array {
+  const s = Math.min(4, Math.floor(feather / 4));
+  const low: MaskRect = { x: 0, y: 0, width: Math.ceil(rect.width / s) + 1, height: Math.ceil(rect.height / s) + 1 };
+  const scaled = polygons.map((poly) => poly.map(([x, y]): [number, number] => [(x - rect.x) / s, (y - rect.y) / s]));
+  const coarse = boxBlur(fillPolygons(scaled, low), low.width, low.height, feather / s);
+  const alpha = new Float32Array(rect.width * rect.height);
+  // Column → coarse position once per call, not per pixel.
+  const cx0 = new Int32Array(rect.width);
+  const cx1 = new Int32Array(rect.width);
+  const cwx = new Float32Array(rect.width);
+  for (let x = 0; x < rect.width; x++) {
+    const gx = Math.max(0, (x + 0.5) / s - 0.5);
+    cx0[x] = Math.floor(gx);
+    cx1[x] = Math.min(low.width - 1, cx0[x] + 1);
+    cwx[x] = gx - cx0[x];
+  }
+  for (let y = 0; y < rect.height; y++) {
+    const gy = Math.max(0, (y + 0.5) / s - 0.5);
+    const y0 = Math.floor(gy);
+    const wy = gy - y0;
+    const r0 = y0 * low.width;
+    const r1 = Math.min(low.height - 1, y0 + 1) * low.width;
+    const o = y * rect.width;
+    for (let x = 0; x < rect.width; x++) {
+      const a = cx0[x];
+      const b = cx1[x];
+      const top = coarse[r0 + a] + cwx[x] * (coarse[r0 + b] - coarse[r0 + a]);
+      const bottom = coarse[r1 + a] + cwx[x] * (coarse[r1 + b] - coarse[r1 + a]);
+      alpha[o + x] = top + wy * (bottom - top);
+    }
+  }
+  return alpha;
+}
+
+/**
+ * The first loop faded inwards over `outer` pixels (nothing spills past the outline onto hair or
+ * background), times one minus the other loops (non-overlapping holes) feathered by `inner`.
+ */
+function outlineMinusHoles(polygons: Polygon[], rect: MaskRect, outer: number, inner: number): Float32Array {
+  const alpha = feathered(polygons.slice(0, 1), rect, outer / 2);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = Math.min(1, Math.max(0, 2 * alpha[i] - 1));
+  // Each hole in its own small rect: the features are a small part of the face.
+  for (const hole of polygons.slice(1)) {
+    const box = polygonBounds([hole], Math.ceil(inner) + 1, { width: rect.x + rect.width, height: rect.y + rect.height });
+    if (!box) continue;
+    const cut = feathered([hole], box, inner);
+    for (let y = Math.max(box.y, rect.y); y < Math.min(box.y + box.height, rect.y + rect.height); y++)
+      for (let x = Math.max(box.x, rect.x); x < Math.min(box.x + box.width, rect.x + rect.width); x++)
+        alpha[(y - rect.y) * rect.width + x - rect.x] *= Math.max(0, 1 - cut[(y - box.y) * box.width + x - box.x]);
+  }
+  return alpha;
 }

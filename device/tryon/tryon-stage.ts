@@ -1,29 +1,99 @@
 /**
- * The try-on stage: renders the selected product onto the shopper (the nearest face) only.
+ * The try-on stage: draws the shopper's selection onto the shopper (faces[0], the nearest face)
+ * only; bystanders are never rendered.
  *
- * What is on the lips: the serving catalog's `default` (or the config's `tryon.pin`, see
- * catalog/pin.ts), read through the `CatalogSlot` once per frame, so a committed catalog update
- * changes the shade from the next frame on. Until the per-category renderers replace this stage,
- * only lipstick items are drawn (with the first lipstick renderer, at the shade's opacity x intensity).
+ * Per frame: the selection (deps.selection(), fed by the shopper's session; empty = the serving
+ * catalog's `default`, read once per frame so a committed catalog update shows from the next
+ * frame), the occlusion gate built from the camera's pixels BEFORE anything is painted, one
+ * RenderContext (masks rasterised and gated once, the face's light), then each item's renderer in
+ * CATEGORIES order (skin first, lips and hair last). Returns the ids of the products drawn.
+ *
+ * Before/after: `compare = s` keeps the shopper bare on the left s of the DISPLAYED image. The
+ * kiosk mirrors the frame, so that is the frame's right side: those columns are copied before
+ * rendering and put back after, byte for byte. s = 1 draws nothing.
  */
-import type { MirrorConfig } from '../config/schema.ts';
 import type { Frame } from '../core/frame.ts';
 import type { Face } from '../vision/face.ts';
-import { CatalogSlot, initialItems } from './catalog.ts';
-import { renderLipstick } from './lipstick.ts';
-import { createOcclusionGate } from './occlusion/index.ts';
+import type { PersonMask } from '../vision/segmentation.ts';
+import { initialItems, type CatalogSlot } from './catalog.ts';
+import type { TryOnPin } from './catalog/pin.ts';
+import { CATEGORIES, type Category } from './catalog/schema.ts';
+import { createRenderContext } from './render/context.ts';
+import { RENDERERS } from './render/registry.ts';
+import type { AppliedProduct, CategoryRenderer, OcclusionGate } from './render/renderer.ts';
 
-export function createTryOnStage(tryon: MirrorConfig['tryon'], catalog: CatalogSlot = new CatalogSlot()): (frame: Frame, faces: Face[]) => string[] {
-  return (frame, faces) => {
+export interface TryOnSelection {
+  /** Resolved against the serving catalog, in any order. */
+  items: AppliedProduct[];
+  /** Share of the displayed image (from its left) kept bare, 0..1; null = no split. */
+  compare: number | null;
+}
+
+export type GateFactory = (frame: Frame, face: Face, person?: PersonMask) => OcclusionGate;
+
+export interface TryOnStageDeps {
+  selection: () => TryOnSelection;
+  gate: GateFactory;
+  catalog: CatalogSlot;
+  /** config tryon.pin: shown instead of the catalog's default while nothing is chosen (if the serving catalog has it). */
+  pin?: TryOnPin;
+  renderers?: ReadonlyMap<Category, CategoryRenderer>;
+  /** Hears a renderer that threw; that product is skipped on this frame, the others are drawn. */
+  onRenderError?: (category: Category, err: unknown) => void;
+}
+
+export type TryOnStage = (frame: Frame, faces: Face[], person?: PersonMask) => string[];
+
+const ORDER = new Map<Category, number>(CATEGORIES.map((c, i) => [c, i]));
+
+/** The selection before the shopper chooses anything (the catalog default or the pin shows). */
+export const nothingChosen = (): TryOnSelection => ({ items: [], compare: null });
+
+/** True when the selection needs the person segmentation (hair colour): the tracker runs it only then. */
+export function wantsSegmentation(selection: TryOnSelection): boolean {
+  return selection.items.some((item) => item.product.category === 'hairColour');
+}
+
+export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
+  const renderers = deps.renderers ?? RENDERERS;
+  return (frame, faces, person) => {
     const shopper = faces[0];
     if (!shopper) return [];
+    const selection = deps.selection();
+    const split = selection.compare === null ? 0 : Math.min(1, Math.max(0, selection.compare));
+    if (split >= 1) return [];
+    const chosen = selection.items.length > 0 ? selection.items : initialItems(deps.catalog.current.catalog, deps.pin);
+    if (chosen.length === 0) return [];
+    const items = [...chosen].sort((a, b) => ORDER.get(a.product.category)! - ORDER.get(b.product.category)!);
+    const bare = split > 0 ? keepBare(frame, split) : null;
+    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person), person);
     const applied: string[] = [];
-    // The gate reads the camera's pixels, so it is built before anything is painted.
-    const gate = createOcclusionGate(frame, shopper);
-    for (const { product, shade, intensity } of initialItems(catalog.current.catalog, tryon.pin)) {
-      if (product.category !== 'lipstick') continue;
-      if (renderLipstick(frame, shopper, { productId: product.id, colour: shade.hex, opacity: shade.opacity * intensity }, gate)) applied.push(product.id);
+    for (const item of items) {
+      const renderer = renderers.get(item.product.category);
+      if (!renderer || item.intensity <= 0) continue;
+      try {
+        if (renderer.render(ctx, item) && !applied.includes(item.product.id)) applied.push(item.product.id);
+      } catch (err) {
+        deps.onRenderError?.(item.product.category, err);
+      }
     }
+    bare?.restore();
     return applied;
+  };
+}
+
+/** Copies the frame's right `split` share of columns (the displayed left) so they can be put back. */
+function keepBare(frame: Frame, split: number): { restore(): void } {
+  const x0 = Math.round(frame.width * (1 - split));
+  const rowBytes = (frame.width - x0) * 3;
+  const copy = Buffer.allocUnsafe(rowBytes * frame.height);
+  for (let y = 0; y < frame.height; y++) {
+    const start = (y * frame.width + x0) * 3;
+    copy.set(frame.data.subarray(start, start + rowBytes), y * rowBytes);
+  }
+  return {
+    restore() {
+      for (let y = 0; y < frame.height; y++) frame.data.set(copy.subarray(y * rowBytes, (y + 1) * rowBytes), (y * frame.width + x0) * 3);
+    },
   };
 }

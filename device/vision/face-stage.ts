@@ -24,6 +24,13 @@ export interface FaceStage {
    * `modelVersions` follow. Returns the previous model, still loaded (the caller disposes it).
    */
   swapMesh(model: LoadedModel): LoadedModel;
+  /**
+   * Person segmentation while `when()` holds (hair colour on). With vision.segmentationEvery = 0 the
+   * model is loaded on the first frame that wants it (in the background: frames keep flowing, the
+   * mask follows once loaded) and then runs every ON_DEMAND_EVERY frames while wanted; with
+   * segmentationEvery > 0 it already runs on every Nth frame and this changes nothing.
+   */
+  segmentOnDemand(when: () => boolean): void;
   /** Backend chosen per model and how fast it measured when chosen. */
   choices(): Record<string, ModelChoice>;
   dispose(): void;
@@ -49,6 +56,8 @@ async function loadMesh(loader: ModelLoader, options: FaceStageOptions, logger: 
 
 /** NHWC input shapes of the segmentation models (their manifests say the same). */
 const SEGMENTATION_INPUT = { selfie: [1, 256, 256, 3], meet: [1, 144, 256, 3] } as const;
+/** On-demand segmentation rate: hair moves slowly, the mask is reused on the frame in between. */
+export const ON_DEMAND_EVERY = 2;
 
 export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger, options: FaceStageOptions): Promise<FaceStage> {
   // Each model on the fastest backend this host has (timed once, cached per host in stateDir).
@@ -69,14 +78,13 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
       iris = new IrisModel(model);
       backends.iris = model.backend;
     }
-    let segmenter: PersonSegmenter | undefined;
-    if (vision.segmentationEvery > 0) {
-      const name = vision.segmentationModel === 'meet' ? 'segmentation-meet' : 'segmentation';
-      const model = await loader.load(name);
+    const loadSegmenter = async (every: number): Promise<PersonSegmenter> => {
+      const model = await loader.load(vision.segmentationModel === 'meet' ? 'segmentation-meet' : 'segmentation');
       models.push(model);
-      segmenter = new PersonSegmenter(model, SEGMENTATION_INPUT[vision.segmentationModel], { every: vision.segmentationEvery });
       backends.segmentation = model.backend;
-    }
+      return new PersonSegmenter(model, SEGMENTATION_INPUT[vision.segmentationModel], { every });
+    };
+    const segmenter = vision.segmentationEvery > 0 ? await loadSegmenter(vision.segmentationEvery) : undefined;
     const tracker = new FaceTracker(detector, new FaceMesh(meshModel), {
       minMeshScore: vision.meshMinScore,
       smoothing: smoothingFrom(vision.smoothing),
@@ -98,6 +106,22 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
         delete modelVersions[previous.name];
         modelVersions[model.name] = model.version;
         return previous;
+      },
+      segmentOnDemand(when) {
+        if (segmenter) return;
+        let loading: Promise<void> | null = null;
+        tracker.segmentWhen(() => {
+          if (when() && !loading) {
+            loading = loadSegmenter(ON_DEMAND_EVERY).then(
+              (loaded) => {
+                modelVersions[loaded.model.name] = loaded.model.version;
+                tracker.segmentWhen(when, loaded);
+              },
+              (err: Error) => logger.error({ err: err.message }, 'segmentation model does not load; hair colour stays off'),
+            );
+          }
+          return false;
+        });
       },
       choices: () => loader.choices(),
       dispose: () => models.forEach((m) => m.dispose()),

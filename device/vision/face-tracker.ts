@@ -52,6 +52,8 @@ export class FaceTracker {
   #mesh: FaceMesh;
   readonly #options: TrackerOptions;
   readonly #smoother: LandmarkSmoother;
+  #segmenter: PersonSegmenter | undefined;
+  #segmentWhen: () => boolean = () => true;
   #region: SquareRegion | null = null;
   #otherFaces = 0;
   #frames = 0;
@@ -61,6 +63,16 @@ export class FaceTracker {
     this.#mesh = mesh;
     this.#options = options;
     this.#smoother = new LandmarkSmoother(options.smoothing ?? DEFAULT_SMOOTHING);
+    this.#segmenter = options.segmenter;
+  }
+
+  /**
+   * Segmentation on demand: `when` is asked once per frame and the segmenter (if any) runs only on
+   * frames where it holds, so a shopper without hair colour costs no segmentation at all.
+   */
+  segmentWhen(when: () => boolean, segmenter: PersonSegmenter | undefined = this.#segmenter): void {
+    this.#segmentWhen = when;
+    this.#segmenter = segmenter;
   }
 
   /**
@@ -78,7 +90,7 @@ export class FaceTracker {
     this.#region = null;
     this.#otherFaces = 0;
     this.#smoother.reset();
-    this.#options.segmenter?.reset();
+    this.#segmenter?.reset();
   }
 
   async process(image: TrackedImage): Promise<FaceStageResult> {
@@ -91,7 +103,10 @@ export class FaceTracker {
       face.pose = headPose(face.landmarks);
       if (this.#options.iris) face.iris = await this.#options.iris.estimate(image, face.landmarks);
     }
-    if (this.#options.segmenter) result.segmentation = await this.#options.segmenter.process(image);
+    // Asked first on every frame: an on-demand loader hears the demand before any segmenter exists.
+    const wanted = this.#segmentWhen();
+    if (wanted && this.#segmenter) result.segmentation = await this.#segmenter.process(image);
+    else this.#segmenter?.reset();
     return result;
   }
 

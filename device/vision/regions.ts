@@ -61,6 +61,24 @@ const CHIN = [32, 194, 201, 200, 421, 418, 262, 369, 400, 377, 152, 148, 176, 14
 const SIDE_RIGHT = [127, 234, 93, 132] as const;
 const SIDE_LEFT = [356, 454, 323, 361] as const;
 const NOSE_TIP = 1;
+/** Around each nostril opening (ala base, subnasale side): dark holes foundation must not lift. */
+const NOSTRIL_RIGHT = [98, 240, 75, 60, 20, 242, 141, 97, 99] as const;
+const NOSTRIL_LEFT = [327, 460, 305, 290, 250, 462, 370, 326, 328] as const;
+/** Under-eye anchors: the upper lash line's middle, away from which the under-eye band grows. */
+const EYE_RIGHT_TOP = 159;
+const EYE_LEFT_TOP = 386;
+/** Brow's lower edge, outer → inner (the brow loops' second half, reversed). */
+const BROW_RIGHT_LOWER = [46, 53, 52, 65, 55] as const;
+const BROW_LEFT_LOWER = [276, 283, 282, 295, 285] as const;
+/**
+ * The mesh's oval stops well below the hairline; foundation goes on up the forehead. Each upper oval
+ * point moves away from the point between the brows (168) by this share of its distance.
+ */
+const FOREHEAD_RAISE: Record<number, number> = { 10: 0.3, 338: 0.3, 109: 0.3, 297: 0.25, 67: 0.25, 332: 0.2, 103: 0.2, 284: 0.12, 54: 0.12, 251: 0.05, 21: 0.05 };
+const BETWEEN_BROWS = 168;
+/** Temples: where lifted blush and the cheekbone highlight sweep to. */
+const TEMPLE_RIGHT = 127;
+const TEMPLE_LEFT = 356;
 
 export type Point = readonly [number, number, ...number[]];
 export type Polygon = Array<[number, number]>;
@@ -142,7 +160,23 @@ export type RegionName =
   | 'chin'
   | 'contour'
   | 'faceOval'
-  | 'skin';
+  | 'skin'
+  | 'nostrils'
+  | 'faceSkin'
+  | 'underEyeRight'
+  | 'underEyeLeft'
+  | 'underEyes'
+  | 'cheekLiftedRight'
+  | 'cheekLiftedLeft'
+  | 'cheeksLifted'
+  | 'cheekboneRight'
+  | 'cheekboneLeft'
+  | 'cheekbones'
+  | 'browBoneRight'
+  | 'browBoneLeft'
+  | 'browBones'
+  | 'contourRight'
+  | 'contourLeft';
 
 /**
  * A band from `edge` outwards (or inwards, for negative `amount`): each edge point moved along the
@@ -156,6 +190,50 @@ function offsetBand(lm: ReadonlyArray<Point>, edge: readonly number[], anchors: 
     return [p[0] + (p[0] - a[0]) * amount, p[1] + (p[1] - a[1]) * amount];
   });
   return [...inner, ...outer.reverse()];
+}
+
+/** Convex hull (monotone chain) of a few landmarks: a loop that does not depend on index order. */
+function hull(lm: ReadonlyArray<Point>, indices: readonly number[]): Polygon {
+  const pts = loop(lm, indices).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const cross = (o: [number, number], a: [number, number], b: [number, number]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const half = (list: Polygon): Polygon => {
+    const out: Polygon = [];
+    for (const p of list) {
+      while (out.length >= 2 && cross(out[out.length - 2], out[out.length - 1], p) <= 0) out.pop();
+      out.push(p);
+    }
+    return out.slice(0, -1);
+  };
+  return [...half(pts), ...half([...pts].reverse())];
+}
+
+/**
+ * A loop moved towards landmark `to` by `shift` of the way from its centroid, and scaled about its
+ * centroid by `sx` along that direction and `sy` across it: lifted blush and the cheekbone
+ * highlight are the cheek apple swept up towards the temple.
+ */
+function sweep(lm: ReadonlyArray<Point>, indices: readonly number[], to: number, shift: number, sx: number, sy: number): Polygon {
+  const pts = loop(lm, indices);
+  const cx = pts.reduce((s, p) => s + p[0], 0) / pts.length;
+  const cy = pts.reduce((s, p) => s + p[1], 0) / pts.length;
+  const dx = lm[to][0] - cx;
+  const dy = lm[to][1] - cy;
+  const len = Math.hypot(dx, dy) || 1;
+  const ux = dx / len;
+  const uy = dy / len;
+  return pts.map(([x, y]): [number, number] => {
+    const a = (x - cx) * ux + (y - cy) * uy;
+    const b = -(x - cx) * uy + (y - cy) * ux;
+    return [cx + dx * shift + a * sx * ux - b * sy * uy, cy + dy * shift + a * sx * uy + b * sy * ux];
+  });
+}
+
+function raisedOval(lm: ReadonlyArray<Point>): Polygon {
+  const [cx, cy] = lm[BETWEEN_BROWS];
+  return FACE_OVAL.map((i): [number, number] => {
+    const k = 1 + (FOREHEAD_RAISE[i] ?? 0);
+    return [cx + (lm[i][0] - cx) * k, cy + (lm[i][1] - cy) * k];
+  });
 }
 
 type Builder = (lm: ReadonlyArray<Point>) => Polygon[];
@@ -200,10 +278,31 @@ const BUILDERS: Record<RegionName, Builder> = {
   noseSides: (lm) => [offsetBand(lm, NOSE_EDGE_RIGHT, NOSE_MIDLINE, 1), offsetBand(lm, NOSE_EDGE_LEFT, NOSE_MIDLINE, 1)],
   chin: single(CHIN),
   // Under the cheekbones: from the side of the face a quarter of the way in towards the nose tip.
-  contour: (lm) => [offsetBand(lm, SIDE_RIGHT, [NOSE_TIP], -0.25), offsetBand(lm, SIDE_LEFT, [NOSE_TIP], -0.25)],
+  contour: (lm) => [...BUILDERS.contourRight(lm), ...BUILDERS.contourLeft(lm)],
   faceOval: single(FACE_OVAL),
   // Even-odd: the oval with the eyes, brows and mouth as holes.
   skin: (lm) => [loop(lm, FACE_OVAL), loop(lm, EYE_RIGHT), loop(lm, EYE_LEFT), loop(lm, BROW_RIGHT), loop(lm, BROW_LEFT), loop(lm, LIPS_OUTER)],
+  nostrils: (lm) => [hull(lm, NOSTRIL_RIGHT), hull(lm, NOSTRIL_LEFT)],
+  // What foundation covers: the oval raised up the forehead, with the eyes, brows, lips and nostrils as holes.
+  faceSkin: (lm) => [raisedOval(lm), ...BUILDERS.skin(lm).slice(1), ...BUILDERS.nostrils(lm)],
+  // Under-eye (concealer): from the lower lid's edge down as far again from the upper lash line's middle.
+  underEyeRight: (lm) => [offsetBand(lm, EYE_RIGHT_RING1_LOWER, [EYE_RIGHT_TOP], 0.7)],
+  underEyeLeft: (lm) => [offsetBand(lm, EYE_LEFT_RING1_LOWER, [EYE_LEFT_TOP], 0.7)],
+  underEyes: (lm) => [...BUILDERS.underEyeRight(lm), ...BUILDERS.underEyeLeft(lm)],
+  // One side at a time too, so a renderer paints two small rects rather than one spanning the face.
+  cheekLiftedRight: (lm) => [sweep(lm, CHEEK_RIGHT, TEMPLE_RIGHT, 0.3, 1.35, 0.7)],
+  cheekLiftedLeft: (lm) => [sweep(lm, CHEEK_LEFT, TEMPLE_LEFT, 0.3, 1.35, 0.7)],
+  cheeksLifted: (lm) => [...BUILDERS.cheekLiftedRight(lm), ...BUILDERS.cheekLiftedLeft(lm)],
+  // Highlighter on the top of the cheekbone: a narrow strip above the apple, towards the temple.
+  cheekboneRight: (lm) => [sweep(lm, CHEEK_RIGHT, TEMPLE_RIGHT, 0.45, 1.1, 0.35)],
+  cheekboneLeft: (lm) => [sweep(lm, CHEEK_LEFT, TEMPLE_LEFT, 0.45, 1.1, 0.35)],
+  cheekbones: (lm) => [...BUILDERS.cheekboneRight(lm), ...BUILDERS.cheekboneLeft(lm)],
+  // Brow bone: between the brow's lower edge and the ring just under it, outer two thirds.
+  browBoneRight: (lm) => [band(lm, BROW_RIGHT_LOWER, EYE_RIGHT_RING2_UPPER.slice(0, 5))],
+  browBoneLeft: (lm) => [band(lm, BROW_LEFT_LOWER, EYE_LEFT_RING2_UPPER.slice(0, 5))],
+  browBones: (lm) => [...BUILDERS.browBoneRight(lm), ...BUILDERS.browBoneLeft(lm)],
+  contourRight: (lm) => [offsetBand(lm, SIDE_RIGHT, [NOSE_TIP], -0.25)],
+  contourLeft: (lm) => [offsetBand(lm, SIDE_LEFT, [NOSE_TIP], -0.25)],
 };
 
 export const REGION_NAMES = Object.keys(BUILDERS) as RegionName[];

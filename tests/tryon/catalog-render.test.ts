@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bundledCatalog, CatalogSlot, parseCatalog, servingCatalog, type CatalogV2 } from '../../device/tryon/catalog.ts';
-import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
+import { createTryOnStage, nothingChosen } from '../../device/tryon/tryon-stage.ts';
+import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { smokeTestCatalog } from '../../device/update/catalog-host.ts';
 import type { GoldenFace } from '../../device/update/vision-port.ts';
 import { goldenFacesFromRuntime } from '../../device/vision/update-port.ts';
@@ -27,7 +28,7 @@ describe('the serving catalog on real faces', () => {
     expect(golden.length).toBe(5);
 
     const slot = new CatalogSlot();
-    const stage = createTryOnStage(MirrorConfig.parse({}).tryon, slot);
+    const stage = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: slot, pin: MirrorConfig.parse({}).tryon.pin });
     const f0 = frameOf(golden[0]);
     expect(stage(f0, [golden[0].face])).toEqual(['lumiere-rouge-satin']);
     expect(f0.data.equals(Buffer.from(golden[0].image.data))).toBe(false);
@@ -41,7 +42,7 @@ describe('the serving catalog on real faces', () => {
     expect(stage(bare, [golden[1].face])).toEqual([]);
     expect(bare.data.equals(Buffer.from(golden[1].image.data))).toBe(true);
 
-    const pinned = createTryOnStage(MirrorConfig.parse({ tryon: { pin: { productId: 'kora-glass-gloss', shadeId: 'cherry-glaze' } } }).tryon, slot);
+    const pinned = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: slot, pin: MirrorConfig.parse({ tryon: { pin: { productId: 'kora-glass-gloss', shadeId: 'cherry-glaze' } } }).tryon.pin });
     expect(pinned(frameOf(golden[0]), [golden[0].face])).toEqual(['kora-glass-gloss']);
 
     // Smoke test: every bundled lipstick shade renders and changes lip pixels on every golden frame.

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/daemon.ts';
 import { loadVision } from '../helpers/vision.ts';
-import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
-import { MirrorConfig } from '../../device/config/schema.ts';
+import { createTryOnStage, nothingChosen } from '../../device/tryon/tryon-stage.ts';
+import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { LIPS_INNER, LIPS_OUTER, loop } from '../../device/vision/regions.ts';
 import { framedShopper, meanDeltaE, shift, strongLipstickSlot, STRONG_PRODUCT, type Fixture } from './occlusion-helpers.ts';
 
@@ -28,7 +28,7 @@ describe('lipstick never lands on the mouth interior (real open-mouth photos)', 
     it(`${path.basename(mouth.file)} (${mouth.what}): interior unchanged, lips painted`, async () => {
       const shot = await framedShopper(vision, mouth.file, mouth.faceBox);
       const before = Buffer.from(shot.frame.data);
-      const applied = createTryOnStage(MirrorConfig.parse({}).tryon, strongLipstickSlot())(shot.frame, shot.faces);
+      const applied = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: strongLipstickSlot() })(shot.frame, shot.faces);
       expect(applied).toEqual([STRONG_PRODUCT]);
       const interior = meanDeltaE(before, shot.frame, shift(mouth.interior, shot.origin));
       // The lip band halfway between the outer and inner lip lines: surely lip.

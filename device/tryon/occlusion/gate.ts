@@ -57,6 +57,22 @@ const FAMILY: Record<RegionName, Family> = {
   contour: 'skin',
   faceOval: 'skin',
   skin: 'skin',
+  nostrils: 'skin',
+  faceSkin: 'skin',
+  underEyeRight: 'skin',
+  underEyeLeft: 'skin',
+  underEyes: 'skin',
+  cheekLiftedRight: 'skin',
+  cheekLiftedLeft: 'skin',
+  cheeksLifted: 'skin',
+  cheekboneRight: 'skin',
+  cheekboneLeft: 'skin',
+  cheekbones: 'skin',
+  browBoneRight: 'skin',
+  browBoneLeft: 'skin',
+  browBones: 'skin',
+  contourRight: 'skin',
+  contourLeft: 'skin',
 };
 
 /** The gate reads pixels within the face oval's box grown by this fraction of the inter-ocular distance. */

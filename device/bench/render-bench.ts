@@ -1,0 +1,149 @@
+/**
+ * npm run bench (part): renderer time per frame with a full look (foundation, concealer, contour,
+ * blush, highlighter, eyeshadow, eyeliner, mascara, brows, lip liner, lipstick) on the demo clip at
+ * 640x480 and 1280x720, per category and in total. The face stage runs first on each frame and is
+ * excluded; what is timed is what the try-on stage does per frame: the occlusion gate, the render
+ * context (light estimate, mask cache), each category's renderer (including the masks it is first
+ * to ask for), and the stage end to end. Budget (DESIGN.md): total ≤ 6 ms at 1280x720.
+ * BENCH_ROUNDS sets the passes over the clip (default 2).
+ */
+import { mkdtemp, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { validateConfig } from '../config/load.ts';
+import { nowMs, type Frame } from '../core/frame.ts';
+import { RollingWindow } from '../core/pipeline-stats.ts';
+import { DEMO_CLIP } from '../source/index.ts';
+import { CatalogSlot } from '../tryon/catalog.ts';
+import { hexToLab } from '../tryon/colour.ts';
+import { CATEGORIES, ProductSchema, type Category, type Finish } from '../tryon/catalog/schema.ts';
+import { createOcclusionGate } from '../tryon/occlusion/index.ts';
+import { createRenderContext } from '../tryon/render/context.ts';
+import { RENDERERS } from '../tryon/render/registry.ts';
+import type { AppliedProduct } from '../tryon/render/renderer.ts';
+import { createTryOnStage } from '../tryon/tryon-stage.ts';
+import type { Face } from '../vision/face.ts';
+import { createFaceStage } from '../vision/face-stage.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WARM_UP = 10;
+const BUDGET_720P_MS = 6;
+const RESOLUTIONS = [
+  [640, 480],
+  [1280, 720],
+] as const;
+const quiet = { info: () => {}, warn: () => {}, error: (o: object, m?: string) => console.error(m, o) };
+
+/** One shade per category, typical of a counter's full look. */
+const LOOK: Array<[Category, string, Finish, Record<string, unknown>?]> = [
+  ['foundation', '#d2a07e', 'satin', { coverage: 0.6 }],
+  ['concealer', '#e2b595', 'matte', { coverage: 0.8 }],
+  ['contour', '#8a5a44', 'matte'],
+  ['blush', '#d9606e', 'satin', { placement: 'apples' }],
+  ['highlighter', '#f6dcc0', 'shimmer'],
+  ['eyeshadow', '#8c6a5a', 'satin', { pattern: 'lidCrease', creaseHex: '#5a3e36' }],
+  ['eyeliner', '#1a1414', 'matte', { style: 'winged' }],
+  ['mascara', '#111111', 'matte', { volume: 0.6 }],
+  ['brows', '#5a4032', 'matte', { mode: 'fill' }],
+  ['lipLiner', '#8e2a3a', 'matte', { width: 0.02 }],
+  ['lipstick', '#a4213f', 'gloss', { style: 'full' }],
+];
+
+function item([category, hex, finish, style]: (typeof LOOK)[number]): AppliedProduct {
+
+  const product = ProductSchema.parse({
+    id: `bench-${category}`,
+    brand: 'Bench',
+    line: 'Full look',
+    name: category,
+    category,
+    sku: 'BENCH-1',
+    price: { amount: 1, currency: 'EUR' },
+    shades: [{ id: 'bench', name: hex, hex, lab: hexToLab(hex), opacity: 0.6, finish, ...(style ? { style } : {}) }],
+  });
+  return { product, shade: product.shades[0], intensity: 1 };
+}
+
+const look = LOOK.map(item).sort((x, y) => CATEGORIES.indexOf(x.product.category) - CATEGORIES.indexOf(y.product.category));
+const fmt = (v: number) => v.toFixed(2);
+
+async function framesWithFaces(width: number, height: number, track: (f: Frame) => Promise<Face[]>): Promise<Array<{ data: Buffer; face: Face }>> {
+  const files = (await readdir(DEMO_CLIP)).filter((f) => f.endsWith('.jpg')).sort();
+  const out: Array<{ data: Buffer; face: Face }> = [];
+  for (const [n, f] of files.entries()) {
+    const data = await sharp(path.join(DEMO_CLIP, f)).removeAlpha().resize(width, height, { fit: 'cover' }).raw().toBuffer();
+    const faces = await track({ id: n + 1, capturedAt: n * 33.3, width, height, format: 'rgb24', data });
+    if (faces[0]) out.push({ data, face: faces[0] });
+  }
+  return out;
+}
+
+interface Timings {
+  parts: Map<string, RollingWindow>;
+  stage: RollingWindow;
+  faces: number;
+}
+
+function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, height: number): Timings {
+  const parts = new Map<string, RollingWindow>(['gate', 'context', ...look.map((i) => i.product.category), 'sum'].map((k) => [k, new RollingWindow(4096)]));
+  const stageTime = new RollingWindow(4096);
+  const stage = createTryOnStage({ selection: () => ({ items: look, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() });
+  const frameOf = (data: Buffer, id: number): Frame => ({ id, capturedAt: 0, width, height, format: 'rgb24', data: Buffer.from(data) });
+  for (let n = 0; n < frames.length * ROUNDS; n++) {
+    const { data, face } = frames[n % frames.length];
+    const record = n >= WARM_UP;
+    // Piece by piece, as the stage does it.
+    const frame = frameOf(data, n + 1);
+    let t = nowMs();
+    let sum = 0;
+    const lap = (key: string) => {
+      const now = nowMs();
+      if (record) parts.get(key)!.push(now - t);
+      sum += now - t;
+      t = now;
+    };
+    const gate = createOcclusionGate(frame, face);
+    lap('gate');
+    const ctx = createRenderContext(frame, face, gate);
+    lap('context');
+    for (const it of look) {
+      RENDERERS.get(it.product.category)?.render(ctx, it);
+      lap(it.product.category);
+    }
+    if (record) parts.get('sum')!.push(sum);
+    // End to end through the stage, on a fresh copy.
+    const whole = frameOf(data, n + 1);
+    const t0 = nowMs();
+    stage(whole, [face]);
+    if (record) stageTime.push(nowMs() - t0);
+  }
+  return { parts, stage: stageTime, faces: frames.length };
+}
+
+const config = validateConfig({});
+const vision = await createFaceStage(config.vision, quiet, { stateDir: await mkdtemp(path.join(os.tmpdir(), 'mirror-render-bench-')) });
+const results: Array<[string, Timings]> = [];
+for (const [width, height] of RESOLUTIONS) {
+  vision.tracker.reset();
+  const frames = await framesWithFaces(width, height, async (f) => (await vision.tracker.process(f)).faces);
+  results.push([`${width}x${height}`, timeLook(frames, width, height)]);
+}
+vision.dispose();
+
+const keys = [...results[0][1].parts.keys()];
+const header = ['part (ms per frame)', ...results.flatMap(([res]) => [`${res} p50`, `${res} p95`])];
+const rows = keys.map((k) => [
+  k === 'sum' ? 'total (sum of parts)' : RENDERERS.has(k as Category) || k === 'gate' || k === 'context' ? k : `${k} (no renderer registered)`,
+  ...results.flatMap(([, r]) => [fmt(r.parts.get(k)!.percentile(50)), fmt(r.parts.get(k)!.percentile(95))]),
+]);
+rows.push(['stage end to end', ...results.flatMap(([, r]) => [fmt(r.stage.percentile(50)), fmt(r.stage.percentile(95))])]);
+const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i].length)));
+console.log(`\nRenderer, full look on the demo clip (${results.map(([res, r]) => `${res}: ${r.faces} frames with a face`).join(', ')}; face stage excluded; ${ROUNDS} rounds)`);
+for (const [n, r] of [header, ...rows].entries()) {
+  console.log(`| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`);
+  if (n === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+}
+const total720 = results[1][1].stage.percentile(50);
+console.log(`\n1280x720 stage p50 ${fmt(total720)} ms: ${total720 <= BUDGET_720P_MS ? 'within' : 'OVER'} the ${BUDGET_720P_MS} ms budget`);
+process.exit(0);

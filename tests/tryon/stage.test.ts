@@ -1,0 +1,136 @@
+/**
+ * The try-on stage as the daemon runs it (createTryOnStage with the real occlusion gate, the
+ * bundled demo catalog and the registry's renderers) on real photos with their real mesh:
+ * the before/after split keeps the displayed-left part (the frame's right side) byte-identical,
+ * items are drawn in CATEGORIES order whatever order the selection lists them in, only faces[0]
+ * is rendered (a bystander's face stays as it was), and nothing chosen shows the catalog default.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Frame } from '../../device/core/frame.ts';
+import { CatalogSlot, resolveItem, bundledCatalog } from '../../device/tryon/catalog.ts';
+import { CATEGORIES, type Category } from '../../device/tryon/catalog/schema.ts';
+import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import { RENDERERS } from '../../device/tryon/render/registry.ts';
+import type { AppliedProduct, CategoryRenderer } from '../../device/tryon/render/renderer.ts';
+import { createTryOnStage, nothingChosen, wantsSegmentation, type TryOnSelection } from '../../device/tryon/tryon-stage.ts';
+import type { Face } from '../../device/vision/face.ts';
+import { FaceTracker } from '../../device/vision/face-tracker.ts';
+import { regionBox } from '../../device/vision/regions.ts';
+import { cropImage, loadVision, onlyShopper, readRgb } from '../helpers/vision.ts';
+import { frameOf, shopperFrom, type Shopper } from '../helpers/tryon.ts';
+
+let vision: Awaited<ReturnType<typeof loadVision>>;
+let shopper: Shopper;
+beforeAll(async () => {
+  vision = await loadVision();
+  shopper = await shopperFrom(vision, '@vladmandic/face-api/demo/sample4.jpg');
+});
+
+/** A look from the bundled catalog, resolved as the shopper's selection would be. */
+function look(id: string): AppliedProduct[] {
+  const catalog = bundledCatalog();
+  return catalog.looks
+    .find((l) => l.id === id)!
+    .items.map((ref) => {
+      const r = resolveItem(catalog, ref);
+      if (!r.ok) throw new Error(r.message);
+      return r.item;
+    });
+}
+
+const stageWith = (selection: TryOnSelection, renderers?: ReadonlyMap<Category, CategoryRenderer>) =>
+  createTryOnStage({ selection: () => selection, gate: createOcclusionGate, catalog: new CatalogSlot(), ...(renderers ? { renderers } : {}) });
+
+/** Columns from `x0` on (all rows) equal between two frames. */
+function columnsEqual(a: Frame, b: Uint8Array, x0: number, x1: number): boolean {
+  for (let y = 0; y < a.height; y++) {
+    const s = (y * a.width + x0) * 3;
+    const e = (y * a.width + x1) * 3;
+    if (!a.data.subarray(s, e).equals(Buffer.from(b.subarray(s, e)))) return false;
+  }
+  return true;
+}
+
+describe('try-on stage', () => {
+  it('before/after: the displayed left (the frame right) stays byte-identical; the rest is made up', () => {
+    const items = look('evening-glam');
+    const oval = regionBox(shopper.face.landmarks, 'faceOval');
+    // Through the middle of the face, and through its left third.
+    for (const split of [0.5, 1 - (oval.x + oval.width / 3) / shopper.image.width]) {
+      const frame = frameOf(shopper.image);
+      const applied = stageWith({ items, compare: split })(frame, [shopper.face]);
+      expect(applied.length).toBeGreaterThan(3);
+      const x0 = Math.round(frame.width * (1 - split));
+      // The split must cross the face for this to mean anything.
+      expect(x0).toBeGreaterThan(oval.x);
+      expect(x0).toBeLessThan(oval.x + oval.width);
+      expect(columnsEqual(frame, shopper.image.data, x0, frame.width)).toBe(true);
+      expect(columnsEqual(frame, shopper.image.data, 0, x0)).toBe(false);
+    }
+    const whole = frameOf(shopper.image);
+    expect(stageWith({ items, compare: 1 })(whole, [shopper.face])).toEqual([]);
+    expect(whole.data.equals(Buffer.from(shopper.image.data))).toBe(true);
+    const none = frameOf(shopper.image);
+    stageWith({ items, compare: null })(none, [shopper.face]);
+    expect(columnsEqual(none, shopper.image.data, Math.round(none.width / 2), none.width)).toBe(false);
+  });
+
+  it('draws in CATEGORIES order whatever order the selection lists, and reports what it drew', () => {
+    const items = look('bridal');
+    const calls: Category[] = [];
+    const recording = new Map([...RENDERERS].map(([c, r]) => [c, { category: c, render: (ctx, item) => (calls.push(c), r.render(ctx, item)) } satisfies CategoryRenderer]));
+    const shuffled = [...items].reverse();
+    const applied = stageWith({ items: shuffled, compare: null }, recording)(frameOf(shopper.image), [shopper.face]);
+    const expected = items.map((i) => i.product.category).sort((a, b) => CATEGORIES.indexOf(a) - CATEGORIES.indexOf(b));
+    expect(calls).toEqual(expected.filter((c) => RENDERERS.has(c)));
+    expect(new Set(applied)).toEqual(new Set(items.filter((i) => RENDERERS.has(i.product.category)).map((i) => i.product.id)));
+  });
+
+  it('nothing chosen: the catalog default is drawn; no face: nothing', () => {
+    const stage = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: new CatalogSlot() });
+    const frame = frameOf(shopper.image);
+    expect(stage(frame, [shopper.face])).toEqual([bundledCatalog().default!.productId]);
+    const empty = frameOf(shopper.image);
+    expect(stage(empty, [])).toEqual([]);
+    expect(empty.data.equals(Buffer.from(shopper.image.data))).toBe(true);
+  });
+
+  it('a bystander is never rendered: only faces[0] is made up', async () => {
+    // sample6: two women side by side; each meshed in her own window, both in one frame.
+    const photo = await readRgb('@vladmandic/face-api/demo/sample6.jpg');
+    const detections = (await vision.detector.detect(photo)).slice(0, 2);
+    expect(detections).toHaveLength(2);
+    const faces: Face[] = [];
+    for (const d of detections) {
+      const side = d.box.width * 3;
+      const window = { x: Math.max(0, d.box.x + d.box.width / 2 - side / 2), y: Math.max(0, d.box.y + d.box.height / 2 - side / 2), width: side, height: side };
+      const crop = onlyShopper(cropImage(photo, window), { ...d.box, x: d.box.x - Math.round(window.x), y: d.box.y - Math.round(window.y) });
+      const face = (await new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 }).process(crop)).faces[0];
+      const [ox, oy] = [Math.round(window.x), Math.round(window.y)];
+      faces.push({ ...face, landmarks: face.landmarks.map(([x, y, z]): [number, number, number] => [x + ox, y + oy, z]) });
+    }
+    const frame = frameOf(photo);
+    const applied = stageWith({ items: look('evening-glam'), compare: null })(frame, faces);
+    expect(applied.length).toBeGreaterThan(3);
+    const changedIn = (face: Face) => {
+      const box = regionBox(face.landmarks, 'faceOval');
+      let changed = 0;
+      for (let y = Math.floor(box.y); y < box.y + box.height; y++)
+        for (let x = Math.floor(box.x); x < box.x + box.width; x++) {
+          const p = (y * frame.width + x) * 3;
+          if (frame.data[p] !== photo.data[p] || frame.data[p + 1] !== photo.data[p + 1] || frame.data[p + 2] !== photo.data[p + 2]) changed++;
+        }
+      return changed;
+    };
+    expect(changedIn(faces[0])).toBeGreaterThan(1000);
+    expect(changedIn(faces[1])).toBe(0);
+  });
+
+  it('segmentation is wanted exactly when a hair colour is selected', () => {
+    const hair = look('copper-refresh');
+    expect(hair.some((i) => i.product.category === 'hairColour')).toBe(true);
+    expect(wantsSegmentation({ items: hair, compare: null })).toBe(true);
+    expect(wantsSegmentation({ items: look('bridal'), compare: null })).toBe(false);
+    expect(wantsSegmentation(nothingChosen())).toBe(false);
+  });
+});

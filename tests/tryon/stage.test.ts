@@ -126,6 +126,10 @@ describe('try-on stage', () => {
     expect(changedIn(faces[1])).toBe(0);
   });
 
+  it('every catalog category has its renderer in the registry', () => {
+    for (const c of CATEGORIES) expect(RENDERERS.get(c)?.category, c).toBe(c);
+  });
+
   it('segmentation is wanted exactly when a hair colour is selected', () => {
     const hair = look('copper-refresh');
     expect(hair.some((i) => i.product.category === 'hairColour')).toBe(true);

@@ -39,6 +39,12 @@ export function servingVersions(parts: DaemonParts): Record<string, string> {
   return { ...parts.vision.modelVersions, [CATALOG_NAME]: parts.catalogSlot.current.catalog.version };
 }
 
+/** The serving catalog's counts for the fleet (the default shade stays on the mirror: /healthz has it). */
+function catalogTelemetry(parts: DaemonParts): NonNullable<MetricsSnapshot['catalog']> {
+  const { version, products, shades, looks, artifactId } = parts.catalogSlot.summary();
+  return { version, products, shades, looks, artifactId };
+}
+
 export function statsMessage(parts: DaemonParts): StatsMessage {
   const snap = parts.stats.snapshot(nowMs());
   return {
@@ -69,6 +75,7 @@ export function metricsSnapshot(parts: DaemonParts): MetricsSnapshot {
   return {
     ...statsMessage(parts),
     models: servingVersions(parts),
+    catalog: catalogTelemetry(parts),
     ...(u ? { update: u } : {}),
     ...(s ? { sessions: { started: s.sessions, productsTried: s.productsTried, looksSaved: s.looksSaved } } : {}),
     degraded: degradedSteps(parts),

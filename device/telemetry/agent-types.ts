@@ -19,6 +19,7 @@ export interface MetricsSnapshot extends Pick<StatsSnapshot, 'fps' | 'latencyP50
   /** Optional extras carried as they are (see MetricsMessageSchema). */
   update?: MetricsMessage['update'];
   sessions?: MetricsMessage['sessions'];
+  catalog?: MetricsMessage['catalog'];
   /** Parts on a fallback (the daemon's degradation ladder), for the metrics message to carry. */
   degraded?: DegradedStep[];
 }

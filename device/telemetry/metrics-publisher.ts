@@ -82,6 +82,7 @@ export function createMetricsPublisher(o: MetricsPublisherOptions): () => void {
       cpuLoad,
       ...(snap.update ? { update: snap.update } : {}),
       ...(snap.sessions ? { sessions: snap.sessions } : {}),
+      ...(snap.catalog ? { catalog: snap.catalog } : {}),
       ...(o.outbox ? { outbox: o.outbox() } : {}),
       ...(system ? { system } : {}),
       ...(snap.degraded?.length ? { degraded: snap.degraded } : {}),

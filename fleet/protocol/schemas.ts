@@ -143,6 +143,10 @@ export const MetricsMessageSchema = z.object({
   /** Optional (v1-compatible additions): the update job, shopper sessions so far, the outbox. */
   update: UpdateSummarySchema.optional(),
   sessions: z.object({ started: z.int().min(0), productsTried: z.int().min(0), looksSaved: z.int().min(0) }).optional(),
+  /** Optional: the serving product catalog (its version is also `models.catalog`); artifactId null = the bundled one. */
+  catalog: z
+    .object({ version: safeText(64, 1), products: z.int().min(0), shades: z.int().min(0), looks: z.int().min(0), artifactId: Id.nullable() })
+    .optional(),
   outbox: z.object({ pending: z.int().min(0), droppedTelemetry: z.int().min(0), droppedEvents: z.int().min(0) }).optional(),
   /** Optional: the machine's health (see SystemMetricsSchema). */
   system: SystemMetricsSchema.optional(),

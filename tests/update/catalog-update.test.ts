@@ -191,7 +191,8 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
       const p = parseMessage(m.topic, m.payload);
       return p.ok && p.kind === 'metrics' && p.value.models.catalog === version && p.value.update?.state === 'committed';
     }, 15_000, 'metrics with the new catalog version');
-    expect(metrics).toBeTruthy();
+    const m = parseMessage(metrics.topic, metrics.payload);
+    expect(m.ok && m.kind === 'metrics' && m.value.catalog).toEqual({ version, products: BUNDLED.products.length, shades: BUNDLED_SHADES + 1, looks: BUNDLED.looks.length, artifactId: 'catalog-2026-5-0' });
     // Offered again: the device says it already serves it.
     await fleet.offer({ jobId: 'job-cat-good-again', artifact, bytes });
     expect(await fleet.waitForState((x) => x.jobId === 'job-cat-good-again')).toMatchObject({ state: 'rejected', reason: 'already-serving' });
@@ -215,7 +216,8 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
     };
     const bytes = Buffer.from(JSON.stringify(v1));
     const artifact = makeArtifact(bytes, { id: 'catalog-v1', name: 'catalog', version, key });
-    await fleet.offer({ jobId: 'job-cat-v1', artifact, bytes, watchSeconds: 2 });
+    // The daemon was just restarted: offered until it answers (its subscription may still be on the way).
+    await fleet.offerUntilHeard({ jobId: 'job-cat-v1', artifact, bytes, watchSeconds: 2 });
     const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-v1' && x.state === 'committed', 60_000, 'committed');
     expect(committed.servingVersion).toBe(version);
     expect((await health(daemon)).catalog).toEqual({

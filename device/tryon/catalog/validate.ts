@@ -100,8 +100,8 @@ function checkLooks(catalog: CatalogV2): void {
 /** Validates a parsed catalog v2; throws CatalogError naming the first bad field. */
 export function validateCatalogV2(json: unknown): CatalogV2 {
   const parsed = CatalogV2Schema.safeParse(json);
-  if (!parsed.success) firstIssue(parsed.error, []);
-  const catalog = parsed.data!;
+  if (!parsed.success) return firstIssue(parsed.error, []);
+  const catalog = parsed.data;
   unique(catalog.products, (p) => p.id, (i) => ['products', i, 'id'], 'product id');
   unique(catalog.products, (p) => p.sku, (i) => ['products', i, 'sku'], 'SKU');
   catalog.products.forEach((product, i) => {

@@ -22,6 +22,7 @@ const UNIT = [
   'tests/tryon/catalog.test.ts',
   'tests/tryon/catalog-colour.test.ts',
   'tests/tryon/render-lips-eyes-paint.test.ts',
+  'tests/tryon/selection.test.ts',
   'tests/ui/mirror-math.test.ts',
   'tests/ui/tryon-undo.test.ts',
   'tests/ui/latest-sender.test.ts',

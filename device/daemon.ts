@@ -1,6 +1,7 @@
 /**
  * The one place that knows every stage: starts them in data-flow order, stops them in reverse.
- * source → vision → try-on → encode → transport, with telemetry and updates beside it. Each start
+ * source → vision → try-on → encode → transport, with telemetry and updates beside it, and the
+ * shopper's selection (fed by the kiosk's commands) read by the try-on stage. Each start
  * step lives in daemon/; this file only wires what one step hands the next.
  *
  * Length: startDaemon (~90 lines) is straight-line wiring in data-flow order, one call per start step;
@@ -26,6 +27,7 @@ import { createDaemonMetrics } from './daemon/metrics.ts';
 import { startFrameSource, startPipeline } from './daemon/frame-path.ts';
 import { resolveSourceSpec } from './source/index.ts';
 import { startTransport } from './daemon/transport.ts';
+import { startTryOnControl } from './daemon/tryon.ts';
 import type { ControlTarget } from './control/index.ts';
 import { checkPin } from './tryon/catalog.ts';
 
@@ -103,10 +105,11 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     );
     const sessions = startSessions(config, telemetry.agent, stops, logger);
     parts.sessions = sessions;
+    const tryOnControl = startTryOnControl(config, { catalogSlot: boot.catalogSlot, sessions, kiosk }, logger);
 
     const running = startPipeline(
       config,
-      { slot, stats, vision, catalogSlot: boot.catalogSlot, sessions, kiosk, observeEmit: metrics.observeEmit },
+      { slot, stats, vision, catalogSlot: boot.catalogSlot, selection: () => tryOnControl.selection.forStage(), sessions, kiosk, observeEmit: metrics.observeEmit },
       stops,
       logger,
     );
@@ -125,6 +128,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
           logger.level = next.logLevel;
           sessions.idleTimeoutMs = next.session.idleTimeoutMs;
           running.reconfigure(next);
+          tryOnControl.reconfigure(next);
         },
         frames: running.frameTap,
         confirm: (prompt) => kiosk.confirm(prompt),

@@ -5,6 +5,16 @@
 import { z } from 'zod';
 import { DEFAULT_SMOOTHING, type OneEuroParams } from '../vision/smoothing.ts';
 
+/** An http(s) URL pattern with one `{lookId}` placeholder (the retailer's saved-look page). */
+function isSaveUrlPattern(pattern: string): boolean {
+  if (pattern.split('{lookId}').length !== 2) return false;
+  try {
+    return /^https?:$/.test(new URL(pattern.replace('{lookId}', 'x')).protocol);
+  } catch {
+    return false;
+  }
+}
+
 const storeOrDeviceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
 /** One-Euro filter parameters (Hz, per face-size unit per second, Hz); defaults from the smoother's own. */
@@ -103,6 +113,14 @@ export const MirrorConfig = z.strictObject({
         .optional(),
       /** Catalog v1's pinned colour: refused with what replaces it (an old config fails clearly, never silently). */
       lipstick: z.never({ error: 'was replaced by "tryon.pin": { "productId", "shadeId", "intensity" } naming a catalog shade (catalog v2 has no free colours)' }).optional(),
+      /**
+       * Where a saved look lives on the retailer's site (the kiosk shows it as a QR code): an
+       * http(s) URL with `{lookId}` once, replaced by the saved look's id (tryon/saved-look.ts).
+       */
+      saveUrl: z
+        .string()
+        .refine(isSaveUrlPattern, 'must be an http(s) URL with "{lookId}" once, like "https://shop.example/look/{lookId}"')
+        .default('https://shop.example/look/{lookId}'),
     })
     .prefault({}),
   encode: z

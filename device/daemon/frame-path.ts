@@ -17,7 +17,7 @@ import type { SessionTracker } from '../telemetry/events.ts';
 import type { KioskServer } from '../transport/kiosk-server.ts';
 import type { CatalogSlot } from '../tryon/catalog.ts';
 import { createOcclusionGate } from '../tryon/occlusion/index.ts';
-import { createTryOnStage, nothingChosen, wantsSegmentation, type TryOnStageDeps } from '../tryon/tryon-stage.ts';
+import { createTryOnStage, wantsSegmentation, type TryOnSelection, type TryOnStageDeps } from '../tryon/tryon-stage.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
 import type { StopSteps } from './stop-steps.ts';
 
@@ -26,6 +26,8 @@ export interface PipelineInputs {
   stats: PipelineStats;
   vision: FaceStage;
   catalogSlot: CatalogSlot;
+  /** What the shopper has on, read once per frame (daemon/tryon.ts). */
+  selection: () => TryOnSelection;
   sessions: SessionTracker;
   kiosk: KioskServer;
   /** Capture-to-emit latency of each emitted frame, for /metrics. */
@@ -40,9 +42,7 @@ export interface RunningPipeline {
 }
 
 export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stops: StopSteps, logger: Logger): RunningPipeline {
-  const { slot, sessions, kiosk } = inputs;
-  // Until the shopper's selection is wired (tryon-control), nothing chosen: the catalog's default shows.
-  const selection = nothingChosen;
+  const { slot, sessions, kiosk, selection } = inputs;
   let lastRenderErrorAt = 0;
   // The stage reads `pin` per frame: a config reload changes it in place.
   const tryOnDeps: TryOnStageDeps = {
@@ -71,7 +71,7 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
       encode: (frame) => encode(frame),
       emit: (frame) => {
         frameTap.offer(frame.image);
-        sessions.observe(frame.faces.length, frame.applied, Date.now());
+        sessions.observe(frame.faces.length, Date.now());
         inputs.observeEmit(frame.emittedAt - frame.capturedAt);
         kiosk.emitFrame(frame);
       },

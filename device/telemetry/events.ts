@@ -5,11 +5,14 @@
  *
  *   session.start   { sessionId }
  *   session.end     { sessionId, dwellMs, productsTried, looksSaved, reason: "idle" | "shutdown" }
- *   product.tried   { sessionId, productId }              once per product per session
- *   look.saved      { sessionId, lookId, products, productIds }   (the kiosk flow comes later)
+ *   product.tried   { sessionId, productId, shadeId }    once per product and shade the shopper chose
+ *   look.saved      { sessionId, lookId, products, productIds }   lookId: the saved look's id (tryon/saved-look.ts)
  *
- * A session starts on the first frame with a face and ends once no face has been seen for
- * `idleTimeoutMs`; its dwell time runs from the first to the last frame with a face.
+ * A session starts on the first frame with a face, or on the shopper's first touch on the kiosk
+ * (someone tapping is there, even when the camera does not see them), and ends once neither has
+ * happened for `idleTimeoutMs`; its dwell time runs from the first to the last sign of them.
+ * `product.tried` counts what the shopper chose (tryon/selection.ts), not what was on the frame:
+ * the catalog's default, shown before anyone chose, is not "tried".
  */
 import { randomUUID } from 'node:crypto';
 import { encodeMessage, type EventData as TypedEventData, type EventMessage, type EventType } from '../../fleet/protocol/schemas.ts';
@@ -73,6 +76,17 @@ export interface SessionSnapshot {
   looksSaved: number;
 }
 
+/** Comma-separated ids, whole ones only, as many as fit in `max` characters (the protocol's text limit). */
+function joinWithin(ids: readonly string[], max: number): string {
+  let joined = '';
+  for (const id of ids) {
+    const next = joined ? `${joined},${id}` : id;
+    if (next.length > max) break;
+    joined = next;
+  }
+  return joined;
+}
+
 export class SessionTracker {
   /** Writable: a config reload changes it without ending the session in progress. */
   idleTimeoutMs: number;
@@ -81,29 +95,39 @@ export class SessionTracker {
   #sessions = 0;
   #productsTried = 0;
   #looksSaved = 0;
+  readonly #endListeners = new Set<(reason: 'idle' | 'shutdown') => void>();
 
   constructor(options: SessionTrackerOptions) {
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.#sink = options.sink;
   }
 
-  /** One processed frame: whether a face is in it, and the product ids rendered on it. */
-  observe(faceCount: number, applied: readonly string[], at: number): void {
+  /** One processed frame: whether a face is in it. */
+  observe(faceCount: number, at: number): void {
+    if (faceCount > 0) this.present(at);
+    else this.tick(at);
+  }
+
+  /** A sign of a shopper (a face, a touch on the kiosk): starts a session or keeps it going. */
+  present(at: number): void {
     this.tick(at);
-    if (faceCount <= 0) return;
     if (!this.#session) {
       this.#session = { id: randomUUID(), startedAt: at, lastSeenAt: at, tried: new Set(), looks: 0 };
       this.#sessions += 1;
       this.#sink.emit('session.start', { sessionId: this.#session.id });
     }
-    const s = this.#session;
-    s.lastSeenAt = at;
-    for (const productId of applied) {
-      if (s.tried.has(productId)) continue;
-      s.tried.add(productId);
-      this.#productsTried += 1;
-      this.#sink.emit('product.tried', { sessionId: s.id, productId });
-    }
+    this.#session.lastSeenAt = at;
+  }
+
+  /** The shopper chose a product and shade: `product.tried` once per pair per session. */
+  tried(productId: string, shadeId: string, at: number): void {
+    this.present(at);
+    const s = this.#session!;
+    const key = `${productId}/${shadeId}`;
+    if (s.tried.has(key)) return;
+    s.tried.add(key);
+    this.#productsTried += 1;
+    this.#sink.emit('product.tried', { sessionId: s.id, productId, shadeId });
   }
 
   /** Ends the session once the shopper has been absent for the idle timeout. */
@@ -112,20 +136,24 @@ export class SessionTracker {
     if (s && at - s.lastSeenAt >= this.idleTimeoutMs) this.#end('idle');
   }
 
-  /** The kiosk's "save look" (declared here; the UI flow arrives with its issue). */
-  saveLook(productIds: readonly string[]): string | null {
-    const s = this.#session;
-    if (!s) return null;
-    const lookId = randomUUID();
+  /** The kiosk's "save my look": `lookId` is the saved look's id, `productIds` what it holds. */
+  lookSaved(lookId: string, productIds: readonly string[], at: number): void {
+    this.present(at);
+    const s = this.#session!;
     s.looks += 1;
     this.#looksSaved += 1;
     this.#sink.emit('look.saved', {
       sessionId: s.id,
       lookId,
       products: productIds.length,
-      productIds: productIds.join(',').slice(0, 256),
+      productIds: joinWithin(productIds, 256),
     });
-    return lookId;
+  }
+
+  /** Hears every session end (the shopper's selection is wiped then). */
+  onEnd(listener: (reason: 'idle' | 'shutdown') => void): () => void {
+    this.#endListeners.add(listener);
+    return () => this.#endListeners.delete(listener);
   }
 
   /** Daemon stop: the session ends now (its dwell time up to the last face seen). */
@@ -147,5 +175,6 @@ export class SessionTracker {
       looksSaved: s.looks,
       reason,
     });
+    for (const listener of this.#endListeners) listener(reason);
   }
 }

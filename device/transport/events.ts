@@ -4,7 +4,10 @@
  * decodes it) and the daemon sends that client its next frame only once the last one was
  * acknowledged (or after FRAME_ACK_TIMEOUT_MS), so a slow client gets the newest frame at its own
  * pace and never a backlog queued in socket buffers;
- * commands from the kiosk are acknowledged.
+ * commands from the kiosk are acknowledged (tryon:* and look:save: transport/tryon-commands.ts).
+ * A refused command answers `{ ok: false, error: { field, message } }`, `field` naming the command's
+ * field, `(payload)` for a payload that is not an object, an unknown field's own name, or `(rate)`
+ * for a client sending more commands than a shopper can tap.
  */
 import type { EmittedFrameInfo } from '../core/frame.ts';
 import type { StatsSnapshot } from '../core/pipeline-stats.ts';
@@ -141,7 +144,7 @@ export interface ClientToServerEvents {
   /** Takes one product off, by id or by category. */
   'tryon:remove': (cmd: { productId?: string; category?: string }, ack: (result: TryOnAck) => void) => void;
   'tryon:clear': (cmd: Record<string, never>, ack: (result: TryOnAck) => void) => void;
-  /** Replaces everything with a catalog look. */
+  /** Replaces everything with a catalog look, or a saved look read back from its id (`look:save`). */
   'tryon:look': (cmd: { lookId: string }, ack: (result: TryOnAck) => void) => void;
   /** Before/after: the daemon renders the left `split` of the displayed width bare; null turns it off. */
   'tryon:compare': (cmd: { split: number | null }, ack: (result: TryOnAck) => void) => void;

@@ -6,14 +6,15 @@
  *
  * Length: startKioskServer (~175 lines) is one closure because the HTTP handler, the socket.io
  * server and the per-client frame flow share the listening server and the origin policy; its
- * thirteen inner functions are at most 43 lines. The try-on commands should land in their own module.
+ * thirteen inner functions are at most 43 lines. Other per-client traffic (the try-on commands,
+ * transport/tryon-commands.ts) plugs in through `onClient` and lives in its own module.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { EncodedFrame } from '../pipeline.ts';
@@ -67,6 +68,9 @@ interface ClientFlow {
   awaitingReceipt: boolean;
 }
 
+/** One kiosk connection, as `onClient` hands it out. */
+export type KioskSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ClientFlow>;
+
 export interface KioskServer {
   readonly port: number;
   readonly clients: number;
@@ -76,6 +80,8 @@ export interface KioskServer {
   emitStats(stats: StatsMessage): void;
   /** Sent to every client now, and to each one that connects later. */
   emitSourceStatus(status: SourceStatusMessage): void;
+  /** Runs `setup` for every client connected now and each one that connects later. */
+  onClient(setup: (socket: KioskSocket) => void): void;
   /** Asks the kiosk screen(s); the first valid answer wins, no answer within timeoutMs is 'timeout'. */
   confirm(prompt: Omit<ConfirmRequest, 'id'>): Promise<'allow' | 'deny' | 'timeout' | 'no-kiosk'>;
   close(): Promise<void>;
@@ -161,10 +167,12 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   let sourceStatus: SourceStatusMessage | null = null;
   // Capture times of recent frames, so the kiosk's "painted" acks give capture-to-paint latency.
   const capturedAtById = new Map<number, number>();
+  const clientSetups: Array<(socket: KioskSocket) => void> = [];
   io.on('connection', (socket) => {
     socket.data.awaitingReceipt = false;
     socket.emit('welcome', options.welcome);
     if (sourceStatus) socket.emit('sourceStatus', sourceStatus);
+    for (const setup of clientSetups) setup(socket);
     options.logger.info({ id: socket.id, clients: io.engine.clientsCount }, 'kiosk client connected');
     socket.on('painted', (msg) => {
       const parsed = Painted.safeParse(msg);
@@ -226,6 +234,10 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     emitSourceStatus(status) {
       sourceStatus = status;
       io.emit('sourceStatus', status);
+    },
+    onClient(setup) {
+      clientSetups.push(setup);
+      for (const socket of io.of('/').sockets.values()) setup(socket);
     },
     async confirm(prompt) {
       const sockets = [...io.of('/').sockets.values()];

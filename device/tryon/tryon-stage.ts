@@ -27,6 +27,8 @@ export interface TryOnSelection {
   items: AppliedProduct[];
   /** Share of the displayed image (from its left) kept bare, 0..1; null = no split. */
   compare: number | null;
+  /** The shopper has chosen (tryon/selection.ts), even to wear nothing: empty items are drawn as empty, not as the default. */
+  chosen?: boolean;
 }
 
 export type GateFactory = (frame: Frame, face: Face, person?: PersonMask) => OcclusionGate;
@@ -62,7 +64,7 @@ export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
     const selection = deps.selection();
     const split = selection.compare === null ? 0 : Math.min(1, Math.max(0, selection.compare));
     if (split >= 1) return [];
-    const chosen = selection.items.length > 0 ? selection.items : initialItems(deps.catalog.current.catalog, deps.pin);
+    const chosen = selection.items.length > 0 || selection.chosen ? selection.items : initialItems(deps.catalog.current.catalog, deps.pin);
     if (chosen.length === 0) return [];
     const items = [...chosen].sort((a, b) => ORDER.get(a.product.category)! - ORDER.get(b.product.category)!);
     const bare = split > 0 ? keepBare(frame, split) : null;

@@ -164,9 +164,14 @@ export type MetricsMessage = z.infer<typeof MetricsMessageSchema>;
  *
  *   session.start  { sessionId }
  *   session.end    { sessionId, dwellMs, productsTried, looksSaved, reason: "idle" | "shutdown" }
- *   product.tried  { sessionId, productId }              once per product per session
+ *   product.tried  { sessionId, productId, shadeId? }    once per product and shade the shopper chose
  *   look.saved     { sessionId, lookId, products, productIds }   productIds comma-separated
+ *
+ * A saved look's id carries its items ("1.<base64url>", device/tryon/saved-look.ts); older
+ * firmware sent a random UUID. Both are accepted.
  */
+const LookId = z.string().regex(/^(?:[A-Za-z0-9_-]{1,64}|\d{1,3}\.[A-Za-z0-9_-]{1,200})$/, { error: 'must be a look id ([A-Za-z0-9_-]{1,64} or a saved look id "1.<base64url>")' });
+
 export const EVENT_DATA_SCHEMAS = {
   'session.start': z.object({ sessionId: Id }),
   'session.end': z.object({
@@ -176,8 +181,8 @@ export const EVENT_DATA_SCHEMAS = {
     looksSaved: z.int().min(0),
     reason: z.enum(['idle', 'shutdown']),
   }),
-  'product.tried': z.object({ sessionId: Id, productId: safeText(128, 1) }),
-  'look.saved': z.object({ sessionId: Id, lookId: Id, products: z.int().min(0).max(256), productIds: safeText(256) }),
+  'product.tried': z.object({ sessionId: Id, productId: safeText(128, 1), shadeId: Id.optional() }),
+  'look.saved': z.object({ sessionId: Id, lookId: LookId, products: z.int().min(0).max(256), productIds: safeText(256) }),
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];

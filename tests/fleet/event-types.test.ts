@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventPublisher, SessionTracker } from '../../device/telemetry/events.ts';
 import { eventsTopic } from '../../fleet/protocol/topics.ts';
+import { encodeSavedLook } from '../../device/tryon/saved-look.ts';
 import { startFleet, type TestService } from './support.ts';
 
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => quiet } as never;
@@ -28,10 +29,16 @@ describe('shopper event types, device to fleet', () => {
     let clock = Date.now() - 60_000; // the session lies in the past of the default stats window
     const sink = createEventPublisher({ deviceId: addr.deviceId, logger: quiet, now: () => clock, send: (p) => payloads.push(p) });
     const tracker = new SessionTracker({ idleTimeoutMs: 1000, sink });
-    tracker.observe(1, ['ruby'], clock);
-    tracker.observe(1, ['ruby', 'gloss'], (clock += 500));
-    tracker.saveLook(['ruby', 'gloss']);
-    tracker.observe(0, [], (clock += 2000));
+    tracker.observe(1, clock);
+    tracker.tried('ruby', 'ruby-01', clock);
+    tracker.observe(1, (clock += 500));
+    tracker.tried('gloss', 'clear', clock);
+    const lookId = encodeSavedLook([
+      { productId: 'ruby', shadeId: 'ruby-01', intensity: 1 },
+      { productId: 'gloss', shadeId: 'clear', intensity: 0.5 },
+    ]);
+    tracker.lookSaved(lookId, ['ruby', 'gloss'], clock);
+    tracker.observe(0, (clock += 2000));
     for (const p of payloads) expect(await svc.ingest.deliver(eventsTopic(addr), p)).toBe('stored');
     expect(svc.ingest.stats().invalid).toBe(0);
     expect(await stats(addr.storeId)).toMatchObject({

@@ -12,6 +12,7 @@ import { resolveModel } from '../../models/registry.ts';
 import { parseMessage } from '../../fleet/protocol/schemas.ts';
 import { channelFilter } from '../../fleet/protocol/topics.ts';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import { connectKiosk } from '../helpers/tryon-kiosk.ts';
 import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { subscribe, uniqueId, type Subscriber } from '../telemetry/support.ts';
 import { generateSigningKey, makeArtifact, startFleetDouble, type FleetDouble, type SigningKey } from './fleet-double.ts';
@@ -105,12 +106,16 @@ describe('model update on the real daemon', { timeout: 150_000 }, () => {
 
     it('a shopper in front of the serving daemon: session.start and product.tried reach the fleet through the outbox', async () => {
       const started = await eventsSub.waitFor((m) => (m.json as { type?: string })?.type === 'session.start', 30_000, 'session.start');
+      // product.tried is the shopper's choice on the kiosk (the catalog default on the face is not one).
+      const kiosk = await connectKiosk(daemon.url);
+      expect(await kiosk.send('tryon:set', { productId: 'lumiere-rouge-satin', shadeId: 'nude-rose' })).toMatchObject({ ok: true });
+      kiosk.close();
       const tried = await eventsSub.waitFor((m) => (m.json as { type?: string })?.type === 'product.tried', 30_000, 'product.tried');
       const s0 = parseMessage(started.topic, started.payload);
       const p = parseMessage(tried.topic, tried.payload);
       expect(s0.ok && p.ok).toBe(true);
       if (!s0.ok || !p.ok || s0.kind !== 'event' || p.kind !== 'event') return;
-      expect(p.value.data).toMatchObject({ productId: 'lumiere-rouge-satin', sessionId: s0.value.data!.sessionId });
+      expect(p.value.data).toMatchObject({ productId: 'lumiere-rouge-satin', shadeId: 'nude-rose', sessionId: s0.value.data!.sessionId });
       const h = (await (await fetch(`${daemon.url}/healthz`)).json()) as { sessions: { sessions: number }; outbox: { dropped: object } };
       expect(h.sessions.sessions).toBeGreaterThanOrEqual(1);
       expect(h.outbox.dropped).toEqual({ telemetry: 0, event: 0, update: 0 });

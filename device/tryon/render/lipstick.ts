@@ -106,8 +106,9 @@ export const lipstickRenderer: CategoryRenderer = {
       style.style === 'full'
         ? []
         : [{ colour: hexToLinear(style.secondHex ?? shiftedHex(shade.hex, 0.12)), weight: lipStyleWeight(lm, mask.rect, style.style) }];
-    // Lit from above, lips shine on the full middle of the lower lip.
-    const lobeCentre = [(lm[14][0] + lm[17][0]) / 2, (lm[14][1] * 2 + lm[17][1]) / 3] as const;
+    // Lit from above, lips shine on the full middle of the lower lip: a third of the way from the
+    // corners' line down to its outer edge (outer-contour points: steadier than the inner lip line).
+    const lobeCentre = [(lm[61][0] + lm[291][0]) / 2, ((lm[61][1] + lm[291][1]) / 2) * (2 / 3) + lm[17][1] / 3] as const;
     if (!paint(ctx.frame, mask, { colour, strength, material, overlays, lobeCentre }, ctx.light, regionStats(ctx.frame, mask))) return false;
     if (material.sparkleDensity > 0) {
       const field = sparkleField('lips', LIP_TRIANGLES, Math.round(material.sparkleDensity * LIPS_AREA_IOD2));

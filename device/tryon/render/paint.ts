@@ -46,7 +46,10 @@ const Y_B = 0.0722;
 
 /** Per-frame scratch, grown as needed: the blend allocates nothing per pixel and little per call. */
 let lumScratch = new Float32Array(0);
+let detailScratch = new Float32Array(0);
 let blurScratch = new Float32Array(0);
+/** Blur radius (pixels) of the luminance the shine follows: fixed, so the highlight does not jump as the region's box changes size. */
+const SHINE_RADIUS = 2;
 const toneTable = new Float32Array(TONE_STEPS + 1);
 
 export interface RegionStats {
@@ -105,12 +108,17 @@ interface SpecularField {
   rgb: Rgb;
 }
 
-function specularField(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate): SpecularField {
+/**
+ * The rect's luminance (lumScratch) and the luminance the detail ratio is read from (detailScratch):
+ * half the pixel, half its 3x3 neighbourhood, so the lips' lines and pores stay while a camera's
+ * per-pixel noise is not passed on (amplified, under a shade lighter than the surface) as flicker.
+ */
+function luminanceOf(frame: Frame, mask: CoverageMask): void {
   const { rect } = mask;
-  const m = layer.material;
   const n = rect.width * rect.height;
   if (lumScratch.length < n) {
     lumScratch = new Float32Array(n);
+    detailScratch = new Float32Array(n);
     blurScratch = new Float32Array(n);
   }
   const { data, width } = frame;
@@ -119,8 +127,14 @@ function specularField(frame: Frame, mask: CoverageMask, layer: PaintLayer, ligh
     for (let x = 0, i = y * rect.width; x < rect.width; x++, p += 3, i++)
       lumScratch[i] = Y_R * SRGB_TO_LINEAR[data[p]] + Y_G * SRGB_TO_LINEAR[data[p + 1]] + Y_B * SRGB_TO_LINEAR[data[p + 2]];
   }
-  const radius = Math.max(1, Math.round(Math.min(rect.width, rect.height) * 0.04));
-  boxBlurInto(lumScratch, blurScratch, rect.width, rect.height, radius);
+  boxBlurInto(lumScratch, detailScratch, rect.width, rect.height, 1);
+  for (let i = 0; i < n; i++) detailScratch[i] = 0.5 * (detailScratch[i] + lumScratch[i]);
+}
+
+function specularField(mask: CoverageMask, layer: PaintLayer, light: LightEstimate): SpecularField {
+  const { rect } = mask;
+  const m = layer.material;
+  boxBlurInto(lumScratch, blurScratch, rect.width, rect.height, SHINE_RADIUS);
   // The lobe sits where the surface faces the viewer, moved towards the key light.
   const lobe = (size: number, at: number, shift: number): Float32Array => {
     const half = size / 2;
@@ -147,7 +161,8 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const meanY = Math.max(1e-4, stats.y);
   const m = layer.material;
   fillToneTable(meanY, m);
-  const spec = m.specular > 0 ? specularField(frame, mask, layer, light) : null;
+  luminanceOf(frame, mask);
+  const spec = m.specular > 0 ? specularField(mask, layer, light) : null;
   const { data, width } = frame;
   const { rect, alpha } = mask;
   const overlays = layer.overlays ?? [];
@@ -163,7 +178,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
       const r = SRGB_TO_LINEAR[data[p]];
       const g = SRGB_TO_LINEAR[data[p + 1]];
       const b = SRGB_TO_LINEAR[data[p + 2]];
-      const lum = Y_R * r + Y_G * g + Y_B * b;
+      const lum = detailScratch[i];
       let cr = layer.colour[0];
       let cg = layer.colour[1];
       let cb = layer.colour[2];

@@ -85,8 +85,12 @@ export function sparkleField(key: string, triangles: readonly AnchorTriangle[], 
   return field;
 }
 
-/** How fast glints trade places as the head turns (radians of phase per degree of pose). */
-const TWINKLE_PER_DEGREE = 0.35;
+/**
+ * How fast glints trade places as the head turns (radians of phase per degree of pose): a 10° turn
+ * makes a third of a cycle, while the pose's own jitter on a still face (a fraction of a degree)
+ * leaves every glint as it was.
+ */
+const TWINKLE_PER_DEGREE = 0.1;
 
 /**
  * Adds the field's glints to `frame`, each scaled by `strength` (opacity × intensity) and by the

@@ -28,7 +28,7 @@ const KEY_ID = 'release-console';
 const VERSION = '3.4.0-console';
 const OPERATOR = { username: 'olga', password: 'olga-password-1' };
 
-describe.skipIf(!HAVE)('operator console: a rollout started from the page reaches a real daemon', { timeout: 300_000 }, () => {
+describe.skipIf(!HAVE)('operator console: a rollout started from the page reaches a real daemon', { timeout: 480_000 }, () => {
   let broker: TlsBroker;
   let svc: TestService;
   let daemon: RunningDaemon;
@@ -75,7 +75,7 @@ describe.skipIf(!HAVE)('operator console: a rollout started from the page reache
     expect((await uploadArtifact(svc, readFileSync(bundle), meta)).status).toBe(201);
     await svc.api('POST', '/api/users', { ...OPERATOR, role: 'operator' });
     browser = await openBrowser();
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -106,10 +106,14 @@ describe.skipIf(!HAVE)('operator console: a rollout started from the page reache
     const card = page.locator('article[data-rollout]').first();
     await card.waitFor();
     const seen = new Set<string>();
+    /** The device's own update states as the card listed them. */
+    const states = new Set<string>();
     let shotRunning = false;
     await until(async () => {
       const status = (await card.getByTestId('rollout-status').textContent()) ?? '';
       seen.add(`${status} ${await card.getByTestId('rollout-progress').getAttribute('value')}`);
+      const jobs = card.getByTestId('rollout-jobs').locator('tbody tr td');
+      if ((await jobs.count()) >= 3) states.add((await jobs.nth(2).textContent()) ?? '');
       if (status === 'running' && !shotRunning) {
         shotRunning = true;
         await screenshot(page, 'console-rollout-running');
@@ -119,7 +123,12 @@ describe.skipIf(!HAVE)('operator console: a rollout started from the page reache
     expect(await card.getByTestId('rollout-status').textContent()).toBe('completed');
     expect(await card.getByTestId('rollout-progress').getAttribute('value')).toBe('1');
     expect([...seen]).toContain('running 0');
-    expect(await card.locator('tbody tr').allTextContents()).toEqual(['canary111000']);
+    expect(await card.locator('table').first().locator('tbody tr').allTextContents()).toEqual(['canary111000']);
+    await card.getByText('Devices (1)').click();
+    const job = (await card.getByTestId('rollout-jobs').locator('tbody tr').first().locator('th, td').allTextContents()).map((t) => t.trim());
+    expect(job).toEqual([`${STORE}/${DEVICE}`, '0', 'succeeded', 'committed', VERSION, '']);
+    // The card followed the device through its update, not just its end.
+    expect(states.size, [...states].join(', ')).toBeGreaterThan(1);
     const id = await card.getAttribute('data-rollout');
     // It reached the real daemon: the mirror serves the new version.
     await until(async () => (await servedVersion()) === VERSION, 200);

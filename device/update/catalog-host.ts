@@ -7,8 +7,9 @@
  *    `version` must be the artifact's, and it is written as `<stateDir>/catalog/<artifactId>/catalog.json`
  *    beside the serving one;
  *  - smoke test: the staged file is read and validated again (a power cut may have come between),
- *    then every lipstick shade is rendered on the golden demo-clip frames (faces found once, by the
- *    bundled detector and mesh): each render must succeed and change lip pixels;
+ *    then every shade is drawn on a golden demo-clip frame by its category's renderer
+ *    (catalog-smoke.ts; faces found once, by the bundled detector and mesh): each render must
+ *    succeed and change pixels;
  *  - activate: the try-on stage's `CatalogSlot` is swapped (one reference, read once per frame);
  *    the previous catalog is kept for an instant rollback until commit;
  *  - revert: the kept catalog serves again, or the target is loaded from disk (null = bundled).
@@ -31,51 +32,13 @@ import {
   type CatalogV2,
   type ServingCatalog,
 } from '../tryon/catalog.ts';
-import { renderLipstick } from '../tryon/lipstick.ts';
+import { smokeTestCatalog } from './catalog-smoke.ts';
 import { UpdateStageError, type HealthSample, type ModelCandidate, type ModelHost, type SmokeResult } from './host.ts';
 import { writeFileDurable } from '../core/fs-atomic.ts';
 import type { ServingModel } from './store.ts';
 import type { GoldenFace } from './vision-port.ts';
 
 export const CATALOG_FILE = 'catalog.json';
-
-/** One shade rendered on one golden face at full intensity: the problem, or null. */
-function smokeShade(product: CatalogV2['products'][number], shade: CatalogV2['products'][number]['shades'][number], golden: GoldenFace, n: number): string | null {
-  const { image, face } = golden;
-  const data = Buffer.from(image.data);
-  const frame = { id: n, capturedAt: 0, width: image.width, height: image.height, format: 'rgb24' as const, data };
-  const what = `product "${product.id}" shade "${shade.id}" on golden frame ${n}`;
-  let rendered: boolean;
-  try {
-    rendered = renderLipstick(frame, face, { productId: product.id, colour: shade.hex, opacity: shade.opacity });
-  } catch (err) {
-    return `${what}: render failed (${(err as Error).message})`;
-  }
-  if (!rendered) return `${what}: nothing rendered`;
-  let changed = 0;
-  for (let p = 0; p < data.length; p++) if (data[p] !== image.data[p]) changed++;
-  // A lip region at 640 px is a few hundred pixels; a shade that moves fewer than 30 channel
-  // values (opacity 0, or the lips' own colour) is not a product anyone can see.
-  return changed < 30 ? `${what}: lip pixels unchanged (${changed} channel values differ)` : null;
-}
-
-/**
- * Every lipstick shade rendered on every golden face: the first problem, or null. (The other
- * categories join when their renderers replace the first lipstick renderer in the try-on stage.)
- */
-export function smokeTestCatalog(catalog: CatalogV2, golden: readonly GoldenFace[]): string | null {
-  if (golden.length === 0) return 'no golden frame with a face to render on';
-  for (const product of catalog.products) {
-    if (product.category !== 'lipstick') continue;
-    for (const shade of product.shades) {
-      for (const [i, g] of golden.entries()) {
-        const problem = smokeShade(product, shade, g, i + 1);
-        if (problem) return problem;
-      }
-    }
-  }
-  return null;
-}
 
 interface CatalogCandidate extends ModelCandidate {
   catalog: CatalogV2;
@@ -154,7 +117,7 @@ export function createCatalogHost(opts: CatalogHostOptions): ModelHost {
         golden = undefined;
         return { ok: false, detail: `smoke test could not run: ${(err as Error).message}` };
       }
-      const problem = smokeTestCatalog(catalog, faces);
+      const problem = await smokeTestCatalog(catalog, faces);
       if (problem) return { ok: false, detail: problem };
       const candidate: CatalogCandidate = { version: catalog.version, catalog, dispose() {} };
       return { ok: true, candidate };

@@ -26,6 +26,7 @@ export function strongLipstickSlot(): CatalogSlot {
 
 export interface Fixture {
   mouths: Array<{ file: string; faceBox: Box; what: string; interior: Poly[] }>;
+  fingers: Array<{ source: string; polygon: Poly; target: { file: string; faceBox: Box; offset: [number, number] }; what: string }>;
 }
 
 export interface FramedShopper {
@@ -53,7 +54,7 @@ export async function framedShopper(vision: Awaited<ReturnType<typeof loadVision
 /** Photo polygons moved into frame coordinates. */
 export const shift = (polys: Poly[], [x0, y0]: [number, number]): Poly[] => polys.map((p) => p.map(([x, y]): [number, number] => [x - x0, y - y0]));
 
-function inside(polys: Poly[], x: number, y: number): boolean {
+export function inside(polys: Poly[], x: number, y: number): boolean {
   let hit = false;
   for (const p of polys)
     for (let i = 0, j = p.length - 1; i < p.length; j = i++)
@@ -64,14 +65,14 @@ function inside(polys: Poly[], x: number, y: number): boolean {
 const deltaE = differenceCiede2000();
 const rgb = (d: Uint8Array, o: number) => ({ mode: 'rgb' as const, r: d[o] / 255, g: d[o + 1] / 255, b: d[o + 2] / 255 });
 
-/** Mean and max ΔE2000 (culori) between two frames over the pixels whose centres lie inside `polys` (even-odd). */
-export function meanDeltaE(before: Uint8Array, after: Frame, polys: Poly[]): { mean: number; max: number; n: number } {
+/** Mean and max ΔE2000 (culori) between two frames over the pixels whose centres lie inside `polys` (even-odd) and pass `also`. */
+export function meanDeltaE(before: Uint8Array, after: Frame, polys: Poly[], also: (x: number, y: number) => boolean = () => true): { mean: number; max: number; n: number } {
   let sum = 0;
   let max = 0;
   let n = 0;
   for (let y = 0; y < after.height; y++) {
     for (let x = 0; x < after.width; x++) {
-      if (!inside(polys, x + 0.5, y + 0.5)) continue;
+      if (!inside(polys, x + 0.5, y + 0.5) || !also(x + 0.5, y + 0.5)) continue;
       const o = (y * after.width + x) * 3;
       const d = deltaE(rgb(before, o), rgb(after.data, o));
       sum += d;
@@ -80,4 +81,42 @@ export function meanDeltaE(before: Uint8Array, after: Frame, polys: Poly[]): { m
     }
   }
   return { mean: n ? sum / n : 0, max, n };
+}
+
+/** 4x4 samples per pixel: the share of the pixel inside `poly`. */
+function coverage(poly: Poly, x: number, y: number): number {
+  let n = 0;
+  for (let sy = 0; sy < 4; sy++) for (let sx = 0; sx < 4; sx++) if (inside([poly], x + (sx + 0.5) / 4, y + (sy + 0.5) / 4)) n++;
+  return n / 16;
+}
+
+/**
+ * `target` with the pixels of `source` inside `poly` pasted at `poly` + `offset` (anti-aliased
+ * edges): a real finger cut from one photo laid over a face in another. Also returns the pasted
+ * outline and the pixels fully inside it (the measure's domain: edge pixels mix finger and face).
+ */
+export function pasteCutout(source: RgbImage, poly: Poly, target: RgbImage, [dx, dy]: [number, number]): { image: RgbImage; outline: Poly } {
+  const out = new Uint8Array(target.data);
+  const xs = poly.map((p) => p[0]);
+  const ys = poly.map((p) => p[1]);
+  for (let y = Math.floor(Math.min(...ys)); y <= Math.ceil(Math.max(...ys)); y++) {
+    for (let x = Math.floor(Math.min(...xs)); x <= Math.ceil(Math.max(...xs)); x++) {
+      const a = coverage(poly, x, y);
+      if (a === 0) continue;
+      const s = (y * source.width + x) * 3;
+      const t = ((y + dy) * target.width + x + dx) * 3;
+      for (let c = 0; c < 3; c++) out[t + c] = Math.round(a * source.data[s + c] + (1 - a) * target.data[t + c]);
+    }
+  }
+  return { image: { width: target.width, height: target.height, data: out }, outline: poly.map(([x, y]): [number, number] => [x + dx, y + dy]) };
+}
+
+/** The polygon moved 1 px inwards along each vertex's bisector (approximately): pixels surely inside. */
+export function shrink(poly: Poly, px = 1): Poly {
+  const cx = poly.reduce((s, p) => s + p[0], 0) / poly.length;
+  const cy = poly.reduce((s, p) => s + p[1], 0) / poly.length;
+  return poly.map(([x, y]): [number, number] => {
+    const d = Math.hypot(x - cx, y - cy) || 1;
+    return [x - ((x - cx) / d) * px, y - ((y - cy) / d) * px];
+  });
 }

@@ -41,8 +41,17 @@ function robustSpread(values: Float32Array, centre: number, floor: number): numb
 /** At most about this many pixels are sampled (evenly strided): the median needs no more. */
 const MAX_SAMPLES = 2048;
 
-/** The model of the pixels where `sample` covers at least `minCover`; null when too few. */
-export function sampleModel(lab: LabPlane, sample: CoverageMask, floor: SpreadFloor, minCover = 0.99): ColourModel | null {
+/**
+ * The model of the pixels where `sample` covers at least `minCover`, leaving out those within
+ * `exclude.within` of `exclude.model` (a finger, i.e. skin, lying on the lip band); null when too few.
+ */
+export function sampleModel(
+  lab: LabPlane,
+  sample: CoverageMask,
+  floor: SpreadFloor,
+  exclude?: { model: ColourModel; within: number },
+  minCover = 0.99,
+): ColourModel | null {
   const { rect, alpha } = sample;
   const step = Math.max(1, Math.floor(Math.sqrt((rect.width * rect.height) / MAX_SAMPLES)));
   const capacity = Math.ceil(rect.width / step) * Math.ceil(rect.height / step);
@@ -53,6 +62,7 @@ export function sampleModel(lab: LabPlane, sample: CoverageMask, floor: SpreadFl
     for (let x = 0; x < rect.width; x += step) {
       if (alpha[y * rect.width + x] < minCover || !lab.has(rect.x + x, rect.y + y)) continue;
       const o = lab.offset(rect.x + x, rect.y + y);
+      if (exclude && distance(exclude.model, data, o) < exclude.within) continue;
       for (let c = 0; c < 3; c++) channels[c][n] = data[o + c];
       n++;
     }

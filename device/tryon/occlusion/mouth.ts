@@ -9,9 +9,11 @@
  *   pixels finds them, also where the mesh's inner line sits a few pixels off (the shape gate).
  * - A finger or hand on closed lips is not connected to the opening; it is told by looking like
  *   the skin around the mouth (sampled from a ring just outside the lips) and unlike the lips.
+ *   Band pixels that look like that skin are left out of the lip model, so a finger lying across
+ *   the band does not become "lip"; a closing fills the few lip-coloured pixels inside a finger.
  */
-import { LIPS_INNER, LIPS_OUTER, loop, type Point, type Polygon } from '../../vision/regions.ts';
-import { fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
+import { LIPS_INNER, LIPS_OUTER, interOcular, loop, type Point, type Polygon } from '../../vision/regions.ts';
+import { boxBlur, fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
 import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
 import type { LabPlane } from './lab-plane.ts';
 
@@ -22,14 +24,21 @@ const SKIN_RING = [1.25, 1.55] as const;
 /** Spread floors: lips are shaded (upper lip darker), so lightness is allowed to vary most. */
 const LIP_FLOOR = { L: 6, a: 3, b: 3 };
 const SKIN_FLOOR = { L: 8, a: 3, b: 3 };
+/** Lip-band pixels within this normalised distance of the skin model are left out of the lip model. */
+const SKIN_ON_BAND = 1.5;
 /** Normalised distance from the lip model: at `lo` still lip, at `hi` surely not. */
 const NOT_LIP = { lo: 2.5, hi: 4 } as const;
 /** The flood from the opening goes through pixels at least this unlike the lips. */
 const FLOOD_MIN = 0.25;
-/** A pixel is skin-like when closer to the skin model than to the lip model by this margin (lo..hi). */
+/** A pixel is skin-like when closer to the skin model than to the lip model by this margin (lo..hi) ... */
 const SKIN_MARGIN = { lo: 0.5, hi: 2 } as const;
+/** ... at least this far from the lip model (lo..hi): a pixel near the lip colour stays lip ... */
+const SKIN_OFF_LIP = { lo: 1.5, hi: 2.5 } as const;
 /** ...and near the skin model itself (specular highlights on the lips are near neither). */
 const SKIN_NEAR = { lo: 2.5, hi: 4 } as const;
+/** Closing radius, as a fraction of the inter-ocular distance, and the neighbourhood share that fills a gap. */
+const CLOSING = 0.015;
+const BLOB = { lo: 0.45, hi: 0.75 } as const;
 
 const lerpLoop = (a: Polygon, b: Polygon, t: number): Polygon => a.map(([x, y], i) => [x + (b[i][0] - x) * t, y + (b[i][1] - y) * t]);
 
@@ -39,18 +48,24 @@ function scaleLoop(poly: Polygon, s: number): Polygon {
   return poly.map(([x, y]) => [cx + (x - cx) * s, cy + (y - cy) * s]);
 }
 
-/** Colour models of this frame's lips and the skin around them (null where the sample is too small). */
-export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): { lip: ColourModel | null; skin: ColourModel | null } {
+export interface MouthModels {
+  lip: ColourModel | null;
+  skin: ColourModel | null;
+}
+
+/** Colour models of this frame's lips and of the skin around them. */
+export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): MouthModels {
   const outer = loop(landmarks, LIPS_OUTER);
   const inner = loop(landmarks, LIPS_INNER);
-  const sampled = (polys: Polygon[], floor: typeof LIP_FLOOR) => {
+  const sampled = (polys: Polygon[], floor: typeof LIP_FLOOR, exclude?: { model: ColourModel; within: number }) => {
     const rect = polygonBounds(polys, 1, { width: lab.rect.x + lab.rect.width, height: lab.rect.y + lab.rect.height });
-    return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, floor) : null;
+    return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, floor, exclude) : null;
   };
-  return {
-    lip: sampled([lerpLoop(outer, inner, LIP_BAND[0]), lerpLoop(outer, inner, LIP_BAND[1])], LIP_FLOOR),
-    skin: sampled([scaleLoop(outer, SKIN_RING[1]), scaleLoop(outer, SKIN_RING[0])], SKIN_FLOOR),
-  };
+  const skin = sampled([scaleLoop(outer, SKIN_RING[1]), scaleLoop(outer, SKIN_RING[0])], SKIN_FLOOR);
+  // Band pixels that look like the skin around the mouth are a finger (or the mesh off the lips): not lip.
+  const exclude = skin ? { model: skin, within: SKIN_ON_BAND } : undefined;
+  const lip = sampled([lerpLoop(outer, inner, LIP_BAND[0]), lerpLoop(outer, inner, LIP_BAND[1])], LIP_FLOOR, exclude);
+  return { lip, skin };
 }
 
 /** Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected. */
@@ -83,7 +98,7 @@ function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Arra
 export function applyMouthGate(
   lab: LabPlane,
   landmarks: ReadonlyArray<Point>,
-  models: { lip: ColourModel | null; skin: ColourModel | null },
+  models: MouthModels,
   rect: MaskRect,
   vis: Float32Array,
 ): void {
@@ -103,13 +118,16 @@ export function applyMouthGate(
       notLip[i] = ramp(dLip, NOT_LIP.lo, NOT_LIP.hi);
       if (skin) {
         const dSkin = distance(skin, data, o);
-        skinLike[i] = notLip[i] * ramp(dLip - dSkin, SKIN_MARGIN.lo, SKIN_MARGIN.hi) * (1 - ramp(dSkin, SKIN_NEAR.lo, SKIN_NEAR.hi));
+        const offLip = ramp(dLip, SKIN_OFF_LIP.lo, SKIN_OFF_LIP.hi);
+        skinLike[i] = offLip * ramp(dLip - dSkin, SKIN_MARGIN.lo, SKIN_MARGIN.hi) * (1 - ramp(dSkin, SKIN_NEAR.lo, SKIN_NEAR.hi));
       }
     }
   }
   const interior = flood(hole, notLip, rect.width);
-  for (let i = 0; i < vis.length; i++) {
-    if (interior[i]) vis[i] *= 1 - notLip[i];
-    vis[i] *= 1 - skinLike[i];
-  }
+  const occluded = new Float32Array(vis.length);
+  for (let i = 0; i < vis.length; i++) occluded[i] = Math.max(interior[i] ? notLip[i] : 0, skinLike[i]);
+  // Closing: a finger or a row of teeth is a blob; its few lip-coloured pixels (a pink knuckle
+  // crease, a reflection) are occluded when most of their neighbourhood is.
+  const around = boxBlur(occluded, rect.width, rect.height, Math.max(1, interOcular(landmarks) * CLOSING));
+  for (let i = 0; i < vis.length; i++) vis[i] *= 1 - Math.max(occluded[i], ramp(around[i], BLOB.lo, BLOB.hi));
 }

@@ -1,0 +1,54 @@
+/**
+ * A finger on the lips is not painted: a real finger (cut from a package photo where it rests at a
+ * mouth) pasted over the closed lips of another real face, then a strong lipstick through the
+ * daemon's try-on stage. Mean ΔE2000 (culori) between input and output over the finger's pixels
+ * (1 px inside its outline: edge pixels mix finger and lip) < 1, while the uncovered lips are
+ * painted (mean ΔE2000 > 10 on the lip band outside the finger).
+ * Fixture: tests/fixtures/occlusion.hand.json `fingers` (its notes say how the outline was drawn).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/daemon.ts';
+import { loadVision, readRgb } from '../helpers/vision.ts';
+import { createTryOnStage, nothingChosen } from '../../device/tryon/tryon-stage.ts';
+import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import { LIPS_INNER, LIPS_OUTER, loop } from '../../device/vision/regions.ts';
+import { framedShopper, inside, meanDeltaE, pasteCutout, shift, shrink, strongLipstickSlot, STRONG_PRODUCT, type Fixture, type Poly } from './occlusion-helpers.ts';
+
+const fixture: Fixture = JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'occlusion.hand.json'), 'utf8'));
+
+let vision: Awaited<ReturnType<typeof loadVision>>;
+beforeAll(async () => {
+  vision = await loadVision();
+});
+
+describe('lipstick never lands on a finger over the lips', () => {
+  for (const finger of fixture.fingers) {
+    it(`${path.basename(finger.target.file)} (${finger.what}): finger unchanged, lips painted`, async () => {
+      const source = await readRgb(finger.source);
+      let outline: Poly = [];
+      const shot = await framedShopper(vision, finger.target.file, finger.target.faceBox, (target) => {
+        const pasted = pasteCutout(source, finger.polygon, target, finger.target.offset);
+        outline = pasted.outline;
+        return pasted.image;
+      });
+      const before = Buffer.from(shot.frame.data);
+      expect(createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: strongLipstickSlot() })(shot.frame, shot.faces)).toEqual([STRONG_PRODUCT]);
+      const onFinger = shift([shrink(outline)], shot.origin);
+      const fingerDelta = meanDeltaE(before, shot.frame, onFinger);
+      // Lip band pixels the finger does not cover: the lipstick is really on.
+      const lm = shot.faces[0].landmarks;
+      const outer = loop(lm, LIPS_OUTER);
+      const inner = loop(lm, LIPS_INNER);
+      const mid = (t: number) => outer.map(([x, y], i): [number, number] => [x + (inner[i][0] - x) * t, y + (inner[i][1] - y) * t]);
+      const clear = shift([outline], shot.origin);
+      const lips = meanDeltaE(before, shot.frame, [mid(0.35), mid(0.65)], (x, y) => !inside(clear, x, y));
+      console.log(`${path.basename(finger.target.file)}: finger ΔE2000 mean ${fingerDelta.mean.toFixed(2)} (max ${fingerDelta.max.toFixed(1)}, ${fingerDelta.n} px), uncovered lip band ${lips.mean.toFixed(1)} (${lips.n} px)`);
+      expect(fingerDelta.n).toBeGreaterThan(300);
+      expect(lips.n).toBeGreaterThan(50);
+      expect(lips.mean).toBeGreaterThan(10);
+      expect(fingerDelta.mean).toBeLessThan(1);
+    });
+  }
+});

@@ -183,7 +183,7 @@ describe('try-on control over socket.io (real daemon, real Mosquitto)', () => {
   it(`${MALFORMED_TRYON_COMMANDS.length} malformed commands are each refused naming the field; the state and the render stay; frames keep flowing`, async () => {
     await kiosk.send('tryon:set', RED);
     const state = (await kiosk.send('tryon:compare', { split: null })).state!;
-    const framesBefore = other.frames.at(-1)!.id;
+    const framesBefore = (await other.frameAfter(0)).id;
     const answers: string[] = [];
     for (const c of MALFORMED_TRYON_COMMANDS) {
       const answer = await kiosk.send(c.event, c.payload);
@@ -209,7 +209,7 @@ describe('try-on control over socket.io (real daemon, real Mosquitto)', () => {
 
   it('a flood of commands from one client is refused with field (rate) without stopping frames; a calm client is not affected', async () => {
     const flood = await connectKiosk(daemon.url);
-    const framesBefore = other.frames.at(-1)!.id;
+    const framesBefore = (await other.frameAfter(0)).id;
     const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => flood.send('tryon:compare', { split: (i % 10) / 10 })));
     const refused = answers.filter((a) => !a.ok);
     expect(refused.length).toBeGreaterThan(200);

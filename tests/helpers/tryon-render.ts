@@ -10,11 +10,10 @@ import { cropImage, loadVision, readRgb } from './vision.ts';
 import { repoRoot } from './daemon.ts';
 import { shopperWindow } from '../vision/transform.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
-import { regionMask } from '../../device/tryon/region-masks.ts';
+import { createRenderContext } from '../../device/tryon/render/context.ts';
 import type { Frame } from '../../device/core/frame.ts';
 import type { Face, Box } from '../../device/vision/face.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
-import type { RegionName } from '../../device/vision/regions.ts';
 import type { CoverageMask } from '../../device/tryon/raster.ts';
 import type { LightEstimate, OcclusionGate, RenderContext } from '../../device/tryon/render/renderer.ts';
 
@@ -56,18 +55,12 @@ export const OPEN_GATE: OcclusionGate = { apply() {} };
 /** An even overhead light at the level of a well-lit face (linear luminance). */
 export const EVEN_LIGHT: LightEstimate = { direction: [0, -1], highlight: 0.55, median: 0.3 };
 
-/** A RenderContext as the stage builds it: region masks rasterised once per frame and gated once. */
+/**
+ * The stage's own RenderContext (render/context.ts: region masks rasterised once per frame and gated
+ * once), with the light the test sets (a test condition; the stage estimates it from the frame).
+ */
 export function contextFor(frame: Frame, face: Face, gate: OcclusionGate = OPEN_GATE, light: LightEstimate = EVEN_LIGHT): RenderContext {
-  const cache = new Map<RegionName, CoverageMask | null>();
-  const mask = (region: RegionName) => {
-    if (!cache.has(region)) {
-      const m = regionMask(face.landmarks, region, frame);
-      if (m) gate.apply(region, m);
-      cache.set(region, m);
-    }
-    return cache.get(region) ?? null;
-  };
-  return { frame, face, mask, gate, light };
+  return { ...createRenderContext(frame, face, gate), light };
 }
 
 export const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'tryon', 'lips-eyes');

@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 const UNIT = [
   'tests/bench/soak-verdict.test.ts',
+  'tests/calibration/apply.test.ts',
   'tests/core/**/*.test.ts',
   'tests/fleet/dashboard-api.test.ts',
   'tests/fleet/dashboard-cli.test.ts',

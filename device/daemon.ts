@@ -23,6 +23,7 @@ import { startTelemetry } from './daemon/telemetry.ts';
 import { bootUpdates } from './daemon/update-boot.ts';
 import { startUpdates } from './daemon/updates.ts';
 import { startVision } from './daemon/vision.ts';
+import { startColour } from './daemon/colour.ts';
 import { createDaemonMetrics } from './daemon/metrics.ts';
 import { startFrameSource, startPipeline } from './daemon/frame-path.ts';
 import { resolveSourceSpec } from './source/index.ts';
@@ -58,6 +59,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     }
 
     const ladder = new DegradationLadder();
+    const colour = await startColour(config, ladder, logger);
     const { vision, servingMesh } = await startVision(config, boot.committedMesh, ladder, logger);
     stops.add('models', () => vision.dispose());
 
@@ -71,6 +73,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       vision,
       catalogSlot: boot.catalogSlot,
       sourceSpec: resolveSourceSpec(config.source),
+      colour,
     };
     const metrics = createDaemonMetrics(parts);
 
@@ -109,7 +112,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
 
     const running = startPipeline(
       config,
-      { slot, stats, vision, catalogSlot: boot.catalogSlot, selection: () => tryOnControl.selection.forStage(), sessions, kiosk, observeEmit: metrics.observeEmit },
+      { slot, stats, vision, colour, catalogSlot: boot.catalogSlot, selection: () => tryOnControl.selection.forStage(), sessions, kiosk, observeEmit: metrics.observeEmit },
       stops,
       logger,
     );

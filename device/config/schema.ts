@@ -178,6 +178,16 @@ export const MirrorConfig = z.strictObject({
       maxStageErrorRatio: z.number().min(0).max(1).default(0.2),
     })
     .prefault({}),
+  /**
+   * Colour calibration (calibration/): the profile `calibrate color` wrote for this mirror's camera.
+   * Unset: `<stateDir>/calibration/colour-profile.json` when it exists. A profile that does not
+   * validate is not applied (the mirror runs uncorrected and /healthz says why).
+   */
+  calibration: z
+    .strictObject({
+      colourProfile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /** Writable state (connection counters, the outbox, update state and staged models). */
   stateDir: z.string().default('var/state'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

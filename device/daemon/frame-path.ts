@@ -20,11 +20,14 @@ import { createOcclusionGate } from '../tryon/occlusion/index.ts';
 import { createTryOnStage, wantsSegmentation, type TryOnSelection, type TryOnStageDeps } from '../tryon/tryon-stage.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
 import type { StopSteps } from './stop-steps.ts';
+import type { ColourStage } from './colour.ts';
 
 export interface PipelineInputs {
   slot: LatestFrameSlot;
   stats: PipelineStats;
   vision: FaceStage;
+  /** The colour profile, applied to each frame before anything reads it. */
+  colour: ColourStage;
   catalogSlot: CatalogSlot;
   /** What the shopper has on, read once per frame (daemon/tryon.ts). */
   selection: () => TryOnSelection;
@@ -66,7 +69,11 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   const pipeline = new Pipeline(
     slot,
     {
-      vision: (frame) => inputs.vision.tracker.process(frame),
+      vision: (frame) => {
+        // Once, first: vision, skin analysis, the renderer and the glass all see corrected colours.
+        inputs.colour.correct(frame);
+        return inputs.vision.tracker.process(frame);
+      },
       tryOn: (frame, faces, person) => tryOn(frame, faces, person),
       encode: (frame) => encode(frame),
       emit: (frame) => {

@@ -16,6 +16,8 @@ import type { UpdateAgent } from '../update/agent.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
 import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { redactUrl } from '../core/redact.ts';
+import { PROFILE_NAME } from '../../calibration/colour/profile.ts';
+import type { ColourStage } from './colour.ts';
 
 /** The running parts, filled in as start-up reaches them. */
 export interface DaemonParts {
@@ -32,11 +34,18 @@ export interface DaemonParts {
   updates?: UpdateAgent;
   sessions?: SessionTracker;
   outbox?: Outbox;
+  colour?: ColourStage;
 }
 
 /** Versions reported to the fleet: the models, and the serving catalog under "catalog". */
 export function servingVersions(parts: DaemonParts): Record<string, string> {
-  return { ...parts.vision.modelVersions, [CATALOG_NAME]: parts.catalogSlot.current.catalog.version };
+  const colour = parts.colour?.version();
+  return {
+    ...parts.vision.modelVersions,
+    [CATALOG_NAME]: parts.catalogSlot.current.catalog.version,
+    // The colour profile travels to the fleet (status, metrics) beside the models it serves with.
+    ...(colour ? { [PROFILE_NAME]: colour } : {}),
+  };
 }
 
 /** The serving catalog's counts for the fleet (the default shade stays on the mirror: /healthz has it). */
@@ -107,6 +116,7 @@ export function healthReport(parts: DaemonParts): Record<string, unknown> {
     backendChoices: parts.vision.choices(),
     models: servingVersions(parts),
     catalog: parts.catalogSlot.summary(),
+    calibration: { colour: parts.colour?.summary() ?? null },
     source: { spec: parts.sourceSpec, description: parts.source?.description ?? null, ...parts.source?.health() },
     mqtt: parts.mqtt ? { url: redactUrl(parts.mqtt.url), embedded: parts.mqtt.embedded, connected: parts.mqtt.connected() } : null,
     liveTensors: parts.vision.runtime.liveTensors(),

@@ -27,6 +27,7 @@ export function strongLipstickSlot(): CatalogSlot {
 export interface Fixture {
   mouths: Array<{ file: string; faceBox: Box; what: string; interior: Poly[] }>;
   fingers: Array<{ source: string; polygon: Poly; target: { file: string; faceBox: Box; offset: [number, number] }; what: string }>;
+  eyes: Array<{ file: string; faceBox: Box; what: string; eyeball: Poly[] }>;
 }
 
 export interface FramedShopper {

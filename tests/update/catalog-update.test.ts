@@ -54,7 +54,7 @@ function catalogBytes(version: string, edit: (c: CatalogV2) => void = () => {}):
   return Buffer.from(JSON.stringify(c, null, 2));
 }
 
-describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
+describe('catalog update on the real daemon', { timeout: 240_000 }, () => {
   let broker: TestBroker;
   const key = generateSigningKey('fleet-test');
   const deviceId = uniqueId('mirror');
@@ -162,10 +162,10 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
       c.default = { productId: 'kora-glass-gloss', shadeId: 'coral-crush' };
       at(c, 'kora-glass-gloss').shades.push({ id: 'spring-peach', name: 'Spring Peach', hex: '#f08a6c', lab: labOf('#f08a6c'), opacity: 0.5, finish: 'gloss', style: { style: 'full' } });
     });
-    // Small chunks, so the catalog is pulled in several pieces like a model.
+    // 4 KiB chunks, so the catalog (tens of KiB) is pulled in several pieces like a model.
     const artifact = makeArtifact(bytes, { id: 'catalog-2026-5-0', name: 'catalog', version, key });
-    await fleet.offer({ jobId: 'job-cat-good', artifact, bytes, chunkSize: 1024, watchSeconds: 2 });
-    const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-good' && x.state === 'committed', 60_000, 'committed');
+    await fleet.offer({ jobId: 'job-cat-good', artifact, bytes, chunkSize: 4096, watchSeconds: 2 });
+    const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-good' && x.state === 'committed', 120_000, 'committed');
     expect(committed.servingVersion).toBe(version);
     expect(fleet.states.filter((x) => x.jobId === 'job-cat-good').map((x) => x.state)).toEqual([
       'announced',
@@ -177,7 +177,7 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
       'watching',
       'committed',
     ]);
-    expect(fleet.requests.filter((r) => r.jobId === 'job-cat-good').map((r) => r.index)).toEqual([...Array(Math.ceil(bytes.byteLength / 1024)).keys()]);
+    expect(fleet.requests.filter((r) => r.jobId === 'job-cat-good').map((r) => r.index)).toEqual([...Array(Math.ceil(bytes.byteLength / 4096)).keys()]);
     await expectCatalogServing(daemon, version, 'kora-glass-gloss');
     expect((await health(daemon)).catalog).toEqual({
       version,
@@ -218,7 +218,7 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
     const artifact = makeArtifact(bytes, { id: 'catalog-v1', name: 'catalog', version, key });
     // The daemon was just restarted: offered until it answers (its subscription may still be on the way).
     await fleet.offerUntilHeard({ jobId: 'job-cat-v1', artifact, bytes, watchSeconds: 2 });
-    const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-v1' && x.state === 'committed', 60_000, 'committed');
+    const committed = await fleet.waitForState((x) => x.jobId === 'job-cat-v1' && x.state === 'committed', 120_000, 'committed');
     expect(committed.servingVersion).toBe(version);
     expect((await health(daemon)).catalog).toEqual({
       version,
@@ -239,13 +239,13 @@ describe('catalog update on the real daemon', { timeout: 150_000 }, () => {
     const bytes = catalogBytes(version, (c) => (c.default = { productId: 'velour-velvet-matte', shadeId: 'plum-noir' }));
     const artifact = makeArtifact(bytes, { id: 'catalog-watch-cut', name: 'catalog', version, key });
     await fleet.offerUntilHeard({ jobId: 'job-cat-watch-cut', artifact, bytes, watchSeconds: 600 });
-    await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'watching', 60_000);
+    await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'watching', 120_000);
     await expectCatalogServing(daemon, version, 'velour-velvet-matte');
     await daemon.stop('SIGKILL');
 
     daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: stateDir } });
     await expectCatalogServing(daemon, '2026.6.0-v1', 'demo-lipstick-ruby');
-    const s = await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'rolled-back', 30_000);
+    const s = await fleet.waitForState((x) => x.jobId === 'job-cat-watch-cut' && x.state === 'rolled-back', 60_000);
     expect(s).toMatchObject({ reason: 'interrupted', servingVersion: '2026.6.0-v1' });
   });
 });

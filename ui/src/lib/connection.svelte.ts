@@ -136,7 +136,8 @@ export class Connection {
     if (!this.#socket.connected) return { ok: false, error: { field: event, message: 'the mirror is reconnecting' } };
     try {
       // socket.io's typed emitWithAck cannot narrow over a union of event names.
-      const emit = this.#socket.timeout(COMMAND_TIMEOUT_MS).emitWithAck as (e: E, p: TryOnPayload<E>) => Promise<unknown>;
+      const socket = this.#socket.timeout(COMMAND_TIMEOUT_MS);
+      const emit = socket.emitWithAck.bind(socket) as (e: E, p: TryOnPayload<E>) => Promise<unknown>;
       const ack = await emit(event, payload);
       if (!isAck(ack)) return { ok: false, error: { field: event, message: 'unexpected answer from the mirror' } };
       if (ack.ok) this.#acceptState(ack.state);

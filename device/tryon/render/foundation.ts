@@ -35,8 +35,8 @@ export interface CoverLayer {
 const BLOCK = 0.035;
 const BASE_RADIUS = 0.12;
 /** Factors outside this range are clamped (a mask edge on a dark brow must not blow up). */
-const MIN_FACTOR = 0.25;
-const MAX_FACTOR = 4;
+const MIN_FACTOR = 0.08;
+const MAX_FACTOR = 8;
 const MIN_COVERAGE = 0.003;
 const MIN_TONE = 0.75;
 const MAX_TONE = 1.35;

@@ -66,6 +66,9 @@ describe('kiosk screens on every glass (real daemon, Chromium)', () => {
   }, 180_000);
 
   it('mirror with the shopper controls: whole on every glass, no serious accessibility finding', async () => {
+    // The attract test may have failed before stopping its empty-room daemon: never leave it running.
+    await glass?.close();
+    await daemon?.stop().catch(() => {});
     daemon = await startDaemon();
     glass = await openGlass(GLASSES[0]);
     const { page } = glass;

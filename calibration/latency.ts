@@ -53,17 +53,23 @@ function collect(options: LatencyOptions): Promise<Array<{ emit: number; receive
     };
     const timer = setTimeout(() => fail(`only ${samples.length} of ${options.frames} frames from ${options.url} in ${options.timeoutMs / 1000} s`), options.timeoutMs);
     socket.on('connect_error', (err) => fail(`cannot reach the daemon's kiosk socket at ${options.url}: ${err.message}`));
+    // Frames still arriving (or decoding) once enough were painted are not counted.
+    let done = false;
     socket.on('frame', (frame: FrameMessage, received) => {
       const receivedAt = performance.timeOrigin + performance.now();
+      // As the kiosk does: acknowledge on receipt, before decoding, so the daemon paces this client like a kiosk.
+      received();
+      if (done) return;
       void sharp(Buffer.from(frame.image))
         .raw()
         .toBuffer()
         .then(() => {
+          if (done) return;
           const paintedAt = performance.timeOrigin + performance.now();
-          received();
           socket.emit('painted', { id: frame.id, paintedAt });
           samples.push({ emit: frame.emittedAt - frame.capturedAt, receive: receivedAt - frame.capturedAt, paint: paintedAt - frame.capturedAt });
           if (samples.length === options.frames) {
+            done = true;
             clearTimeout(timer);
             // Let the last `painted` leave before the socket closes.
             setTimeout(() => {

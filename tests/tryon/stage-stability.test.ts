@@ -19,11 +19,14 @@ import { loadVision } from '../helpers/vision.ts';
 
 /**
  * The issue's bar is 0.9; measured here (2026-12-01) the stage's gated lip mask reaches min 0.57,
- * mean 0.72 on this clip: NOT met. This floor only guards against getting worse; the ungated
- * region mask is printed beside it to tell the mesh's share from the gate's.
+ * mean 0.70-0.72 on this clip: NOT met. The floors only guard against getting worse; the ungated
+ * region mask is printed beside it to tell the mesh's share from the gate's. The worst pair moves
+ * between runs (0.549-0.572: the autotuned backend changes the mesh's last digits), so the guard is
+ * on the mean, with a looser one on the worst pair.
  */
 const ISSUE_IOU = 0.9;
-const MIN_IOU = 0.55;
+const MIN_MEAN_IOU = 0.65;
+const MIN_IOU = 0.5;
 
 function softIou(a: CoverageMask, b: CoverageMask): number {
   const x0 = Math.min(a.rect.x, b.rect.x);
@@ -80,8 +83,8 @@ describe('stability on the demo clip', () => {
     const ungated = summary(rawIous);
     const show = (r: typeof gated) => `min ${r.min.toFixed(3)}, p5 ${r.p5.toFixed(3)}, mean ${r.mean.toFixed(3)}`;
     console.log(`lip-mask IoU over ${ious.length} consecutive pairs (issue: ${ISSUE_IOU}): stage (gated) ${show(gated)}; region mask alone ${show(ungated)}`);
-    const sorted = [...ious].sort((a, b) => a - b);
-    expect(sorted[0]).toBeGreaterThanOrEqual(MIN_IOU);
+    expect(gated.mean).toBeGreaterThanOrEqual(MIN_MEAN_IOU);
+    expect(gated.min).toBeGreaterThanOrEqual(MIN_IOU);
     // 150 frames of mesh on a shared 2-core machine.
   }, 300_000);
 });

@@ -4,16 +4,13 @@
  * test-artifacts/dashboard/.
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ARTIFACTS, REPO } from '../ui/chromium.ts';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, openGlass, REPO, type Glass } from '../ui/chromium.ts';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = (require('axe-core') as { source: string }).source;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ARTIFACTS, 'dashboard');
 export const DASHBOARD_DIR = join(REPO, 'fleet/dashboard');
 
@@ -30,38 +27,11 @@ export async function ensureDashboardBuilt(): Promise<void> {
   await build({ configFile: join(DASHBOARD_DIR, 'vite.config.ts'), logLevel: 'warn' });
 }
 
-export interface Browser {
-  context: BrowserContext;
-  page: Page;
-  /** Page errors and console errors seen so far (a refused request logs one; tests filter). */
-  errors: string[];
-  close(): Promise<void>;
-}
+export type Browser = Glass;
 
-export async function openBrowser(viewport = { width: 1366, height: 900 }): Promise<Browser> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'dashboard-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'],
-    viewport,
-    deviceScaleFactor: 1,
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(String(err)));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  return {
-    context,
-    page,
-    errors,
-    async close() {
-      await context.close().catch(() => {});
-      await rm(userDataDir, { recursive: true, force: true });
-    },
-  };
+/** A desktop browser (no touch) with a fresh profile: the kiosk tests' launcher. */
+export function openBrowser(viewport = { width: 1366, height: 900 }): Promise<Browser> {
+  return openGlass(viewport, { touch: false });
 }
 
 export interface AxeViolation {

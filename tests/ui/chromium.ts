@@ -52,7 +52,8 @@ export const GLASSES = [
 export const UI_ARTIFACTS = join(ARTIFACTS, 'ui');
 
 /** A kiosk browser (touch screen, portrait unless told) with a fresh profile. */
-export async function openGlass(viewport: { width: number; height: number } = VIEWPORT): Promise<Glass> {
+/** A fresh Chromium profile at `viewport`; the glass is a touch screen, the dashboard's desktop (`touch: false`) is not. */
+export async function openGlass(viewport: { width: number; height: number } = VIEWPORT, options: { touch?: boolean } = {}): Promise<Glass> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'kiosk-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -60,7 +61,7 @@ export async function openGlass(viewport: { width: number; height: number } = VI
     args: CHROMIUM_ARGS,
     viewport,
     deviceScaleFactor: 1,
-    hasTouch: true, // the glass is a touch screen
+    hasTouch: options.touch ?? true,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];

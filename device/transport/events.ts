@@ -117,7 +117,30 @@ export interface KioskWelcomeMessage {
   idleTimeoutMs: number;
 }
 
+/** The beauty advisor's reading of the shopper in front of the mirror (device/advisor). Never stored. */
+export interface AdvisorMessage {
+  /** Monk Skin Tone scale, 1 (lightest) to 10 (deepest). */
+  monk: number;
+  /** Individual typology angle in degrees, from CIELAB L* and b* of the skin. */
+  ita: number;
+  undertone: 'warm' | 'neutral' | 'cool';
+  /** 0..1: how settled and trustworthy the reading is (frames averaged, patch agreement). */
+  confidence: number;
+  faceShape: 'oval' | 'round' | 'square' | 'heart' | 'long';
+  /** Each 0..1, formulas documented in device/advisor. */
+  skin: { shine: number; redness: number; evenness: number; underEye: number };
+  /** Nearest foundation and concealer shades in ΔE2000, nearest first. */
+  matches: Array<{ productId: string; shadeId: string; deltaE: number }>;
+  /** Suggestions with the reason in plain words. */
+  recommendations: Array<{ productId: string; shadeId: string; reason: string }>;
+}
+
+/** `null`: nobody is being read (the shopper left); the kiosk hides the advisor. */
+export type AdvisorEventMessage = AdvisorMessage | null;
+
 export interface ServerToClientEvents {
+  /** When the reading settles (after a face has been seen for a second), when it changes, and null when the shopper leaves. */
+  advisor: (reading: AdvisorEventMessage) => void;
   /** The kiosk's settings, on connect. */
   welcome: (welcome: KioskWelcomeMessage) => void;
   /** The serving catalog (on connect and on every catalog switch). */

@@ -12,6 +12,7 @@ import type { Face } from './vision/face.ts';
 import type { FaceStageResult } from './vision/face-tracker.ts';
 import type { PersonMask } from './vision/segmentation.ts';
 import type { Logger } from './core/logger.ts';
+import type { FramingMessage } from './transport/events.ts';
 
 /** What the pipeline hands the transport: the encoded glass image and what was found in it. */
 export interface EncodedFrame extends EmittedFrameInfo {
@@ -21,25 +22,37 @@ export interface EncodedFrame extends EmittedFrameInfo {
   faces: Face[];
   /** Faces seen besides the shopper's (bystanders: counted, never rendered). */
   otherFaces: number;
+  /** How the image was cut from the camera frame, when the daemon frames the picture. */
+  framing?: FramingMessage;
 }
 
-export interface PipelineStages {
-  vision(frame: Frame): Promise<FaceStageResult>;
+/** What the glass shows of a frame: its pixels, and the faces and person mask in them. */
+export interface Shown {
+  frame: Frame;
+  faces: Face[];
+  segmentation?: PersonMask;
+  framing?: FramingMessage;
+}
+
+export interface PipelineStages<V extends FaceStageResult = FaceStageResult> {
+  vision(frame: Frame): Promise<V>;
+  /** Framing (device/framing): the crop the glass shows, cut after vision and before try-on; absent: the whole frame. */
+  frame?(frame: Frame, seen: V): Promise<Shown>;
   /** Renders products into the frame's pixels (hair colour reads the person mask); returns the product ids applied. */
   tryOn(frame: Frame, faces: Face[], person?: PersonMask): string[];
   encode(frame: Frame): Promise<Buffer>;
   emit(frame: EncodedFrame): void;
 }
 
-export class Pipeline {
+export class Pipeline<V extends FaceStageResult = FaceStageResult> {
   readonly #slot: LatestFrameSlot;
-  readonly #stages: PipelineStages;
+  readonly #stages: PipelineStages<V>;
   readonly #stats: PipelineStats;
   readonly #logger: Logger;
   #loop: Promise<void> | null = null;
   #lastErrorLogAt = 0;
 
-  constructor(slot: LatestFrameSlot, stages: PipelineStages, stats: PipelineStats, logger: Logger) {
+  constructor(slot: LatestFrameSlot, stages: PipelineStages<V>, stats: PipelineStats, logger: Logger) {
     this.#slot = slot;
     this.#stages = stages;
     this.#stats = stats;
@@ -65,21 +78,23 @@ export class Pipeline {
 
   async #process(frame: PooledFrame): Promise<void> {
     try {
-      const { faces, otherFaces, segmentation } = await this.#stages.vision(frame);
-      const applied = this.#stages.tryOn(frame, faces, segmentation);
-      const image = await this.#stages.encode(frame);
+      const seen = await this.#stages.vision(frame);
+      const shown: Shown = this.#stages.frame ? await this.#stages.frame(frame, seen) : { frame, faces: seen.faces, segmentation: seen.segmentation };
+      const applied = this.#stages.tryOn(shown.frame, shown.faces, shown.segmentation);
+      const image = await this.#stages.encode(shown.frame);
       const emittedAt = nowMs();
       this.#stages.emit({
         id: frame.id,
         capturedAt: frame.capturedAt,
         emittedAt,
-        width: frame.width,
-        height: frame.height,
+        width: shown.frame.width,
+        height: shown.frame.height,
         mime: 'image/jpeg',
         image,
-        faces,
+        faces: shown.faces,
         applied,
-        otherFaces,
+        otherFaces: seen.otherFaces,
+        ...(shown.framing && { framing: shown.framing }),
       });
       this.#stats.recordEmit(frame.capturedAt, emittedAt);
     } catch (err) {

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { DEFAULT_SMOOTHING, type OneEuroParams } from '../vision/smoothing.ts';
+import { DEFAULT_FOLLOW } from '../framing/follow.ts';
+import { DEFAULT_POLICY } from '../framing/planner.ts';
 
 /** An http(s) URL pattern with one `{lookId}` placeholder (the retailer's saved-look page). */
 function isSaveUrlPattern(pattern: string): boolean {
@@ -57,11 +59,67 @@ export const MirrorConfig = z.strictObject({
     .string()
     .regex(SOURCE_SPEC, 'must be auto, clip:PATH, v4l2:/dev/videoN or webcam[:/dev/videoN]')
     .default('auto'),
+  /** The camera mode asked for (sensor orientation: a 1920x1080 camera on its side is still 1920x1080). */
   capture: z
     .strictObject({
       width: z.number().int().min(64).max(3840).default(640),
       height: z.number().int().min(64).max(2160).default(480),
       fps: z.number().min(1).max(120).default(30),
+      /** Clockwise degrees that stand the camera's image upright (90 or 270: mounted on its side above a portrait glass). */
+      rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)], { error: 'must be 0, 90, 180 or 270' }).default(0),
+      /**
+       * Radial lens distortion to undo (ffmpeg sources), in capture pixels: centre cx, cy and ffmpeg
+       * lenscorrection's k1, k2 (radius over half the diagonal). From OpenCV: k1·(r0/f)², k2·(r0/f)⁴.
+       */
+      lens: z
+        .strictObject({
+          cx: z.number().min(0),
+          cy: z.number().min(0),
+          k1: z.number().min(-1).max(1),
+          k2: z.number().min(-1).max(1),
+        })
+        .optional(),
+    })
+    .superRefine((c, ctx) => {
+      if (c.lens && c.lens.cx > c.width) ctx.addIssue({ code: 'custom', path: ['lens', 'cx'], message: `must lie inside the capture width (${c.width})` });
+      if (c.lens && c.lens.cy > c.height) ctx.addIssue({ code: 'custom', path: ['lens', 'cy'], message: `must lie inside the capture height (${c.height})` });
+    })
+    .prefault({}),
+  /** The glass the kiosk paints on, in pixels (portrait 1080x1920 by default). */
+  display: z
+    .strictObject({
+      width: z.number().int().min(240).max(7680).default(1080),
+      height: z.number().int().min(240).max(7680).default(1920),
+    })
+    .prefault({}),
+  /**
+   * The virtual mirror (device/framing): the CNNs read a small copy of the frame, the glass gets the
+   * crop that keeps the shopper's face centred at mirror scale, followed smoothly, widened for a
+   * second person, at no more than the display's resolution. Off: the whole frame goes to the glass.
+   */
+  framing: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Share of the display's width the shopper's face spans (cheek to cheek). */
+      faceWidth: z.number().min(0.1).max(0.9).default(DEFAULT_POLICY.faceWidth),
+      /** Where the face's centre sits, share of the height from the top. */
+      faceY: z.number().min(0.2).max(0.8).default(DEFAULT_POLICY.faceY),
+      /** Largest blow-up of camera pixels on the glass (the crop never gets narrower than display / this). */
+      maxUpscale: z.number().min(1).max(4).default(DEFAULT_POLICY.maxUpscale),
+      /** With more people in view their faces stay inside this central share of the width. */
+      groupSpan: z.number().min(0.2).max(1).default(DEFAULT_POLICY.groupSpan),
+      /** The CNNs' frame: the camera frame divided by a whole factor until its longer side is at most this. */
+      visionMaxSide: z.number().int().min(128).max(3840).default(640),
+      /** Look for other people every this many frames (0: never widen for a second person). */
+      peopleEvery: z.number().int().min(0).max(300).default(15),
+      follow: z
+        .strictObject({
+          omega: z.number().min(0.5).max(60).default(DEFAULT_FOLLOW.omega),
+          deadZone: z.number().min(0).max(0.5).default(DEFAULT_FOLLOW.deadZone),
+          sizeDeadZone: z.number().min(0).max(0.5).default(DEFAULT_FOLLOW.sizeDeadZone),
+          maxStep: z.number().min(0.001).max(0.2).default(DEFAULT_FOLLOW.maxStep),
+        })
+        .prefault({}),
     })
     .prefault({}),
   vision: z

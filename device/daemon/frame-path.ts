@@ -20,6 +20,9 @@ import { createOcclusionGate } from '../tryon/occlusion/index.ts';
 import { createTryOnStage, wantsSegmentation, type TryOnSelection, type TryOnStageDeps } from '../tryon/tryon-stage.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
 import type { StopSteps } from './stop-steps.ts';
+import { createFramingStage, framedStages, type FramingStage } from '../framing/stage.ts';
+import type { Frame } from '../core/frame.ts';
+import type { PipelineStages } from '../pipeline.ts';
 import type { ColourStage } from './colour.ts';
 
 export interface PipelineInputs {
@@ -66,26 +69,34 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   // Replaced in place by a config reload (encode.quality); the pipeline calls through.
   let encode = createJpegEncoder(config.encode.quality);
   const frameTap = new FrameTap();
-  const pipeline = new Pipeline(
-    slot,
-    {
-      vision: (frame) => {
-        // Once, first: vision, skin analysis, the renderer and the glass all see corrected colours.
-        inputs.colour.correct(frame);
-        return inputs.vision.tracker.process(frame);
-      },
-      tryOn: (frame, faces, person) => tryOn(frame, faces, person),
-      encode: (frame) => encode(frame),
-      emit: (frame) => {
-        frameTap.offer(frame.image);
-        sessions.observe(frame.faces.length, Date.now());
-        inputs.observeEmit(frame.emittedAt - frame.capturedAt);
-        kiosk.emitFrame(frame);
-      },
+  const correct = (frame: Frame) => inputs.colour.correct(frame);
+  const track = (frame: Frame) => inputs.vision.tracker.process(frame);
+  const rest: Omit<PipelineStages, 'vision' | 'frame'> = {
+    tryOn: (frame, faces, person) => tryOn(frame, faces, person),
+    encode: (frame) => encode(frame),
+    emit: (frame) => {
+      frameTap.offer(frame.image);
+      sessions.observe(frame.faces.length, Date.now());
+      inputs.observeEmit(frame.emittedAt - frame.capturedAt);
+      kiosk.emitFrame(frame);
     },
-    inputs.stats,
-    logger,
-  );
+  };
+  // Framing on: the CNNs read a small copy and the glass gets the crop (each corrected once);
+  // off: the whole frame, corrected once, first, so vision, skin analysis, renderer and glass agree.
+  const pipeline = config.framing.enabled
+    ? new Pipeline(slot, { ...framedStages(framingStage(config, inputs.vision), track, correct), ...rest }, inputs.stats, logger)
+    : new Pipeline(
+        slot,
+        {
+          vision: (frame) => {
+            correct(frame);
+            return track(frame);
+          },
+          ...rest,
+        },
+        inputs.stats,
+        logger,
+      );
   pipeline.start();
   stops.add('pipeline', async () => {
     slot.close();
@@ -98,6 +109,23 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
       encode = createJpegEncoder(next.encode.quality);
     },
   };
+}
+
+/** The virtual-mirror crop (device/framing) as config.framing, config.display and config.capture describe it. */
+export function framingStage(config: MirrorConfig, vision: FaceStage): FramingStage {
+  const { framing, display, capture } = config;
+  return createFramingStage(
+    {
+      policy: { display, faceWidth: framing.faceWidth, faceY: framing.faceY, maxUpscale: framing.maxUpscale, groupSpan: framing.groupSpan },
+      follow: framing.follow,
+      visionMaxSide: framing.visionMaxSide,
+      peopleEvery: framing.peopleEvery,
+      sensor: { width: capture.width, height: capture.height },
+      rotation: capture.rotation,
+      ...(capture.lens && { lens: capture.lens }),
+    },
+    (small) => vision.detector.detect(small),
+  );
 }
 
 export async function startFrameSource(

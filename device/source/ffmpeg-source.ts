@@ -12,6 +12,7 @@ import { nowMs } from '../core/frame.ts';
 import type { PooledFrame } from '../core/flow-limiter.ts';
 import { FramePool } from './frame-pool.ts';
 import type { FrameSource, SourceHealth, SourceLogger, SourceStatus } from './source.ts';
+import { orientFilters, uprightSize, type Orientation } from './orientation.ts';
 
 /**
  * Restart delays stay under 1 s, and an absent input is looked for every 250 ms: with the child's
@@ -21,13 +22,14 @@ import type { FrameSource, SourceHealth, SourceLogger, SourceStatus } from './so
 export const RESTART_BACKOFF = { initialMs: 250, maxMs: 1000 } as const;
 export const INPUT_POLL_MS = 250;
 
-export interface FfmpegSourceOptions {
+export interface FfmpegSourceOptions extends Orientation {
   /** e.g. "v4l2:/dev/video0" or "clip:demo.mp4", for logs and /healthz. */
   label: string;
   /** ffmpeg arguments that select and open the input (everything before the output options). */
   inputArgs: string[];
   /** The device or file the input opens: while it is absent, the source waits for it. */
   inputPath?: string;
+  /** The capture size, in the sensor's orientation (frames are this size turned upright). */
   width: number;
   height: number;
   fps: number;
@@ -65,8 +67,9 @@ export class FfmpegSource implements FrameSource {
 
   constructor(options: FfmpegSourceOptions) {
     this.#options = options;
-    this.width = options.width;
-    this.height = options.height;
+    const upright = uprightSize(options, options.rotation ?? 0);
+    this.width = upright.width;
+    this.height = upright.height;
     this.#pool = new FramePool(options.width * options.height * 3);
   }
 
@@ -108,10 +111,11 @@ export class FfmpegSource implements FrameSource {
 
   #spawn(): void {
     const { width, height, fps, inputArgs } = this.#options;
+    const filters = [`scale=${width}:${height}:force_original_aspect_ratio=increase`, `crop=${width}:${height}`, `fps=${fps}`, ...orientFilters({ width, height }, this.#options)];
     const args = [
       '-hide_banner', '-loglevel', 'error', '-nostdin',
       ...inputArgs,
-      '-an', '-vf', `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height},fps=${fps}`,
+      '-an', '-vf', filters.join(','),
       '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
     ];
     const child = spawn(this.#options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,6 +9,8 @@ import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { nowMs } from '../core/frame.ts';
 import type { PooledFrame } from '../core/flow-limiter.ts';
 import type { FrameSource, SourceHealth, SourceLogger } from './source.ts';
+import { uprightSize } from './orientation.ts';
+import type { Rotation } from '../framing/geometry.ts';
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 
@@ -17,6 +19,7 @@ export class ImageFolderSource implements FrameSource {
   readonly height: number;
   readonly #dir: string;
   readonly #fps: number;
+  readonly #rotation: Rotation;
   readonly #logger: SourceLogger;
   #files: string[] = [];
   #running = false;
@@ -25,10 +28,13 @@ export class ImageFolderSource implements FrameSource {
   #timer: NodeJS.Timeout | null = null;
   #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, skippedTicks: 0, lastError: null };
 
-  constructor(options: { dir: string; width: number; height: number; fps: number; logger: SourceLogger }) {
+  /** width x height: the capture size in the sensor's orientation; frames are that turned by `rotation`. */
+  constructor(options: { dir: string; width: number; height: number; fps: number; rotation?: Rotation; logger: SourceLogger }) {
     this.#dir = options.dir;
-    this.width = options.width;
-    this.height = options.height;
+    this.#rotation = options.rotation ?? 0;
+    const upright = uprightSize(options, this.#rotation);
+    this.width = upright.width;
+    this.height = upright.height;
     this.#fps = options.fps;
     this.#logger = options.logger;
   }
@@ -60,7 +66,8 @@ export class ImageFolderSource implements FrameSource {
       const file = this.#files[tick % this.#files.length];
       let data: Buffer;
       try {
-        data = await sharp(file).removeAlpha().resize(this.width, this.height, { fit: 'cover' }).raw().toBuffer();
+        // Turned, then cover-fitted to the upright size: the same pixels as fitting the sensor's size and turning.
+        data = await sharp(file).removeAlpha().rotate(this.#rotation).resize(this.width, this.height, { fit: 'cover' }).raw().toBuffer();
       } catch (err) {
         this.#health.lastError = `${file}: ${(err as Error).message}`;
         this.#logger.warn({ file, err: (err as Error).message }, 'clip image does not decode, skipping');

@@ -13,6 +13,8 @@ import { Backoff } from '../core/backoff.ts';
 import { nowMs } from '../core/frame.ts';
 import type { PooledFrame } from '../core/flow-limiter.ts';
 import type { FrameSource, SourceHealth, SourceLogger } from './source.ts';
+import { uprightSize } from './orientation.ts';
+import type { Rotation } from '../framing/geometry.ts';
 
 export class WebcamSource implements FrameSource {
   readonly width: number;
@@ -25,9 +27,14 @@ export class WebcamSource implements FrameSource {
   #dir: string | null = null;
   #health: SourceHealth = { frames: 0, poolDrops: 0, restarts: 0, skippedTicks: 0, lastError: null };
 
-  constructor(options: { device?: string; width: number; height: number; logger: SourceLogger }) {
-    this.width = options.width;
-    this.height = options.height;
+  readonly #capture: { width: number; height: number; rotation: Rotation };
+
+  /** width x height: the still size asked of the camera (sensor orientation); frames are that turned by `rotation`. */
+  constructor(options: { device?: string; width: number; height: number; rotation?: Rotation; logger: SourceLogger }) {
+    this.#capture = { width: options.width, height: options.height, rotation: options.rotation ?? 0 };
+    const upright = uprightSize(options, this.#capture.rotation);
+    this.width = upright.width;
+    this.height = upright.height;
     this.#device = options.device ?? false;
     this.#logger = options.logger;
   }
@@ -40,8 +47,8 @@ export class WebcamSource implements FrameSource {
     const base = process.env.XDG_RUNTIME_DIR ?? (process.platform === 'linux' ? '/dev/shm' : os.tmpdir());
     this.#dir = await mkdtemp(path.join(base, 'mirror-webcam-'));
     const camera = NodeWebcam.create({
-      width: this.width,
-      height: this.height,
+      width: this.#capture.width,
+      height: this.#capture.height,
       quality: 90,
       delay: 0,
       saveShots: false,
@@ -62,7 +69,7 @@ export class WebcamSource implements FrameSource {
         await new Promise<void>((resolve, reject) => camera.capture(shot, (err) => (err ? reject(err) : resolve())));
         const jpeg = await readFile(shot);
         await rm(shot, { force: true });
-        const data = await sharp(jpeg).removeAlpha().resize(this.width, this.height, { fit: 'cover' }).raw().toBuffer();
+        const data = await sharp(jpeg).removeAlpha().rotate(this.#capture.rotation).resize(this.width, this.height, { fit: 'cover' }).raw().toBuffer();
         this.#backoff.reset();
         this.#health.frames++;
         if (!this.#running) return;

@@ -25,12 +25,30 @@ export interface FaceMessage {
   iris?: { right: { center: [number, number]; radius: number }; left: { center: [number, number]; radius: number } };
 }
 
+/**
+ * How the frame was framed (device/framing, when `framing.enabled`): the image is the crop `crop`
+ * of the upright camera image `camera`, scaled to `width` x `height` (never more than the display);
+ * faces are already in the image's pixels. The kiosk still mirrors (`mirror`); `magnification` is
+ * glass pixels per camera pixel once the kiosk fits the image to `display`.
+ */
+export interface FramingMessage {
+  camera: { width: number; height: number };
+  crop: { x: number; y: number; width: number; height: number };
+  display: { width: number; height: number };
+  /** Clockwise degrees the camera's image was turned to stand upright (a camera mounted on its side). */
+  rotation: 0 | 90 | 180 | 270;
+  mirror: boolean;
+  magnification: number;
+}
+
 export interface FrameMessage extends EmittedFrameInfo {
   /** The encoded image with the try-on already rendered into it (not mirrored: the kiosk flips). */
   image: Uint8Array;
   faces: FaceMessage[];
   /** Faces seen besides the shopper's (bystanders: counted, never rendered). */
   otherFaces?: number;
+  /** Present when the daemon frames the picture (virtual-mirror crop); absent: the whole camera frame. */
+  framing?: FramingMessage;
 }
 
 /** The daemon's numbers, once a second (a message; core/pipeline-stats.ts measures them). */

@@ -14,6 +14,8 @@ import { smoothingFrom } from './smoothing.ts';
 
 export interface FaceStage {
   tracker: FaceTracker;
+  /** The tracker's face detector, for scans beside tracking (device/framing looks for a second person). */
+  detector: FaceDetector;
   runtime: InferenceRuntime;
   /** Model name → backend running it. */
   backends: Record<string, string>;
@@ -94,6 +96,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
     const modelVersions = Object.fromEntries(models.map((m) => [m.name, m.version]));
     return {
       tracker,
+      detector,
       runtime,
       backends,
       modelVersions,

@@ -1,0 +1,94 @@
+/**
+ * Pixel moves of the framing stage: the small frame the CNNs read (a box average by a whole factor,
+ * so a small-frame point maps back by one multiplication), the crop the glass shows (rows copied
+ * when it is shown 1:1, resampled by libvips otherwise), and the person mask moved onto the crop.
+ */
+import sharp from 'sharp';
+import type { Frame, Size } from '../core/frame.ts';
+import type { PersonMask } from '../vision/segmentation.ts';
+import type { Rect } from './geometry.ts';
+
+/** The whole factor that brings the frame's longer side to at most `maxSide`. */
+export function visionFactor(frame: Size, maxSide: number): number {
+  return Math.max(1, Math.ceil(Math.max(frame.width, frame.height) / maxSide));
+}
+
+/** Reusable byte buffers, grown when a larger size is asked for (one frame in flight at a time). */
+export class Scratch {
+  #buffer = Buffer.alloc(0);
+
+  take(bytes: number): Buffer {
+    if (this.#buffer.length < bytes) this.#buffer = Buffer.allocUnsafe(bytes);
+    return this.#buffer.subarray(0, bytes);
+  }
+}
+
+/** Box average by `factor` (each small pixel is the mean of a factor x factor block). */
+export function boxDownscale(frame: Frame, factor: number, scratch: Scratch): Frame {
+  if (factor === 1) return frame;
+  const width = Math.floor(frame.width / factor);
+  const height = Math.floor(frame.height / factor);
+  const out = scratch.take(width * height * 3);
+  const src = frame.data;
+  const stride = frame.width * 3;
+  const area = factor * factor;
+  const row = new Uint32Array(width * 3);
+  for (let y = 0; y < height; y++) {
+    row.fill(0);
+    for (let dy = 0; dy < factor; dy++) {
+      let i = (y * factor + dy) * stride;
+      for (let x = 0, o = 0; x < width; x++, o += 3) {
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let dx = 0; dx < factor; dx++, i += 3) {
+          r += src[i];
+          g += src[i + 1];
+          b += src[i + 2];
+        }
+        row[o] += r;
+        row[o + 1] += g;
+        row[o + 2] += b;
+      }
+    }
+    const base = y * width * 3;
+    for (let o = 0; o < width * 3; o++) out[base + o] = (row[o] + (area >> 1)) / area;
+  }
+  return { id: frame.id, capturedAt: frame.capturedAt, width, height, format: 'rgb24', data: out };
+}
+
+/** The crop as its own frame at `out` size (1:1 copy or a libvips resample). */
+export async function cutCrop(frame: Frame, crop: Rect, out: Size, scratch: Scratch): Promise<Frame> {
+  let data: Buffer;
+  if (out.width === crop.width && out.height === crop.height) {
+    data = scratch.take(out.width * out.height * 3);
+    const rowBytes = crop.width * 3;
+    for (let y = 0; y < crop.height; y++) {
+      const start = ((crop.y + y) * frame.width + crop.x) * 3;
+      frame.data.copy(data, y * rowBytes, start, start + rowBytes);
+    }
+  } else {
+    data = await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+      .extract({ left: crop.x, top: crop.y, width: crop.width, height: crop.height })
+      .resize(out.width, out.height, { fit: 'fill' })
+      .raw()
+      .toBuffer();
+  }
+  return { id: frame.id, capturedAt: frame.capturedAt, width: out.width, height: out.height, format: 'rgb24', data };
+}
+
+/**
+ * The person mask (small-frame pixels) on the emitted image's pixels, nearest sample: the hair
+ * renderer and the occlusion gate read it per pixel of the frame they paint.
+ */
+export function maskOnCrop(mask: PersonMask, toSmall: (x: number, y: number) => [number, number], out: Size): PersonMask {
+  const data = new Uint8Array(out.width * out.height);
+  const xs = new Int32Array(out.width);
+  for (let x = 0; x < out.width; x++) xs[x] = Math.min(mask.width - 1, Math.max(0, Math.floor(toSmall(x + 0.5, 0)[0])));
+  for (let y = 0; y < out.height; y++) {
+    const sy = Math.min(mask.height - 1, Math.max(0, Math.floor(toSmall(0, y + 0.5)[1])));
+    const row = sy * mask.width;
+    for (let x = 0; x < out.width; x++) data[y * out.width + x] = mask.data[row + xs[x]];
+  }
+  return { width: out.width, height: out.height, data, age: mask.age };
+}

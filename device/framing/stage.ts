@@ -1,0 +1,186 @@
+/**
+ * The framing stage as the pipeline runs it, around the vision stage and before the try-on:
+ *
+ *  1. see(): the CNNs read a small copy of the (high-resolution, upright) frame; what they find is
+ *     mapped back to camera pixels. Every `peopleEvery` frames the face detector also scans the
+ *     small frame for people besides the tracked shopper (the tracker only detects when it loses
+ *     the track), so the crop widens when a second person steps in.
+ *  2. compose(): the crop wanted for those faces, followed smoothly (follow.ts), cut out at no more
+ *     than the display's resolution; the faces and the person mask move onto its pixels. The try-on
+ *     renders on that crop and the encoder sends exactly it: the kiosk gets the pixels it shows,
+ *     with the geometry in the emitted image's coordinates and the transform beside them.
+ */
+import type { Frame, Size } from '../core/frame.ts';
+import type { FramingMessage } from '../transport/events.ts';
+import type { PipelineStages } from '../pipeline.ts';
+import type { Detection } from '../vision/detector.ts';
+import type { FaceStageResult } from '../vision/face-tracker.ts';
+import type { Box, Face } from '../vision/face.ts';
+import type { PersonMask } from '../vision/segmentation.ts';
+import { CropFollower, type FollowParams } from './follow.ts';
+import { cameraToImage, displayMagnification, imageToCamera, type FramingTransform, type Point, type Rect, type Rotation, type LensDistortion } from './geometry.ts';
+import { cropRect, landmarkBox, outputSize, wantedCrop, type FramingPolicy } from './planner.ts';
+import { boxDownscale, cutCrop, maskOnCrop, Scratch, visionFactor } from './resample.ts';
+
+export interface FramingOptions {
+  policy: FramingPolicy;
+  follow: FollowParams;
+  /** The CNNs' frame: the camera frame divided by a whole factor until its longer side fits. */
+  visionMaxSide: number;
+  /** Scan for other people every this many frames (0: never). */
+  peopleEvery: number;
+  /** How the camera is mounted and its lens, as the source applied them (for the transform). */
+  sensor: Size;
+  rotation: Rotation;
+  lens?: LensDistortion;
+}
+
+/** A frame ready for the try-on: the crop's pixels, and the faces and mask in them. */
+export interface Framed {
+  frame: Frame;
+  faces: Face[];
+  segmentation?: PersonMask;
+  transform: FramingTransform;
+}
+
+export interface FramingStage {
+  /** Runs `vision` on the small frame (after `prepare` corrects it) and maps its faces to camera pixels. */
+  see(frame: Frame, vision: (small: Frame) => Promise<FaceStageResult>, prepare: (small: Frame) => void): Promise<Seen>;
+  /** The crop for this frame, its pixels (`prepare` corrects them), and the faces on it. */
+  compose(frame: Frame, seen: Seen, prepare: (crop: Frame) => void): Promise<Framed>;
+  /** The transform of the last composed frame. */
+  last(): FramingTransform | null;
+  /** Forget where the shopper was (source restart). */
+  reset(): void;
+}
+
+export interface Seen extends FaceStageResult {
+  /** Faces besides the shopper's from the latest people scan, in camera pixels. */
+  others: Box[];
+  /** Camera pixels per small-frame pixel. */
+  factor: number;
+}
+
+export type PeopleDetector = (small: Frame) => Promise<Detection[]>;
+
+const scaleBox = (b: Box, s: number): Box => ({ x: b.x * s, y: b.y * s, width: b.width * s, height: b.height * s });
+
+function mapFace(face: Face, f: (p: Point) => Point, s: number): Face {
+  const [bx, by] = f([face.box.x, face.box.y]);
+  const [bx2, by2] = f([face.box.x + face.box.width, face.box.y + face.box.height]);
+  return {
+    ...face,
+    box: { x: bx, y: by, width: bx2 - bx, height: by2 - by },
+    landmarks: face.landmarks.map(([x, y, z]) => {
+      const [u, v] = f([x, y]);
+      return [u, v, z * s] as [number, number, number];
+    }),
+    ...(face.iris && {
+      iris: {
+        right: { center: f(face.iris.right.center), radius: face.iris.right.radius * s },
+        left: { center: f(face.iris.left.center), radius: face.iris.left.radius * s },
+      },
+    }),
+  };
+}
+
+/** Does the detection lie on the shopper (its centre inside the shopper's face box)? */
+function onShopper(d: Detection, shopper: Box | undefined): boolean {
+  if (!shopper) return false;
+  const cx = d.box.x + d.box.width / 2;
+  const cy = d.box.y + d.box.height / 2;
+  return cx >= shopper.x && cx <= shopper.x + shopper.width && cy >= shopper.y && cy <= shopper.y + shopper.height;
+}
+
+export function createFramingStage(options: FramingOptions, people?: PeopleDetector): FramingStage {
+  const follower = new CropFollower(options.follow);
+  const smallScratch = new Scratch();
+  const cropScratch = new Scratch();
+  let others: Box[] = [];
+  let frames = 0;
+  let last: FramingTransform | null = null;
+  return {
+    async see(frame, vision, prepare) {
+      const factor = visionFactor(frame, options.visionMaxSide);
+      const small = boxDownscale(frame, factor, smallScratch);
+      // With factor 1 the small frame is the frame itself: corrected here, and the crop cut from it.
+      prepare(small);
+      const result = await vision(small);
+      const faces = result.faces.map((f) => mapFace(f, ([x, y]) => [x * factor, y * factor], factor));
+      if (people && options.peopleEvery > 0 && frames++ % options.peopleEvery === 0) {
+        const shopper = faces[0] ? landmarkBox(faces[0].landmarks) : undefined;
+        const found = await people(small);
+        others = found.map((d) => ({ ...d, box: scaleBox(d.box, factor) })).filter((d) => !onShopper(d, shopper)).map((d) => d.box);
+      }
+      if (faces.length === 0) others = [];
+      return { ...result, faces, others, factor };
+    },
+
+    async compose(frame, seen, prepare) {
+      const display = options.policy.display;
+      const boxes = seen.faces[0] ? [landmarkBox(seen.faces[0].landmarks), ...seen.others] : [];
+      const wanted = wantedCrop(frame, boxes, options.policy);
+      const shown = follower.update(wanted, frame.capturedAt);
+      const crop: Rect = cropRect(frame, display, shown);
+      const out = outputSize(crop, display);
+      const transform: FramingTransform = {
+        sensor: options.sensor,
+        rotation: options.rotation,
+        ...(options.lens && { lens: options.lens }),
+        crop,
+        out,
+        display,
+        mirror: true,
+      };
+      const cut = await cutCrop(frame, crop, out, cropScratch);
+      if (seen.factor > 1) prepare(cut);
+      const toImage = (p: Point) => cameraToImage(transform, p);
+      const s = out.width / crop.width;
+      const faces = seen.faces.map((f) => mapFace(f, toImage, s));
+      const segmentation =
+        seen.segmentation &&
+        maskOnCrop(
+          seen.segmentation,
+          (x, y) => {
+            const [cx, cy] = imageToCamera(transform, [x, y]);
+            return [cx / seen.factor, cy / seen.factor];
+          },
+          out,
+        );
+      last = transform;
+      return { frame: cut, faces, transform, ...(segmentation && { segmentation }) };
+    },
+
+    last: () => last,
+
+    reset() {
+      follower.reset();
+      others = [];
+      frames = 0;
+    },
+  };
+}
+
+/** What the kiosk gets beside the frame. */
+export function framingMessage(t: FramingTransform): FramingMessage {
+  const camera = t.rotation === 90 || t.rotation === 270 ? { width: t.sensor.height, height: t.sensor.width } : t.sensor;
+  return { camera, crop: t.crop, display: t.display, rotation: t.rotation, mirror: t.mirror, magnification: Math.round(displayMagnification(t) * 1000) / 1000 };
+}
+
+/**
+ * The pipeline's vision and framing stages around a framing stage: `track` runs the CNNs (the
+ * tracker), `correct` the colour profile, each on the pixels that are read (small frame, crop).
+ */
+export function framedStages(
+  framing: FramingStage,
+  track: (small: Frame) => Promise<FaceStageResult>,
+  correct: (pixels: Frame) => void,
+): Required<Pick<PipelineStages<Seen>, 'vision' | 'frame'>> {
+  return {
+    vision: (frame) => framing.see(frame, track, correct),
+    frame: async (frame, seen) => {
+      const framed = await framing.compose(frame, seen, correct);
+      return { ...framed, framing: framingMessage(framed.transform) };
+    },
+  };
+}

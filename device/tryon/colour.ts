@@ -42,13 +42,13 @@ export const SRGB_TO_LINEAR = Float32Array.from({ length: 256 }, (_, i) => {
 
 /** Steps of the linear -> sRGB table: fine enough that every 8-bit value round-trips. */
 export const LINEAR_STEPS = 4096;
-const LINEAR_TO_SRGB = Uint8Array.from({ length: LINEAR_STEPS + 1 }, (_, i) => {
+export const LINEAR_TO_SRGB = Uint8Array.from({ length: LINEAR_STEPS + 1 }, (_, i) => {
   const c = i / LINEAR_STEPS;
   const s = c <= 0.0031308 ? c * 12.92 : 1.055 * c ** (1 / 2.4) - 0.055;
   return Math.round(Math.min(1, Math.max(0, s)) * 255);
 });
 
-export const linearToSrgb = (value: number): number => LINEAR_TO_SRGB[Math.round(Math.min(1, Math.max(0, value)) * LINEAR_STEPS)];
+export const linearToSrgb = (value: number): number => (value <= 0 ? LINEAR_TO_SRGB[0] : value >= 1 ? 255 : LINEAR_TO_SRGB[(value * LINEAR_STEPS + 0.5) | 0]);
 
 export function hexToLinear(hex: string): [number, number, number] {
   const n = Number.parseInt(hex.slice(1), 16);

@@ -115,25 +115,39 @@ function edgeList(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number
 export function boxBlur(alpha: Float32Array, width: number, height: number, radius: number): Float32Array {
   const r = Math.max(0, Math.round(radius));
   if (r === 0) return alpha;
-  const tmp = new Float32Array(alpha.length);
   const out = new Float32Array(alpha.length);
+  boxBlurInto(alpha, out, width, height, r, new Float32Array(alpha.length));
+  return out;
+}
+
+/**
+ * Box blur of radius `r` (integer ≥ 1) of `src` into `out` (both width x height, clamped edges),
+ * through `tmp` (same size). Both passes walk rows in memory order (the vertical one keeps a running
+ * sum per column), so a tall region costs no more per pixel than a wide one.
+ */
+export function boxBlurInto(src: Float32Array, out: Float32Array, width: number, height: number, r: number, tmp: Float32Array): void {
   const norm = 1 / (2 * r + 1);
   for (let y = 0; y < height; y++) {
     const base = y * width;
     let sum = 0;
-    for (let x = -r; x <= r; x++) sum += alpha[base + Math.min(width - 1, Math.max(0, x))];
+    for (let x = -r; x <= r; x++) sum += src[base + (x < 0 ? 0 : x >= width ? width - 1 : x)];
     for (let x = 0; x < width; x++) {
       tmp[base + x] = sum * norm;
-      sum += alpha[base + Math.min(width - 1, x + r + 1)] - alpha[base + Math.max(0, x - r)];
+      const add = x + r + 1;
+      const drop = x - r;
+      sum += src[base + (add >= width ? width - 1 : add)] - src[base + (drop < 0 ? 0 : drop)];
     }
   }
-  for (let x = 0; x < width; x++) {
-    let sum = 0;
-    for (let y = -r; y <= r; y++) sum += tmp[Math.min(height - 1, Math.max(0, y)) * width + x];
-    for (let y = 0; y < height; y++) {
-      out[y * width + x] = sum * norm;
-      sum += tmp[Math.min(height - 1, y + r + 1) * width + x] - tmp[Math.max(0, y - r) * width + x];
-    }
+  const acc = new Float64Array(width);
+  for (let d = -r; d <= r; d++) {
+    const row = (d < 0 ? 0 : d >= height ? height - 1 : d) * width;
+    for (let x = 0; x < width; x++) acc[x] += tmp[row + x];
   }
-  return out;
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    for (let x = 0; x < width; x++) out[base + x] = acc[x] * norm;
+    const add = (y + r + 1 >= height ? height - 1 : y + r + 1) * width;
+    const drop = (y - r < 0 ? 0 : y - r) * width;
+    for (let x = 0; x < width; x++) acc[x] += tmp[add + x] - tmp[drop + x];
+  }
 }

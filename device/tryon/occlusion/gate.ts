@@ -7,20 +7,35 @@
  *   face skin → skin.ts: hair over the skin;
  *   every region → the eye openings and the mouth opening are holes, and the person segmentation
  *   (when it runs) removes what lies off the shopper's silhouette.
- * Work is done only inside the rects of the masks asked for, once per region and frame; the colour
+ * Visibility depends on the region's family only (lips, eyes, skin, brows), so it is computed once
+ * per family and frame over a rect that holds all of that family's masks, on first use; the colour
  * models are sampled lazily, at most once per frame.
  */
 import type { Frame } from '../../core/frame.ts';
 import type { Face } from '../../vision/face.ts';
-import { EYE_LEFT, EYE_RIGHT, FACE_OVAL, LIPS_INNER, interOcular, loop, regionPolygons, type RegionName } from '../../vision/regions.ts';
+import {
+  EYE_LEFT,
+  EYE_LEFT_RING1_UPPER,
+  EYE_LEFT_RING2_UPPER,
+  EYE_RIGHT,
+  EYE_RIGHT_RING1_UPPER,
+  EYE_RIGHT_RING2_UPPER,
+  FACE_OVAL,
+  LIPS_INNER,
+  LIPS_OUTER,
+  interOcular,
+  loop,
+  regionPolygons,
+  type RegionName,
+} from '../../vision/regions.ts';
 import type { PersonMask } from '../../vision/segmentation.ts';
 import { fillPolygons, polygonBounds, type CoverageMask, type MaskRect } from '../raster.ts';
 import type { OcclusionGate } from '../render/renderer.ts';
 import { ramp, sampleModel, type ColourModel } from './colour-model.ts';
 import { applyEyeGate } from './eyes.ts';
-import { LabPlane } from './lab-plane.ts';
+import { LabPlane, newLabScratch, type LabScratch } from './lab-plane.ts';
 import { applyMouthGate, mouthModels } from './mouth.ts';
-import { applySkinGate, faceSkinModel } from './skin.ts';
+import { applySkinGate, faceSkinModel, newSkinScratch, type SkinScratch } from './skin.ts';
 
 type Family = 'lips' | 'eyes' | 'skin' | 'brows' | 'interior';
 
@@ -79,11 +94,27 @@ const FAMILY: Record<RegionName, Family> = {
 const PLANE_PAD = 0.3;
 /** Person probability (0..1) below `lo`: not the shopper; above `hi`: surely the shopper. */
 const PERSON = { lo: 0.25, hi: 0.6 } as const;
+/**
+ * Each family's visibility is computed once per frame over one rect that holds every mask of that
+ * family the renderers ask for (lipstick and the liner's lip side; shadow, liner and lashes; every
+ * skin region), so a look with many skin products gates the skin once. Pads, × inter-ocular distance.
+ */
+const LIPS_PAD = 0.12;
+const EYES_PAD = 0.22;
 
-export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMask): OcclusionGate {
+/** Buffers a gate may reuse from frame to frame (one per try-on stage; a gate without one allocates its own). */
+export interface GateScratch {
+  lab: LabScratch;
+  skin: SkinScratch;
+}
+
+export const newGateScratch = (): GateScratch => ({ lab: newLabScratch(), skin: newSkinScratch() });
+
+export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMask, scratch: GateScratch = newGateScratch()): OcclusionGate {
   const lm = face.landmarks;
-  const planeRect = polygonBounds([loop(lm, FACE_OVAL)], interOcular(lm) * PLANE_PAD, frame);
-  const lab = planeRect ? new LabPlane(frame, planeRect) : null;
+  const scale = interOcular(lm);
+  const planeRect = polygonBounds([loop(lm, FACE_OVAL)], scale * PLANE_PAD, frame);
+  const lab = planeRect ? new LabPlane(frame, planeRect, scratch.lab) : null;
   const usablePerson = person && person.width === frame.width && person.height === frame.height ? person : undefined;
   const lazy = <T>(make: () => T) => {
     let value: { v: T } | undefined;
@@ -94,32 +125,76 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
   const skin = lazy(() => (lab ? faceSkinModel(lab, lm) : null));
   const cache = new Map<string, Float32Array>();
 
-  const visibility = (region: RegionName, rect: MaskRect): Float32Array => {
+  const visibility = (family: Family, rect: MaskRect): Float32Array => {
     const vis = new Float32Array(rect.width * rect.height).fill(1);
-    const family = FAMILY[region];
     if (family === 'interior') return vis.fill(0);
     if (family !== 'lips') holes(vis, rect, [loop(lm, LIPS_INNER)]);
     if (family !== 'eyes') holes(vis, rect, [loop(lm, EYE_RIGHT), loop(lm, EYE_LEFT)]);
     if (lab && family === 'lips') applyMouthGate(lab, lm, mouth(), rect, vis);
     if (lab && family === 'eyes') applyEyeGate(lab, lm, lid(), face.iris, rect, vis);
     const skinModel = family === 'skin' ? skin() : null;
-    if (lab && skinModel) applySkinGate(lab, skinModel, rect, vis);
+    if (lab && skinModel) applySkinGate(lab, skinModel, rect, vis, scratch.skin);
     if (usablePerson) personGate(usablePerson, rect, vis);
     return vis;
   };
 
+  const familyRects: Partial<Record<Family, MaskRect | null>> = {
+    skin: planeRect,
+    lips: padded(lm, [...LIPS_OUTER], scale * LIPS_PAD, planeRect),
+    eyes: padded(lm, [...EYE_RIGHT, ...EYE_LEFT, ...EYE_RIGHT_RING2_UPPER, ...EYE_LEFT_RING2_UPPER, ...EYE_RIGHT_RING1_UPPER, ...EYE_LEFT_RING1_UPPER], scale * EYES_PAD, planeRect),
+  };
+  const familyVis = new Map<Family, { rect: MaskRect; vis: Float32Array }>();
+
   return {
     apply(region, mask: CoverageMask) {
       const { rect, alpha } = mask;
-      const key = `${region}:${rect.x},${rect.y},${rect.width},${rect.height}`;
+      const family = FAMILY[region];
+      if (family === 'interior') {
+        alpha.fill(0);
+        return;
+      }
+      const home = familyRects[family];
+      if (home && contains(home, rect)) {
+        let fv = familyVis.get(family);
+        if (!fv) {
+          fv = { rect: home, vis: visibility(family, home) };
+          familyVis.set(family, fv);
+        }
+        multiplyAt(alpha, rect, fv.vis, home);
+        return;
+      }
+      // A mask outside its family's rect (a face at the frame's edge, a stray region): gated on its own.
+      const key = `${family}:${rect.x},${rect.y},${rect.width},${rect.height}`;
       let vis = cache.get(key);
       if (!vis) {
-        vis = visibility(region, rect);
+        vis = visibility(family, rect);
         cache.set(key, vis);
       }
       for (let i = 0; i < alpha.length; i++) alpha[i] *= vis[i];
     },
   };
+}
+
+/** Box of some landmarks grown by `pad`, within `limit` (null without a limit). */
+function padded(lm: Face['landmarks'], indices: number[], pad: number, limit: MaskRect | null): MaskRect | null {
+  if (!limit) return null;
+  const box = polygonBounds([loop(lm, indices)], pad, { width: limit.x + limit.width, height: limit.y + limit.height });
+  if (!box) return null;
+  const x = Math.max(box.x, limit.x);
+  const y = Math.max(box.y, limit.y);
+  return { x, y, width: box.x + box.width - x, height: box.y + box.height - y };
+}
+
+const contains = (outer: MaskRect, inner: MaskRect): boolean =>
+  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
+
+/** alpha (over `rect`) *= vis (over `home`, which contains `rect`). */
+function multiplyAt(alpha: Float32Array, rect: MaskRect, vis: Float32Array, home: MaskRect): void {
+  for (let y = 0; y < rect.height; y++) {
+    const a0 = y * rect.width;
+    const v0 = (rect.y - home.y + y) * home.width + rect.x - home.x;
+    for (let x = 0; x < rect.width; x++) alpha[a0 + x] *= vis[v0 + x];
+  }
 }
 
 /** Lid skin model: the eyeshadow zone, lash line to brow (lashes and liner are the minority). */

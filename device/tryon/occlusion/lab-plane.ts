@@ -40,6 +40,15 @@ export function srgbToLab(r8: number, g8: number, b8: number, out: Float32Array,
   out[o + 2] = 200 * (fy - fz);
 }
 
+/** Buffers a LabPlane may reuse from one frame to the next (grown as needed). */
+export interface LabScratch {
+  rgb: Uint8Array;
+  lab: Float32Array;
+  done: Uint8Array;
+}
+
+export const newLabScratch = (): LabScratch => ({ rgb: new Uint8Array(0), lab: new Float32Array(0), done: new Uint8Array(0) });
+
 /** L, a, b per pixel of `rect` (row-major triplets), each pixel converted on its first use. */
 export class LabPlane {
   readonly rect: MaskRect;
@@ -47,16 +56,26 @@ export class LabPlane {
   readonly #lab: Float32Array;
   readonly #done: Uint8Array;
 
-  /** Copies the rect's pixels now: renderers may paint the frame before the gate reads them. */
-  constructor(frame: { width: number; data: Uint8Array }, rect: MaskRect) {
+  /**
+   * Copies the rect's pixels now: renderers may paint the frame before the gate reads them.
+   * `scratch` (the stage's, reused every frame) is grown to fit and taken over by this plane.
+   */
+  constructor(frame: { width: number; data: Uint8Array }, rect: MaskRect, scratch: LabScratch = newLabScratch()) {
     this.rect = rect;
-    this.#rgb = new Uint8Array(rect.width * rect.height * 3);
+    const n = rect.width * rect.height;
+    if (scratch.done.length < n) {
+      scratch.rgb = new Uint8Array(n * 3);
+      scratch.lab = new Float32Array(n * 3);
+      scratch.done = new Uint8Array(n);
+    }
+    this.#rgb = scratch.rgb;
+    this.#lab = scratch.lab;
+    this.#done = scratch.done;
+    this.#done.fill(0, 0, n);
     for (let y = 0; y < rect.height; y++) {
       const start = ((rect.y + y) * frame.width + rect.x) * 3;
       this.#rgb.set(frame.data.subarray(start, start + rect.width * 3), y * rect.width * 3);
     }
-    this.#lab = new Float32Array(rect.width * rect.height * 3);
-    this.#done = new Uint8Array(rect.width * rect.height);
   }
 
   /** Whether frame pixel (x, y) lies in the plane. */
@@ -79,5 +98,10 @@ export class LabPlane {
   /** The L, a, b triplets; read only at offsets returned by `offset()`. */
   data(): Float32Array {
     return this.#lab;
+  }
+
+  /** The camera's sRGB bytes of the rect as copied (row-major triplets, the same offsets as `data()`). */
+  rgb(): Uint8Array {
+    return this.#rgb;
   }
 }

@@ -8,7 +8,7 @@
 import { regionPolygons, type Point } from '../../vision/regions.ts';
 import { fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
 import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
-import type { LabPlane } from './lab-plane.ts';
+import { srgbToLab, type LabPlane } from './lab-plane.ts';
 
 const SKIN_FLOOR = { L: 10, a: 3, b: 3 };
 /** Normalised distance from the skin model: at `lo` still skin, at `hi` surely not. */
@@ -21,20 +21,51 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
   return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, SKIN_FLOOR) : null;
 }
 
+/** The skin test is memoised per colour at 6 bits a channel (within a level or two of the pixel's own Lab). */
+const KEY_BITS = 6;
+const KEYS = 1 << (3 * KEY_BITS);
+const UNSEEN = -1;
+
+/** Per-colour memo of the skin test, reused from frame to frame (cleared for each frame's model). */
+export interface SkinScratch {
+  keep: Float32Array;
+}
+
+export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0) });
+
 /**
  * Multiplies `vis` (over `rect`) by how much each pixel looks like this face's skin. Evaluated once
  * per 2x2 block: the products gated here are diffuse (blush, contour, foundation), and the face's
- * largest regions would otherwise cost the most.
+ * largest regions would otherwise cost the most. A face has a few thousand distinct colours at this
+ * resolution, so each is converted and measured once.
  */
-export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array): void {
-  const data = lab.data();
+export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, scratch: SkinScratch = newSkinScratch()): void {
+  if (scratch.keep.length !== KEYS) scratch.keep = new Float32Array(KEYS);
+  const keepOf = scratch.keep.fill(UNSEEN);
+  const rgb = lab.rgb();
+  const probe = new Float32Array(3);
+  const shift = 8 - KEY_BITS;
+  const half = 1 << (shift - 1);
   const { width, height } = rect;
-  for (let y = 0; y < height; y += 2) {
-    for (let x = 0; x < width; x += 2) {
-      if (!lab.has(rect.x + x, rect.y + y)) continue;
-      const keep = 1 - ramp(distance(skin, data, lab.offset(rect.x + x, rect.y + y)), NOT_SKIN.lo, NOT_SKIN.hi);
+  const plane = lab.rect;
+  const x0 = Math.max(0, plane.x - rect.x);
+  const y0 = Math.max(0, plane.y - rect.y);
+  const x1 = Math.min(width, plane.x + plane.width - rect.x);
+  const y1 = Math.min(height, plane.y + plane.height - rect.y);
+  for (let y = y0; y < y1; y += 2) {
+    let o = ((rect.y + y - plane.y) * plane.width + rect.x + x0 - plane.x) * 3;
+    for (let x = x0; x < x1; x += 2, o += 6) {
+      const key = ((rgb[o] >> shift) << (2 * KEY_BITS)) | ((rgb[o + 1] >> shift) << KEY_BITS) | (rgb[o + 2] >> shift);
+      let keep = keepOf[key];
+      if (keep === UNSEEN) {
+        // The bin's centre colour.
+        srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
+        keep = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
+        keepOf[key] = keep;
+      }
       if (keep === 1) continue;
-      for (let by = y; by < Math.min(height, y + 2); by++) for (let bx = x; bx < Math.min(width, x + 2); bx++) vis[by * width + bx] *= keep;
+      const bx1 = Math.min(x1, x + 2);
+      for (let by = y; by < Math.min(y1, y + 2); by++) for (let bx = x; bx < bx1; bx++) vis[by * width + bx] *= keep;
     }
   }
 }

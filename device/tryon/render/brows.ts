@@ -7,7 +7,7 @@
 import { SRGB_TO_LINEAR, hexToLinear } from '../colour.ts';
 import { BROW_LEFT, BROW_RIGHT, interOcular, type Point } from '../../vision/regions.ts';
 import type { CoverageMask } from '../raster.ts';
-import { MATERIALS } from './material.ts';
+import { MATERIALS, PIGMENT_MATERIALS } from './material.ts';
 import { paint } from './paint.ts';
 import type { CategoryRenderer, RenderContext } from './renderer.ts';
 import { styleOf } from './shade-style.ts';
@@ -88,7 +88,6 @@ export const browsRenderer: CategoryRenderer = {
   render(ctx, item) {
     const { shade } = item;
     const mode = styleOf('brows', shade).mode;
-    const material = MATERIALS[shade.finish];
     const colour = hexToLinear(shade.hex);
     const strength = shade.opacity * item.intensity;
     let drawn = false;
@@ -101,7 +100,7 @@ export const browsRenderer: CategoryRenderer = {
           ? { rect: region.rect, alpha: region.alpha.map((a, i) => a * hair[i]) }
           : strokeMask(ctx.face.landmarks, side.outline, region, hair);
       // Drawn hairs carry the pigment's own tone; tinted hair keeps its own shading.
-      const layer = { colour, strength, material: mode === 'tint' ? material : { ...material, detail: material.detail * 0.4 } };
+      const layer = { colour, strength, material: (mode === 'tint' ? MATERIALS : PIGMENT_MATERIALS)[shade.finish] };
       if (paint(ctx.frame, mask, layer, ctx.light)) drawn = true;
     }
     return drawn;

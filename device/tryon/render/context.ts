@@ -3,7 +3,8 @@
  * gated once: `mask(region)` is the region's coverage already multiplied by the occlusion gate
  * (0 over teeth, tongue, fingers, hair, sclera), so every renderer paints through the same mask the
  * tests check, and nobody gates twice. The light is estimated here, before any renderer paints,
- * from the camera's pixels of the face skin.
+ * from the camera's pixels at the mesh's skin points (light.ts): no mask is built unless a renderer
+ * asks for it.
  */
 import type { Frame } from '../../core/frame.ts';
 import type { Face } from '../../vision/face.ts';
@@ -13,9 +14,6 @@ import type { CoverageMask } from '../raster.ts';
 import { regionMask } from '../region-masks.ts';
 import { estimateLight } from './light.ts';
 import type { OcclusionGate, RenderContext } from './renderer.ts';
-
-/** The region the light is read from (skin without eyes, brows, lips, nostrils). */
-export const LIGHT_REGION: RegionName = 'faceSkin';
 
 export function createRenderContext(frame: Frame, face: Face, gate: OcclusionGate, person?: PersonMask): RenderContext {
   const cache = new Map<RegionName, CoverageMask | null>();
@@ -28,7 +26,7 @@ export function createRenderContext(frame: Frame, face: Face, gate: OcclusionGat
     }
     return m;
   };
-  const light = estimateLight(frame, mask(LIGHT_REGION));
+  const light = estimateLight(frame, face.landmarks);
   return { frame, face, mask, gate, light, ...(person ? { person } : {}) };
 }
 

@@ -4,35 +4,88 @@
  * direction the shading falls across the face oval. Gloss, shimmer and highlighter follow it, so a
  * shopper lit from the left gets highlights on the left.
  *
- * Direction: a least-squares plane Y ≈ c + gx·u + gy·v over the skin, u/v the pixel's offset from
- * the skin's centroid in units of the face's half-size; the gradient (gx, gy) points to where the
+ * Direction: a least-squares plane Y ≈ c + gx·u + gy·v over the skin samples, u/v the sample's
+ * offset from the centre of the face's box in units of its half-size; the gradient (gx, gy) points to where the
  * skin gets brighter, i.e. towards the key light. A face lit evenly (|g| small next to the median)
  * gets the store default: light from above.
  */
 import type { Frame } from '../../core/frame.ts';
-import type { CoverageMask } from '../raster.ts';
+import { BROW_LEFT, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, FACE_OVAL, LIPS_INNER, LIPS_OUTER, regionPolygons, type Point, type Polygon } from '../../vision/regions.ts';
 import { SRGB_TO_LINEAR } from '../colour.ts';
 import type { LightEstimate } from './renderer.ts';
 
 /** Histogram resolution of linear luminance (0..1). */
 const BINS = 1024;
-/** Skin pixels sampled on a grid this many pixels apart at most (a face has tens of thousands). */
-const TARGET_SAMPLES = 6000;
 /** Below this gradient (relative to the median, per half-face) the light counts as even. */
 const EVEN_LIGHT = 0.04;
-/** Coverage above which a mask pixel counts as skin. */
-const SKIN = 0.5;
+/**
+ * A sample darker than this share of the skin's median is not skin lit by the face's light (a lock
+ * of hair, a nostril's shadow, a beard): left out of the fit.
+ */
+const DARK_OUTLIER = 0.4;
 
 export const OVERHEAD_LIGHT: LightEstimate = { direction: [0, -1], highlight: 0.6, median: 0.3 };
 
-export function estimateLight(frame: Frame, skin: CoverageMask | null): LightEstimate {
-  if (!skin) return OVERHEAD_LIGHT;
-  const { rect, alpha } = skin;
-  const step = Math.max(1, Math.floor(Math.sqrt((rect.width * rect.height) / TARGET_SAMPLES)));
+/** Mesh points on the outline or on a feature's edge: their neighbourhood is half skin at best. */
+const EDGE_POINTS = new Set<number>([...FACE_OVAL, ...LIPS_OUTER, ...LIPS_INNER, ...EYE_RIGHT, ...EYE_LEFT, ...BROW_RIGHT, ...BROW_LEFT]);
+
+/** Even-odd point in polygons. */
+function inside(polys: readonly Polygon[], x: number, y: number): boolean {
+  let c = false;
+  for (const poly of polys)
+    for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      const [xi, yi] = poly[i];
+      const [xj, yj] = poly[j];
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) c = !c;
+    }
+  return c;
+}
+
+/**
+ * The face's light from the camera's pixels at the mesh's skin points (the `faceSkin` region's
+ * points off its edges: ~300 samples spread over forehead, cheeks, nose and chin, each the mean of
+ * its 3x3 neighbourhood), so no skin mask has to be built for it. Read before anything is painted.
+ */
+export function estimateLight(frame: Frame, landmarks: ReadonlyArray<Point>): LightEstimate {
+  const polys = regionPolygons(landmarks, 'faceSkin');
+  let minX = Infinity;
+  let maxX = -Infinity;
+  let minY = Infinity;
+  let maxY = -Infinity;
+  for (const [x, y] of polys[0]) {
+    minX = Math.min(minX, x);
+    maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y);
+    maxY = Math.max(maxY, y);
+  }
+  const halfW = (maxX - minX) / 2 || 1;
+  const halfH = (maxY - minY) / 2 || 1;
+  const cx = minX + halfW;
+  const cy = minY + halfH;
+  const { data, width, height } = frame;
+  const us: number[] = [];
+  const vs: number[] = [];
+  const lums: number[] = [];
+  for (let k = 0; k < landmarks.length; k++) {
+    if (EDGE_POINTS.has(k)) continue;
+    const [x, y] = landmarks[k];
+    const px = Math.floor(x);
+    const py = Math.floor(y);
+    if (px < 1 || py < 1 || px >= width - 1 || py >= height - 1 || !inside(polys, x, y)) continue;
+    let lum = 0;
+    for (let dy = -1; dy <= 1; dy++)
+      for (let dx = -1; dx <= 1; dx++) {
+        const p = ((py + dy) * width + px + dx) * 3;
+        lum += 0.2126 * SRGB_TO_LINEAR[data[p]] + 0.7152 * SRGB_TO_LINEAR[data[p + 1]] + 0.0722 * SRGB_TO_LINEAR[data[p + 2]];
+      }
+    us.push((x - cx) / halfW);
+    vs.push((y - cy) / halfH);
+    lums.push(lum / 9);
+  }
+  if (lums.length < 16) return OVERHEAD_LIGHT;
+  const rough = [...lums].sort((a, b) => a - b)[lums.length >> 1];
   const hist = new Uint32Array(BINS);
-  const halfW = rect.width / 2;
-  const halfH = rect.height / 2;
-  // Normal equations of the plane fit, accumulated in one pass (u, v centred on the rect).
+  // Normal equations of the plane fit, accumulated in one pass (u, v centred on the face's box).
   let n = 0;
   let su = 0;
   let sv = 0;
@@ -42,25 +95,21 @@ export function estimateLight(frame: Frame, skin: CoverageMask | null): LightEst
   let suv = 0;
   let suy = 0;
   let svy = 0;
-  const { data, width } = frame;
-  for (let y = 0; y < rect.height; y += step) {
-    const v = (y - halfH) / halfH;
-    for (let x = 0; x < rect.width; x += step) {
-      if (alpha[y * rect.width + x] < SKIN) continue;
-      const p = ((rect.y + y) * width + rect.x + x) * 3;
-      const lum = 0.2126 * SRGB_TO_LINEAR[data[p]] + 0.7152 * SRGB_TO_LINEAR[data[p + 1]] + 0.0722 * SRGB_TO_LINEAR[data[p + 2]];
-      hist[Math.min(BINS - 1, Math.floor(lum * BINS))]++;
-      const u = (x - halfW) / halfW;
-      n++;
-      su += u;
-      sv += v;
-      sy += lum;
-      suu += u * u;
-      svv += v * v;
-      suv += u * v;
-      suy += u * lum;
-      svy += v * lum;
-    }
+  for (let k = 0; k < lums.length; k++) {
+    const lum = lums[k];
+    if (lum < DARK_OUTLIER * rough) continue;
+    const u = us[k];
+    const v = vs[k];
+    hist[Math.min(BINS - 1, Math.floor(lum * BINS))]++;
+    n++;
+    su += u;
+    sv += v;
+    sy += lum;
+    suu += u * u;
+    svv += v * v;
+    suv += u * v;
+    suy += u * lum;
+    svy += v * lum;
   }
   if (n < 16) return OVERHEAD_LIGHT;
   const median = percentile(hist, n, 0.5);

@@ -8,7 +8,7 @@
 import { hexToLinear } from '../colour.ts';
 import { loop } from '../../vision/regions.ts';
 import { polygonBounds, type CoverageMask } from '../raster.ts';
-import { MATERIALS } from './material.ts';
+import { PIGMENT_MATERIALS } from './material.ts';
 import { paint } from './paint.ts';
 import type { CategoryRenderer, RenderContext } from './renderer.ts';
 import { styleOf } from './shade-style.ts';
@@ -55,9 +55,8 @@ export const mascaraRenderer: CategoryRenderer = {
   render(ctx, item) {
     const { shade } = item;
     const volume = styleOf('mascara', shade).volume;
-    const material = MATERIALS[shade.finish];
     // Pigment on a lash is the pigment's own tone: the skin behind a stroke must not show through as texture.
-    const layer = { colour: hexToLinear(shade.hex), strength: shade.opacity * item.intensity, material: { ...material, detail: material.detail * 0.4 } };
+    const layer = { colour: hexToLinear(shade.hex), strength: shade.opacity * item.intensity, material: PIGMENT_MATERIALS[shade.finish] };
     let drawn = false;
     for (const side of EYE_SIDES) {
       const mask = lashMask(ctx, side, volume);

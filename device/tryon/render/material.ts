@@ -69,3 +69,12 @@ export const MATERIALS: Readonly<Record<Finish, Readonly<Material>>> = {
     iridescence: 1,
   },
 };
+
+/**
+ * The finish as pigment on hair (drawn lashes, brow strokes): the pigment's own tone, so the skin
+ * behind a stroke does not show through as texture. Built once (paint.ts caches tone curves per
+ * material object).
+ */
+export const PIGMENT_MATERIALS: Readonly<Record<Finish, Readonly<Material>>> = Object.fromEntries(
+  Object.entries(MATERIALS).map(([finish, m]) => [finish, { ...m, detail: m.detail * 0.4 }]),
+) as Record<Finish, Material>;

@@ -12,11 +12,12 @@
  *
  * Hot loops are hand-written (tests/tryon/render-lips-eyes-paint.test.ts checks them against
  * culori): one pass for the region's statistics, one for the blend, both inside the mask's rect;
- * per-call tables and scratch buffers instead of per-pixel allocation or Math.pow.
+ * tone tables cached per material, scratch buffers reused across frames, table look-ups instead of
+ * Math.pow or Math.round in the per-pixel loop.
  */
 import type { Frame } from '../../core/frame.ts';
-import { SRGB_TO_LINEAR, linearToSrgb } from '../colour.ts';
-import type { CoverageMask } from '../raster.ts';
+import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
+import { boxBlurInto, type CoverageMask } from '../raster.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Material } from './material.ts';
 
@@ -36,7 +37,10 @@ export interface PaintLayer {
 
 /** Coverage below this is not painted (and not counted in the region's statistics). */
 const MIN_COVERAGE = 0.003;
-const TONE_STEPS = 4096;
+/** The tone curve is tabulated over the detail ratio d = Y / Ȳ in 0..D_MAX (past it: its value at D_MAX). */
+const D_MAX = 16;
+const TONE_STEPS = 16384;
+const TONE_SCALE = TONE_STEPS / D_MAX;
 /** The detail ratio is clamped so deep creases keep colour and speculars do not blow out. */
 const MAX_TONE = 2.5;
 
@@ -44,13 +48,32 @@ const Y_R = 0.2126;
 const Y_G = 0.7152;
 const Y_B = 0.0722;
 
-/** Per-frame scratch, grown as needed: the blend allocates nothing per pixel and little per call. */
-let lumScratch = new Float32Array(0);
-let detailScratch = new Float32Array(0);
-let blurScratch = new Float32Array(0);
 /** Blur radius (pixels) of the luminance the shine follows: fixed, so the highlight does not jump as the region's box changes size. */
 const SHINE_RADIUS = 2;
-const toneTable = new Float32Array(TONE_STEPS + 1);
+
+/**
+ * Scratch reused across calls and frames, grown as needed: the blend allocates nothing per pixel and
+ * nothing per call once the largest region has been seen.
+ */
+const scratch = {
+  lum: new Float32Array(0),
+  detail: new Float32Array(0),
+  blur: new Float32Array(0),
+  tmp: new Float32Array(0),
+  lobeX: new Float32Array(0),
+  lobeY: new Float32Array(0),
+};
+
+function ensureScratch(n: number, w: number, h: number): void {
+  if (scratch.lum.length < n) {
+    scratch.lum = new Float32Array(n);
+    scratch.detail = new Float32Array(n);
+    scratch.blur = new Float32Array(n);
+    scratch.tmp = new Float32Array(n);
+  }
+  if (scratch.lobeX.length < w) scratch.lobeX = new Float32Array(w);
+  if (scratch.lobeY.length < h) scratch.lobeY = new Float32Array(h);
+}
 
 export interface RegionStats {
   /** Coverage-weighted mean linear RGB and luminance of the region's own pixels. */
@@ -89,13 +112,64 @@ export function regionStats(frame: Frame, mask: CoverageMask): RegionStats {
   return { r, g, b, y: Y_R * r + Y_G * g + Y_B * b, weight: w };
 }
 
-/** Pixel luminance → the factor on the shade's luminance (the material's tone curve), tabulated for this region. */
-function fillToneTable(meanY: number, material: Readonly<Material>): void {
-  for (let i = 0; i <= TONE_STEPS; i++) {
-    const d = i / TONE_STEPS / meanY;
-    const shaped = d > 1 ? 1 + (d - 1) * material.highlights : d;
-    toneTable[i] = Math.min(MAX_TONE, shaped ** material.detail);
+/**
+ * Detail ratio d = Y / Ȳ → the factor on the shade's luminance (the material's tone curve). It does
+ * not depend on the region, so it is built once per material object and kept.
+ */
+const toneTables = new WeakMap<Readonly<Material>, Float32Array>();
+
+function toneTable(material: Readonly<Material>): Float32Array {
+  let table = toneTables.get(material);
+  if (!table) {
+    table = new Float32Array(TONE_STEPS + 1);
+    for (let i = 0; i <= TONE_STEPS; i++) {
+      const d = i / TONE_SCALE;
+      const shaped = d > 1 ? 1 + (d - 1) * material.highlights : d;
+      table[i] = Math.min(MAX_TONE, shaped ** material.detail);
+    }
+    toneTables.set(material, table);
   }
+  return table;
+}
+
+/**
+ * One pass over the rect: the pixels' luminance (scratch.lum) and, unless given, the region's
+ * statistics; then the luminance the detail ratio is read from (scratch.detail): half the pixel,
+ * half its 3x3 neighbourhood, so the lips' lines and pores stay while a camera's per-pixel noise is
+ * not passed on (amplified, under a shade lighter than the surface) as flicker.
+ */
+function luminanceAndStats(frame: Frame, mask: CoverageMask): RegionStats {
+  const { rect, alpha } = mask;
+  const n = rect.width * rect.height;
+  ensureScratch(n, rect.width, rect.height);
+  const { lum, detail } = scratch;
+  const { data, width } = frame;
+  let w = 0;
+  let sr = 0;
+  let sg = 0;
+  let sb = 0;
+  for (let y = 0; y < rect.height; y++) {
+    let p = ((rect.y + y) * width + rect.x) * 3;
+    for (let x = 0, i = y * rect.width; x < rect.width; x++, p += 3, i++) {
+      const r = SRGB_TO_LINEAR[data[p]];
+      const g = SRGB_TO_LINEAR[data[p + 1]];
+      const b = SRGB_TO_LINEAR[data[p + 2]];
+      lum[i] = Y_R * r + Y_G * g + Y_B * b;
+      const a = alpha[i];
+      if (a <= MIN_COVERAGE) continue;
+      sr += a * r;
+      sg += a * g;
+      sb += a * b;
+      w += a;
+    }
+  }
+  boxBlurInto(lum, detail, rect.width, rect.height, 1, scratch.tmp);
+  for (let i = 0; i < n; i++) detail[i] = 0.5 * (detail[i] + lum[i]);
+  if (w <= 0) return { r: 0, g: 0, b: 0, y: 0, weight: 0 };
+  sr /= w;
+  sg /= w;
+  sb /= w;
+  return { r: sr, g: sg, b: sb, y: Y_R * sr + Y_G * sg + Y_B * sb, weight: w };
 }
 
 interface SpecularField {
@@ -108,134 +182,116 @@ interface SpecularField {
   rgb: Rgb;
 }
 
-/**
- * The rect's luminance (lumScratch) and the luminance the detail ratio is read from (detailScratch):
- * half the pixel, half its 3x3 neighbourhood, so the lips' lines and pores stay while a camera's
- * per-pixel noise is not passed on (amplified, under a shade lighter than the surface) as flicker.
- */
-function luminanceOf(frame: Frame, mask: CoverageMask): void {
-  const { rect } = mask;
-  const n = rect.width * rect.height;
-  if (lumScratch.length < n) {
-    lumScratch = new Float32Array(n);
-    detailScratch = new Float32Array(n);
-    blurScratch = new Float32Array(n);
+/** A Gaussian profile over `size` cells into `out`. */
+function lobe(out: Float32Array, size: number, centre: number, sigma: number): Float32Array {
+  const k = -0.5 / (sigma * sigma);
+  for (let i = 0; i < size; i++) {
+    const d = i + 0.5 - centre;
+    out[i] = Math.exp(k * d * d);
   }
-  const { data, width } = frame;
-  for (let y = 0; y < rect.height; y++) {
-    let p = ((rect.y + y) * width + rect.x) * 3;
-    for (let x = 0, i = y * rect.width; x < rect.width; x++, p += 3, i++)
-      lumScratch[i] = Y_R * SRGB_TO_LINEAR[data[p]] + Y_G * SRGB_TO_LINEAR[data[p + 1]] + Y_B * SRGB_TO_LINEAR[data[p + 2]];
-  }
-  boxBlurInto(lumScratch, detailScratch, rect.width, rect.height, 1);
-  for (let i = 0; i < n; i++) detailScratch[i] = 0.5 * (detailScratch[i] + lumScratch[i]);
+  return out;
 }
 
 function specularField(mask: CoverageMask, layer: PaintLayer, light: LightEstimate): SpecularField {
   const { rect } = mask;
   const m = layer.material;
-  boxBlurInto(lumScratch, blurScratch, rect.width, rect.height, SHINE_RADIUS);
+  boxBlurInto(scratch.lum, scratch.blur, rect.width, rect.height, SHINE_RADIUS, scratch.tmp);
   // The lobe sits where the surface faces the viewer, moved towards the key light.
-  const lobe = (size: number, at: number, shift: number): Float32Array => {
-    const half = size / 2;
-    const sigma = Math.max(1, half * m.specularSpread);
-    const centre = at + shift * half * 0.3;
-    return Float32Array.from({ length: size }, (_, k) => Math.exp(-0.5 * ((k + 0.5 - centre) / sigma) ** 2));
-  };
   const [ax, ay] = layer.lobeCentre ? [layer.lobeCentre[0] - rect.x, layer.lobeCentre[1] - rect.y] : [rect.width / 2, rect.height / 2];
+  const along = (out: Float32Array, size: number, at: number, shift: number) => {
+    const half = size / 2;
+    return lobe(out, size, at + shift * half * 0.3, Math.max(1, half * m.specularSpread));
+  };
   const [cr, cg, cb] = layer.colour;
   const peak = Math.max(cr, cg, cb, 1e-4);
   // The shine a surface can show is what the key light puts above the face's diffuse level: none
   // under flat, even light (a flat patch gets no highlight), strong under a spot.
   const level = m.specular * Math.max(0, light.highlight - light.median);
   const tint = (c: number) => level * (1 - m.specularTint + (m.specularTint * c) / peak);
-  return { lobeX: lobe(rect.width, ax, light.direction[0]), lobeY: lobe(rect.height, ay, light.direction[1]), smooth: blurScratch, rgb: [tint(cr), tint(cg), tint(cb)] };
+  return {
+    lobeX: along(scratch.lobeX, rect.width, ax, light.direction[0]),
+    lobeY: along(scratch.lobeY, rect.height, ay, light.direction[1]),
+    smooth: scratch.blur,
+    rgb: [tint(cr), tint(cg), tint(cb)],
+  };
 }
 
 /**
  * Paints `layer` into `frame` under `mask` (read-only: already gated by the caller or the context).
- * Returns false when the region has (almost) no coverage.
+ * Returns false when the region has (almost) no coverage. `stats` (the region's own mean) is
+ * measured in the same pass as the luminance unless the caller has it.
  */
-export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate, stats: RegionStats = regionStats(frame, mask)): boolean {
-  if (stats.weight < 1 || layer.strength <= 0) return false;
+export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate, given?: RegionStats): boolean {
+  if (layer.strength <= 0) return false;
+  const measured = luminanceAndStats(frame, mask);
+  const stats = given ?? measured;
+  if (stats.weight < 1) return false;
   const meanY = Math.max(1e-4, stats.y);
   const m = layer.material;
-  fillToneTable(meanY, m);
-  luminanceOf(frame, mask);
+  const tone = toneTable(m);
   const spec = m.specular > 0 ? specularField(mask, layer, light) : null;
+  const detail = scratch.detail;
   const { data, width } = frame;
   const { rect, alpha } = mask;
   const overlays = layer.overlays ?? [];
+  const nOverlays = overlays.length;
   const through = m.through;
   const fromBright = m.specularFromBrightness;
   const invMean = 1 / meanY;
+  const toneScale = TONE_SCALE * invMean;
+  const [c0r, c0g, c0b] = layer.colour;
+  const strength = layer.strength;
+  const { r: mr, g: mg, b: mb } = stats;
   for (let y = 0; y < rect.height; y++) {
     let p = ((rect.y + y) * width + rect.x) * 3;
     let i = y * rect.width;
+    const lobeRow = spec ? spec.lobeY[y] : 0;
     for (let x = 0; x < rect.width; x++, p += 3, i++) {
-      const a = alpha[i] * layer.strength;
+      const a = alpha[i] * strength;
       if (a <= MIN_COVERAGE) continue;
       const r = SRGB_TO_LINEAR[data[p]];
       const g = SRGB_TO_LINEAR[data[p + 1]];
       const b = SRGB_TO_LINEAR[data[p + 2]];
-      const lum = detailScratch[i];
-      let cr = layer.colour[0];
-      let cg = layer.colour[1];
-      let cb = layer.colour[2];
-      for (let k = 0; k < overlays.length; k++) {
+      const lum = detail[i];
+      let cr = c0r;
+      let cg = c0g;
+      let cb = c0b;
+      for (let k = 0; k < nOverlays; k++) {
         const o = overlays[k];
         const w = o.weight[i];
         cr += w * (o.colour[0] - cr);
         cg += w * (o.colour[1] - cg);
         cb += w * (o.colour[2] - cb);
       }
-      const tone = toneTable[Math.round(Math.min(1, lum) * TONE_STEPS)];
-      let tr = cr * tone;
-      let tg = cg * tone;
-      let tb = cb * tone;
+      const ti = lum * toneScale;
+      const t = tone[ti >= TONE_STEPS ? TONE_STEPS : (ti + 0.5) | 0];
+      let tr = cr * t;
+      let tg = cg * t;
+      let tb = cb * t;
       if (through > 0) {
         // The surface's own chroma around its mean, at this pixel's brightness.
         const d = lum * invMean;
-        tr += through * (r - stats.r * d);
-        tg += through * (g - stats.g * d);
-        tb += through * (b - stats.b * d);
+        tr += through * (r - mr * d);
+        tg += through * (g - mg * d);
+        tb += through * (b - mb * d);
       }
       if (spec) {
-        const bright = Math.min(1, Math.max(0, (spec.smooth[i] * invMean - 1) / 0.6));
-        const s = spec.lobeX[x] * spec.lobeY[y] * (1 - fromBright + fromBright * (0.2 + 0.8 * bright * bright * (3 - 2 * bright)));
+        const v = (spec.smooth[i] * invMean - 1) / 0.6;
+        const bright = v <= 0 ? 0 : v >= 1 ? 1 : v;
+        const s = spec.lobeX[x] * lobeRow * (1 - fromBright + fromBright * (0.2 + 0.8 * bright * bright * (3 - 2 * bright)));
         tr += s * spec.rgb[0];
         tg += s * spec.rgb[1];
         tb += s * spec.rgb[2];
       }
-      data[p] = linearToSrgb(r + a * (tr - r));
-      data[p + 1] = linearToSrgb(g + a * (tg - g));
-      data[p + 2] = linearToSrgb(b + a * (tb - b));
+      data[p] = toSrgb(r + a * (tr - r));
+      data[p + 1] = toSrgb(g + a * (tg - g));
+      data[p + 2] = toSrgb(b + a * (tb - b));
     }
   }
   return true;
 }
 
-/** Separable box blur of `src` into `out` (rect-sized), clamped at the edges. */
-function boxBlurInto(src: Float32Array, out: Float32Array, width: number, height: number, r: number): void {
-  const norm = 1 / (2 * r + 1);
-  for (let y = 0; y < height; y++) {
-    const base = y * width;
-    let sum = 0;
-    for (let x = -r; x <= r; x++) sum += src[base + Math.min(width - 1, Math.max(0, x))];
-    for (let x = 0; x < width; x++) {
-      out[base + x] = sum * norm;
-      sum += src[base + Math.min(width - 1, x + r + 1)] - src[base + Math.max(0, x - r)];
-    }
-  }
-  // Vertical pass in place through one column buffer.
-  const column = new Float32Array(height);
-  for (let x = 0; x < width; x++) {
-    for (let y = 0; y < height; y++) column[y] = out[y * width + x];
-    let sum = 0;
-    for (let y = -r; y <= r; y++) sum += column[Math.min(height - 1, Math.max(0, y))];
-    for (let y = 0; y < height; y++) {
-      out[y * width + x] = sum * norm;
-      sum += column[Math.min(height - 1, y + r + 1)] - column[Math.max(0, y - r)];
-    }
-  }
+/** Linear light → sRGB byte by table (inlined by the JIT: no Math calls in the blend loop). */
+function toSrgb(v: number): number {
+  return v <= 0 ? 0 : v >= 1 ? 255 : LINEAR_TO_SRGB[(v * LINEAR_STEPS + 0.5) | 0];
 }

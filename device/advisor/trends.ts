@@ -1,14 +1,27 @@
 /**
- * The recommendation artifact: what shoppers of a similar tone tried and saved, aggregated by the
- * fleet service (fleet/service/recommendations) and shipped to mirrors signed, through the update
- * path like a catalog. Only buckets with at least `minSessions` sessions are published (k-anonymity);
- * nothing in it refers to a person.
+ * The recommendation artifact on the mirror: what shoppers of a similar tone tried and saved,
+ * aggregated by the fleet service (fleet/service/recommendations) and shipped signed through the
+ * update path like a catalog (device/advisor/trends-host.ts installs it). The schema is the
+ * protocol's (fleet/protocol/recommendations.ts); this module adds what the advisor needs to read
+ * it: the tone band of a Monk tone, and the one bucket a reading may use (k-anonymity applied on
+ * this side too, with the mirror's own threshold).
  */
-import { z } from 'zod';
+import { FLEET_SCOPE, type ToneBand, type TrendArtifact, type TrendBucket, type Undertone } from '../../fleet/protocol/recommendations.ts';
 
-/** Monk tone bands the fleet aggregates by: coarse on purpose, so each bucket gathers enough sessions. */
-export const TONE_BANDS = ['light', 'medium', 'deep'] as const;
-export type ToneBand = (typeof TONE_BANDS)[number];
+export {
+  DEFAULT_MIN_SESSIONS,
+  FLEET_SCOPE,
+  TONE_BANDS,
+  TrendArtifactSchema,
+  TrendBucketSchema,
+  TrendProductSchema,
+  UNDERTONES,
+  type ToneBand,
+  type TrendArtifact,
+  type TrendBucket,
+  type TrendProduct,
+  type Undertone,
+} from '../../fleet/protocol/recommendations.ts';
 
 /** Monk 1-3 light, 4-6 medium, 7-10 deep. */
 export function toneBandOf(monk: number): ToneBand {
@@ -17,35 +30,20 @@ export function toneBandOf(monk: number): ToneBand {
   return 'deep';
 }
 
-export const UNDERTONES = ['warm', 'neutral', 'cool'] as const;
+export interface BucketQuery {
+  toneBand: ToneBand;
+  undertone: Undertone;
+  /** This mirror's store: its own bucket is preferred to the fleet's. */
+  storeId: string;
+  /** The mirror's k (config); a bucket with fewer sessions is never used, whatever the artifact says. */
+  minSessions: number;
+}
 
-export const TrendProductSchema = z.object({
-  productId: z.string().min(1),
-  shadeId: z.string().min(1),
-  tried: z.number().int().nonnegative(),
-  saved: z.number().int().nonnegative(),
-  /** Saves in the last window divided by saves in the window before (1: flat); null when there is no earlier window. */
-  trend: z.number().nonnegative().nullable(),
-});
-
-export const TrendBucketSchema = z.object({
-  toneBand: z.enum(TONE_BANDS),
-  undertone: z.enum(UNDERTONES),
-  /** 'fleet' for all stores together, or a store id. */
-  scope: z.string().min(1),
-  sessions: z.number().int().nonnegative(),
-  products: z.array(TrendProductSchema),
-});
-
-export const TrendArtifactSchema = z.object({
-  kind: z.literal('recommendations'),
-  version: z.string().min(1),
-  generatedAt: z.string().datetime(),
-  windowDays: z.number().int().positive(),
-  /** The k of k-anonymity the fleet applied; the mirror also ignores any bucket below its own configured threshold. */
-  minSessions: z.number().int().positive(),
-  buckets: z.array(TrendBucketSchema),
-});
-
-export type TrendArtifact = z.infer<typeof TrendArtifactSchema>;
-export type TrendBucket = z.infer<typeof TrendBucketSchema>;
+/** The bucket a reading may use: this store's, else the fleet's; null when none reaches k (or no artifact). */
+export function usableBucket(artifact: TrendArtifact | null, q: BucketQuery): TrendBucket | null {
+  if (!artifact) return null;
+  const k = Math.max(q.minSessions, artifact.minSessions);
+  const match = (scope: string) =>
+    artifact.buckets.find((b) => b.scope === scope && b.toneBand === q.toneBand && b.undertone === q.undertone && b.sessions >= k) ?? null;
+  return match(q.storeId) ?? match(FLEET_SCOPE);
+}

@@ -3,6 +3,8 @@
  * so the mesh and the catalog that serve are always the last committed ones (or the bundled ones).
  */
 import path from 'node:path';
+import { RECOMMENDATIONS_NAME } from '../../fleet/protocol/recommendations.ts';
+import { loadCommittedTrends, TrendsSlot } from '../advisor/trends-host.ts';
 import type { Logger } from '../core/logger.ts';
 import { CATALOG_NAME, CatalogSlot } from '../tryon/catalog.ts';
 import { prepareUpdateBoot } from '../update/boot.ts';
@@ -19,6 +21,10 @@ export interface UpdateBoot {
   catalogModel: ServingModel;
   /** A committed catalog that did not load (the bundled one serves instead), for /healthz. */
   catalogFallback: string | null;
+  /** The recommendation artifact the advisor reads (null inside: none installed, content alone). */
+  trendsSlot: TrendsSlot;
+  /** The serving recommendations as the update agent knows them. */
+  trendsModel: ServingModel;
 }
 
 export async function bootUpdates(stateDir: string, logger: Logger): Promise<UpdateBoot> {
@@ -38,5 +44,11 @@ export async function bootUpdates(stateDir: string, logger: Logger): Promise<Upd
     committedCatalog?.dir && catalogBoot.model.dir === null
       ? `committed catalog ${committedCatalog.version} in ${path.basename(committedCatalog.dir)} does not load; serving the bundled one`
       : null;
-  return { store, committedMesh, catalogSlot, catalogModel: catalogBoot.model, catalogFallback };
+  const committedTrends = await prepareUpdateBoot(store, RECOMMENDATIONS_NAME, logger).catch((err: unknown) => {
+    logger.error({ err: (err as Error).message }, 'update: boot check failed; no recommendations');
+    return null;
+  });
+  const trendsBoot = await loadCommittedTrends(committedTrends, logger);
+  const trendsSlot = new TrendsSlot(trendsBoot.trends);
+  return { store, committedMesh, catalogSlot, catalogModel: catalogBoot.model, catalogFallback, trendsSlot, trendsModel: trendsBoot.model };
 }

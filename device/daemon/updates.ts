@@ -1,11 +1,12 @@
 /**
- * Model and catalog updates as the daemon starts them: over the telemetry connection, watched
+ * Model, catalog and recommendation updates as the daemon starts them: over the telemetry connection, watched
  * against the live pipeline's numbers; state reports go through the outbox.
  */
 import type { MirrorConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { TelemetryAgent } from '../telemetry/mqtt-agent.ts';
 import { createUpdateAgent, type UpdateAgent } from '../update/agent.ts';
+import { createTrendsHost } from '../advisor/trends-host.ts';
 import { createCatalogHost } from '../update/catalog-host.ts';
 import { createFaceMeshHost } from '../update/model-host.ts';
 import type { ServingModel } from '../update/store.ts';
@@ -41,10 +42,12 @@ export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: 
     health: host.health,
     logger,
   });
+  const trendsHost = createTrendsHost({ slot: boot.trendsSlot, serving: boot.trendsModel, health: host.health, logger });
   const updates = createUpdateAgent({
     store: boot.store,
     host,
     catalogHost,
+    trendsHost,
     address: { storeId: config.mqtt.storeId, deviceId: config.mqtt.deviceId },
     publicKeys: inputs.keys.publicKeys,
     transport: inputs.transport,

@@ -18,6 +18,7 @@ import {
 import { updateTopic, type DeviceAddress } from '../../fleet/protocol/topics.ts';
 import type { Logger } from '../core/logger.ts';
 import type { OutboxKind } from '../telemetry/outbox.ts';
+import { RECOMMENDATIONS_NAME } from '../../fleet/protocol/recommendations.ts';
 import { CATALOG_NAME } from '../tryon/catalog.ts';
 import type { ModelHost } from './host.ts';
 import { canTransition, IllegalTransitionError, isUpdateState } from './states.ts';
@@ -38,6 +39,8 @@ export interface AgentDeps {
   host: ModelHost;
   /** Serves kind "catalog" artifacts (name "catalog"); without it catalog offers are `unsupported-kind`. */
   catalogHost?: ModelHost;
+  /** Serves kind "recommendations" artifacts (name "recommendations"); without it they are `unsupported-kind`. */
+  trendsHost?: ModelHost;
   address: DeviceAddress;
   publicKeys: ReadonlyMap<string, KeyObject>;
   transport: UpdateTransport;
@@ -84,6 +87,10 @@ export class JobContext {
 
   /** The host of an artifact (by its kind), or of a name (the catalog's, or the model host's). */
   hostFor(a: Pick<Artifact, 'kind' | 'name'> | string): ModelHost {
+    if (typeof a === 'string' ? a === RECOMMENDATIONS_NAME : a.kind === 'recommendations') {
+      if (!this.deps.trendsHost) throw new Error('recommendation updates are not handled by this firmware');
+      return this.deps.trendsHost;
+    }
     const catalog = typeof a === 'string' ? a === CATALOG_NAME : a.kind === 'catalog';
     if (!catalog) return this.deps.host;
     if (!this.deps.catalogHost) throw new Error('catalog updates are not handled by this firmware');

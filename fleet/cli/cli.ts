@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ArtifactSchema } from '../protocol/update.ts';
+import { TrendArtifactSchema } from '../protocol/recommendations.ts';
+import { ARTIFACT_KINDS, ArtifactSchema } from '../protocol/update.ts';
 import { parseSelectorString } from '../service/rollouts/selector.ts';
 import { CliError, fleetClient, type Call } from './client.ts';
 import * as answer from './responses.ts';
@@ -25,7 +26,10 @@ const USAGE = `usage: fleet <command> [options]
   status [<rollout>] [--watch] [--interval S]  rollouts, or one rollout's waves (live with --watch)
   pause|resume|abort|rollback <rollout>
   keys generate [--out DIR] [--key-id ID]      a new Ed25519 signing key pair
-  sign <artifact> --key KEY.pem --key-id ID --name NAME --version V [--kind model|catalog] [--id ID]
+  recommendations [--days N] [--out FILE]     the shoppers' trends per tone band x undertone (k-anonymous buckets
+                                                only), unsigned, to FILE (default recommendations-<version>.json);
+                                                then sign it with --kind recommendations --name recommendations
+  sign <artifact> --key KEY.pem --key-id ID --name NAME --version V [--kind model|catalog|recommendations] [--id ID]
        [--rollback-from V] [--out FILE]         writes <name>.manifest.json beside it (mesh.bin: mesh.manifest.json);
                                                 --rollback-from signs an explicit rollback below the devices' floor
   users add <username> --role admin|operator|manager [--store S] [--password P]
@@ -215,8 +219,8 @@ function sign({ args, o, userPath, print, needArg }: Ctx): number {
   const keyId = needArg(o['key-id'], '--key-id ID');
   const name = needArg(o.name, '--name NAME');
   const version = needArg(o.version, '--version V');
-  const kind = o.kind ?? 'model';
-  if (kind !== 'model' && kind !== 'catalog') throw new CliError('--kind: model or catalog', 2);
+  const kind = ARTIFACT_KINDS.find((k) => k === (o.kind ?? 'model'));
+  if (kind === undefined) throw new CliError(`--kind: ${ARTIFACT_KINDS.join(' or ')}`, 2);
   const id = o.id ?? `${name}-${version}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
   const rollbackFrom = o['rollback-from'];
   const meta = signArtifact(readFileSync(file), { id, kind, name, version, keyId, ...(rollbackFrom ? { rollbackFrom } : {}) }, readFileSync(keyFile, 'utf8'));
@@ -253,7 +257,20 @@ async function audit({ o, call, print }: Ctx): Promise<number> {
   return 0;
 }
 
+/** Fetches the trend artifact (unsigned) and writes it where `fleet sign` can take it. */
+async function recommendations({ o, call, print, userPath }: Ctx): Promise<number> {
+  const q = new URLSearchParams();
+  if (o.days !== undefined) q.set('windowDays', o.days);
+  const data = await call(TrendArtifactSchema, 'GET', `/api/recommendations${q.size ? `?${q}` : ''}`);
+  const out = userPath(o.out ?? `recommendations-${data.version}.json`);
+  writeFileSync(out, JSON.stringify(data, null, 2) + '\n');
+  const next = `fleet sign ${out} --kind recommendations --name recommendations --version ${data.version} --key KEY.pem --key-id ID`;
+  print(`${data.buckets.length} buckets (k = ${data.minSessions} sessions, ${data.windowDays} days) written to ${out}\nnext: ${next}`, { file: out, ...data });
+  return 0;
+}
+
 const COMMANDS: Record<string, (ctx: Ctx) => number | Promise<number>> = {
+  recommendations,
   devices,
   stores,
   stats,

@@ -10,6 +10,7 @@
  * the topic (a device cannot speak for another). It never throws; a failure names the field.
  */
 import { z } from 'zod';
+import { TONE_BANDS, UNDERTONES } from './recommendations.ts';
 import { ID_PATTERN, parseTopic, type Channel, type ParsedTopic } from './topics.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -164,13 +165,21 @@ export type MetricsMessage = z.infer<typeof MetricsMessageSchema>;
  *
  *   session.start  { sessionId }
  *   session.end    { sessionId, dwellMs, productsTried, looksSaved, reason: "idle" | "shutdown" }
- *   product.tried  { sessionId, productId, shadeId? }    once per product and shade the shopper chose
- *   look.saved     { sessionId, lookId, products, productIds }   productIds comma-separated
+ *   product.tried  { sessionId, productId, shadeId?, toneBand?, undertone? }    once per product and shade the shopper chose
+ *   look.saved     { sessionId, lookId, products, productIds, toneBand?, undertone? }   productIds comma-separated
+ *
+ * `toneBand` and `undertone` (device/advisor/trends.ts) travel only when the retailer enables it
+ * (off by default); they are what fleet/service/recommendations aggregates, never per shopper.
  *
  * A saved look's id carries its items ("1.<base64url>", device/tryon/saved-look.ts); older
  * firmware sent a random UUID. Both are accepted.
  */
 const LookId = z.string().regex(/^(?:[A-Za-z0-9_-]{1,64}|\d{1,3}\.[A-Za-z0-9_-]{1,200})$/, { error: 'must be a look id ([A-Za-z0-9_-]{1,64} or a saved look id "1.<base64url>")' });
+
+/** The shopper's tone band and undertone: both or neither. */
+const ToneFields = { toneBand: z.enum(TONE_BANDS).optional(), undertone: z.enum(UNDERTONES).optional() };
+const toneTogether = (d: { toneBand?: string; undertone?: string }): boolean => (d.toneBand === undefined) === (d.undertone === undefined);
+const TONE_TOGETHER = { error: 'toneBand and undertone travel together (both or neither)', path: ['undertone'] };
 
 export const EVENT_DATA_SCHEMAS = {
   'session.start': z.object({ sessionId: Id }),
@@ -181,8 +190,8 @@ export const EVENT_DATA_SCHEMAS = {
     looksSaved: z.int().min(0),
     reason: z.enum(['idle', 'shutdown']),
   }),
-  'product.tried': z.object({ sessionId: Id, productId: safeText(128, 1), shadeId: Id.optional() }),
-  'look.saved': z.object({ sessionId: Id, lookId: LookId, products: z.int().min(0).max(256), productIds: safeText(256) }),
+  'product.tried': z.object({ sessionId: Id, productId: safeText(128, 1), shadeId: Id.optional(), ...ToneFields }).refine(toneTogether, TONE_TOGETHER),
+  'look.saved': z.object({ sessionId: Id, lookId: LookId, products: z.int().min(0).max(256), productIds: safeText(256), ...ToneFields }).refine(toneTogether, TONE_TOGETHER),
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];

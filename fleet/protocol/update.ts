@@ -76,6 +76,8 @@ export const UPDATE_REASONS = [
   'internal-error',
   /** What a receiver reads for a code newer than itself. */
   'unknown',
+  // verify and stage (added later, at the end: older receivers read it as `unknown`)
+  'bad-recommendations',
 ] as const;
 export type UpdateReason = (typeof UPDATE_REASONS)[number];
 export const UpdateReasonSchema = z.enum(UPDATE_REASONS);
@@ -83,11 +85,15 @@ export const UpdateReasonSchema = z.enum(UPDATE_REASONS);
 /** Versions are compared by `compareVersions`; no whitespace (they are lines of the signed payload). */
 const Version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$/, { error: 'must be 1-64 of [A-Za-z0-9._+~-], starting alphanumeric' });
 
+/** What an artifact is: a model bundle, the product catalog, or the shoppers' trends (device/advisor/trends.ts). */
+export const ARTIFACT_KINDS = ['model', 'catalog', 'recommendations'] as const;
+export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
+
 export const ArtifactSchema = z.object({
   /** Unique per build of an artifact, e.g. "face-mesh-1.3.0-a1b2c3". */
   id: Id,
-  kind: z.enum(['model', 'catalog']),
-  /** What it replaces on the device: a model name from models/manifests ("face-mesh") or "catalog". */
+  kind: z.enum(ARTIFACT_KINDS),
+  /** What it replaces on the device: a model name from models/manifests ("face-mesh"), "catalog" or "recommendations". */
   name: Id,
   version: Version,
   size: z.int().min(1).max(MAX_ARTIFACT_BYTES),
@@ -155,7 +161,7 @@ export type UpdateStateName = (typeof UPDATE_STATES)[number];
 export const TERMINAL_UPDATE_STATES: ReadonlySet<UpdateStateName> = new Set(['committed', 'rolled-back', 'failed', 'rejected']);
 
 /** Failure reasons that mean the artifact itself is unusable (signed and intact, yet bad). */
-export const ARTIFACT_BLOCKING_FAILURES: ReadonlySet<string> = new Set<UpdateReason>(['smoke-test-failed', 'bad-bundle', 'bad-catalog']);
+export const ARTIFACT_BLOCKING_FAILURES: ReadonlySet<string> = new Set<UpdateReason>(['smoke-test-failed', 'bad-bundle', 'bad-catalog', 'bad-recommendations']);
 
 /**
  * The one rule for "this device will never take this artifact again" (Mender's loop): it was

@@ -21,6 +21,7 @@ import { rolloutRoutes } from './api/rollouts.ts';
 import { sessionRoutes } from './api/session.ts';
 import { storeRoutes } from './api/stores.ts';
 import { userRoutes } from './api/users.ts';
+import { recommendationRoutes } from './recommendations/routes.ts';
 import type { Principal } from './auth.ts';
 
 
@@ -57,6 +58,8 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   });
   app.addHook('preValidation', async (req) => rejectControlChars(req));
 
-  for (const routes of [opsRoutes, sessionRoutes, userRoutes, deviceRoutes, storeRoutes, artifactRoutes, rolloutRoutes]) app.register(routes, deps);
+  for (const routes of [opsRoutes, sessionRoutes, userRoutes, deviceRoutes, storeRoutes, artifactRoutes, rolloutRoutes, recommendationRoutes]) {
+    app.register(routes, deps);
+  }
   app.register(dashboardRoutes, deps);
 }

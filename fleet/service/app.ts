@@ -79,6 +79,7 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     mqtt: opts.mqtt !== false,
     loginLimits: config.login,
     dashboardDir: config.dashboardDir,
+    recommendations: config.recommendations,
   });
 
   let closed = false;

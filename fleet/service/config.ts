@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_MIN_SESSIONS } from '../protocol/recommendations.ts';
 
 /** Where `npm run build:dashboard` writes the dashboard. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -88,6 +89,15 @@ export const FleetConfigSchema = z
       })
       .strict()
       .default({ maxFailures: 5, maxFailuresPerIp: 20, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000, maxKeys: 10_000 }),
+    /** Recommendations from shopper behaviour (fleet/service/recommendations): k-anonymity and window. */
+    recommendations: z
+      .object({
+        /** A tone band x undertone bucket is published only with at least this many sessions (k). */
+        minSessions: z.int().min(2).default(DEFAULT_MIN_SESSIONS),
+        windowDays: z.int().min(1).max(183).default(28),
+      })
+      .strict()
+      .default({ minSessions: DEFAULT_MIN_SESSIONS, windowDays: 28 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -20,4 +20,6 @@ export interface ApiDeps {
   loginLimits?: LoginLimits;
   /** The built dashboard (index.html and assets) served at `/`. */
   dashboardDir: string;
+  /** The recommendation aggregation's k (sessions per bucket) and window. */
+  recommendations: { minSessions: number; windowDays: number };
 }

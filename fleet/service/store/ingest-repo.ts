@@ -11,12 +11,22 @@ import { json } from './rows.ts';
  * What the dashboard aggregates in SQL, read from the protocol's event types only (an unknown
  * type is stored and counts for nothing). Every known type names its session.
  */
-export function eventFacts(e: EventMessage): { productId: string | null; dwellMs: number | null; sessionId: string | null } {
+export interface EventFacts {
+  productId: string | null;
+  dwellMs: number | null;
+  sessionId: string | null;
+  /** Tone band and undertone (validated by the protocol, both or neither), when the retailer shares them. */
+  toneBand: string | null;
+  undertone: string | null;
+}
+
+export function eventFacts(e: EventMessage): EventFacts {
   const k = knownEvent(e);
-  const sessionId = k?.data.sessionId ?? null;
-  if (k?.type === 'product.tried') return { productId: k.data.productId, dwellMs: null, sessionId };
-  if (k?.type === 'session.end') return { productId: null, dwellMs: k.data.dwellMs, sessionId };
-  return { productId: null, dwellMs: null, sessionId };
+  const none: EventFacts = { productId: null, dwellMs: null, sessionId: k?.data.sessionId ?? null, toneBand: null, undertone: null };
+  if (k?.type === 'product.tried') return { ...none, productId: k.data.productId, toneBand: k.data.toneBand ?? null, undertone: k.data.undertone ?? null };
+  if (k?.type === 'look.saved') return { ...none, toneBand: k.data.toneBand ?? null, undertone: k.data.undertone ?? null };
+  if (k?.type === 'session.end') return { ...none, dwellMs: k.data.dwellMs };
+  return none;
 }
 
 export class IngestRepo {
@@ -137,9 +147,23 @@ export class IngestRepo {
       await this.touchDevice(q, storeId, e.deviceId, now);
       const f = eventFacts(e);
       await q.run(
-        `INSERT INTO events (msg_id, store_id, device_id, ts, received_at, type, product_id, dwell_ms, data, device_ts, session_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [e.msgId, storeId, e.deviceId, orderingTs(e.ts, now), now, e.type, f.productId, f.dwellMs, e.data === undefined ? null : json(e.data), e.ts, f.sessionId],
+        `INSERT INTO events (msg_id, store_id, device_id, ts, received_at, type, product_id, dwell_ms, data, device_ts, session_id, tone_band, undertone)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          e.msgId,
+          storeId,
+          e.deviceId,
+          orderingTs(e.ts, now),
+          now,
+          e.type,
+          f.productId,
+          f.dwellMs,
+          e.data === undefined ? null : json(e.data),
+          e.ts,
+          f.sessionId,
+          f.toneBand,
+          f.undertone,
+        ],
       );
       return { duplicate: false };
     });

@@ -4,7 +4,7 @@
  * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
  * `dead_letters` keeps messages that can never be stored (payload as base64, so any byte survives).
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Columns added after version 1, as `[table, column, type]`: `init()` adds each one that an
@@ -16,6 +16,9 @@ export const SCHEMA_VERSION = 5;
  *   5: `events.session_id`: the shopper session an event belongs to (every known event type names
  *      one), so the dashboard counts sessions from whichever of their events arrived; and the
  *      `stores` table (a store's time zone and display name, set by people, not by devices).
+ *   6: `events.tone_band`, `events.undertone`: the shopper's Monk tone band and undertone on
+ *      product.tried / look.saved, only when the retailer enabled it on the mirror (else null);
+ *      what fleet/service/recommendations aggregates.
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
@@ -24,6 +27,8 @@ export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: strin
   ['events', 'device_ts', 'BIGINT'],
   ['artifacts', 'rollback_from', 'TEXT'],
   ['events', 'session_id', 'TEXT'],
+  ['events', 'tone_band', 'TEXT'],
+  ['events', 'undertone', 'TEXT'],
 ];
 
 export const SCHEMA_SQL = `
@@ -89,7 +94,9 @@ CREATE TABLE IF NOT EXISTS events (
   dwell_ms DOUBLE PRECISION,
   data TEXT,
   device_ts BIGINT,
-  session_id TEXT
+  session_id TEXT,
+  tone_band TEXT,
+  undertone TEXT
 );
 CREATE INDEX IF NOT EXISTS events_store_type_ts ON events (store_id, type, ts);
 CREATE INDEX IF NOT EXISTS events_store_ts ON events (store_id, ts);

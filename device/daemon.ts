@@ -29,6 +29,7 @@ import { startFrameSource, startPipeline } from './daemon/frame-path.ts';
 import { resolveSourceSpec } from './source/index.ts';
 import { startTransport } from './daemon/transport.ts';
 import { startTryOnControl } from './daemon/tryon.ts';
+import { startAdvisor, type RunningAdvisor } from './daemon/advisor.ts';
 import type { ControlTarget } from './control/index.ts';
 import { checkPin } from './tryon/catalog.ts';
 
@@ -106,13 +107,17 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       stops,
       logger,
     );
-    const sessions = startSessions(config, telemetry.agent, stops, logger);
+    // The advisor is started after the sessions it is wiped by; events read its tags late.
+    let advisor: RunningAdvisor | null = null;
+    const sessions = startSessions(config, telemetry.agent, stops, logger, () => advisor?.toneTags() ?? null);
     parts.sessions = sessions;
     const tryOnControl = startTryOnControl(config, { catalogSlot: boot.catalogSlot, sessions, kiosk }, logger);
+    advisor = await startAdvisor(config, { kiosk, sessions, catalogSlot: boot.catalogSlot }, logger);
+    parts.advisor = advisor;
 
     const running = startPipeline(
       config,
-      { slot, stats, vision, colour, catalogSlot: boot.catalogSlot, selection: () => tryOnControl.selection.forStage(), sessions, kiosk, observeEmit: metrics.observeEmit },
+      { slot, stats, vision, colour, catalogSlot: boot.catalogSlot, selection: () => tryOnControl.selection.forStage(), sessions, kiosk, observeEmit: metrics.observeEmit, advisor },
       stops,
       logger,
     );

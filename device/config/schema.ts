@@ -246,6 +246,27 @@ export const MirrorConfig = z.strictObject({
       colourProfile: z.string().min(1).optional(),
     })
     .prefault({}),
+  /**
+   * The beauty advisor (device/advisor): skin tone, undertone, face shape and matched shades, read
+   * in memory only and wiped when the shopper leaves or the session ends.
+   */
+  advisor: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Analyse every Nth frame with a face (5: 6 Hz at 30 fps). */
+      everyFrames: z.number().int().min(1).max(60).default(5),
+      /** Nothing is sent before a face has been in front of the mirror this long. */
+      settleMs: z.number().int().min(0).max(10_000).default(1000),
+      /** No face for this long: the shopper left; `advisor` null is sent and the reading wiped. */
+      leaveMs: z.number().int().min(100).max(60_000).default(1500),
+      /** k-anonymity: recommendation buckets with fewer sessions are never read. */
+      minSessions: z.number().int().min(1).max(100_000).default(20),
+      /** The recommendation artifact (device/advisor/trends.ts) to read, until the update host installs one. */
+      trendsFile: z.string().min(1).optional(),
+      /** The retailer's choice: product.tried and look.saved carry the shopper's tone band and undertone (off: nothing of the reading leaves the mirror). */
+      shareToneWithEvents: z.boolean().default(false),
+    })
+    .prefault({}),
   /** Writable state (connection counters, the outbox, update state and staged models). */
   stateDir: z.string().default('var/state'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

@@ -24,6 +24,7 @@ import { createFramingStage, framedStages, type FramingStage } from '../framing/
 import type { Frame } from '../core/frame.ts';
 import type { PipelineStages } from '../pipeline.ts';
 import type { ColourStage } from './colour.ts';
+import type { RunningAdvisor } from './advisor.ts';
 
 export interface PipelineInputs {
   slot: LatestFrameSlot;
@@ -38,6 +39,8 @@ export interface PipelineInputs {
   kiosk: KioskServer;
   /** Capture-to-emit latency of each emitted frame, for /metrics. */
   observeEmit: (latencyMs: number) => void;
+  /** The beauty advisor (absent: off): reads each frame after vision, before try-on paints it. */
+  advisor?: RunningAdvisor | null;
 }
 
 export interface RunningPipeline {
@@ -72,7 +75,12 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   const correct = (frame: Frame) => inputs.colour.correct(frame);
   const track = (frame: Frame) => inputs.vision.tracker.process(frame);
   const rest: Omit<PipelineStages, 'vision' | 'frame'> = {
-    tryOn: (frame, faces, person) => tryOn(frame, faces, person),
+    tryOn: (frame, faces, person) => {
+      // The corrected camera pixels try-on is about to paint (framing on: the crop, faces in its
+      // pixels), read before it paints: the advisor never reads a render.
+      inputs.advisor?.observe(frame, faces);
+      return tryOn(frame, faces, person);
+    },
     encode: (frame) => encode(frame),
     emit: (frame) => {
       frameTap.offer(frame.image);

@@ -18,6 +18,7 @@ import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { redactUrl } from '../core/redact.ts';
 import { PROFILE_NAME } from '../../calibration/colour/profile.ts';
 import type { ColourStage } from './colour.ts';
+import type { RunningAdvisor } from './advisor.ts';
 
 /** The running parts, filled in as start-up reaches them. */
 export interface DaemonParts {
@@ -35,6 +36,8 @@ export interface DaemonParts {
   sessions?: SessionTracker;
   outbox?: Outbox;
   colour?: ColourStage;
+  /** The beauty advisor (null: off in the config). */
+  advisor?: RunningAdvisor | null;
 }
 
 /** Versions reported to the fleet: the models, and the serving catalog under "catalog". */
@@ -117,6 +120,8 @@ export function healthReport(parts: DaemonParts): Record<string, unknown> {
     models: servingVersions(parts),
     catalog: parts.catalogSlot.summary(),
     calibration: { colour: parts.colour?.summary() ?? null },
+    // Counts and timings only: never the reading itself.
+    advisor: parts.advisor?.summary() ?? null,
     source: { spec: parts.sourceSpec, description: parts.source?.description ?? null, ...parts.source?.health() },
     mqtt: parts.mqtt ? { url: redactUrl(parts.mqtt.url), embedded: parts.mqtt.embedded, connected: parts.mqtt.connected() } : null,
     liveTensors: parts.vision.runtime.liveTensors(),

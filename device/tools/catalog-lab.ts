@@ -33,6 +33,7 @@ export function formatCatalog(c: CatalogV2): string {
   if (rest.default) lines.push(`  "default": ${j(rest.default)}`);
   lines.push(`  "products": [\n${products.map(product).join(',\n')}\n  ]`);
   lines.push(`  "looks": [\n${looks.map((l) => `    ${j(l)}`).join(',\n')}\n  ]`);
+  if (rest.advisor) lines.push(`  "advisor": {"rules": [\n${rest.advisor.rules.map((r) => `    ${j(r)}`).join(',\n')}\n  ]}`);
   return `{\n${lines.join(',\n')}\n}\n`;
 }
 

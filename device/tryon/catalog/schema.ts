@@ -6,7 +6,8 @@
  *     "products": [ { "id", "brand", "line", "name", "category", "sku", "price": { "amount", "currency" },
  *                     "shades": [ { "id", "name", "hex", "lab", "opacity", "finish", "style"? } ] } ],
  *     "looks": [ { "id", "name", "items": [ { "productId", "shadeId", "intensity" } ] } ],
- *     "default"?: { "productId", "shadeId" } }
+ *     "default"?: { "productId", "shadeId" },
+ *     "advisor"?: { "rules": [ { "depth"?, "undertone"?, "faceShape"?, "suggest": [ { "productId", "shadeId" } ], "reason" } ] } }
  *
  * `lab` is CIELAB (D65, the space culori's differenceCiede2000 works in) of `hex`; a catalog whose
  * `lab` disagrees with its `hex` by more than ΔE2000 1 is refused (the two would render differently
@@ -14,6 +15,8 @@
  * Catalog v1 (one colour per product, lipstick only) is migrated by catalog/migrate.ts.
  */
 import { z } from 'zod';
+import { FACE_SHAPES } from '../../advisor/face-shape.ts';
+import { TONE_BANDS, UNDERTONES } from '../../advisor/trends.ts';
 
 export const CATALOG_SCHEMA_VERSION = 2;
 
@@ -100,6 +103,24 @@ export const LookItemSchema = z.strictObject({ productId: id, shadeId: id, inten
 export const LookSchema = z.strictObject({ id, name: text(128), items: z.array(LookItemSchema).min(1).max(CATEGORIES.length) });
 export type Look = z.infer<typeof LookSchema>;
 
+/**
+ * The beauty advisor's suggestion rules (device/advisor/rules.ts), the merchandiser's table: a rule
+ * applies to a shopper whose reading matches every condition it names (an absent condition matches
+ * everyone) and suggests its shades with its `reason` shown word for word on the kiosk.
+ * depth: the Monk tone band (light 1-3, medium 4-6, deep 7-10), undertone, faceShape as the advisor reads them.
+ */
+const oneOrMore = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.array(z.enum(values, { error: `must be one of ${values.join(', ')}` })).min(1, { error: 'must list at least one (or leave the condition out)' }).optional();
+export const AdvisorRuleSchema = z.strictObject({
+  depth: oneOrMore(TONE_BANDS),
+  undertone: oneOrMore(UNDERTONES),
+  faceShape: oneOrMore(FACE_SHAPES),
+  suggest: z.array(z.strictObject({ productId: id, shadeId: id })).min(1, { error: 'must suggest at least one shade' }).max(10),
+  /** Plain words for the shopper, e.g. "Soft corals suit warm undertones". */
+  reason: text(120),
+});
+export type AdvisorRule = z.infer<typeof AdvisorRuleSchema>;
+
 /** The structural schema; catalog/validate.ts adds the cross-field rules (unique ids, references, lab vs hex, styles). */
 export const CatalogV2Schema = z.strictObject({
   schema: z.literal(CATALOG_SCHEMA_VERSION),
@@ -108,5 +129,7 @@ export const CatalogV2Schema = z.strictObject({
   looks: z.array(LookSchema).max(200).default([]),
   /** What is on the shopper's face before they choose (absent: nothing). */
   default: z.strictObject({ productId: id, shadeId: id }).optional(),
+  /** Absent: the advisor matches foundation and concealer only and suggests nothing else from content. */
+  advisor: z.strictObject({ rules: z.array(AdvisorRuleSchema).max(200) }).optional(),
 });
 export type CatalogV2 = z.infer<typeof CatalogV2Schema>;

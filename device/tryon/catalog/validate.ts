@@ -7,7 +7,8 @@
  *    no colour it would ignore (ombre/twoTone: secondHex; lidCrease: creaseHex; lidCreaseOuter:
  *    creaseHex and outerHex);
  *  - look items and `default` name an existing product and shade; a look has one product per category
- *    (a second lipstick would replace the first, so the look would not be what it says).
+ *    (a second lipstick would replace the first, so the look would not be what it says);
+ *  - every advisor rule's suggestion names an existing product and shade.
  * The first problem is thrown as a CatalogError naming the field (`products.3.shades.2.style.pattern`).
  */
 import type { z } from 'zod';
@@ -110,5 +111,6 @@ export function validateCatalogV2(json: unknown): CatalogV2 {
   });
   checkLooks(catalog);
   if (catalog.default) resolveRef(catalog, catalog.default, ['default']);
+  catalog.advisor?.rules.forEach((rule, i) => rule.suggest.forEach((ref, j) => resolveRef(catalog, ref, ['advisor', 'rules', i, 'suggest', j])));
   return catalog;
 }

@@ -1,0 +1,98 @@
+/**
+ * The advisor's reading of a shopper: skin samples (skin-sample.ts) of the last few analysed frames
+ * combined into one tone, undertone, face shape and skin metrics, with a confidence.
+ *
+ * Over frames: the per-channel median of the window's skin CIELAB (a frame with a hand in front or a
+ * turned head does not move it), the median of each metric and of each geometry ratio.
+ * Confidence (0..1) = frames × patches × agreement × steadiness, each 0..1:
+ *   frames      analysed frames in the window / SETTLED_FRAMES (capped at 1)
+ *   patches     (1 + counted patches) / 5: four counted patches = 1
+ *   agreement   1 − (median patch spread − 4) / 30, clamped (patch spread: skin-sample.ts)
+ *   steadiness  1 − (median ΔE76 of the frames from the window's colour − 1) / 6, clamped
+ * A still photo (readStill) has one frame and its frames term is 1: the confidence then says only
+ * how well the patches agree.
+ */
+import type { Face } from '../vision/face.ts';
+import type { RgbImage } from '../vision/image-ops.ts';
+import { faceShapeOf, type FaceGeometry, type FaceShape } from './face-shape.ts';
+import type { Lab } from './lab.ts';
+import { itaOf, monkFromIta } from './monk.ts';
+import { median } from './robust.ts';
+import { sampleSkin, type SkinSample } from './skin-sample.ts';
+import { undertoneOf, type Undertone } from './undertone.ts';
+
+export interface SkinMetrics {
+  shine: number;
+  redness: number;
+  evenness: number;
+  underEye: number;
+}
+
+export interface SkinReading {
+  monk: number;
+  ita: number;
+  undertone: Undertone;
+  lab: Lab;
+  confidence: number;
+  faceShape: FaceShape;
+  skin: SkinMetrics;
+}
+
+/** Analysed frames for a full frames term of the confidence. */
+export const SETTLED_FRAMES = 5;
+/** Frames the reading is the median of. */
+export const WINDOW_FRAMES = 15;
+
+const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
+const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+
+function combine(samples: readonly SkinSample[], framesTerm: number): SkinReading {
+  const lab = [0, 1, 2].map((c) => median(samples.map((s) => s.lab[c]))) as Lab;
+  const ita = itaOf(lab);
+  const counted = median(samples.map((s) => s.patches.filter((p) => p.dropped === null).length));
+  const spread = median(samples.map((s) => s.spread));
+  const drift = median(samples.map((s) => Math.hypot(s.lab[0] - lab[0], s.lab[1] - lab[1], s.lab[2] - lab[2])));
+  const confidence = framesTerm * clamp01((1 + counted) / 5) * clamp01(1 - (spread - 4) / 30) * clamp01(1 - (drift - 1) / 6);
+  const geometry = Object.fromEntries(
+    (['lengthToCheeks', 'jawToCheeks', 'foreheadToJaw'] as const).map((k) => [k, median(samples.map((s) => s.geometry[k]))]),
+  ) as unknown as FaceGeometry;
+  const metric = (k: keyof SkinMetrics): number => round(median(samples.map((s) => s[k])), 3);
+  return {
+    monk: monkFromIta(ita),
+    ita: round(ita, 1),
+    undertone: undertoneOf(lab),
+    lab: lab.map((v) => round(v, 2)) as Lab,
+    confidence: round(confidence, 3),
+    faceShape: faceShapeOf(geometry),
+    skin: { shine: metric('shine'), redness: metric('redness'), evenness: metric('evenness'), underEye: metric('underEye') },
+  };
+}
+
+/** The last WINDOW_FRAMES samples of one shopper (memory only; `clear` wipes them). */
+export class ReadingWindow {
+  #samples: SkinSample[] = [];
+
+  add(sample: SkinSample): void {
+    this.#samples.push(sample);
+    if (this.#samples.length > WINDOW_FRAMES) this.#samples.shift();
+  }
+
+  get frames(): number {
+    return this.#samples.length;
+  }
+
+  reading(): SkinReading | null {
+    if (this.#samples.length === 0) return null;
+    return combine(this.#samples, clamp01(this.#samples.length / SETTLED_FRAMES));
+  }
+
+  clear(): void {
+    this.#samples = [];
+  }
+}
+
+/** One photo's reading (the fairness evaluation's entry point), or null when no skin patch can be read. */
+export function readStill(image: RgbImage, face: Face): SkinReading | null {
+  const sample = sampleSkin(image, face);
+  return sample ? combine([sample], 1) : null;
+}

@@ -1,0 +1,102 @@
+/**
+ * The beauty advisor as the daemon starts it: fed every frame by the pipeline's vision stage with
+ * the camera's colour-corrected pixels BEFORE the try-on paints them (frame-path.ts), it sends the
+ * `advisor` event to every kiosk (and the current reading to a kiosk that connects later), and is
+ * wiped when the shopper's session ends. With advisor.shareToneWithEvents (the retailer's choice,
+ * off by default) it lends the shopper's tone band and undertone to product.tried and look.saved.
+ * A failing analysis costs that frame's reading, never the frame.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { MirrorConfig } from '../config/schema.ts';
+import type { Frame } from '../core/frame.ts';
+import type { Logger } from '../core/logger.ts';
+import { AdvisorSession } from '../advisor/session.ts';
+import { TrendArtifactSchema, toneBandOf, type TrendArtifact } from '../advisor/trends.ts';
+import type { SessionTracker } from '../telemetry/events.ts';
+import type { KioskServer, KioskSocket } from '../transport/kiosk-server.ts';
+import type { CatalogSlot } from '../tryon/catalog.ts';
+import type { Face } from '../vision/face.ts';
+
+export interface RunningAdvisor {
+  /** One frame after vision, before try-on. */
+  observe(frame: Frame, faces: readonly Face[]): void;
+  /** What product events may carry: null unless the retailer enabled it and a reading is on screen. */
+  toneTags(): { toneBand: string; undertone: string } | null;
+  summary(): Record<string, unknown>;
+}
+
+/** The recommendation artifact named by advisor.trendsFile, validated; null (logged) when absent or invalid. */
+export async function loadTrendsFile(file: string | undefined, logger: Logger): Promise<TrendArtifact | null> {
+  if (!file) return null;
+  try {
+    const parsed = TrendArtifactSchema.safeParse(JSON.parse(await readFile(path.resolve(file), 'utf8')));
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    logger.error({ file, field: issue.path.join('.') || '(artifact)', problem: issue.message }, 'recommendation artifact refused; recommending from the catalog only');
+  } catch (err) {
+    logger.error({ file, err: (err as Error).message }, 'recommendation artifact unreadable; recommending from the catalog only');
+  }
+  return null;
+}
+
+export async function startAdvisor(
+  config: MirrorConfig,
+  parts: { kiosk: KioskServer; sessions: SessionTracker; catalogSlot: CatalogSlot },
+  logger: Logger,
+): Promise<RunningAdvisor | null> {
+  const settings = config.advisor;
+  if (!settings.enabled) return null;
+  const artifact = await loadTrendsFile(settings.trendsFile, logger);
+  const sockets = new Set<KioskSocket>();
+  const session = new AdvisorSession({
+    everyFrames: settings.everyFrames,
+    settleMs: settings.settleMs,
+    leaveMs: settings.leaveMs,
+    catalog: () => parts.catalogSlot.current.catalog,
+    trends: () => ({ artifact, storeId: config.mqtt.storeId, minSessions: settings.minSessions }),
+    emit: (message) => {
+      for (const socket of sockets) socket.emit('advisor', message);
+    },
+  });
+  parts.kiosk.onClient((socket) => {
+    sockets.add(socket);
+    socket.on('disconnect', () => sockets.delete(socket));
+    if (session.current) socket.emit('advisor', session.current);
+  });
+  // Privacy: nothing of the reading outlives the shopper's session.
+  parts.sessions.onEnd(() => session.wipe());
+  let analysed = 0;
+  let analysisMs = 0;
+  let lastErrorAt = 0;
+  logger.info({ everyFrames: settings.everyFrames, trends: artifact?.version ?? null, shareToneWithEvents: settings.shareToneWithEvents }, 'beauty advisor on');
+  return {
+    observe(frame, faces) {
+      const t0 = performance.now();
+      try {
+        if (session.observe(frame, faces, frame.capturedAt)) {
+          analysed++;
+          analysisMs += performance.now() - t0;
+        }
+      } catch (err) {
+        if (Date.now() - lastErrorAt > 5000) {
+          lastErrorAt = Date.now();
+          logger.error({ err: (err as Error).stack ?? String(err) }, 'skin analysis failed; reading skipped on this frame');
+        }
+      }
+    },
+    toneTags() {
+      const current = session.current;
+      if (!settings.shareToneWithEvents || !current) return null;
+      return { toneBand: toneBandOf(current.monk), undertone: current.undertone };
+    },
+    summary: () => ({
+      reading: session.current !== null,
+      heldFrames: session.heldFrames,
+      analysedFrames: analysed,
+      meanAnalysisMs: analysed ? Number((analysisMs / analysed).toFixed(2)) : null,
+      trends: artifact?.version ?? null,
+      shareToneWithEvents: settings.shareToneWithEvents,
+    }),
+  };
+}

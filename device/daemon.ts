@@ -61,7 +61,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
 
     const ladder = new DegradationLadder();
     const colour = await startColour(config, ladder, logger);
-    const { vision, servingMesh } = await startVision(config, boot.committedMesh, ladder, logger);
+    const { vision, servingModels } = await startVision(config, boot.committedModels, ladder, logger);
     stops.add('models', () => vision.dispose());
 
     const slot = new LatestFrameSlot();
@@ -103,7 +103,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     };
     parts.updates = startUpdates(
       config,
-      { boot, vision, servingMesh, keys, transport: telemetry.agent, pipelineHealth: () => stats.snapshot(nowMs()) },
+      { boot, vision, servingModels, keys, transport: telemetry.agent, pipelineHealth: () => stats.snapshot(nowMs()) },
       stops,
       logger,
     );

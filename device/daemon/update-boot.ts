@@ -1,6 +1,6 @@
 /**
  * Update boot: a job interrupted after its switch is rolled back on disk before any model loads,
- * so the mesh and the catalog that serve are always the last committed ones (or the bundled ones).
+ * so the vision models and the catalog that serve are always the last committed ones (or the bundled ones).
  */
 import path from 'node:path';
 import { RECOMMENDATIONS_NAME } from '../../fleet/protocol/recommendations.ts';
@@ -9,13 +9,13 @@ import type { Logger } from '../core/logger.ts';
 import { CATALOG_NAME, CatalogSlot } from '../tryon/catalog.ts';
 import { prepareUpdateBoot } from '../update/boot.ts';
 import { loadCommittedCatalog } from '../update/catalog-host.ts';
-import { MESH_MODEL } from '../update/model-host.ts';
+import { VISION_MODELS } from '../update/model-host.ts';
 import { UpdateStore, type ServingModel } from '../update/store.ts';
 
 export interface UpdateBoot {
   store: UpdateStore;
-  /** The committed mesh update, or null for the bundled mesh. */
-  committedMesh: ServingModel | null;
+  /** The committed update per vision model (face-mesh, face-detector, ...), or null for the bundled one. */
+  committedModels: Record<string, ServingModel | null>;
   catalogSlot: CatalogSlot;
   /** The serving catalog as the update agent knows it. */
   catalogModel: ServingModel;
@@ -29,10 +29,13 @@ export interface UpdateBoot {
 
 export async function bootUpdates(stateDir: string, logger: Logger): Promise<UpdateBoot> {
   const store = new UpdateStore(stateDir);
-  const committedMesh = await prepareUpdateBoot(store, MESH_MODEL, logger).catch((err: unknown) => {
-    logger.error({ err: (err as Error).message }, 'update: boot check failed; serving the bundled model');
-    return null;
-  });
+  const committedModels: Record<string, ServingModel | null> = {};
+  for (const name of VISION_MODELS) {
+    committedModels[name] = await prepareUpdateBoot(store, name, logger).catch((err: unknown) => {
+      logger.error({ model: name, err: (err as Error).message }, 'update: boot check failed; serving the bundled model');
+      return null;
+    });
+  }
   const committedCatalog = await prepareUpdateBoot(store, CATALOG_NAME, logger).catch((err: unknown) => {
     logger.error({ err: (err as Error).message }, 'update: boot check failed; serving the bundled catalog');
     return null;
@@ -50,5 +53,5 @@ export async function bootUpdates(stateDir: string, logger: Logger): Promise<Upd
   });
   const trendsBoot = await loadCommittedTrends(committedTrends, logger);
   const trendsSlot = new TrendsSlot(trendsBoot.trends);
-  return { store, committedMesh, catalogSlot, catalogModel: catalogBoot.model, catalogFallback, trendsSlot, trendsModel: trendsBoot.model };
+  return { store, committedModels, catalogSlot, catalogModel: catalogBoot.model, catalogFallback, trendsSlot, trendsModel: trendsBoot.model };
 }

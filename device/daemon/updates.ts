@@ -8,10 +8,10 @@ import type { TelemetryAgent } from '../telemetry/mqtt-agent.ts';
 import { createUpdateAgent, type UpdateAgent } from '../update/agent.ts';
 import { createTrendsHost } from '../advisor/trends-host.ts';
 import { createCatalogHost } from '../update/catalog-host.ts';
-import { createFaceMeshHost } from '../update/model-host.ts';
+import { createVisionModelHost } from '../update/model-host.ts';
 import type { ServingModel } from '../update/store.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
-import { createMeshPort, goldenFacesFromRuntime } from '../vision/update-port.ts';
+import { createVisionPort, goldenFacesFromRuntime } from '../vision/update-port.ts';
 import type { StartupKeys } from './secrets.ts';
 import type { StopSteps } from './stop-steps.ts';
 import type { UpdateBoot } from './update-boot.ts';
@@ -19,7 +19,7 @@ import type { UpdateBoot } from './update-boot.ts';
 export interface UpdateInputs {
   boot: UpdateBoot;
   vision: FaceStage;
-  servingMesh: ServingModel;
+  servingModels: Record<string, ServingModel>;
   keys: StartupKeys;
   transport: TelemetryAgent;
   /** The live pipeline's numbers, for the smoke test and the watch window. */
@@ -29,9 +29,9 @@ export interface UpdateInputs {
 export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: StopSteps, logger: Logger): UpdateAgent {
   const { vision, boot } = inputs;
   const scores = { detectorMinScore: config.vision.detectorMinScore, meshMinScore: config.vision.meshMinScore };
-  const host = createFaceMeshHost({
-    mesh: createMeshPort(vision, { latencyBudgetMs: config.updates.smokeLatencyBudgetMs, ...scores }),
-    serving: inputs.servingMesh,
+  const host = createVisionModelHost({
+    vision: createVisionPort(vision, { latencyBudgetMs: config.updates.smokeLatencyBudgetMs, ...scores }),
+    serving: inputs.servingModels,
     health: inputs.pipelineHealth,
     logger,
   });

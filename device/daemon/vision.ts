@@ -1,10 +1,10 @@
 /**
  * The vision stage as the daemon starts it: models verified and loaded on the fastest backend,
- * the committed mesh update if it loads (else the bundled one), and the fallbacks taken on the
+ * the committed update of each model if it loads (else the bundled one), and the fallbacks taken on the
  * degradation ladder.
  */
 import path from 'node:path';
-import { resolveModel } from '../../models/registry.ts';
+import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
 import type { MirrorConfig } from '../config/schema.ts';
 import type { DegradationLadder } from '../core/degraded.ts';
 import type { Logger } from '../core/logger.ts';
@@ -19,25 +19,33 @@ export interface StartedVision {
   vision: FaceStage;
   /** The mesh that serves, as the update agent knows it. */
   servingMesh: ServingModel;
+  /** Every model the stage runs, as the update agent knows it. */
+  servingModels: Record<string, ServingModel>;
 }
 
 export async function startVision(
   config: MirrorConfig,
-  committedMesh: ServingModel | null,
+  committed: Record<string, ServingModel | null>,
   ladder: DegradationLadder,
   logger: Logger,
   /** What the host has (injectable: a test box has no GPU). */
   probe: () => Promise<Pick<HostInfo, 'gpu'>> = probeHost,
 ): Promise<StartedVision> {
-  const meshDir = committedMesh?.dir;
-  const vision = await createFaceStage(config.vision, logger, {
-    stateDir: path.resolve(config.stateDir),
-    ...(meshDir ? { mesh: () => resolveModel(MESH_MODEL, path.join(meshDir, 'manifests')) } : {}),
-  });
-  const meshVersion = vision.modelVersions[MESH_MODEL] ?? 'unknown';
-  const updatedMeshServes = !!meshDir && meshVersion === committedMesh?.version;
-  if (meshDir && !updatedMeshServes) {
-    ladder.set(`model:${MESH_MODEL}`, `committed update ${committedMesh?.version} does not load; serving ${meshVersion}`);
+  const updates: Record<string, () => Promise<ResolvedModel>> = {};
+  for (const [name, c] of Object.entries(committed)) {
+    const dir = c?.dir;
+    if (dir) updates[name] = () => resolveModel(name, path.join(dir, 'manifests'));
+  }
+  const vision = await createFaceStage(config.vision, logger, { stateDir: path.resolve(config.stateDir), updates });
+  const servingModels: Record<string, ServingModel> = {};
+  for (const name of vision.updatable) {
+    const c = committed[name];
+    const version = vision.modelVersions[name] ?? 'unknown';
+    const updateServes = !!c?.dir && version === c.version;
+    // On-demand segmentation is not loaded yet: its committed update is what it will load.
+    const notLoaded = vision.modelVersions[name] === undefined;
+    if (c?.dir && !updateServes && !notLoaded) ladder.set(`model:${name}`, `committed update ${c.version} does not load; serving ${version}`);
+    servingModels[name] = updateServes || (c?.dir && notLoaded) ? c! : { version, dir: null };
   }
   // A host without a GPU is normal (CPU is the reference machine); one whose GPU is not used is not.
   const { backend, providers } = config.vision;
@@ -48,5 +56,5 @@ export async function startVision(
     ladder.set('inference', `GPU ${host.gpu} present but ${onCpu.map(([model, backend]) => `${model} runs on ${backend}`).join(', ')}`);
   }
   logger.info({ backends: vision.backends, models: vision.modelVersions }, 'models loaded');
-  return { vision, servingMesh: updatedMeshServes ? committedMesh! : { version: meshVersion, dir: null } };
+  return { vision, servingMesh: servingModels[MESH_MODEL], servingModels };
 }

@@ -1,10 +1,12 @@
 /**
- * BlazeFace (MediaPipe, full-range "back" model, 256x256): finds faces when tracking has none.
- * Anchors, decoding and weighted NMS are done here in plain TypeScript; the runtime only runs the graph.
+ * Face detection (MediaPipe BlazeFace as shipped): finds faces when tracking has none. Anchors,
+ * decoding and weighted NMS are done here in plain TypeScript from the model's manifest (models/
+ * decode.ts); the runtime only runs the graph.
  */
 import type { LoadedModel } from './runtime/runtime.ts';
 import { sampleRegion, regionToFrame, type RgbImage, type SquareRegion } from './image-ops.ts';
 import type { Box } from './face.ts';
+import type { BlazeFaceDecode } from '../../models/decode.ts';
 
 export interface Detection {
   box: Box;
@@ -17,19 +19,21 @@ export interface DetectorOptions {
   minScore: number;
 }
 
-/** Candidates overlapping the best one by at least this much are the same face (weighted NMS, as MediaPipe's BlazeFace). */
-const NMS_IOU = 0.3;
+/** What the tracker and the smoke tests need from a face detector, whatever model runs it. */
+export interface Detector {
+  readonly model: LoadedModel;
+  /** Faces in the image, largest first. */
+  detect(image: RgbImage): Promise<Detection[]>;
+}
 
-const INPUT = 256;
-const VALUES = 16;
-
-/** 16x16 grid x2 anchors (stride 16), then 8x8 x6 (stride 32); centres in input pixels. */
-function makeAnchors(): Float32Array {
+/** Anchor centres in input pixels, layer by layer in the manifest's order (MediaPipe's SSD anchor layout). */
+function makeAnchors(size: number, spec: BlazeFaceDecode): Float32Array {
   const anchors: number[] = [];
-  for (const [stride, perCell] of [[16, 2], [32, 6]] as const) {
-    const cells = INPUT / stride;
+  for (const { stride, anchorsPerCell } of spec.layers) {
+    const cells = size / stride;
     for (let gy = 0; gy < cells; gy++)
-      for (let gx = 0; gx < cells; gx++) for (let n = 0; n < perCell; n++) anchors.push((gx + 0.5) * stride, (gy + 0.5) * stride);
+      for (let gx = 0; gx < cells; gx++)
+        for (let n = 0; n < anchorsPerCell; n++) anchors.push((gx + spec.anchorOffset) * stride, (gy + spec.anchorOffset) * stride);
   }
   return Float32Array.from(anchors);
 }
@@ -43,63 +47,90 @@ const iou = (a: Box, b: Box): number => {
   return inter / (a.width * a.height + b.width * b.height - inter || 1);
 };
 
-export class FaceDetector {
-  readonly #model: LoadedModel;
+/** The parts of a detector model fixed by its manifest: input buffer, anchors, where each layer's outputs are. */
+interface DetectorPlan {
+  model: LoadedModel;
+  size: number;
+  range: readonly [number, number];
+  spec: BlazeFaceDecode;
+  anchors: Float32Array;
+  input: Float32Array;
+}
+
+function planFor(model: LoadedModel): DetectorPlan {
+  const { decode, input } = model.manifest;
+  if (decode.kind !== 'blazeface') throw new Error(`model ${model.name}: decode kind "${decode.kind}" is not a face detector's`);
+  const size = input.shape[1];
+  return { model, size, range: input.range, spec: decode, anchors: makeAnchors(size, decode), input: new Float32Array(size * size * 3) };
+}
+
+/**
+ * BlazeFace-style detector decoded as its manifest says (input size and range, anchor layers,
+ * which output holds which layer's scores and regressors). `swap` puts another detector model in
+ * (an over-the-air update) from the next call on.
+ */
+export class FaceDetector implements Detector {
+  #plan: DetectorPlan;
   readonly #options: DetectorOptions;
-  readonly #anchors = makeAnchors();
-  readonly #input = new Float32Array(INPUT * INPUT * 3);
 
   constructor(model: LoadedModel, options: DetectorOptions) {
-    this.#model = model;
+    this.#plan = planFor(model);
     this.#options = options;
   }
 
   get model(): LoadedModel {
-    return this.#model;
+    return this.#plan.model;
   }
 
-  /** Faces in the image, largest first. */
+  /** Serves `model` from the next call; returns the previous model, still loaded. */
+  swap(model: LoadedModel): LoadedModel {
+    const previous = this.#plan.model;
+    this.#plan = planFor(model);
+    return previous;
+  }
+
   async detect(image: RgbImage): Promise<Detection[]> {
+    const { model, size, range, spec, anchors, input } = this.#plan;
     // Letterbox the whole frame into the square input so faces keep their aspect ratio.
     const region: SquareRegion = { cx: image.width / 2, cy: image.height / 2, size: Math.max(image.width, image.height), angle: 0 };
-    sampleRegion(image, region, INPUT, [-1, 1], this.#input);
-    const outputs = await this.#model.run(this.#input, [1, INPUT, INPUT, 3]);
-    // Output names differ between conversions; the sizes do not: scores 384 and 512, regressors x16.
-    const bySize = [...outputs].sort((a, b) => a.data.length - b.data.length);
-    const [scores32, scores16, boxes32, boxes16] = bySize.map((o) => o.data);
+    sampleRegion(image, region, size, range, input);
+    const outputs = await model.run(input, [1, size, size, 3]);
+    const byName = new Map(outputs.map((o) => [o.name, o.data]));
     const candidates: Detection[] = [];
-    const anchorCount = this.#anchors.length / 2;
-    for (let i = 0; i < anchorCount; i++) {
-      const fine = i < scores16.length;
-      const j = fine ? i : i - scores16.length;
-      const logit = fine ? scores16[j] : scores32[j];
-      const score = 1 / (1 + Math.exp(-Math.max(-80, Math.min(80, logit))));
-      if (score < this.#options.minScore) continue;
-      const reg = fine ? boxes16 : boxes32;
-      const r = j * VALUES;
-      const ax = this.#anchors[2 * i];
-      const ay = this.#anchors[2 * i + 1];
-      const cx = (ax + reg[r]) / INPUT;
-      const cy = (ay + reg[r + 1]) / INPUT;
-      const w = reg[r + 2] / INPUT;
-      const h = reg[r + 3] / INPUT;
-      const [x0, y0] = regionToFrame(region, cx - w / 2, cy - h / 2);
-      const [x1, y1] = regionToFrame(region, cx + w / 2, cy + h / 2);
-      const keypoints: Array<[number, number]> = [];
-      for (let k = 0; k < 6; k++) keypoints.push(regionToFrame(region, (ax + reg[r + 4 + 2 * k]) / INPUT, (ay + reg[r + 5 + 2 * k]) / INPUT));
-      candidates.push({ box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score, keypoints });
+    const values = spec.valuesPerAnchor;
+    let a = 0;
+    for (const layer of spec.layers) {
+      const scores = byName.get(layer.scores);
+      const reg = byName.get(layer.boxes);
+      if (!scores || !reg) throw new Error(`model ${model.name}: output ${scores ? layer.boxes : layer.scores} missing from the run`);
+      for (let j = 0; j < scores.length; j++, a++) {
+        const score = 1 / (1 + Math.exp(-Math.max(-80, Math.min(80, scores[j]))));
+        if (score < this.#options.minScore) continue;
+        const r = j * values;
+        const ax = anchors[2 * a];
+        const ay = anchors[2 * a + 1];
+        const cx = (ax + reg[r]) / size;
+        const cy = (ay + reg[r + 1]) / size;
+        const w = reg[r + 2] / size;
+        const h = reg[r + 3] / size;
+        const [x0, y0] = regionToFrame(region, cx - w / 2, cy - h / 2);
+        const [x1, y1] = regionToFrame(region, cx + w / 2, cy + h / 2);
+        const keypoints: Array<[number, number]> = [];
+        for (let k = 0; k < spec.keypoints; k++) keypoints.push(regionToFrame(region, (ax + reg[r + 4 + 2 * k]) / size, (ay + reg[r + 5 + 2 * k]) / size));
+        candidates.push({ box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score, keypoints });
+      }
     }
-    return this.#weightedNms(candidates);
+    return this.#weightedNms(candidates, spec.nmsIou);
   }
 
   /** MediaPipe-style weighted NMS: overlapping candidates are averaged, which steadies the box. */
-  #weightedNms(candidates: Detection[]): Detection[] {
+  #weightedNms(candidates: Detection[], nmsIou: number): Detection[] {
     const remaining = candidates.sort((a, b) => b.score - a.score);
     const kept: Detection[] = [];
     while (remaining.length > 0) {
       const best = remaining[0];
-      const cluster = remaining.filter((c) => iou(best.box, c.box) >= NMS_IOU);
-      const rest = remaining.filter((c) => iou(best.box, c.box) < NMS_IOU);
+      const cluster = remaining.filter((c) => iou(best.box, c.box) >= nmsIou);
+      const rest = remaining.filter((c) => iou(best.box, c.box) < nmsIou);
       const total = cluster.reduce((s, c) => s + c.score, 0);
       const avg = (pick: (d: Detection) => number) => cluster.reduce((s, c) => s + pick(c) * c.score, 0) / total;
       kept.push({

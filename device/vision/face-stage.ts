@@ -21,11 +21,14 @@ export interface FaceStage {
   backends: Record<string, string>;
   /** Model name → version. */
   modelVersions: Record<string, string>;
+  /** The models an over-the-air update may replace here (those this stage runs, or loads on demand). */
+  updatable: readonly string[];
   /**
-   * Model update hook: the tracker's mesh runs on `model` from the next frame; `backends` and
-   * `modelVersions` follow. Returns the previous model, still loaded (the caller disposes it).
+   * Model update hook: model `name` (face-detector, face-mesh, iris, segmentation[-meet]) runs on
+   * `model` from the next frame; `backends` and `modelVersions` follow. Returns the previous model,
+   * still loaded (the caller disposes it), or null when none was loaded yet (on-demand segmentation).
    */
-  swapMesh(model: LoadedModel): LoadedModel;
+  swapModel(name: string, model: LoadedModel): LoadedModel | null;
   /**
    * Person segmentation while `when()` holds (hair colour on). With vision.segmentationEvery = 0 the
    * model is loaded on the first frame that wants it (in the background: frames keep flowing, the
@@ -41,23 +44,33 @@ export interface FaceStage {
 export interface FaceStageOptions {
   /** Where the per-host backend choice (and TensorRT engines) are cached. */
   stateDir: string;
-  /** A mesh to serve instead of the bundled one (a committed update); the bundled one if it fails to load. */
-  mesh?: () => Promise<ResolvedModel>;
+  /**
+   * Models to serve instead of the bundled ones (committed updates), by model name; the bundled
+   * one serves when an update fails to load.
+   */
+  updates?: Partial<Record<string, () => Promise<ResolvedModel>>>;
 }
 
-async function loadMesh(loader: ModelLoader, options: FaceStageOptions, logger: Logger): Promise<LoadedModel> {
-  if (options.mesh) {
+/** The committed update of `name` if there is one and it loads, else the bundled model on its chosen backend. */
+async function loadServing(name: string, loader: ModelLoader, options: FaceStageOptions, logger: Logger): Promise<LoadedModel> {
+  const update = options.updates?.[name];
+  if (update) {
     try {
-      return await loader.loadResolved(await options.mesh());
+      return await loader.loadResolved(await update());
     } catch (err) {
-      logger.error({ err: (err as Error).message }, 'updated face-mesh model does not load; serving the bundled one');
+      logger.error({ model: name, err: (err as Error).message }, 'updated model does not load; serving the bundled one');
     }
   }
-  return loader.load('face-mesh');
+  return loader.load(name);
 }
 
-/** NHWC input shapes of the segmentation models (their manifests say the same). */
-const SEGMENTATION_INPUT = { selfie: [1, 256, 256, 3], meet: [1, 144, 256, 3] } as const;
+const ROLE_OF: Record<string, 'detector' | 'mesh' | 'iris' | 'segmentation'> = {
+  'face-detector': 'detector',
+  'face-mesh': 'mesh',
+  iris: 'iris',
+  segmentation: 'segmentation',
+  'segmentation-meet': 'segmentation',
+};
 /** On-demand segmentation rate: hair moves slowly, the mask is reused on the frame in between. */
 export const ON_DEMAND_EVERY = 2;
 
@@ -67,51 +80,79 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
   const runtime = loader.asRuntime();
   const models: LoadedModel[] = [];
   try {
-    const detectorModel = await loader.load('face-detector');
+    const detectorModel = await loadServing('face-detector', loader, options, logger);
     models.push(detectorModel);
-    let meshModel = await loadMesh(loader, options, logger);
+    const meshModel = await loadServing('face-mesh', loader, options, logger);
     models.push(meshModel);
     const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore });
     const backends: Record<string, string> = { detector: detectorModel.backend, mesh: meshModel.backend };
     let iris: IrisModel | undefined;
     if (vision.iris) {
-      const model = await loader.load('iris');
+      const model = await loadServing('iris', loader, options, logger);
       models.push(model);
       iris = new IrisModel(model);
       backends.iris = model.backend;
     }
+    const segmentationName = vision.segmentationModel === 'meet' ? 'segmentation-meet' : 'segmentation';
+    /** An update activated before on-demand segmentation first loaded: served when it does. */
+    let pendingSegmentation: LoadedModel | null = null;
+    let segmenter: PersonSegmenter | undefined;
     const loadSegmenter = async (every: number): Promise<PersonSegmenter> => {
-      const model = await loader.load(vision.segmentationModel === 'meet' ? 'segmentation-meet' : 'segmentation');
-      models.push(model);
+      const model = pendingSegmentation ?? (await loadServing(segmentationName, loader, options, logger));
+      if (model !== pendingSegmentation) models.push(model); // a pending update is in `models` already
+      pendingSegmentation = null;
       backends.segmentation = model.backend;
-      return new PersonSegmenter(model, SEGMENTATION_INPUT[vision.segmentationModel], { every });
+      segmenter = new PersonSegmenter(model, { every });
+      return segmenter;
     };
-    const segmenter = vision.segmentationEvery > 0 ? await loadSegmenter(vision.segmentationEvery) : undefined;
+    if (vision.segmentationEvery > 0) await loadSegmenter(vision.segmentationEvery);
+    const fixedSegmenter = segmenter;
     const tracker = new FaceTracker(detector, new FaceMesh(meshModel), {
       minMeshScore: vision.meshMinScore,
       smoothing: smoothingFrom(vision.smoothing),
       iris,
-      segmenter,
+      segmenter: fixedSegmenter,
     });
     const modelVersions = Object.fromEntries(models.map((m) => [m.name, m.version]));
+    /** Puts `model` into the part that runs model `name`; the previous model (null: none loaded yet). */
+    const swapInto = (name: string, model: LoadedModel): LoadedModel | null => {
+      switch (ROLE_OF[name]) {
+        case 'detector':
+          return detector.swap(model);
+        case 'mesh':
+          return tracker.replaceMesh(new FaceMesh(model)).model;
+        case 'iris':
+          if (!iris) throw new Error('iris refinement is off on this mirror');
+          return iris.swap(model);
+        case 'segmentation': {
+          if (name !== segmentationName) throw new Error(`this mirror segments with ${segmentationName}, not ${name}`);
+          if (segmenter) return segmenter.swap(model);
+          const previous = pendingSegmentation;
+          pendingSegmentation = model;
+          return previous;
+        }
+        default:
+          throw new Error(`no vision part runs model "${name}"`);
+      }
+    };
     return {
       tracker,
       detector,
       runtime,
       backends,
       modelVersions,
-      swapMesh(model) {
-        const previous = meshModel;
-        tracker.replaceMesh(new FaceMesh(model));
-        meshModel = model;
-        models[models.indexOf(previous)] = model;
-        backends.mesh = model.backend;
-        delete modelVersions[previous.name];
+      updatable: ['face-detector', 'face-mesh', ...(iris ? ['iris'] : []), segmentationName],
+      swapModel(name, model) {
+        const previous = swapInto(name, model);
+        if (previous) models.splice(models.indexOf(previous), 1);
+        models.push(model);
+        backends[ROLE_OF[name]] = model.backend;
+        if (previous) delete modelVersions[previous.name];
         modelVersions[model.name] = model.version;
         return previous;
       },
       segmentOnDemand(when) {
-        if (segmenter) return;
+        if (fixedSegmenter) return;
         let loading: Promise<void> | null = null;
         tracker.segmentWhen(() => {
           if (when() && !loading) {

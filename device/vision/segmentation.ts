@@ -6,6 +6,7 @@
  */
 import type { LoadedModel } from './runtime/runtime.ts';
 import type { RgbImage } from './image-ops.ts';
+import type { SegmentationDecode } from '../../models/decode.ts';
 
 export interface PersonMask {
   width: number;
@@ -21,26 +22,50 @@ export interface SegmenterOptions {
   every: number;
 }
 
-export class PersonSegmenter {
-  readonly #model: LoadedModel;
+/** What the tracker needs from a person segmenter, whatever model runs it. */
+export interface Segmenter {
+  readonly model: LoadedModel;
+  reset(): void;
+  process(image: RgbImage): Promise<PersonMask>;
+}
+
+interface SegmenterPlan {
+  model: LoadedModel;
+  inW: number;
+  inH: number;
+  spec: SegmentationDecode;
+  input: Float32Array;
+}
+
+function planFor(model: LoadedModel): SegmenterPlan {
+  const { decode, input } = model.manifest;
+  if (decode.kind !== 'segmentation') throw new Error(`model ${model.name}: decode kind "${decode.kind}" is not a segmenter's`);
+  const [, inH, inW] = input.shape;
+  return { model, inW, inH, spec: decode, input: new Float32Array(inW * inH * 3) };
+}
+
+export class PersonSegmenter implements Segmenter {
+  #plan: SegmenterPlan;
   readonly #options: SegmenterOptions;
-  readonly #inW: number;
-  readonly #inH: number;
-  readonly #input: Float32Array;
   #last: PersonMask | null = null;
   #counter = 0;
 
-  /** `inputShape` is the model's NHWC input shape, e.g. [1, 256, 256, 3]. */
-  constructor(model: LoadedModel, inputShape: readonly number[], options: SegmenterOptions) {
-    this.#model = model;
+  /** Input size, output and activation come from the model's manifest. */
+  constructor(model: LoadedModel, options: SegmenterOptions) {
+    this.#plan = planFor(model);
     this.#options = options;
-    this.#inH = inputShape[1];
-    this.#inW = inputShape[2];
-    this.#input = new Float32Array(this.#inW * this.#inH * 3);
   }
 
   get model(): LoadedModel {
-    return this.#model;
+    return this.#plan.model;
+  }
+
+  /** Serves `model` from the next mask on (an over-the-air update); returns the previous one, still loaded. */
+  swap(model: LoadedModel): LoadedModel {
+    const previous = this.#plan.model;
+    this.#plan = planFor(model);
+    this.reset();
+    return previous;
   }
 
   reset(): void {
@@ -63,28 +88,28 @@ export class PersonSegmenter {
 
   /** Runs the model on `image` now. */
   async segment(image: RgbImage): Promise<PersonMask> {
-    resizeInto(image, this.#inW, this.#inH, this.#input);
-    const outputs = await this.#model.run(this.#input, [1, this.#inH, this.#inW, 3]);
-    const out = outputs[0];
-    const channels = out.data.length / (this.#inW * this.#inH);
-    const prob = new Float32Array(this.#inW * this.#inH);
+    const { model, inW, inH, spec, input } = this.#plan;
+    resizeInto(image, inW, inH, model.manifest.input.range, input);
+    const outputs = await model.run(input, [1, inH, inW, 3]);
+    const out = outputs.find((o) => o.name === spec.output);
+    if (!out) throw new Error(`model ${model.name}: output ${spec.output} missing from the run`);
+    const prob = new Float32Array(inW * inH);
     for (let i = 0; i < prob.length; i++) {
-      if (channels === 2) {
-        // Meet: [background, person] logits → softmax.
-        const b = out.data[2 * i];
-        const p = out.data[2 * i + 1];
-        prob[i] = 1 / (1 + Math.exp(b - p));
+      if (spec.activation === 'softmax') {
+        // [background, person] logits → softmax.
+        prob[i] = 1 / (1 + Math.exp(out.data[2 * i] - out.data[2 * i + 1]));
       } else {
         const v = out.data[i];
-        prob[i] = v < 0 || v > 1 ? 1 / (1 + Math.exp(-v)) : v;
+        prob[i] = spec.activation === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : Math.min(1, Math.max(0, v));
       }
     }
-    return { width: image.width, height: image.height, data: upsample(prob, this.#inW, this.#inH, image.width, image.height), age: 0 };
+    return { width: image.width, height: image.height, data: upsample(prob, inW, inH, image.width, image.height), age: 0 };
   }
 }
 
-/** Bilinear stretch of the whole image into w x h, RGB scaled to 0..1. */
-function resizeInto(image: RgbImage, w: number, h: number, out: Float32Array): void {
+/** Bilinear stretch of the whole image into w x h, RGB 0..255 mapped linearly onto `range`. */
+function resizeInto(image: RgbImage, w: number, h: number, range: readonly [number, number], out: Float32Array): void {
+  const scale = (range[1] - range[0]) / 255;
   const sx = image.width / w;
   const sy = image.height / h;
   const { data, width } = image;
@@ -102,7 +127,7 @@ function resizeInto(image: RgbImage, w: number, h: number, out: Float32Array): v
       for (let c = 0; c < 3; c++) {
         const top = data[(y0 * width + x0) * 3 + c] * (1 - wx) + data[(y0 * width + x1) * 3 + c] * wx;
         const bottom = data[(y1 * width + x0) * 3 + c] * (1 - wx) + data[(y1 * width + x1) * 3 + c] * wx;
-        out[o + c] = (top * (1 - wy) + bottom * wy) / 255;
+        out[o + c] = range[0] + (top * (1 - wy) + bottom * wy) * scale;
       }
     }
   }

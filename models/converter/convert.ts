@@ -56,6 +56,7 @@ export async function convertModel(name: string): Promise<{ manifest: ModelManif
     files: [{ path: `onnx/${name}.onnx`, sha256, size: result.onnx.length }],
     input: manifest.input,
     outputs: manifest.outputs,
+    decode: manifest.decode,
     convertedFrom: { format: manifest.format, version: manifest.version, converter: CONVERTER_ID },
   };
   return { manifest: onnxManifest, bytes: result.onnx, maxAbsDiff, ops: result.tfOps };

@@ -25,7 +25,7 @@ describe('degradation ladder: vision', () => {
   it('a committed mesh update that does not load: the bundled mesh serves and the ladder names the model', async () => {
     const ladder = new DegradationLadder();
     const broken = { version: 'facemesh-broken@9.9.9', dir: mkdtempSync(path.join(os.tmpdir(), 'mirror-mesh-')) };
-    started = await startVision(config(), broken, ladder, quiet, async () => ({ gpu: null }));
+    started = await startVision(config(), { 'face-mesh': broken }, ladder, quiet, async () => ({ gpu: null }));
     expect(started.servingMesh.dir).toBeNull();
     expect(started.servingMesh.version).toMatch(/^facemesh-468/);
     expect(ladder.list()).toEqual([
@@ -35,13 +35,13 @@ describe('degradation ladder: vision', () => {
 
   it('a GPU host whose models run on the CPU is degraded; a CPU-only host is not', async () => {
     const onGpuHost = new DegradationLadder();
-    started = await startVision(config(), null, onGpuHost, quiet, async () => ({ gpu: 'NVIDIA Jetson Orin NX' }));
+    started = await startVision(config(), {}, onGpuHost, quiet, async () => ({ gpu: 'NVIDIA Jetson Orin NX' }));
     expect(onGpuHost.list()).toEqual([
       { component: 'inference', reason: expect.stringMatching(/^GPU NVIDIA Jetson Orin NX present but detector runs on onnx-cpu/), since: expect.any(String) },
     ]);
     started.vision.dispose();
     const onCpuHost = new DegradationLadder();
-    started = await startVision(config(), null, onCpuHost, quiet, async () => ({ gpu: null }));
+    started = await startVision(config(), {}, onCpuHost, quiet, async () => ({ gpu: null }));
     expect(onCpuHost.list()).toEqual([]);
   }, 120_000);
 });

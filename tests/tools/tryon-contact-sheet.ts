@@ -25,7 +25,7 @@ const photo = process.argv[2] ?? '@vladmandic/face-api/demo/sample4.jpg';
 
 const vision = await loadVision();
 const shopper = await shopperFrom(vision, photo);
-const segmenter = new PersonSegmenter(await vision.runtime.load(await resolveModel('segmentation')), [1, 256, 256, 3], { every: 1 });
+const segmenter = new PersonSegmenter(await vision.runtime.load(await resolveModel('segmentation')), { every: 1 });
 const person = await segmenter.segment(shopper.image);
 const catalog = bundledCatalog();
 

@@ -35,7 +35,8 @@ export function tinyBundle(version: string): Buffer {
     license: 'test',
     files: [{ path: 'w.bin', sha256: createHash('sha256').update(weights).digest('hex') }],
     input: { shape: [1, 192, 192, 3], layout: 'NHWC', range: [0, 1] },
-    outputs: { landmarks: 468 },
+    outputs: { landmarks: 1404, flag: 1 },
+    decode: { kind: 'face-mesh', points: 468, landmarks: 'landmarks', score: 'flag', scoreActivation: 'none' },
   } as ModelManifest;
   return buildBundle(manifest, new Map([['w.bin', weights]]));
 }

@@ -261,7 +261,7 @@ describe('iris and segmentation', () => {
 
   it('the person mask covers the face, not the background, and is refreshed every Nth frame only', async () => {
     const model = await vision.runtime.load(await resolveModel('segmentation'));
-    const segmenter = new PersonSegmenter(model, [1, 256, 256, 3], { every: 3 });
+    const segmenter = new PersonSegmenter(model, { every: 3 });
     const tracker = new FaceTracker(vision.detector, vision.mesh, { ...base, segmenter });
     const frame = await shopperFrame();
     const ages: number[] = [];

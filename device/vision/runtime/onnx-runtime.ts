@@ -20,7 +20,7 @@ import { MirrorError } from '../../../fleet/protocol/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ResolvedModel } from '../../../models/registry.ts';
 import { probeHost, slug, type HostInfo } from './host.ts';
-import type { InferenceRuntime, LoadedModel, TensorOut } from './runtime.ts';
+import { checkOutputContract, type InferenceRuntime, type LoadedModel, type TensorOut } from './runtime.ts';
 
 export const ONNX_PROVIDERS = ['tensorrt', 'cuda', 'cpu'] as const;
 export type OnnxProvider = (typeof ONNX_PROVIDERS)[number];
@@ -188,6 +188,15 @@ export async function createOnnxRuntime(opts: OnnxRuntimeOptions): Promise<Infer
       }
       const inputName = s.inputNames[0];
       const outputNames = [...s.outputNames];
+      try {
+        checkOutputContract(
+          manifest,
+          s.outputMetadata.map((o) => ({ name: o.name, shape: o.isTensor ? o.shape.map((d) => (typeof d === 'number' ? d : null)) : null })),
+        );
+      } catch (err) {
+        await s.release();
+        throw err;
+      }
       const backend = `onnx-${provider}`;
       logger.info({ model: manifest.name, version: manifest.version, backend }, 'onnx model loaded');
       let disposed = false;
@@ -195,6 +204,7 @@ export async function createOnnxRuntime(opts: OnnxRuntimeOptions): Promise<Infer
         name: manifest.name,
         version: manifest.version,
         backend,
+        manifest,
         async run(input: Float32Array, shape: readonly number[]): Promise<TensorOut[]> {
           if (disposed) throw new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `model ${manifest.name}: run after dispose`);
           if (shape.length !== declared.length || shape.some((d, i) => d !== declared[i]) || input.length !== declared.reduce((a, b) => a * b, 1)) {

@@ -17,7 +17,8 @@
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { availableFormats, loadManifest, resolveModel, type ModelFormat, type ResolvedModel } from '../../../models/registry.ts';
+import { availableFormats, availableVariants, loadManifest, resolveModel, type ModelFormat, type ParityReport, type ResolvedModel } from '../../../models/registry.ts';
+import { MODEL_VARIANTS, type ModelVariant } from '../../../models/decode.ts';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../core/fs-atomic.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -32,9 +33,38 @@ export type BackendPreference = 'auto' | 'onnx' | 'tfjs-node-gpu' | 'tfjs-wasm';
 export interface ModelChoice {
   /** Backend serving the model, as LoadedModel.backend says (`onnx-cpu`, `tfjs-wasm`, ...). */
   backend: string;
+  /** Precision variant serving (fp32, or a compressed fp16/int8 ONNX variant within the accuracy budget). */
+  variant: ModelVariant;
   /** Median ms per run measured when the choice was made (null when pinned and not timed). */
   msPerRun: number | null;
   pinned: boolean;
+  /** Median ms per candidate timed (`onnx-cpu`, `onnx-cpu/int8`, `tfjs-wasm`, ...), when timed. */
+  timings?: Record<string, number>;
+  /** Variants left out before timing, with why (outside the accuracy budget, no parity measured). */
+  rejected?: Record<string, string>;
+}
+
+/**
+ * How far a compressed variant may be from float32 (its manifest's measured parity) to be a
+ * candidate: mean extra landmark error in frame pixels (mesh, iris), mean box IoU with float32
+ * (detector), mean mask difference (segmentation).
+ */
+export interface AccuracyBudget {
+  landmarkPx: number;
+  boxIou: number;
+  maskAbs: number;
+}
+export const DEFAULT_ACCURACY_BUDGET: AccuracyBudget = { landmarkPx: 0.5, boxIou: 0.9, maskAbs: 0.02 };
+export type PrecisionPreference = 'auto' | ModelVariant;
+
+/** Why `parity` is outside `budget`, or null when the variant may be timed. */
+export function outsideBudget(parity: ParityReport | undefined, budget: AccuracyBudget): string | null {
+  if (!parity) return 'no parity measured';
+  const { metric, mean } = parity;
+  if (metric === 'landmark-px' && mean > budget.landmarkPx) return `mean extra landmark error ${mean.toFixed(3)} px > ${budget.landmarkPx} px`;
+  if (metric === 'box-iou' && mean < budget.boxIou) return `mean box IoU with fp32 ${mean.toFixed(3)} < ${budget.boxIou}`;
+  if (metric === 'mask-abs' && mean > budget.maskAbs) return `mean mask difference ${mean.toFixed(4)} > ${budget.maskAbs}`;
+  return null;
 }
 
 export interface ModelLoaderOptions {
@@ -42,6 +72,13 @@ export interface ModelLoaderOptions {
   providers: string[];
   stateDir: string;
   logger: Logger;
+  /**
+   * Precision: `auto` times the compressed ONNX variants within `accuracyBudget` beside float32 and
+   * keeps the fastest; fp32/fp16/int8 pins one (float32 when the model has no such variant).
+   * Only an `auto` backend is timed: a pinned backend serves float32 unless the precision is pinned too.
+   */
+  precision?: PrecisionPreference;
+  accuracyBudget?: AccuracyBudget;
   /** Test hooks. */
   manifestDir?: string;
   warmRuns?: number;
@@ -75,6 +112,8 @@ const CACHE_FILE = 'vision-backends.json';
 const CacheEntrySchema = z.object({
   key: z.string(),
   family: z.enum(['onnx', 'tfjs']),
+  variant: z.enum(MODEL_VARIANTS).default('fp32'),
+  rejected: z.record(z.string(), z.string()).default({}),
   backend: z.string(),
   msPerRun: z.number(),
   timings: z.record(z.string(), z.number()),
@@ -123,8 +162,10 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     return (tfjs ??= createTfjsRuntime(pref, logger));
   };
   const liveRuntimes: InferenceRuntime[] = [];
-  const loadOn = async (family: Family, name: string): Promise<LoadedModel> => {
-    const model = await resolveModel(name, opts.manifestDir, FORMAT_OF[family]);
+  const precision = opts.precision ?? 'fp32';
+  const budget = opts.accuracyBudget ?? DEFAULT_ACCURACY_BUDGET;
+  const loadOn = async (family: Family, name: string, variant: ModelVariant = 'fp32'): Promise<LoadedModel> => {
+    const model = await resolveModel(name, opts.manifestDir, FORMAT_OF[family], variant);
     const runtime = await runtimeFor(family);
     if (!liveRuntimes.includes(runtime)) liveRuntimes.push(runtime);
     return runtime.load(model);
@@ -149,14 +190,42 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     }
   }
 
+  /** The ONNX variants worth timing for `name` under the precision setting; the others with why not. */
+  async function onnxVariants(name: string): Promise<{ variants: ModelVariant[]; rejected: Record<string, string>; versions: string }> {
+    const available = await availableVariants(name, 'onnx', opts.manifestDir);
+    const rejected: Record<string, string> = {};
+    const variants: ModelVariant[] = [];
+    const versions: string[] = [];
+    for (const v of available) {
+      if (v === 'fp32') {
+        if (precision === 'auto' || precision === 'fp32' || !available.includes(precision)) variants.push(v);
+        continue;
+      }
+      if (precision !== 'auto' && precision !== v) continue;
+      const manifest = await loadManifest(name, opts.manifestDir, 'onnx', v).catch((err: Error) => err);
+      if (manifest instanceof Error) {
+        rejected[v] = manifest.message;
+        continue;
+      }
+      versions.push(manifest.version);
+      const why = precision === 'auto' ? outsideBudget(manifest.convertedFrom?.parity, budget) : null;
+      if (why) rejected[v] = why;
+      else variants.push(v);
+    }
+    return { variants, rejected, versions: versions.join(',') };
+  }
+
+  const label = (backend: string, variant: ModelVariant): string => (variant === 'fp32' ? backend : `${backend}/${variant}`);
+
   async function loadAuto(name: string, families: Family[], versions: string): Promise<LoadedModel> {
-    const key = `${versions}|${hostKey}`;
+    const onnxChoice = families.includes('onnx') ? await onnxVariants(name) : { variants: [] as ModelVariant[], rejected: {}, versions: '' };
+    const key = `${versions}|${onnxChoice.versions}|precision=${precision}|budget=${JSON.stringify(budget)}|${hostKey}`;
     const cached = (await readCache()).models[name];
     if (cached && cached.key === key && families.includes(cached.family)) {
       try {
-        const model = await loadOn(cached.family, name);
-        choices[name] = { backend: model.backend, msPerRun: cached.msPerRun, pinned: false };
-        logger.info({ model: name, backend: model.backend, msPerRun: cached.msPerRun, timings: cached.timings, cached: true }, 'vision backend chosen');
+        const model = await loadOn(cached.family, name, cached.variant);
+        choices[name] = { backend: model.backend, variant: cached.variant, msPerRun: cached.msPerRun, pinned: false, timings: cached.timings, rejected: cached.rejected };
+        logger.info({ model: name, backend: model.backend, variant: cached.variant, msPerRun: cached.msPerRun, timings: cached.timings, rejected: cached.rejected, cached: true }, 'vision backend chosen');
         return model;
       } catch (err) {
         logger.warn({ model: name, backend: cached.backend, reason: (err as Error).message }, 'cached backend choice failed to load; re-timing');
@@ -167,16 +236,17 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     const shape = manifest.input.shape;
     // Load every candidate, warm each, then time them interleaved (run by run) so background
     // load on the box hits all candidates alike.
-    const candidates: Array<{ family: Family; model: LoadedModel; times: number[] }> = [];
+    const candidates: Array<{ family: Family; variant: ModelVariant; model: LoadedModel; times: number[] }> = [];
     let lastError: unknown = null;
     const input = fixedInput(shape, manifest.input.range);
-    for (const family of families) {
+    const pairs = families.flatMap((family) => (family === 'onnx' ? onnxChoice.variants : (['fp32'] as ModelVariant[])).map((variant) => ({ family, variant })));
+    for (const { family, variant } of pairs) {
       try {
-        const model = await loadOn(family, name);
-        candidates.push({ family, model, times: [] });
+        const model = await loadOn(family, name, variant);
+        candidates.push({ family, variant, model, times: [] });
       } catch (err) {
         lastError = err;
-        logger.error({ model: name, family, err: (err as Error).message }, 'backend cannot load this model; skipped');
+        logger.error({ model: name, family, variant, err: (err as Error).message }, 'backend cannot load this model; skipped');
       }
     }
     const alive = async (fn: (c: (typeof candidates)[number]) => Promise<void>): Promise<void> => {
@@ -200,18 +270,19 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
       });
     }
     const timings: Record<string, number> = {};
-    let best: { family: Family; model: LoadedModel; ms: number } | null = null;
+    let best: { family: Family; variant: ModelVariant; model: LoadedModel; ms: number } | null = null;
     for (const c of candidates) {
       const ms = median(c.times);
-      timings[c.model.backend] = Math.round(ms * 1000) / 1000;
-      if (!best || ms < best.ms) best = { family: c.family, model: c.model, ms };
+      timings[label(c.model.backend, c.variant)] = Math.round(ms * 1000) / 1000;
+      if (!best || ms < best.ms) best = { family: c.family, variant: c.variant, model: c.model, ms };
     }
     for (const c of candidates) if (c.model !== best?.model) c.model.dispose();
     if (!best) throw lastError;
-    const msPerRun = timings[best.model.backend];
-    choices[name] = { backend: best.model.backend, msPerRun, pinned: false };
-    logger.info({ model: name, backend: best.model.backend, msPerRun, timings, cached: false }, 'vision backend chosen');
-    await writeCache(name, { key, family: best.family, backend: best.model.backend, msPerRun, timings, decidedAt: new Date().toISOString() });
+    const msPerRun = timings[label(best.model.backend, best.variant)];
+    const rejected = onnxChoice.rejected;
+    choices[name] = { backend: best.model.backend, variant: best.variant, msPerRun, pinned: false, timings, rejected };
+    logger.info({ model: name, backend: best.model.backend, variant: best.variant, msPerRun, timings, rejected, budget, cached: false }, 'vision backend chosen');
+    await writeCache(name, { key, family: best.family, variant: best.variant, rejected, backend: best.model.backend, msPerRun, timings, decidedAt: new Date().toISOString() });
     return best.model;
   }
 
@@ -227,9 +298,10 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     if (pinnedFamily) {
       if (families.includes(pinnedFamily)) {
         try {
-          const model = await loadOn(pinnedFamily, name);
-          choices[name] = { backend: model.backend, msPerRun: null, pinned: true };
-          logger.info({ model: name, backend: model.backend, pinned: opts.backend }, 'vision backend chosen');
+          const variant: ModelVariant = pinnedFamily === 'onnx' && precision !== 'auto' && (await availableVariants(name, 'onnx', opts.manifestDir)).includes(precision) ? precision : 'fp32';
+          const model = await loadOn(pinnedFamily, name, variant);
+          choices[name] = { backend: model.backend, variant, msPerRun: null, pinned: true };
+          logger.info({ model: name, backend: model.backend, variant, pinned: opts.backend }, 'vision backend chosen');
           return model;
         } catch (err) {
           const others = families.filter((f) => f !== pinnedFamily);

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs';
 import { MirrorError } from '../../../fleet/protocol/errors.ts';
 import type { ResolvedModel } from '../../../models/registry.ts';
-import type { InferenceRuntime, LoadedModel, TensorOut } from './runtime.ts';
+import { checkOutputContract, type InferenceRuntime, type LoadedModel, type TensorOut } from './runtime.ts';
 import type { Logger } from '../../core/logger.ts';
 
 export type TfjsBackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-wasm';
@@ -85,10 +85,17 @@ export async function createTfjsRuntime(preference: TfjsBackendPreference | 'onn
         throw new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `model ${manifest.name}: input shape [${actual}] does not match manifest [${declared}]`);
       }
       const outputNames = graphModel.outputs.map((o) => o.name);
+      try {
+        checkOutputContract(manifest, graphModel.outputs.map((o) => ({ name: o.name, shape: o.shape ?? null })));
+      } catch (err) {
+        graphModel.dispose();
+        throw err;
+      }
       return {
         name: manifest.name,
         version: manifest.version,
         backend,
+        manifest,
         async run(input: Float32Array, shape: readonly number[]): Promise<TensorOut[]> {
           const x = runtime.tensor(input, [...shape], 'float32');
           let outputs: TF.Tensor[] = [];

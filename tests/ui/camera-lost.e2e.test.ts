@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { hasFfmpeg, makeClipVideo } from '../daemon/clip-video.ts';
 import { ARTIFACTS, ensureUiBuilt, openGlass, type Glass } from './chromium.ts';
+import { brightestOnGlass } from './glass-pixels.ts';
 
 const painted = (glass: Glass) =>
   glass.page.locator('[data-testid=mirror]').getAttribute('data-painted').then((v) => Number(v ?? 0));
@@ -50,13 +51,7 @@ describe.skipIf(!hasFfmpeg)('kiosk when the camera is lost and comes back', () =
     await page.waitForTimeout(400); // the fade
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-camera-unavailable.png') });
     // The last shopper is off the glass, not frozen on it.
-    const brightest = await page.evaluate(() => {
-      const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=mirror]')!;
-      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-      let max = 0;
-      for (let i = 0; i < data.length; i += 4) max = Math.max(max, data[i], data[i + 1], data[i + 2]);
-      return max;
-    });
+    const brightest = await brightestOnGlass(page);
     expect(brightest).toBe(0);
 
     const health = await (await fetch(`${daemon!.url}/healthz`)).json();

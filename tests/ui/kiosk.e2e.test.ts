@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon } from '../helpers/daemon.ts';
+import { brightestOnGlass } from './glass-pixels.ts';
 import { ARTIFACTS, ensureUiBuilt, openGlass, VIEWPORT, type Glass } from './chromium.ts';
 
 type Daemon = Awaited<ReturnType<typeof startDaemon>>;
@@ -150,14 +151,7 @@ describe('kiosk on the glass (headless Chromium, real daemon, demo clip)', () =>
     await page.waitForTimeout(900);
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-attract.png') });
 
-    const glass = await page.evaluate(() => {
-      const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=mirror]')!;
-      const ctx = canvas.getContext('2d')!;
-      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-      let max = 0;
-      for (let i = 0; i < data.length; i += 4) max = Math.max(max, data[i], data[i + 1], data[i + 2]);
-      return max;
-    });
+    const glass = await brightestOnGlass(page);
     expect(glass).toBe(0);
 
     // Shoppers who asked their system for less motion get a still attract screen.

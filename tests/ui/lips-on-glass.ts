@@ -2,7 +2,8 @@
  * What the shopper sees on their lips: the mean colour of the lip ring (outer lip contour minus
  * the mouth opening, a few pixels in from both edges) read from the kiosk's painted canvas, placed
  * with the face landmarks of the very frame that canvas shows (the frame message's own mesh,
- * mirrored and cover-fitted with the kiosk's geometry).
+ * mirrored and cover-fitted with the kiosk's geometry). The pixels are the composited glass
+ * (glass-pixels.ts), so the compositor's fit and flip are what is judged.
  */
 import { converter, differenceCiede2000, type Lab65 } from 'culori';
 import type { Page } from 'playwright-core';
@@ -10,6 +11,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, FrameMessage, ServerToClientEvents, TryOnStateMessage } from '../../device/transport/events.ts';
 import { LIPS_INNER, LIPS_OUTER } from '../../device/vision/regions.ts';
 import { coverFit, imageToScreen } from '../../ui/src/lib/geometry.ts';
+import { readGlass } from './glass-pixels.ts';
 
 type Point = [number, number];
 const toLab = converter('lab65');
@@ -101,7 +103,7 @@ export async function sampleLips(page: Page, watcher: MeshWatcher, firstId: numb
   let minId = firstId;
   const glass = await page.evaluate(() => {
     const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=mirror]')!;
-    return { width: canvas.width, height: canvas.height };
+    return { width: canvas.clientWidth, height: canvas.clientHeight };
   });
   while (Date.now() < deadline) {
     const known = watcher.ids();
@@ -109,30 +111,11 @@ export async function sampleLips(page: Page, watcher: MeshWatcher, firstId: numb
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
-    // Only the pixels around where the lips have been lately cross the wire.
+    // Only the pixels around where the lips have been lately are read.
     const box = lipsBox(known.map((id) => watcher.mesh(id)!), glass);
-    const shot = await page.evaluate(
-      ({ known, minId, box }) =>
-        new Promise<{ id: number; rgba: string } | null>((resolve) => {
-          const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=mirror]')!;
-          const started = performance.now();
-          const check = () => {
-            const id = Number(canvas.dataset.frameId ?? 0);
-            if (id >= minId && known.includes(id)) {
-              // Pixels and frame id read in one task: they belong together.
-              const { data } = canvas.getContext('2d')!.getImageData(box.x, box.y, box.width, box.height);
-              let binary = '';
-              for (let i = 0; i < data.length; i += 0x8000) binary += String.fromCharCode(...data.subarray(i, i + 0x8000));
-              resolve({ id, rgba: btoa(binary) });
-            } else if (performance.now() - started > 1500) resolve(null);
-            else requestAnimationFrame(check);
-          };
-          check();
-        }),
-      { known, minId, box },
-    );
+    const shot = await readGlass(page, box, (id) => id >= minId && known.includes(id));
     if (!shot) continue;
-    const sample = measure(Buffer.from(shot.rgba, 'base64'), box, glass, shot.id, watcher.mesh(shot.id)!, margin, oneSide);
+    const sample = measure(shot.rgba, box, glass, shot.id, watcher.mesh(shot.id)!, margin, oneSide);
     if (sample) return sample;
     minId = shot.id + 1; // the lips straddled the line in that frame: the clip moves them, try the next
   }

@@ -3,21 +3,12 @@ import type { CoverFit } from '../geometry.ts';
 
 /**
  * Put the image-to-glass transform on `ctx`: scale to cover, centre, and flip horizontally
- * (the camera looks at the shopper; a mirror shows them their own left on their left).
+ * (the camera looks at the shopper; a mirror shows them their own left on their left) — the
+ * same placement the mirror canvas gets from its CSS (object-fit: cover; scaleX(-1)).
  * Everything drawn afterwards in image pixels lands where it belongs on the mirrored image.
  */
 export function setMirrorTransform(ctx: CanvasRenderingContext2D, fit: CoverFit, glassWidth: number): void {
   ctx.setTransform(-fit.scale, 0, 0, fit.scale, glassWidth - fit.dx, fit.dy);
-}
-
-export function drawFrame(
-  ctx: CanvasRenderingContext2D,
-  image: CanvasImageSource,
-  fit: CoverFit,
-  glassWidth: number,
-): void {
-  setMirrorTransform(ctx, fit, glassWidth);
-  ctx.drawImage(image, 0, 0);
 }
 
 /** Debug overlay: face box and mesh points, in image pixels under the mirror transform. */

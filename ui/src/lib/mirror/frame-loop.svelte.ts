@@ -1,7 +1,9 @@
+import { untrack } from 'svelte';
 import type { FaceMessage, FrameMessage, PaintedMessage } from '../../../../device/transport/events.ts';
 import { coverFit } from '../geometry.ts';
 import { RateMeter, SampleWindow } from '../metrics.ts';
-import { drawFaces, drawFrame } from './draw.ts';
+import { drawFaces } from './draw.ts';
+import type { FromPainter, PaintedReport, ToPainter } from './paint-protocol.ts';
 
 /** The frame on the glass now. */
 export interface PaintedFrame {
@@ -29,24 +31,38 @@ export interface BrowserMetrics {
   decodeErrors: number;
 }
 
+/** One painted frame's timeline (ms since the epoch), for the kiosk bench. */
+export interface PaintSample {
+  id: number;
+  capturedAt: number;
+  emittedAt: number;
+  receivedAt: number;
+  paintedAt: number;
+  decodeMs: number;
+}
+
 export interface FrameLoopOptions {
   /** Called after each paint with the frame id and the paint time (ms since the epoch). */
   onPainted?: (msg: PaintedMessage) => void;
+  /** Every painted frame's timeline (the bench; `?bench=1`). */
+  onSample?: (sample: PaintSample) => void;
   /** No face for this long and the shopper is considered gone. */
   faceGoneMs?: number;
 }
 
-interface Decoded {
-  frame: FrameMessage;
-  bitmap: ImageBitmap;
-}
+/** What the main thread keeps of a frame while the worker decodes it. */
+type FrameMeta = Omit<PaintedFrame, 'paintedAt'> & { emittedAt: number; receivedAt: number };
 
 /** Same clock as the daemon's `capturedAt` (ms since the epoch, sub-ms). */
 const nowMs = (): number => performance.timeOrigin + performance.now();
+/** Frames handed to the worker and not yet painted or dropped; more means the worker fell behind. */
+const META_KEPT = 16;
 
 /**
- * Latest-frame-wins: at most one JPEG decodes at a time, a newer arrival replaces the waiting
- * one, and the newest decoded bitmap is painted on the next animation frame. Nothing queues.
+ * The glass's frame loop. The socket's frames go straight to a paint worker (paint-worker.ts),
+ * which decodes the newest off the main thread and puts it on the mirror canvas; this side keeps
+ * each frame's faces and timing until the worker says it was painted, then publishes them (the
+ * shopper's UI, the HUD, the daemon's `painted`).
  */
 export class FrameLoop {
   /** Per-frame data, replaced whole on every paint. */
@@ -56,22 +72,20 @@ export class FrameLoop {
   metrics = $state.raw<BrowserMetrics>(emptyMetrics());
   /** The canvas's size in CSS pixels (what overlays on the mirror line up with). */
   glass = $state.raw({ width: 0, height: 0 });
+  /** Debug overlay (face box and mesh points) on its own canvas above the mirror. */
+  showFaces = $state(false);
 
   readonly #onPainted: FrameLoopOptions['onPainted'];
+  readonly #onSample: FrameLoopOptions['onSample'];
   readonly #faceGoneMs: number;
 
   #canvas: HTMLCanvasElement | null = null;
-  #ctx: CanvasRenderingContext2D | null = null;
-  #pending: FrameMessage | null = null;
-  #decoding = false;
-  #ready: Decoded | null = null;
-  #shown: Decoded | null = null;
-  #raf = 0;
-  #dirty = false;
-  #showFaces = false;
+  #worker: Worker | null = null;
+  #overlay: CanvasRenderingContext2D | null = null;
+  // Frames in the worker, by id: plain bookkeeping, never rendered.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #inFlight = new Map<number, FrameMeta>();
   #lastFaceAt = -Infinity;
-  /** Bumped by clear(): a decode that started before it must not put an old frame back. */
-  #generation = 0;
 
   readonly #fps = new RateMeter(1000);
   readonly #latency = new SampleWindow(300);
@@ -84,166 +98,113 @@ export class FrameLoop {
 
   constructor(options: FrameLoopOptions = {}) {
     this.#onPainted = options.onPainted;
+    this.#onSample = options.onSample;
     this.#faceGoneMs = options.faceGoneMs ?? 1500;
   }
 
-  /** Debug overlay (face box and mesh points). */
-  set showFaces(on: boolean) {
-    if (on === this.#showFaces) return;
-    this.#showFaces = on;
-    this.#redraw();
-  }
-
-  get showFaces(): boolean {
-    return this.#showFaces;
-  }
-
-  /** Hand a frame from the socket. Never blocks; an older undecoded frame is dropped. */
+  /** Hand a frame from the socket. Never blocks: the bytes move to the worker without a copy. */
   receive = (frame: FrameMessage): void => {
+    const worker = this.#worker;
+    if (!worker) return;
     this.#received++;
-    if (this.#pending) {
-      this.#dropped++;
-      this.#droppedUndecoded++;
-    }
-    this.#pending = frame;
-    this.#decodeNext();
+    const receivedAt = nowMs();
+    this.#inFlight.set(frame.id, {
+      id: frame.id,
+      capturedAt: frame.capturedAt,
+      emittedAt: frame.emittedAt,
+      receivedAt,
+      width: frame.width,
+      height: frame.height,
+      faces: frame.faces,
+      applied: frame.applied,
+    });
+    if (this.#inFlight.size > META_KEPT) this.#inFlight.delete(this.#inFlight.keys().next().value!);
+    const bytes = ownBuffer(frame.image);
+    this.#post({ type: 'frame', id: frame.id, mime: frame.mime || 'image/jpeg', bytes }, [bytes]);
   };
 
-  /** Svelte attachment for the mirror canvas: `<canvas {@attach loop.attach}>`. */
-  attach = (canvas: HTMLCanvasElement): (() => void) => {
+  /**
+   * Svelte attachment for the mirror canvas: `<canvas {@attach loop.attach}>`. Untracked: an
+   * attachment re-runs when state it reads changes, and a canvas hands its control to a worker once.
+   */
+  attach = (canvas: HTMLCanvasElement): (() => void) => untrack(() => this.#attach(canvas));
+
+  #attach(canvas: HTMLCanvasElement): () => void {
     this.#canvas = canvas;
-    this.#ctx = canvas.getContext('2d', { alpha: false });
-    const resize = new ResizeObserver(() => this.#fitCanvas());
+    // Vite bundles the worker from exactly this `new Worker(new URL(..., import.meta.url))` form.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    const worker = new Worker(new URL('./paint-worker.ts', import.meta.url), { type: 'module', name: 'mirror-paint' });
+    worker.onmessage = (event: MessageEvent<FromPainter>) => this.#fromWorker(event.data);
+    const offscreen = canvas.transferControlToOffscreen();
+    this.#worker = worker;
+    this.#post({ type: 'init', canvas: offscreen }, [offscreen]);
+    const hold = (event: Event) => this.#post({ type: 'hold', on: (event as CustomEvent<boolean>).detail === true });
+    canvas.addEventListener('mirror:hold', hold);
+    const resize = new ResizeObserver(() => this.#measureGlass());
     resize.observe(canvas);
-    this.#fitCanvas();
+    this.#measureGlass();
     const tick = setInterval(() => this.#tick(), 250);
     return () => {
       clearInterval(tick);
       resize.disconnect();
-      cancelAnimationFrame(this.#raf);
-      this.#raf = 0;
+      canvas.removeEventListener('mirror:hold', hold);
+      worker.terminate();
+      this.#worker = null;
       this.#canvas = null;
-      this.#ctx = null;
+      this.#inFlight.clear();
+    };
+  }
+
+  /** Svelte attachment for the debug overlay canvas (only there while `showFaces`). */
+  attachOverlay = (canvas: HTMLCanvasElement): (() => void) => {
+    this.#overlay = canvas.getContext('2d');
+    untrack(() => this.#drawOverlay());
+    return () => {
+      this.#overlay = null;
     };
   };
 
   /** Wipe the glass (the daemon went away: do not leave the last shopper on screen). */
   clear(): void {
-    this.#generation++;
-    this.#pending = null;
-    this.#ready?.bitmap.close();
-    this.#ready = null;
-    this.#shown?.bitmap.close();
-    this.#shown = null;
+    this.#post({ type: 'clear' });
+    this.#inFlight.clear();
     this.current = null;
     this.facePresent = false;
     this.#lastFaceAt = -Infinity;
-    this.#redraw();
+    this.#drawOverlay();
   }
 
-  #decodeNext(): void {
-    if (this.#decoding || !this.#pending) return;
-    const frame = this.#pending;
-    this.#pending = null;
-    this.#decoding = true;
-    const generation = this.#generation;
-    const started = performance.now();
-    const blob = new Blob([frame.image as BlobPart], { type: frame.mime || 'image/jpeg' });
-    createImageBitmap(blob)
-      .then((bitmap) => {
-        if (generation !== this.#generation) {
-          bitmap.close();
-          return;
-        }
-        this.#decodeMs.add(performance.now() - started);
-        if (this.#ready) {
-          this.#ready.bitmap.close();
-          this.#dropped++;
-        }
-        this.#ready = { frame, bitmap };
-        this.#schedule();
-      })
-      .catch(() => {
-        this.#decodeErrors++;
-      })
-      .finally(() => {
-        this.#decoding = false;
-        this.#decodeNext();
-      });
+  #post(msg: ToPainter, transfer: Transferable[] = []): void {
+    this.#worker?.postMessage(msg, transfer);
   }
 
-  #schedule(): void {
-    if (!this.#raf && this.#canvas) this.#raf = requestAnimationFrame(this.#paint);
+  #fromWorker(msg: FromPainter): void {
+    if (msg.type === 'painted') this.#onPaint(msg);
+    else if (msg.type === 'held' && this.#canvas) {
+      if (msg.id === null) delete this.#canvas.dataset.held;
+      else this.#canvas.dataset.held = String(msg.id);
+    } else if (msg.type === 'failed') console.error(`mirror paint worker: ${msg.reason}`);
   }
 
-  #redraw(): void {
-    this.#dirty = true;
-    this.#schedule();
-  }
-
-  #fitCanvas(): void {
+  #onPaint(report: PaintedReport): void {
     const canvas = this.#canvas;
-    if (!canvas) return;
-    const dpr = window.devicePixelRatio || 1;
-    if (this.glass.width !== canvas.clientWidth || this.glass.height !== canvas.clientHeight) {
-      this.glass = { width: canvas.clientWidth, height: canvas.clientHeight };
-    }
-    const width = Math.max(1, Math.round(canvas.clientWidth * dpr));
-    const height = Math.max(1, Math.round(canvas.clientHeight * dpr));
-    if (canvas.width !== width || canvas.height !== height) {
-      canvas.width = width;
-      canvas.height = height;
-    }
-    this.#redraw();
-  }
-
-  #paint = (): void => {
-    this.#raf = 0;
-    const canvas = this.#canvas;
-    const ctx = this.#ctx;
-    if (!canvas || !ctx) return;
-
-    const fresh = this.#ready;
-    if (fresh) {
-      this.#shown?.bitmap.close();
-      this.#shown = fresh;
-      this.#ready = null;
-    } else if (!this.#dirty) {
-      return;
-    }
-    this.#dirty = false;
-
-    const shown = this.#shown;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    if (!shown) {
-      ctx.fillStyle = '#000';
-      ctx.fillRect(0, 0, canvas.width, canvas.height);
-      return;
-    }
-    const { frame, bitmap } = shown;
-    const fit = coverFit(bitmap.width, bitmap.height, canvas.width, canvas.height);
-    if (fit.dx > 0 || fit.dy > 0) {
-      ctx.fillStyle = '#000';
-      ctx.fillRect(0, 0, canvas.width, canvas.height);
-    }
-    drawFrame(ctx, bitmap, fit, canvas.width);
-    if (this.#showFaces) {
-      // Landmarks are in the frame's pixels; the bitmap is the same frame, so the same fit holds
-      // unless the daemon ever sends a scaled image (then scale the points with it).
-      const sx = bitmap.width / frame.width;
-      drawFaces(ctx, sx === 1 ? frame.faces : scaleFaces(frame.faces, sx), fit, canvas.width, window.devicePixelRatio || 1);
-    }
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    if (!fresh) return;
-
-    const paintedAt = nowMs();
+    const frame = this.#inFlight.get(report.id);
+    // Everything older than the painted frame was dropped by the worker.
+    for (const id of this.#inFlight.keys()) if (id <= report.id) this.#inFlight.delete(id);
+    this.#dropped += report.droppedUndecoded + report.droppedDecoded;
+    this.#droppedUndecoded += report.droppedUndecoded;
+    this.#decodeErrors += report.decodeErrors;
+    if (!frame || !canvas) return; // cleared while it decoded
+    const { paintedAt } = report;
     this.#painted++;
     this.#fps.mark(performance.now());
     this.#latency.add(paintedAt - frame.capturedAt);
+    this.#decodeMs.add(report.decodeMs);
     canvas.dataset.frameId = String(frame.id);
     canvas.dataset.painted = String(this.#painted);
     canvas.dataset.faces = String(frame.faces.length);
     this.#onPainted?.({ id: frame.id, paintedAt });
+    this.#onSample?.({ id: frame.id, capturedAt: frame.capturedAt, emittedAt: frame.emittedAt, receivedAt: frame.receivedAt, paintedAt, decodeMs: report.decodeMs });
 
     if (frame.faces.length > 0) {
       this.#lastFaceAt = paintedAt;
@@ -258,7 +219,33 @@ export class FrameLoop {
       faces: frame.faces,
       applied: frame.applied,
     };
-  };
+    this.#drawOverlay();
+  }
+
+  #measureGlass(): void {
+    const canvas = this.#canvas;
+    if (!canvas) return;
+    if (this.glass.width !== canvas.clientWidth || this.glass.height !== canvas.clientHeight) {
+      this.glass = { width: canvas.clientWidth, height: canvas.clientHeight };
+    }
+  }
+
+  /** The debug overlay: landmarks are in the frame's pixels, fitted and mirrored as the glass shows the frame. */
+  #drawOverlay(): void {
+    const ctx = this.#overlay;
+    if (!ctx) return;
+    const canvas = ctx.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const width = Math.max(1, Math.round(canvas.clientWidth * dpr));
+    const height = Math.max(1, Math.round(canvas.clientHeight * dpr));
+    if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const frame = this.current;
+    if (!frame) return;
+    drawFaces(ctx, frame.faces, coverFit(frame.width, frame.height, width, height), width, dpr);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+  }
 
   /** A few times a second: face-gone timeout and the HUD's numbers. */
   #tick(): void {
@@ -279,12 +266,14 @@ export class FrameLoop {
   }
 }
 
-function scaleFaces(faces: readonly FaceMessage[], s: number): FaceMessage[] {
-  return faces.map((f) => ({
-    score: f.score,
-    box: { x: f.box.x * s, y: f.box.y * s, width: f.box.width * s, height: f.box.height * s },
-    landmarks: f.landmarks.map(([x, y, z]) => [x * s, y * s, z * s] as [number, number, number]),
-  }));
+/**
+ * The frame's bytes as an ArrayBuffer this page may give away: socket.io hands each binary
+ * attachment over as its own ArrayBuffer (transferred as is); a view into a larger buffer is copied.
+ */
+function ownBuffer(image: FrameMessage['image'] | ArrayBuffer): ArrayBuffer {
+  if (image instanceof ArrayBuffer) return image;
+  if (image.byteOffset === 0 && image.byteLength === image.buffer.byteLength && image.buffer instanceof ArrayBuffer) return image.buffer;
+  return image.slice().buffer as ArrayBuffer;
 }
 
 function emptyMetrics(): BrowserMetrics {

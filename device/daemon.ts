@@ -112,7 +112,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     const sessions = startSessions(config, telemetry.agent, stops, logger, () => advisor?.toneTags() ?? null);
     parts.sessions = sessions;
     const tryOnControl = startTryOnControl(config, { catalogSlot: boot.catalogSlot, sessions, kiosk }, logger);
-    advisor = await startAdvisor(config, { kiosk, sessions, catalogSlot: boot.catalogSlot }, logger);
+    advisor = startAdvisor(config, { kiosk, sessions, catalogSlot: boot.catalogSlot, trends: boot.trendsSlot }, logger);
     parts.advisor = advisor;
 
     const running = startPipeline(

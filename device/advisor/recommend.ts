@@ -5,13 +5,13 @@
  *    with its rule's reason;
  *  - behaviour: when a recommendation artifact is installed, the most saved shades of the bucket
  *    of shoppers with the same tone band and undertone: this store's bucket when it has at least
- *    `minSessions` sessions, else the fleet's, else none (k-anonymity: a smaller bucket is never
- *    read, whatever the artifact says). At most TREND_COUNT, placed first, each named once.
+ *    `minSessions` sessions (and the artifact's own k), else the fleet's, else none (k-anonymity:
+ *    a smaller bucket is never read, whatever the artifact says). At most TREND_COUNT, placed first, each named once.
  * Only shades the serving catalog has are recommended.
  */
 import type { CatalogV2 } from '../tryon/catalog/schema.ts';
 import type { FaceShape } from './face-shape.ts';
-import { toneBandOf, type ToneBand, type TrendArtifact, type TrendBucket } from './trends.ts';
+import { toneBandOf, usableBucket, type ToneBand, type TrendArtifact, type TrendBucket } from './trends.ts';
 import type { Undertone } from './undertone.ts';
 
 export interface Recommendation {
@@ -45,12 +45,9 @@ export function contentRecommendations(catalog: CatalogV2, shopper: Shopper): Re
   return out.slice(0, CONTENT_COUNT);
 }
 
-/** The bucket the mirror may read for this shopper, or null (none big enough). */
-export function trendBucket(artifact: TrendArtifact, shopper: Shopper, storeId: string, minSessions: number): TrendBucket | null {
-  const band = toneBandOf(shopper.monk);
-  const eligible = artifact.buckets.filter((b) => b.toneBand === band && b.undertone === shopper.undertone && b.sessions >= minSessions);
-  return eligible.find((b) => b.scope === storeId) ?? eligible.find((b) => b.scope === 'fleet') ?? null;
-}
+/** The bucket the mirror may read for this shopper, or null (none big enough: trends.ts usableBucket, the one k rule). */
+export const trendBucket = (artifact: TrendArtifact, shopper: Shopper, storeId: string, minSessions: number): TrendBucket | null =>
+  usableBucket(artifact, { toneBand: toneBandOf(shopper.monk), undertone: shopper.undertone, storeId, minSessions });
 
 export function trendRecommendations(catalog: CatalogV2, artifact: TrendArtifact, shopper: Shopper, storeId: string, minSessions: number): Recommendation[] {
   const bucket = trendBucket(artifact, shopper, storeId, minSessions);

@@ -261,8 +261,6 @@ export const MirrorConfig = z.strictObject({
       leaveMs: z.number().int().min(100).max(60_000).default(1500),
       /** k-anonymity: recommendation buckets with fewer sessions are never read. */
       minSessions: z.number().int().min(1).max(100_000).default(20),
-      /** The recommendation artifact (device/advisor/trends.ts) to read, until the update host installs one. */
-      trendsFile: z.string().min(1).optional(),
       /** The retailer's choice: product.tried and look.saved carry the shopper's tone band and undertone (off: nothing of the reading leaves the mirror). */
       shareToneWithEvents: z.boolean().default(false),
     })

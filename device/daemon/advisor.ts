@@ -6,13 +6,12 @@
  * off by default) it lends the shopper's tone band and undertone to product.tried and look.saved.
  * A failing analysis costs that frame's reading, never the frame.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { MirrorConfig } from '../config/schema.ts';
 import type { Frame } from '../core/frame.ts';
 import type { Logger } from '../core/logger.ts';
 import { AdvisorSession } from '../advisor/session.ts';
-import { TrendArtifactSchema, toneBandOf, type TrendArtifact } from '../advisor/trends.ts';
+import type { TrendsSlot } from '../advisor/trends-host.ts';
+import { toneBandOf } from '../advisor/trends.ts';
 import type { SessionTracker } from '../telemetry/events.ts';
 import type { KioskServer, KioskSocket } from '../transport/kiosk-server.ts';
 import type { CatalogSlot } from '../tryon/catalog.ts';
@@ -26,35 +25,21 @@ export interface RunningAdvisor {
   summary(): Record<string, unknown>;
 }
 
-/** The recommendation artifact named by advisor.trendsFile, validated; null (logged) when absent or invalid. */
-export async function loadTrendsFile(file: string | undefined, logger: Logger): Promise<TrendArtifact | null> {
-  if (!file) return null;
-  try {
-    const parsed = TrendArtifactSchema.safeParse(JSON.parse(await readFile(path.resolve(file), 'utf8')));
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0];
-    logger.error({ file, field: issue.path.join('.') || '(artifact)', problem: issue.message }, 'recommendation artifact refused; recommending from the catalog only');
-  } catch (err) {
-    logger.error({ file, err: (err as Error).message }, 'recommendation artifact unreadable; recommending from the catalog only');
-  }
-  return null;
-}
-
-export async function startAdvisor(
+export function startAdvisor(
   config: MirrorConfig,
-  parts: { kiosk: KioskServer; sessions: SessionTracker; catalogSlot: CatalogSlot },
+  /** trends: the installed recommendation artifact (device/advisor/trends-host.ts), swapped by the update agent. */
+  parts: { kiosk: KioskServer; sessions: SessionTracker; catalogSlot: CatalogSlot; trends: TrendsSlot },
   logger: Logger,
-): Promise<RunningAdvisor | null> {
+): RunningAdvisor | null {
   const settings = config.advisor;
   if (!settings.enabled) return null;
-  const artifact = await loadTrendsFile(settings.trendsFile, logger);
   const sockets = new Set<KioskSocket>();
   const session = new AdvisorSession({
     everyFrames: settings.everyFrames,
     settleMs: settings.settleMs,
     leaveMs: settings.leaveMs,
     catalog: () => parts.catalogSlot.current.catalog,
-    trends: () => ({ artifact, storeId: config.mqtt.storeId, minSessions: settings.minSessions }),
+    trends: () => ({ artifact: parts.trends.current(), storeId: config.mqtt.storeId, minSessions: settings.minSessions }),
     emit: (message) => {
       for (const socket of sockets) socket.emit('advisor', message);
     },
@@ -69,7 +54,7 @@ export async function startAdvisor(
   let analysed = 0;
   let analysisMs = 0;
   let lastErrorAt = 0;
-  logger.info({ everyFrames: settings.everyFrames, trends: artifact?.version ?? null, shareToneWithEvents: settings.shareToneWithEvents }, 'beauty advisor on');
+  logger.info({ everyFrames: settings.everyFrames, trends: parts.trends.current()?.version ?? null, shareToneWithEvents: settings.shareToneWithEvents }, 'beauty advisor on');
   return {
     observe(frame, faces) {
       const t0 = performance.now();
@@ -95,7 +80,7 @@ export async function startAdvisor(
       heldFrames: session.heldFrames,
       analysedFrames: analysed,
       meanAnalysisMs: analysed ? Number((analysisMs / analysed).toFixed(2)) : null,
-      trends: artifact?.version ?? null,
+      trends: parts.trends.current()?.version ?? null,
       shareToneWithEvents: settings.shareToneWithEvents,
     }),
   };

@@ -70,13 +70,14 @@ describe("the merchandiser's rules table", () => {
 });
 
 describe('behaviour blended in from the recommendation artifact (k-anonymity)', () => {
+  // The fleet's own k may be lower than the mirror's (here 10): the mirror applies its own as well.
   const artifact = (sessions: number, scope = 'fleet'): TrendArtifact =>
     TrendArtifactSchema.parse({
       kind: 'recommendations',
       version: 'r1',
       generatedAt: '2026-12-01T00:00:00.000Z',
       windowDays: 30,
-      minSessions: 20,
+      minSessions: 10,
       buckets: [
         {
           toneBand: 'medium',

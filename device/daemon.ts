@@ -24,6 +24,7 @@ import { bootUpdates } from './daemon/update-boot.ts';
 import { startUpdates } from './daemon/updates.ts';
 import { startVision } from './daemon/vision.ts';
 import { startColour } from './daemon/colour.ts';
+import { startGan } from './daemon/gan.ts';
 import { createDaemonMetrics } from './daemon/metrics.ts';
 import { startFrameSource, startPipeline } from './daemon/frame-path.ts';
 import { resolveSourceSpec } from './source/index.ts';
@@ -63,6 +64,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     const colour = await startColour(config, ladder, logger);
     const { vision, servingModels } = await startVision(config, boot.committedModels, ladder, logger);
     stops.add('models', () => vision.dispose());
+    const gan = await startGan(config, ladder, stops, logger);
 
     const slot = new LatestFrameSlot();
     const stats = new PipelineStats({ dropped: () => slot.dropped });
@@ -75,6 +77,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       catalogSlot: boot.catalogSlot,
       sourceSpec: resolveSourceSpec(config.source),
       colour,
+      gan,
     };
     const metrics = createDaemonMetrics(parts);
 
@@ -117,7 +120,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
 
     const running = startPipeline(
       config,
-      { slot, stats, vision, colour, catalogSlot: boot.catalogSlot, selection: () => tryOnControl.selection.forStage(), sessions, kiosk, observeEmit: metrics.observeEmit, advisor },
+      { slot, stats, vision, colour, catalogSlot: boot.catalogSlot, selection: () => tryOnControl.selection.forStage(), sessions, kiosk, observeEmit: metrics.observeEmit, advisor, gan },
       stops,
       logger,
     );

@@ -40,6 +40,8 @@ export interface PipelineStages<V extends FaceStageResult = FaceStageResult> {
   frame?(frame: Frame, seen: V): Promise<Shown>;
   /** Renders products into the frame's pixels (hair colour reads the person mask); returns the product ids applied. */
   tryOn(frame: Frame, faces: Face[], person?: PersonMask): string[];
+  /** Optional, after try-on: refines the rendered face in place (the GAN stage, device/gan). */
+  refine?(frame: Frame): Promise<void>;
   encode(frame: Frame): Promise<Buffer>;
   emit(frame: EncodedFrame): void;
 }
@@ -81,6 +83,7 @@ export class Pipeline<V extends FaceStageResult = FaceStageResult> {
       const seen = await this.#stages.vision(frame);
       const shown: Shown = this.#stages.frame ? await this.#stages.frame(frame, seen) : { frame, faces: seen.faces, segmentation: seen.segmentation };
       const applied = this.#stages.tryOn(shown.frame, shown.faces, shown.segmentation);
+      await this.#stages.refine?.(shown.frame);
       const image = await this.#stages.encode(shown.frame);
       const emittedAt = nowMs();
       this.#stages.emit({

@@ -181,6 +181,19 @@ export const MirrorConfig = z.strictObject({
         .default('https://shop.example/look/{lookId}'),
     })
     .prefault({}),
+  /**
+   * GAN try-on refinement after the renderer (device/gan): off unless `model` names a model
+   * directory (manifest.json + files, models/gan/manifest.ts; e.g. "models/gan/reference").
+   */
+  gan: z
+    .strictObject({
+      model: z.string().min(1).optional(),
+      /** Time the stage may add to a frame; a model slower than this runs every Nth frame in the background. */
+      budgetMs: z.number().min(0.1).max(100).default(6),
+      /** The most frames one refinement may serve; a model that would need more turns the stage off. */
+      maxEvery: z.number().int().min(1).max(30).default(6),
+    })
+    .prefault({}),
   encode: z
     .strictObject({
       quality: z.number().int().min(30).max(95).default(80),

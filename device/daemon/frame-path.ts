@@ -19,6 +19,7 @@ import type { CatalogSlot } from '../tryon/catalog.ts';
 import { createOcclusionGate } from '../tryon/occlusion/index.ts';
 import { createTryOnStage, wantsSegmentation, type TryOnSelection, type TryOnStageDeps } from '../tryon/tryon-stage.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
+import type { GanStage } from '../gan/gan-stage.ts';
 import type { StopSteps } from './stop-steps.ts';
 import { createFramingStage, framedStages, type FramingStage } from '../framing/stage.ts';
 import type { Frame } from '../core/frame.ts';
@@ -41,6 +42,8 @@ export interface PipelineInputs {
   observeEmit: (latencyMs: number) => void;
   /** The beauty advisor (absent: off): reads each frame after vision, before try-on paints it. */
   advisor?: RunningAdvisor | null;
+  /** The GAN refinement after try-on (null: off, config gan.model unset or refused). */
+  gan?: GanStage | null;
 }
 
 export interface RunningPipeline {
@@ -79,8 +82,11 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
       // The corrected camera pixels try-on is about to paint (framing on: the crop, faces in its
       // pixels), read before it paints: the advisor never reads a render.
       inputs.advisor?.observe(frame, faces);
+      // The GAN needs the bare face: its crop is cut before the renderer paints.
+      inputs.gan?.capture(frame, faces);
       return tryOn(frame, faces, person);
     },
+    ...(inputs.gan ? { refine: async (frame: Frame) => void (await inputs.gan!.refine(frame)) } : {}),
     encode: (frame) => encode(frame),
     emit: (frame) => {
       frameTap.offer(frame.image);

@@ -19,6 +19,7 @@ import { redactUrl } from '../core/redact.ts';
 import { PROFILE_NAME } from '../../calibration/colour/profile.ts';
 import type { ColourStage } from './colour.ts';
 import type { RunningAdvisor } from './advisor.ts';
+import type { GanStage } from '../gan/gan-stage.ts';
 
 /** The running parts, filled in as start-up reaches them. */
 export interface DaemonParts {
@@ -38,6 +39,8 @@ export interface DaemonParts {
   colour?: ColourStage;
   /** The beauty advisor (null: off in the config). */
   advisor?: RunningAdvisor | null;
+  /** The GAN refinement (null: not configured or refused; the ladder says why). */
+  gan?: GanStage | null;
 }
 
 /** Versions reported to the fleet: the models, and the serving catalog under "catalog". */
@@ -48,6 +51,8 @@ export function servingVersions(parts: DaemonParts): Record<string, string> {
     [CATALOG_NAME]: parts.catalogSlot.current.catalog.version,
     // The colour profile travels to the fleet (status, metrics) beside the models it serves with.
     ...(colour ? { [PROFILE_NAME]: colour } : {}),
+    // The GAN model serving beside them (while its stage is on).
+    ...(parts.gan && parts.gan.mode !== 'off' ? { [parts.gan.health().model]: parts.gan.health().version } : {}),
   };
 }
 
@@ -122,6 +127,8 @@ export function healthReport(parts: DaemonParts): Record<string, unknown> {
     calibration: { colour: parts.colour?.summary() ?? null },
     // Counts and timings only: never the reading itself.
     advisor: parts.advisor?.summary() ?? null,
+    // Mode (every-frame / every-nth / off), measured time per run, budget and why.
+    gan: parts.gan?.health() ?? null,
     source: { spec: parts.sourceSpec, description: parts.source?.description ?? null, ...parts.source?.health() },
     mqtt: parts.mqtt ? { url: redactUrl(parts.mqtt.url), embedded: parts.mqtt.embedded, connected: parts.mqtt.connected() } : null,
     liveTensors: parts.vision.runtime.liveTensors(),

@@ -1,0 +1,159 @@
+/**
+ * The reference GAN judged on the held-out faces (config.json heldOutPhotos: never rendered into
+ * the training folder). Each face gets `looks` random looks (seeded) through the daemon's try-on
+ * stage, cut to the aligned crop the device uses; the generator refines each, and per sample:
+ *   deltaE        mean CIEDE2000 refined vs render inside the regions (coverage ≥ 0.5, 5x5 blur)
+ *   ssimOutside   SSIM of the refined crop to the bare photo where the render changed nothing
+ *                 (farther than the paste reach from any makeup)
+ *   detail        high-frequency energy inside the regions: photo, render, refined
+ *   disc          the trained discriminator's mean patch score (1 = real, 0 = fake; LSGAN) on the
+ *                 made-up patches: the bare photo, the render, the refinement
+ * Side-by-side PNGs (photo | render | GAN | 4x |GAN − render|) and report.json go to `artifacts`.
+ *
+ *   tsx models/gan/evaluate.ts [--model DIR] [--out DIR]
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { pasteWeight } from '../../device/gan/coverage.ts';
+import { openGanModel } from '../../device/gan/gan-model.ts';
+import { REFERENCE_GAN_DIR } from './manifest.ts';
+import { detailEnergy, meanDeltaE, selectWhere, ssim } from './quality.ts';
+import { facesOf, loadVision, makeSample, rng } from './train/dataset.ts';
+import { readTrainConfig } from './train/prepare-data.ts';
+
+export interface SampleReport {
+  id: string;
+  products: string[];
+  deltaE: number;
+  ssimOutside: number;
+  /** Mean |refined − render| inside the regions, 8-bit levels. */
+  changeInside: number;
+  detail: { photo: number; render: number; refined: number };
+  disc: { photo: number; render: number; refined: number } | null;
+}
+
+export interface QualityReport {
+  model: string;
+  faces: number;
+  samples: SampleReport[];
+  mean: Omit<SampleReport, 'id' | 'products'>;
+}
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** The discriminator's mean patch score over the patches that see makeup (as in training). */
+async function discScorer(file: string, size: number): Promise<(img: Uint8Array, coverage: Float32Array) => Promise<number>> {
+  const s = await ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
+  const n = size * size;
+  return async (img, coverage) => {
+    const x = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[c * n + i] = img[i * 3 + c] / 127.5 - 1;
+    const out = (await s.run({ image: new ort.Tensor('float32', x, [1, 3, size, size]) })).patches;
+    const [, , ph, pw] = out.dims;
+    const data = out.data as Float32Array;
+    const sy = size / ph;
+    const sx = size / pw;
+    let sum = 0;
+    let wsum = 0;
+    for (let py = 0; py < ph; py++)
+      for (let px = 0; px < pw; px++) {
+        let w = 0;
+        for (let y = py * sy; y < (py + 1) * sy; y++) for (let xx = px * sx; xx < (px + 1) * sx; xx++) w = Math.max(w, coverage[y * size + xx]);
+        sum += w * data[py * pw + px];
+        wsum += w;
+      }
+    return wsum > 0 ? sum / wsum : NaN;
+  };
+}
+
+const toBytes = (residual: Float32Array, render: Uint8Array): Uint8Array => Uint8Array.from(render, (v, i) => Math.min(255, Math.max(0, Math.round(v + residual[i]))));
+
+async function sideBySide(file: string, size: number, tiles: Uint8Array[]): Promise<void> {
+  const row = new Uint8Array(size * size * 3 * tiles.length);
+  for (let y = 0; y < size; y++)
+    for (let t = 0; t < tiles.length; t++) row.set(tiles[t].subarray(y * size * 3, (y + 1) * size * 3), (y * tiles.length + t) * size * 3);
+  await sharp(Buffer.from(row), { raw: { width: size * tiles.length, height: size, channels: 3 } })
+    .resize({ width: size * tiles.length * 2, kernel: 'nearest' })
+    .png()
+    .toFile(file);
+}
+
+export async function evaluateHeldOut(opts: { modelDir?: string; artifacts?: string; looks?: number; seed?: number } = {}): Promise<QualityReport> {
+  const modelDir = opts.modelDir ?? REFERENCE_GAN_DIR;
+  const config = await readTrainConfig();
+  const model = await openGanModel(modelDir, { providers: ['cpu'], stateDir: '/tmp', logger: quiet });
+  const size = model.size;
+  let disc: Awaited<ReturnType<typeof discScorer>> | null = null;
+  try {
+    disc = await discScorer(path.join(modelDir, 'discriminator.onnx'), size);
+  } catch {
+    disc = null;
+  }
+  const vision = await loadVision();
+  const random = rng(opts.seed ?? config.seed + 1);
+  const samples: SampleReport[] = [];
+  if (opts.artifacts) await mkdir(opts.artifacts, { recursive: true });
+  for (const photo of config.heldOutPhotos) {
+    for (const pf of await facesOf(vision, photo, config.minFacePx)) {
+      for (let k = 0; k < (opts.looks ?? 3); k++) {
+        const s = makeSample(pf, size, random, 0);
+        if (!s.productIds.length) continue;
+        const residual = await model.refine(s.bare, s.render, s.coverage);
+        const refined = toBytes(residual, s.render);
+        const inside = selectWhere(s.coverage, (v) => v >= 0.5);
+        const untouched = selectWhere(pasteWeight(s.coverage, size, 3), (v) => v === 0);
+        let change = 0;
+        let count = 0;
+        for (let i = 0; i < size * size; i++)
+          if (inside[i]) {
+            for (let c = 0; c < 3; c++) change += Math.abs(refined[i * 3 + c] - s.render[i * 3 + c]);
+            count += 3;
+          }
+        const id = `${pf.id}_${k}`;
+        samples.push({
+          id,
+          products: s.productIds,
+          deltaE: meanDeltaE(refined, s.render, size, inside),
+          ssimOutside: ssim(refined, s.bare, size, untouched),
+          changeInside: count ? change / count : 0,
+          detail: { photo: detailEnergy(s.bare, size, inside), render: detailEnergy(s.render, size, inside), refined: detailEnergy(refined, size, inside) },
+          disc: disc ? { photo: await disc(s.bare, s.coverage), render: await disc(s.render, s.coverage), refined: await disc(refined, s.coverage) } : null,
+        });
+        if (opts.artifacts) {
+          const diff = Uint8Array.from(refined, (v, i) => Math.min(255, Math.abs(v - s.render[i]) * 4));
+          await sideBySide(path.join(opts.artifacts, `${id}.png`), size, [s.bare, s.render, refined, diff]);
+        }
+      }
+    }
+  }
+  model.dispose();
+  const avg = (f: (s: SampleReport) => number) => samples.reduce((a, s) => a + f(s), 0) / samples.length;
+  const report: QualityReport = {
+    model: `${model.manifest.name}@${model.manifest.version}`,
+    faces: new Set(samples.map((s) => s.id.replace(/_\d+$/, ''))).size,
+    samples,
+    mean: {
+      deltaE: avg((s) => s.deltaE),
+      ssimOutside: avg((s) => s.ssimOutside),
+      changeInside: avg((s) => s.changeInside),
+      detail: { photo: avg((s) => s.detail.photo), render: avg((s) => s.detail.render), refined: avg((s) => s.detail.refined) },
+      disc: disc ? { photo: avg((s) => s.disc!.photo), render: avg((s) => s.disc!.render), refined: avg((s) => s.disc!.refined) } : null,
+    },
+  };
+  if (opts.artifacts) await writeFile(path.join(opts.artifacts, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  return report;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  evaluateHeldOut({ modelDir: arg('--model'), artifacts: arg('--out') ?? path.resolve('test-artifacts', 'gan') })
+    .then((r) => console.log(JSON.stringify({ model: r.model, faces: r.faces, samples: r.samples.length, mean: r.mean }, null, 1)))
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,267 @@
+"""`npm run train:gan`, step 2: trains the reference makeup refiner adversarially and exports ONNX.
+
+Reads the samples models/gan/train/prepare-data.ts rendered (the daemon's try-on stage on real
+package photos), trains the U-Net refiner against a PatchGAN discriminator on CPU with the
+committed configuration (config.json, seeded), and writes into --out:
+  makeup-refiner.onnx        the generator (inputs image/render/mask, output refined; opset 13)
+  discriminator.onnx         the discriminator (for the held-out quality report, not shipped to devices)
+  losses.csv, losses.png     loss curves (every logEvery steps)
+  training.json              what was trained, on what, how long (wall and CPU seconds)
+
+Losses (weights in config.json):
+  adv       LSGAN: the discriminator tells real bare photo crops from refined renders by their detail
+            layer, patch by patch; fake patches count by their makeup coverage (elsewhere the refined
+            crop is the photo itself).
+  identity  L1 to the render (= the photo) outside the made-up regions, widened by 3 px.
+  colour    CIELAB L1 between the 5x5-blurred refined crop and the blurred render inside the regions:
+            the colour the shopper chose stays (judged as dE2000 in the quality report), texture may move.
+  inside    plain L1 to the render inside (keeps the refinement a refinement).
+"""
+import argparse
+import csv
+import hashlib
+import json
+import math
+import os
+import random
+import resource
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from nets import PatchDiscriminator, Refiner, count
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_split(data, split):
+    index = json.load(open(os.path.join(data, "index.json")))
+    items = index[split]
+    def img(i, kind):
+        return np.asarray(Image.open(os.path.join(data, split, f"{i['id']}_{kind}.png")).convert("L" if kind == "mask" else "RGB"))
+    bare = np.stack([img(i, "bare") for i in items]).astype(np.float32) / 127.5 - 1
+    render = np.stack([img(i, "render") for i in items]).astype(np.float32) / 127.5 - 1
+    mask = np.stack([img(i, "mask") for i in items]).astype(np.float32)[..., None] / 255.0
+    t = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).contiguous()
+    return t(bare), t(render), t(mask), items
+
+
+def augment(gen, *xs):
+    """Same random flip, rotation (+-8 deg), scale (+-6 %) and gain (+-8 %) for every tensor of a sample."""
+    n = xs[0].shape[0]
+    ang = (torch.rand(n, generator=gen) - 0.5) * math.radians(16)
+    scale = 1 + (torch.rand(n, generator=gen) - 0.5) * 0.12
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    cos, sin = torch.cos(ang) / scale, torch.sin(ang) / scale
+    theta = torch.stack([torch.stack([cos * flip, -sin, torch.zeros(n)], 1), torch.stack([sin * flip, cos, torch.zeros(n)], 1)], 1)
+    grid = F.affine_grid(theta, list(xs[0].shape), align_corners=False)
+    gain = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.16
+    out = []
+    for x in xs:
+        y = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        if y.shape[1] == 3:
+            y = torch.clamp((y + 1) * gain - 1, -1, 1)
+        out.append(y)
+    return out
+
+
+def patches(gen, size, m, *xs):
+    """A `size` x `size` window of each sample, centred on a made-up pixel 3 times in 4 (the rest
+    anywhere): the network is fully convolutional, and training on windows costs a quarter of the
+    CPU of whole 128 px crops."""
+    n, _, h, w = xs[0].shape
+    out = [[] for _ in xs]
+    for i in range(n):
+        ys, xs_ = torch.nonzero(m[i, 0] > 0.5, as_tuple=True)
+        if len(ys) and torch.rand(1, generator=gen).item() < 0.75:
+            k = int(torch.randint(0, len(ys), (1,), generator=gen))
+            cy, cx = int(ys[k]), int(xs_[k])
+        else:
+            cy, cx = int(torch.randint(0, h, (1,), generator=gen)), int(torch.randint(0, w, (1,), generator=gen))
+        y0 = min(max(0, cy - size // 2), h - size)
+        x0 = min(max(0, cx - size // 2), w - size)
+        for j, x in enumerate(xs):
+            out[j].append(x[i : i + 1, :, y0 : y0 + size, x0 : x0 + size])
+    return [torch.cat(o, 0) for o in out]
+
+
+def srgb_to_lab(x):
+    """[-1, 1] sRGB (NCHW) to CIELAB D65, differentiable."""
+    c = (x + 1) / 2
+    lin = torch.where(c <= 0.04045, c / 12.92, ((c.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4)
+    r, g, b = lin[:, 0], lin[:, 1], lin[:, 2]
+    X = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    Y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    Z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+    f = lambda t: torch.where(t > 0.008856, t.clamp(min=0.008856) ** (1 / 3), 7.787 * t + 16 / 116)
+    fx, fy, fz = f(X), f(Y), f(Z)
+    return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], 1)
+
+
+def blur(x):
+    return F.avg_pool2d(x, 5, 1, 2, count_include_pad=False)
+
+
+def weighted_mean(v, w):
+    return (v * w).sum() / w.sum().clamp(min=1e-6)
+
+
+def plot(rows, keys, path):
+    W, H, pad = 900, 520, 50
+    im = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(im)
+    colours = ["#c0392b", "#2980b9", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#2c3e50"]
+    steps = [r["step"] for r in rows]
+    d.rectangle([pad, pad, W - pad, H - pad], outline="black")
+    d.text((pad, 15), "losses per step (each curve scaled to its own max; max in legend)", fill="black")
+    for k, key in enumerate(keys):
+        vals = [r[key] for r in rows]
+        top = max(max(vals), 1e-9)
+        pts = [(pad + (s - steps[0]) / max(1, steps[-1] - steps[0]) * (W - 2 * pad), H - pad - v / top * (H - 2 * pad)) for s, v in zip(steps, vals)]
+        d.line(pts, fill=colours[k % len(colours)], width=2)
+        d.text((W - pad - 210, pad + 8 + 14 * k), f"{key} (max {top:.3g})", fill=colours[k % len(colours)])
+    d.text((pad, H - pad + 8), f"step {steps[0]}", fill="black")
+    d.text((W - pad - 60, H - pad + 8), f"step {steps[-1]}", fill="black")
+    im.save(path)
+
+
+def sha256(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.path.join(HERE, "data"))
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "reference"))
+    ap.add_argument("--config", default=os.path.join(HERE, "config.json"))
+    ap.add_argument("--steps", type=int, default=None, help="override the configured steps (smoke runs)")
+    args = ap.parse_args()
+    config = json.load(open(args.config))
+    tc = config["train"]
+    steps = args.steps or tc["steps"]
+    seed = config["seed"]
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.set_num_threads(tc["threads"])
+    torch.use_deterministic_algorithms(True)
+    gen = torch.Generator().manual_seed(seed)
+
+    bare, render, mask, items = load_split(args.data, "train")
+    n = bare.shape[0]
+    size = bare.shape[-1]
+    G, D = Refiner(), PatchDiscriminator()
+    optG = torch.optim.Adam(G.parameters(), lr=tc["lrG"], betas=(0.5, 0.99))
+    optD = torch.optim.Adam(D.parameters(), lr=tc["lrD"], betas=(0.5, 0.99))
+    w = tc["weights"]
+    rows = []
+    os.makedirs(args.out, exist_ok=True)
+    t0, cpu0 = time.time(), time.process_time()
+    acc = {}
+    print(f"training on {n} samples ({size}x{size}), G {count(G)} params, D {count(D)} params, {steps} steps", flush=True)
+    for step in range(1, steps + 1):
+        lr_scale = min(1.0, 2 * (1 - step / steps) + 0.1)
+        for opt, lr in ((optG, tc["lrG"]), (optD, tc["lrD"])):
+            for group in opt.param_groups:
+                group["lr"] = lr * lr_scale
+        idx = torch.randint(0, n, (tc["batch"],), generator=gen)
+        ridx = torch.randint(0, n, (tc["batch"],), generator=gen)
+        b, r, m = augment(gen, bare[idx], render[idx], mask[idx])
+        (real,) = augment(gen, bare[ridx])
+        if tc["patch"] < size:
+            b, r, m = patches(gen, tc["patch"], m, b, r, m)
+            (real,) = patches(gen, tc["patch"], torch.zeros_like(real[:, :1]), real)
+        inside = (m > 0.5).float()
+        outside = 1 - F.max_pool2d(m, 7, 1, 3).gt(0.02).float()
+        fake = G(b, r, m)
+        # Patch weights for fakes: how much makeup each discriminator patch sees.
+        pw = F.adaptive_max_pool2d(m, D(real).shape[-2:]).detach()
+
+        # Discriminator step.
+        optD.zero_grad()
+        d_real = D(real)
+        d_fake = D(fake.detach())
+        loss_d = ((d_real - 1) ** 2).mean() + weighted_mean((d_fake) ** 2, pw)
+        loss_d.backward()
+        optD.step()
+
+        # Generator step.
+        optG.zero_grad()
+        g_adv = weighted_mean((D(fake) - 1) ** 2, pw)
+        g_id = weighted_mean((fake - r).abs(), outside.expand_as(fake))
+        g_col = weighted_mean((srgb_to_lab(blur(fake)) - srgb_to_lab(blur(r))).abs(), inside.expand(-1, 3, -1, -1))
+        g_in = weighted_mean((fake - r).abs(), inside.expand_as(fake))
+        loss_g = w["adv"] * g_adv + w["identity"] * g_id + w["colour"] * g_col + w["inside"] * g_in
+        loss_g.backward()
+        optG.step()
+
+        for k, v in (("d_real", ((d_real - 1) ** 2).mean()), ("d_fake", weighted_mean(d_fake ** 2, pw)), ("g_adv", g_adv), ("g_identity", g_id), ("g_colour_lab", g_col), ("g_inside", g_in), ("g_total", loss_g)):
+            acc[k] = acc.get(k, 0.0) + float(v)
+        if step % tc["logEvery"] == 0 or step == steps:
+            k_n = tc["logEvery"] if step % tc["logEvery"] == 0 else step % tc["logEvery"]
+            row = {"step": step, **{k: v / k_n for k, v in acc.items()}, "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - cpu0, 1)}
+            rows.append(row)
+            acc = {}
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+
+    keys = ["d_real", "d_fake", "g_adv", "g_identity", "g_colour_lab", "g_inside", "g_total"]
+    with open(os.path.join(args.out, "losses.csv"), "w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=["step", *keys, "wall_s", "cpu_s"])
+        wr.writeheader()
+        wr.writerows(rows)
+    plot(rows, keys, os.path.join(args.out, "losses.png"))
+
+    G.eval()
+    D.eval()
+    z = torch.zeros(1, 3, size, size)
+    zm = torch.zeros(1, 1, size, size)
+    gpath = os.path.join(args.out, "makeup-refiner.onnx")
+    dpath = os.path.join(args.out, "discriminator.onnx")
+    torch.onnx.export(G, (z, z, zm), gpath, input_names=["image", "render", "mask"], output_names=["refined"], opset_version=13)
+    torch.onnx.export(D, (z,), dpath, input_names=["image"], output_names=["patches"], opset_version=13)
+    wall, cpu = time.time() - t0, time.process_time() - cpu0
+    summary = {
+        "seed": seed,
+        "steps": steps,
+        "batch": tc["batch"],
+        "threads": tc["threads"],
+        "samples": n,
+        "faces": len({i["id"].rsplit("_", 1)[0] for i in items}),
+        "photos": sorted({i["photo"] for i in items}),
+        "cropSize": size,
+        "patch": tc["patch"],
+        "generatorParams": count(G),
+        "discriminatorParams": count(D),
+        "wallSeconds": round(wall, 1),
+        "cpuSeconds": round(cpu, 1),
+        "maxRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "torch": torch.__version__,
+        "generatorSha256": sha256(gpath),
+        "discriminatorSha256": sha256(dpath),
+        "final": rows[-1],
+    }
+    json.dump(summary, open(os.path.join(args.out, "training.json"), "w"), indent=2)
+    manifest = {
+        "name": "makeup-refiner",
+        "task": "makeup-refinement",
+        "format": "onnx",
+        "version": f"ref-unet{count(G) // 1000}k-{size}px-s{seed}-{steps}steps",
+        "license": "MIT (this repository); trained on photos from @vladmandic/face-api and @vladmandic/human (MIT)",
+        "files": [{"path": "makeup-refiner.onnx", "sha256": summary["generatorSha256"], "size": os.path.getsize(gpath)}],
+        "input": {"size": size, "layout": "NCHW", "range": [-1, 1], "alignment": "eyes-mouth-v1"},
+        "tensors": {"image": "image", "render": "render", "mask": "mask", "refined": "refined"},
+        "latencyClass": "cpu-realtime",
+        "parameters": count(G),
+        "training": {"config": "models/gan/train/config.json", "summary": "training.json", "losses": "losses.csv"},
+    }
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    print(f"done in {wall:.0f} s wall, {cpu:.0f} s CPU; generator {gpath} sha256 {summary['generatorSha256']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

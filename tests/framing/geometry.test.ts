@@ -134,3 +134,28 @@ describe('virtual-mirror crop', () => {
     expect(maxMove).toBe(0);
   });
 });
+
+describe('the CNNs’ small frame', () => {
+  it('a small-frame point is the camera point divided by the factor (a lit 3x3 block lands on one small pixel centre)', async () => {
+    const { downscale } = await import('../../device/framing/resample.ts');
+    const W = 1080;
+    const H = 1920;
+    const data = Buffer.alloc(W * H * 3);
+    for (let y = 600; y < 603; y++) for (let x = 300; x < 303; x++) data.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    const small = await downscale({ id: 1, capturedAt: 0, width: W, height: H, format: 'rgb24', data }, 3);
+    expect([small.width, small.height]).toEqual([360, 640]);
+    let sx = 0;
+    let sy = 0;
+    let sw = 0;
+    for (let y = 190; y < 210; y++) {
+      for (let x = 90; x < 110; x++) {
+        const v = small.data[(y * small.width + x) * 3];
+        sx += v * (x + 0.5);
+        sy += v * (y + 0.5);
+        sw += v;
+      }
+    }
+    expect(sx / sw).toBeCloseTo(301.5 / 3, 2);
+    expect(sy / sw).toBeCloseTo(601.5 / 3, 2);
+  });
+});

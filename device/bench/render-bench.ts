@@ -4,7 +4,8 @@
  * 640x480 and 1280x720, per category and in total. The face stage runs first on each frame and is
  * excluded; what is timed is what the try-on stage does per frame: the occlusion gate, the render
  * context (light estimate, mask cache), each category's renderer (including the masks it is first
- * to ask for), and the stage end to end. Budget (DESIGN.md): total ≤ 6 ms at 1280x720.
+ * to ask for), and the stage end to end, each in CPU time (process.cpuUsage) and wall time.
+ * Budget (DESIGN.md): total ≤ 6 ms at 1280x720, judged on CPU time.
  * BENCH_ROUNDS sets the passes over the clip (default 2).
  */
 import { mkdtemp, readdir } from 'node:fs/promises';
@@ -18,7 +19,7 @@ import { DEMO_CLIP } from '../source/index.ts';
 import { CatalogSlot } from '../tryon/catalog.ts';
 import { hexToLab } from '../tryon/colour.ts';
 import { CATEGORIES, ProductSchema, type Category, type Finish } from '../tryon/catalog/schema.ts';
-import { createOcclusionGate } from '../tryon/occlusion/index.ts';
+import { createOcclusionGate, newGateScratch } from '../tryon/occlusion/index.ts';
 import { createRenderContext } from '../tryon/render/context.ts';
 import { RENDERERS } from '../tryon/render/registry.ts';
 import type { AppliedProduct } from '../tryon/render/renderer.ts';
@@ -79,11 +80,26 @@ async function framesWithFaces(width: number, height: number, track: (f: Frame) 
   return out;
 }
 
+/** Mean of the CPU-time samples: under load the mean is the cost per frame (CPU time has no waiting in it to skew). */
+class CpuTally {
+  #sum = 0;
+  #n = 0;
+  push(ms: number): void {
+    this.#sum += ms;
+    this.#n++;
+  }
+  mean(): number {
+    return this.#n ? this.#sum / this.#n : 0;
+  }
+}
+
 interface Timings {
   parts: Map<string, RollingWindow>;
+  /** The same parts in CPU time (process.cpuUsage): what the renderer costs, not what the machine's other work adds. */
+  partsCpu: Map<string, CpuTally>;
   stage: RollingWindow;
   /** The stage's CPU time (process.cpuUsage): on a shared machine, wall time also counts waiting for a core. */
-  stageCpu: RollingWindow;
+  stageCpu: CpuTally;
   faces: number;
 }
 
@@ -93,9 +109,13 @@ const cpuMs = () => {
 };
 
 function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, height: number): Timings {
-  const parts = new Map<string, RollingWindow>(['gate', 'context', ...look.map((i) => i.product.category), 'sum'].map((k) => [k, new RollingWindow(4096)]));
+  const keys = ['gate', 'context', ...look.map((i) => i.product.category), 'sum'];
+  const parts = new Map<string, RollingWindow>(keys.map((k) => [k, new RollingWindow(4096)]));
+  const partsCpu = new Map<string, CpuTally>(keys.map((k) => [k, new CpuTally()]));
+  // One gate scratch for the piece-by-piece runs, as the stage keeps its own.
+  const scratch = newGateScratch();
   const stageTime = new RollingWindow(4096);
-  const stageCpu = new RollingWindow(4096);
+  const stageCpu = new CpuTally();
   const stage = createTryOnStage({ selection: () => ({ items: look, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() });
   const frameOf = (data: Buffer, id: number): Frame => ({ id, capturedAt: 0, width, height, format: 'rgb24', data: Buffer.from(data) });
   for (let n = 0; n < frames.length * ROUNDS; n++) {
@@ -104,14 +124,22 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
     // Piece by piece, as the stage does it.
     const frame = frameOf(data, n + 1);
     let t = nowMs();
+    let c = cpuMs();
     let sum = 0;
+    let sumCpu = 0;
     const lap = (key: string) => {
       const now = nowMs();
-      if (record) parts.get(key)!.push(now - t);
+      const cpu = cpuMs();
+      if (record) {
+        parts.get(key)!.push(now - t);
+        partsCpu.get(key)!.push(cpu - c);
+      }
       sum += now - t;
+      sumCpu += cpu - c;
       t = now;
+      c = cpu;
     };
-    const gate = createOcclusionGate(frame, face);
+    const gate = createOcclusionGate(frame, face, undefined, scratch);
     lap('gate');
     const ctx = createRenderContext(frame, face, gate);
     lap('context');
@@ -119,7 +147,10 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
       RENDERERS.get(it.product.category)?.render(ctx, it);
       lap(it.product.category);
     }
-    if (record) parts.get('sum')!.push(sum);
+    if (record) {
+      parts.get('sum')!.push(sum);
+      partsCpu.get('sum')!.push(sumCpu);
+    }
     // End to end through the stage, on a fresh copy.
     const whole = frameOf(data, n + 1);
     const t0 = nowMs();
@@ -130,7 +161,7 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
       stageCpu.push(cpuMs() - c0);
     }
   }
-  return { parts, stage: stageTime, stageCpu, faces: frames.length };
+  return { parts, partsCpu, stage: stageTime, stageCpu, faces: frames.length };
 }
 
 const config = validateConfig({});
@@ -144,20 +175,29 @@ for (const [width, height] of RESOLUTIONS) {
 vision.dispose();
 
 const keys = [...results[0][1].parts.keys()];
-const header = ['part (ms per frame)', ...results.flatMap(([res]) => [`${res} p50`, `${res} p95`])];
+const header = ['part (ms per frame)', ...results.flatMap(([res]) => [`${res} CPU mean`, `${res} wall p50`, `${res} wall p95`])];
 const rows = keys.map((k) => [
   k === 'sum' ? 'total (sum of parts)' : RENDERERS.has(k as Category) || k === 'gate' || k === 'context' ? k : `${k} (no renderer registered)`,
-  ...results.flatMap(([, r]) => [fmt(r.parts.get(k)!.percentile(50)), fmt(r.parts.get(k)!.percentile(95))]),
+  ...results.flatMap(([, r]) => [
+    fmt(r.partsCpu.get(k)!.mean()),
+    fmt(r.parts.get(k)!.percentile(50)),
+    fmt(r.parts.get(k)!.percentile(95)),
+  ]),
 ]);
-rows.push(['stage end to end', ...results.flatMap(([, r]) => [fmt(r.stage.percentile(50)), fmt(r.stage.percentile(95))])]);
-rows.push(['stage end to end, CPU time', ...results.flatMap(([, r]) => [fmt(r.stageCpu.percentile(50)), fmt(r.stageCpu.percentile(95))])]);
+rows.push([
+  'stage end to end',
+  ...results.flatMap(([, r]) => [fmt(r.stageCpu.mean()), fmt(r.stage.percentile(50)), fmt(r.stage.percentile(95))]),
+]);
 const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i].length)));
 console.log(`\nRenderer, full look on the demo clip (${results.map(([res, r]) => `${res}: ${r.faces} frames with a face`).join(', ')}; face stage excluded; ${ROUNDS} rounds)`);
 for (const [n, r] of [header, ...rows].entries()) {
   console.log(`| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`);
   if (n === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
 }
-const total720 = results[1][1].stage.percentile(50);
+// Judged on CPU time: on a shared machine wall time also counts waiting for a core.
+const cpu720 = results[1][1].stageCpu.mean();
 const load = os.loadavg()[0];
-console.log(`\n1280x720 stage p50 ${fmt(total720)} ms (CPU ${fmt(results[1][1].stageCpu.percentile(50))} ms): ${total720 <= BUDGET_720P_MS ? 'within' : 'OVER'} the ${BUDGET_720P_MS} ms budget; load average ${load.toFixed(1)} on ${os.cpus().length} cores${load > os.cpus().length ? ' (machine busy: times inflated)' : ''}`);
+console.log(
+  `\n1280x720 stage CPU ${fmt(cpu720)} ms per frame (wall p50 ${fmt(results[1][1].stage.percentile(50))} ms): ${cpu720 <= BUDGET_720P_MS ? 'within' : 'OVER'} the ${BUDGET_720P_MS} ms budget; load average ${load.toFixed(1)} on ${os.cpus().length} cores${load > os.cpus().length ? ' (machine busy: CPU time inflated by cache and core sharing, wall time by waiting)' : ''}`,
+);
 process.exit(0);

@@ -97,42 +97,61 @@ function featherOf(name: RegionName): number {
 /** Feathers at least this wide (px) are rasterised at a lower resolution and upsampled: they are smooth anyway. */
 const COARSE_FEATHER = 8;
 
-function feathered(polygons: Polygon[], rect: MaskRect, feather: number): Float32Array {
-  if (feather >= COARSE_FEATHER) return coarseFeathered(polygons, rect, feather);
+function feathered(polygons: Polygon[], rect: MaskRect, feather: number, shape?: (v: number) => number): Float32Array {
+  if (feather >= COARSE_FEATHER) return coarseFeathered(polygons, rect, feather, shape);
   const filled = fillPolygons(polygons, rect);
-  return feather >= 1 ? boxBlur(filled, rect.width, rect.height, feather) : filled;
+  const alpha = feather >= 1 ? boxBlur(filled, rect.width, rect.height, feather) : filled;
+  if (shape) for (let i = 0; i < alpha.length; i++) alpha[i] = shape(alpha[i]);
+  return alpha;
 }
 
-/** Fill and blur at 1/s resolution (s up to 4, the blur still ≥ 2 coarse pixels), then bilinear back to the rect. */
-function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number): Float32Array {
+/** The outline's inward fade: half the blur's ramp, the inner half (nothing spills past the outline). */
+const inward = (v: number): number => (v <= 0.5 ? 0 : v >= 1 ? 1 : 2 * v - 1);
+
+/**
+ * Fill and blur at 1/s resolution (s up to 4, the blur still ≥ 2 coarse pixels), then bilinear back
+ * to the rect. `shape` maps each coarse value first (the outline's inward fade). Rows are
+ * interpolated once per coarse column, and runs where the coarse values agree (the region's flat
+ * inside and its empty surround: most of a large region) are filled without interpolating.
+ */
+function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number, shape?: (v: number) => number): Float32Array {
   const s = Math.min(4, Math.floor(feather / 4));
   const low: MaskRect = { x: 0, y: 0, width: Math.ceil(rect.width / s) + 1, height: Math.ceil(rect.height / s) + 1 };
   const scaled = polygons.map((poly) => poly.map(([x, y]): [number, number] => [(x - rect.x) / s, (y - rect.y) / s]));
   const coarse = boxBlur(fillPolygons(scaled, low), low.width, low.height, feather / s);
+  if (shape) for (let i = 0; i < coarse.length; i++) coarse[i] = shape(coarse[i]);
   const alpha = new Float32Array(rect.width * rect.height);
   // Column → coarse position once per call, not per pixel.
   const cx0 = new Int32Array(rect.width);
-  const cx1 = new Int32Array(rect.width);
   const cwx = new Float32Array(rect.width);
   for (let x = 0; x < rect.width; x++) {
     const gx = Math.max(0, (x + 0.5) / s - 0.5);
-    cx0[x] = Math.floor(gx);
-    cx1[x] = Math.min(low.width - 1, cx0[x] + 1);
+    cx0[x] = Math.min(low.width - 2, Math.floor(gx));
     cwx[x] = gx - cx0[x];
   }
+  const column = new Float32Array(low.width);
   for (let y = 0; y < rect.height; y++) {
     const gy = Math.max(0, (y + 0.5) / s - 0.5);
-    const y0 = Math.floor(gy);
+    const y0 = Math.min(low.height - 2, Math.floor(gy));
     const wy = gy - y0;
     const r0 = y0 * low.width;
-    const r1 = Math.min(low.height - 1, y0 + 1) * low.width;
+    const r1 = r0 + low.width;
+    for (let c = 0; c < low.width; c++) column[c] = coarse[r0 + c] + wy * (coarse[r1 + c] - coarse[r0 + c]);
     const o = y * rect.width;
-    for (let x = 0; x < rect.width; x++) {
-      const a = cx0[x];
-      const b = cx1[x];
-      const top = coarse[r0 + a] + cwx[x] * (coarse[r0 + b] - coarse[r0 + a]);
-      const bottom = coarse[r1 + a] + cwx[x] * (coarse[r1 + b] - coarse[r1 + a]);
-      alpha[o + x] = top + wy * (bottom - top);
+    let x = 0;
+    while (x < rect.width) {
+      const c = cx0[x];
+      const v0 = column[c];
+      const dv = column[c + 1] - v0;
+      if (dv === 0) {
+        // Constant over this coarse cell: fill to the end of the cell (and of any equal cells after it).
+        let end = x + 1;
+        while (end < rect.width && column[cx0[end]] === v0 && column[cx0[end] + 1] === v0) end++;
+        if (v0 !== 0) alpha.fill(v0, o + x, o + end);
+        x = end;
+        continue;
+      }
+      for (; x < rect.width && cx0[x] === c; x++) alpha[o + x] = v0 + cwx[x] * dv;
     }
   }
   return alpha;
@@ -143,8 +162,7 @@ function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number): 
  * background), times one minus the other loops (non-overlapping holes) feathered by `inner`.
  */
 function outlineMinusHoles(polygons: Polygon[], rect: MaskRect, outer: number, inner: number): Float32Array {
-  const alpha = feathered(polygons.slice(0, 1), rect, outer / 2);
-  for (let i = 0; i < alpha.length; i++) alpha[i] = Math.min(1, Math.max(0, 2 * alpha[i] - 1));
+  const alpha = feathered(polygons.slice(0, 1), rect, outer / 2, inward);
   // Each hole in its own small rect: the features are a small part of the face.
   for (const hole of polygons.slice(1)) {
     const box = polygonBounds([hole], Math.ceil(inner) + 1, { width: rect.x + rect.width, height: rect.y + rect.height });

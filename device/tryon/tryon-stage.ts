@@ -18,6 +18,7 @@ import type { PersonMask } from '../vision/segmentation.ts';
 import { initialItems, type CatalogSlot } from './catalog.ts';
 import type { TryOnPin } from './catalog/pin.ts';
 import { CATEGORIES, type Category } from './catalog/schema.ts';
+import { newGateScratch, type GateScratch } from './occlusion/index.ts';
 import { createRenderContext } from './render/context.ts';
 import { RENDERERS } from './render/registry.ts';
 import type { AppliedProduct, CategoryRenderer, OcclusionGate } from './render/renderer.ts';
@@ -31,7 +32,8 @@ export interface TryOnSelection {
   chosen?: boolean;
 }
 
-export type GateFactory = (frame: Frame, face: Face, person?: PersonMask) => OcclusionGate;
+/** Builds the frame's occlusion gate; `scratch` is the stage's, so the gate's buffers are reused from frame to frame. */
+export type GateFactory = (frame: Frame, face: Face, person?: PersonMask, scratch?: GateScratch) => OcclusionGate;
 
 export interface TryOnStageDeps {
   selection: () => TryOnSelection;
@@ -58,6 +60,7 @@ export function wantsSegmentation(selection: TryOnSelection): boolean {
 
 export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
   const renderers = deps.renderers ?? RENDERERS;
+  const scratch = newGateScratch();
   return (frame, faces, person) => {
     const shopper = faces[0];
     if (!shopper) return [];
@@ -68,7 +71,7 @@ export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
     if (chosen.length === 0) return [];
     const items = [...chosen].sort((a, b) => ORDER.get(a.product.category)! - ORDER.get(b.product.category)!);
     const bare = split > 0 ? keepBare(frame, split) : null;
-    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person), person);
+    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person, scratch), person);
     const applied: string[] = [];
     for (const item of items) {
       const renderer = renderers.get(item.product.category);

@@ -99,8 +99,12 @@ const PERSON = { lo: 0.25, hi: 0.6 } as const;
  * family the renderers ask for (lipstick and the liner's lip side; shadow, liner and lashes; every
  * skin region), so a look with many skin products gates the skin once. Pads, × inter-ocular distance.
  */
-const LIPS_PAD = 0.12;
-const EYES_PAD = 0.22;
+const LIPS_PAD = 0.05;
+const EYES_PAD = 0.13;
+/** Pixels added to those pads (a small face's feathers are at least a pixel or two). */
+const PAD_PX = 4;
+/** The skin family's rect is the face skin region's box grown by this (its feather reaches 0.16). */
+const SKIN_PAD = 0.17;
 
 /** Buffers a gate may reuse from frame to frame (one per try-on stage; a gate without one allocates its own). */
 export interface GateScratch {
@@ -139,9 +143,9 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
   };
 
   const familyRects: Partial<Record<Family, MaskRect | null>> = {
-    skin: planeRect,
-    lips: padded(lm, [...LIPS_OUTER], scale * LIPS_PAD, planeRect),
-    eyes: padded(lm, [...EYE_RIGHT, ...EYE_LEFT, ...EYE_RIGHT_RING2_UPPER, ...EYE_LEFT_RING2_UPPER, ...EYE_RIGHT_RING1_UPPER, ...EYE_LEFT_RING1_UPPER], scale * EYES_PAD, planeRect),
+    skin: padded(regionPolygons(lm, 'faceSkin')[0], scale * SKIN_PAD + PAD_PX, planeRect),
+    lips: padded(loop(lm, LIPS_OUTER), scale * LIPS_PAD + PAD_PX, planeRect),
+    eyes: padded(loop(lm, EYE_FAMILY_POINTS), scale * EYES_PAD + PAD_PX, planeRect),
   };
   const familyVis = new Map<Family, { rect: MaskRect; vis: Float32Array }>();
 
@@ -175,10 +179,13 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
   };
 }
 
-/** Box of some landmarks grown by `pad`, within `limit` (null without a limit). */
-function padded(lm: Face['landmarks'], indices: number[], pad: number, limit: MaskRect | null): MaskRect | null {
+/** Lash lines, the crease ring and the ring under the brow of both eyes: what shadow, liner and lashes reach. */
+const EYE_FAMILY_POINTS = [...EYE_RIGHT, ...EYE_LEFT, ...EYE_RIGHT_RING1_UPPER, ...EYE_LEFT_RING1_UPPER, ...EYE_RIGHT_RING2_UPPER, ...EYE_LEFT_RING2_UPPER];
+
+/** Box of some points grown by `pad`, within `limit` (null without a limit). */
+function padded(points: ReadonlyArray<readonly [number, number]>, pad: number, limit: MaskRect | null): MaskRect | null {
   if (!limit) return null;
-  const box = polygonBounds([loop(lm, indices)], pad, { width: limit.x + limit.width, height: limit.y + limit.height });
+  const box = polygonBounds([points], pad, { width: limit.x + limit.width, height: limit.y + limit.height });
   if (!box) return null;
   const x = Math.max(box.x, limit.x);
   const y = Math.max(box.y, limit.y);

@@ -95,7 +95,27 @@ export class LabPlane {
     return i * 3;
   }
 
-  /** The L, a, b triplets; read only at offsets returned by `offset()`. */
+  /**
+   * Converts every pixel of `rect` (which must lie in the plane) in one tight pass; afterwards its
+   * triplets may be read straight from `data()` at ((y - plane.y) * plane.width + x - plane.x) * 3.
+   */
+  ensure(rect: MaskRect): void {
+    const plane = this.rect;
+    const rgb = this.#rgb;
+    const lab = this.#lab;
+    const done = this.#done;
+    for (let y = 0; y < rect.height; y++) {
+      let i = (rect.y - plane.y + y) * plane.width + rect.x - plane.x;
+      for (let x = 0; x < rect.width; x++, i++) {
+        if (done[i]) continue;
+        const o = i * 3;
+        srgbToLab(rgb[o], rgb[o + 1], rgb[o + 2], lab, o);
+        done[i] = 1;
+      }
+    }
+  }
+
+  /** The L, a, b triplets; read only at offsets returned by `offset()` or inside a rect passed to `ensure()`. */
   data(): Float32Array {
     return this.#lab;
   }

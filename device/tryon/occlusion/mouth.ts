@@ -70,28 +70,48 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
 
 /** Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected. */
 function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Array {
-  const reached = new Uint8Array(seed.length);
-  const stack: number[] = [];
-  for (let i = 0; i < seed.length; i++) {
+  const n = seed.length;
+  const reached = new Uint8Array(n);
+  // Each pixel is pushed at most once.
+  const stack = new Int32Array(n);
+  let top = 0;
+  for (let i = 0; i < n; i++) {
     if (seed[i] >= 0.5) {
       reached[i] = 1;
-      stack.push(i);
+      stack[top++] = i;
     }
   }
-  const visit = (j: number) => {
-    if (reached[j] || open[j] <= FLOOD_MIN) return;
-    reached[j] = 1;
-    stack.push(j);
-  };
-  while (stack.length > 0) {
-    const i = stack.pop()!;
+  while (top > 0) {
+    const i = stack[--top];
     const x = i % width;
-    if (x > 0) visit(i - 1);
-    if (x < width - 1) visit(i + 1);
-    if (i >= width) visit(i - width);
-    if (i + width < seed.length) visit(i + width);
+    if (x > 0 && !reached[i - 1] && open[i - 1] > FLOOD_MIN) {
+      reached[i - 1] = 1;
+      stack[top++] = i - 1;
+    }
+    if (x < width - 1 && !reached[i + 1] && open[i + 1] > FLOOD_MIN) {
+      reached[i + 1] = 1;
+      stack[top++] = i + 1;
+    }
+    if (i >= width && !reached[i - width] && open[i - width] > FLOOD_MIN) {
+      reached[i - width] = 1;
+      stack[top++] = i - width;
+    }
+    if (i + width < n && !reached[i + width] && open[i + width] > FLOOD_MIN) {
+      reached[i + width] = 1;
+      stack[top++] = i + width;
+    }
   }
   return reached;
+}
+
+/** The part of `rect` that lies in the plane (null when none does). */
+export function withinPlane(lab: LabPlane, rect: MaskRect): MaskRect | null {
+  const p = lab.rect;
+  const x0 = Math.max(rect.x, p.x);
+  const y0 = Math.max(rect.y, p.y);
+  const x1 = Math.min(rect.x + rect.width, p.x + p.width);
+  const y1 = Math.min(rect.y + rect.height, p.y + p.height);
+  return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
 }
 
 /** Multiplies `vis` (over `rect`) by how visible the lip surface is at each pixel. */
@@ -105,15 +125,17 @@ export function applyMouthGate(
   const hole = fillPolygons([loop(landmarks, LIPS_INNER)], rect);
   for (let i = 0; i < vis.length; i++) vis[i] *= 1 - Math.min(1, hole[i]);
   const { lip, skin } = models;
-  if (!lip) return;
+  const inPlane = withinPlane(lab, rect);
+  if (!lip || !inPlane) return;
+  lab.ensure(inPlane);
   const notLip = new Float32Array(vis.length);
   const skinLike = new Float32Array(vis.length);
   const data = lab.data();
-  for (let y = 0; y < rect.height; y++) {
-    for (let x = 0; x < rect.width; x++) {
-      if (!lab.has(rect.x + x, rect.y + y)) continue;
-      const o = lab.offset(rect.x + x, rect.y + y);
-      const i = y * rect.width + x;
+  const plane = lab.rect;
+  for (let y = inPlane.y - rect.y; y < inPlane.y + inPlane.height - rect.y; y++) {
+    let o = ((rect.y + y - plane.y) * plane.width + inPlane.x - plane.x) * 3;
+    let i = y * rect.width + inPlane.x - rect.x;
+    for (let x = 0; x < inPlane.width; x++, o += 3, i++) {
       const dLip = distance(lip, data, o);
       notLip[i] = ramp(dLip, NOT_LIP.lo, NOT_LIP.hi);
       if (skin) {

@@ -24,14 +24,18 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
 /** The skin test is memoised per colour at 6 bits a channel (within a level or two of the pixel's own Lab). */
 const KEY_BITS = 6;
 const KEYS = 1 << (3 * KEY_BITS);
-const UNSEEN = -1;
 
-/** Per-colour memo of the skin test, reused from frame to frame (cleared for each frame's model). */
+/**
+ * Per-colour memo of the skin test, reused from call to call: an entry is valid only under the
+ * call's own stamp, so nothing is cleared between frames.
+ */
 export interface SkinScratch {
   keep: Float32Array;
+  stamp: Uint32Array;
+  call: number;
 }
 
-export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0) });
+export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0 });
 
 /**
  * Multiplies `vis` (over `rect`) by how much each pixel looks like this face's skin. Evaluated once
@@ -40,8 +44,15 @@ export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0) })
  * resolution, so each is converted and measured once.
  */
 export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, scratch: SkinScratch = newSkinScratch()): void {
-  if (scratch.keep.length !== KEYS) scratch.keep = new Float32Array(KEYS);
-  const keepOf = scratch.keep.fill(UNSEEN);
+  if (scratch.keep.length !== KEYS) {
+    scratch.keep = new Float32Array(KEYS);
+    scratch.stamp = new Uint32Array(KEYS);
+  }
+  if (++scratch.call === 0xffffffff) {
+    scratch.stamp.fill(0);
+    scratch.call = 1;
+  }
+  const { keep: keepOf, stamp, call } = scratch;
   const rgb = lab.rgb();
   const probe = new Float32Array(3);
   const shift = 8 - KEY_BITS;
@@ -57,7 +68,8 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
     for (let x = x0; x < x1; x += 2, o += 6) {
       const key = ((rgb[o] >> shift) << (2 * KEY_BITS)) | ((rgb[o + 1] >> shift) << KEY_BITS) | (rgb[o + 2] >> shift);
       let keep = keepOf[key];
-      if (keep === UNSEEN) {
+      if (stamp[key] !== call) {
+        stamp[key] = call;
         // The bin's centre colour.
         srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
         keep = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);

@@ -4,6 +4,12 @@
  * provider, TF.js WASM, tfjs-node-gpu when installed), on the same input: a real face photo
  * (the face-api demo photo, resized to the model's input) in the model's declared range.
  * Prints progress, then one markdown table. Budget on the 2-core reference CPU: mesh <= 4 ms.
+ *
+ * Then the precision variants (models/converter/variants.ts) of each model on ONNX Runtime CPU:
+ * p50/p95 wall ms and CPU ms per run (process.cpuUsage: the box is shared, wall time is inflated
+ * by load, CPU time much less), file size, and parity with float32 measured here on the held-out
+ * face-api demo photos through the daemon's decoders (landmark px, detector box IoU, mask
+ * difference), with the autotune's accuracy-budget verdict. `--no-variants` skips this part.
  */
 import { createRequire } from 'node:module';
 import { mkdtemp } from 'node:fs/promises';
@@ -16,6 +22,9 @@ import { probeHost } from '../vision/runtime/host.ts';
 import { createOnnxRuntime } from '../vision/runtime/onnx-runtime.ts';
 import { createTfjsRuntime } from '../vision/runtime/tfjs-runtime.ts';
 import type { InferenceRuntime } from '../vision/runtime/runtime.ts';
+import { DEFAULT_ACCURACY_BUDGET, outsideBudget } from '../vision/runtime/select.ts';
+import { availableVariants } from '../../models/registry.ts';
+import { EVALUATION_PHOTOS, evaluationFiles, loadPhotoSet, parityOf } from '../../models/converter/variants.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -119,3 +128,52 @@ console.log(`| --- | ${backends.map(() => '---').join(' | ')} |`);
 for (const m of MODELS) console.log(`| ${m} | ${backends.map((b) => cell(m, b)).join(' | ')} |`);
 const mesh = rows.find((r) => r.model === 'face-mesh' && r.backend.startsWith('onnx'));
 if (mesh) console.log(`\nface-mesh budget (<= 4 ms on the 2-core reference CPU): ${mesh.backend} p50 ${mesh.p50.toFixed(2)} ms ${mesh.p50 <= 4 ? 'OK' : 'OVER'}`);
+
+if (!args.includes('--no-variants')) await benchVariants();
+
+/** The precision variants on ONNX Runtime CPU: speed (wall and CPU time) and parity with float32. */
+async function benchVariants(): Promise<void> {
+  console.error(`variants: finding the faces on ${EVALUATION_PHOTOS} ...`);
+  const photos = await loadPhotoSet(cpu, evaluationFiles());
+  const lines: string[] = [];
+  for (const name of MODELS) {
+    const variants = await availableVariants(name, 'onnx');
+    const fp32 = await cpu.load(await resolveModel(name, undefined, 'onnx'));
+    try {
+      for (const variant of variants) {
+        const resolved = await resolveModel(name, undefined, 'onnx', variant);
+        const model = variant === 'fp32' ? fp32 : await cpu.load(resolved);
+        try {
+          const shape = resolved.manifest.input.shape;
+          const input = await photoInput(resolved.manifest);
+          for (let i = 0; i < WARM; i++) await model.run(input, shape);
+          const times: number[] = [];
+          const cpu0 = process.cpuUsage();
+          for (let i = 0; i < RUNS; i++) {
+            const t0 = performance.now();
+            await model.run(input, shape);
+            times.push(performance.now() - t0);
+          }
+          const used = process.cpuUsage(cpu0);
+          const cpuMs = (used.user + used.system) / 1000 / RUNS;
+          times.sort((a, b) => a - b);
+          const parity = variant === 'fp32' ? null : await parityOf(fp32, model, photos.images, photos.faces);
+          const verdict = parity ? (outsideBudget(parity, DEFAULT_ACCURACY_BUDGET) ?? 'within budget') : 'reference';
+          const kib = (resolved.manifest.files[0].size ?? 0) / 1024;
+          const par = parity ? `${parity.metric} mean ${parity.mean.toFixed(parity.metric === 'mask-abs' ? 4 : 3)} / worst ${parity.worst.toFixed(parity.metric === 'mask-abs' ? 4 : 3)} (${parity.samples})` : '–';
+          lines.push(`| ${name} | ${variant} | ${kib.toFixed(0)} | ${times[Math.floor(RUNS * 0.5)].toFixed(2)} / ${times[Math.min(RUNS - 1, Math.floor(RUNS * 0.95))].toFixed(2)} | ${cpuMs.toFixed(2)} | ${par} | ${verdict} |`);
+          console.error(`  ${name} ${variant}: p50 ${times[Math.floor(RUNS * 0.5)].toFixed(2)} ms, CPU ${cpuMs.toFixed(2)} ms/run, ${par}`);
+        } finally {
+          if (model !== fp32) model.dispose();
+        }
+      }
+    } finally {
+      fp32.dispose();
+    }
+  }
+  console.log(`\nPrecision variants on onnx-cpu (${host.cpuModel} x${host.cores}, intra-op threads ${THREADS ?? 'default'}; ${RUNS} runs; parity vs fp32 on ${EVALUATION_PHOTOS}, ${photos.faces.length} faces; budget ${JSON.stringify(DEFAULT_ACCURACY_BUDGET)})\n`);
+  console.log('| model | variant | KiB | wall p50 / p95 ms | CPU ms/run | parity vs fp32 (mean / worst, samples) | autotune budget |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const l of lines) console.log(l);
+  console.log(host.gpu ? '' : '\nNo NVIDIA GPU on this host: the TensorRT FP16/INT8 path (trt fp16/int8 engines) was not measured.');
+}

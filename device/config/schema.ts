@@ -151,6 +151,22 @@ export const MirrorConfig = z.strictObject({
       /** Person segmentation: 0 = off, N = run on every Nth frame (the mask is reused in between). */
       segmentationEvery: z.number().int().min(0).max(30).default(0),
       segmentationModel: z.enum(['selfie', 'meet']).default('selfie'),
+      /**
+       * Model precision: `auto` lets the backend autotune (backend "auto") time the compressed ONNX
+       * variants (fp16, int8) whose measured parity is within `accuracyBudget` beside float32 and
+       * keep the fastest; fp32/fp16/int8 pins one where the model has it.
+       */
+      precision: z.enum(['auto', 'fp32', 'fp16', 'int8']).default('auto'),
+      accuracyBudget: z
+        .strictObject({
+          /** Mean extra landmark error (mesh, iris) vs float32, frame pixels. */
+          landmarkPx: z.number().min(0).max(10).default(0.5),
+          /** Mean detector box IoU with float32. */
+          boxIou: z.number().min(0).max(1).default(0.9),
+          /** Mean person-mask difference vs float32 (probability). */
+          maskAbs: z.number().min(0).max(1).default(0.02),
+        })
+        .prefault({}),
     })
     .prefault({}),
   tryon: z

@@ -76,7 +76,14 @@ export const ON_DEMAND_EVERY = 2;
 
 export async function createFaceStage(vision: MirrorConfig['vision'], logger: Logger, options: FaceStageOptions): Promise<FaceStage> {
   // Each model on the fastest backend this host has (timed once, cached per host in stateDir).
-  const loader = await createModelLoader({ backend: vision.backend, providers: vision.providers, stateDir: options.stateDir, logger });
+  const loader = await createModelLoader({
+    backend: vision.backend,
+    providers: vision.providers,
+    precision: vision.precision,
+    accuracyBudget: vision.accuracyBudget,
+    stateDir: options.stateDir,
+    logger,
+  });
   const runtime = loader.asRuntime();
   const models: LoadedModel[] = [];
   try {

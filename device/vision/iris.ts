@@ -8,6 +8,7 @@
 import type { IrisDecode } from '../../models/decode.ts';
 import type { LoadedModel } from './runtime/runtime.ts';
 import { sampleRegion, regionToFrame, type RgbImage, type SquareRegion } from './image-ops.ts';
+import { EYE_LEFT_UPPER, EYE_RIGHT_UPPER } from './regions.ts';
 
 export interface Iris {
   /** Centre in frame pixels. */
@@ -22,7 +23,11 @@ export interface IrisPair {
   left: Iris;
 }
 
-const EYES = { right: [33, 133], left: [263, 362] } as const;
+/** Eye corners (outer, inner) from the one landmark table (regions.ts). */
+export const EYE_CORNERS = {
+  right: [EYE_RIGHT_UPPER[0], EYE_RIGHT_UPPER[EYE_RIGHT_UPPER.length - 1]],
+  left: [EYE_LEFT_UPPER[0], EYE_LEFT_UPPER[EYE_LEFT_UPPER.length - 1]],
+} as const;
 
 /** What the tracker needs from an iris model, whatever model runs it. */
 export interface IrisEstimator {
@@ -66,7 +71,7 @@ export class IrisModel implements IrisEstimator {
     const { model, size, spec, inputs } = this.#plan;
     const range = model.manifest.input.range;
     const regions = (['right', 'left'] as const).map((side) => {
-      const [a, b] = EYES[side].map((i) => landmarks[i]);
+      const [a, b] = EYE_CORNERS[side].map((i) => landmarks[i]);
       const size = Math.hypot(b[0] - a[0], b[1] - a[1]) * spec.cropScale;
       // Upright for both eyes: the angle of the outer → inner line, flipped for the left eye.
       const angle = side === 'right' ? Math.atan2(b[1] - a[1], b[0] - a[0]) : Math.atan2(a[1] - b[1], a[0] - b[0]);

@@ -19,7 +19,7 @@ import type { Box, Face } from './face.ts';
 import type { FaceStage } from './face-stage.ts';
 import { FaceTracker } from './face-tracker.ts';
 import type { RgbImage } from './image-ops.ts';
-import { IrisModel } from './iris.ts';
+import { EYE_CORNERS, IrisModel } from './iris.ts';
 import { FaceMesh } from './mesh.ts';
 import type { InferenceRuntime, LoadedModel } from './runtime/runtime.ts';
 import { PersonSegmenter } from './segmentation.ts';
@@ -154,7 +154,8 @@ export async function smokeTestIris(golden: readonly GoldenFace[], candidate: Lo
     } catch (err) {
       return `golden frame ${i + 1}: the model failed to run (${(err as Error).message})`;
     }
-    for (const [side, [a, b]] of [['right', [33, 133]], ['left', [263, 362]]] as const) {
+    for (const side of ['right', 'left'] as const) {
+      const [a, b] = EYE_CORNERS[side];
       const [p, q] = [face.landmarks[a], face.landmarks[b]];
       const span = Math.hypot(q[0] - p[0], q[1] - p[1]);
       const { center, radius } = pair[side];

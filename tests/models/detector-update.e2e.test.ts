@@ -36,6 +36,7 @@ const GOOD = '4.0.0-detector-e2e';
 interface Health {
   models: Record<string, string>;
   backends: Record<string, string>;
+  backendChoices: Record<string, { backend: string; variant: string; timings?: Record<string, number>; rejected?: Record<string, string> }>;
   processedFrames: number;
   update: { jobId: string; state: string; reason?: string } | null;
 }
@@ -120,8 +121,17 @@ describe.skipIf(!HAVE)('a face-detector update through the real fleet on a real 
   });
 
   it('a signed detector bundle made with make-bundle commits on the mirror and serves frames', async () => {
-    const bundled = (await health()).models['face-detector'];
-    expect(bundled).toMatch(/^blazeface-back-256/);
+    const before = await health();
+    const bundled = before.models['face-detector'];
+    expect(bundled).toMatch(/^blazeface-back-256[^+]*(\+onnx13(\+fp16|\+int8)?)?$/);
+    // The autotune's choice per model (backend and precision variant, timings, variants left out) is in /healthz.
+    for (const name of ['face-detector', 'face-mesh']) {
+      const c = before.backendChoices[name];
+      expect(c.variant).toMatch(/^(fp32|fp16|int8)$/);
+      expect(c.timings?.['onnx-cpu']).toBeGreaterThan(0);
+      expect(Object.keys(c.timings ?? {}).length + Object.keys(c.rejected ?? {}).length).toBeGreaterThanOrEqual(4);
+    }
+    console.log(`[e2e] /healthz backendChoices: ${JSON.stringify(before.backendChoices)}`);
     const file = path.join(work, 'face-detector-good.bundle');
     await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device/tools/make-bundle.ts'), '--model', 'face-detector', '--version', GOOD, '--out', file], { cwd: repoRoot });
     const from = daemon.logs.length;

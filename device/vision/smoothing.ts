@@ -13,7 +13,10 @@
  *    face outline and the rest of the face still.
  *
  * Both filters see speeds in face-size units, so one tuning holds at any distance from the mirror.
- * `reset()` forgets everything (the tracker calls it when the face is lost).
+ * `reset()` forgets everything (the tracker calls it when the face is lost or a new shopper is
+ * acquired). A jump (the face's centre moved more than JUMP face radii, or its size changed by
+ * more than JUMP_SCALE, since the last frame) also starts afresh: a filter would drag the
+ * landmarks across the gap for several frames, painting the cheek or the background.
  */
 import { EYE_LEFT, EYE_RIGHT, BROW_LEFT, BROW_RIGHT, FACE_OVAL, LIPS_INNER, LIPS_OUTER } from './regions.ts';
 import { MESH_POINT_COUNT } from './face.ts';
@@ -48,6 +51,11 @@ export const DEFAULT_SMOOTHING: SmoothingParams = {
     face: { minCutoff: 0.7, beta: 10, dCutoff: 1 },
   },
 };
+
+/** Centre travel in one frame, in face radii (RMS distance of the points from their centre), that is a jump. */
+export const JUMP = 0.5;
+/** Size ratio in one frame that is a jump. */
+const JUMP_SCALE = 1.4;
 
 /** The config's flat `vision.smoothing` (motion beside each region) as the smoother's params. */
 export function smoothingFrom(config: { enabled: boolean; motion: OneEuroParams } & Record<SmoothedRegion, OneEuroParams>): SmoothingParams {
@@ -129,6 +137,8 @@ export class LandmarkSmoother {
   #prevAngle = 0;
   /** Pixels per motion unit, fixed at the first frame of a track. */
   #motionUnit: number | null = null;
+  /** Last frame's raw centre and radius (the jump test). */
+  #last: { cx: number; cy: number; scale: number } | null = null;
 
   constructor(params: SmoothingParams = DEFAULT_SMOOTHING) {
     this.#params = params;
@@ -142,6 +152,7 @@ export class LandmarkSmoother {
     this.#shape = null;
     this.#prevAngle = 0;
     this.#motionUnit = null;
+    this.#last = null;
     this.#motion.reset();
     for (const p of this.#points) p.reset();
   }
@@ -150,8 +161,6 @@ export class LandmarkSmoother {
   smooth(raw: ReadonlyArray<readonly [number, number, number]>, tMs: number): Landmarks {
     const n = raw.length;
     if (!this.#params.enabled || n !== MESH_POINT_COUNT) return raw.map(([x, y, z]) => [x, y, z]);
-    const dt = this.#shape ? Math.max(1e-3, (tMs - this.#lastT) / 1000) : 1 / 30;
-    this.#lastT = tMs;
 
     // Rigid motion of this frame: centroid, RMS radius, rotation against the previous shape.
     let cx = 0;
@@ -165,6 +174,11 @@ export class LandmarkSmoother {
     let r2 = 0;
     for (const p of raw) r2 += (p[0] - cx) ** 2 + (p[1] - cy) ** 2;
     const scale = Math.sqrt(r2 / n) || 1;
+    const last = this.#last;
+    if (last && (Math.hypot(cx - last.cx, cy - last.cy) > JUMP * last.scale || Math.max(scale / last.scale, last.scale / scale) > JUMP_SCALE)) this.reset();
+    this.#last = { cx, cy, scale };
+    const dt = this.#shape ? Math.max(1e-3, (tMs - this.#lastT) / 1000) : 1 / 30;
+    this.#lastT = tMs;
     let angle = 0;
     if (this.#shape) {
       // Least-squares rotation taking the reference shape onto this frame's centred points.

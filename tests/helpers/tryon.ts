@@ -10,8 +10,8 @@ import { ProductSchema, type Category, type Finish } from '../../device/tryon/ca
 import type { AppliedProduct } from '../../device/tryon/render/renderer.ts';
 import type { Frame } from '../../device/core/frame.ts';
 import type { Face } from '../../device/vision/face.ts';
-import { FaceTracker } from '../../device/vision/face-tracker.ts';
-import type { RgbImage } from '../../device/vision/image-ops.ts';
+import { FaceTracker, regionFromDetection, regionFromLandmarks } from '../../device/vision/face-tracker.ts';
+import { regionBounds, type RgbImage } from '../../device/vision/image-ops.ts';
 import { repoRoot } from './daemon.ts';
 import { cropImage, loadVision, readRgb } from './vision.ts';
 
@@ -28,7 +28,12 @@ type Vision = Awaited<ReturnType<typeof loadVision>>;
 /** A window about three faces wide around the photo's first face, meshed again in the window (as the mirror sees one shopper). */
 export async function shopperFrom(vision: Vision, packagePath: string): Promise<Shopper> {
   const photo = await readRgb(packagePath);
-  const first = (await new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 }).process(photo)).faces[0];
+  // The photo's largest face (the detector lists faces largest first; the tracker's shopper rule
+  // also weighs centrality), meshed as a new track starts: on the detection's crop, then on the
+  // crop the mesh's own points give.
+  const largest = (await vision.detector.detect(photo))[0];
+  const firstMesh = largest && (await vision.mesh.estimate(photo, regionFromDetection(largest)));
+  const first = firstMesh && { box: regionBounds(regionFromLandmarks(firstMesh.landmarks)) };
   if (!first) throw new Error(`no face in ${packagePath}`);
   const side = first.box.width * 1.6;
   const image = cropImage(photo, { x: first.box.x + first.box.width / 2 - side / 2, y: first.box.y + first.box.height / 2 - side * 0.45, width: side, height: side });

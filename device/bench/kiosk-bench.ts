@@ -248,34 +248,37 @@ async function shop(page: Page, until: () => boolean, tally: { done: number; fai
   const categories = await page.locator('[data-testid=categories] [data-category]').evaluateAll((els) =>
     els.map((el) => el.getAttribute('data-category')!).filter((c) => c !== 'looks'),
   );
-  const steps: Array<(round: number) => Promise<void>> = [
-    async (round) => tap(`[data-testid=categories] [data-category="${categories[round % categories.length]}"]`),
-    async (round) => tap('[data-testid=shades] [data-shade]', round % 3),
-    async () => drag('[data-testid=intensity]', 0.95, 0.4),
-    async () => drag('[data-testid=intensity]', 0.4, 0.9),
-    async () => tap('[data-testid=compare]'),
-    async () => dragKnob(-0.25),
-    async () => dragKnob(0.4),
-    async () => tap('[data-testid=compare]'),
-    async () => tap('[data-testid=categories] [data-category=looks]'),
-    async (round) => tap('[data-look]', round % 3),
-    async (round) => {
-      if (round % 4 !== 3) return; // a save every fourth round: the QR dialog, then done
-      await tap('[data-testid=save]');
-      await pause(1500);
-      await tap('[data-testid=saved-close]');
-    },
-    async () => tap('[data-testid=clear]'),
+  const steps: Array<[string, (round: number) => Promise<void>]> = [
+    ['category', async (round) => tap(`[data-testid=categories] [data-category="${categories[round % categories.length]}"]`)],
+    ['shade', async (round) => tap('[data-testid=shades] [data-shade]', round % 3)],
+    ['intensity down', async () => drag('[data-testid=intensity]', 0.95, 0.4)],
+    ['intensity up', async () => drag('[data-testid=intensity]', 0.4, 0.9)],
+    ['compare on', async () => tap('[data-testid=compare]')],
+    ['split left', async () => dragKnob(-0.25)],
+    ['split right', async () => dragKnob(0.4)],
+    ['compare off', async () => tap('[data-testid=compare]')],
+    ['looks', async () => tap('[data-testid=categories] [data-category=looks]')],
+    ['look', async (round) => tap('[data-look]', round % 3)],
+    [
+      'save',
+      async (round) => {
+        if (round % 4 !== 3) return; // a save every fourth round: the QR dialog, then done
+        await tap('[data-testid=save]');
+        await pause(1500);
+        await tap('[data-testid=saved-close]');
+      },
+    ],
+    ['clear', async () => tap('[data-testid=clear]')],
   ];
   for (let round = 0; !until(); round++) {
-    for (const step of steps) {
+    for (const [name, step] of steps) {
       if (until()) return;
       try {
         await step(round);
         tally.done++;
       } catch (err) {
         tally.failed++;
-        tally.lastError = (err as Error).message.split('\n')[0];
+        tally.lastError = `${name}: ${(err as Error).message.split('\n')[0]}`;
         await page.keyboard.press('Escape').catch(() => {});
       }
       await pause(800);

@@ -177,7 +177,19 @@ export interface ServerToClientEvents {
   confirmClosed: (msg: { id: string }) => void;
 }
 
+/**
+ * The mirror's box on the kiosk's screen in device pixels (sent on connect and when it changes):
+ * the most pixels a frame can show there, so a daemon that sends more is sending waste.
+ */
+export interface KioskDisplayMessage {
+  width: number;
+  height: number;
+  devicePixelRatio: number;
+}
+
 export interface ClientToServerEvents {
+  /** Where the kiosk paints frames (device pixels). */
+  'kiosk:display': (msg: KioskDisplayMessage) => void;
   /** The kiosk tells which frame it painted, for capture-to-paint latency. */
   painted: (msg: PaintedMessage) => void;
   /** Puts a product on (replacing the same category's product); shadeId defaults to its first shade, intensity to 1. */

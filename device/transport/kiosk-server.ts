@@ -18,7 +18,7 @@ import { Server, type Socket } from 'socket.io';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { EncodedFrame } from '../pipeline.ts';
-import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type ConfirmRequest, type FrameMessage, type KioskWelcomeMessage, type ServerToClientEvents, type SourceStatusMessage, type StatsMessage } from './events.ts';
+import { FRAME_ACK_TIMEOUT_MS, type ClientToServerEvents, type ConfirmRequest, type FrameMessage, type KioskDisplayMessage, type KioskWelcomeMessage, type ServerToClientEvents, type SourceStatusMessage, type StatsMessage } from './events.ts';
 import { toFrameMessage } from './frame-message.ts';
 import type { Logger } from '../core/logger.ts';
 import { createOriginPolicy, type OriginPolicy } from './origin-policy.ts';
@@ -36,6 +36,11 @@ const CONTENT_TYPES: Record<string, string> = {
 
 const Painted = z.strictObject({ id: z.number().int().positive(), paintedAt: z.number().positive() });
 const Answer = z.strictObject({ id: z.string(), allow: z.boolean() });
+const Display = z.strictObject({
+  width: z.number().int().min(1).max(16384),
+  height: z.number().int().min(1).max(16384),
+  devicePixelRatio: z.number().min(0.1).max(16),
+});
 
 
 /** The path below the UI root, or null when its percent-encoding is malformed. */
@@ -60,6 +65,8 @@ export interface KioskServerOptions {
   metrics?: { contentType: string; metrics(): Promise<string> };
   /** A frame this server sent was painted by a kiosk (for capture-to-paint latency). */
   onPainted: (capturedAt: number, paintedAt: number) => void;
+  /** A kiosk said where it paints frames (device pixels), on connect and on every change. */
+  onDisplay?: (display: KioskDisplayMessage) => void;
   logger: Logger;
 }
 
@@ -76,6 +83,8 @@ export interface KioskServer {
   readonly clients: number;
   /** Frames not sent to a client because it had not yet received the previous one. */
   readonly skippedFrames: number;
+  /** The mirror's box on the glass as the last kiosk reported it (device pixels), null before any did. */
+  readonly display: KioskDisplayMessage | null;
   emitFrame(frame: EncodedFrame): void;
   emitStats(stats: StatsMessage): void;
   /** Sent to every client now, and to each one that connects later. */
@@ -163,7 +172,15 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     },
   });
   let lastRejectLogAt = 0;
+  /** A malformed event from a client changes nothing; it is logged, at most every 10 s. */
+  function rejected(event: string, error: z.ZodError): void {
+    if (Date.now() - lastRejectLogAt < 10_000) return;
+    lastRejectLogAt = Date.now();
+    const issue = error.issues[0];
+    options.logger.warn({ event, field: issue.path.join('.') || '(root)', problem: issue.message }, 'socket event rejected');
+  }
   let skippedFrames = 0;
+  let display: KioskDisplayMessage | null = null;
   let sourceStatus: SourceStatusMessage | null = null;
   // Capture times of recent frames, so the kiosk's "painted" acks give capture-to-paint latency.
   const capturedAtById = new Map<number, number>();
@@ -181,11 +198,13 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
         if (capturedAt !== undefined) options.onPainted(capturedAt, parsed.data.paintedAt);
         return;
       }
-      if (Date.now() - lastRejectLogAt > 10_000) {
-        lastRejectLogAt = Date.now();
-        const issue = parsed.error.issues[0];
-        options.logger.warn({ event: 'painted', field: issue.path.join('.') || '(root)', problem: issue.message }, 'socket event rejected');
-      }
+      rejected('painted', parsed.error);
+    });
+    socket.on('kiosk:display', (msg) => {
+      const parsed = Display.safeParse(msg);
+      if (!parsed.success) return rejected('kiosk:display', parsed.error);
+      display = parsed.data;
+      options.onDisplay?.(display);
     });
     socket.on('disconnect', (reason) => options.logger.info({ id: socket.id, reason }, 'kiosk client disconnected'));
   });
@@ -207,6 +226,9 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     },
     get skippedFrames() {
       return skippedFrames;
+    },
+    get display() {
+      return display;
     },
     emitFrame(encoded) {
       capturedAtById.set(encoded.id, encoded.capturedAt);

@@ -11,6 +11,7 @@ import { startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
 import { hasFfmpeg, makeClipVideo } from '../daemon/clip-video.ts';
 import { ARTIFACTS, ensureUiBuilt, openGlass, type Glass } from './chromium.ts';
 import { brightestOnGlass } from './glass-pixels.ts';
+import { offScreen, seriousA11yViolations } from './screen-checks.ts';
 
 const painted = (glass: Glass) =>
   glass.page.locator('[data-testid=mirror]').getAttribute('data-painted').then((v) => Number(v ?? 0));
@@ -50,6 +51,8 @@ describe.skipIf(!hasFfmpeg)('kiosk when the camera is lost and comes back', () =
     expect(await page.locator('[data-testid=attract]').getAttribute('data-visible')).toBe('false');
     await page.waitForTimeout(400); // the fade
     await page.screenshot({ path: join(ARTIFACTS, 'kiosk-camera-unavailable.png') });
+    expect(await seriousA11yViolations(page), 'camera unavailable: serious/critical axe-core findings').toEqual([]);
+    expect(await offScreen(page), 'camera unavailable: elements outside the viewport').toEqual([]);
     // The last shopper is off the glass, not frozen on it.
     const brightest = await brightestOnGlass(page);
     expect(brightest).toBe(0);

@@ -4,6 +4,7 @@ import type {
   CatalogMessage,
   ClientToServerEvents,
   FrameMessage,
+  KioskDisplayMessage,
   KioskWelcomeMessage,
   LookSaveAck,
   TryOnAck,
@@ -54,6 +55,8 @@ export class Connection {
   readonly connected = $derived(this.state === 'connected');
 
   readonly #socket: KioskSocket;
+  /** Where frames are painted, re-sent on every (re)connection. */
+  #display: KioskDisplayMessage | null = null;
   // A plain listener registry, not UI state: frames bypass reactivity on purpose.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #frameListeners = new Set<(frame: FrameMessage) => void>();
@@ -78,6 +81,7 @@ export class Connection {
       this.wasConnected = true;
       this.attempts = 0;
       this.lastError = null;
+      if (this.#display) socket.emit('kiosk:display', this.#display);
     });
     socket.on('disconnect', (reason) => {
       // The daemon sends its current reading again on reconnect; none lingers meanwhile.
@@ -132,6 +136,12 @@ export class Connection {
     this.#socket.on('confirm', ask);
     this.#socket.on('confirmClosed', (msg) => close(typeof msg?.id === 'string' ? msg.id : undefined));
     this.#socket.on('disconnect', () => close());
+  }
+
+  /** Tells the daemon where frames are painted (device pixels), now and on every reconnection. */
+  reportDisplay(display: KioskDisplayMessage): void {
+    this.#display = display;
+    if (this.#socket.connected) this.#socket.emit('kiosk:display', display);
   }
 
   /** Volatile: nothing is buffered while disconnected. */

@@ -46,6 +46,8 @@ export interface FrameLoopOptions {
   onPainted?: (msg: PaintedMessage) => void;
   /** Every painted frame's timeline (the bench; `?bench=1`). */
   onSample?: (sample: PaintSample) => void;
+  /** The mirror's box changed size (device pixels): the daemon need send no more than this. */
+  onGlass?: (glass: { width: number; height: number; devicePixelRatio: number }) => void;
   /** No face for this long and the shopper is considered gone. */
   faceGoneMs?: number;
 }
@@ -77,6 +79,7 @@ export class FrameLoop {
 
   readonly #onPainted: FrameLoopOptions['onPainted'];
   readonly #onSample: FrameLoopOptions['onSample'];
+  readonly #onGlass: FrameLoopOptions['onGlass'];
   readonly #faceGoneMs: number;
 
   #canvas: HTMLCanvasElement | null = null;
@@ -99,6 +102,7 @@ export class FrameLoop {
   constructor(options: FrameLoopOptions = {}) {
     this.#onPainted = options.onPainted;
     this.#onSample = options.onSample;
+    this.#onGlass = options.onGlass;
     this.#faceGoneMs = options.faceGoneMs ?? 1500;
   }
 
@@ -227,6 +231,8 @@ export class FrameLoop {
     if (!canvas) return;
     if (this.glass.width !== canvas.clientWidth || this.glass.height !== canvas.clientHeight) {
       this.glass = { width: canvas.clientWidth, height: canvas.clientHeight };
+      const dpr = window.devicePixelRatio || 1;
+      this.#onGlass?.({ width: Math.round(canvas.clientWidth * dpr), height: Math.round(canvas.clientHeight * dpr), devicePixelRatio: dpr });
     }
   }
 

@@ -1,6 +1,9 @@
 /**
- * Issue 17 part 3, end to end: shopper events carrying a tone band and undertone go from a mirror
- * through a real Mosquitto into the fleet service (validated, stored); the fleet aggregates them
+ * Issue 17 part 3, end to end: shopper events carrying a tone band and undertone go from two stores'
+ * mirrors (the daemon's session tracker and event publisher tagging product.tried / look.saved with
+ * the advisor's tone, and its telemetry agent; the window before and untagged mirrors as protocol v1
+ * messages with their own clock) through a real Mosquitto into the fleet service (validated,
+ * stored); the fleet aggregates them
  * per tone band x undertone, fleet-wide and per store, and publishes a bucket only with at least
  * 20 sessions (19: left out); the artifact, signed offline with the operator CLI, is pushed as a
  * `recommendations` rollout through the real rollout engine to the mirror's real update agent and
@@ -31,6 +34,9 @@ import { prepareUpdateBoot } from '../../device/update/boot.ts';
 import { createTelemetryAgent, type TelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { parsePublicKey } from '../../fleet/protocol/signing.ts';
 import { recordingLogger } from '../telemetry/support.ts';
+import { startSessions } from '../../device/daemon/sessions.ts';
+import { StopSteps } from '../../device/daemon/stop-steps.ts';
+import type { MirrorConfig } from '../../device/config/schema.ts';
 import { startFleet, until, uploadArtifact, type TestService } from './support.ts';
 
 const DAY = 86_400_000;
@@ -72,6 +78,54 @@ async function publishSession(client: MqttClient, s: Session): Promise<number> {
     n++;
   }
   return n;
+}
+
+/**
+ * A store's mirror as the daemon wires its shopper events (device/daemon/sessions.ts): the session
+ * tracker, its event publisher tagging product.tried / look.saved with the advisor's tone (here set
+ * by the test, as the retailer-enabled advisor would), the telemetry agent, the broker.
+ */
+interface ShopperMirror {
+  shop(tone: { toneBand: string; undertone: string }, tried: Session['tried'], saved?: string[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function shopperMirror(url: string, addr: DeviceAddress): Promise<ShopperMirror> {
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), 'mirror-shoppers-'));
+  const logger = recordingLogger();
+  const telemetry = createTelemetryAgent({
+    url,
+    ...addr,
+    firmwareVersion: '0.9.0',
+    intervalMs: 60_000,
+    stateDir,
+    snapshot: () => ({ fps: 30, latencyP50Ms: 20, latencyP95Ms: 30, droppedFrames: 0, processedFrames: 0, backends: {}, models: {} }),
+    logger,
+    systemMetrics: false,
+  });
+  await telemetry.start();
+  const stops = new StopSteps(logger);
+  // Long enough that the tracker's own 1 s idle check never ends a session mid-visit.
+  const idleTimeoutMs = 60_000;
+  let tone: Record<string, string> | null = null;
+  const sessions = startSessions({ mqtt: addr, session: { idleTimeoutMs } } as unknown as MirrorConfig, telemetry, stops, logger, () => tone);
+  return {
+    async shop(t, tried, saved) {
+      tone = t;
+      let at = Date.now();
+      // A shopper's choices are milliseconds apart at least (events carry the wall clock).
+      for (const [productId, shadeId] of tried) {
+        sessions.tried(productId, shadeId, (at += 100));
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      if (saved) sessions.lookSaved(randomUUID(), saved, (at += 100));
+      sessions.tick((at += 2 * idleTimeoutMs)); // the shopper leaves: the session ends
+    },
+    stop: async () => {
+      await stops.runAll();
+      await telemetry.stop();
+    },
+  };
 }
 
 /** The mirror's update side as the daemon wires it, minus the camera: telemetry agent, update agent, trends host. */
@@ -158,6 +212,8 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
   let svc: TestService;
   let client: MqttClient;
   let mirror: Mirror;
+  let shopA: ShopperMirror;
+  let shopB: ShopperMirror;
   let artifact: TrendArtifact;
   const key = generateSigningKey();
   const publicKeys = new Map([['release', parsePublicKey(key.publicKeyRaw)]]);
@@ -169,9 +225,13 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
     svc = await startFleet('sqlite', { mqtt: { url: broker.url }, trustedKeys: { release: key.publicKeyPem }, rollouts: { tickMs: 50, minDevicesDone: 1, watchSeconds: 1 } });
     client = await mqtt.connectAsync(broker.url, { clientId: `mirrors-${randomUUID().slice(0, 8)}` });
     mirror = await startMirror(broker.url, { storeId: STORE_A, deviceId: 'mirror-trends' }, publicKeys);
+    shopA = await shopperMirror(broker.url, devA);
+    shopB = await shopperMirror(broker.url, devB);
   });
   afterAll(async () => {
     await mirror?.stop();
+    await shopA?.stop();
+    await shopB?.stop();
     await client?.endAsync();
     await svc?.stop();
     await broker?.stop();
@@ -190,13 +250,16 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
     let sent = 0;
     // medium/warm: 20 sessions (12 in Paris, 8 in Lyon); each tries two shades of one lipstick and
     // ends on "ruby", half of them save it. A session's save goes to the shade it tried last.
+    // These come from the mirrors' own session tracker and telemetry agent.
     for (let i = 0; i < 20; i++) {
       const tried: Session['tried'] = [
         [LIP, 'nude-rose'],
         [LIP, 'ruby'],
       ];
       if (i % 4 === 0) tried.push([BLUSH, 'petal']);
-      sent += await publishSession(client, { addr: i < 12 ? devA : devB, tone: { toneBand: 'medium', undertone: 'warm' }, tried, saved: i % 2 === 0 ? [LIP] : undefined, ts: now - 2 * DAY + i * 60_000 });
+      await (i < 12 ? shopA : shopB).shop({ toneBand: 'medium', undertone: 'warm' }, tried, i % 2 === 0 ? [LIP] : undefined);
+      // session.start, the tries, the save, session.end
+      sent += 2 + tried.length + (i % 2 === 0 ? 1 : 0);
     }
     // The window before (28 to 56 days ago): 5 sessions of the same bucket saved ruby.
     for (let i = 0; i < 5; i++) {
@@ -204,7 +267,8 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
     }
     // deep/cool: 19 sessions, all in Paris. Never published, neither fleet-wide nor per store.
     for (let i = 0; i < 19; i++) {
-      sent += await publishSession(client, { addr: devA, tone: { toneBand: 'deep', undertone: 'cool' }, tried: [['lip-velvet', 'plum']], saved: ['lip-velvet'], ts: now - DAY + i * 60_000 });
+      await shopA.shop({ toneBand: 'deep', undertone: 'cool' }, [[LIP, 'pink-peony']], [LIP]);
+      sent += 4;
     }
     // Mirrors whose retailer did not enable sharing: no tone, never aggregated.
     for (let i = 0; i < 25; i++) sent += await publishSession(client, { addr: devB, tried: [['lip-satin', 'rose']], saved: ['lip-satin'], ts: now - DAY });

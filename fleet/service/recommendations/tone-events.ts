@@ -23,13 +23,16 @@ interface ToneEventBase {
 const isBand = (v: unknown): v is ToneBand => (TONE_BANDS as readonly unknown[]).includes(v);
 const isUndertone = (v: unknown): v is Undertone => (UNDERTONES as readonly unknown[]).includes(v);
 
-/** Tone-carrying events with `from <= ts < to`, oldest first. */
+/**
+ * Tone-carrying events with `from <= ts < to`, oldest first; at the same millisecond a try comes
+ * before a save (a save is of what was already tried).
+ */
 export async function toneEvents(db: SqlDriver, from: number, to: number): Promise<ToneEvent[]> {
   const rows = await db.all(
     `SELECT store_id, device_id, session_id, ts, type, product_id, data, tone_band, undertone FROM events
      WHERE ts >= ? AND ts < ? AND type IN ('product.tried', 'look.saved')
        AND tone_band IS NOT NULL AND undertone IS NOT NULL AND session_id IS NOT NULL
-     ORDER BY ts, msg_id`,
+     ORDER BY ts, CASE WHEN type = 'product.tried' THEN 0 ELSE 1 END, msg_id`,
     [from, to],
   );
   const out: ToneEvent[] = [];

@@ -162,6 +162,64 @@ def main():
     t0, cpu0 = time.time(), time.process_time()
     acc = {}
     print(f"training on {n} samples ({size}x{size}), G {count(G)} params, D {count(D)} params, {steps} steps", flush=True)
+    def write_outputs(done):
+        """Curves, ONNX, training.json and manifest.json of the model as it is after `done` steps
+        (written at every log point, so an interrupted run still leaves its latest model)."""
+        keys = ["d_real", "d_fake", "g_adv", "g_identity", "g_colour_lab", "g_inside", "g_total"]
+        with open(os.path.join(args.out, "losses.csv"), "w", newline="") as f:
+            wr = csv.DictWriter(f, fieldnames=["step", *keys, "wall_s", "cpu_s"])
+            wr.writeheader()
+            wr.writerows(rows)
+        plot(rows, keys, os.path.join(args.out, "losses.png"))
+
+        z = torch.zeros(1, 3, size, size)
+        zm = torch.zeros(1, 1, size, size)
+        gpath = os.path.join(args.out, "makeup-refiner.onnx")
+        dpath = os.path.join(args.out, "discriminator.onnx")
+        torch.onnx.export(G, (z, z, zm), gpath, input_names=["image", "render", "mask"], output_names=["refined"], opset_version=13)
+        torch.onnx.export(D, (z,), dpath, input_names=["image"], output_names=["patches"], opset_version=13)
+        wall, cpu = time.time() - t0, time.process_time() - cpu0
+        summary = {
+            "seed": seed,
+            "steps": done,
+            "configuredSteps": steps,
+            "batch": tc["batch"],
+            "threads": tc["threads"],
+            "samples": n,
+            "faces": len({i["id"].rsplit("_", 1)[0] for i in items}),
+            "photos": sorted({i["photo"] for i in items}),
+            "cropSize": size,
+            "patch": tc["patch"],
+            "generatorParams": count(G),
+            "discriminatorParams": count(D),
+            "wallSeconds": round(wall, 1),
+            "cpuSeconds": round(cpu, 1),
+            "maxRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "torch": torch.__version__,
+            "generatorSha256": sha256(gpath),
+            "discriminatorSha256": sha256(dpath),
+            "final": rows[-1],
+        }
+        json.dump(summary, open(os.path.join(args.out, "training.json"), "w"), indent=2)
+        manifest = {
+            "name": "makeup-refiner",
+            "task": "makeup-refinement",
+            "format": "onnx",
+            "version": f"ref-unet{count(G) // 1000}k-{size}px-s{seed}-{done}steps",
+            "license": "MIT (this repository); trained on photos from @vladmandic/face-api and @vladmandic/human (MIT)",
+            "files": [{"path": "makeup-refiner.onnx", "sha256": summary["generatorSha256"], "size": os.path.getsize(gpath)}],
+            "input": {"size": size, "layout": "NCHW", "range": [-1, 1], "alignment": "eyes-mouth-v1"},
+            "tensors": {"image": "image", "render": "render", "mask": "mask", "refined": "refined"},
+            "latencyClass": "cpu-realtime",
+            "parameters": count(G),
+            "training": {"config": "models/gan/train/config.json", "summary": "training.json", "losses": "losses.csv"},
+        }
+        with open(os.path.join(args.out, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=2)
+            f.write("\n")
+        print(f"exported after {done} steps, {wall:.0f} s wall, {cpu:.0f} s CPU; " if done < steps else f"done in {wall:.0f} s wall, {cpu:.0f} s CPU; generator {gpath} sha256 {summary['generatorSha256']}", flush=True)
+
+
     for step in range(1, steps + 1):
         lr_scale = min(1.0, 2 * (1 - step / steps) + 0.1)
         for opt, lr in ((optG, tc["lrG"]), (optD, tc["lrD"])):
@@ -206,61 +264,8 @@ def main():
             rows.append(row)
             acc = {}
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+            write_outputs(step)
 
-    keys = ["d_real", "d_fake", "g_adv", "g_identity", "g_colour_lab", "g_inside", "g_total"]
-    with open(os.path.join(args.out, "losses.csv"), "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=["step", *keys, "wall_s", "cpu_s"])
-        wr.writeheader()
-        wr.writerows(rows)
-    plot(rows, keys, os.path.join(args.out, "losses.png"))
-
-    G.eval()
-    D.eval()
-    z = torch.zeros(1, 3, size, size)
-    zm = torch.zeros(1, 1, size, size)
-    gpath = os.path.join(args.out, "makeup-refiner.onnx")
-    dpath = os.path.join(args.out, "discriminator.onnx")
-    torch.onnx.export(G, (z, z, zm), gpath, input_names=["image", "render", "mask"], output_names=["refined"], opset_version=13)
-    torch.onnx.export(D, (z,), dpath, input_names=["image"], output_names=["patches"], opset_version=13)
-    wall, cpu = time.time() - t0, time.process_time() - cpu0
-    summary = {
-        "seed": seed,
-        "steps": steps,
-        "batch": tc["batch"],
-        "threads": tc["threads"],
-        "samples": n,
-        "faces": len({i["id"].rsplit("_", 1)[0] for i in items}),
-        "photos": sorted({i["photo"] for i in items}),
-        "cropSize": size,
-        "patch": tc["patch"],
-        "generatorParams": count(G),
-        "discriminatorParams": count(D),
-        "wallSeconds": round(wall, 1),
-        "cpuSeconds": round(cpu, 1),
-        "maxRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "torch": torch.__version__,
-        "generatorSha256": sha256(gpath),
-        "discriminatorSha256": sha256(dpath),
-        "final": rows[-1],
-    }
-    json.dump(summary, open(os.path.join(args.out, "training.json"), "w"), indent=2)
-    manifest = {
-        "name": "makeup-refiner",
-        "task": "makeup-refinement",
-        "format": "onnx",
-        "version": f"ref-unet{count(G) // 1000}k-{size}px-s{seed}-{steps}steps",
-        "license": "MIT (this repository); trained on photos from @vladmandic/face-api and @vladmandic/human (MIT)",
-        "files": [{"path": "makeup-refiner.onnx", "sha256": summary["generatorSha256"], "size": os.path.getsize(gpath)}],
-        "input": {"size": size, "layout": "NCHW", "range": [-1, 1], "alignment": "eyes-mouth-v1"},
-        "tensors": {"image": "image", "render": "render", "mask": "mask", "refined": "refined"},
-        "latencyClass": "cpu-realtime",
-        "parameters": count(G),
-        "training": {"config": "models/gan/train/config.json", "summary": "training.json", "losses": "losses.csv"},
-    }
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    print(f"done in {wall:.0f} s wall, {cpu:.0f} s CPU; generator {gpath} sha256 {summary['generatorSha256']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,161 @@
+/**
+ * The GAN stage as the daemon runs it (device/gan/gan-stage.ts through the frame path's order:
+ * capture the bare crop, the real try-on stage paints, refine pastes), with the committed reference
+ * model on the real ONNX Runtime, on held-out faces (photos training never saw) meshed by the real
+ * tracker:
+ *   - the refinement is pasted on the made-up face and changes nothing beyond the paste's reach of
+ *     the makeup (byte for byte); how much it changes is printed;
+ *   - with the budget below the model's measured time the stage runs the model in the background
+ *     on one frame in N: frames go on while it runs (they never wait for it) and reuse the newest
+ *     refinement; the per-frame time of the stage and the model's time are printed;
+ *   - when even every maxEvery-th frame is too often it turns itself off, says why and leaves the
+ *     frame alone.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Frame } from '../../device/core/frame.ts';
+import { alignFace } from '../../device/gan/align.ts';
+import { openGanModel } from '../../device/gan/gan-model.ts';
+import { GanStage } from '../../device/gan/gan-stage.ts';
+import { bundledCatalog, CatalogSlot, servingCatalog } from '../../device/tryon/catalog.ts';
+import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import type { AppliedProduct } from '../../device/tryon/render/renderer.ts';
+import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
+import { REFERENCE_GAN_DIR } from '../../models/gan/manifest.ts';
+import { facesOf, loadVision, type PhotoFace } from '../../models/gan/train/dataset.ts';
+import { readTrainConfig } from '../../models/gan/train/prepare-data.ts';
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** Lipstick and blush, the demo catalog's first shades: a look with a sharp and a diffuse region. */
+function look(): AppliedProduct[] {
+  const products = bundledCatalog().products;
+  return (['lipstick', 'blush'] as const).map((category) => {
+    const product = products.find((p) => p.category === category)!;
+    return { product, shade: product.shades[0], intensity: 1 };
+  });
+}
+
+const tryOn = createTryOnStage({
+  selection: () => ({ items: look(), compare: null, chosen: true }),
+  gate: createOcclusionGate,
+  catalog: new CatalogSlot(servingCatalog(bundledCatalog(), 'bundled')),
+});
+
+function frameOf(pf: PhotoFace, id: number): Frame {
+  return { id, capturedAt: 0, width: pf.image.width, height: pf.image.height, format: 'rgb24', data: Buffer.from(pf.image.data) };
+}
+
+/** One frame down the daemon's path; returns the frame as the renderer left it and as the GAN left it. */
+async function throughStages(stage: GanStage, pf: PhotoFace, id: number): Promise<{ bare: Buffer; rendered: Buffer; frame: Frame; pasted: boolean; ms: number }> {
+  const frame = frameOf(pf, id);
+  const bare = Buffer.from(frame.data);
+  const t0 = performance.now();
+  stage.capture(frame, [pf.face]);
+  const t1 = performance.now();
+  tryOn(frame, [pf.face]);
+  const rendered = Buffer.from(frame.data);
+  const t2 = performance.now();
+  const pasted = await stage.refine(frame);
+  // The stage's own time on this frame: capture plus refine, not the renderer between them.
+  const ms = t1 - t0 + (performance.now() - t2);
+  return { bare, rendered, frame, pasted, ms };
+}
+
+/** Frame-space pixels within `reach` px of a pixel the renderer changed. */
+function nearMakeup(bare: Buffer, rendered: Buffer, width: number, height: number, reach: number): Uint8Array {
+  const near = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const p = (y * width + x) * 3;
+      if (Math.max(Math.abs(bare[p] - rendered[p]), Math.abs(bare[p + 1] - rendered[p + 1]), Math.abs(bare[p + 2] - rendered[p + 2])) <= 1) continue;
+      for (let dy = -reach; dy <= reach; dy++)
+        for (let dx = -reach; dx <= reach; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          if (yy >= 0 && xx >= 0 && yy < height && xx < width) near[yy * width + xx] = 1;
+        }
+    }
+  return near;
+}
+
+let faces: PhotoFace[];
+beforeAll(async () => {
+  const config = await readTrainConfig();
+  const vision = await loadVision();
+  // Held-out: a photo the training folder never had.
+  expect(config.heldOutPhotos).toContain('@vladmandic/face-api/demo/sample2.jpg');
+  expect(config.trainPhotos).not.toContain('@vladmandic/face-api/demo/sample2.jpg');
+  faces = await facesOf(vision, '@vladmandic/face-api/demo/sample2.jpg', config.minFacePx);
+  expect(faces.length).toBeGreaterThanOrEqual(2);
+}, 180_000);
+
+const open = () => openGanModel(REFERENCE_GAN_DIR, { providers: ['tensorrt', 'cuda', 'cpu'], stateDir: '/tmp', logger: quiet });
+
+describe('GAN stage on held-out faces', () => {
+  it('pastes on the made-up face and leaves every pixel beyond the paste reach byte for byte', async () => {
+    const stage = await GanStage.start(await open(), { budgetMs: 1000, maxEvery: 6, logger: quiet });
+    expect(stage.mode).toBe('every-frame');
+    for (const [i, pf] of faces.entries()) {
+      const { bare, rendered, frame, pasted } = await throughStages(stage, pf, i + 1);
+      expect(pasted, pf.id).toBe(true);
+      // The paste reaches 2 x 3 crop px past the makeup (widen, then feather); in frame px 6 / scale, +2 for bilinear.
+      const t = alignFace(pf.face.landmarks, 128);
+      const reach = Math.ceil(6 / Math.hypot(t.a, t.b)) + 2;
+      const near = nearMakeup(bare, rendered, frame.width, frame.height, reach);
+      let changed = 0;
+      let stray = 0;
+      let changeSum = 0;
+      for (let k = 0; k < near.length; k++) {
+        const p = k * 3;
+        const d = Math.abs(frame.data[p] - rendered[p]) + Math.abs(frame.data[p + 1] - rendered[p + 1]) + Math.abs(frame.data[p + 2] - rendered[p + 2]);
+        if (d === 0) continue;
+        changed++;
+        changeSum += d / 3;
+        if (!near[k]) stray++;
+      }
+      // Issue 20 wants the output to differ from the render where makeup is applied: the reference
+      // model's refinement stays under half a level (it learned near-identity), so the pasted frame
+      // usually equals the render — printed, NOT met (tests/gan/quality.test.ts measures it in the crop).
+      console.log(`${pf.id}: GAN changed ${changed} px near the makeup (mean ${(changeSum / Math.max(1, changed)).toFixed(2)} levels; issue target: visibly different, NOT met when 0), ${stray} beyond reach ${reach}px`);
+      expect(stray, pf.id).toBe(0);
+    }
+    await stage.dispose();
+  });
+
+  it('budget below the measured time: the model runs in the background on one frame in N and frames do not wait for it', async () => {
+    // This machine's time per run first (a generous budget), then a budget a third of it.
+    const probe = await GanStage.start(await open(), { budgetMs: 10_000, maxEvery: 30, logger: quiet });
+    const measured = probe.health().msPerRun;
+    await probe.dispose();
+    const stage = await GanStage.start(await open(), { budgetMs: measured / 3, maxEvery: 30, logger: quiet });
+    const h0 = stage.health();
+    expect(stage.mode, h0.reason).toBe('every-nth');
+    expect(h0.every).toBeGreaterThanOrEqual(2);
+    const frameMs: number[] = [];
+    const frames = 3 * h0.every;
+    for (let i = 0; i < frames; i++) frameMs.push((await throughStages(stage, faces[0], i + 1)).ms);
+    await stage.settled();
+    // Frames after a run finished paste its refinement on their own landmarks (reused, not re-run).
+    for (let i = 0; i < 2; i++) frameMs.push((await throughStages(stage, faces[i % faces.length], frames + i + 1)).ms);
+    const h = stage.health();
+    console.log(`every ${h.every}: model ${h.msPerRun} ms per run, stage median ${frameMs.sort((a, b) => a - b)[frameMs.length >> 1].toFixed(2)} ms per frame; runs ${h.runs} for ${frameMs.length} frames, reused ${h.reusedFrames}, during a run ${h.framesDuringRun}`);
+    expect(h.runs).toBeGreaterThanOrEqual(1);
+    expect(h.runs).toBeLessThan(frameMs.length);
+    expect(h.framesDuringRun).toBeGreaterThan(0);
+    expect(h.reusedFrames).toBeGreaterThanOrEqual(1);
+    expect(h.reusedFrames).toBe(h.refinedFrames);
+    await stage.dispose();
+  });
+
+  it('budget so low that even every maxEvery-th frame is too often: the stage turns itself off, says why, and leaves frames alone', async () => {
+    const modes: string[] = [];
+    const stage = await GanStage.start(await open(), { budgetMs: 0.1, maxEvery: 1, logger: quiet, onModeChange: (m) => modes.push(m) });
+    expect(stage.mode).toBe('off');
+    expect(modes).toEqual(['off']);
+    expect(stage.health().reason).toMatch(/more than maxEvery 1/);
+    const { rendered, frame, pasted } = await throughStages(stage, faces[0], 1);
+    expect(pasted).toBe(false);
+    expect(Buffer.compare(frame.data, rendered)).toBe(0);
+    await stage.dispose();
+  });
+});

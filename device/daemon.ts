@@ -124,6 +124,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
       stops,
       logger,
     );
+    parts.framing = running.framing;
     // Source last: frames flow only once every consumer is ready; it stops first.
     const source = await startFrameSource(config, { slot, ladder, kiosk }, stops, logger);
     parts.source = source;

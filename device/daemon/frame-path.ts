@@ -21,7 +21,8 @@ import { createTryOnStage, wantsSegmentation, type TryOnSelection, type TryOnSta
 import type { FaceStage } from '../vision/face-stage.ts';
 import type { GanStage } from '../gan/gan-stage.ts';
 import type { StopSteps } from './stop-steps.ts';
-import { createFramingStage, framedStages, type FramingStage } from '../framing/stage.ts';
+import { createFramingStage, framedStages, framingMessage, type FramingStage } from '../framing/stage.ts';
+import type { FramingMessage } from '../transport/events.ts';
 import type { Frame } from '../core/frame.ts';
 import type { PipelineStages } from '../pipeline.ts';
 import type { ColourStage } from './colour.ts';
@@ -51,6 +52,8 @@ export interface RunningPipeline {
   frameTap: FrameTap;
   /** Applies reloaded try-on (pin) and encode settings from the next frame on. */
   reconfigure(next: MirrorConfig): void;
+  /** The last frame's framing (for /healthz); absent when framing is off. */
+  framing?: () => FramingMessage | null;
 }
 
 export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stops: StopSteps, logger: Logger): RunningPipeline {
@@ -97,8 +100,9 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   };
   // Framing on: the CNNs read a small copy and the glass gets the crop (each corrected once);
   // off: the whole frame, corrected once, first, so vision, skin analysis, renderer and glass agree.
-  const pipeline = config.framing.enabled
-    ? new Pipeline(slot, { ...framedStages(framingStage(config, inputs.vision), track, correct), ...rest }, inputs.stats, logger)
+  const framing = config.framing.enabled ? framingStage(config, inputs.vision) : null;
+  const pipeline = framing
+    ? new Pipeline(slot, { ...framedStages(framing, track, correct), ...rest }, inputs.stats, logger)
     : new Pipeline(
         slot,
         {
@@ -118,6 +122,12 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   });
   return {
     frameTap,
+    ...(framing && {
+      framing: () => {
+        const last = framing.last();
+        return last && framingMessage(last);
+      },
+    }),
     reconfigure(next) {
       tryOnDeps.pin = next.tryon.pin;
       encode = createJpegEncoder(next.encode.quality);

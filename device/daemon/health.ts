@@ -18,6 +18,7 @@ import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { redactUrl } from '../core/redact.ts';
 import { PROFILE_NAME } from '../../calibration/colour/profile.ts';
 import type { ColourStage } from './colour.ts';
+import type { FramingMessage } from '../transport/events.ts';
 import type { RunningAdvisor } from './advisor.ts';
 import type { GanStage } from '../gan/gan-stage.ts';
 
@@ -37,6 +38,8 @@ export interface DaemonParts {
   sessions?: SessionTracker;
   outbox?: Outbox;
   colour?: ColourStage;
+  /** The virtual-mirror crop of the last frame (framing on), for /healthz. */
+  framing?: () => FramingMessage | null;
   /** The beauty advisor (null: off in the config). */
   advisor?: RunningAdvisor | null;
   /** The GAN refinement (null: not configured or refused; the ladder says why). */
@@ -124,7 +127,7 @@ export function healthReport(parts: DaemonParts): Record<string, unknown> {
     backendChoices: parts.vision.choices(),
     models: servingVersions(parts),
     catalog: parts.catalogSlot.summary(),
-    calibration: { colour: parts.colour?.summary() ?? null },
+    calibration: { colour: parts.colour?.summary() ?? null, ...(parts.framing && { framing: parts.framing() }) },
     // Counts and timings only: never the reading itself.
     advisor: parts.advisor?.summary() ?? null,
     // Mode (every-frame / every-nth / off), measured time per run, budget and why.

@@ -6,6 +6,7 @@
  *    with the transform beside it and the face mesh in the image's own pixels;
  *  - the try-on is rendered on that crop where the mesh says (lips painted), and the before/after
  *    split still keeps the displayed left bare at the mouth;
+ *  - /healthz shows the last frame's framing;
  *  - screenshots of the glass at 1080x1920 (portrait clip) and 1920x1080 (the landscape demo clip
  *    at 1280x720) go to test-artifacts/framing/.
  */
@@ -100,17 +101,27 @@ describe.skipIf(!hasFfmpeg)('framed mirror: real daemon, kiosk socket, Chromium'
     const b = await sides(bare);
     // The before/after split at the mouth: the displayed left (the frame's right) stays bare, the other half painted.
     const probe = await kiosk.frameAfter(Date.now());
-    expect((await kiosk.send('tryon:compare', { split: mouthSplit(probe).split })).ok).toBe(true);
-    const half = await sides(await kiosk.frameAfter(Date.now(), (f) => f.applied.includes(product.id)));
+    const split = mouthSplit(probe).split;
+    expect((await kiosk.send('tryon:compare', { split })).ok).toBe(true);
+    const halfFrame = await kiosk.frameAfter(Date.now(), (f) => f.applied.includes(product.id));
+    // The daemon keeps the frame's right `split` share bare; the mouth may have moved since the probe,
+    // so each side is measured a few pixels clear of that line.
+    const line = (1 - split) * halfFrame.width;
+    const half = { left: await lipLab(halfFrame, { splitX: line - 4, keep: 'left' }), right: await lipLab(halfFrame, { splitX: line + 4, keep: 'right' }) };
     console.log(
       `framed lips (${product.id}/${shade.id}): painted vs bare ΔE2000 ${deltaE(p.left, b.left).toFixed(1)} (frame-left half); ` +
-        `split at the mouth: bare half vs bare ${deltaE(half.right, b.right).toFixed(1)}, vs painted ${deltaE(half.right, p.right).toFixed(1)}; ` +
+        `split at the mouth (x ${line.toFixed(0)}): bare half vs bare ${deltaE(half.right, b.right).toFixed(1)}, vs painted ${deltaE(half.right, p.right).toFixed(1)}; ` +
         `painted half vs painted ${deltaE(half.left, p.left).toFixed(1)}; crop ${JSON.stringify(t.crop)} → ${painted.width}x${painted.height}, magnification ${t.magnification}`,
     );
     expect(deltaE(p.left, b.left)).toBeGreaterThan(6);
     expect(deltaE(half.right, b.right)).toBeLessThan(deltaE(half.right, p.right) / 2);
     expect(deltaE(half.left, p.left)).toBeLessThan(deltaE(half.left, b.left) / 2);
     expect((await kiosk.send('tryon:compare', { split: null })).ok).toBe(true);
+
+    // /healthz shows the framing of the last frame.
+    const health = await (await fetch(`${daemon.url}/healthz`)).json();
+    expect(health.calibration.framing.camera).toEqual({ width: 1080, height: 1920 });
+    expect(health.calibration.framing.crop.width).toBeLessThanOrEqual(1080);
 
     const shot = await screenshot(display);
     expect(shot.length).toBe(display.width * display.height * 3);

@@ -16,7 +16,11 @@ import type { Category } from '../../device/tryon/catalog/schema.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { createRenderContext } from '../../device/tryon/render/context.ts';
 import { estimateLight } from '../../device/tryon/render/light.ts';
+import { HIGHLIGHTER_PLACEMENTS } from '../../device/tryon/render/highlighter.ts';
+import { MATERIALS } from '../../device/tryon/render/material.ts';
+import { paint } from '../../device/tryon/render/paint.ts';
 import { RENDERERS } from '../../device/tryon/render/registry.ts';
+import { hexToLinear } from '../../device/tryon/colour.ts';
 import type { AppliedProduct, RenderContext } from '../../device/tryon/render/renderer.ts';
 import type { CoverageMask } from '../../device/tryon/raster.ts';
 import { regionMask } from '../../device/tryon/region-masks.ts';
@@ -237,5 +241,62 @@ describe('light estimate', () => {
     // sample4 is lit from the image right; with its right half a third darker the light reads from the left.
     expect(before.direction[0]).toBeGreaterThan(0.5);
     expect(light.direction[0]).toBeLessThan(-0.5);
+  });
+});
+
+describe('face products with glitter (issue 15: sparkle anchored to the mesh)', () => {
+  it('highlighter in shimmer/holographic adds glints on top of its blend (satin none); the glints ride with the face (shifted photo and mesh: same added light, shifted)', () => {
+    const shopper = shoppers[0];
+    const { width, height } = shopper.image;
+    /** The photo and its mesh moved (dx, dy) px; the renderer's output, and the shared blend's alone (paint.ts over the same gated masks). */
+    const render = (finish: 'satin' | 'shimmer' | 'holographic', dx = 0, dy = 0) => {
+      const moved = Buffer.alloc(shopper.image.data.length);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          const s = (Math.min(height - 1, Math.max(0, y - dy)) * width + Math.min(width - 1, Math.max(0, x - dx))) * 3;
+          moved.set(shopper.image.data.subarray(s, s + 3), (y * width + x) * 3);
+        }
+      const face = { ...shopper.face, landmarks: shopper.face.landmarks.map(([x, y, z]): [number, number, number] => [x + dx, y + dy, z]) };
+      const item = product('highlighter', '#f5e9e1', finish, { opacity: 0.6 });
+      const frame = frameOf({ width, height, data: moved });
+      RENDERERS.get('highlighter')!.render(createRenderContext(frame, face, createOcclusionGate(frame, face)), item);
+      const blend = frameOf({ width, height, data: moved });
+      const ctx = createRenderContext(blend, face, createOcclusionGate(blend, face));
+      for (const { region, weight } of HIGHLIGHTER_PLACEMENTS) {
+        const mask = ctx.mask(region);
+        if (mask) paint(blend, mask, { colour: hexToLinear(item.shade.hex), strength: 0.6 * weight, material: MATERIALS[finish] }, ctx.light);
+      }
+      return { before: moved, frame, blend };
+    };
+    /** Pixels the renderer made brighter than the blend alone by more than 2 levels (the glints). */
+    const glints = (r: ReturnType<typeof render>) => {
+      let n = 0;
+      for (let i = 0; i < r.frame.data.length; i += 3) if (r.frame.data[i] + r.frame.data[i + 1] + r.frame.data[i + 2] > r.blend.data[i] + r.blend.data[i + 1] + r.blend.data[i + 2] + 6) n++;
+      return n;
+    };
+    const n = { satin: glints(render('satin')), shimmer: glints(render('shimmer')), holographic: glints(render('holographic')) };
+    // Anchored: the same face 9 px right and 5 px down gets the same added light, 9 px right and 5 px down.
+    const [dx, dy] = [9, 5];
+    const still = render('shimmer');
+    const moved = render('shimmer', dx, dy);
+    let worst = 0;
+    let compared = 0;
+    for (let y = 20; y < height - 20; y++)
+      for (let x = 20; x < width - 20; x++) {
+        const p = (y * width + x) * 3;
+        const q = ((y + dy) * width + x + dx) * 3;
+        for (let c = 0; c < 3; c++) {
+          const a = still.frame.data[p + c] - still.blend.data[p + c];
+          const b = moved.frame.data[q + c] - moved.blend.data[q + c];
+          if (a !== 0 || b !== 0) compared++;
+          worst = Math.max(worst, Math.abs(a - b));
+        }
+      }
+    console.log(`highlighter glint pixels: satin ${n.satin}, shimmer ${n.shimmer}, holographic ${n.holographic}; face shifted (9, 5) px: ${compared} glint channel values compared, worst difference ${worst} levels`);
+    expect(n.satin).toBe(0);
+    expect(n.shimmer).toBeGreaterThan(10);
+    expect(n.holographic).toBeGreaterThan(10);
+    expect(compared).toBeGreaterThan(30);
+    expect(worst).toBeLessThanOrEqual(3);
   });
 });

@@ -53,6 +53,8 @@ interface PaintSample {
   receivedAt: number;
   paintedAt: number;
   decodeMs: number;
+  width: number;
+  height: number;
 }
 
 // ---- processes -------------------------------------------------------------------------------
@@ -292,6 +294,12 @@ const pct = (sorted: readonly number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : Number.NaN;
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
 const sortedBy = (samples: readonly PaintSample[], f: (s: PaintSample) => number) => samples.map(f).sort((a, b) => a - b);
+/** The sizes frames came in, most common first, with their share: are we sending more than the glass shows? */
+function frameSizes(samples: readonly PaintSample[]): string {
+  const counts = new Map<string, number>();
+  for (const s of samples) counts.set(`${s.width}x${s.height}`, (counts.get(`${s.width}x${s.height}`) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([size, n]) => `${size} ${((n / samples.length) * 100).toFixed(0)} %`).join(', ') || '-';
+}
 const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
 
 async function main(): Promise<number> {
@@ -363,6 +371,7 @@ async function main(): Promise<number> {
       ['capture→emit p50 / p95, painted frames (ms, exact)', `${ms(pct(emitLatPainted, 50))} / ${ms(pct(emitLatPainted, 95))}`, ''],
       ['emit→receive p50 / p95 (ms)', `${ms(pct(sortedBy(samples, (s) => s.receivedAt - s.emittedAt), 50))} / ${ms(pct(sortedBy(samples, (s) => s.receivedAt - s.emittedAt), 95))}`, ''],
       ['receive→paint p50 / p95 (ms)', `${ms(pct(sortedBy(samples, (s) => s.paintedAt - s.receivedAt), 50))} / ${ms(pct(sortedBy(samples, (s) => s.paintedAt - s.receivedAt), 95))}`, ''],
+      ['frame size sent (share of painted frames)', frameSizes(samples), `glass ${GLASS_W}x${GLASS_H}`],
       ['decode in the worker p50 / p95 (ms)', `${ms(pct(sortedBy(samples, (s) => s.decodeMs), 50))} / ${ms(pct(sortedBy(samples, (s) => s.decodeMs), 95))}`, ''],
       ['CPU daemon (% of one core)', (((cpu1.daemon - cpu0.daemon) / seconds) * 100).toFixed(0), ''],
       ['CPU Chromium, all processes (% of one core)', (((cpu1.browser - cpu0.browser) / seconds) * 100).toFixed(0), ''],

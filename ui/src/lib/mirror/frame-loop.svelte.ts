@@ -39,6 +39,9 @@ export interface PaintSample {
   receivedAt: number;
   paintedAt: number;
   decodeMs: number;
+  /** The frame's size as sent (what the worker decoded). */
+  width: number;
+  height: number;
 }
 
 export interface FrameLoopOptions {
@@ -208,7 +211,7 @@ export class FrameLoop {
     canvas.dataset.painted = String(this.#painted);
     canvas.dataset.faces = String(frame.faces.length);
     this.#onPainted?.({ id: frame.id, paintedAt });
-    this.#onSample?.({ id: frame.id, capturedAt: frame.capturedAt, emittedAt: frame.emittedAt, receivedAt: frame.receivedAt, paintedAt, decodeMs: report.decodeMs });
+    this.#onSample?.({ id: frame.id, capturedAt: frame.capturedAt, emittedAt: frame.emittedAt, receivedAt: frame.receivedAt, paintedAt, decodeMs: report.decodeMs, width: frame.width, height: frame.height });
 
     if (frame.faces.length > 0) {
       this.#lastFaceAt = paintedAt;

@@ -1,68 +1,12 @@
 /**
- * Contact sheet of every shade the demo catalog sells (every category, finish and style), each drawn
- * alone through the try-on stage as the daemon runs it (real occlusion gate, person segmentation for
- * hair colour), on one real photo, plus every look. Written to test-artifacts/tryon/contact-sheet.png.
+ * Contact sheet of every shade and look of the demo catalog on one real photo (see
+ * tests/tryon/contact-sheet-builder.ts; the test tests/tryon/contact-sheet.test.ts makes the same
+ * sheets). Written to test-artifacts/tryon/contact-sheet-<photo>.png.
  *
  *   npx tsx tests/tools/tryon-contact-sheet.ts [PHOTO (package path, default face-api sample4)]
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import sharp, { type OverlayOptions } from 'sharp';
-import { resolveModel } from '../../models/registry.ts';
-import { bundledCatalog, CatalogSlot, resolveItem } from '../../device/tryon/catalog.ts';
-import { CATEGORIES } from '../../device/tryon/catalog/schema.ts';
-import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
-import type { AppliedProduct } from '../../device/tryon/render/renderer.ts';
-import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
-import { regionBox } from '../../device/vision/regions.ts';
-import { PersonSegmenter } from '../../device/vision/segmentation.ts';
-import { loadVision } from '../helpers/vision.ts';
-import { ARTIFACTS, frameOf, shopperFrom } from '../helpers/tryon.ts';
+import { buildContactSheet } from '../tryon/contact-sheet-builder.ts';
 
-const TILE = 200;
-const COLUMNS = 10;
-const photo = process.argv[2] ?? '@vladmandic/face-api/demo/sample4.jpg';
-
-const vision = await loadVision();
-const shopper = await shopperFrom(vision, photo);
-const segmenter = new PersonSegmenter(await vision.runtime.load(await resolveModel('segmentation')), { every: 1 });
-const person = await segmenter.segment(shopper.image);
-const catalog = bundledCatalog();
-
-const entries: Array<{ label: string; items: AppliedProduct[] }> = [{ label: 'bare', items: [] }];
-for (const category of CATEGORIES)
-  for (const product of catalog.products.filter((p) => p.category === category))
-    for (const shade of product.shades) entries.push({ label: `${category} ${shade.finish}${shade.style ? ` ${Object.values(shade.style).filter((v) => typeof v === 'string' && !v.startsWith('#')).join(' ')}` : ''} · ${shade.name}`, items: [{ product, shade, intensity: 1 }] });
-for (const look of catalog.looks) entries.push({ label: `look · ${look.name}`, items: look.items.map((ref) => resolveItem(catalog, ref)).flatMap((r) => (r.ok ? [r.item] : [])) });
-
-const oval = regionBox(shopper.face.landmarks, 'faceOval');
-const side = Math.min(shopper.image.width, shopper.image.height, Math.round(oval.height * 1.5));
-const crop = {
-  left: Math.max(0, Math.min(shopper.image.width - side, Math.round(oval.x + oval.width / 2 - side / 2))),
-  top: Math.max(0, Math.min(shopper.image.height - side, Math.round(oval.y + oval.height / 2 - side / 2))),
-  width: side,
-  height: side,
-};
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-const tiles: OverlayOptions[] = [];
-for (const [n, entry] of entries.entries()) {
-  const frame = frameOf(shopper.image);
-  // Nothing chosen would show the catalog default: the bare tile skips the stage.
-  if (entry.items.length > 0) createTryOnStage({ selection: () => ({ items: entry.items, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() })(frame, [shopper.face], person);
-  const label = `<svg xmlns="http://www.w3.org/2000/svg" width="${TILE}" height="${TILE}"><rect y="${TILE - 18}" width="${TILE}" height="18" fill="#000" opacity="0.6"/><text x="3" y="${TILE - 5}" font-size="10" font-family="sans-serif" fill="#fff">${escape(entry.label.slice(0, 40))}</text></svg>`;
-  const input = await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-    .extract(crop)
-    .resize(TILE, TILE)
-    .composite([{ input: Buffer.from(label) }])
-    .png()
-    .toBuffer();
-  tiles.push({ input, left: (n % COLUMNS) * TILE, top: Math.floor(n / COLUMNS) * TILE });
-}
-mkdirSync(ARTIFACTS, { recursive: true });
-const out = path.join(ARTIFACTS, 'contact-sheet.png');
-await sharp({ create: { width: COLUMNS * TILE, height: Math.ceil(entries.length / COLUMNS) * TILE, channels: 3, background: '#202020' } })
-  .composite(tiles)
-  .png()
-  .toFile(out);
-console.log(`${entries.length} tiles (${entries.length - 1 - catalog.looks.length} shades, ${catalog.looks.length} looks) → ${out}`);
+const { file, tiles } = await buildContactSheet(process.argv[2] ?? '@vladmandic/face-api/demo/sample4.jpg');
+console.log(`${tiles.length} tiles → ${file}`);
 process.exit(0);

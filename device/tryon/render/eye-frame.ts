@@ -72,15 +72,6 @@ export function eyeFrame(lm: ReadonlyArray<Point>, side: EyeSide): EyeFrame {
   return { ix: inner[0], iy: inner[1], width, ux, uy, nx, ny, apex, lid };
 }
 
-/** (t, s) of a frame point: along the eye and up from the (parabolic) lash line, in eye units. */
-export function eyeCoords(f: EyeFrame, x: number, y: number): [number, number] {
-  const dx = x - f.ix;
-  const dy = y - f.iy;
-  const t = (dx * f.ux + dy * f.uy) / f.width;
-  const lashAt = 4 * Math.min(1, Math.max(0, t)) * (1 - Math.min(1, Math.max(0, t))) * f.apex;
-  return [t, (dx * f.nx + dy * f.ny - lashAt) / f.lid];
-}
-
 /** A copy of `mask` with the eye opening (between the lash lines) cut out: shadow and liner never reach the eye. */
 export function withoutOpening(lm: ReadonlyArray<Point>, side: EyeSide, mask: CoverageMask): CoverageMask {
   const opening = fillPolygons(regionPolygons(lm, side.opening), mask.rect);

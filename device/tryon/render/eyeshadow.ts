@@ -13,25 +13,31 @@ import { paint } from './paint.ts';
 import type { CategoryRenderer } from './renderer.ts';
 import { shiftedHex, styleOf } from './shade-style.ts';
 import { drawSparkles, sparkleField } from './sparkle.ts';
-import { EYE_SIDES, eyeCoords, eyeFrame, lidTriangles, withoutOpening, type EyeFrame } from './eye-frame.ts';
+import { EYE_SIDES, eyeFrame, lidTriangles, withoutOpening, type EyeFrame } from './eye-frame.ts';
 
 /** Lid area (lash line to crease) in square inter-ocular distances: glint count = density × this. */
 const LID_AREA_IOD2 = 0.05;
 const LID_TRIANGLES = EYE_SIDES.map(lidTriangles);
 
-/** Crease and outer-corner weights over `rect`, from the eye's frame. */
+/** Crease and outer-corner weights over `rect`, from the eye's frame (eye-frame.ts eyeCoords, inlined: no per-pixel allocation). */
 export function shadowZones(f: EyeFrame, rect: MaskRect): { crease: Float32Array; outer: Float32Array } {
   const crease = new Float32Array(rect.width * rect.height);
   const outer = new Float32Array(rect.width * rect.height);
-  for (let y = 0; y < rect.height; y++)
+  for (let y = 0; y < rect.height; y++) {
+    const dy = rect.y + y + 0.5 - f.iy;
     for (let x = 0; x < rect.width; x++) {
-      const [t, s] = eyeCoords(f, rect.x + x + 0.5, rect.y + y + 0.5);
+      const dx = rect.x + x + 0.5 - f.ix;
+      const t = (dx * f.ux + dy * f.uy) / f.width;
+      const tc = t < 0 ? 0 : t > 1 ? 1 : t;
+      const s = (dx * f.nx + dy * f.ny - 4 * tc * (1 - tc) * f.apex) / f.lid;
       const i = y * rect.width + x;
       // The crease (the mesh's first ring above the eye lies at s ≈ 0.6-0.8), blended both ways.
-      crease[i] = Math.exp(-(((s - 0.8) / 0.25) ** 2));
+      const c = (s - 0.8) / 0.25;
+      crease[i] = c * c > 16 ? 0 : Math.exp(-(c * c));
       // The outer third, strongest at the corner, fading up towards the brow bone.
       outer[i] = Math.min(1, Math.max(0, (t - 0.55) / 0.3)) * Math.min(1, Math.max(0, (1.3 - s) / 0.4));
     }
+  }
   return { crease, outer };
 }
 

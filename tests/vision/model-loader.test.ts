@@ -33,7 +33,7 @@ describe('automatic backend choice per model', () => {
     expect(Object.keys(timings).sort()).toEqual(['onnx-cpu', 'tfjs-wasm']);
     const fastest = Object.entries(timings).sort((a, b) => a[1] - b[1])[0][0];
     expect(model.backend).toBe(fastest);
-    expect(loader.choices()).toEqual({ iris: { backend: fastest, msPerRun: timings[fastest], pinned: false } });
+    expect(loader.choices()).toEqual({ iris: { backend: fastest, variant: 'fp32', msPerRun: timings[fastest], pinned: false, timings, rejected: choice.obj.rejected } });
     expect(choice.obj.cached).toBe(false);
     model.dispose();
 
@@ -85,7 +85,7 @@ describe('automatic backend choice per model', () => {
     const loader = await createModelLoader({ backend: 'tfjs-wasm', providers: ['cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: log.logger, host, ...fast });
     const model = await loader.load('face-mesh');
     expect(model.backend).toBe('tfjs-wasm');
-    expect(loader.choices()['face-mesh']).toEqual({ backend: 'tfjs-wasm', msPerRun: null, pinned: true });
+    expect(loader.choices()['face-mesh']).toEqual({ backend: 'tfjs-wasm', variant: 'fp32', msPerRun: null, pinned: true });
     model.dispose();
     const onnx = await createModelLoader({ backend: 'onnx', providers: ['cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: log.logger, host, ...fast });
     const m2 = await onnx.load('face-mesh');

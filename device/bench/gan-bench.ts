@@ -30,22 +30,13 @@ import { createTryOnStage, nothingChosen } from '../tryon/tryon-stage.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
 import { probeHost } from '../vision/runtime/host.ts';
 import { REFERENCE_GAN_DIR } from '../../models/gan/manifest.ts';
+import { printTable } from './table.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const quiet = { info: () => {}, warn: () => {}, error: (o: object, m?: string) => console.error(m, o) };
 const config = validateConfig({});
 const fmt = (v: number) => v.toFixed(1);
 const stateDir = await mkdtemp(path.join(os.tmpdir(), 'mirror-gan-bench-'));
-
-function table(title: string, header: string[], rows: Array<Array<string | number>>): void {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  console.log(`\n${title}`);
-  cells.forEach((r, n) => {
-    console.log(`| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`);
-    if (n === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  });
-}
 
 const host = await probeHost();
 console.log(`GAN bench: ${REFERENCE_GAN_DIR}; host ${host.cpuModel} x${host.cores}, GPU ${host.gpu ?? 'none'}; onnxruntime providers built in: ${ort.listSupportedBackends().map((b) => b.name).join(', ')}; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -77,7 +68,7 @@ for (const chain of [['cpu'], ['cuda', 'cpu'], ['tensorrt', 'cuda', 'cpu']]) {
   latency.push([chain.join('>'), served, `${model.size}px`, fmt(times[runs >> 1]), fmt(times[Math.floor(runs * 0.95)]), fmt((cpu.user + cpu.system) / 1000 / runs), note]);
   model.dispose();
 }
-table('GAN model latency per backend (50 runs after 5 warm-ups)', ['providers asked', 'backend served', 'crop', 'p50 ms', 'p95 ms', 'CPU ms/run', 'note'], latency);
+printTable('GAN model latency per backend (50 runs after 5 warm-ups)', ['providers asked', 'backend served', 'crop', 'p50 ms', 'p95 ms', 'CPU ms/run', 'note'], latency);
 
 // 2. End to end with the GAN on.
 const vision = await createFaceStage(config.vision, quiet, { stateDir });
@@ -135,7 +126,7 @@ for (const [label, budgetMs] of [
   ]);
   await gan?.dispose();
 }
-table(
+printTable(
   `End to end, demo clip paced at 30 fps, 640x480, default look (${SECONDS} s each)`,
   ['run', 'fps', 'p50 ms', 'p95 ms', 'CPU cores used', 'GAN mode', 'GAN ms/run', 'GAN runs / refined frames'],
   rows,

@@ -23,6 +23,7 @@ import { CatalogSlot } from '../tryon/catalog.ts';
 import { createOcclusionGate } from '../tryon/occlusion/index.ts';
 import { createTryOnStage, nothingChosen } from '../tryon/tryon-stage.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
+import { printTable } from './table.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RESOLUTIONS = [
@@ -33,16 +34,6 @@ const quiet = { info: () => {}, warn: () => {}, error: (o: object, m?: string) =
 const config = validateConfig({});
 const require = createRequire(import.meta.url);
 const fmt = (v: number) => v.toFixed(1);
-
-function table(title: string, header: string[], rows: Array<Array<string | number>>): void {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  console.log(`\n${title}`);
-  cells.forEach((r, n) => {
-    console.log(`| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`);
-    if (n === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  });
-}
 
 async function loadFrames(width: number, height: number): Promise<Buffer[]> {
   const files = (await readdir(DEMO_CLIP)).filter((f) => f.endsWith('.jpg')).sort();
@@ -76,7 +67,7 @@ for (const [width, height] of RESOLUTIONS) {
   await pipeline.stopped();
   sustained.push([`${width}x${height}`, fmt(after.processedFrames / elapsedS), fmt(after.latencyP50Ms), fmt(after.latencyP95Ms), slot.dropped - droppedBefore, after.stageErrors]);
 }
-table('Sustained, demo clip paced at 30 fps (capture → emit)', ['resolution', 'fps', 'p50 ms', 'p95 ms', 'dropped', 'errors'], sustained);
+printTable('Sustained, demo clip paced at 30 fps (capture → emit)', ['resolution', 'fps', 'p50 ms', 'p95 ms', 'dropped', 'errors'], sustained);
 
 // 2. Throughput: decoded frames back to back, per-stage times.
 const throughput: Array<Array<string | number>> = [];
@@ -116,7 +107,7 @@ for (const [width, height] of RESOLUTIONS) {
     detections,
   ]);
 }
-table('Throughput, frames back to back (ms per frame, p50)', ['resolution', 'max fps', 'vision', 'try-on', 'encode', 'total p50', 'total p95', 'detector runs'], throughput);
+printTable('Throughput, frames back to back (ms per frame, p50)', ['resolution', 'max fps', 'vision', 'try-on', 'encode', 'total p50', 'total p95', 'detector runs'], throughput);
 
 // 3. Face stage against @vladmandic/human on the same 640x480 frames, same process, same WASM backend.
 async function serveDir(dir: string): Promise<{ url: string; close: () => void }> {
@@ -187,7 +178,7 @@ for (let n = 0; n < frames640.length * 2; n++) {
   }
 }
 models.close();
-table(
+printTable(
   'Face stage (detect + 468-point mesh) on the same 640x480 demo frames, ms per frame',
   ['pipeline', 'p50', 'p95', 'mean', 'frames with mesh'],
   [

@@ -26,6 +26,7 @@ import { createOcclusionGate } from '../tryon/occlusion/index.ts';
 import { createTryOnStage, nothingChosen } from '../tryon/tryon-stage.ts';
 import type { Face } from '../vision/face.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
+import { printTable } from './table.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RESOLUTIONS = [
@@ -130,20 +131,12 @@ async function sustained(withAdvisor: boolean): Promise<string[]> {
 const runs = [await sustained(false), await sustained(true)];
 vision.dispose();
 
-const table = (title: string, header: string[], body: string[][]) => {
-  const widths = header.map((_, i) => Math.max(...[header, ...body].map((r) => r[i].length)));
-  console.log(`\n${title}`);
-  for (const [n, r] of [header, ...body].entries()) {
-    console.log(`| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`);
-    if (n === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  }
-};
-table(
+printTable(
   'Beauty advisor, demo clip (ms)',
   ['resolution', 'faces', 'analysis p50', 'analysis p95', 'analysis CPU p50', `per frame p50 (1 in ${EVERY})`, 'per frame CPU mean'],
   rows,
 );
-table(`Pipeline at 640x480, demo clip paced at 30 fps, ${SECONDS} s`, ['advisor', 'fps', 'capture→emit p95 ms', 'process CPU ms per frame'], runs);
+printTable(`Pipeline at 640x480, demo clip paced at 30 fps, ${SECONDS} s`, ['advisor', 'fps', 'capture→emit p95 ms', 'process CPU ms per frame'], runs);
 const load = os.loadavg()[0];
 console.log(`load average ${load.toFixed(1)} on ${os.cpus().length} cores${load > os.cpus().length ? ' (machine busy: wall times and fps inflated/deflated by waiting for a core)' : ''}`);
 process.exit(0);

@@ -26,6 +26,7 @@ import type { AppliedProduct } from '../tryon/render/renderer.ts';
 import { createTryOnStage } from '../tryon/tryon-stage.ts';
 import type { Face } from '../vision/face.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
+import { printTable } from './table.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARM_UP = 10;
@@ -188,12 +189,11 @@ rows.push([
   'stage end to end',
   ...results.flatMap(([, r]) => [fmt(r.stageCpu.mean()), fmt(r.stage.percentile(50)), fmt(r.stage.percentile(95))]),
 ]);
-const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i].length)));
-console.log(`\nRenderer, full look on the demo clip (${results.map(([res, r]) => `${res}: ${r.faces} frames with a face`).join(', ')}; face stage excluded; ${ROUNDS} rounds)`);
-for (const [n, r] of [header, ...rows].entries()) {
-  console.log(`| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`);
-  if (n === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-}
+printTable(
+  `Renderer, full look on the demo clip (${results.map(([res, r]) => `${res}: ${r.faces} frames with a face`).join(', ')}; face stage excluded; ${ROUNDS} rounds)`,
+  header,
+  rows,
+);
 // Judged on CPU time: on a shared machine wall time also counts waiting for a core.
 const cpu720 = results[1][1].stageCpu.mean();
 const load = os.loadavg()[0];

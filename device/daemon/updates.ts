@@ -46,8 +46,7 @@ export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: 
   const updates = createUpdateAgent({
     store: boot.store,
     host,
-    catalogHost,
-    trendsHost,
+    documents: { catalog: catalogHost, recommendations: trendsHost },
     address: { storeId: config.mqtt.storeId, deviceId: config.mqtt.deviceId },
     publicKeys: inputs.keys.publicKeys,
     transport: inputs.transport,

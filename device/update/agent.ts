@@ -17,7 +17,8 @@
  *                                    artifact is never taken again
  *   (boot)         boot.ts           roll back or resume by the table
  *
- * Models go to `host`, catalogs to `catalogHost` (host.ts): same states, same rules. Every step
+ * Models go to `host`, documents (catalog, recommendations, colour profile) to their kind's host in
+ * `documents` (host.ts, document-host.ts): same states, same rules. Every step
  * runs on one serial queue that catches and logs: nothing here throws into the daemon.
  *
  * Length: createUpdateAgent (~130 lines) is the driver only: thirteen small functions (the longest 23

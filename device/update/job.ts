@@ -18,11 +18,13 @@ import {
 import { updateTopic, type DeviceAddress } from '../../fleet/protocol/topics.ts';
 import type { Logger } from '../core/logger.ts';
 import type { OutboxKind } from '../telemetry/outbox.ts';
-import { RECOMMENDATIONS_NAME } from '../../fleet/protocol/recommendations.ts';
-import { CATALOG_NAME } from '../tryon/catalog.ts';
+import type { ArtifactKind } from '../../fleet/protocol/update.ts';
 import type { ModelHost } from './host.ts';
 import { canTransition, IllegalTransitionError, isUpdateState } from './states.ts';
 import type { JobRecord, UpdateStore } from './store.ts';
+
+/** Per artifact kind other than a model bundle, the host that serves it. */
+export type DocumentHosts = Partial<Record<Exclude<ArtifactKind, 'model'>, ModelHost>>;
 
 /** The MQTT side, provided by the telemetry agent. */
 export interface UpdateTransport {
@@ -37,10 +39,11 @@ export type Failure = { state: 'failed' | 'rejected' | 'rolled-back'; reason: Up
 export interface AgentDeps {
   store: UpdateStore;
   host: ModelHost;
-  /** Serves kind "catalog" artifacts (name "catalog"); without it catalog offers are `unsupported-kind`. */
-  catalogHost?: ModelHost;
-  /** Serves kind "recommendations" artifacts (name "recommendations"); without it they are `unsupported-kind`. */
-  trendsHost?: ModelHost;
+  /**
+   * The hosts of the document kinds (catalog, recommendations, colour profile: document-host.ts),
+   * each updating the one name it lists; a kind without a host is `unsupported-kind`.
+   */
+  documents?: DocumentHosts;
   address: DeviceAddress;
   publicKeys: ReadonlyMap<string, KeyObject>;
   transport: UpdateTransport;
@@ -85,16 +88,14 @@ export class JobContext {
     return this.deps.logger;
   }
 
-  /** The host of an artifact (by its kind), or of a name (the catalog's, or the model host's). */
+  /** The host of an artifact (by its kind), or of a name (the document host listing it, else the model host). */
   hostFor(a: Pick<Artifact, 'kind' | 'name'> | string): ModelHost {
-    if (typeof a === 'string' ? a === RECOMMENDATIONS_NAME : a.kind === 'recommendations') {
-      if (!this.deps.trendsHost) throw new Error('recommendation updates are not handled by this firmware');
-      return this.deps.trendsHost;
-    }
-    const catalog = typeof a === 'string' ? a === CATALOG_NAME : a.kind === 'catalog';
-    if (!catalog) return this.deps.host;
-    if (!this.deps.catalogHost) throw new Error('catalog updates are not handled by this firmware');
-    return this.deps.catalogHost;
+    const documents = this.deps.documents ?? {};
+    if (typeof a === 'string') return Object.values(documents).find((h) => h.updatable.includes(a)) ?? this.deps.host;
+    if (a.kind === 'model') return this.deps.host;
+    const host = documents[a.kind];
+    if (!host) throw new Error(`kind "${a.kind}" is not handled by this firmware`);
+    return host;
   }
 
   /** Queues `j`'s state (or `extra.state`) for the fleet, durably through the outbox. */

@@ -6,8 +6,6 @@
  */
 import { isDowngrade, TERMINAL_UPDATE_STATES, type UpdateOffer, type UpdateReason, type UpdateStateName } from '../../fleet/protocol/update.ts';
 import { checkSignature } from '../../fleet/protocol/signing.ts';
-import { RECOMMENDATIONS_NAME } from '../../fleet/protocol/recommendations.ts';
-import { CATALOG_NAME } from '../tryon/catalog.ts';
 import type { JobContext } from './job.ts';
 import type { JobRecord } from './store.ts';
 
@@ -16,11 +14,10 @@ export type Refusal = { reason: UpdateReason; detail: string };
 /** Why `offer` is refused on this device now, or null when it may start. */
 export async function refusalOf(ctx: JobContext, offer: UpdateOffer): Promise<Refusal | null> {
   const a = offer.artifact;
-  if (a.kind === 'catalog' && !ctx.deps.catalogHost) return { reason: 'unsupported-kind', detail: `kind "${a.kind}" is not handled by this firmware` };
-  if (a.kind === 'catalog' && a.name !== CATALOG_NAME) return { reason: 'bad-offer', detail: `a catalog artifact is named "${CATALOG_NAME}", not "${a.name}"` };
-  if (a.kind === 'recommendations' && !ctx.deps.trendsHost) return { reason: 'unsupported-kind', detail: `kind "${a.kind}" is not handled by this firmware` };
-  if (a.kind === 'recommendations' && a.name !== RECOMMENDATIONS_NAME) {
-    return { reason: 'bad-offer', detail: `a recommendations artifact is named "${RECOMMENDATIONS_NAME}", not "${a.name}"` };
+  if (a.kind !== 'model') {
+    const doc = ctx.deps.documents?.[a.kind];
+    if (!doc) return { reason: 'unsupported-kind', detail: `kind "${a.kind}" is not handled by this firmware` };
+    if (!doc.updatable.includes(a.name)) return { reason: 'bad-offer', detail: `a ${a.kind} artifact is named "${doc.updatable.join('", "')}", not "${a.name}"` };
   }
   const host = ctx.hostFor(a);
   if (!host.updatable.includes(a.name)) return { reason: 'unsupported-model', detail: `model "${a.name}" cannot be updated here` };

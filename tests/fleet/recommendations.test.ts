@@ -190,7 +190,7 @@ async function startMirror(url: string, addr: DeviceAddress, publicKeys: Map<str
       return telemetry.connected;
     },
   };
-  agent = createUpdateAgent({ store, host: noModels(), trendsHost, address: addr, publicKeys, transport, logger, watchTickMs: 50 });
+  agent = createUpdateAgent({ store, host: noModels(), documents: { recommendations: trendsHost }, address: addr, publicKeys, transport, logger, watchTickMs: 50 });
   await telemetry.start();
   await agent.start();
   return {

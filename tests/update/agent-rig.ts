@@ -139,7 +139,7 @@ export async function boot(r: Rig, tuning: Partial<UpdateAgentOptions> = {}): Pr
   r.agent = createUpdateAgent({
     store: r.store,
     ...(r.k.kind === 'catalog'
-      ? { host: fakeHost({ ...r, k: MODEL }, { version: 'bundled', dir: null }), catalogHost: host }
+      ? { host: fakeHost({ ...r, k: MODEL }, { version: 'bundled', dir: null }), documents: { catalog: host } }
       : { host }),
     address: addr,
     publicKeys: new Map([[key.keyId, parsePublicKey(key.publicKeyBase64)]]),

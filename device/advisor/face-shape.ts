@@ -1,6 +1,6 @@
 /**
- * Face shape (oval, round, square, heart, long) from the 468-point mesh, and where blush and
- * contour go for each.
+ * Face shape (oval, round, square, heart, long) from the 468-point mesh. Where blush, contour and
+ * bronzer go for each: tryon/render/shape-placement.ts.
  *
  * Four measures, in 3D (x, y and the mesh's relative depth z, all in image pixels) so a turned head
  * does not narrow the face:
@@ -49,21 +49,3 @@ export function faceShapeOf(g: FaceGeometry): FaceShape {
   if (g.lengthToCheeks < 1.12) return 'round';
   return 'oval';
 }
-
-/**
- * Blush placement per face shape (catalog style `placement`): round and square faces get blush
- * swept up towards the temples (it lengthens and softens them), long faces blush on the apples
- * (it shortens them), oval and heart faces the apples.
- */
-export function blushPlacementFor(shape: FaceShape): 'apples' | 'lifted' {
-  return shape === 'round' || shape === 'square' ? 'lifted' : 'apples';
-}
-
-/** Where the advisor says blush and contour go, in plain words for the kiosk. */
-export const PLACEMENT_ADVICE: Record<FaceShape, string> = {
-  oval: 'Blush on the apples of the cheeks; contour lightly under the cheekbones.',
-  round: 'Blush swept up towards the temples; contour under the cheekbones to add length.',
-  square: 'Blush swept up towards the temples; contour the jaw corners to soften them.',
-  heart: 'Blush on the apples; contour the temples, keep the chin light.',
-  long: 'Blush across the apples towards the ears; contour the hairline and chin to shorten.',
-};

@@ -9,6 +9,7 @@
 import type { MirrorConfig } from '../config/schema.ts';
 import type { Frame } from '../core/frame.ts';
 import type { Logger } from '../core/logger.ts';
+import type { FaceShape } from '../advisor/face-shape.ts';
 import { AdvisorSession } from '../advisor/session.ts';
 import type { TrendsSlot } from '../advisor/trends-host.ts';
 import { toneBandOf } from '../advisor/trends.ts';
@@ -20,6 +21,8 @@ import type { Face } from '../vision/face.ts';
 export interface RunningAdvisor {
   /** One frame after vision, before try-on. */
   observe(frame: Frame, faces: readonly Face[]): void;
+  /** The face shape on the kiosk's reading (null: none yet): the try-on places blush and contour by it. */
+  faceShape(): FaceShape | null;
   /** What product events may carry: null unless the retailer enabled it and a reading is on screen. */
   toneTags(): { toneBand: string; undertone: string } | null;
   summary(): Record<string, unknown>;
@@ -70,6 +73,7 @@ export function startAdvisor(
         }
       }
     },
+    faceShape: () => session.current?.faceShape ?? null,
     toneTags() {
       const current = session.current;
       if (!settings.shareToneWithEvents || !current) return null;

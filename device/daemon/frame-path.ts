@@ -65,6 +65,8 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
     gate: createOcclusionGate,
     catalog: inputs.catalogSlot,
     pin: config.tryon.pin,
+    // Blush, contour and bronzer go where the advisor's settled face shape says.
+    faceShape: () => inputs.advisor?.faceShape() ?? null,
     onRenderError: (category, err) => {
       const now = Date.now();
       if (now - lastRenderErrorAt < 5000) return;

@@ -89,6 +89,12 @@ export function regionMask(
   return { rect, alpha };
 }
 
+/** Coverage 0..1 of any loops (a face-shape zone: render/shape-placement.ts), feathered by `featherPx`. */
+export function polygonMask(polygons: Polygon[], featherPx: number, frame: { width: number; height: number }): CoverageMask | null {
+  const rect = polygonBounds(polygons, Math.ceil(featherPx) + 1, frame);
+  return rect ? { rect, alpha: feathered(polygons, rect, featherPx) } : null;
+}
+
 /** A one-sided region (cheekboneRight) is feathered as its pair (cheekbones). */
 function featherOf(name: RegionName): number {
   return FEATHER[name] ?? FEATHER[name.replace(/(Right|Left)$/, 's') as RegionName] ?? FEATHER[name.replace(/(Right|Left)$/, '') as RegionName] ?? DEFAULT_FEATHER;

@@ -12,6 +12,7 @@
  * kiosk mirrors the frame, so that is the frame's right side: those columns are copied before
  * rendering and put back after, byte for byte. s = 1 draws nothing.
  */
+import type { FaceShape } from '../advisor/face-shape.ts';
 import type { Frame } from '../core/frame.ts';
 import type { Face } from '../vision/face.ts';
 import type { PersonMask } from '../vision/segmentation.ts';
@@ -42,6 +43,8 @@ export interface TryOnStageDeps {
   /** config tryon.pin: shown instead of the catalog's default while nothing is chosen (if the serving catalog has it). */
   pin?: TryOnPin;
   renderers?: ReadonlyMap<Category, CategoryRenderer>;
+  /** The advisor's settled face shape (null: none yet; the renderers then read this frame's mesh). */
+  faceShape?: () => FaceShape | null;
   /** Hears a renderer that threw; that product is skipped on this frame, the others are drawn. */
   onRenderError?: (category: Category, err: unknown) => void;
 }
@@ -71,7 +74,7 @@ export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
     if (chosen.length === 0) return [];
     const items = [...chosen].sort((a, b) => ORDER.get(a.product.category)! - ORDER.get(b.product.category)!);
     const bare = split > 0 ? keepBare(frame, split) : null;
-    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person, scratch), person);
+    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person, scratch), person, deps.faceShape?.());
     const applied: string[] = [];
     for (const item of items) {
       const renderer = renderers.get(item.product.category);

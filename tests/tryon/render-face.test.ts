@@ -24,7 +24,7 @@ import { hexToLinear } from '../../device/tryon/colour.ts';
 import type { AppliedProduct, RenderContext } from '../../device/tryon/render/renderer.ts';
 import type { CoverageMask } from '../../device/tryon/raster.ts';
 import { regionMask } from '../../device/tryon/region-masks.ts';
-import { EYE_LEFT, EYE_RIGHT, type RegionName } from '../../device/vision/regions.ts';
+import { EYE_LEFT, EYE_RIGHT } from '../../device/vision/regions.ts';
 import { loadVision } from '../helpers/vision.ts';
 import { frameOf, product, savePng, shopperFrom, type Shopper } from '../helpers/tryon.ts';
 
@@ -41,14 +41,15 @@ beforeAll(async () => {
 });
 
 /** The context the stage builds, with a record of the masks the renderer asked for. */
-function recordingContext(frame: Frame, shopper: Shopper): { ctx: RenderContext; used: Map<RegionName, CoverageMask> } {
+function recordingContext(frame: Frame, shopper: Shopper): { ctx: RenderContext; used: Map<string, CoverageMask> } {
   const real = createRenderContext(frame, shopper.face, createOcclusionGate(frame, shopper.face));
-  const used = new Map<RegionName, CoverageMask>();
+  // Keyed by region name or face-shape zone key (blush, contour, bronzer: render/shape-placement.ts).
+  const used = new Map<string, CoverageMask>();
   const ctx: RenderContext = {
     ...real,
     mask(region) {
       const m = real.mask(region);
-      if (m) used.set(region, m);
+      if (m) used.set(typeof region === 'string' ? region : region.key, m);
       return m;
     },
   };

@@ -1,14 +1,12 @@
-/** Bronzer: warmth where the sun would land: the top of the forehead, the cheekbones swept to the temples, the nose bridge. */
+/**
+ * Bronzer: warmth where the sun would land: the cheekbones swept out towards the ears, the top of the
+ * forehead, the nose bridge; the face's shape adds temples, jaw or hairline (shape-placement.ts).
+ */
 import { paintFaceProduct } from './face-layers.ts';
 import type { CategoryRenderer } from './renderer.ts';
+import { bronzerPlacements } from './shape-placement.ts';
 
 export const bronzerRenderer: CategoryRenderer = {
   category: 'bronzer',
-  render: (ctx, item) =>
-    paintFaceProduct(ctx, item, [
-      { region: 'forehead', weight: 0.35 },
-      { region: 'cheekLiftedRight', weight: 1 },
-      { region: 'cheekLiftedLeft', weight: 1 },
-      { region: 'noseBridge', weight: 0.5 },
-    ]),
+  render: (ctx, item) => paintFaceProduct(ctx, item, bronzerPlacements(ctx.face.landmarks, ctx.faceShape)),
 };

@@ -4,29 +4,39 @@
  * (0 over teeth, tongue, fingers, hair, sclera), so every renderer paints through the same mask the
  * tests check, and nobody gates twice. The light is estimated here, before any renderer paints,
  * from the camera's pixels at the mesh's skin points (light.ts): no mask is built unless a renderer
- * asks for it.
+ * asks for it. The face shape (where blush, contour and bronzer go) is the advisor's settled reading
+ * when there is one: this frame's mesh alone could flip between two shapes near a boundary.
  */
+import { faceGeometry, faceShapeOf, type FaceShape } from '../../advisor/face-shape.ts';
 import type { Frame } from '../../core/frame.ts';
 import type { Face } from '../../vision/face.ts';
-import type { RegionName } from '../../vision/regions.ts';
+import { interOcular, type RegionName } from '../../vision/regions.ts';
 import type { PersonMask } from '../../vision/segmentation.ts';
 import type { CoverageMask } from '../raster.ts';
-import { regionMask } from '../region-masks.ts';
+import { polygonMask, regionMask } from '../region-masks.ts';
 import { estimateLight } from './light.ts';
 import type { OcclusionGate, RenderContext } from './renderer.ts';
+import type { ShapedZone } from './shape-placement.ts';
 
-export function createRenderContext(frame: Frame, face: Face, gate: OcclusionGate, person?: PersonMask): RenderContext {
-  const cache = new Map<RegionName, CoverageMask | null>();
-  const mask = (region: RegionName): CoverageMask | null => {
-    let m = cache.get(region);
+export function createRenderContext(frame: Frame, face: Face, gate: OcclusionGate, person?: PersonMask, faceShape?: FaceShape | null): RenderContext {
+  const cache = new Map<string, CoverageMask | null>();
+  const mask = (region: RegionName | ShapedZone): CoverageMask | null => {
+    const key = typeof region === 'string' ? region : region.key;
+    let m = cache.get(key);
     if (m === undefined) {
-      m = regionMask(face.landmarks, region, frame);
-      if (m) gate.apply(region, m);
-      cache.set(region, m);
+      if (typeof region === 'string') {
+        m = regionMask(face.landmarks, region, frame);
+        if (m) gate.apply(region, m);
+      } else {
+        m = polygonMask(region.polygons, Math.max(0.5, interOcular(face.landmarks) * region.feather), frame);
+        if (m) gate.apply(region.gateAs, m);
+      }
+      cache.set(key, m);
     }
     return m;
   };
   const light = estimateLight(frame, face.landmarks);
-  return { frame, face, mask, gate, light, ...(person ? { person } : {}) };
+  const shape = faceShape ?? faceShapeOf(faceGeometry(face.landmarks));
+  return { frame, face, mask, gate, light, faceShape: shape, ...(person ? { person } : {}) };
 }
 

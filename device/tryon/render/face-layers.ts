@@ -10,12 +10,14 @@
 import { FACE_OVAL, type RegionName } from '../../vision/regions.ts';
 import { hexToLinear } from '../colour.ts';
 import { MATERIALS } from './material.ts';
+import type { ShapedZone } from './shape-placement.ts';
 import { paint } from './paint.ts';
 import type { AppliedProduct, RenderContext } from './renderer.ts';
 import { drawSparkles, sparkleField, type AnchorTriangle } from './sparkle.ts';
 
 export interface Placement {
-  region: RegionName;
+  /** A named mesh region, or a zone placed by the face shape (shape-placement.ts). */
+  region: RegionName | ShapedZone;
   /** Share of the product's strength in this region (a softer touch on the nose than the cheeks). */
   weight: number;
 }

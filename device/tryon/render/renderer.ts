@@ -8,7 +8,9 @@ import type { Face } from '../../vision/face.ts';
 import type { RegionName } from '../../vision/regions.ts';
 import type { PersonMask } from '../../vision/segmentation.ts';
 import type { CoverageMask } from '../raster.ts';
+import type { FaceShape } from '../../advisor/face-shape.ts';
 import type { Category, Product, Shade } from '../catalog/schema.ts';
+import type { ShapedZone } from './shape-placement.ts';
 
 /** One product on the face: what the shopper picked and how strongly (0..1). */
 export interface AppliedProduct {
@@ -38,10 +40,12 @@ export interface LightEstimate {
 export interface RenderContext {
   frame: Frame;
   face: Face;
-  /** Region masks for this frame and face, computed once and shared by renderers (read-only). */
-  mask(region: RegionName): CoverageMask | null;
+  /** Region (or face-shape zone) masks for this frame and face, computed once and shared by renderers (read-only). */
+  mask(region: RegionName | ShapedZone): CoverageMask | null;
   gate: OcclusionGate;
   light: LightEstimate;
+  /** The face's shape (the advisor's settled reading, else this frame's mesh): where blush, contour and bronzer go. */
+  faceShape: FaceShape;
   /** Person segmentation at frame resolution, when it runs (hair colour needs it). */
   person?: PersonMask;
 }

@@ -19,6 +19,7 @@ import { DEMO_CLIP } from '../source/index.ts';
 import { CatalogSlot } from '../tryon/catalog.ts';
 import { hexToLab } from '../tryon/colour.ts';
 import { CATEGORIES, ProductSchema, type Category, type Finish } from '../tryon/catalog/schema.ts';
+import { FrameArena, withArena } from '../tryon/frame-arena.ts';
 import { createOcclusionGate, newGateScratch } from '../tryon/occlusion/index.ts';
 import { createRenderContext } from '../tryon/render/context.ts';
 import { RENDERERS } from '../tryon/render/registry.ts';
@@ -113,8 +114,9 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
   const keys = ['gate', 'context', ...look.map((i) => i.product.category), 'sum'];
   const parts = new Map<string, RollingWindow>(keys.map((k) => [k, new RollingWindow(4096)]));
   const partsCpu = new Map<string, CpuTally>(keys.map((k) => [k, new CpuTally()]));
-  // One gate scratch for the piece-by-piece runs, as the stage keeps its own.
+  // One gate scratch and one frame arena for the piece-by-piece runs, as the stage keeps its own.
   const scratch = newGateScratch();
+  const arena = new FrameArena();
   const stageTime = new RollingWindow(4096);
   const stageCpu = new CpuTally();
   const stage = createTryOnStage({ selection: () => ({ items: look, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() });
@@ -140,14 +142,17 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
       t = now;
       c = cpu;
     };
-    const gate = createOcclusionGate(frame, face, undefined, scratch);
-    lap('gate');
-    const ctx = createRenderContext(frame, face, gate);
-    lap('context');
-    for (const it of look) {
-      RENDERERS.get(it.product.category)?.render(ctx, it);
-      lap(it.product.category);
-    }
+    arena.reset();
+    withArena(arena, () => {
+      const gate = createOcclusionGate(frame, face, undefined, scratch);
+      lap('gate');
+      const ctx = createRenderContext(frame, face, gate);
+      lap('context');
+      for (const it of look) {
+        RENDERERS.get(it.product.category)?.render(ctx, it);
+        lap(it.product.category);
+      }
+    });
     if (record) {
       parts.get('sum')!.push(sum);
       partsCpu.get('sum')!.push(sumCpu);

@@ -2,6 +2,8 @@
  * Anti-aliased polygon coverage for region masks: 4 sub-scanlines per row with exact horizontal
  * span ends, even-odd rule, so a ring (outer lips + inner lips) fills only the lips.
  */
+import { f32 } from './frame-arena.ts';
+
 export interface MaskRect {
   x: number;
   y: number;
@@ -38,14 +40,14 @@ export function polygonBounds(polygons: ReadonlyArray<ReadonlyArray<readonly [nu
 }
 
 export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, rect: MaskRect): Float32Array {
-  const alpha = new Float32Array(rect.width * rect.height);
+  const alpha = f32(rect.width * rect.height);
   const edges = edgeList(polygons, rect);
   const count = edges.length / 4;
   // Crossings of one sub-scanline (few per row: insertion-sorted in place).
   let xs = new Float64Array(16);
   // Per row: coverage as differences (a span's inside adds at its start, subtracts past its end),
   // summed once per row, so a wide span costs two writes, not one per pixel per sub-row.
-  const diff = new Float32Array(rect.width + 1);
+  const diff = f32(rect.width + 1);
   const weight = 1 / SUBROWS;
   for (let row = 0; row < rect.height; row++) {
     diff.fill(0);
@@ -115,8 +117,8 @@ function edgeList(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number
 export function boxBlur(alpha: Float32Array, width: number, height: number, radius: number): Float32Array {
   const r = Math.max(0, Math.round(radius));
   if (r === 0) return alpha;
-  const out = new Float32Array(alpha.length);
-  boxBlurInto(alpha, out, width, height, r, new Float32Array(alpha.length));
+  const out = f32(alpha.length);
+  boxBlurInto(alpha, out, width, height, r, f32(alpha.length));
   return out;
 }
 

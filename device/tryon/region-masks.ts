@@ -5,6 +5,7 @@
  */
 import { interOcular, regionPolygons, type Point, type Polygon, type RegionName } from '../vision/regions.ts';
 import { boxBlur, fillPolygons, polygonBounds, type CoverageMask, type MaskRect } from './raster.ts';
+import { f32, i32 } from './frame-arena.ts';
 
 /** Default feather per region, as a fraction of the inter-ocular distance. */
 const FEATHER: Partial<Record<RegionName, number>> = {
@@ -126,16 +127,16 @@ function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number, s
   const scaled = polygons.map((poly) => poly.map(([x, y]): [number, number] => [(x - rect.x) / s, (y - rect.y) / s]));
   const coarse = boxBlur(fillPolygons(scaled, low), low.width, low.height, feather / s);
   if (shape) for (let i = 0; i < coarse.length; i++) coarse[i] = shape(coarse[i]);
-  const alpha = new Float32Array(rect.width * rect.height);
+  const alpha = f32(rect.width * rect.height);
   // Column → coarse position once per call, not per pixel.
-  const cx0 = new Int32Array(rect.width);
-  const cwx = new Float32Array(rect.width);
+  const cx0 = i32(rect.width);
+  const cwx = f32(rect.width);
   for (let x = 0; x < rect.width; x++) {
     const gx = Math.max(0, (x + 0.5) / s - 0.5);
     cx0[x] = Math.min(low.width - 2, Math.floor(gx));
     cwx[x] = gx - cx0[x];
   }
-  const column = new Float32Array(low.width);
+  const column = f32(low.width);
   for (let y = 0; y < rect.height; y++) {
     const gy = Math.max(0, (y + 0.5) / s - 0.5);
     const y0 = Math.min(low.height - 2, Math.floor(gy));

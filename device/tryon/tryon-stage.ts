@@ -11,6 +11,9 @@
  * Before/after: `compare = s` keeps the shopper bare on the left s of the DISPLAYED image. The
  * kiosk mirrors the frame, so that is the frame's right side: those columns are copied before
  * rendering and put back after, byte for byte. s = 1 draws nothing.
+ *
+ * Per-frame buffers (masks, gates, blurs) are taken from the stage's FrameArena, reused frame
+ * after frame, so rendering allocates (almost) nothing once the first frames have been seen.
  */
 import type { FaceShape } from '../advisor/face-shape.ts';
 import type { Frame } from '../core/frame.ts';
@@ -19,6 +22,7 @@ import type { PersonMask } from '../vision/segmentation.ts';
 import { initialItems, type CatalogSlot } from './catalog.ts';
 import type { TryOnPin } from './catalog/pin.ts';
 import { CATEGORIES, type Category } from './catalog/schema.ts';
+import { FrameArena, withArena } from './frame-arena.ts';
 import { newGateScratch, type GateScratch } from './occlusion/index.ts';
 import { createRenderContext } from './render/context.ts';
 import { RENDERERS } from './render/registry.ts';
@@ -64,7 +68,9 @@ export function wantsSegmentation(selection: TryOnSelection): boolean {
 export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
   const renderers = deps.renderers ?? RENDERERS;
   const scratch = newGateScratch();
-  return (frame, faces, person) => {
+  // Every per-frame mask and buffer comes from here (frame-arena.ts): none outlives the frame.
+  const arena = new FrameArena();
+  const drawFrame: TryOnStage = (frame, faces, person) => {
     const shopper = faces[0];
     if (!shopper) return [];
     const selection = deps.selection();
@@ -87,6 +93,10 @@ export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
     }
     bare?.restore();
     return applied;
+  };
+  return (frame, faces, person) => {
+    arena.reset();
+    return withArena(arena, () => drawFrame(frame, faces, person));
   };
 }
 

@@ -10,6 +10,7 @@ import type { Frame } from '../../device/core/frame.ts';
 import { CatalogSlot, resolveItem, bundledCatalog } from '../../device/tryon/catalog.ts';
 import { CATEGORIES, type Category } from '../../device/tryon/catalog/schema.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import { createRenderContext } from '../../device/tryon/render/context.ts';
 import { RENDERERS } from '../../device/tryon/render/registry.ts';
 import type { AppliedProduct, CategoryRenderer } from '../../device/tryon/render/renderer.ts';
 import { createTryOnStage, nothingChosen, wantsSegmentation, type TryOnSelection } from '../../device/tryon/tryon-stage.ts';
@@ -124,6 +125,25 @@ describe('try-on stage', () => {
     };
     expect(changedIn(faces[0])).toBeGreaterThan(1000);
     expect(changedIn(faces[1])).toBe(0);
+  });
+
+  it('the per-frame arena leaves no trace: frame after frame the stage draws exactly what a context with buffers of its own draws', () => {
+    // Different looks touch different regions, so each frame's buffers land where another's were.
+    const looks = ['evening-glam', 'bridal', 'evening-glam', 'copper-refresh'].map(look);
+    let selection: TryOnSelection = { items: looks[0], compare: null };
+    const stage = createTryOnStage({ selection: () => selection, gate: createOcclusionGate, catalog: new CatalogSlot() });
+    for (const items of looks) {
+      selection = { items, compare: null };
+      const staged = frameOf(shopper.image);
+      stage(staged, [shopper.face]);
+      // The reference: no arena is current here, so every mask and buffer is freshly allocated.
+      const fresh = frameOf(shopper.image);
+      const ctx = createRenderContext(fresh, shopper.face, createOcclusionGate(fresh, shopper.face));
+      for (const item of [...items].sort((a, b) => CATEGORIES.indexOf(a.product.category) - CATEGORIES.indexOf(b.product.category)))
+        RENDERERS.get(item.product.category)?.render(ctx, item);
+      expect(fresh.data.equals(Buffer.from(shopper.image.data))).toBe(false);
+      expect(staged.data.equals(fresh.data)).toBe(true);
+    }
   });
 
   it('every catalog category has its renderer in the registry', () => {

@@ -7,6 +7,7 @@
  */
 import type { LabPlane } from './lab-plane.ts';
 import type { CoverageMask } from '../raster.ts';
+import { f32 } from '../frame-arena.ts';
 
 export interface ColourModel {
   L: number;
@@ -28,13 +29,16 @@ export interface SpreadFloor {
 const MIN_SAMPLES = 12;
 
 function medianOf(values: Float32Array): number {
-  const sorted = values.slice().sort();
+  const sorted = f32(values.length);
+  sorted.set(values);
+  sorted.sort();
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function robustSpread(values: Float32Array, centre: number, floor: number): number {
-  const dev = values.map((v) => Math.abs(v - centre));
+  const dev = f32(values.length);
+  for (let i = 0; i < values.length; i++) dev[i] = Math.abs(values[i] - centre);
   return Math.max(floor, 1.4826 * medianOf(dev));
 }
 
@@ -55,7 +59,7 @@ export function sampleModel(
   const { rect, alpha } = sample;
   const step = Math.max(1, Math.floor(Math.sqrt((rect.width * rect.height) / MAX_SAMPLES)));
   const capacity = Math.ceil(rect.width / step) * Math.ceil(rect.height / step);
-  const channels = [new Float32Array(capacity), new Float32Array(capacity), new Float32Array(capacity)];
+  const channels = [f32(capacity), f32(capacity), f32(capacity)];
   const data = lab.data();
   let n = 0;
   for (let y = 0; y < rect.height; y += step) {

@@ -9,6 +9,7 @@ import { EYE_LEFT, EYE_RIGHT, interOcular, loop, type Point } from '../../vision
 import { boxBlur, fillPolygons, type MaskRect } from '../raster.ts';
 import { ramp, type ColourModel } from './colour-model.ts';
 import type { LabPlane } from './lab-plane.ts';
+import { f32 } from '../frame-arena.ts';
 
 /** Width of the band around the opening gated by colour, as a fraction of the inter-ocular distance. */
 const BAND = 0.04;
@@ -43,7 +44,7 @@ export function applyEyeGate(
   const near = boxBlur(opening, rect.width, rect.height, Math.max(1, interOcular(landmarks) * BAND));
   if (iris) {
     // Where the iris circle meets the opening and the band around it: the lid above it stays paintable.
-    const circle = new Float32Array(vis.length);
+    const circle = f32(vis.length);
     irisCoverage(iris.right, rect, circle);
     irisCoverage(iris.left, rect, circle);
     for (let i = 0; i < vis.length; i++) if (near[i] > 0.02) vis[i] *= 1 - circle[i];

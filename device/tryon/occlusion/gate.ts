@@ -36,6 +36,7 @@ import { applyEyeGate } from './eyes.ts';
 import { LabPlane, newLabScratch, type LabScratch } from './lab-plane.ts';
 import { applyMouthGate, mouthModels } from './mouth.ts';
 import { applySkinGate, faceSkinModel, newSkinScratch, type SkinScratch } from './skin.ts';
+import { f32 } from '../frame-arena.ts';
 
 type Family = 'lips' | 'eyes' | 'skin' | 'brows' | 'interior';
 
@@ -130,7 +131,7 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
   const cache = new Map<string, Float32Array>();
 
   const visibility = (family: Family, rect: MaskRect): Float32Array => {
-    const vis = new Float32Array(rect.width * rect.height).fill(1);
+    const vis = f32(rect.width * rect.height).fill(1);
     if (family === 'interior') return vis.fill(0);
     if (family !== 'lips') holes(vis, rect, [loop(lm, LIPS_INNER)]);
     if (family !== 'eyes') holes(vis, rect, [loop(lm, EYE_RIGHT), loop(lm, EYE_LEFT)]);

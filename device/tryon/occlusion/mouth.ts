@@ -16,6 +16,7 @@ import { LIPS_INNER, LIPS_OUTER, interOcular, loop, type Point, type Polygon } f
 import { boxBlur, fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
 import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
 import type { LabPlane } from './lab-plane.ts';
+import { f32, i32, u8 } from '../frame-arena.ts';
 
 /** Lip band used for the lip model: from 30 % to 70 % of the way from the outer to the inner line. */
 const LIP_BAND = [0.3, 0.7] as const;
@@ -71,9 +72,9 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
 /** Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected. */
 function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Array {
   const n = seed.length;
-  const reached = new Uint8Array(n);
+  const reached = u8(n);
   // Each pixel is pushed at most once.
-  const stack = new Int32Array(n);
+  const stack = i32(n);
   let top = 0;
   for (let i = 0; i < n; i++) {
     if (seed[i] >= 0.5) {
@@ -128,8 +129,8 @@ export function applyMouthGate(
   const inPlane = withinPlane(lab, rect);
   if (!lip || !inPlane) return;
   lab.ensure(inPlane);
-  const notLip = new Float32Array(vis.length);
-  const skinLike = new Float32Array(vis.length);
+  const notLip = f32(vis.length);
+  const skinLike = f32(vis.length);
   const data = lab.data();
   const plane = lab.rect;
   for (let y = inPlane.y - rect.y; y < inPlane.y + inPlane.height - rect.y; y++) {
@@ -146,7 +147,7 @@ export function applyMouthGate(
     }
   }
   const interior = flood(hole, notLip, rect.width);
-  const occluded = new Float32Array(vis.length);
+  const occluded = f32(vis.length);
   for (let i = 0; i < vis.length; i++) occluded[i] = Math.max(interior[i] ? notLip[i] : 0, skinLike[i]);
   // Closing: a finger or a row of teeth is a blob; its few lip-coloured pixels (a pink knuckle
   // crease, a reflection) are occluded when most of their neighbourhood is.

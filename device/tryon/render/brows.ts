@@ -12,6 +12,7 @@ import { paint } from './paint.ts';
 import type { CategoryRenderer, RenderContext } from './renderer.ts';
 import { styleOf } from './shade-style.ts';
 import { hash01, stroke } from './strokes.ts';
+import { f32 } from '../frame-arena.ts';
 
 const SIDES = [
   { region: 'browRight', outline: BROW_RIGHT },
@@ -32,7 +33,7 @@ const lumAt = (data: Uint8Array, p: number) => 0.2126 * SRGB_TO_LINEAR[data[p]] 
 export function hairWeight(ctx: RenderContext, mask: CoverageMask): Float32Array {
   const { data, width } = ctx.frame;
   const { rect, alpha } = mask;
-  const lum = new Float32Array(rect.width * rect.height);
+  const lum = f32(rect.width * rect.height);
   const hist = new Uint32Array(BINS);
   let n = 0;
   for (let y = 0; y < rect.height; y++)
@@ -70,7 +71,7 @@ function strokeMask(lm: ReadonlyArray<Point>, outline: readonly number[], mask: 
     return [lx + (ux - lx) * s, ly + (uy - ly) * s];
   };
   const width = Math.max(0.8, interOcular(lm) * 0.009);
-  const alpha = new Float32Array(mask.alpha.length);
+  const alpha = f32(mask.alpha.length);
   for (let k = 0; k < HAIRS; k++) {
     // t: 0 at the outer tail, 1 at the inner head. Hairs at the head rise; along the arch they sweep to the tail.
     const t = hash01(k * 3 + 1);
@@ -81,6 +82,13 @@ function strokeMask(lm: ReadonlyArray<Point>, outline: readonly number[], mask: 
   }
   for (let i = 0; i < alpha.length; i++) alpha[i] = mask.alpha[i] * Math.max(alpha[i], POWDER * (1 - hair[i]));
   return { rect: mask.rect, alpha };
+}
+
+/** The brow mask times each pixel's share of hair (tint recolours only the hair that is there). */
+function tinted(region: CoverageMask, hair: Float32Array): CoverageMask {
+  const alpha = f32(region.alpha.length);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = region.alpha[i] * hair[i];
+  return { rect: region.rect, alpha };
 }
 
 export const browsRenderer: CategoryRenderer = {
@@ -95,10 +103,7 @@ export const browsRenderer: CategoryRenderer = {
       const region = ctx.mask(side.region);
       if (!region) continue;
       const hair = hairWeight(ctx, region);
-      const mask =
-        mode === 'tint'
-          ? { rect: region.rect, alpha: region.alpha.map((a, i) => a * hair[i]) }
-          : strokeMask(ctx.face.landmarks, side.outline, region, hair);
+      const mask = mode === 'tint' ? tinted(region, hair) : strokeMask(ctx.face.landmarks, side.outline, region, hair);
       // Drawn hairs carry the pigment's own tone; tinted hair keeps its own shading.
       const layer = { colour, strength, material: (mode === 'tint' ? MATERIALS : PIGMENT_MATERIALS)[shade.finish] };
       if (paint(ctx.frame, mask, layer, ctx.light)) drawn = true;

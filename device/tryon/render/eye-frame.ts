@@ -18,6 +18,7 @@ import {
   type RegionName,
 } from '../../vision/regions.ts';
 import { fillPolygons, type CoverageMask } from '../raster.ts';
+import { f32 } from '../frame-arena.ts';
 
 export interface EyeSide {
   /** Upper and lower lash lines, outer → inner corner. */
@@ -75,7 +76,7 @@ export function eyeFrame(lm: ReadonlyArray<Point>, side: EyeSide): EyeFrame {
 /** A copy of `mask` with the eye opening (between the lash lines) cut out: shadow and liner never reach the eye. */
 export function withoutOpening(lm: ReadonlyArray<Point>, side: EyeSide, mask: CoverageMask): CoverageMask {
   const opening = fillPolygons(regionPolygons(lm, side.opening), mask.rect);
-  const alpha = new Float32Array(mask.alpha.length);
+  const alpha = f32(mask.alpha.length);
   for (let i = 0; i < alpha.length; i++) alpha[i] = mask.alpha[i] * (1 - Math.min(1, opening[i]));
   return { rect: mask.rect, alpha };
 }

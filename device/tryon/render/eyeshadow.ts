@@ -14,6 +14,7 @@ import type { CategoryRenderer } from './renderer.ts';
 import { shiftedHex, styleOf } from './shade-style.ts';
 import { drawSparkles, sparkleField } from './sparkle.ts';
 import { EYE_SIDES, eyeFrame, lidTriangles, withoutOpening, type EyeFrame } from './eye-frame.ts';
+import { f32 } from '../frame-arena.ts';
 
 /** Lid area (lash line to crease) in square inter-ocular distances: glint count = density × this. */
 const LID_AREA_IOD2 = 0.05;
@@ -21,8 +22,8 @@ const LID_TRIANGLES = EYE_SIDES.map(lidTriangles);
 
 /** Crease and outer-corner weights over `rect`, from the eye's frame (eye-frame.ts eyeCoords, inlined: no per-pixel allocation). */
 export function shadowZones(f: EyeFrame, rect: MaskRect): { crease: Float32Array; outer: Float32Array } {
-  const crease = new Float32Array(rect.width * rect.height);
-  const outer = new Float32Array(rect.width * rect.height);
+  const crease = f32(rect.width * rect.height);
+  const outer = f32(rect.width * rect.height);
   for (let y = 0; y < rect.height; y++) {
     const dy = rect.y + y + 0.5 - f.iy;
     for (let x = 0; x < rect.width; x++) {

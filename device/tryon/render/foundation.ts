@@ -21,6 +21,7 @@ import { SRGB_TO_LINEAR, hexToLinear } from '../colour.ts';
 import type { CoverageMask } from '../raster.ts';
 import { STYLE_SCHEMAS } from '../catalog/schema.ts';
 import type { AppliedProduct, CategoryRenderer, RenderContext } from './renderer.ts';
+import { f32, i32 } from '../frame-arena.ts';
 
 export interface CoverLayer {
   /** The product's colour, linear RGB. */
@@ -48,7 +49,7 @@ const MAX_EVENING = 0.92;
  * and more are sampled every other pixel and row: a block average needs no more.
  */
 function blockSums(frame: Frame, mask: CoverageMask, f: number, gw: number, gh: number): Float32Array {
-  const sums = new Float32Array(gw * gh * 4);
+  const sums = f32(gw * gh * 4);
   const { data, width } = frame;
   const { rect, alpha } = mask;
   const step = f >= 4 ? 2 : 1;
@@ -73,8 +74,8 @@ function blockSums(frame: Frame, mask: CoverageMask, f: number, gw: number, gh: 
 /** Box blur of a 4-channel grid (separable, clamped edges). */
 function blurGrid(src: Float32Array, gw: number, gh: number, r: number): Float32Array {
   if (r <= 0) return src;
-  const tmp = new Float32Array(src.length);
-  const out = new Float32Array(src.length);
+  const tmp = f32(src.length);
+  const out = f32(src.length);
   for (let y = 0; y < gh; y++)
     for (let x = 0; x < gw; x++)
       for (let c = 0; c < 4; c++) {
@@ -94,7 +95,7 @@ function blurGrid(src: Float32Array, gw: number, gh: number, r: number): Float32
 
 /** Per-block colour factor (3 channels) at full mask coverage; 1 where the block holds no skin. */
 function blockFactors(mid: Float32Array, base: Float32Array, cells: number, layer: CoverLayer, meanY: number): Float32Array {
-  const k = new Float32Array(cells * 3).fill(1);
+  const k = f32(cells * 3).fill(1);
   const [sr, sg, sb] = layer.colour;
   const a = layer.colourStrength;
   const e = layer.evening;
@@ -132,11 +133,11 @@ function applyFactors(frame: Frame, mask: CoverageMask, k: Float32Array, f: numb
   const out = new Uint8ClampedArray(frame.data.buffer, frame.data.byteOffset, frame.data.length);
   const { width } = frame;
   const { rect, alpha } = mask;
-  const row = new Float32Array(gw * 3);
+  const row = f32(gw * 3);
   // Column → grid position, once per call rather than per pixel.
-  const cx0 = new Int32Array(rect.width);
-  const cx1 = new Int32Array(rect.width);
-  const cwx = new Float32Array(rect.width);
+  const cx0 = i32(rect.width);
+  const cx1 = i32(rect.width);
+  const cwx = f32(rect.width);
   for (let x = 0; x < rect.width; x++) {
     const gx = Math.min(gw - 1, Math.max(0, (x + 0.5) / f - 0.5));
     const x0 = Math.floor(gx);

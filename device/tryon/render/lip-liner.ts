@@ -12,6 +12,7 @@ import { paint } from './paint.ts';
 import type { CategoryRenderer } from './renderer.ts';
 import { styleOf } from './shade-style.ts';
 import { smoothLoop, stroke } from './strokes.ts';
+import { f32 } from '../frame-arena.ts';
 
 /** Mask of a line of `widthPx` along the smoothed outer lip loop, gated per surface. */
 export function linerMask(ctx: Parameters<CategoryRenderer['render']>[0], widthPx: number): CoverageMask | null {
@@ -19,7 +20,7 @@ export function linerMask(ctx: Parameters<CategoryRenderer['render']>[0], widthP
   const line = smoothLoop(outer, 4);
   const rect = polygonBounds([line], widthPx + 2, ctx.frame);
   if (!rect) return null;
-  let alpha: Float32Array = new Float32Array(rect.width * rect.height);
+  let alpha: Float32Array = f32(rect.width * rect.height);
   for (let i = 0; i < line.length; i++) {
     const [x0, y0] = line[i];
     const [x1, y1] = line[(i + 1) % line.length];
@@ -30,8 +31,13 @@ export function linerMask(ctx: Parameters<CategoryRenderer['render']>[0], widthP
   const onLip = fillPolygons([outer], rect);
   const opening = fillPolygons([loop(ctx.face.landmarks, LIPS_INNER)], rect);
   // A wide line on thin lips would reach the mouth opening: it stops at the inner lip line.
-  const lipSide: CoverageMask = { rect, alpha: alpha.map((a, i) => a * Math.max(0, Math.min(1, onLip[i]) - Math.min(1, opening[i]))) };
-  const skinSide: CoverageMask = { rect, alpha: alpha.map((a, i) => a * (1 - Math.min(1, onLip[i]))) };
+  const lipSide: CoverageMask = { rect, alpha: f32(alpha.length) };
+  const skinSide: CoverageMask = { rect, alpha: f32(alpha.length) };
+  for (let i = 0; i < alpha.length; i++) {
+    const lip = Math.min(1, onLip[i]);
+    lipSide.alpha[i] = alpha[i] * Math.max(0, lip - Math.min(1, opening[i]));
+    skinSide.alpha[i] = alpha[i] * (1 - lip);
+  }
   ctx.gate.apply('lipsOuter', lipSide);
   ctx.gate.apply('faceOval', skinSide);
   for (let i = 0; i < alpha.length; i++) alpha[i] = lipSide.alpha[i] + skinSide.alpha[i];

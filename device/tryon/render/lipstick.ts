@@ -14,6 +14,7 @@ import { paint } from './paint.ts';
 import type { CategoryRenderer } from './renderer.ts';
 import { shiftedHex, styleOf } from './shade-style.ts';
 import { drawSparkles, sparkleField, type AnchorTriangle } from './sparkle.ts';
+import { f32 } from '../frame-arena.ts';
 
 /** The lips as triangles between the outer and inner loops (their points correspond one to one). */
 export const LIP_TRIANGLES: readonly AnchorTriangle[] = LIPS_OUTER.flatMap((o, i): AnchorTriangle[] => {
@@ -62,7 +63,7 @@ export function lipStyleWeight(lm: ReadonlyArray<Point>, rect: MaskRect, style: 
     return [px * ux + py * uy, px * nx + py * ny] as const;
   });
   const lipHeight = Math.abs((lm[17][0] - lm[0][0]) * nx + (lm[17][1] - lm[0][1]) * ny) || 1;
-  const out = new Float32Array(rect.width * rect.height);
+  const out = f32(rect.width * rect.height);
   for (let y = 0; y < rect.height; y++) {
     for (let x = 0; x < rect.width; x++) {
       const px = rect.x + x + 0.5 - cx;

@@ -14,6 +14,7 @@ import type { CategoryRenderer, RenderContext } from './renderer.ts';
 import { styleOf } from './shade-style.ts';
 import { along, hash01, stroke } from './strokes.ts';
 import { EYE_SIDES, eyeFrame, withoutOpening, type EyeSide } from './eye-frame.ts';
+import { f32 } from '../frame-arena.ts';
 
 /** Lash mask of one eye at `volume` (0..1). */
 export function lashMask(ctx: RenderContext, side: EyeSide, volume: number): CoverageMask | null {
@@ -24,7 +25,7 @@ export function lashMask(ctx: RenderContext, side: EyeSide, volume: number): Cov
   const longest = f.width * (0.18 + 0.18 * volume);
   const rect = polygonBounds([line], longest + 3, ctx.frame);
   if (!rect) return null;
-  const alpha = new Float32Array(rect.width * rect.height);
+  const alpha = f32(rect.width * rect.height);
   const band = Math.max(1, f.width * (0.025 + 0.035 * volume));
   for (let i = 0; i + 1 < line.length; i++) {
     const taper = (k: number) => band * (0.4 + (0.6 * k) / (line.length - 1));

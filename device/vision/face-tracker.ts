@@ -21,6 +21,7 @@ import type { IrisModel } from './iris.ts';
 import type { PersonMask, PersonSegmenter } from './segmentation.ts';
 import { MIN_CORRELATION, correlation, thumbnail, type Thumbnail } from './crop-check.ts';
 import { ShopperRule, matchShopper } from './shopper-rule.ts';
+import { EYE_LEFT_OUTER, EYE_RIGHT_OUTER } from './regions.ts';
 
 /** Mesh crop side relative to the landmarks' extent (MediaPipe's face landmark graph uses 1.5). */
 const CROP_SCALE = 1.5;
@@ -42,10 +43,6 @@ export interface TrackerOptions {
 
 /** A frame as the tracker reads it; `capturedAt` (ms) times the smoother, else 30 fps is assumed. */
 export type TrackedImage = RgbImage & { capturedAt?: number };
-
-/** Subject's right and left outer eye corners in the 468-point mesh. */
-const RIGHT_EYE_OUTER = 33;
-const LEFT_EYE_OUTER = 263;
 
 export interface FaceStageResult {
   faces: Face[];
@@ -226,8 +223,8 @@ export function regionFromDetection(d: Detection): SquareRegion {
 
 /** The mesh crop a mesh's own points give for the next pass or frame (MediaPipe's landmarks-to-ROI). */
 export function regionFromLandmarks(points: ReadonlyArray<readonly [number, number, number]>): SquareRegion {
-  const a = points[RIGHT_EYE_OUTER];
-  const b = points[LEFT_EYE_OUTER];
+  const a = points[EYE_RIGHT_OUTER];
+  const b = points[EYE_LEFT_OUTER];
   const angle = Math.atan2(b[1] - a[1], b[0] - a[0]);
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);

@@ -20,6 +20,9 @@ export const EYE_RIGHT_UPPER = [33, 246, 161, 160, 159, 158, 157, 173, 133] as c
 export const EYE_RIGHT_LOWER = [33, 7, 163, 144, 145, 153, 154, 155, 133] as const;
 export const EYE_LEFT_UPPER = [263, 466, 388, 387, 386, 385, 384, 398, 362] as const;
 export const EYE_LEFT_LOWER = [263, 249, 390, 373, 374, 380, 381, 382, 362] as const;
+/** Outer eye corners (the lash lines' first points): the eye line that rotates crops and measures the inter-ocular distance. */
+export const EYE_RIGHT_OUTER = EYE_RIGHT_UPPER[0];
+export const EYE_LEFT_OUTER = EYE_LEFT_UPPER[0];
 
 /** The eye opening (between the lash lines), as a loop. */
 export const EYE_RIGHT = [...EYE_RIGHT_UPPER, ...EYE_RIGHT_LOWER.slice(1, -1).reverse()] as const;
@@ -89,7 +92,7 @@ export const loop = (landmarks: ReadonlyArray<Point>, indices: readonly number[]
 const dist = (a: Point, b: Point) => Math.hypot(a[0] - b[0], a[1] - b[1]);
 
 /** Inter-ocular distance (outer eye corners): the face's own length unit for feathers and offsets. */
-export const interOcular = (landmarks: ReadonlyArray<Point>): number => dist(landmarks[33], landmarks[263]);
+export const interOcular = (landmarks: ReadonlyArray<Point>): number => dist(landmarks[EYE_RIGHT_OUTER], landmarks[EYE_LEFT_OUTER]);
 
 /** Region between two polylines that share their end points: `a` forward, `b` backward. */
 const band = (landmarks: ReadonlyArray<Point>, a: readonly number[], b: readonly number[]): Polygon => [

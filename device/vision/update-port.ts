@@ -22,6 +22,7 @@ import type { RgbImage } from './image-ops.ts';
 import { EYE_CORNERS, IrisModel } from './iris.ts';
 import { FaceMesh } from './mesh.ts';
 import type { InferenceRuntime, LoadedModel } from './runtime/runtime.ts';
+import { interOcular } from './regions.ts';
 import { PersonSegmenter } from './segmentation.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -105,7 +106,7 @@ export async function smokeTestMesh(frames: readonly RgbImage[], mesh: LoadedMod
     if (ref) {
       const region = { cx: box.x + box.width / 2, cy: box.y + box.height / 2, size: Math.max(box.width, box.height), angle: 0 };
       const [a, b] = [(await ref.estimate(frame, region)).landmarks, (await candidate.estimate(frame, region)).landmarks];
-      const iod = Math.hypot(a[33][0] - a[263][0], a[33][1] - a[263][1]);
+      const iod = interOcular(a);
       const err = a.reduce((sum, p, k) => sum + Math.hypot(p[0] - b[k][0], p[1] - b[k][1]), 0) / a.length / iod;
       if (err > 0.1) return `golden frame ${i + 1}: landmarks are ${(err * 100).toFixed(0)} % of the inter-ocular distance from the bundled mesh's (> 10 %)`;
     }

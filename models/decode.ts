@@ -66,7 +66,9 @@ export const AttentionMeshDecode = z.strictObject({
   /**
    * Which of the 468 mesh points each refined point replaces (MediaPipe's landmarks refinement
    * config, Apache-2.0): lips 80, each eye 71. Iris points are appended (left then right) with the
-   * mean depth of their eye's points.
+   * mean depth of their eye's points. "Left" is MediaPipe's: the image's left on an unmirrored
+   * frame, the subject's right eye (mesh 33-133), so irises land at 468-472 (subject's right) and
+   * 473-477 (subject's left) as in MediaPipe's 478-point mesh.
    */
   refine: z.strictObject({
     lips: z.array(z.number().int().min(0).max(467)).length(80),

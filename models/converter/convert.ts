@@ -17,7 +17,7 @@ import { convertTfjsGraph, graphArtifacts, UnsupportedOpsError, type TfjsGraphJs
 const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONVERTER_ID = 'models/converter tfjs-to-onnx v1 (opset 13, NCHW layout pass)';
 /** The logical models that have a TF.js graph to convert. */
-export const CONVERTIBLE = ['face-detector', 'face-mesh', 'iris', 'segmentation', 'segmentation-meet'];
+export const CONVERTIBLE = ['face-detector', 'face-mesh', 'attention-mesh', 'iris', 'segmentation', 'segmentation-meet'];
 
 export async function convertModel(name: string): Promise<{ manifest: ModelManifest; bytes: Uint8Array; maxAbsDiff: number; ops: Record<string, number> }> {
   const { manifest, files } = await resolveModel(name);

@@ -11,6 +11,11 @@
  * execution of the source graph, so SAME padding becomes explicit pads and shape-only ops
  * (Reshape, Squeeze, ExpandDims) become Reshapes to the concrete shape.
  *
+ * Constant folding: a node whose value does not depend on the input's pixels (constants, Shape of
+ * a static shape, ZerosLike, and anything computed only from those: the attention mesh's index
+ * grids built with Shape/StridedSlice/Pack/Range/Fill/Tile) is taken from that same TF.js execution
+ * and written as an initializer, so shape arithmetic never reaches ONNX.
+ *
  * Unsupported ops are collected over the whole graph first and reported together, each with the
  * node that uses it.
  */
@@ -88,6 +93,11 @@ const ELEMENTWISE: Record<string, string> = {
   Maximum: 'Max',
   Minimum: 'Min',
   AddN: 'Sum',
+  LessEqual: 'LessOrEqual',
+  GreaterEqual: 'GreaterOrEqual',
+  Less: 'Less',
+  Greater: 'Greater',
+  LogicalAnd: 'And',
 };
 const UNARY: Record<string, string> = {
   Relu: 'Relu',
@@ -99,6 +109,9 @@ const UNARY: Record<string, string> = {
   Abs: 'Abs',
   Elu: 'Elu',
   Identity: 'Identity',
+  Floor: 'Floor',
+  Sin: 'Sin',
+  Cos: 'Cos',
 };
 const FUSED_ACTIVATIONS = new Set(['Relu', 'Relu6', 'Prelu', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh']);
 const SUPPORTED = new Set([
@@ -133,7 +146,27 @@ const SUPPORTED = new Set([
   'Softmax',
   'MatMul',
   '_FusedMatMul',
+  'BatchMatMulV2',
+  'StridedSlice',
+  'GatherV2',
+  'Atan2',
+  'Pack',
+  'Transpose',
+  'Min',
+  'Cast',
+  'Tile',
+  'Fill',
+  // Only ever folded (their values follow from static shapes): see `isStatic`.
+  'Shape',
+  'ZerosLike',
+  'Range',
 ]);
+/** Ops whose value depends only on their input's shape, which is static here. */
+const SHAPE_ONLY = new Set(['Shape', 'ZerosLike']);
+/** TF dtypes → ONNX TensorProto data types (Cast's `to`). */
+const ONNX_DTYPE: Record<string, number> = { DT_FLOAT: 1, DT_INT32: 6, DT_INT64: 7, DT_BOOL: 9 };
+/** Past-the-start end index for a negative-stride ONNX Slice (clamped to -1 by ONNX). */
+const SLICE_BEFORE_START = -2147483648;
 
 const text = (s: string | undefined): string => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
 const ints = (a: TfAttr | undefined): number[] => (a?.list?.i ?? []).map(Number);
@@ -152,6 +185,8 @@ function unsupportedUse(node: TfNode): string | null {
     if (first !== 'BiasAdd' || rest.length > 1 || (rest[0] && !FUSED_ACTIVATIONS.has(rest[0]))) return `${node.op}[${fusedOps(node).join(',')}]`;
   }
   if (node.op === 'MirrorPad' && !['REFLECT', 'SYMMETRIC'].includes(text(node.attr?.mode?.s))) return `MirrorPad[${text(node.attr?.mode?.s)}]`;
+  if (node.op === 'GatherV2' && Number(node.attr?.batch_dims?.i ?? 0) !== 0) return `GatherV2[batch_dims=${node.attr?.batch_dims?.i}]`;
+  if (node.op === 'Cast' && !(node.attr?.DstT?.type && node.attr.DstT.type in ONNX_DTYPE)) return `Cast[DstT=${node.attr?.DstT?.type}]`;
   return null;
 }
 
@@ -210,11 +245,61 @@ export function graphArtifacts(graph: TfjsGraphJson, weightData: ArrayBuffer): T
   };
 }
 
+/**
+ * TF's StridedSlice (begin/end/strides with begin, end, new-axis and shrink-axis masks) on a static
+ * shape as one ONNX Slice over the axes it really cuts, and whether a Reshape must follow (a
+ * shrunk or new axis changes the rank).
+ */
+export function stridedSlice(
+  shape: number[],
+  begin: number[],
+  end: number[],
+  strides: number[],
+  node: TfNode,
+): { starts: number[]; ends: number[]; axes: number[]; steps: number[]; reshape: boolean } {
+  const mask = (name: string): number => Number(node.attr?.[name]?.i ?? 0);
+  const [beginMask, endMask, ellipsisMask, newAxisMask, shrinkMask] = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map(mask);
+  const bits = (m: number): number => begin.reduce((n, _, i) => n + ((m >> i) & 1), 0);
+  if (bits(ellipsisMask) > 1) throw new Error(`node ${node.name}: StridedSlice with more than one ellipsis`);
+  const out = { starts: [] as number[], ends: [] as number[], axes: [] as number[], steps: [] as number[], reshape: newAxisMask !== 0 || shrinkMask !== 0 };
+  let axis = 0;
+  for (let i = 0; i < begin.length; i++) {
+    const bit = 1 << i;
+    if (ellipsisMask & bit) {
+      // The ellipsis stands for every axis the other (non-new) entries do not name.
+      axis += shape.length - (begin.length - 1 - bits(newAxisMask & ~ellipsisMask));
+      continue;
+    }
+    if (newAxisMask & bit) continue;
+    const dim = shape[axis];
+    const step = strides[i];
+    if (step === 0) throw new Error(`node ${node.name}: StridedSlice with a zero stride`);
+    const norm = (v: number): number => (v < 0 ? v + dim : v);
+    let start = beginMask & bit ? (step > 0 ? 0 : dim - 1) : norm(begin[i]);
+    let stop = endMask & bit ? (step > 0 ? dim : SLICE_BEFORE_START) : norm(end[i]);
+    if (shrinkMask & bit) {
+      start = norm(begin[i]);
+      stop = start + 1;
+    }
+    const effStep = shrinkMask & bit ? 1 : step;
+    const whole = effStep === 1 && start <= 0 && stop >= dim;
+    if (!whole) {
+      out.starts.push(start);
+      out.ends.push(stop);
+      out.axes.push(axis);
+      out.steps.push(effStep);
+    }
+    axis++;
+  }
+  return out;
+}
+
 export async function convertTfjsGraph(
   tf: typeof TF,
   modelName: string,
   graph: TfjsGraphJson,
   weights: ArrayBuffer,
+  options: { probes?: string[] } = {},
 ): Promise<ConversionResult> {
   const nodes = graph.modelTopology.node;
   const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -265,10 +350,26 @@ export async function convertTfjsGraph(
     t.dispose();
   }
   const computed = order.filter((n) => n.op !== 'Const' && n.op !== 'Placeholder').map((n) => n.name);
+  const isStatic = new Map<string, boolean>([[inputName, false]]);
+  for (const n of order) {
+    if (n.op === 'Placeholder') isStatic.set(n.name, false);
+    else if (n.op === 'Const' || SHAPE_ONLY.has(n.op)) isStatic.set(n.name, true);
+    else isStatic.set(n.name, (n.input ?? []).filter((r) => !r.startsWith('^')).every((r) => isStatic.get(r.split(':')[0]) === true));
+  }
+  const folded = new Set<string>();
   const shapes = new Map<string, number[]>([[inputName, inputShape]]);
   const x = tf.zeros(inputShape);
   const results = model.execute(x, computed) as TF.Tensor[];
-  computed.forEach((name, i) => shapes.set(name, results[i].shape));
+  computed.forEach((name, i) => {
+    const t = results[i];
+    shapes.set(name, t.shape);
+    if (!isStatic.get(name) || outputNames.includes(name)) return;
+    if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`model ${modelName}: node ${name}: cannot fold a ${t.dtype} constant`);
+    // TF.js's CPU Cast can keep the source's typed array (int32 values behind a float32 tensor): copy into the declared type.
+    const data = t.dtype === 'float32' ? Float32Array.from(t.dataSync()) : Int32Array.from(t.dataSync());
+    consts.set(name, { dtype: t.dtype, shape: t.shape, data });
+    folded.add(name);
+  });
   tf.dispose([x, ...results]);
   model.dispose();
 
@@ -279,7 +380,9 @@ export async function convertTfjsGraph(
   vals.set(inputName, { shape: inputShape, nhwc: b.input(inputName, inputShape) });
   const constCache = new Map<string, string>();
 
-  const isConst = (ref: string): boolean => consts.has(cleanRef(ref)) && byName.get(cleanRef(ref))?.op === 'Const';
+  const isConst = (ref: string): boolean => consts.has(cleanRef(ref)) && (byName.get(cleanRef(ref))?.op === 'Const' || folded.has(cleanRef(ref)));
+  /** A value or a constant (as is), in NHWC order. */
+  const operand = (ref: string): string => get(ref, 'nhwc');
   const constOf = (ref: string): Const => {
     const c = consts.get(cleanRef(ref));
     if (!c) throw new Error(`model ${modelName}: constant ${ref} has no weights`);
@@ -314,6 +417,8 @@ export async function convertTfjsGraph(
 
   /** The value `ref` in the requested layout, converting (and remembering the conversion) if needed. */
   const get = (ref: string, layout: Layout): string => {
+    // A folded value (or a constant) feeding an op of any kind: as an initializer in the layout asked for.
+    if (isConst(ref)) return constInit(ref, constOf(ref).shape.length === 4 ? layout : 'nhwc');
     const v = valOf(ref);
     if (v.shape.length !== 4) layout = 'nhwc';
     const have = v[layout];
@@ -329,7 +434,7 @@ export async function convertTfjsGraph(
     return out;
   };
   /** The layout a value already has (NCHW preferred for rank-4 values). */
-  const layoutOf = (ref: string): Layout => (valOf(ref).shape.length === 4 && valOf(ref).nchw ? 'nchw' : 'nhwc');
+  const layoutOf = (ref: string): Layout => (!isConst(ref) && valOf(ref).shape.length === 4 && valOf(ref).nchw ? 'nchw' : 'nhwc');
   const set = (node: TfNode, layout: Layout, name: string): void => {
     const shape = shapes.get(node.name)!;
     vals.set(node.name, shape.length === 4 ? { shape, [layout]: name } : { shape, nhwc: name });
@@ -371,6 +476,7 @@ export async function convertTfjsGraph(
   for (const node of order) {
     const inputs = (node.input ?? []).filter((r) => !r.startsWith('^'));
     const outShape = shapes.get(node.name)!;
+    if (folded.has(node.name)) continue;
     switch (node.op) {
       case 'Const':
       case 'Placeholder':
@@ -525,6 +631,7 @@ export async function convertTfjsGraph(
 
       case 'Mean':
       case 'Max':
+      case 'Min':
       case 'Sum': {
         const inShape = shapeOf(inputs[0]);
         const keep = node.attr?.keep_dims?.b === true;
@@ -534,7 +641,7 @@ export async function convertTfjsGraph(
         const y =
           node.op === 'Sum'
             ? b.node('ReduceSum', [x, b.int64s(`${node.name}/axes`, axes)], node.name, { keepdims: keep ? 1 : 0 })
-            : b.node(node.op === 'Mean' ? 'ReduceMean' : 'ReduceMax', [x], node.name, { axes, keepdims: keep ? 1 : 0 });
+            : b.node(`Reduce${node.op}`, [x], node.name, { axes, keepdims: keep ? 1 : 0 });
         set(node, layout, y);
         break;
       }
@@ -544,9 +651,10 @@ export async function convertTfjsGraph(
         break;
 
       case 'MatMul':
-      case '_FusedMatMul': {
-        const ta = node.attr?.transpose_a?.b === true;
-        const tb = node.attr?.transpose_b?.b === true;
+      case '_FusedMatMul':
+      case 'BatchMatMulV2': {
+        const ta = (node.attr?.transpose_a?.b ?? node.attr?.adj_x?.b) === true;
+        const tb = (node.attr?.transpose_b?.b ?? node.attr?.adj_y?.b) === true;
         const a = isConst(inputs[0]) ? constInit(inputs[0], 'nhwc') : get(inputs[0], 'nhwc');
         const bb = isConst(inputs[1]) ? constInit(inputs[1], 'nhwc') : get(inputs[1], 'nhwc');
         const fused = fusedOps(node);
@@ -568,6 +676,79 @@ export async function convertTfjsGraph(
         break;
       }
 
+      case 'StridedSlice': {
+        const inShape = shapeOf(inputs[0]);
+        const spec = stridedSlice(inShape, constValues(inputs[1]), constValues(inputs[2]), constValues(inputs[3]), node);
+        // A slice that keeps the rank of a rank-4 activation stays in its layout (channel splits).
+        const keepLayout = inShape.length === 4 && outShape.length === 4 && spec.reshape === false;
+        const layout: Layout = keepLayout ? layoutOf(inputs[0]) : 'nhwc';
+        let y = isConst(inputs[0]) ? constInit(inputs[0], 'nhwc') : get(inputs[0], layout);
+        if (spec.axes.length) {
+          const axes = layout === 'nchw' ? spec.axes.map((a) => AXIS_TO_NCHW[a]) : spec.axes;
+          y = b.node(
+            'Slice',
+            [y, b.int64s(`${node.name}/starts`, spec.starts), b.int64s(`${node.name}/ends`, spec.ends), b.int64s(`${node.name}/axes`, axes), b.int64s(`${node.name}/steps`, spec.steps)],
+            node.name,
+          );
+        }
+        if (spec.reshape || !spec.axes.length) y = b.node('Reshape', [y, b.int64s(`${node.name}/shape`, outShape)], node.name);
+        set(node, layout, y);
+        break;
+      }
+
+      case 'GatherV2': {
+        let axis = constValues(inputs[2])[0];
+        if (axis < 0) axis += shapeOf(inputs[0]).length;
+        set(node, 'nhwc', b.node('Gather', [operand(inputs[0]), operand(inputs[1])], node.name, { axis }));
+        break;
+      }
+
+      case 'Atan2': {
+        // ONNX has no atan2: atan(y / x), turned by ±π (to y's side) where x is negative. Signed zeros
+        // count as TF counts them (1/x < 0 for x = -0), and the origin gives ±0 or ±π like TF.
+        const [y, xx] = [operand(inputs[0]), operand(inputs[1])];
+        const zero = b.floats(`${node.name}/zero`, [0], []);
+        const base = b.node('Atan', [b.node('Div', [y, xx], `${node.name}/ratio`)], `${node.name}/atan`);
+        const upper = b.node('Greater', [b.node('Reciprocal', [y], `${node.name}/inv_y`), zero], `${node.name}/upper`);
+        const turn = b.node('Where', [upper, b.floats(`${node.name}/pi`, [Math.PI], []), b.floats(`${node.name}/minus_pi`, [-Math.PI], [])], `${node.name}/turn`);
+        const left = b.node('Less', [b.node('Reciprocal', [xx], `${node.name}/inv_x`), zero], `${node.name}/left`);
+        const moved = b.node('Add', [base, b.node('Where', [left, turn, zero], `${node.name}/shift`)], `${node.name}/moved`);
+        const origin = b.node('And', [b.node('Equal', [xx, zero], `${node.name}/x0`), b.node('Equal', [y, zero], `${node.name}/y0`)], `${node.name}/origin`);
+        set(node, 'nhwc', b.node('Where', [origin, b.node('Where', [left, turn, y], `${node.name}/at_origin`), moved], node.name));
+        break;
+      }
+
+      case 'Pack': {
+        let axis = Number(node.attr?.axis?.i ?? 0);
+        if (axis < 0) axis += outShape.length;
+        const parts = inputs.map((r) => {
+          const s = [...shapeOf(r)];
+          s.splice(axis, 0, 1);
+          return b.node('Reshape', [operand(r), b.int64s(`${node.name}/part_shape`, s)], `${node.name}/part`);
+        });
+        set(node, 'nhwc', parts.length === 1 ? parts[0] : b.node('Concat', parts, node.name, { axis }));
+        break;
+      }
+
+      case 'Transpose':
+        set(node, 'nhwc', b.node('Transpose', [operand(inputs[0])], node.name, { perm: constValues(inputs[1]) }));
+        break;
+
+      case 'Cast': {
+        const layout = isConst(inputs[0]) ? 'nhwc' : layoutOf(inputs[0]);
+        const x = isConst(inputs[0]) ? constInit(inputs[0], 'nhwc') : get(inputs[0], layout);
+        set(node, layout, b.node('Cast', [x], node.name, { to: ONNX_DTYPE[node.attr!.DstT!.type!] }));
+        break;
+      }
+
+      case 'Tile':
+        set(node, 'nhwc', b.node('Tile', [operand(inputs[0]), b.int64s(`${node.name}/repeats`, constValues(inputs[1]))], node.name));
+        break;
+
+      case 'Fill':
+        set(node, 'nhwc', b.node('Expand', [operand(inputs[1]), b.int64s(`${node.name}/shape`, outShape)], node.name));
+        break;
+
       default: {
         if (node.op in ELEMENTWISE) {
           const live = inputs.filter((r) => !isConst(r));
@@ -575,14 +756,14 @@ export async function convertTfjsGraph(
           const names = inputs.map((r) => (isConst(r) ? constInit(r, layout) : get(r, layout)));
           set(node, layout, b.node(ELEMENTWISE[node.op], names, node.name));
         } else if (node.op in UNARY) {
-          if (node.op === 'Identity') {
+          if (node.op === 'Identity' && !isConst(inputs[0])) {
             vals.set(node.name, valOf(inputs[0]));
             break;
           }
           const layout = layoutOf(inputs[0]);
           set(node, layout, b.node(UNARY[node.op], [get(inputs[0], layout)], node.name));
         } else {
-          throw new Error(`model ${modelName}: node ${node.name}: op ${node.op} has no converter`);
+          throw new Error(`model ${modelName}: node ${node.name}: op ${node.op} has no converter${SUPPORTED.has(node.op) ? ' unless its inputs are constant (folded)' : ''}`);
         }
       }
     }
@@ -594,6 +775,12 @@ export async function convertTfjsGraph(
     b.output(name, v.shape);
     return { name, shape: v.shape };
   });
+  // Probes: intermediate values as extra float outputs (`probe:<node>`, NHWC), to find where a conversion drifts.
+  for (const name of options.probes ?? []) {
+    if (folded.has(name) || !vals.has(name)) continue;
+    b.nodeNamed('Cast', [get(name, 'nhwc')], `probe:${name}`, { to: 1 });
+    b.output(`probe:${name}`, valOf(name).shape);
+  }
 
   const bytes = b.encode({
     graphName: modelName,

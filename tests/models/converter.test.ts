@@ -123,6 +123,70 @@ describe('TF.js → ONNX converter on ops the bundled models do not use', () => 
     expect(await parity(g, [1, 6, 6, 5])).toBeLessThan(1e-4);
   });
 
+  it('attention-mesh ops: StridedSlice (masks, ellipsis, negative stride), Pack, Transpose, BatchMatMulV2 (adjoint), Min', async () => {
+    const g = new G();
+    const x = g.input('x', [1, 6, 5, 4]);
+    const i32 = (name: string, v: number[]) => g.const(name, [v.length], v, 'int32');
+    const ss = (name: string, input: string, begin: number[], end: number[], strides: number[], masks: Record<string, number>) =>
+      g.op(name, 'StridedSlice', [input, i32(`${name}/b`, begin), i32(`${name}/e`, end), i32(`${name}/s`, strides)], {
+        Index: { type: 'DT_INT32' },
+        ...Object.fromEntries(['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => [k, { i: String(masks[k] ?? 0) }])),
+      });
+    // Channel split of a conv output (stays NCHW), a shrunk row, an ellipsis with a new axis, a reversed axis.
+    const conv = g.op('conv', 'Conv2D', [x, g.const('w', [1, 1, 4, 6])], { strides: ints(1, 1, 1, 1), padding: { s: b64('VALID') }, dilations: ints(1, 1, 1, 1) });
+    g.op('chan', 'Relu', [ss('chan/ss', conv, [0, 0, 0, 2], [0, 0, 0, 5], [1, 1, 1, 1], { begin_mask: 7, end_mask: 7 })]);
+    const row = ss('row', x, [0, -2], [0, -1], [1, 1], { begin_mask: 1, end_mask: 1, shrink_axis_mask: 2 });
+    const ell = ss('ell', x, [0, 1], [0, 3], [1, 1], { ellipsis_mask: 1, new_axis_mask: 0 });
+    const rev = ss('rev', x, [0, 0, -1], [0, 0, 0], [1, 1, -2], { begin_mask: 3, end_mask: 7, new_axis_mask: 0 });
+    const na = ss('na', row, [0, 0, 1], [0, 0, 3], [1, 1, 1], { begin_mask: 1, end_mask: 1, new_axis_mask: 2 });
+    g.op('packed', 'Pack', [g.op('r1', 'Relu', [row]), g.op('r2', 'Neg', [row])], { axis: { i: '-1' }, N: { i: '2' } });
+    g.op('out_ell', 'Relu', [ell]);
+    g.op('out_rev', 'Relu', [rev]);
+    g.op('out_na', 'Relu', [na]);
+    const t = g.op('t', 'Transpose', [x, i32('t/perm', [0, 3, 1, 2])]);
+    const flat = g.op('flat', 'Reshape', [t, i32('flat/shape', [1, 4, 30])]);
+    g.op('bmm', 'BatchMatMulV2', [flat, flat], { adj_x: { b: false }, adj_y: { b: true } });
+    g.op('bmm2', 'BatchMatMulV2', [flat, g.const('bmm2/w', [1, 4, 3])], { adj_x: { b: true }, adj_y: { b: false } });
+    g.op('min', 'Min', [x, i32('min/axes', [1, 2])], { keep_dims: { b: false } });
+    expect(await parity(g, [1, 6, 5, 4])).toBeLessThan(1e-4);
+  });
+
+  it('attention-mesh ops: a bilinear sampler (Floor, Cast, comparisons, LogicalAnd, GatherV2), Atan2 in every quadrant and at 0, Sin/Cos; shape arithmetic folded', async () => {
+    const g = new G();
+    const x = g.input('x', [1, 4, 4, 3]);
+    const i32 = (name: string, v: number[], shape = [v.length]) => g.const(name, shape, v, 'int32');
+    // Shape-only arithmetic (Shape, StridedSlice, Pack, Range, Fill, Tile, ZerosLike) becomes constants.
+    const shape = g.op('shape', 'Shape', [x], { out_type: { type: 'DT_INT32' } });
+    const h = g.op('h', 'StridedSlice', [shape, i32('h/b', [1]), i32('h/e', [2]), i32('h/s', [1])], { shrink_axis_mask: { i: '1' }, Index: { type: 'DT_INT32' }, T: { type: 'DT_INT32' } });
+    const range = g.op('range', 'Range', [i32('r0', [0], []), h, i32('r1', [1], [])], { Tidx: { type: 'DT_INT32' } });
+    const tiled = g.op('tiled', 'Tile', [g.op('rf', 'Cast', [range], { DstT: { type: 'DT_FLOAT' }, SrcT: { type: 'DT_INT32' } }), i32('tiles', [3])]);
+    const filled = g.op('filled', 'Fill', [g.op('fs', 'Pack', [h], { axis: { i: '0' }, N: { i: '1' }, T: { type: 'DT_INT32' } }), g.const('fv', [], [0.25])]);
+    // Sample coordinates from the pixels: 12 (u, v) pairs in [-0.5, 3.5], floored, clipped and gathered as TF's SpatialTransformer does.
+    const flat = g.op('flat', 'Reshape', [x, i32('flat/shape', [16, 3])]);
+    const coords = g.op('coords', 'Reshape', [g.op('scaled', 'Sub', [g.op('sc', 'Mul', [x, g.const('four', [], [4])]), g.const('half', [], [0.5])]), i32('coords/shape', [24, 2])]);
+    const u = g.op('u', 'StridedSlice', [coords, i32('u/b', [0, 0]), i32('u/e', [0, 1]), i32('u/s', [1, 1])], { begin_mask: { i: '1' }, end_mask: { i: '1' }, shrink_axis_mask: { i: '2' }, Index: { type: 'DT_INT32' } });
+    const v = g.op('v', 'StridedSlice', [coords, i32('v/b', [0, 1]), i32('v/e', [0, 2]), i32('v/s', [1, 1])], { begin_mask: { i: '1' }, end_mask: { i: '1' }, shrink_axis_mask: { i: '2' }, Index: { type: 'DT_INT32' } });
+    const u0 = g.op('u0', 'Floor', [u]);
+    const v0 = g.op('v0', 'Floor', [v]);
+    const inside = g.op('inside', 'LogicalAnd', [g.op('ge', 'GreaterEqual', [u0, g.const('zero', [], [0])]), g.op('le', 'LessEqual', [v0, g.const('three', [], [3])])]);
+    const clip = (n: string, t: string) => g.op(n, 'Maximum', [g.op(`${n}/min`, 'Minimum', [t, g.const(`${n}/hi`, [], [3])]), g.const(`${n}/lo`, [], [0])]);
+    const idx = g.op('idx', 'Cast', [g.op('lin', 'AddV2', [g.op('row', 'Mul', [clip('cv', v0), g.const('w4', [], [4])]), clip('cu', u0)])], { DstT: { type: 'DT_INT32' }, SrcT: { type: 'DT_FLOAT' } });
+    const picked = g.op('picked', 'GatherV2', [flat, idx, i32('axis', [0], [])], { batch_dims: { i: '0' }, Tindices: { type: 'DT_INT32' }, Taxis: { type: 'DT_INT32' } });
+    const w = g.op('w', 'Mul', [g.op('fu', 'Sub', [u, u0]), g.op('inf', 'Cast', [inside], { DstT: { type: 'DT_FLOAT' }, SrcT: { type: 'DT_BOOL' } })]);
+    g.op('sampled', 'Mul', [picked, g.op('we', 'ExpandDims', [w, i32('we/axis', [1], [])])]);
+    const angle = g.op('angle', 'Atan2', [g.op('ay', 'Sub', [v, g.const('c', [], [1.5])]), g.op('ax', 'Sub', [u, g.const('c2', [], [1.5])])]);
+    const origin = g.op('origin', 'Atan2', [g.op('z1', 'ZerosLike', [u]), g.op('z2', 'Mul', [u, g.const('nil', [], [0])])]);
+    g.op('rot', 'AddV2', [g.op('sin', 'Sin', [angle]), g.op('cos', 'Cos', [g.op('a2', 'AddV2', [angle, origin])])]);
+    g.op('grid', 'AddV2', [g.op('gm', 'Mul', [tiled, g.const('gk', [], [2])]), g.op('zl', 'ZerosLike', [tiled])]);
+    g.op('fill_out', 'Neg', [filled]);
+    const { graph, weights } = g.build();
+    const converted = await convertTfjsGraph(tf, 'sampler', graph, weights);
+    for (const folded of ['Shape', 'Range', 'Fill', 'Tile', 'ZerosLike', 'Pack']) expect(converted.onnxOps[folded], folded).toBeUndefined();
+    expect(converted.onnxOps.Gather).toBe(1);
+    expect(converted.onnxOps.Atan).toBe(2);
+    expect(await parity(g, [1, 4, 4, 3])).toBeLessThan(1e-5);
+  });
+
   it('reports every unsupported op by name with its node, and converts nothing', async () => {
     const g = new G();
     const x = g.input('x', [1, 4, 4, 3]);

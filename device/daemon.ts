@@ -31,6 +31,8 @@ import { resolveSourceSpec } from './source/index.ts';
 import { startTransport } from './daemon/transport.ts';
 import { startTryOnControl } from './daemon/tryon.ts';
 import { startAdvisor, type RunningAdvisor } from './daemon/advisor.ts';
+import { startCommands, type DaemonHooks } from './daemon/commands.ts';
+import type { TelemetryAgent } from './telemetry/mqtt-agent.ts';
 import type { ControlTarget } from './control/index.ts';
 import { checkPin } from './tryon/catalog.ts';
 
@@ -49,7 +51,7 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(config: MirrorConfig, logger: Logger): Promise<Daemon> {
+export async function startDaemon(config: MirrorConfig, logger: Logger, hooks: DaemonHooks = {}): Promise<Daemon> {
   const stops = new StopSteps(logger);
   try {
     // Keys and TLS files first: a bad one is a config error before anything starts.
@@ -85,6 +87,9 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
     const kiosk = await startTransport(config, parts, metrics, stops, logger);
     parts.kiosk = kiosk;
 
+    // Fleet commands before telemetry: a command on the first connection finds its agent.
+    let telemetryAgent: TelemetryAgent | undefined;
+    const commands = startCommands(config, { keys, vision, stats, telemetry: () => telemetryAgent, levelled: logger, hooks }, stops, logger);
     const telemetry = await startTelemetry(
       config,
       keys,
@@ -92,11 +97,13 @@ export async function startDaemon(config: MirrorConfig, logger: Logger): Promise
         firmwareVersion: FIRMWARE_VERSION,
         snapshot: () => metricsSnapshot(parts),
         onUpdateMessage: (subtopic, payload) => parts.updates?.handleMessage(subtopic, payload),
+        onCommand: (subtopic, payload) => commands.handle(subtopic, payload),
         onConnect: () => parts.updates?.onConnect(),
       },
       stops,
       logger,
     );
+    telemetryAgent = telemetry.agent;
     parts.outbox = telemetry.outbox;
     parts.mqtt = {
       url: telemetry.brokerUrl,

@@ -11,6 +11,8 @@ import { startDaemon } from './daemon.ts';
 import { welcomeLine } from './daemon/welcome.ts';
 import { startControl } from './control/index.ts';
 import { createSystemdNotifier } from './systemd/notify.ts';
+import { LogRing } from './commands/log-ring.ts';
+import type { ReloadAnswer } from './control/protocol.ts';
 
 /** systemd's TimeoutStopSec is 5 s; the tests hold the daemon to 3 s. */
 const STOP_BUDGET_MS = 2800;
@@ -38,14 +40,25 @@ if (args['check-config']) {
   process.exit(0);
 }
 
-const logger = createRootLogger(config.logLevel);
+// The last lines in memory for the fleet's `logs` command (redacted when read, never on disk).
+const logRing = new LogRing();
+const logger = createRootLogger(config.logLevel, process.env, (line) => logRing.push(line));
 const systemd = createSystemdNotifier(logger);
 
 process.on('unhandledRejection', (reason) => logger.error({ err: String(reason) }, 'unhandled rejection'));
 
 let daemon: Awaited<ReturnType<typeof startDaemon>>;
+// Set once the control channel is up; a reload command before that is answered as unavailable.
+let reloadNow: (() => ReloadAnswer) | undefined;
+// A `restart` taken while starting (its result already sent) stops the daemon once start-up is done.
+let running = false;
+let exitWhenStarted: number | undefined;
 try {
-  daemon = await startDaemon(config, logger);
+  daemon = await startDaemon(config, logger, {
+    logRing,
+    exit: (code) => (running ? void shutdown('restart-command', code) : (exitWhenStarted = code)),
+    reload: () => reloadNow?.() ?? { ok: false, error: 'the daemon is still starting; try again' },
+  });
 } catch (err) {
   logger.fatal({ code: (err as MirrorError).code, err: (err as Error).message }, 'start-up failed');
   // A config problem found while starting (a pinned key, a TLS file) exits like one found earlier.
@@ -54,6 +67,7 @@ try {
 // mirrorctl's socket; SIGHUP (systemctl reload) re-reads the config file like `mirrorctl reload`.
 const control = await startControl({ target: daemon.control, running: config, load: () => loadConfig({ file: configFile }), logger });
 process.on('SIGHUP', () => control.reload());
+reloadNow = () => control.reload();
 systemd.ready(`serving kiosk on port ${daemon.kioskPort}`);
 // A person at a terminal gets one line saying where to look; journald and pipes keep pure JSON.
 if (process.stdout.isTTY) {
@@ -71,7 +85,8 @@ const watchdogTimer = watchdogMs
   : null;
 
 let stopping = false;
-async function shutdown(signal: string): Promise<void> {
+/** `code` 0 for a signal; EXIT_RESTART (75) for a fleet `restart`, which systemd restarts (RestartForceExitStatus). */
+async function shutdown(signal: string, code = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping');
@@ -84,9 +99,11 @@ async function shutdown(signal: string): Promise<void> {
   await control.close();
   await daemon.stop();
   clearTimeout(deadline);
-  logger.info({}, 'stopped');
+  logger.info({ exitCode: code }, 'stopped');
   logger.flush();
-  process.exit(0);
+  process.exit(code);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+running = true;
+if (exitWhenStarted !== undefined) void shutdown('restart-command', exitWhenStarted);

@@ -266,6 +266,17 @@ export const MirrorConfig = z.strictObject({
     })
     .prefault({}),
   /**
+   * Fleet commands (device/commands; fleet/protocol/commands.ts): the fleet's command keys this
+   * mirror trusts (keyId → base64 raw 32-byte Ed25519 key or SPKI PEM). A key of its own, not an
+   * update key: it lives in the fleet service, the update keys stay offline. None: every command
+   * is refused (with a result saying so).
+   */
+  commands: z
+    .strictObject({
+      publicKeys: z.record(storeOrDeviceId, z.string().min(32).max(4096)).default({}),
+    })
+    .prefault({}),
+  /**
    * Colour calibration (calibration/): the profile `calibrate color` wrote for this mirror's camera.
    * Unset: `<stateDir>/calibration/colour-profile.json` when it exists. A profile that does not
    * validate is not applied (the mirror runs uncorrected and /healthz says why).

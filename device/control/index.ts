@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { MirrorConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import { createDebugCapture, type ConfirmOutcome, type ConfirmPrompt, type FrameTap } from './capture.ts';
-import { controlSocketPath } from './protocol.ts';
+import { controlSocketPath, type ReloadAnswer } from './protocol.ts';
 import { createReloader } from './reload.ts';
 import { startControlServer } from './server.ts';
 
@@ -30,7 +30,8 @@ export interface ControlOptions {
 }
 
 export interface Control {
-  reload(): void;
+  /** Re-reads the config file and applies what can change in place (reload.ts); never throws. */
+  reload(): ReloadAnswer;
   close(): Promise<void>;
 }
 
@@ -42,9 +43,9 @@ export async function startControl(options: ControlOptions): Promise<Control> {
   const file = controlSocketPath(options.env ?? process.env, stateDir);
   try {
     const server = await startControlServer(file, { status: () => ({ ok: true, health: target.health() }), reload, capture }, logger);
-    return { reload: () => void reload(), close: () => server.close() };
+    return { reload, close: () => server.close() };
   } catch (err) {
     logger.error({ socket: file, err: (err as Error).message }, 'control socket failed to start; mirrorctl will not reach this daemon');
-    return { reload: () => void reload(), close: async () => {} };
+    return { reload, close: async () => {} };
   }
 }

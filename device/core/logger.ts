@@ -60,9 +60,25 @@ export function journalStream(dest: LineSink): LineSink {
   };
 }
 
-/** The daemon's root logger on stdout: journald-prefixed under systemd, plain JSON otherwise. */
-export function createRootLogger(level: LogLevel, env: NodeJS.ProcessEnv = process.env): pino.Logger {
+/** Passes every line to `tap` (the `logs` command's ring, device/commands/log-ring.ts) before `dest`. */
+export function tappedStream(dest: LineSink, tap: (line: string) => void): LineSink {
+  return {
+    write: (line) => {
+      tap(line);
+      return dest.write(line);
+    },
+    flush: (cb) => (dest.flush ? dest.flush(cb) : cb?.()),
+    flushSync: () => dest.flushSync?.(),
+  };
+}
+
+/**
+ * The daemon's root logger on stdout: journald-prefixed under systemd, plain JSON otherwise;
+ * `tap` sees each line as written (unprefixed).
+ */
+export function createRootLogger(level: LogLevel, env: NodeJS.ProcessEnv = process.env, tap?: (line: string) => void): pino.Logger {
   const stdout = pino.destination({ dest: 1, sync: true });
   const options = { level, base: { service: 'mirror' } };
-  return stdoutIsJournal(env) ? pino(options, journalStream(stdout)) : pino(options, stdout);
+  const sink = stdoutIsJournal(env) ? journalStream(stdout) : stdout;
+  return pino(options, tap ? tappedStream(sink, tap) : sink);
 }

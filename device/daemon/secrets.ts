@@ -11,18 +11,14 @@ import { parsePublicKey } from '../../fleet/protocol/signing.ts';
 export interface StartupKeys {
   /** keyId → pinned Ed25519 public key. */
   publicKeys: Map<string, KeyObject>;
+  /** keyId → the fleet's command keys (config `commands.publicKeys`). */
+  commandKeys: Map<string, KeyObject>;
   mqttTls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export function readStartupKeys(config: MirrorConfig): StartupKeys {
-  const publicKeys = new Map<string, KeyObject>();
-  for (const [keyId, text] of Object.entries(config.updates.publicKeys)) {
-    try {
-      publicKeys.set(keyId, parsePublicKey(text));
-    } catch (err) {
-      throw new MirrorError('MIRROR_ERR_CONFIG', `config key "updates.publicKeys.${keyId}": ${(err as Error).message}`);
-    }
-  }
+  const publicKeys = pinnedKeys(config.updates.publicKeys, 'updates.publicKeys');
+  const commandKeys = pinnedKeys(config.commands.publicKeys, 'commands.publicKeys');
   const mqttTls: StartupKeys['mqttTls'] = {};
   for (const [name, file] of Object.entries(config.mqtt.tls ?? {}) as Array<['ca' | 'cert' | 'key', string | undefined]>) {
     if (file === undefined) continue;
@@ -32,5 +28,17 @@ export function readStartupKeys(config: MirrorConfig): StartupKeys {
       throw new MirrorError('MIRROR_ERR_CONFIG', `config key "mqtt.tls.${name}": cannot read ${file}: ${(err as Error).message}`);
     }
   }
-  return { publicKeys, mqttTls };
+  return { publicKeys, commandKeys, mqttTls };
+}
+
+function pinnedKeys(texts: Record<string, string>, key: string): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
+  for (const [keyId, text] of Object.entries(texts)) {
+    try {
+      keys.set(keyId, parsePublicKey(text));
+    } catch (err) {
+      throw new MirrorError('MIRROR_ERR_CONFIG', `config key "${key}.${keyId}": ${(err as Error).message}`);
+    }
+  }
+  return keys;
 }

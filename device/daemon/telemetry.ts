@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import { startEmbeddedBroker } from '../telemetry/embedded-broker.ts';
 import { createTelemetryAgent, type MetricsSnapshot, type TelemetryAgent } from '../telemetry/mqtt-agent.ts';
 import { Outbox, OUTBOX_FILE } from '../telemetry/outbox.ts';
-import { parseTopic, updateTopic } from '../../fleet/protocol/topics.ts';
+import { channelFilter, parseTopic, updateTopic } from '../../fleet/protocol/topics.ts';
 import type { StartupKeys } from './secrets.ts';
 import type { StopSteps } from './stop-steps.ts';
 
@@ -25,6 +25,8 @@ export interface TelemetryWiring {
   snapshot: () => MetricsSnapshot;
   /** An update topic message (offer, chunk, cancel) for the update agent. */
   onUpdateMessage: (subtopic: string, payload: Buffer) => void;
+  /** A command (`cmd/{name}`) for the command agent. */
+  onCommand: (subtopic: string, payload: Buffer) => void;
   onConnect: () => void;
 }
 
@@ -64,10 +66,13 @@ export async function startTelemetry(
     outbox,
     // Exactly the fleet → device update topics the broker ACL lets a mirror read (not update/#,
     // which also covers this mirror's own request/state topics that it may only write).
-    subscriptions: (['offer', 'chunk', 'cancel'] as const).map((sub) => updateTopic(addr, sub)),
+    // Plus this mirror's own commands, cmd/# (read-only for it in the ACL).
+    subscriptions: [...(['offer', 'chunk', 'cancel'] as const).map((sub) => updateTopic(addr, sub)), channelFilter('cmd', addr)],
     onMessage: (topic, payload) => {
       const t = parseTopic(topic);
-      if (t.ok && t.value.channel === 'update' && t.value.subtopic.length === 1) wiring.onUpdateMessage(t.value.subtopic[0], payload);
+      if (!t.ok || t.value.subtopic.length !== 1) return;
+      if (t.value.channel === 'update') wiring.onUpdateMessage(t.value.subtopic[0], payload);
+      else if (t.value.channel === 'cmd') wiring.onCommand(t.value.subtopic[0], payload);
     },
     onConnect: wiring.onConnect,
     // Leaves room in the 3 s stop budget for the source, pipeline and servers.

@@ -103,6 +103,8 @@ export interface TelemetryAgent {
   enqueue(kind: OutboxKind, topic: string, payload: Buffer): boolean;
   /** Best-effort send now (QoS 1) on the current connection; false when disconnected. */
   publishNow(topic: string, payload: Buffer): boolean;
+  /** Send now (QoS 1) and wait for the broker's PUBACK: true once it has the message, false when disconnected, failed or past `timeoutMs`. */
+  publishAcked(topic: string, payload: Buffer, timeoutMs: number): Promise<boolean>;
   outboxStats(): OutboxStats | null;
   health(): TelemetryHealth;
 }

@@ -166,6 +166,17 @@ function createSender(connection: MqttConnection, outbox: Outbox | undefined, pu
     });
     return true;
   }
+  async function publishAcked(topic: string, payload: Buffer, timeoutMs: number): Promise<boolean> {
+    const c = connection.client;
+    if (c === undefined || !connection.connected) return false;
+    try {
+      await withTimeout(c.publishAsync(topic, payload, { qos: 1, retain: false }), timeoutMs, 'publish');
+      return true;
+    } catch (err) {
+      logger.warn({ topic, ...errorFields(err) }, 'MQTT publish not acknowledged');
+      return false;
+    }
+  }
   function enqueue(kind: OutboxKind, topic: string, payload: Buffer): boolean {
     if (!outbox) return publishNow(topic, payload);
     try {
@@ -177,7 +188,7 @@ function createSender(connection: MqttConnection, outbox: Outbox | undefined, pu
     pump?.drain();
     return true;
   }
-  return { publishNow, enqueue };
+  return { publishNow, publishAcked, enqueue };
 }
 
 /** The snapshot (remembering its model maps) and the status builder that falls back on them. */
@@ -279,7 +290,7 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
     onFirstOutcome: () => resolveFirstOutcome(),
   });
 
-  const { publishNow, enqueue } = createSender(connection, outbox, pump, logger);
+  const { publishNow, publishAcked, enqueue } = createSender(connection, outbox, pump, logger);
 
   const tick = metricsTick(opts, connection, { publishNow, enqueue }, snapshot, skipped);
 
@@ -321,6 +332,7 @@ export function createTelemetryAgent(opts: TelemetryAgentOptions): TelemetryAgen
     },
     enqueue,
     publishNow,
+    publishAcked,
     outboxStats: () => outbox?.stats() ?? null,
     health: () => telemetryHealth(phase === 'running', connection, outbox),
   };

@@ -10,6 +10,7 @@ import { TrendArtifactSchema } from '../protocol/recommendations.ts';
 import { ARTIFACT_KINDS, ArtifactSchema } from '../protocol/update.ts';
 import { parseSelectorString } from '../service/rollouts/selector.ts';
 import { CliError, fleetClient, type Call } from './client.ts';
+import { sendCommand } from './cmd.ts';
 import * as answer from './responses.ts';
 import { generateSigningKey, manifestFileFor, signArtifact } from './signing.ts';
 import { auditView, devicesView, rolloutsView, rolloutView, statsView, storesView } from './views.ts';
@@ -35,6 +36,10 @@ const USAGE = `usage: fleet <command> [options]
   users add <username> --role admin|operator|manager [--store S] [--password P]
   login <username> [--password P]              prints a token for FLEET_TOKEN
   audit [--limit N]
+  cmd <store>/<device> <name> [key=value ...] [--timeout S] [--async]
+                                                a signed command to one mirror, its result printed (exit 1 if refused
+                                                or failed, 3 if none within the wait): restart | reload-config |
+                                                logs [lines=N] | self-test | log-level level=L durationS=N
 
   global: --url URL (FLEET_URL)  --token T (FLEET_TOKEN)  --json`;
 
@@ -73,6 +78,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   days: { type: 'string' },
   from: { type: 'string' },
+  timeout: { type: 'string' },
+  async: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -269,7 +276,14 @@ async function recommendations({ o, call, print, userPath }: Ctx): Promise<numbe
   return 0;
 }
 
+async function cmd({ args, o, call, print, needArg }: Ctx): Promise<number> {
+  const r = await sendCommand(call, { target: needArg(args[0], '<store>/<device>'), name: needArg(args[1], '<name>'), args: args.slice(2), timeoutS: o.timeout, async: o.async });
+  print(r.human, r.data);
+  return r.code;
+}
+
 const COMMANDS: Record<string, (ctx: Ctx) => number | Promise<number>> = {
+  cmd,
   recommendations,
   devices,
   stores,

@@ -4,7 +4,8 @@
  *   mirror/v1/{storeId}/{deviceId}/status        device → fleet  retained, QoS 1  (birth / will / shutdown)
  *   mirror/v1/{storeId}/{deviceId}/telemetry     device → fleet  QoS 1            (periodic metrics)
  *   mirror/v1/{storeId}/{deviceId}/events        device → fleet  QoS 1            (sessions, errors, rollbacks)
- *   mirror/v1/{storeId}/{deviceId}/cmd/...       fleet → device  QoS 1            (reserved: commands)
+ *   mirror/v1/{storeId}/{deviceId}/cmd/{name}    fleet → device  QoS 1            (signed commands: commands.ts)
+ *   mirror/v1/{storeId}/{deviceId}/result        device → fleet  QoS 1            (each command's result)
  *   mirror/v1/{storeId}/{deviceId}/update/...    both            QoS 1            (model/catalog updates: fleet/protocol/update.ts)
  *
  * The version segment is part of the topic so a v2 fleet can run beside v1 devices during a
@@ -26,7 +27,7 @@ export const SEGMENT_PATTERN = ID_PATTERN;
 /** At most this many segments after `cmd/` or `update/`. */
 export const MAX_SUBTOPIC_DEPTH = 4;
 
-export type Channel = 'status' | 'telemetry' | 'events' | 'cmd' | 'update';
+export type Channel = 'status' | 'telemetry' | 'events' | 'cmd' | 'result' | 'update';
 
 export type QoS = 0 | 1 | 2;
 
@@ -58,8 +59,14 @@ export const CHANNELS = {
   telemetry: { qos: 1, retain: false, from: 'device', tree: false, reserved: false },
   /** Discrete events (session ended, rollback, error): QoS 1, deduplicated by `msgId`. */
   events: { qos: 1, retain: false, from: 'device', tree: false, reserved: false },
-  /** Commands from the fleet to one device (`cmd/{name}`): declared and in the broker ACL, not used yet. */
-  cmd: { qos: 1, retain: false, from: 'fleet', tree: true, reserved: true },
+  /**
+   * Commands from the fleet to one device (`cmd/{name}`), signed (commands.ts). Only the fleet
+   * service may write here (broker ACL). Not retained: a command for a mirror that is offline
+   * waits in its persistent session at most until it expires, and is refused after.
+   */
+  cmd: { qos: 1, retain: false, from: 'fleet', tree: true, reserved: false },
+  /** One result per command (ok, failed or refused), device → fleet. */
+  result: { qos: 1, retain: false, from: 'device', tree: false, reserved: false },
   /** Model/catalog update offers, chunks and progress (`update/{name}`): see update.ts. */
   update: { qos: 1, retain: false, from: 'both', tree: true, reserved: false },
 } as const satisfies Record<Channel, ChannelSpec>;
@@ -116,6 +123,11 @@ export function eventsTopic(addr: DeviceAddress): string {
   return `${base(addr)}/events`;
 }
 
+/** `mirror/v1/{store}/{device}/result`: command results. */
+export function resultTopic(addr: DeviceAddress): string {
+  return `${base(addr)}/result`;
+}
+
 function treeTopic(channel: 'cmd' | 'update', addr: DeviceAddress, subtopic: string[]): string {
   if (subtopic.length < 1 || subtopic.length > MAX_SUBTOPIC_DEPTH) {
     throw new TypeError(`${channel} topic needs 1..${MAX_SUBTOPIC_DEPTH} sub-topic segments`);
@@ -124,7 +136,7 @@ function treeTopic(channel: 'cmd' | 'update', addr: DeviceAddress, subtopic: str
   return `${base(addr)}/${channel}/${subtopic.join('/')}`;
 }
 
-/** `mirror/v1/{store}/{device}/cmd/{...subtopic}` (reserved). */
+/** `mirror/v1/{store}/{device}/cmd/{...subtopic}`: commands (commands.ts; the sub-topic is the command's name). */
 export function cmdTopic(addr: DeviceAddress, ...subtopic: string[]): string {
   return treeTopic('cmd', addr, subtopic);
 }
@@ -143,6 +155,8 @@ export function topicFor(channel: Channel, addr: DeviceAddress, subtopic: string
       return telemetryTopic(addr);
     case 'events':
       return eventsTopic(addr);
+    case 'result':
+      return resultTopic(addr);
     case 'cmd':
     case 'update':
       return treeTopic(channel, addr, subtopic);

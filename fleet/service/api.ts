@@ -11,6 +11,7 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import { artifactRoutes } from './api/artifacts.ts';
+import { commandRoutes } from './commands/routes.ts';
 import { checkCsrf, sessionToken } from './api/cookie-session.ts';
 import { dashboardRoutes } from './api/dashboard.ts';
 import type { ApiDeps } from './api/deps.ts';
@@ -58,7 +59,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   });
   app.addHook('preValidation', async (req) => rejectControlChars(req));
 
-  for (const routes of [opsRoutes, sessionRoutes, userRoutes, deviceRoutes, storeRoutes, artifactRoutes, rolloutRoutes, recommendationRoutes]) {
+  for (const routes of [opsRoutes, sessionRoutes, userRoutes, deviceRoutes, storeRoutes, artifactRoutes, rolloutRoutes, recommendationRoutes, commandRoutes]) {
     app.register(routes, deps);
   }
   app.register(dashboardRoutes, deps);

@@ -9,6 +9,7 @@ import { registerApi } from './api.ts';
 import { Auth, hashPassword } from './auth.ts';
 import { parseFleetConfig, type FleetConfig, type FleetConfigInput } from './config.ts';
 import { Ingest } from './ingest.ts';
+import { CommandService, loadCommandKey } from './commands/service.ts';
 import { ArtifactStore, loadTrustedKeys } from './rollouts/artifacts.ts';
 import { RolloutEngine } from './rollouts/engine.ts';
 import type { FleetStore } from './store/fleet-store.ts';
@@ -20,6 +21,7 @@ export interface FleetService {
   store: FleetStore;
   engine: RolloutEngine;
   ingest: Ingest;
+  commands: CommandService;
   /** `http://host:port` the API listens on. */
   url: string;
   close(): Promise<void>;
@@ -35,6 +37,7 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   const config = parseFleetConfig(input);
   const now = opts.now ?? Date.now;
   const trusted = loadTrustedKeys(config.trustedKeys);
+  const commandKey = loadCommandKey(config.commands);
   const app = Fastify({
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-artifact"]'] },
     bodyLimit: 1024 * 1024,
@@ -67,12 +70,14 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     now,
   });
   ingest = new Ingest(store, engine, log, now, { holdMs: config.ingest.retryHoldMs, maxAttempts: config.ingest.maxAttempts });
+  const commands = new CommandService(store, config.commands, commandKey, log, now);
   const auth = new Auth(store, config.tokenTtlS);
   registerApi(app, {
     store,
     auth,
     ingest,
     engine,
+    commands,
     artifacts,
     now,
     stuckAfterMs: config.ingest.stuckAfterS * 1000,
@@ -89,10 +94,13 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     await app.close().catch(() => undefined);
     engine.stop();
     await ingest.close().catch(() => undefined);
+    await commands.close().catch(() => undefined);
     await store.close().catch(() => undefined);
   };
   try {
     if (opts.mqtt !== false) await ingest.connect(config.mqtt);
+    // Its own connection only when it can sign: without a key there is nothing to send or await.
+    if (opts.mqtt !== false && commandKey !== undefined) await commands.connect(config.mqtt);
     engine.start();
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -101,5 +109,5 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   }
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return { config, app, store, engine, ingest, url: `http://${host}:${addr.port}`, close };
+  return { config, app, store, engine, ingest, commands, url: `http://${host}:${addr.port}`, close };
 }

@@ -78,6 +78,22 @@ export const FleetConfigSchema = z
       })
       .strict()
       .default({ retryHoldMs: 10_000, maxAttempts: 5, stuckAfterS: 60 }),
+    /**
+     * Fleet → mirror commands (fleet/service/commands): the service signs each with this Ed25519
+     * key (PKCS#8 PEM file, `FLEET_COMMAND_KEY_FILE`); mirrors pin its public key under `keyId`
+     * (mirror config `commands.publicKeys`). Unset: the command API answers 409.
+     */
+    commands: z
+      .object({
+        keyId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('fleet-commands'),
+        privateKeyFile: z.string().min(1).optional(),
+        /** A command not run within this is refused by the mirror as expired (at most 600 s: the mirror's replay memory). */
+        ttlS: z.int().min(5).max(600).default(120),
+        /** How long the API (and `fleet cmd`) waits for the result by default. */
+        waitS: z.int().min(1).max(120).default(30),
+      })
+      .strict()
+      .default({ keyId: 'fleet-commands', ttlS: 120, waitS: 30 }),
     /** Login throttling (login-limiter.ts): failures per user and per address in a window, then a lockout. */
     login: z
       .object({
@@ -158,6 +174,7 @@ export function loadFleetConfig(argv: string[] = process.argv.slice(2), env: Nod
   set(raw, 'bootstrapAdmin', env.FLEET_BOOTSTRAP_ADMIN);
   set(raw, 'downloadSecret', env.FLEET_DOWNLOAD_SECRET);
   set(raw, 'logLevel', env.LOG_LEVEL);
+  if (env.FLEET_COMMAND_KEY_FILE) raw.commands = { ...((raw.commands as Record<string, unknown>) ?? {}), privateKeyFile: env.FLEET_COMMAND_KEY_FILE };
   set(mqtt, 'url', env.MQTT_URL);
   set(mqtt, 'username', env.MQTT_USERNAME);
   set(mqtt, 'password', env.MQTT_PASSWORD);

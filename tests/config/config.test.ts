@@ -27,7 +27,7 @@ function sections(value: unknown, at: string[] = []): string[][] {
   const here = at.length ? [at] : [];
   return [...here, ...Object.entries(value).flatMap(([k, v]) => sections(v, [...at, k]))];
 }
-const MAPS = ['updates.publicKeys'];
+const MAPS = ['updates.publicKeys', 'commands.publicKeys'];
 const OPTIONAL_SECTIONS = [['tryon', 'pin'], ['mqtt', 'tls']];
 
 function withKey(path: string[], key: string): Record<string, unknown> {

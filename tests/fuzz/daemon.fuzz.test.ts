@@ -67,7 +67,7 @@ const mqttCase: fc.Arbitrary<MqttCase> = fc.oneof(
   { weight: 4, arbitrary: on('offer', updateTopic(ADDR, 'offer'), fuzzCase(offer, offerShape)) },
   { weight: 3, arbitrary: on('chunk', updateTopic(ADDR, 'chunk'), fuzzCase(chunk, chunkShape)) },
   { weight: 2, arbitrary: on('cancel', updateTopic(ADDR, 'cancel'), fuzzCase(cancel, cancelShape)) },
-  // Commands are reserved: nothing may act on them, whatever they hold.
+  // Commands: unsigned (this daemon pins no command key), so each is refused with a result, whatever it holds.
   { weight: 1, arbitrary: on('cmd', cmdTopic(ADDR, 'reboot'), fuzzCase(cancel, cancelShape)) },
 );
 

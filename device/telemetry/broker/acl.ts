@@ -2,7 +2,7 @@
  * Who may do what on the embedded (demo) broker: the same rules as the Mosquitto ACL the real
  * install uses (fleet/broker/acl), so the demo behaves like a store. Anonymous clients get nothing.
  *
- *   device  (username "{storeId}/{deviceId}"): writes its own status, telemetry, events,
+ *   device  (username "{storeId}/{deviceId}"): writes its own status, telemetry, events, result,
  *           update/request and update/state; reads its own cmd/# and update/offer|chunk|cancel.
  *   fleet   (username "fleet-service"): reads mirror/v1/#; writes cmd/# and update/offer|chunk|cancel.
  */
@@ -19,7 +19,7 @@ export interface BrokerUser {
 export const FLEET_USERNAME = 'fleet-service';
 
 const PREFIX = `${TOPIC_ROOT}/${TOPIC_VERSION}/`;
-const DEVICE_WRITES = ['status', 'telemetry', 'events', 'update/request', 'update/state'];
+const DEVICE_WRITES = ['status', 'telemetry', 'events', 'result', 'update/request', 'update/state'];
 const DEVICE_READS = ['update/offer', 'update/chunk', 'update/cancel'];
 const SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
 

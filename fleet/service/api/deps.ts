@@ -1,5 +1,6 @@
 /** What the API's route plugins are given (one object, passed as each plugin's options). */
 import type { Auth } from '../auth.ts';
+import type { CommandService } from '../commands/service.ts';
 import type { Ingest } from '../ingest.ts';
 import type { LoginLimits } from '../login-limiter.ts';
 import type { ArtifactStore } from '../rollouts/artifacts.ts';
@@ -11,6 +12,8 @@ export interface ApiDeps {
   auth: Auth;
   ingest: Ingest;
   engine: RolloutEngine;
+  /** Fleet → mirror commands (fleet/service/commands). */
+  commands: CommandService;
   artifacts: ArtifactStore;
   now: () => number;
   /** When the ingest counts as stuck (see serviceHealth). */

@@ -4,7 +4,7 @@
  * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
  * `dead_letters` keeps messages that can never be stored (payload as base64, so any byte survives).
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * Columns added after version 1, as `[table, column, type]`: `init()` adds each one that an
@@ -19,6 +19,8 @@ export const SCHEMA_VERSION = 6;
  *   6: `events.tone_band`, `events.undertone`: the shopper's Monk tone band and undertone on
  *      product.tried / look.saved, only when the retailer enabled it on the mirror (else null);
  *      what fleet/service/recommendations aggregates.
+ *   7: this session's new tables (CREATE TABLE IF NOT EXISTS, nothing altered), one line each:
+ *      `commands`: every fleet → mirror command (fleet/service/commands), who sent it, and its result.
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
@@ -185,4 +187,21 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_rollout_wave ON jobs (rollout_id, wave);
 CREATE INDEX IF NOT EXISTS jobs_device ON jobs (store_id, device_id);
+CREATE TABLE IF NOT EXISTS commands (
+  id TEXT PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  args TEXT NOT NULL,
+  issued_by TEXT NOT NULL,
+  issued_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT,
+  field TEXT,
+  error TEXT,
+  output TEXT,
+  result_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS commands_device_ts ON commands (store_id, device_id, issued_at);
 `;

@@ -1,10 +1,15 @@
 /**
- * The fleet service, assembled: store → artifact store → rollout engine → MQTT ingest → HTTP API.
- * `createFleetService` starts it; `close()` stops it in reverse (HTTP, engine, MQTT, store).
+ * The fleet service, assembled: store → artifact store → rollout engine → MQTT ingest → alerts
+ * (engine + sinks) → HTTP API. `createFleetService` starts it; `close()` stops it in reverse
+ * (HTTP, engines, sinks, MQTT, store).
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { AlertEngine } from './alerts/engine.ts';
+import { Notifier } from './alerts/notifier.ts';
+import { alertRoutes } from './alerts/routes.ts';
+import { configuredSinks } from './alerts/sinks.ts';
 import { registerApi } from './api.ts';
 import { Auth, hashPassword } from './auth.ts';
 import { parseFleetConfig, type FleetConfig, type FleetConfigInput } from './config.ts';
@@ -22,6 +27,8 @@ export interface FleetService {
   engine: RolloutEngine;
   ingest: Ingest;
   commands: CommandService;
+  alerts: AlertEngine;
+  notifier: Notifier;
   /** `http://host:port` the API listens on. */
   url: string;
   close(): Promise<void>;
@@ -71,8 +78,10 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   });
   ingest = new Ingest(store, engine, log, now, { holdMs: config.ingest.retryHoldMs, maxAttempts: config.ingest.maxAttempts });
   const commands = new CommandService(store, config.commands, commandKey, log, now);
+  const notifier = new Notifier(configuredSinks(config.alerts), now, log);
+  const alerts = new AlertEngine({ store, ingest, notifier, config: config.alerts, instance: config.mqtt.clientId, log, now });
   const auth = new Auth(store, config.tokenTtlS);
-  registerApi(app, {
+  const apiDeps = {
     store,
     auth,
     ingest,
@@ -85,7 +94,9 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     loginLimits: config.login,
     dashboardDir: config.dashboardDir,
     recommendations: config.recommendations,
-  });
+  };
+  registerApi(app, apiDeps);
+  app.register(alertRoutes, { ...apiDeps, alerts, notifier });
 
   let closed = false;
   const close = async () => {
@@ -93,6 +104,8 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     closed = true;
     await app.close().catch(() => undefined);
     engine.stop();
+    alerts.stop();
+    notifier.close();
     await ingest.close().catch(() => undefined);
     await commands.close().catch(() => undefined);
     await store.close().catch(() => undefined);
@@ -102,6 +115,7 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     // Its own connection only when it can sign: without a key there is nothing to send or await.
     if (opts.mqtt !== false && commandKey !== undefined) await commands.connect(config.mqtt);
     engine.start();
+    alerts.start();
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await close();
@@ -109,5 +123,5 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   }
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return { config, app, store, engine, ingest, commands, url: `http://${host}:${addr.port}`, close };
+  return { config, app, store, engine, ingest, commands, alerts, notifier, url: `http://${host}:${addr.port}`, close };
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_MIN_SESSIONS } from '../protocol/recommendations.ts';
+import { AlertsConfigSchema } from './alerts/config.ts';
 
 /** Where `npm run build:dashboard` writes the dashboard. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -114,6 +115,8 @@ export const FleetConfigSchema = z
       })
       .strict()
       .default({ minSessions: DEFAULT_MIN_SESSIONS, windowDays: 28 }),
+    /** Alert rules, hold-down and sinks (alerts/config.ts). */
+    alerts: AlertsConfigSchema.prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

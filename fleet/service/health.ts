@@ -13,6 +13,12 @@ export const HEALTH_LIMITS = {
   maxTemperatureC: 90,
 };
 
+/** The hottest temperature the device reported (a thermal zone or the GPU), as [name, °C]. */
+export function hottest(d: Pick<DeviceRow, 'system'>): [string, number] | undefined {
+  const temps = { ...d.system?.temperaturesC, ...(d.system?.gpuTemperatureC === undefined ? {} : { gpu: d.system.gpuTemperatureC }) };
+  return Object.entries(temps).sort((a, b) => b[1] - a[1])[0];
+}
+
 export function deviceHealth(d: DeviceRow, now: number): { health: HealthWord; problems: string[] } {
   if (d.state === 'offline') return { health: 'offline', problems: [d.stateReason ?? 'offline'] };
   if (d.state === 'unknown') return { health: 'unknown', problems: ['no status yet'] };
@@ -20,9 +26,8 @@ export function deviceHealth(d: DeviceRow, now: number): { health: HealthWord; p
   const problems: string[] = [];
   if (d.fps !== null && d.fps < HEALTH_LIMITS.minFps) problems.push(`fps ${d.fps.toFixed(1)} < ${HEALTH_LIMITS.minFps}`);
   if (d.latencyP95Ms !== null && d.latencyP95Ms > HEALTH_LIMITS.maxP95Ms) problems.push(`p95 ${d.latencyP95Ms.toFixed(0)} ms > ${HEALTH_LIMITS.maxP95Ms}`);
-  const temps = { ...d.system?.temperaturesC, ...(d.system?.gpuTemperatureC === undefined ? {} : { gpu: d.system.gpuTemperatureC }) };
-  const hottest = Object.entries(temps).sort((a, b) => b[1] - a[1])[0];
-  if (hottest && hottest[1] > HEALTH_LIMITS.maxTemperatureC) problems.push(`${hottest[0]} ${hottest[1].toFixed(0)} °C > ${HEALTH_LIMITS.maxTemperatureC}`);
+  const hot = hottest(d);
+  if (hot && hot[1] > HEALTH_LIMITS.maxTemperatureC) problems.push(`${hot[0]} ${hot[1].toFixed(0)} °C > ${HEALTH_LIMITS.maxTemperatureC}`);
   return { health: problems.length ? 'degraded' : 'ok', problems };
 }
 

@@ -99,6 +99,17 @@ export class Ingest {
     };
   }
 
+  /** Device timestamp → stored, p95 over the last `n` messages (undefined when none was stored). */
+  recentLagP95(n = 1000): number | undefined {
+    const len = this.lags.length;
+    if (len === 0) return undefined;
+    // `lags` is a ring once full: the newest sample sits just before `lagPos`.
+    const end = len < LAG_WINDOW ? len : this.lagPos % LAG_WINDOW;
+    const recent: number[] = [];
+    for (let i = 1; i <= Math.min(n, len); i++) recent.push(this.lags[(end - i + len) % len]);
+    return percentile(recent.sort((a, b) => a - b), 95);
+  }
+
   async connect(cfg: FleetConfig['mqtt']): Promise<MqttClient> {
     const opts: IClientOptions = {
       clientId: cfg.clientId,

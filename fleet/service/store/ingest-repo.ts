@@ -116,7 +116,8 @@ export class IngestRepo {
       // a metrics_at in the future (stored before timestamps were bounded) never blocks a newer one.
       await q.run(
         `UPDATE devices SET metrics_at = ?, fps = ?, latency_p50_ms = ?, latency_p95_ms = ?, dropped_frames = ?,
-           processed_frames = ?, uptime_s = ?, rss_bytes = ?, cpu_load = ?, models = ?, backends = ?, system_metrics = ?
+           processed_frames = ?, uptime_s = ?, rss_bytes = ?, cpu_load = ?, models = ?, backends = ?, system_metrics = ?,
+           degraded = ?
          WHERE store_id = ? AND device_id = ? AND (metrics_at IS NULL OR metrics_at <= ? OR metrics_at > ?)`,
         [
           ts,
@@ -131,6 +132,7 @@ export class IngestRepo {
           json(m.models),
           json(m.backends),
           m.system === undefined ? null : json(m.system),
+          m.degraded === undefined || m.degraded.length === 0 ? null : json(m.degraded),
           storeId,
           m.deviceId,
           ts,

@@ -33,6 +33,14 @@ export interface DeviceRow {
   cpuLoad: number | null;
   /** The latest metrics message's `system` (CPU, load, memory, temperatures, GPU), when it had one. */
   system: SystemMetricsMessage | null;
+  /** The latest metrics message's `degraded` list (parts running on a fallback), when it had one. */
+  degraded: DegradedPart[] | null;
+}
+
+export interface DegradedPart {
+  component: string;
+  reason: string;
+  since: string;
 }
 
 export interface UserRow {
@@ -146,6 +154,7 @@ export function toDevice(r: Row): DeviceRow {
     rssBytes: numOrNull(r.rss_bytes),
     cpuLoad: numOrNull(r.cpu_load),
     system: parseJson<SystemMetricsMessage | null>(r.system_metrics, null),
+    degraded: parseJson<DegradedPart[] | null>(r.degraded, null),
   };
 }
 

@@ -21,6 +21,7 @@ export const SCHEMA_VERSION = 7;
  *      what fleet/service/recommendations aggregates.
  *   7: this session's new tables (CREATE TABLE IF NOT EXISTS, nothing altered), one line each:
  *      `commands`: every fleet → mirror command (fleet/service/commands), who sent it, and its result.
+ *      `alerts` (fleet/service/alerts; UNIQUE `open_key`: one live alert per kind + subject) and the column `devices.degraded` (the metrics' degraded list).
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
@@ -31,6 +32,7 @@ export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: strin
   ['events', 'session_id', 'TEXT'],
   ['events', 'tone_band', 'TEXT'],
   ['events', 'undertone', 'TEXT'],
+  ['devices', 'degraded', 'TEXT'],
 ];
 
 export const SCHEMA_SQL = `
@@ -58,6 +60,7 @@ CREATE TABLE IF NOT EXISTS devices (
   rss_bytes BIGINT,
   cpu_load DOUBLE PRECISION,
   system_metrics TEXT,
+  degraded TEXT,
   PRIMARY KEY (store_id, device_id)
 );
 CREATE TABLE IF NOT EXISTS seen_messages (
@@ -204,4 +207,22 @@ CREATE TABLE IF NOT EXISTS commands (
   result_at BIGINT
 );
 CREATE INDEX IF NOT EXISTS commands_device_ts ON commands (store_id, device_id, issued_at);
+CREATE TABLE IF NOT EXISTS alerts (
+  id TEXT PRIMARY KEY,
+  open_key TEXT UNIQUE,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  store_id TEXT,
+  device_id TEXT,
+  status TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  first_true_at BIGINT NOT NULL,
+  raised_at BIGINT,
+  false_since BIGINT,
+  cleared_at BIGINT,
+  flaps INTEGER NOT NULL DEFAULT 0,
+  acked_by TEXT,
+  acked_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS alerts_status_raised ON alerts (status, raised_at);
 `;

@@ -22,6 +22,7 @@ import { StopSteps } from './daemon/stop-steps.ts';
 import { startTelemetry } from './daemon/telemetry.ts';
 import { bootUpdates } from './daemon/update-boot.ts';
 import { startUpdates } from './daemon/updates.ts';
+import { runningRelease } from './release/running.ts';
 import { startVision } from './daemon/vision.ts';
 import { startColour } from './daemon/colour.ts';
 import { startGan } from './daemon/gan.ts';
@@ -56,7 +57,8 @@ export async function startDaemon(config: MirrorConfig, logger: Logger, hooks: D
   try {
     // Keys and TLS files first: a bad one is a config error before anything starts.
     const keys = readStartupKeys(config);
-    const boot = await bootUpdates(path.resolve(config.stateDir), logger);
+    const release = await runningRelease();
+    const boot = await bootUpdates(path.resolve(config.stateDir), logger, release?.releasesDir);
     if (config.tryon.pin) {
       const pinned = checkPin(boot.catalogSlot.current.catalog, config.tryon.pin);
       logger.warn({ productId: pinned.product.id, shadeId: pinned.shade.id }, "tryon.pin replaces the catalog's default shade on the shopper's face");
@@ -113,7 +115,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger, hooks: D
     };
     parts.updates = startUpdates(
       config,
-      { boot, vision, servingModels, keys, transport: telemetry.agent, pipelineHealth: () => stats.snapshot(nowMs()) },
+      { boot, vision, servingModels, keys, transport: telemetry.agent, pipelineHealth: () => stats.snapshot(nowMs()), release, exit: hooks.exit },
       stops,
       logger,
     );

@@ -263,6 +263,8 @@ export const MirrorConfig = z.strictObject({
       minFpsRatio: z.number().min(0).max(1).default(0.5),
       /** Watch window: more pipeline stage errors than this fraction of frames rolls back. */
       maxStageErrorRatio: z.number().min(0).max(1).default(0.2),
+      /** An application release serving under this fps after its switch is rolled back (half the 30 fps budget). */
+      appMinFps: z.number().min(0).max(120).default(15),
     })
     .prefault({}),
   /**

@@ -27,8 +27,9 @@ export interface UpdateBoot {
   trendsModel: ServingModel;
 }
 
-export async function bootUpdates(stateDir: string, logger: Logger): Promise<UpdateBoot> {
-  const store = new UpdateStore(stateDir);
+/** `releasesDir`: the application releases the running one belongs to (none: `<stateDir>/releases`). */
+export async function bootUpdates(stateDir: string, logger: Logger, releasesDir?: string): Promise<UpdateBoot> {
+  const store = new UpdateStore(stateDir, releasesDir ? { releasesDir } : {});
   const committedModels: Record<string, ServingModel | null> = {};
   for (const name of VISION_MODELS) {
     committedModels[name] = await prepareUpdateBoot(store, name, logger).catch((err: unknown) => {

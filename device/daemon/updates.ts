@@ -15,6 +15,10 @@ import { createVisionPort, goldenFacesFromRuntime } from '../vision/update-port.
 import type { StartupKeys } from './secrets.ts';
 import type { StopSteps } from './stop-steps.ts';
 import type { UpdateBoot } from './update-boot.ts';
+import { EXIT_RESTART } from '../commands/agent.ts';
+import { createAppHost } from '../update/app-host.ts';
+import { ReleaseLayout } from '../release/layout.ts';
+import type { RunningRelease } from '../release/running.ts';
 
 export interface UpdateInputs {
   boot: UpdateBoot;
@@ -24,6 +28,10 @@ export interface UpdateInputs {
   transport: TelemetryAgent;
   /** The live pipeline's numbers, for the smoke test and the watch window. */
   pipelineHealth: () => { processedFrames: number; stageErrors: number; fps: number };
+  /** The application release this process runs (null: a development checkout, no application updates). */
+  release: RunningRelease | null;
+  /** Begins a clean stop that exits with `code` (main.ts); without it there are no application updates. */
+  exit?: (code: number) => void;
 }
 
 export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: StopSteps, logger: Logger): UpdateAgent {
@@ -42,11 +50,26 @@ export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: 
     health: host.health,
     logger,
   });
+  const release = inputs.release;
+  const exit = inputs.exit;
+  const appHost =
+    release && exit
+      ? createAppHost({
+          layout: new ReleaseLayout(release.releasesDir),
+          running: release,
+          health: host.health,
+          requestRestart: () => exit(EXIT_RESTART),
+          daemonArgs: process.argv.slice(2),
+          logger,
+        })
+      : undefined;
+  if (release) logger.info({ version: release.info.version, release: release.dir }, 'running application release');
   const trendsHost = createTrendsHost({ slot: boot.trendsSlot, serving: boot.trendsModel, health: host.health, logger });
   const updates = createUpdateAgent({
     store: boot.store,
     host,
-    documents: { catalog: catalogHost, recommendations: trendsHost },
+    // The application host exists only when this process runs from a release folder (else kind "app" is unsupported).
+    documents: { catalog: catalogHost, recommendations: trendsHost, ...(appHost ? { app: appHost } : {}) },
     address: { storeId: config.mqtt.storeId, deviceId: config.mqtt.deviceId },
     publicKeys: inputs.keys.publicKeys,
     transport: inputs.transport,
@@ -54,6 +77,7 @@ export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: 
     chunkTimeoutMs: config.updates.chunkTimeoutMs,
     minFpsRatio: config.updates.minFpsRatio,
     maxStageErrorRatio: config.updates.maxStageErrorRatio,
+    appMinFps: config.updates.appMinFps,
   });
   stops.add('updates', async () => {
     await updates.stop();

@@ -17,6 +17,10 @@
  *                                    artifact is never taken again
  *   (boot)         boot.ts           roll back or resume by the table
  *
+ * Application releases (kind "app", app-host.ts, in `documents`) switch by restarting into the new
+ * release: the job goes on in the new process from `active` (app-watch.ts), and the release boot
+ * hook (device/release/boot-check.ts) rolls back a release that never switched or loops.
+ *
  * Models go to `host`, documents (catalog, recommendations, colour profile) to their kind's host in
  * `documents` (host.ts, document-host.ts): same states, same rules. Every step
  * runs on one serial queue that catches and logs: nothing here throws into the daemon.
@@ -42,6 +46,7 @@ import { STATE_TABLE, isUpdateState } from './states.ts';
 import { receiveChunk, requestChunk, startDownload } from './transfer-mqtt.ts';
 import { verifyAndStage } from './stage.ts';
 import { smokeTestAndSwitch } from './watch.ts';
+import { watchAfterRestart } from './app-watch.ts';
 
 export interface UpdateAgentOptions extends AgentDeps {
   chunkTimeoutMs?: number;
@@ -51,6 +56,8 @@ export interface UpdateAgentOptions extends AgentDeps {
   stallTimeoutMs?: number;
   minFpsRatio?: number;
   maxStageErrorRatio?: number;
+  /** An application release under this fps after its restart is rolled back; default 15 (half the 30 fps budget). */
+  appMinFps?: number;
   /** How often the watch window samples health; default 500 ms. */
   watchTickMs?: number;
   /** For HTTP transfers; default global fetch. */
@@ -91,6 +98,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
       minFpsRatio: opts.minFpsRatio ?? 0.5,
       maxStageErrorRatio: opts.maxStageErrorRatio ?? 0.2,
       watchTickMs: opts.watchTickMs ?? 500,
+      appMinFps: opts.appMinFps ?? 15,
       fetch: opts.fetch ?? fetch,
     },
     enqueue,
@@ -128,7 +136,8 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
   }
 
   // The pipeline after each phase, as the state table orders it.
-  const afterStage = (): Promise<void> => smokeTestAndSwitch(ctx, (v) => (v === 'commit' ? commit(ctx) : ctx.finish(v)));
+  const onVerdict = (v: Failure | 'commit'): Promise<void> => (v === 'commit' ? commit(ctx) : ctx.finish(v));
+  const afterStage = (): Promise<void> => smokeTestAndSwitch(ctx, onVerdict);
   const afterTransfer = async (): Promise<void> => {
     if (await verifyAndStage(ctx)) await afterStage();
   };
@@ -183,7 +192,7 @@ export function createUpdateAgent(opts: UpdateAgentOptions): UpdateAgent {
   }
 
   return {
-    start: () => enqueue('resume', () => resume(ctx, { download, afterTransfer, afterStage })),
+    start: () => enqueue('resume', () => resume(ctx, { download, afterTransfer, afterStage, watchRelease: () => watchAfterRestart(ctx, onVerdict) })),
     handleMessage,
     onConnect() {
       if (ctx.job?.state === 'downloading' && ctx.job.offer.transfer.type === 'mqtt') requestChunk(ctx, false);

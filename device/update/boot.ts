@@ -6,7 +6,8 @@
 import { rename, stat } from 'node:fs/promises';
 import type { Logger } from '../core/logger.ts';
 import type { JobContext } from './job.ts';
-import { bootAction, isUpdateState, MAX_BOOT_RESUMES } from './states.ts';
+import { APP_NAME } from '../release/layout.ts';
+import { bootAction, isUpdateState, MAX_BOOT_RESUMES, restartBootAction } from './states.ts';
 import type { ServingModel, UpdateStore } from './store.ts';
 
 /** Returns the model to serve for `name` (null = the bundled model). */
@@ -44,6 +45,8 @@ export interface ResumePhases {
   afterTransfer(): Promise<void>;
   /** From a complete staged directory: smoke test, switch. */
   afterStage(): Promise<void>;
+  /** An application release after its restart (the boot hook let it start): watch it. */
+  watchRelease(): Promise<void>;
 }
 
 /** Picks up the persisted job by the table and reports what the fleet has not heard. */
@@ -52,9 +55,12 @@ export async function resume(ctx: JobContext, phases: ResumePhases): Promise<voi
   if (!loaded.ok || !loaded.job) return;
   const j = loaded.job;
   ctx.job = j;
-  const action = bootAction(j.state);
+  // An application release switches by restarting: its boot actions are the table's onRestartBoot.
+  const action = j.offer.artifact.name === APP_NAME ? restartBootAction(j.state) : bootAction(j.state);
+  if (action === 'watch') return phases.watchRelease();
   if (action === 'none' || action === 'rollback') {
-    // Rollbacks were applied by prepareUpdateBoot before the models loaded; say how it ended.
+    // Rollbacks were applied before anything loaded (prepareUpdateBoot; the release boot hook for
+    // the application); say how it ended.
     if (j.reported !== j.state) {
       ctx.report(j);
       j.reported = j.state;

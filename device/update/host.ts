@@ -44,6 +44,12 @@ export interface ModelHost {
    * never tried again.
    */
   stage?(artifact: Artifact, file: string, dir: string): Promise<void>;
+  /**
+   * Present for what serves only from a fresh process (the application, app-host.ts): makes the
+   * boot start `model` and restarts into it, instead of `activate`. The new process carries the
+   * job on from `active` (boot.ts resume, app-watch.ts).
+   */
+  restartInto?(model: ServingModel): Promise<void>;
 }
 
 /** An intact artifact whose content is unusable (e.g. a catalog failing its schema); `reason` is reported. */

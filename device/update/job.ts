@@ -59,6 +59,8 @@ export interface AgentTuning {
   minFpsRatio: number;
   maxStageErrorRatio: number;
   watchTickMs: number;
+  /** An application release whose fps stays under this after its switch is rolled back (app-watch.ts). */
+  appMinFps: number;
   fetch: typeof fetch;
 }
 
@@ -176,6 +178,8 @@ export class JobContext {
     );
     await this.transition(f.state, { reason: f.reason, ...(f.detail ? { detail: f.detail } : {}) });
     await this.store.clearJobFiles(j.offer.jobId);
-    if (j.stagedDir && (await this.store.committed(name))?.dir !== j.stagedDir) await rm(j.stagedDir, { recursive: true, force: true });
+    // A release folder may be the code this very process runs until its restart: the next commit prunes it.
+    const runsFromIt = this.hostFor(j.offer.artifact).restartInto !== undefined;
+    if (j.stagedDir && !runsFromIt && (await this.store.committed(name))?.dir !== j.stagedDir) await rm(j.stagedDir, { recursive: true, force: true });
   }
 }

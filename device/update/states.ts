@@ -13,6 +13,13 @@
  * only at `committed` (or a rollback after it). Before the switch nothing serving is touched, so
  * an interrupted job resumes; after the switch, an interrupted job was never committed and is
  * rolled back. Anything unknown rolls back to the last committed model.
+ *
+ * An application release (kind "app") is switched by restarting into it, so a boot after its
+ * switch is expected: `onRestartBoot` is what the boot hook (device/release/boot-check.ts, run
+ * before every daemon start) does for it. Before the switch it is `onBoot`; at `active` and
+ * `watching` the start is counted and the new release watched again (`watch`) until it either
+ * commits or has started too often without reaching healthy (then, or when `current` does not
+ * name the staged release, it is rolled back to the previous release before the daemon starts).
  */
 import { UPDATE_STATES, type UpdateStateName } from '../../fleet/protocol/update.ts';
 
@@ -28,26 +35,36 @@ export type BootAction =
   /** Terminal: nothing to do. */
   | 'none';
 
+/** What a boot does with an application release's job (switched by restarting into it). */
+export type RestartBootAction =
+  | Exclude<BootAction, 'rollback'>
+  /** Count this start (crash-loop guard) and watch the new release again; roll back when it loops or never switched. */
+  | 'watch'
+  /** Put `current` back on the previous release before the daemon starts. */
+  | 'rollback';
+
 export interface StateSpec {
   /** Legal next states. */
   next: readonly UpdateStateName[];
   onBoot: BootAction;
   /** The new model may be serving (in memory) in this state. */
   switched: boolean;
+  /** For an application release: what the boot hook does (see the header). */
+  onRestartBoot: RestartBootAction;
 }
 
 export const STATE_TABLE: Readonly<Record<UpdateStateName, StateSpec>> = {
-  announced: { next: ['downloading', 'rejected', 'failed'], onBoot: 'resume-download', switched: false },
-  downloading: { next: ['verifying', 'failed'], onBoot: 'resume-download', switched: false },
-  verifying: { next: ['staged', 'failed', 'rejected'], onBoot: 'verify', switched: false },
-  staged: { next: ['smoke-testing', 'failed'], onBoot: 'smoke-test', switched: false },
-  'smoke-testing': { next: ['active', 'failed'], onBoot: 'smoke-test', switched: false },
-  active: { next: ['watching', 'rolled-back'], onBoot: 'rollback', switched: true },
-  watching: { next: ['committed', 'rolled-back'], onBoot: 'rollback', switched: true },
-  committed: { next: ['rolled-back'], onBoot: 'none', switched: true },
-  'rolled-back': { next: [], onBoot: 'none', switched: false },
-  failed: { next: [], onBoot: 'none', switched: false },
-  rejected: { next: [], onBoot: 'none', switched: false },
+  announced: { next: ['downloading', 'rejected', 'failed'], onBoot: 'resume-download', switched: false, onRestartBoot: 'resume-download' },
+  downloading: { next: ['verifying', 'failed'], onBoot: 'resume-download', switched: false, onRestartBoot: 'resume-download' },
+  verifying: { next: ['staged', 'failed', 'rejected'], onBoot: 'verify', switched: false, onRestartBoot: 'verify' },
+  staged: { next: ['smoke-testing', 'failed'], onBoot: 'smoke-test', switched: false, onRestartBoot: 'smoke-test' },
+  'smoke-testing': { next: ['active', 'failed'], onBoot: 'smoke-test', switched: false, onRestartBoot: 'smoke-test' },
+  active: { next: ['watching', 'rolled-back'], onBoot: 'rollback', switched: true, onRestartBoot: 'watch' },
+  watching: { next: ['committed', 'rolled-back'], onBoot: 'rollback', switched: true, onRestartBoot: 'watch' },
+  committed: { next: ['rolled-back'], onBoot: 'none', switched: true, onRestartBoot: 'none' },
+  'rolled-back': { next: [], onBoot: 'none', switched: false, onRestartBoot: 'none' },
+  failed: { next: [], onBoot: 'none', switched: false, onRestartBoot: 'none' },
+  rejected: { next: [], onBoot: 'none', switched: false, onRestartBoot: 'none' },
 };
 
 /** A job resumed this many times in the same pre-switch state is failed (a crash loop, Mender's store counter). */
@@ -59,6 +76,11 @@ export function isUpdateState(s: unknown): s is UpdateStateName {
 
 export function bootAction(state: unknown): BootAction {
   return isUpdateState(state) ? STATE_TABLE[state].onBoot : 'rollback';
+}
+
+/** The boot action for an application release's job in `state`; unknown states roll back. */
+export function restartBootAction(state: unknown): RestartBootAction {
+  return isUpdateState(state) ? STATE_TABLE[state].onRestartBoot : 'rollback';
 }
 
 export function canTransition(from: UpdateStateName, to: UpdateStateName): boolean {

@@ -9,6 +9,8 @@
  *   <stateDir>/models/<name>/<artifactId>/      a staged model (a registry directory)
  *   <stateDir>/catalog/current.json             the committed catalog pointer (same format, key "catalog")
  *   <stateDir>/catalog/<artifactId>/catalog.json a staged product catalog
+ *   <releases>/<artifactId>/                     a staged application release (device/release/layout.ts;
+ *   <releases>/committed.json                    its committed pointer, key "app"; `current` is the boot link)
  *
  * Model artifacts and the catalog share one job at a time, one state table and one agent; only
  * where they are staged and which pointer names them differ (by artifact name: "catalog").
@@ -26,6 +28,7 @@ import {
 } from '../../fleet/protocol/update.ts';
 import { CATALOG_NAME } from '../tryon/catalog.ts';
 import { readJsonFile, writeFileAtomic } from '../core/fs-atomic.ts';
+import { APP_NAME } from '../release/layout.ts';
 
 /** A model the daemon can serve: a staged directory, or the bundled one (`dir: null`). */
 export interface ServingModel {
@@ -91,21 +94,26 @@ export class UpdateStore {
   readonly updatesDir: string;
   readonly modelsDir: string;
   readonly catalogDir: string;
+  /** Application releases (device/release/layout.ts); default `<stateDir>/releases`. */
+  readonly releasesDir: string;
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, opts: { releasesDir?: string } = {}) {
     this.stateDir = stateDir;
     this.updatesDir = path.join(stateDir, 'updates');
     this.modelsDir = path.join(stateDir, 'models');
     this.catalogDir = path.join(stateDir, 'catalog');
+    this.releasesDir = opts.releasesDir ?? path.join(stateDir, 'releases');
   }
 
-  /** Where staged artifacts of `name` live: `models/<name>/`, or `catalog/` for the catalog. */
+  /** Where staged artifacts of `name` live: `models/<name>/`, `catalog/` for the catalog, the releases folder for the app. */
   private root(name: string): string {
+    if (name === APP_NAME) return this.releasesDir;
     return name === CATALOG_NAME ? this.catalogDir : path.join(this.modelsDir, name);
   }
 
   /** The committed pointer that names what serves `name` on boot. */
   pointerFile(name: string): string {
+    if (name === APP_NAME) return path.join(this.releasesDir, 'committed.json');
     return path.join(name === CATALOG_NAME ? this.catalogDir : this.modelsDir, 'current.json');
   }
 
@@ -228,7 +236,7 @@ export class UpdateStore {
     this.#floors = next;
   }
 
-  /** Removes staged directories of `name` other than those in `keep` (files, such as a pointer, stay). */
+  /** Removes staged directories of `name` other than those in `keep` (files, such as a pointer, and dot-folders, such as the releases' shared dependencies, stay). */
   async pruneStaged(name: string, keep: ReadonlyArray<string | null | undefined>): Promise<void> {
     const { readdir } = await import('node:fs/promises');
     const dir = this.root(name);
@@ -240,7 +248,7 @@ export class UpdateStore {
     }
     const keepSet = new Set(keep.filter((k): k is string => typeof k === 'string').map((k) => path.resolve(k)));
     for (const e of entries) {
-      if (!e.isDirectory()) continue;
+      if (!e.isDirectory() || e.name.startsWith('.')) continue;
       const full = path.resolve(dir, e.name);
       if (!keepSet.has(full)) await rm(full, { recursive: true, force: true });
     }

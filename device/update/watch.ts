@@ -40,7 +40,10 @@ export async function smokeTestAndSwitch(ctx: JobContext, onVerdict: (v: Failure
   if (!result.ok) return ctx.finish({ state: 'failed', reason: 'smoke-test-failed', detail: result.detail });
   const baseline = host.health();
   await ctx.transition('active');
-  host.activate(a.name, result.candidate, { version: a.version, dir: j.stagedDir!, artifactId: a.id });
+  const model = { version: a.version, dir: j.stagedDir!, artifactId: a.id };
+  // The application switches by restarting into it: the new process watches (app-watch.ts).
+  if (host.restartInto) return host.restartInto(model);
+  host.activate(a.name, result.candidate, model);
   await ctx.transition('watching');
   startWatch(ctx, baseline, onVerdict);
 }

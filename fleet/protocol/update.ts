@@ -78,6 +78,8 @@ export const UPDATE_REASONS = [
   'unknown',
   // verify and stage (added later, at the end: older receivers read it as `unknown`)
   'bad-recommendations',
+  /** An application release started again and again without reaching healthy: the boot hook rolled it back. */
+  'crash-loop',
 ] as const;
 export type UpdateReason = (typeof UPDATE_REASONS)[number];
 export const UpdateReasonSchema = z.enum(UPDATE_REASONS);
@@ -85,15 +87,18 @@ export const UpdateReasonSchema = z.enum(UPDATE_REASONS);
 /** Versions are compared by `compareVersions`; no whitespace (they are lines of the signed payload). */
 const Version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$/, { error: 'must be 1-64 of [A-Za-z0-9._+~-], starting alphanumeric' });
 
-/** What an artifact is: a model bundle, the product catalog, or the shoppers' trends (device/advisor/trends.ts). */
-export const ARTIFACT_KINDS = ['model', 'catalog', 'recommendations'] as const;
+/**
+ * What an artifact is: a model bundle, the product catalog, the shoppers' trends
+ * (device/advisor/trends.ts), or an application release (device/release/app-bundle.ts, name "app").
+ */
+export const ARTIFACT_KINDS = ['model', 'catalog', 'recommendations', 'app'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 export const ArtifactSchema = z.object({
   /** Unique per build of an artifact, e.g. "face-mesh-1.3.0-a1b2c3". */
   id: Id,
   kind: z.enum(ARTIFACT_KINDS),
-  /** What it replaces on the device: a model name from models/manifests ("face-mesh"), "catalog" or "recommendations". */
+  /** What it replaces on the device: a model name from models/manifests ("face-mesh"), "catalog", "recommendations" or "app". */
   name: Id,
   version: Version,
   size: z.int().min(1).max(MAX_ARTIFACT_BYTES),

@@ -5,7 +5,7 @@
 #
 #   fleet/broker/gen-certs.sh OUT_DIR [STORE/DEVICE ...]
 #
-# Files: ca.crt ca.key server.crt server.key fleet-service.crt fleet-service.key and, per device,
+# Files: ca.crt ca.key crl.pem server.crt server.key fleet-service.crt fleet-service.key and, per device,
 # STORE__DEVICE.crt / .key. EC P-256 keys, 30-day validity: never use these in production (there,
 # the CA key stays offline and each mirror's key is generated on the mirror).
 set -euo pipefail
@@ -42,4 +42,12 @@ for id in "$@"; do
   [[ -f "$name.crt" ]] || sign "$name" "/CN=${id/\//\\/}" client.ext
 done
 rm -f server.ext client.ext
+# An empty CRL signed by the CA, for the broker's crlfile until the fleet service writes its own.
+if [[ ! -f crl.pem ]]; then
+  db=$(mktemp -d)
+  touch "$db/index.txt"
+  printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index.txt\ndefault_md=sha256\ndefault_crl_days=%s\ncertificate=ca.crt\nprivate_key=ca.key\n' "$db" "$days" > "$db/ca.cnf"
+  openssl ca -config "$db/ca.cnf" -gencrl -out crl.pem 2>/dev/null
+  rm -rf "$db"
+fi
 echo "certificates in $out"

@@ -12,6 +12,8 @@ import { alertRoutes } from './alerts/routes.ts';
 import { configuredSinks } from './alerts/sinks.ts';
 import { registerApi } from './api.ts';
 import { Auth, hashPassword } from './auth.ts';
+import { Enrolment } from './enrol/enrolment.ts';
+import { enrolRoutes } from './enrol/routes.ts';
 import { parseFleetConfig, type FleetConfig, type FleetConfigInput } from './config.ts';
 import { Ingest } from './ingest.ts';
 import { CommandService, loadCommandKey } from './commands/service.ts';
@@ -29,6 +31,8 @@ export interface FleetService {
   commands: CommandService;
   alerts: AlertEngine;
   notifier: Notifier;
+  /** Device enrolment (undefined when config `enrol` is unset). */
+  enrolment: Enrolment | undefined;
   /** `http://host:port` the API listens on. */
   url: string;
   close(): Promise<void>;
@@ -97,12 +101,15 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   };
   registerApi(app, apiDeps);
   app.register(alertRoutes, { ...apiDeps, alerts, notifier });
+  const enrolment = config.enrol ? await Enrolment.open(store, config.enrol, config.mqtt, log, now) : undefined;
+  app.register(enrolRoutes, { enrolment, maxAttemptsPerMinute: config.enrol?.maxAttemptsPerMinute ?? 10, now });
 
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await app.close().catch(() => undefined);
+    enrolment?.close();
     engine.stop();
     alerts.stop();
     notifier.close();
@@ -123,5 +130,5 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   }
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return { config, app, store, engine, ingest, commands, alerts, notifier, url: `http://${host}:${addr.port}`, close };
+  return { config, app, store, engine, ingest, commands, alerts, notifier, enrolment, url: `http://${host}:${addr.port}`, close };
 }

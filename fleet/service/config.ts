@@ -117,6 +117,30 @@ export const FleetConfigSchema = z
       .default({ minSessions: DEFAULT_MIN_SESSIONS, windowDays: 28 }),
     /** Alert rules, hold-down and sinks (alerts/config.ts). */
     alerts: AlertsConfigSchema.prefault({}),
+    /**
+     * Device enrolment (fleet/service/enrol): off unless `caCertFile` and `caKeyFile` are set. The
+     * fleet CA (created there when neither file exists; the key must be mode 0600), how long tokens
+     * and certificates live, and how a revocation reaches the broker: the CRL file it reads
+     * (`crlfile`), the command that makes it reread it (e.g. `["systemctl","reload","mosquitto"]`),
+     * and whether to cut the revoked device's live connection through Mosquitto's
+     * dynamic-security plugin (fleet/broker/mosquitto.conf explains why both are needed).
+     */
+    enrol: z
+      .object({
+        caCertFile: z.string().min(1),
+        caKeyFile: z.string().min(1),
+        crlFile: z.string().min(1).optional(),
+        reloadCommand: z.array(z.string().min(1)).min(1).optional(),
+        dynsecKick: z.boolean().default(false),
+        tokenTtlS: z.int().min(60).max(30 * 86_400).default(7 * 86_400),
+        certDays: z.int().min(1).max(3650).default(365),
+        /** The CRL's nextUpdate; the service re-signs it daily, far before it lapses (a lapsed CRL locks every client out). */
+        crlDays: z.int().min(2).max(365).default(30),
+        /** Enrolment attempts per client address per minute (the endpoint needs no login). */
+        maxAttemptsPerMinute: z.int().min(1).max(10_000).default(10),
+      })
+      .strict()
+      .optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

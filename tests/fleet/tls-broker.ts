@@ -4,6 +4,7 @@
  * loopback port. Only the paths, the port and persistence are rewritten for the test.
  */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,6 +18,10 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 export interface TlsBroker {
   url: string;
   dir: string;
+  /** The broker's process id (SIGHUP makes it reread the CRL). */
+  pid: number;
+  /** Whether the dynamic-security plugin is loaded (revocation's connection cut needs it). */
+  dynsec: boolean;
   /** TLS options for MQTT.js as `{store}/{device}` or `fleet-service`. */
   creds(identity: string): Promise<{ ca: Buffer; cert: Buffer; key: Buffer; servername: string; rejectUnauthorized: true }>;
   files(identity: string): { caFile: string; certFile: string; keyFile: string };
@@ -27,19 +32,35 @@ export function tlsBrokerAvailable(): boolean {
   return findMosquitto() !== undefined;
 }
 
+const DYNSEC_PLUGIN = [
+  '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so',
+  '/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so',
+  '/usr/lib/mosquitto_dynamic_security.so',
+  '/usr/lib64/mosquitto_dynamic_security.so',
+  '/usr/local/lib/mosquitto_dynamic_security.so',
+];
+export function findDynsecPlugin(): string | undefined {
+  return DYNSEC_PLUGIN.find((p) => existsSync(p));
+}
+
 export async function startTlsBroker(devices: string[]): Promise<TlsBroker> {
   const bin = findMosquitto();
   if (!bin) throw new Error('mosquitto not found');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fleet-tls-'));
   await run(path.join(REPO, 'fleet/broker/gen-certs.sh'), [dir, ...devices]);
   await copyFile(path.join(REPO, 'fleet/broker/acl'), path.join(dir, 'acl'));
+  await copyFile(path.join(REPO, 'fleet/broker/dynamic-security.json'), path.join(dir, 'dynamic-security.json'));
+  const dynsec = findDynsecPlugin();
   const port = await freePort();
   const conf = (await readFile(path.join(REPO, 'fleet/broker/mosquitto.conf'), 'utf8'))
     .replaceAll('/etc/mosquitto/fleet/', `${dir}/`)
     .replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`)
     .replace(/^persistence true$/m, 'persistence false')
     .replace(/^persistence_location .*$/m, '')
-    .replace(/^log_type notice$/m, '');
+    .replace(/^log_type notice$/m, '')
+    // The plugin's path differs between distributions; without it, revocation cannot cut live connections.
+    .replace(/^plugin .*$/m, dynsec ? `plugin ${dynsec}` : '')
+    .replace(/^plugin_opt_config_file .*$/m, dynsec ? `plugin_opt_config_file ${dir}/dynamic-security.json` : '');
   // Run as whoever runs the tests (as root, mosquitto would otherwise drop to its own user).
   await writeFile(path.join(dir, 'mosquitto.conf'), `user ${os.userInfo().username}\n${conf}`);
   const child = spawn(bin, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -67,6 +88,8 @@ export async function startTlsBroker(devices: string[]): Promise<TlsBroker> {
   return {
     url: `mqtts://127.0.0.1:${port}`,
     dir,
+    pid: child.pid!,
+    dynsec: dynsec !== undefined,
     files,
     creds: async (identity) => {
       const f = files(identity);

@@ -22,6 +22,8 @@ export const SCHEMA_VERSION = 7;
  *   7: this session's new tables (CREATE TABLE IF NOT EXISTS, nothing altered), one line each:
  *      `commands`: every fleet → mirror command (fleet/service/commands), who sent it, and its result.
  *      `alerts` (fleet/service/alerts; UNIQUE `open_key`: one live alert per kind + subject) and the column `devices.degraded` (the metrics' degraded list).
+ *      `enrol_tokens`, `device_certs`: one-time enrolment tokens (sha256 only) and the device
+ *      certificates the fleet CA issued, with their revocation (fleet/service/enrol).
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
@@ -225,4 +227,26 @@ CREATE TABLE IF NOT EXISTS alerts (
   acked_at BIGINT
 );
 CREATE INDEX IF NOT EXISTS alerts_status_raised ON alerts (status, raised_at);
+CREATE TABLE IF NOT EXISTS enrol_tokens (
+  token_hash TEXT PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT,
+  used_serial TEXT
+);
+CREATE TABLE IF NOT EXISTS device_certs (
+  serial TEXT PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  not_before BIGINT NOT NULL,
+  not_after BIGINT NOT NULL,
+  issued_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  revoked_by TEXT,
+  revoke_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS device_certs_device ON device_certs (store_id, device_id);
 `;

@@ -13,7 +13,7 @@ import { CliError, fleetClient, type Call } from './client.ts';
 import { sendCommand } from './cmd.ts';
 import * as answer from './responses.ts';
 import { generateSigningKey, manifestFileFor, signArtifact } from './signing.ts';
-import { auditView, devicesView, rolloutsView, rolloutView, statsView, storesView } from './views.ts';
+import { alertsView, auditView, devicesView, rolloutsView, rolloutView, statsView, storesView } from './views.ts';
 
 const USAGE = `usage: fleet <command> [options]
 
@@ -36,6 +36,8 @@ const USAGE = `usage: fleet <command> [options]
   users add <username> --role admin|operator|manager [--store S] [--password P]
   login <username> [--password P]              prints a token for FLEET_TOKEN
   audit [--limit N]
+  alerts [--all] [--store S] [--limit N]       open alerts (--all: cleared ones too), newest first
+  alerts ack <id>                              acknowledge an alert (recorded with your name in it and the audit log)
   cmd <store>/<device> <name> [key=value ...] [--timeout S] [--async]
                                                 a signed command to one mirror, its result printed (exit 1 if refused
                                                 or failed, 3 if none within the wait): restart | reload-config |
@@ -80,6 +82,7 @@ const OPTIONS = {
   from: { type: 'string' },
   timeout: { type: 'string' },
   async: { type: 'boolean' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -264,6 +267,21 @@ async function audit({ o, call, print }: Ctx): Promise<number> {
   return 0;
 }
 
+async function alerts({ args, o, call, print, needArg }: Ctx): Promise<number> {
+  if (args[0] === 'ack') {
+    const id = needArg(args[1], '<alert id>');
+    const data = await call(answer.AlertAnswer, 'POST', `/api/alerts/${encodeURIComponent(id)}/ack`);
+    print(`alert ${data.alert.id} (${data.alert.kind} ${data.alert.subject}) acknowledged by ${data.alert.ackedBy}`, data);
+    return 0;
+  }
+  if (args[0] !== undefined) throw new CliError('usage: fleet alerts [--all] [--store S] [--limit N] | fleet alerts ack <id>', 2);
+  const q = new URLSearchParams({ status: o.all ? 'all' : 'open', limit: String(Number(o.limit ?? 100)) });
+  if (o.store) q.set('store', o.store);
+  const data = await call(answer.AlertList, 'GET', `/api/alerts?${q}`);
+  print(alertsView(data), data);
+  return 0;
+}
+
 /** Fetches the trend artifact (unsigned) and writes it where `fleet sign` can take it. */
 async function recommendations({ o, call, print, userPath }: Ctx): Promise<number> {
   const q = new URLSearchParams();
@@ -299,6 +317,7 @@ const COMMANDS: Record<string, (ctx: Ctx) => number | Promise<number>> = {
   users,
   login,
   audit,
+  alerts,
 };
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -102,3 +102,17 @@ export const IngestAnswer = z.looseObject({
   }),
   counts: z.looseObject({ metrics: z.number(), events: z.number() }),
 });
+
+const Alert = z.looseObject({
+  id: z.string(),
+  kind: z.string(),
+  subject: z.string(),
+  status: z.string(),
+  summary: z.string(),
+  raisedAt: z.number().nullable(),
+  clearedAt: z.number().nullable(),
+  flaps: z.number(),
+  ackedBy: z.string().nullable(),
+});
+export const AlertList = z.looseObject({ alerts: z.array(Alert) });
+export const AlertAnswer = z.looseObject({ alert: Alert });

@@ -1,7 +1,7 @@
 /** What the operator CLI prints for each fleet service answer. */
 import { describeSelector } from '../service/rollouts/selector.ts';
 import { ago, bar, table } from './table.ts';
-import type { AuditList, DeviceList, RolloutList, RolloutSummaryView, RolloutView, StoreList, StoreStatsAnswer } from './responses.ts';
+import type { AlertList, AuditList, DeviceList, RolloutList, RolloutSummaryView, RolloutView, StoreList, StoreStatsAnswer } from './responses.ts';
 import type { z } from 'zod';
 
 const statusWord = (r: RolloutView) => r.status + (r.statusReason ? ` (${r.statusReason})` : '');
@@ -104,4 +104,13 @@ export function statsView(s: z.infer<typeof StoreStatsAnswer>): string {
       ['l', 'r', 'r', 'r'],
     ),
   ].join('\n');
+}
+
+export function alertsView(data: z.infer<typeof AlertList>, now = Date.now()): string {
+  if (data.alerts.length === 0) return 'no alerts';
+  return table(
+    ['id', 'status', 'kind', 'subject', 'raised', 'cleared', 'flaps', 'acked by', 'summary'],
+    data.alerts.map((a) => [a.id, a.status, a.kind, a.subject, ago(a.raisedAt, now), ago(a.clearedAt, now), a.flaps, a.ackedBy, a.summary.slice(0, 80)]),
+    ['l', 'l', 'l', 'l', 'r', 'r', 'r', 'l', 'l'],
+  );
 }

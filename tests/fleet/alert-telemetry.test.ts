@@ -6,6 +6,7 @@
  * hold-down take no real time; the test moves it and runs an evaluation pass each time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../fleet/cli/cli.ts';
 import type { AlertRow } from '../../fleet/service/alerts/alerts-repo.ts';
 import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { SimDevice } from '../../fleet/sim/device-sim.ts';
@@ -193,6 +194,23 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const audit = await svc.api('GET', '/api/audit?action=alert.ack');
       expect(audit.body.audit).toMatchObject([{ actor: 'admin', action: 'alert.ack', target: a.id }]);
       expect((await svc.api('POST', '/api/alerts/not-a-uuid/ack')).status).toBe(400);
+    });
+
+    it('`fleet alerts` lists them and `fleet alerts ack` acknowledges one', async () => {
+      const cli = async (...argv: string[]) => {
+        const out: string[] = [];
+        const code = await runCli(argv, { out: (x) => out.push(x), err: (x) => out.push(x), env: { FLEET_URL: svc.url, FLEET_TOKEN: svc.token } });
+        return { code, out: out.join('\n') };
+      };
+      const all = await cli('alerts', '--all');
+      expect(all.code).toBe(0);
+      expect(all.out).toMatch(/closed\s+offline\s+lyon-02\/mirror-2 .* 10 /);
+      const open = await cli('alerts', '--json');
+      expect(JSON.parse(open.out).alerts.every((a: AlertRow) => a.status === 'open')).toBe(true);
+      const [target] = ((await svc.api('GET', '/api/alerts?status=all')).body.alerts as AlertRow[]).filter((a) => a.ackedBy === null);
+      const ack = await cli('alerts', 'ack', target.id);
+      expect(ack).toMatchObject({ code: 0, out: `alert ${target.id} (${target.kind} ${target.subject}) acknowledged by admin` });
+      expect((await cli('alerts', 'ack', target.id)).code).not.toBe(0);
     });
   });
 }

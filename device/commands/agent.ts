@@ -61,7 +61,7 @@ export function createCommandAgent(opts: CommandAgentOptions): CommandAgent {
   const now = opts.now ?? Date.now;
   const guard = new CommandGuard({ addr, keys: opts.keys, stateDir: opts.stateDir, now });
   if (guard.damaged) logger.warn({ problem: guard.damaged }, 'commands: replay memory reset');
-  if (opts.keys.size === 0) logger.warn({}, 'commands: no command key pinned (commands.publicKeys); every command will be refused');
+  if (opts.keys.size === 0) logger.info({}, 'commands: no command key pinned (commands.publicKeys); every command will be refused');
   let chain: Promise<void> = Promise.resolve();
   let queued = 0;
   const refusalLog = { windowStart: 0, n: 0, suppressed: 0 };

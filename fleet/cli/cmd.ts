@@ -2,7 +2,7 @@
  * `fleet cmd <store>/<device> <name> [key=value ...]`: sends one command through the fleet
  * service, waits for the mirror's result and prints it. Arguments are `key=value` (whole numbers
  * become numbers: `fleet cmd s1/m1 logs lines=50`, `fleet cmd s1/m1 log-level level=debug durationS=600`).
- * Exit status: 0 ok, 1 failed or refused by the mirror, 3 no result within the wait.
+ * Exit status: 0 ok, 1 failed or refused by the mirror, 3 no result within the wait (or ever: unanswered).
  */
 import { z } from 'zod';
 import { COMMAND_NAMES, type CommandName } from '../protocol/commands.ts';
@@ -48,6 +48,7 @@ function parseArgs(pairs: string[]): Record<string, unknown> {
 export function commandView(c: Row): string {
   const head = `${c.name} on ${c.storeId}/${c.deviceId} (${c.id}, sent by ${c.issuedBy}): ${c.status}`;
   if (c.status === 'sent') return `${head}\nno result yet; see it later with GET /api/commands/${c.id}`;
+  if (c.status === 'unanswered') return `${head}\nthe mirror never answered before the command expired (offline?); send it again once it is online`;
   const why = c.status === 'ok' ? '' : `\n  ${c.reason ? `${c.reason}: ` : ''}${c.error ?? ''}`;
   const o = c.output ?? {};
   let body = '';
@@ -67,5 +68,6 @@ export async function sendCommand(call: Call, req: CmdRequest): Promise<{ human:
   const body = { name: req.name as CommandName, args: parseArgs(req.args), wait: !req.async, ...(timeoutS === undefined ? {} : { timeoutS }) };
   const data = await call(CommandAnswer, 'POST', `/api/devices/${m[1]}/${m[2]}/commands`, { body });
   const s = data.command.status;
-  return { human: commandView(data.command), data, code: s === 'ok' ? 0 : s === 'sent' ? (req.async ? 0 : 3) : 1 };
+  const code = s === 'ok' ? 0 : s === 'sent' ? (req.async ? 0 : 3) : s === 'unanswered' ? 3 : 1;
+  return { human: commandView(data.command), data, code };
 }

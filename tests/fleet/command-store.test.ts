@@ -63,6 +63,24 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(await repo.listForDevice('s1', 'm2', 10)).toEqual([]);
     });
 
+    it('a command past its expiry with no result is marked unanswered once, audited, and a late result still lands', async () => {
+      const repo = svc.commands.repo;
+      const stale = command({ issuedAt: 10, expiresAt: 20, issuedBy: 'night-op' });
+      const live = command({ issuedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+      await repo.insert(stale);
+      await repo.insert(live);
+      expect(await svc.commands.sweep()).toBeGreaterThanOrEqual(1);
+      expect(await svc.commands.sweep()).toBe(0);
+      expect((await repo.get(stale.id))?.status).toBe('unanswered');
+      expect((await repo.get(live.id))?.status).toBe('sent');
+      const audit = (await svc.api('GET', '/api/audit?action=command.result')).body.audit as Array<{ actor: string; detail: { commandId: string; status: string } }>;
+      expect(audit.filter((a) => a.detail.commandId === stale.id)).toEqual([expect.objectContaining({ actor: 'night-op', detail: expect.objectContaining({ status: 'unanswered' }) })]);
+      // The mirror's answer, queued through an outage, arrives after all.
+      const late = { v: 1 as const, commandId: stale.id, name: 'logs' as const, storeId: 's1', deviceId: 'm1', ts: 30, status: 'ok' as const };
+      expect(await repo.applyResult(late, { lines: [], truncated: false }, 40)).toBe(true);
+      expect((await repo.get(stale.id))?.status).toBe('ok');
+    });
+
     it('the API refuses before signing: bad args (field named), roles and stores, unknown devices, no MQTT', async () => {
       // The device as the ingest would have recorded it from its birth message.
       await svc.store.messages.ingestStatus('s1', { v: 1, state: 'online', storeId: 's1', deviceId: 'm1', connectionSeq: 1, ts: 1, firmwareVersion: '1', models: {} }, 1);

@@ -1,13 +1,16 @@
 /**
  * The `commands` table: one row per command sent, updated once by its result. A result is
- * applied only to a command still `sent` (the first result wins), so a redelivered result, or the
+ * applied only to a command still waiting (the first result wins), so a redelivered result, or the
  * same result stored by a second service instance, changes nothing and is not audited twice.
+ * A command past its expiry (and the clock skew) with no result is marked `unanswered`: the
+ * mirror was offline or never got it, and will refuse it as expired if it comes now. A result
+ * that still arrives (one the mirror queued in its outbox during an outage) is applied then.
  */
 import type { Command, CommandResult } from '../../protocol/commands.ts';
 import { num, numOrNull, type SqlDriver } from '../store/driver.ts';
 import { json, parseJson, str } from '../store/rows.ts';
 
-export type CommandStatus = 'sent' | CommandResult['status'];
+export type CommandStatus = 'sent' | 'unanswered' | CommandResult['status'];
 
 export interface CommandRow {
   id: string;
@@ -59,10 +62,16 @@ export class CommandsRepo {
   async applyResult(r: CommandResult & { commandId: string }, output: Record<string, unknown> | null, receivedAt: number): Promise<boolean> {
     const changed = await this.db.run(
       `UPDATE commands SET status = ?, reason = ?, field = ?, error = ?, output = ?, result_at = ?
-       WHERE id = ? AND store_id = ? AND device_id = ? AND status = 'sent'`,
+       WHERE id = ? AND store_id = ? AND device_id = ? AND status IN ('sent', 'unanswered')`,
       [r.status, r.reason ?? null, r.field ?? null, r.error ?? null, output === null ? null : json(output), receivedAt, r.commandId, r.storeId, r.deviceId],
     );
     return changed > 0;
+  }
+
+  /** Marks waiting commands that expired before `before` as unanswered; the rows this call marked. */
+  async markUnanswered(before: number): Promise<CommandRow[]> {
+    const rows = await this.db.all("UPDATE commands SET status = 'unanswered' WHERE status = 'sent' AND expires_at < ? RETURNING *", [before]);
+    return rows.map(row);
   }
 
   async get(id: string): Promise<CommandRow | undefined> {

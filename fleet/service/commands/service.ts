@@ -12,6 +12,7 @@ import { createPrivateKey, randomBytes, randomUUID, sign, type KeyObject } from 
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
+  CLOCK_SKEW_MS,
   CommandResultSchema,
   commandSigningPayload,
   parseOutput,
@@ -50,6 +51,7 @@ export function loadCommandKey(cfg: FleetConfig['commands']): KeyObject | undefi
 export class CommandService {
   readonly repo: CommandsRepo;
   private client: MqttClient | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly waiters = new Map<string, Set<(row: CommandRow) => void>>();
   private readonly s: CommandStats = { sent: 0, results: 0, invalidResults: 0, unknownResults: 0, duplicateResults: 0 };
 
@@ -109,6 +111,8 @@ export class CommandService {
       });
     });
     client.on('error', (err) => this.log.warn({ err: err.message }, 'command MQTT error'));
+    this.sweepTimer = setInterval(() => void this.sweep().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'command sweep failed')), 10_000);
+    this.sweepTimer.unref();
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('command MQTT: no connection within 10 s')), 10_000);
       client.once('connect', () => {
@@ -166,7 +170,18 @@ export class CommandService {
     });
   }
 
+  /** Commands that can no longer run (expired, no result): marked and audited as unanswered. */
+  async sweep(): Promise<number> {
+    const now = this.now();
+    const marked = await this.repo.markUnanswered(now - CLOCK_SKEW_MS);
+    for (const r of marked) {
+      await this.store.auditLog.audit(r.issuedBy, 'command.result', `${r.storeId}/${r.deviceId}`, { commandId: r.id, name: r.name, status: 'unanswered' }, now);
+    }
+    return marked.length;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     const c = this.client;
     this.client = undefined;
     if (c) await new Promise<void>((r) => c.end(false, {}, () => r()));

@@ -266,17 +266,25 @@ describe.skipIf(!HAVE)('fleet commands on a real daemon through the TLS + ACL br
     expect(await forge('self-test', sameNonce, sameNonce.id)).toMatchObject({ status: 'refused', reason: 'replayed', field: 'nonce' });
   });
 
-  it('a mirror cannot publish a command, not even to itself (broker ACL)', async () => {
-    const asDevice = await mqtt.connectAsync(broker.url, { clientId: `dev-forge-${randomUUID().slice(0, 6)}`, ...(await broker.creds(`other-store/${DEVICE}`)) });
-    const forged = signed({ name: 'restart', args: {} });
-    await asDevice.publishAsync(cmdTopic(ME, 'restart'), Buffer.from(JSON.stringify(forged)), { qos: 1 });
-    await asDevice.publishAsync(cmdTopic({ storeId: 'other-store', deviceId: DEVICE }, 'restart'), Buffer.from('{}'), { qos: 1 });
-    await asDevice.endAsync();
-    // A command sent after it through the fleet is answered; the forged one never reached the mirror.
+  it('a mirror cannot publish a command, not to another mirror nor to itself (broker ACL)', async () => {
+    // Validly signed (as if the key had leaked), so only the ACL stands in the way.
+    const toOther = signed({ name: 'self-test', args: {} });
+    const toSelf = signed({ name: 'self-test', args: {} });
+    const other = await mqtt.connectAsync(broker.url, { clientId: `dev-forge-${randomUUID().slice(0, 6)}`, ...(await broker.creds(`other-store/${DEVICE}`)) });
+    await other.publishAsync(cmdTopic(ME, 'self-test'), Buffer.from(JSON.stringify(toOther)), { qos: 1 });
+    await other.endAsync();
+    // The mirror's own identity (a second connection with its certificate) on its own cmd/ topic.
+    const self = await mqtt.connectAsync(broker.url, { clientId: `self-forge-${randomUUID().slice(0, 6)}`, ...(await broker.creds(`${STORE}/${DEVICE}`)) });
+    await self.publishAsync(cmdTopic(ME, 'self-test'), Buffer.from(JSON.stringify(toSelf)), { qos: 1 });
+    await self.endAsync();
+    // A command sent after them through the fleet is answered; neither forged one reached the mirror.
     const r = await fleetCmd([`${STORE}/${DEVICE}`, 'self-test']);
     expect(r.command.status).toBe('ok');
-    expect(results.find((x) => x.commandId === forged.id)).toBeUndefined();
-    expect(daemon.child.exitCode).toBeNull();
+    // The mirror runs commands in arrival order: once its log shows this one done, any earlier one would show too.
+    await until(() => daemon.logs.some((l) => l.msg === 'commands: done' && l.commandId === r.command.id), 50);
+    await until(() => results.some((x) => x.commandId === r.command.id), 50);
+    expect(results.filter((x) => x.commandId === toOther.id || x.commandId === toSelf.id)).toEqual([]);
+    expect(daemon.logs.filter((l) => l.commandId === toOther.id || l.commandId === toSelf.id)).toEqual([]);
   });
 
   it('restart: acknowledged first, then the daemon stops cleanly with the restart status', async () => {

@@ -76,6 +76,7 @@ async function colour(argv: string[]): Promise<void> {
   console.log(`chart found ${result.located === 'automatic' ? 'automatically' : 'from the four corners'} in ${values.image} (${image.width}x${image.height})`);
   console.log(formatFit(result.fit));
   console.log(`profile ${profile.version} written to ${out} (restart the daemon to apply it)`);
+  console.log(`to push it through the fleet: fleet sign ${out} --kind colour-profile --name colour-profile --version ${profile.version} --key KEY.pem --key-id ID, then fleet push`);
 }
 
 async function framing(argv: string[]): Promise<void> {

@@ -65,7 +65,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger, hooks: D
     }
 
     const ladder = new DegradationLadder();
-    const colour = await startColour(config, ladder, logger);
+    const colour = await startColour(config, ladder, logger, boot.committedColourProfile);
     const { vision, servingModels } = await startVision(config, boot.committedModels, ladder, logger);
     stops.add('models', () => vision.dispose());
     const gan = await startGan(config, ladder, stops, logger);
@@ -115,7 +115,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger, hooks: D
     };
     parts.updates = startUpdates(
       config,
-      { boot, vision, servingModels, keys, transport: telemetry.agent, pipelineHealth: () => stats.snapshot(nowMs()), release, exit: hooks.exit },
+      { boot, vision, colour, servingModels, keys, transport: telemetry.agent, pipelineHealth: () => stats.snapshot(nowMs()), release, exit: hooks.exit },
       stops,
       logger,
     );

@@ -92,10 +92,12 @@ function degradedSteps(parts: DaemonParts): DegradedStep[] {
 export function metricsSnapshot(parts: DaemonParts): MetricsSnapshot {
   const u = parts.updates?.status();
   const s = parts.sessions?.snapshot();
+  const colourProfile = parts.colour?.telemetry();
   return {
     ...statsMessage(parts),
     models: servingVersions(parts),
     catalog: catalogTelemetry(parts),
+    ...(colourProfile ? { colourProfile } : {}),
     ...(u ? { update: u } : {}),
     ...(s ? { sessions: { started: s.sessions, productsTried: s.productsTried, looksSaved: s.looksSaved } } : {}),
     degraded: degradedSteps(parts),

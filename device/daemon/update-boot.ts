@@ -1,8 +1,10 @@
 /**
  * Update boot: a job interrupted after its switch is rolled back on disk before any model loads,
- * so the vision models and the catalog that serve are always the last committed ones (or the bundled ones).
+ * so the vision models, the catalog, the recommendations and the colour profile that serve are always
+ * the last committed ones (or the bundled / local ones).
  */
 import path from 'node:path';
+import { PROFILE_NAME } from '../../calibration/colour/profile.ts';
 import { RECOMMENDATIONS_NAME } from '../../fleet/protocol/recommendations.ts';
 import { loadCommittedTrends, TrendsSlot } from '../advisor/trends-host.ts';
 import type { Logger } from '../core/logger.ts';
@@ -25,6 +27,8 @@ export interface UpdateBoot {
   trendsSlot: TrendsSlot;
   /** The serving recommendations as the update agent knows them. */
   trendsModel: ServingModel;
+  /** The committed colour profile (kind "colour-profile"), or null: the local file serves (daemon/colour.ts). */
+  committedColourProfile: ServingModel | null;
 }
 
 /** `releasesDir`: the application releases the running one belongs to (none: `<stateDir>/releases`). */
@@ -54,5 +58,9 @@ export async function bootUpdates(stateDir: string, logger: Logger, releasesDir?
   });
   const trendsBoot = await loadCommittedTrends(committedTrends, logger);
   const trendsSlot = new TrendsSlot(trendsBoot.trends);
-  return { store, committedModels, catalogSlot, catalogModel: catalogBoot.model, catalogFallback, trendsSlot, trendsModel: trendsBoot.model };
+  const committedColourProfile = await prepareUpdateBoot(store, PROFILE_NAME, logger).catch((err: unknown) => {
+    logger.error({ err: (err as Error).message }, 'update: boot check failed; the local colour profile serves');
+    return null;
+  });
+  return { store, committedModels, catalogSlot, catalogModel: catalogBoot.model, catalogFallback, trendsSlot, trendsModel: trendsBoot.model, committedColourProfile };
 }

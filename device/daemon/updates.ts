@@ -1,5 +1,5 @@
 /**
- * Model, catalog and recommendation updates as the daemon starts them: over the telemetry connection, watched
+ * Model, catalog, recommendation and colour-profile updates as the daemon starts them: over the telemetry connection, watched
  * against the live pipeline's numbers; state reports go through the outbox.
  */
 import type { MirrorConfig } from '../config/schema.ts';
@@ -7,11 +7,14 @@ import type { Logger } from '../core/logger.ts';
 import type { TelemetryAgent } from '../telemetry/mqtt-agent.ts';
 import { createUpdateAgent, type UpdateAgent } from '../update/agent.ts';
 import { createTrendsHost } from '../advisor/trends-host.ts';
+import { COLOUR_PROFILE_DOCUMENT } from '../../calibration/colour/document.ts';
 import { createCatalogHost } from '../update/catalog-host.ts';
+import { createDocumentHost } from '../update/document-host.ts';
 import { createVisionModelHost } from '../update/model-host.ts';
 import type { ServingModel } from '../update/store.ts';
 import type { FaceStage } from '../vision/face-stage.ts';
 import { createVisionPort, goldenFacesFromRuntime } from '../vision/update-port.ts';
+import type { ColourStage } from './colour.ts';
 import type { StartupKeys } from './secrets.ts';
 import type { StopSteps } from './stop-steps.ts';
 import type { UpdateBoot } from './update-boot.ts';
@@ -23,6 +26,8 @@ import type { RunningRelease } from '../release/running.ts';
 export interface UpdateInputs {
   boot: UpdateBoot;
   vision: FaceStage;
+  /** The serving colour profile, swapped by its document host. */
+  colour: ColourStage;
   servingModels: Record<string, ServingModel>;
   keys: StartupKeys;
   transport: TelemetryAgent;
@@ -65,11 +70,12 @@ export function startUpdates(config: MirrorConfig, inputs: UpdateInputs, stops: 
       : undefined;
   if (release) logger.info({ version: release.info.version, release: release.dir }, 'running application release');
   const trendsHost = createTrendsHost({ slot: boot.trendsSlot, serving: boot.trendsModel, health: host.health, logger });
+  const colourHost = createDocumentHost({ kind: COLOUR_PROFILE_DOCUMENT, slot: inputs.colour.documentSlot, serving: inputs.colour.serving, health: host.health, logger });
   const updates = createUpdateAgent({
     store: boot.store,
     host,
     // The application host exists only when this process runs from a release folder (else kind "app" is unsupported).
-    documents: { catalog: catalogHost, recommendations: trendsHost, ...(appHost ? { app: appHost } : {}) },
+    documents: { catalog: catalogHost, recommendations: trendsHost, 'colour-profile': colourHost, ...(appHost ? { app: appHost } : {}) },
     address: { storeId: config.mqtt.storeId, deviceId: config.mqtt.deviceId },
     publicKeys: inputs.keys.publicKeys,
     transport: inputs.transport,

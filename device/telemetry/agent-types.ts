@@ -20,6 +20,7 @@ export interface MetricsSnapshot extends Pick<StatsSnapshot, 'fps' | 'latencyP50
   update?: MetricsMessage['update'];
   sessions?: MetricsMessage['sessions'];
   catalog?: MetricsMessage['catalog'];
+  colourProfile?: MetricsMessage['colourProfile'];
   /** Parts on a fallback (the daemon's degradation ladder), for the metrics message to carry. */
   degraded?: DegradedStep[];
 }

@@ -83,6 +83,7 @@ export function createMetricsPublisher(o: MetricsPublisherOptions): () => void {
       ...(snap.update ? { update: snap.update } : {}),
       ...(snap.sessions ? { sessions: snap.sessions } : {}),
       ...(snap.catalog ? { catalog: snap.catalog } : {}),
+      ...(snap.colourProfile ? { colourProfile: snap.colourProfile } : {}),
       ...(o.outbox ? { outbox: o.outbox() } : {}),
       ...(system ? { system } : {}),
       ...(snap.degraded?.length ? { degraded: snap.degraded } : {}),

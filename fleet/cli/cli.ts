@@ -30,7 +30,7 @@ const USAGE = `usage: fleet <command> [options]
   recommendations [--days N] [--out FILE]     the shoppers' trends per tone band x undertone (k-anonymous buckets
                                                 only), unsigned, to FILE (default recommendations-<version>.json);
                                                 then sign it with --kind recommendations --name recommendations
-  sign <artifact> --key KEY.pem --key-id ID --name NAME --version V [--kind model|catalog|recommendations|app] [--id ID]
+  sign <artifact> --key KEY.pem --key-id ID --name NAME --version V [--kind model|catalog|recommendations|app|colour-profile] [--id ID]
        [--rollback-from V] [--out FILE]         writes <name>.manifest.json beside it (mesh.bin: mesh.manifest.json);
                                                 --rollback-from signs an explicit rollback below the devices' floor
   users add <username> --role admin|operator|manager [--store S] [--password P]

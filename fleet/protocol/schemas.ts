@@ -148,6 +148,8 @@ export const MetricsMessageSchema = z.object({
   catalog: z
     .object({ version: safeText(64, 1), products: z.int().min(0), shades: z.int().min(0), looks: z.int().min(0), artifactId: Id.nullable() })
     .optional(),
+  /** Optional: the serving colour profile (its version is also `models["colour-profile"]`); artifactId null = the mirror's local file. */
+  colourProfile: z.object({ version: safeText(64, 1), cameraId: safeText(128, 1), createdAt: z.iso.datetime(), artifactId: Id.nullable() }).optional(),
   outbox: z.object({ pending: z.int().min(0), droppedTelemetry: z.int().min(0), droppedEvents: z.int().min(0) }).optional(),
   /** Optional: the machine's health (see SystemMetricsSchema). */
   system: SystemMetricsSchema.optional(),

@@ -80,6 +80,7 @@ export const UPDATE_REASONS = [
   'bad-recommendations',
   /** An application release started again and again without reaching healthy: the boot hook rolled it back. */
   'crash-loop',
+  'bad-colour-profile',
 ] as const;
 export type UpdateReason = (typeof UPDATE_REASONS)[number];
 export const UpdateReasonSchema = z.enum(UPDATE_REASONS);
@@ -88,17 +89,19 @@ export const UpdateReasonSchema = z.enum(UPDATE_REASONS);
 const Version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~-]{0,63}$/, { error: 'must be 1-64 of [A-Za-z0-9._+~-], starting alphanumeric' });
 
 /**
- * What an artifact is: a model bundle, the product catalog, the shoppers' trends
- * (device/advisor/trends.ts), or an application release (device/release/app-bundle.ts, name "app").
+ * What an artifact is: a model bundle, an application release (device/release/app-bundle.ts, name
+ * "app"), or one signed JSON document (device/update/document-host.ts): the product catalog, the
+ * shoppers' trends (device/advisor/trends.ts), a camera's colour profile (calibration/colour/document.ts).
+ * New kinds are added at the end.
  */
-export const ARTIFACT_KINDS = ['model', 'catalog', 'recommendations', 'app'] as const;
+export const ARTIFACT_KINDS = ['model', 'catalog', 'recommendations', 'app', 'colour-profile'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 export const ArtifactSchema = z.object({
   /** Unique per build of an artifact, e.g. "face-mesh-1.3.0-a1b2c3". */
   id: Id,
   kind: z.enum(ARTIFACT_KINDS),
-  /** What it replaces on the device: a model name from models/manifests ("face-mesh"), "catalog", "recommendations" or "app". */
+  /** What it replaces on the device: a model name from models/manifests ("face-mesh"), "catalog", "recommendations", "app" or "colour-profile". */
   name: Id,
   version: Version,
   size: z.int().min(1).max(MAX_ARTIFACT_BYTES),
@@ -166,7 +169,7 @@ export type UpdateStateName = (typeof UPDATE_STATES)[number];
 export const TERMINAL_UPDATE_STATES: ReadonlySet<UpdateStateName> = new Set(['committed', 'rolled-back', 'failed', 'rejected']);
 
 /** Failure reasons that mean the artifact itself is unusable (signed and intact, yet bad). */
-export const ARTIFACT_BLOCKING_FAILURES: ReadonlySet<string> = new Set<UpdateReason>(['smoke-test-failed', 'bad-bundle', 'bad-catalog', 'bad-recommendations']);
+export const ARTIFACT_BLOCKING_FAILURES: ReadonlySet<string> = new Set<UpdateReason>(['smoke-test-failed', 'bad-bundle', 'bad-catalog', 'bad-recommendations', 'bad-colour-profile']);
 
 /**
  * The one rule for "this device will never take this artifact again" (Mender's loop): it was

@@ -19,6 +19,9 @@ import { parsePublicKey } from '../../fleet/protocol/signing.ts';
 import { generateSigningKey, makeArtifact } from './fleet-double.ts';
 import { BUNDLED_CATALOG_FILE, parseCatalog } from '../../device/tryon/catalog.ts';
 import { recordingLogger } from '../telemetry/support.ts';
+import { COLOUR_PROFILE_DOCUMENT, PROFILE_DOCUMENT_FILE } from '../../calibration/colour/document.ts';
+import { PROFILE_NAME, type ColourProfile } from '../../calibration/colour/profile.ts';
+import { createDocumentHost, type DocumentSlot } from '../../device/update/document-host.ts';
 import { until as poll } from '../helpers/until.ts';
 
 export const key = generateSigningKey('k1');
@@ -47,9 +50,31 @@ export function tinyCatalog(version: string): Buffer {
   return Buffer.from(JSON.stringify({ ...c, version }));
 }
 
+/** A valid colour profile (identity matrix, a few KiB: it spans several 1 KiB chunks). */
+export function tinyProfile(version: string): Buffer {
+  const patches = Array.from({ length: 24 }, (_, i) => ({ name: `patch ${i + 1}`, before: 5, after: 1, clipped: false }));
+  const profile: ColourProfile = {
+    kind: 'colour-profile',
+    v: 1,
+    version,
+    cameraId: 'rig-camera',
+    createdAt: '2026-12-01T20:00:00.000Z',
+    method: 'matrix',
+    whiteBalance: [1, 1, 1],
+    toneExponent: [1, 1, 1],
+    matrix: [
+      [1.1, -0.05, -0.05],
+      [-0.05, 1.1, -0.05],
+      [-0.05, -0.05, 1.1],
+    ],
+    fit: { before: { mean: 5, max: 9 }, after: { mean: 1, max: 2 }, patches },
+  };
+  return Buffer.from(JSON.stringify(profile, null, 2));
+}
+
 /** What differs between the kinds of artifact: name, ids, bytes, and the staged file. */
 export interface Kind {
-  kind: 'model' | 'catalog';
+  kind: 'model' | 'catalog' | 'colour-profile';
   name: string;
   oldId: string;
   newId: string;
@@ -59,6 +84,8 @@ export interface Kind {
 }
 export const MODEL: Kind = { kind: 'model', name: 'face-mesh', oldId: 'mesh-old', newId: 'mesh-new', bytes: tinyBundle, stagedFile: path.join('manifests', 'face-mesh.json') };
 export const CATALOG: Kind = { kind: 'catalog', name: 'catalog', oldId: 'catalog-old', newId: 'catalog-new', bytes: tinyCatalog, stagedFile: 'catalog.json' };
+/** Served by the real document host (device/update/document-host.ts) with the profile's kind. */
+export const COLOUR: Kind = { kind: 'colour-profile', name: PROFILE_NAME, oldId: 'colour-old', newId: 'colour-new', bytes: tinyProfile, stagedFile: PROFILE_DOCUMENT_FILE };
 
 export interface Rig {
   k: Kind;
@@ -82,7 +109,7 @@ export async function rig(k: Kind = MODEL): Promise<Rig> {
   await mkdir(old.dir!, { recursive: true });
   await store.setCommitted(k.name, old, null);
   const bytes = k.bytes('2.0.0');
-  const artifact = makeArtifact(bytes, { id: k.newId, name: k.name, version: '2.0.0', key });
+  const artifact = makeArtifact(bytes, { id: k.newId, name: k.name, kind: k.kind, version: '2.0.0', key });
   const offer: UpdateOffer = {
     v: 1,
     jobId: 'job-1',
@@ -132,15 +159,52 @@ export function fakeHost(r: Rig, serving: ServingModel): Rig['host'] {
   return host;
 }
 
+/**
+ * The real document host for the colour profile, its slot a plain reference; `servingNow` is what
+ * the host says serves, `healthy` drives the health samples like the stand-in's.
+ */
+export function colourHost(r: Rig, serving: ServingModel, logger: ReturnType<typeof recordingLogger>): Rig['host'] {
+  let frames = 0;
+  let applied: ColourProfile | null = null;
+  const slot: DocumentSlot<ColourProfile, ColourProfile | null> = {
+    swap: (next) => {
+      const old = applied;
+      applied = next;
+      return old;
+    },
+    serve: (p) => p,
+    fallback: () => ({ serving: null, model: { version: 'none', dir: null } }),
+  };
+  const inner = createDocumentHost({
+    kind: COLOUR_PROFILE_DOCUMENT,
+    slot,
+    serving,
+    health: (): HealthSample => {
+      frames += 30;
+      return { processedFrames: frames, stageErrors: host.healthy ? 0 : frames, fps: 30 };
+    },
+    logger,
+  });
+  const host: Rig['host'] = {
+    ...inner,
+    get servingNow() {
+      return inner.serving(PROFILE_NAME);
+    },
+    healthy: true,
+  };
+  r.host = host;
+  return host;
+}
+
 export async function boot(r: Rig, tuning: Partial<UpdateAgentOptions> = {}): Promise<void> {
   const logger = recordingLogger();
   const committed = await prepareUpdateBoot(r.store, r.k.name, logger);
-  const host = fakeHost(r, committed ?? { version: 'bundled', dir: null });
+  const serving = committed ?? { version: 'bundled', dir: null };
+  const host = r.k.kind === 'colour-profile' ? colourHost(r, serving, logger) : fakeHost(r, serving);
+  const models = () => fakeHost({ ...r, k: MODEL }, { version: 'bundled', dir: null });
   r.agent = createUpdateAgent({
     store: r.store,
-    ...(r.k.kind === 'catalog'
-      ? { host: fakeHost({ ...r, k: MODEL }, { version: 'bundled', dir: null }), documents: { catalog: host } }
-      : { host }),
+    ...(r.k.kind === 'model' ? { host } : { host: models(), documents: { [r.k.kind]: host } }),
     address: addr,
     publicKeys: new Map([[key.keyId, parsePublicKey(key.publicKeyBase64)]]),
     transport: {
@@ -186,7 +250,7 @@ export async function writeDownload(r: Rig, bytes: Buffer): Promise<void> {
 export async function stage(r: Rig): Promise<string> {
   const dir = r.store.stagedDir(r.k.name, r.offer.artifact.id);
   await mkdir(path.dirname(path.join(dir, r.k.stagedFile)), { recursive: true });
-  await writeFile(path.join(dir, r.k.stagedFile), r.k.kind === 'catalog' ? r.bytes : '{}');
+  await writeFile(path.join(dir, r.k.stagedFile), r.k.kind === 'model' ? '{}' : r.bytes);
   return dir;
 }
 

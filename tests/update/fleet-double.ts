@@ -33,7 +33,7 @@ export interface ArtifactOptions {
   id: string;
   name?: string;
   /** Default: "catalog" when `name` is "catalog", else "model". */
-  kind?: 'model' | 'catalog';
+  kind?: Artifact['kind'];
   version: string;
   key: SigningKey;
   /** Override fields after signing (a tampered offer), or the sha256 signed (a wrong hash). */

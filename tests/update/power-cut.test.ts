@@ -4,8 +4,10 @@
  * Before the switch a job resumes; after the switch and before the commit it is rolled back to the
  * last committed model; terminal states stay put; anything unknown rolls back.
  * The model host here is a stand-in (the real daemon runs in update-e2e.test.ts).
- * The table runs once per kind of artifact: a face-mesh model bundle and a product catalog (the
- * catalog JSON itself, staged by its host's `stage`, pointer in `<stateDir>/catalog/current.json`).
+ * The table runs once per kind of artifact: a face-mesh model bundle, a product catalog (the
+ * catalog JSON itself, staged by its host's `stage`, pointer in `<stateDir>/catalog/current.json`)
+ * and a colour profile, served by the real document host (device/update/document-host.ts) with
+ * the profile's kind (parse, version check, matrix smoke test).
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,9 +15,9 @@ import { UPDATE_STATES } from '../../fleet/protocol/update.ts';
 import { STATE_TABLE } from '../../device/update/states.ts';
 import type { JobRecord } from '../../device/update/store.ts';
 import { generateSigningKey, makeArtifact } from './fleet-double.ts';
-import { boot, CATALOG, CHUNK, job, lastState, MODEL, rig, stage, until, writeDownload, type Rig } from './agent-rig.ts';
+import { boot, CATALOG, CHUNK, COLOUR, job, lastState, MODEL, rig, stage, until, writeDownload, type Rig } from './agent-rig.ts';
 
-for (const K of [MODEL, CATALOG]) {
+for (const K of [MODEL, CATALOG, COLOUR]) {
   describe(`power cut at every state (${K.kind}): the boot resumes by the table`, () => {
     const rigs: Rig[] = [];
     const make = async () => {

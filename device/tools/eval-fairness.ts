@@ -172,6 +172,8 @@ export interface ToneRow {
   landmarkError: number | null;
   /** Share of faces (detected or not) whose reading is within +-1 of the label. */
   toneWithin1: number;
+  /** Median Monk reading of the tone's faces (null: none read): how far the readings are pulled to the middle. */
+  readingMedian: number | null;
 }
 
 const median = (xs: number[]): number | null => {
@@ -180,7 +182,109 @@ const median = (xs: number[]): number | null => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-export function tableOf(results: readonly PhotoResult[]): { rows: ToneRow[]; recallFloor: number; recallOk: boolean; toneWithin1: number; toneOk: boolean } {
+/** Share of faces (a missed face counts as wrong) read within +-1 of the label. */
+const within1 = (r: readonly PhotoResult[]): number => (r.length ? r.filter((x) => x.monk !== null && Math.abs(x.monk - x.label) <= 1).length / r.length : 0);
+
+/** Spearman rank correlation (average ranks for ties). */
+export function spearman(x: readonly number[], y: readonly number[]): number {
+  const ranks = (v: readonly number[]): number[] => {
+    const order = v.map((_, i) => i).sort((a, b) => v[a] - v[b]);
+    const r = new Array<number>(v.length);
+    for (let i = 0; i < order.length; ) {
+      let j = i;
+      while (j + 1 < order.length && v[order[j + 1]] === v[order[i]]) j++;
+      for (let k = i; k <= j; k++) r[order[k]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const rx = ranks(x);
+  const ry = ranks(y);
+  const mean = (v: number[]) => v.reduce((s, a) => s + a, 0) / v.length;
+  const mx = mean(rx);
+  const my = mean(ry);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < rx.length; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+/**
+ * The monotone ITA°-to-Monk mapping (deeper level for lower ITA°) that puts the most of `faces`
+ * within +-1 of their label: dynamic programming over the faces sorted by ITA°, levels never
+ * decreasing; each boundary half-way between the last face of a level and the first of the next.
+ * A level no face was given has its boundary at +-Infinity (never read). Used to ask whether any
+ * recalibration of the reading could reach the target, fitted on one half and tested on the other.
+ */
+export function fitMonotoneMapping(faces: ReadonlyArray<{ ita: number; label: number }>): (ita: number) => number {
+  const sorted = [...faces].sort((a, b) => b.ita - a.ita);
+  const n = sorted.length;
+  if (n === 0) return () => 1;
+  const hit = (i: number, level: number): number => (Math.abs(level - sorted[i].label) <= 1 ? 1 : 0);
+  // best[i][l]: most hits over faces 0..i with face i at level l; from[i][l]: face i-1's level then.
+  const best = sorted.map(() => new Array<number>(11).fill(-Infinity));
+  const from = sorted.map(() => new Array<number>(11).fill(1));
+  for (let l = 1; l <= 10; l++) best[0][l] = hit(0, l);
+  for (let i = 1; i < n; i++) {
+    let top = -Infinity;
+    let topLevel = 1;
+    for (let l = 1; l <= 10; l++) {
+      if (best[i - 1][l] > top) {
+        top = best[i - 1][l];
+        topLevel = l;
+      }
+      best[i][l] = top + hit(i, l);
+      from[i][l] = topLevel;
+    }
+  }
+  const levels = new Array<number>(n);
+  let level = 1;
+  for (let l = 2; l <= 10; l++) if (best[n - 1][l] > best[n - 1][level]) level = l;
+  for (let i = n - 1; i >= 0; i--) {
+    levels[i] = level;
+    level = from[i][level];
+  }
+  // bound[k], k = 1..9: a reading is deeper than level k when its ITA° is below bound[k].
+  const bound = [0, ...Array.from({ length: 9 }, (_, j) => {
+    const k = j + 1;
+    const last = levels.findLastIndex((l) => l <= k);
+    if (last === n - 1) return -Infinity;
+    if (last === -1) return Infinity;
+    return (sorted[last].ita + sorted[last + 1].ita) / 2;
+  })];
+  return (ita) => 1 + bound.slice(1).filter((b) => ita < b).length;
+}
+
+export interface FairnessTable {
+  rows: ToneRow[];
+  recallFloor: number;
+  recallOk: boolean;
+  toneWithin1: number;
+  toneOk: boolean;
+  /**
+   * Within +-1 on the two fixed halves of labels.json (rows 1, 3, 5... and rows 0, 2, 4...): the
+   * halves any fitted parameter must be fitted on and tested on (the reading fits none today).
+   */
+  halves: { odd: number; even: number };
+  /**
+   * |Spearman rho| between the reading's ITA° and the label over the faces read: how well the
+   * measurement orders the faces, whatever the ITA°-to-Monk mapping.
+   */
+  itaRankCorrelation: number | null;
+  /**
+   * The best monotone remapping of the same readings (fitMonotoneMapping), within +-1: fitted on the
+   * odd rows and scored on both halves, fitted on the even rows likewise, and fitted on all faces
+   * (the ceiling any remapping could reach on this set; optimistic, it is scored on what it fitted).
+   */
+  remapped: { fitOdd: { odd: number; even: number }; fitEven: { odd: number; even: number }; ceiling: number } | null;
+}
+
+export function tableOf(results: readonly PhotoResult[]): FairnessTable {
   const rows: ToneRow[] = [];
   for (let monk = 1; monk <= 10; monk++) {
     const r = results.filter((x) => x.label === monk);
@@ -191,25 +295,62 @@ export function tableOf(results: readonly PhotoResult[]): { rows: ToneRow[]; rec
       recall: r.filter((x) => x.detected).length / r.length,
       referenceRecall: r.filter((x) => x.referenceDetected).length / r.length,
       landmarkError: median(r.flatMap((x) => (x.landmarkError === null ? [] : [x.landmarkError]))),
-      toneWithin1: r.filter((x) => x.monk !== null && Math.abs(x.monk - x.label) <= 1).length / r.length,
+      toneWithin1: within1(r),
+      readingMedian: median(r.flatMap((x) => (x.monk === null ? [] : [x.monk]))),
     });
   }
   const best = Math.max(...rows.map((x) => x.recall));
   const recallFloor = 0.95 * best;
-  const toneWithin1 = results.filter((x) => x.monk !== null && Math.abs(x.monk - x.label) <= 1).length / results.length;
-  return { rows, recallFloor, recallOk: rows.every((x) => x.recall >= recallFloor), toneWithin1, toneOk: toneWithin1 >= 0.8 };
+  const toneWithin1 = within1(results);
+  const read = results.filter((x) => x.ita !== null);
+  return {
+    rows,
+    recallFloor,
+    recallOk: rows.every((x) => x.recall >= recallFloor),
+    toneWithin1,
+    toneOk: toneWithin1 >= 0.8,
+    halves: { odd: within1(results.filter((_, i) => i % 2 === 1)), even: within1(results.filter((_, i) => i % 2 === 0)) },
+    itaRankCorrelation: read.length > 2 ? Math.abs(spearman(read.map((x) => x.ita!), read.map((x) => x.label))) : null,
+    remapped: read.length > 2 ? remapped(results) : null,
+  };
+}
+
+function remapped(results: readonly PhotoResult[]): NonNullable<FairnessTable['remapped']> {
+  const half = (parity: number) => results.filter((_, i) => i % 2 === parity);
+  const readable = (r: readonly PhotoResult[]) => r.flatMap((x) => (x.ita === null ? [] : [{ ita: x.ita, label: x.label }]));
+  const scored = (map: (ita: number) => number, r: readonly PhotoResult[]) => within1(r.map((x) => ({ ...x, monk: x.ita === null ? null : map(x.ita) })));
+  const score = (map: (ita: number) => number) => ({ odd: scored(map, half(1)), even: scored(map, half(0)) });
+  return {
+    fitOdd: score(fitMonotoneMapping(readable(half(1)))),
+    fitEven: score(fitMonotoneMapping(readable(half(0)))),
+    ceiling: scored(fitMonotoneMapping(readable(results)), results),
+  };
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 
-export function markdownOf(t: ReturnType<typeof tableOf>, total: number): string {
+export function markdownOf(t: FairnessTable, total: number): string {
   const lines = [
-    '| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1 |',
-    '|---:|---:|---:|---:|---:|---:|',
-    ...t.rows.map((r) => `| ${r.monk} | ${r.n} | ${pct(r.recall)}${r.recall < t.recallFloor ? ' **below floor**' : ''} | ${pct(r.referenceRecall)} | ${r.landmarkError === null ? '–' : r.landmarkError.toFixed(3)} | ${pct(r.toneWithin1)} |`),
+    '| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1 | reading (median MST) |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...t.rows.map(
+      (r) =>
+        `| ${r.monk} | ${r.n} | ${pct(r.recall)}${r.recall < t.recallFloor ? ' **below floor**' : ''} | ${pct(r.referenceRecall)} | ${r.landmarkError === null ? '–' : r.landmarkError.toFixed(3)} | ${pct(r.toneWithin1)} | ${r.readingMedian ?? '–'} |`,
+    ),
     '',
     `${total} faces, ${t.rows.length} Monk tones. Detection recall floor (0.95 x best): ${pct(t.recallFloor)} — ${t.recallOk ? 'met' : 'NOT met'}. ` +
-      `Tone within ±1 of the label: ${pct(t.toneWithin1)} of faces (target 80 %) — ${t.toneOk ? 'met' : 'NOT met'}.`,
+      `Tone within ±1 of the label: ${pct(t.toneWithin1)} of faces (target 80 %) — ${t.toneOk ? 'met' : 'NOT met'}; ` +
+      `odd rows of labels.json ${pct(t.halves.odd)}, even rows ${pct(t.halves.even)}. ` +
+      `Rank correlation |Spearman ρ| of the reading's ITA° with the label: ${t.itaRankCorrelation === null ? '–' : t.itaRankCorrelation.toFixed(2)}.`,
+    ...(t.remapped
+      ? [
+          '',
+          `Could a recalibration of the same readings reach the target? The best monotone ITA°→Monk mapping, within ±1: ` +
+            `fitted on the odd rows: odd (fit) ${pct(t.remapped.fitOdd.odd)}, even (test) ${pct(t.remapped.fitOdd.even)}; ` +
+            `fitted on the even rows: even (fit) ${pct(t.remapped.fitEven.even)}, odd (test) ${pct(t.remapped.fitEven.odd)}; ` +
+            `fitted on all faces (the ceiling, scored on what it fitted): ${pct(t.remapped.ceiling)}.`,
+        ]
+      : []),
   ];
   return lines.join('\n');
 }

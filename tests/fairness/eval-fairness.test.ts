@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluate, markdownOf, normalisedMeshError, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
+import { evaluate, fitMonotoneMapping, markdownOf, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 
 const DIR = path.join(repoRoot, 'tests', 'fixtures', 'fairness');
@@ -53,6 +53,48 @@ describe('fairness evaluation', () => {
     expect(markdownOf(worse, 40)).toMatch(/\| 8 \| 20 \| 90 % \*\*below floor\*\*/);
     // A missed face counts as a wrong tone reading.
     expect(worse.toneWithin1).toBeCloseTo(33 / 40);
+  });
+
+  it('reports both fixed halves of labels.json, the median reading per tone and the ITA rank correlation', () => {
+    // Rows 0, 2, 4... (even) all within +-1; rows 1, 3, 5... (odd) half of them.
+    const rows = [...Array(8)].map((_, i): PhotoResult => ({ ...result(4, true, i % 2 === 0 || i % 4 === 1 ? 4 : 7), ita: 40 - i }));
+    const t = tableOf(rows);
+    expect(t.halves).toEqual({ odd: 0.5, even: 1 });
+    expect(t.rows[0].readingMedian).toBe(4);
+    expect(spearman([1, 2, 3, 4], [10, 20, 30, 40])).toBeCloseTo(1);
+    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1);
+    // Ties get average ranks: [1, 1, 2] vs [1, 2, 3] -> ranks [0.5, 0.5, 2] vs [0, 1, 2].
+    expect(spearman([1, 1, 2], [1, 2, 3])).toBeCloseTo(0.866, 3);
+    const mixed = tableOf([result(2, true, 5), result(5, true, 5), result(8, true, 6)].map((r, i) => ({ ...r, ita: [50, 30, 10][i] })));
+    expect(mixed.itaRankCorrelation).toBeCloseTo(1);
+    expect(markdownOf(mixed, 3)).toMatch(/odd rows of labels.json 100 %, even rows 0 %/);
+    expect(markdownOf(mixed, 3)).toMatch(/\| 2 \| 1 \| 100 % \| 100 % \| 0.050 \| 0 % \| 5 \|/);
+  });
+
+  it('the best monotone remapping: deeper for lower ITA, as many faces within +-1 as any monotone mapping allows', () => {
+    const faces = [60, 50, 40, 30, 20, 10].map((ita, i) => ({ ita, label: i + 2 }));
+    const map = fitMonotoneMapping(faces);
+    for (const f of faces) expect(Math.abs(map(f.ita) - f.label), `ITA ${f.ita}`).toBeLessThanOrEqual(1);
+    // Monotone: a lower ITA never reads lighter.
+    const readings = [90, 65, 45, 25, 5, -40].map(map);
+    expect(readings).toEqual([...readings].sort((a, b) => a - b));
+    // Out of order by one level: within +-1, one level fits all three (exact levels could fit two).
+    const jitter = [
+      { ita: 50, label: 3 },
+      { ita: 49, label: 2 },
+      { ita: 48, label: 4 },
+    ];
+    const fitted = fitMonotoneMapping(jitter);
+    for (const f of jitter) expect(Math.abs(fitted(f.ita) - f.label)).toBeLessThanOrEqual(1);
+    // Two faces in the wrong order (the lighter reading labelled deep): only one can be right.
+    const crossed = fitMonotoneMapping([
+      { ita: 50, label: 8 },
+      { ita: 49, label: 2 },
+    ]);
+    expect([Math.abs(crossed(50) - 8) <= 1, Math.abs(crossed(49) - 2) <= 1].filter(Boolean)).toHaveLength(1);
+    // The table fits it on each half (scored on that half and the other) and on all: consistent readings fit fully.
+    const t = tableOf(faces.map((f, i) => ({ ...result(f.label, true, 5), ita: f.ita, file: `${i}.jpg` })));
+    expect([t.remapped!.fitOdd.odd, t.remapped!.fitEven.even, t.remapped!.ceiling]).toEqual([1, 1, 1]);
   });
 
   it('normalises the mesh distance by the reference inter-ocular distance', () => {

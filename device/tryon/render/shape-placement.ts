@@ -5,11 +5,13 @@
  *   oval    neutral: blush on the apples blended a little up, a light contour under the cheekbones.
  *   round   contour under the cheekbones angled up towards the temples; blush higher, swept
  *           towards the temples (both lengthen the face).
- *   square  contour the jaw corners and the temples (softens the angles); blush on the apples.
- *   heart   contour the temples and the sides of the forehead, the chin tip lightly; blush lower on
- *           the cheek (balances the wide brow and the narrow chin).
+ *   square  a soft contour at the jaw corners (softens the angles); blush swept up towards the temples.
+ *   heart   contour the temples, the chin kept light; blush lower on the apples (balances the wide
+ *           brow and the narrow chin).
  *   long    blush horizontal across the apples towards the ears; contour at the hairline and under
  *           the chin, the cheekbone hollow horizontal (all shorten the face).
+ *
+ * The kiosk says the same in words (ui/src/lib/advisor/words.ts FACE_SHAPE_WORDS).
  *
  * Each zone is an ellipse in the face's own frame: an anchor on the mesh, an offset (`out` away from
  * the nose on that side, `up` towards the forehead), semi-axes, and a tilt (degrees; positive raises
@@ -57,8 +59,6 @@ export interface ShapeRules {
   blush: Ellipse;
   contour: readonly WeightedEllipse[];
   bronzer: readonly WeightedEllipse[];
-  /** The rule in plain words, for the kiosk. */
-  advice: string;
 }
 
 /** Under the cheekbone: from the side of the face in and down towards the mouth corner. */
@@ -75,31 +75,26 @@ export const SHAPE_RULES: Record<FaceShape, ShapeRules> = {
     blush: { anchor: 'apple', out: 0.05, up: 0, a: 0.3, b: 0.21, tilt: 20 },
     contour: [hollow(10, 0.8)],
     bronzer: [sunCheek(20), temples(0.4)],
-    advice: 'Blush on the apples of the cheeks; contour lightly under the cheekbones.',
   },
   round: {
     blush: { anchor: 'apple', out: 0.15, up: 0.12, a: 0.36, b: 0.16, tilt: 40 },
     contour: [hollow(35, 1), temples(0.3)],
     bronzer: [sunCheek(35), temples(0.5), jawCorners(0.3)],
-    advice: 'Blush swept up towards the temples; contour under the cheekbones, angled up, to add length.',
   },
   square: {
-    blush: { anchor: 'apple', out: 0.04, up: 0.03, a: 0.28, b: 0.24, tilt: 20 },
-    contour: [hollow(15, 0.6), jawCorners(1), temples(0.5)],
+    blush: { anchor: 'apple', out: 0.12, up: 0.08, a: 0.32, b: 0.19, tilt: 35 },
+    contour: [hollow(15, 0.6), jawCorners(1)],
     bronzer: [sunCheek(20), temples(0.5), jawCorners(0.5)],
-    advice: 'Blush on the apples, blended softly; contour the jaw corners and temples to soften them.',
   },
   heart: {
     blush: { anchor: 'apple', out: 0.02, up: -0.1, a: 0.28, b: 0.2, tilt: 10 },
-    contour: [hollow(15, 0.6), temples(1), chinTip(0.3)],
+    contour: [hollow(15, 0.6), temples(1)],
     bronzer: [sunCheek(15), temples(0.6)],
-    advice: 'Blush low on the apples; contour the temples and the chin tip lightly.',
   },
   long: {
     blush: { anchor: 'apple', out: 0.16, up: -0.02, a: 0.38, b: 0.17, tilt: 0 },
     contour: [hollow(0, 0.7), hairline(0.8), chinTip(0.8)],
     bronzer: [sunCheek(0), hairline(0.4), chinTip(0.3)],
-    advice: 'Blush across the apples towards the ears; contour the hairline and under the chin to shorten.',
   },
 };
 

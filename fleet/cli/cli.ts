@@ -11,6 +11,7 @@ import { ARTIFACT_KINDS, ArtifactSchema } from '../protocol/update.ts';
 import { parseSelectorString } from '../service/rollouts/selector.ts';
 import { CliError, fleetClient, type Call } from './client.ts';
 import { sendCommand } from './cmd.ts';
+import { enrolToken, revoke } from './enrol.ts';
 import * as answer from './responses.ts';
 import { generateSigningKey, manifestFileFor, signArtifact } from './signing.ts';
 import { alertsView, auditView, devicesView, rolloutsView, rolloutView, statsView, storesView } from './views.ts';
@@ -42,6 +43,8 @@ const USAGE = `usage: fleet <command> [options]
                                                 a signed command to one mirror, its result printed (exit 1 if refused
                                                 or failed, 3 if none within the wait): restart | reload-config |
                                                 logs [lines=N] | self-test | log-level level=L durationS=N
+  enrol-token --store S --device D [--ttl S]   a one-time enrolment token for a new mirror (default 7 days)
+  revoke --store S --device D [--reason R]     revoke a mirror's certificates: the broker refuses it and cuts it off
 
   global: --url URL (FLEET_URL)  --token T (FLEET_TOKEN)  --json`;
 
@@ -83,6 +86,9 @@ const OPTIONS = {
   timeout: { type: 'string' },
   async: { type: 'boolean' },
   all: { type: 'boolean' },
+  device: { type: 'string' },
+  ttl: { type: 'string' },
+  reason: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -300,8 +306,16 @@ async function cmd({ args, o, call, print, needArg }: Ctx): Promise<number> {
   return r.code;
 }
 
+async function enrolment({ cmd, o, call, print }: Ctx): Promise<number> {
+  const r = cmd === 'revoke' ? await revoke(call, o) : await enrolToken(call, o);
+  print(r.human, r.data);
+  return 0;
+}
+
 const COMMANDS: Record<string, (ctx: Ctx) => number | Promise<number>> = {
   cmd,
+  'enrol-token': enrolment,
+  revoke: enrolment,
   recommendations,
   devices,
   stores,

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../fleet/cli/cli.ts';
 import { enrol, EnrolError, identityFiles, type IdentityFiles } from '../../device/enrol/enrol.ts';
 import { createTelemetryAgent, type TelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { recordingLogger } from '../telemetry/support.ts';
@@ -149,16 +150,24 @@ describe.skipIf(!HAVE)('enrolment: token → certificate → TLS broker → tele
   });
 
   it.skipIf(!findDynsecPlugin())('a revoked mirror is cut off and cannot reconnect; another mirror is untouched', async () => {
-    const tokenB = await token('paris-01', 'mirror-b');
+    // The operator's CLI this time: `fleet enrol-token` and `fleet revoke`.
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli([...argv, '--url', svc.url, '--token', svc.token, '--json'], { out: (x) => out.push(x), err: (x) => err.push(x), env: {} });
+      expect(err).toEqual([]);
+      expect(code).toBe(0);
+      return JSON.parse(out.join('\n'));
+    };
+    const tokenB = (await cli('enrol-token', '--store', 'paris-01', '--device', 'mirror-b')).token as string;
     const filesB = identityFiles(path.join(work, 'b'));
     await enrol({ fleetUrl: svc.url, token: tokenB, files: filesB });
     const b = await startAgent('paris-01', 'mirror-b', filesB);
     await until(() => (a.agent.health().connected && b.agent.health().connected) || undefined);
 
-    const r = await svc.api('POST', '/api/devices/paris-01/mirror-a/revoke', { reason: 'stolen' });
-    expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ ok: true, crl: true, kicked: true });
-    expect(r.body.serials).toHaveLength(1);
+    const r = await cli('revoke', '--store', 'paris-01', '--device', 'mirror-a', '--reason', 'stolen');
+    expect(r).toMatchObject({ ok: true, crl: true, kicked: true });
+    expect(r.serials).toHaveLength(1);
 
     // The live connection is cut, and every reconnect (200-400 ms apart) is refused at the handshake.
     await until(() => !a.agent.health().connected || undefined);
@@ -180,6 +189,7 @@ describe.skipIf(!HAVE)('enrolment: token → certificate → TLS broker → tele
     expect(b.agent.health().connected).toBe(true);
 
     const audit = await svc.store.auditLog.listAudit(50, 'device.revoke');
+    expect((await svc.store.auditLog.listAudit(50, 'enrol.token')).map((x) => x.target)).toContain('paris-01/mirror-b');
     expect(audit[0]).toMatchObject({ actor: 'admin', target: 'paris-01/mirror-a', detail: { reason: 'stolen' } });
     expect((await svc.api('POST', '/api/devices/paris-01/nobody/revoke', {})).status).toBe(404);
   });

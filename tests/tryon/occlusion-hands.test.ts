@@ -50,5 +50,32 @@ describe('lipstick never lands on a finger over the lips', () => {
       expect(lips.mean).toBeGreaterThan(10);
       expect(fingerDelta.mean).toBeLessThan(1);
     });
+
+    it(`${path.basename(finger.target.file)}: a finger arriving on a track that has seen the bare lips is not painted either (the gate's hysteresis takes a real change at once)`, async () => {
+      const source = await readRgb(finger.source);
+      let outline: Poly = [];
+      const bare = await framedShopper(vision, finger.target.file, finger.target.faceBox);
+      const shot = await framedShopper(vision, finger.target.file, finger.target.faceBox, (target) => {
+        const pasted = pasteCutout(source, finger.polygon, target, finger.target.offset);
+        outline = pasted.outline;
+        return pasted.image;
+      });
+      // One stage (one track's gate memory): three frames of bare lips at 30 fps, then the finger.
+      const stage = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: strongLipstickSlot() });
+      for (let k = 0; k < 3; k++) stage({ ...bare.frame, id: k + 1, capturedAt: k * 33, data: Buffer.from(bare.frame.data) }, bare.faces);
+      const frame = { ...shot.frame, id: 4, capturedAt: 100 };
+      const before = Buffer.from(frame.data);
+      expect(stage(frame, shot.faces)).toEqual([STRONG_PRODUCT]);
+      const onFinger = shift([shrink(outline)], shot.origin);
+      const fingerDelta = meanDeltaE(before, frame, onFinger);
+      // The same frame on a fresh track (no history): the finger must be painted no more after the bare frames.
+      const fresh = { ...frame, data: Buffer.from(before) };
+      createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: strongLipstickSlot() })(fresh, shot.faces);
+      const freshDelta = meanDeltaE(before, fresh, onFinger);
+      console.log(`${path.basename(finger.target.file)} after 3 bare frames: finger ΔE2000 mean ${fingerDelta.mean.toFixed(2)} (max ${fingerDelta.max.toFixed(1)}, ${fingerDelta.n} px); as a first frame ${freshDelta.mean.toFixed(2)}`);
+      expect(fingerDelta.n).toBeGreaterThan(300);
+      expect(fingerDelta.mean).toBeLessThan(1);
+      expect(fingerDelta.mean).toBeLessThanOrEqual(freshDelta.mean + 0.05);
+    });
   }
 });

@@ -3,7 +3,8 @@
  * context's gated `lips` mask, built as the stage builds it) overlaps itself from one frame to the
  * next with IoU ≥ 0.9 once the clip's own motion is taken out (see below), tracked as the daemon
  * tracks (FaceTracker with its landmark smoothing, the clip's 30 fps timestamps). Soft-mask IoU:
- * Σ min(a, b) / Σ max(a, b) over the frame.
+ * Σ min(a, b) / Σ max(a, b) over the frame. The gate keeps its scratch from frame to frame, as the
+ * stage's does (one per track: the lips' temporal hysteresis, occlusion/temporal.ts, lives there).
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../device/core/frame.ts';
 import { DEMO_CLIP } from '../../device/source/index.ts';
-import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import { createOcclusionGate, newGateScratch } from '../../device/tryon/occlusion/index.ts';
 import { createRenderContext } from '../../device/tryon/render/context.ts';
 import { regionMask } from '../../device/tryon/region-masks.ts';
 import type { CoverageMask } from '../../device/tryon/raster.ts';
@@ -30,10 +31,17 @@ import { CLIP_FRAMES, clipPose, frameToPhoto, photoToFrame } from '../../device/
  * against this frame's gated mask ("motion-compensated IoU"). The raw consecutive IoU is printed.
  */
 const ISSUE_IOU = 0.9;
-/** Floors on the motion-compensated IoU of the gated mask (measured: see the test's output). */
-const MIN_MEAN_IOU = ISSUE_IOU;
-const MIN_P5_IOU = 0.88;
-const MIN_IOU = 0.84;
+/**
+ * Floors on the motion-compensated IoU of the gated mask. Measured 2026-12-01 with the gate's
+ * hysteresis: min 0.886, p5 0.926, mean 0.953 (without it: 0.877, 0.906, 0.942). Every pair is
+ * >= 0.9 but the track's second (frames 1 -> 2), where the mesh itself is still settling on its
+ * crop: the region mask alone, before any gate, overlaps only 0.895 there.
+ */
+const MIN_MEAN_IOU = 0.95;
+const MIN_P5_IOU = 0.92;
+const MIN_IOU = 0.88;
+/** Pairs allowed under the issue's 0.9: the track's start (see above). */
+const MAX_PAIRS_UNDER_ISSUE = 1;
 
 /** The clip's frame `f` (0-based) as a pose, and the continuous-coordinate maps through the photo. */
 const pose = (f: number) => clipPose(f / CLIP_FRAMES);
@@ -110,12 +118,13 @@ describe('stability on the demo clip', () => {
     const rawIous: number[] = [];
     const carriedIous: number[] = [];
     const carriedRawIous: number[] = [];
+    const scratch = newGateScratch();
     for (const [n, file] of files.entries()) {
       const { data, info } = await sharp(path.join(DEMO_CLIP, file)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
       const frame: Frame = { id: n + 1, capturedAt: (n * 1000) / 30, width: info.width, height: info.height, format: 'rgb24', data };
       const face = (await tracker.process(frame)).faces[0];
       expect(face, file).toBeDefined();
-      const lips = createRenderContext(frame, face, createOcclusionGate(frame, face)).mask('lips');
+      const lips = createRenderContext(frame, face, createOcclusionGate(frame, face, undefined, scratch)).mask('lips');
       expect(lips, file).not.toBeNull();
       const raw = regionMask(face.landmarks, 'lips', frame)!;
       if (previous && previousRaw) {
@@ -141,6 +150,9 @@ describe('stability on the demo clip', () => {
     expect(stable.mean).toBeGreaterThanOrEqual(MIN_MEAN_IOU);
     expect(stable.p5).toBeGreaterThanOrEqual(MIN_P5_IOU);
     expect(stable.min).toBeGreaterThanOrEqual(MIN_IOU);
+    const under = carriedIous.flatMap((v, k) => (v < ISSUE_IOU ? [`frames ${k}->${k + 1}: ${v.toFixed(3)}`] : []));
+    console.log(`pairs under ${ISSUE_IOU}: ${under.join(', ') || 'none'}`);
+    expect(under.length).toBeLessThanOrEqual(MAX_PAIRS_UNDER_ISSUE);
     // 150 frames of mesh on a shared 2-core machine.
   }, 300_000);
 });

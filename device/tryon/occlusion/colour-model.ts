@@ -28,12 +28,42 @@ export interface SpreadFloor {
 /** Fewer samples than this: no model (the surface is too small or off the frame). */
 const MIN_SAMPLES = 12;
 
+/** The k-th smallest of a[lo..hi] (Hoare's selection, in place): linear time, where a sort is n log n. */
+function select(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
 function medianOf(values: Float32Array): number {
-  const sorted = f32(values.length);
-  sorted.set(values);
-  sorted.sort();
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const work = f32(values.length);
+  work.set(values);
+  const mid = work.length >> 1;
+  if (work.length % 2) return select(work, mid);
+  // After selecting the upper middle, everything below it is smaller: the lower middle is their maximum.
+  const upper = select(work, mid);
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if (work[i] > lower) lower = work[i];
+  return (lower + upper) / 2;
 }
 
 function robustSpread(values: Float32Array, centre: number, floor: number): number {

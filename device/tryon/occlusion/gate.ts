@@ -36,6 +36,7 @@ import { applyEyeGate } from './eyes.ts';
 import { LabPlane, newLabScratch, type LabScratch } from './lab-plane.ts';
 import { applyMouthGate, mouthModels } from './mouth.ts';
 import { applySkinGate, faceSkinModel, newSkinScratch, type SkinScratch } from './skin.ts';
+import { newGateMemory, settleLips, type GateMemory } from './temporal.ts';
 import { f32 } from '../frame-arena.ts';
 
 type Family = 'lips' | 'eyes' | 'skin' | 'brows' | 'interior';
@@ -107,13 +108,17 @@ const PAD_PX = 4;
 /** The skin family's rect is the face skin region's box grown by this (its feather reaches 0.16). */
 const SKIN_PAD = 0.17;
 
-/** Buffers a gate may reuse from frame to frame (one per try-on stage; a gate without one allocates its own). */
+/**
+ * What a gate keeps from frame to frame (one per try-on stage, i.e. per shopper track): reused
+ * buffers and the lips' temporal hysteresis (temporal.ts). A gate without one starts from nothing.
+ */
 export interface GateScratch {
   lab: LabScratch;
   skin: SkinScratch;
+  lips: GateMemory;
 }
 
-export const newGateScratch = (): GateScratch => ({ lab: newLabScratch(), skin: newSkinScratch() });
+export const newGateScratch = (): GateScratch => ({ lab: newLabScratch(), skin: newSkinScratch(), lips: newGateMemory() });
 
 export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMask, scratch: GateScratch = newGateScratch()): OcclusionGate {
   const lm = face.landmarks;
@@ -130,12 +135,16 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
   const skin = lazy(() => (lab ? faceSkinModel(lab, lm) : null));
   const cache = new Map<string, Float32Array>();
 
-  const visibility = (family: Family, rect: MaskRect): Float32Array => {
+  /** `home`: the family's own rect (the one kept for the next frame's hysteresis). */
+  const visibility = (family: Family, rect: MaskRect, home = false): Float32Array => {
     const vis = f32(rect.width * rect.height).fill(1);
     if (family === 'interior') return vis.fill(0);
     if (family !== 'lips') holes(vis, rect, [loop(lm, LIPS_INNER)]);
     if (family !== 'eyes') holes(vis, rect, [loop(lm, EYE_RIGHT), loop(lm, EYE_LEFT)]);
-    if (lab && family === 'lips') applyMouthGate(lab, lm, mouth(), rect, vis);
+    if (lab && family === 'lips') {
+      const settle = home ? (seen: Float32Array) => settleLips(scratch.lips, lm, rect, seen, frame.capturedAt) : undefined;
+      applyMouthGate(lab, lm, mouth(), rect, vis, settle);
+    }
     if (lab && family === 'eyes') applyEyeGate(lab, lm, lid(), face.iris, rect, vis);
     const skinModel = family === 'skin' ? skin() : null;
     if (lab && skinModel) applySkinGate(lab, skinModel, rect, vis, scratch.skin);
@@ -162,7 +171,7 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
       if (home && contains(home, rect)) {
         let fv = familyVis.get(family);
         if (!fv) {
-          fv = { rect: home, vis: visibility(family, home) };
+          fv = { rect: home, vis: visibility(family, home, true) };
           familyVis.set(family, fv);
         }
         multiplyAt(alpha, rect, fv.vis, home);

@@ -115,13 +115,18 @@ export function withinPlane(lab: LabPlane, rect: MaskRect): MaskRect | null {
   return x1 > x0 && y1 > y0 ? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 } : null;
 }
 
-/** Multiplies `vis` (over `rect`) by how visible the lip surface is at each pixel. */
+/**
+ * Multiplies `vis` (over `rect`) by how visible the lip surface is at each pixel. `settle` (the
+ * track's temporal hysteresis, temporal.ts) may revise the colour gate's verdict before it is
+ * applied; the inner-lip hole is never revised.
+ */
 export function applyMouthGate(
   lab: LabPlane,
   landmarks: ReadonlyArray<Point>,
   models: MouthModels,
   rect: MaskRect,
   vis: Float32Array,
+  settle?: (seen: Float32Array) => void,
 ): void {
   const hole = fillPolygons([loop(landmarks, LIPS_INNER)], rect);
   for (let i = 0; i < vis.length; i++) vis[i] *= 1 - Math.min(1, hole[i]);
@@ -152,5 +157,9 @@ export function applyMouthGate(
   // Closing: a finger or a row of teeth is a blob; its few lip-coloured pixels (a pink knuckle
   // crease, a reflection) are occluded when most of their neighbourhood is.
   const around = boxBlur(occluded, rect.width, rect.height, Math.max(1, interOcular(landmarks) * CLOSING));
-  for (let i = 0; i < vis.length; i++) vis[i] *= 1 - Math.max(occluded[i], ramp(around[i], BLOB.lo, BLOB.hi));
+  // The colour gate's verdict (1 = lip surface seen), in place of `occluded`.
+  const seen = occluded;
+  for (let i = 0; i < vis.length; i++) seen[i] = 1 - Math.max(occluded[i], ramp(around[i], BLOB.lo, BLOB.hi));
+  settle?.(seen);
+  for (let i = 0; i < vis.length; i++) vis[i] *= seen[i];
 }

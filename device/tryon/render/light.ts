@@ -29,15 +29,32 @@ export const OVERHEAD_LIGHT: LightEstimate = { direction: [0, -1], highlight: 0.
 /** Mesh points on the outline or on a feature's edge: their neighbourhood is half skin at best. */
 const EDGE_POINTS = new Set<number>([...FACE_OVAL, ...LIPS_OUTER, ...LIPS_INNER, ...EYE_RIGHT, ...EYE_LEFT, ...BROW_RIGHT, ...BROW_LEFT]);
 
-/** Even-odd point in polygons. */
-function inside(polys: readonly Polygon[], x: number, y: number): boolean {
+/** Each polygon's box [minX, minY, maxX, maxY]: most points lie outside most holes, and are told so by the box alone. */
+function boxes(polys: readonly Polygon[]): Float64Array {
+  const out = new Float64Array(polys.length * 4);
+  polys.forEach((poly, k) => {
+    out.set([Infinity, Infinity, -Infinity, -Infinity], k * 4);
+    for (const [x, y] of poly) {
+      out[k * 4] = Math.min(out[k * 4], x);
+      out[k * 4 + 1] = Math.min(out[k * 4 + 1], y);
+      out[k * 4 + 2] = Math.max(out[k * 4 + 2], x);
+      out[k * 4 + 3] = Math.max(out[k * 4 + 3], y);
+    }
+  });
+  return out;
+}
+
+/** Even-odd point in polygons (`box`: their boxes, from boxes()). */
+function inside(polys: readonly Polygon[], box: Float64Array, x: number, y: number): boolean {
   let c = false;
-  for (const poly of polys)
+  for (const [k, poly] of polys.entries()) {
+    if (x < box[k * 4] || y < box[k * 4 + 1] || x > box[k * 4 + 2] || y > box[k * 4 + 3]) continue;
     for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
       const [xi, yi] = poly[i];
       const [xj, yj] = poly[j];
       if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) c = !c;
     }
+  }
   return c;
 }
 
@@ -63,6 +80,7 @@ export function estimateLight(frame: Frame, landmarks: ReadonlyArray<Point>): Li
   const cx = minX + halfW;
   const cy = minY + halfH;
   const { data, width, height } = frame;
+  const polyBoxes = boxes(polys);
   const us: number[] = [];
   const vs: number[] = [];
   const lums: number[] = [];
@@ -71,7 +89,7 @@ export function estimateLight(frame: Frame, landmarks: ReadonlyArray<Point>): Li
     const [x, y] = landmarks[k];
     const px = Math.floor(x);
     const py = Math.floor(y);
-    if (px < 1 || py < 1 || px >= width - 1 || py >= height - 1 || !inside(polys, x, y)) continue;
+    if (px < 1 || py < 1 || px >= width - 1 || py >= height - 1 || !inside(polys, polyBoxes, x, y)) continue;
     let lum = 0;
     for (let dy = -1; dy <= 1; dy++)
       for (let dx = -1; dx <= 1; dx++) {

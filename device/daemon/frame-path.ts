@@ -23,7 +23,7 @@ import type { GanStage } from '../gan/gan-stage.ts';
 import type { StopSteps } from './stop-steps.ts';
 import { createFramingStage, framedStages, framingMessage, type FramingStage } from '../framing/stage.ts';
 import type { FramingMessage } from '../transport/events.ts';
-import type { Frame } from '../core/frame.ts';
+import type { Frame, Size } from '../core/frame.ts';
 import type { PipelineStages } from '../pipeline.ts';
 import type { ColourStage } from './colour.ts';
 import type { RunningAdvisor } from './advisor.ts';
@@ -102,7 +102,7 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   };
   // Framing on: the CNNs read a small copy and the glass gets the crop (each corrected once);
   // off: the whole frame, corrected once, first, so vision, skin analysis, renderer and glass agree.
-  const framing = config.framing.enabled ? framingStage(config, inputs.vision) : null;
+  const framing = config.framing.enabled ? framingStage(config, inputs.vision, () => kiosk.display) : null;
   const pipeline = framing
     ? new Pipeline(slot, { ...framedStages(framing, track, correct), ...rest }, inputs.stats, logger)
     : new Pipeline(
@@ -137,8 +137,11 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   };
 }
 
-/** The virtual-mirror crop (device/framing) as config.framing, config.display and config.capture describe it. */
-export function framingStage(config: MirrorConfig, vision: FaceStage): FramingStage {
+/**
+ * The virtual-mirror crop (device/framing) as config.framing, config.display and config.capture
+ * describe it; `glass` is the kiosk's mirror box (kiosk:display), which the output is sized for.
+ */
+export function framingStage(config: MirrorConfig, vision: FaceStage, glass?: () => Size | null): FramingStage {
   const { framing, display, capture } = config;
   return createFramingStage(
     {
@@ -149,6 +152,7 @@ export function framingStage(config: MirrorConfig, vision: FaceStage): FramingSt
       sensor: { width: capture.width, height: capture.height },
       rotation: capture.rotation,
       ...(capture.lens && { lens: capture.lens }),
+      ...(glass && { glass }),
     },
     (small) => vision.detector.detect(small),
   );

@@ -26,11 +26,11 @@ export async function startTransport(config: MirrorConfig, parts: DaemonParts, m
     health: () => redactSecrets(healthReport(parts)),
     metrics: metrics.registry,
     onPainted: (capturedAt, paintedAt) => parts.stats.recordPaint(capturedAt, paintedAt),
-    // A glass other than the configured display gets frames rescaled: more pixels than it shows, or too few.
+    // With framing on, the crop is sized for this box from the next frame on (device/framing/stage.ts glassFor).
     onDisplay: (glass) => {
       const matches = glass.width === config.display.width && glass.height === config.display.height;
-      if (matches) logger.info({ glass }, 'kiosk glass matches the display config');
-      else logger.warn({ glass, display: config.display }, 'kiosk glass differs from the display config: frames are rescaled on the glass');
+      if (matches || !config.framing.enabled) logger.info({ glass, display: config.display }, 'kiosk mirror box');
+      else logger.info({ glass, display: config.display }, 'kiosk mirror box differs from the display config: frames are cut and sized for the box');
     },
     logger,
   });

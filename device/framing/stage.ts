@@ -5,10 +5,12 @@
  *     mapped back to camera pixels. Every `peopleEvery` frames the face detector also scans the
  *     small frame for people besides the tracked shopper (the tracker only detects when it loses
  *     the track), so the crop widens when a second person steps in.
- *  2. compose(): the crop wanted for those faces, followed smoothly (follow.ts), cut out at no more
- *     than the display's resolution; the faces and the person mask move onto its pixels. The try-on
- *     renders on that crop and the encoder sends exactly it: the kiosk gets the pixels it shows,
- *     with the geometry in the emitted image's coordinates and the transform beside them.
+ *  2. compose(): the crop wanted for those faces, followed smoothly (follow.ts), in the aspect of
+ *     the kiosk's mirror box (kiosk:display; the configured display until it says) and cut out at
+ *     no more than the box's resolution, never upscaled here; the faces and the person mask move
+ *     onto its pixels. The try-on renders on that crop and the encoder sends exactly it: the kiosk
+ *     gets the pixels it shows, with the geometry in the emitted image's coordinates and the
+ *     transform beside them.
  */
 import type { Frame, Size } from '../core/frame.ts';
 import type { FramingMessage } from '../transport/events.ts';
@@ -33,6 +35,26 @@ export interface FramingOptions {
   sensor: Size;
   rotation: Rotation;
   lens?: LensDistortion;
+  /**
+   * The kiosk's mirror box in device pixels, once it has said (`kiosk:display`): the crop takes its
+   * aspect and the emitted image is at most its size, so the kiosk gets the pixels it shows and no
+   * more. Absent or null: `policy.display` (the configured glass).
+   */
+  glass?: () => Size | null;
+}
+
+/**
+ * Below this many device pixels on a side the box is not a mirror anyone looks at (a collapsed
+ * layout, a hidden panel): the configured display is used rather than emitting thumbnails the
+ * renderer and the advisor would have to work on.
+ */
+export const MIN_GLASS_SIDE = 120;
+
+/** The glass frames are sized for: the kiosk's box when it is a usable one, else the configured display. */
+export function glassFor(options: Pick<FramingOptions, 'glass' | 'policy'>): Size {
+  const box = options.glass?.();
+  if (!box || box.width < MIN_GLASS_SIDE || box.height < MIN_GLASS_SIDE) return options.policy.display;
+  return { width: box.width, height: box.height };
 }
 
 /** A frame ready for the try-on: the crop's pixels, and the faces and mask in them. */
@@ -116,9 +138,9 @@ export function createFramingStage(options: FramingOptions, people?: PeopleDetec
     },
 
     async compose(frame, seen, prepare) {
-      const display = options.policy.display;
+      const display = glassFor(options);
       const boxes = seen.faces[0] ? [landmarkBox(seen.faces[0].landmarks), ...seen.others] : [];
-      const wanted = wantedCrop(frame, boxes, options.policy);
+      const wanted = wantedCrop(frame, boxes, { ...options.policy, display });
       const shown = follower.update(wanted, frame.capturedAt);
       const crop: Rect = cropRect(frame, display, shown);
       const out = outputSize(crop, display);

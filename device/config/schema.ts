@@ -146,7 +146,14 @@ export const MirrorConfig = z.strictObject({
           face: oneEuro(DEFAULT_SMOOTHING.shape.face),
         })
         .prefault({}),
-      /** Iris refinement (64x64 eye crops) on the shopper's face. */
+      /**
+       * Landmark model (vision/mesh-choice.ts): `plain` = the 468-point face mesh; `attention` = the
+       * attention mesh (478 points, refined lips, eyes and irises); `auto` = the attention mesh
+       * where its autotuned time is at most `attentionMaxCost` times the plain mesh's.
+       */
+      mesh: z.enum(['auto', 'plain', 'attention']).default('auto'),
+      attentionMaxCost: z.number().min(1).max(20).default(1.3),
+      /** Iris refinement (64x64 eye crops) on the shopper's face; with the attention mesh its own irises serve instead. */
       iris: z.boolean().default(false),
       /** Person segmentation: 0 = off, N = run on every Nth frame (the mask is reused in between). */
       segmentationEvery: z.number().int().min(0).max(30).default(0),

@@ -127,6 +127,8 @@ export function healthReport(parts: DaemonParts): Record<string, unknown> {
     stageErrors: snap.stageErrors,
     backends: parts.vision.backends,
     backendChoices: parts.vision.choices(),
+    // Plain or attention mesh (vision.mesh), the timings compared and why.
+    mesh: parts.vision.meshChoice(),
     models: servingVersions(parts),
     catalog: parts.catalogSlot.summary(),
     calibration: { colour: parts.colour?.summary() ?? null, ...(parts.framing && { framing: parts.framing() }) },

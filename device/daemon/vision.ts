@@ -8,7 +8,6 @@ import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
 import type { MirrorConfig } from '../config/schema.ts';
 import type { DegradationLadder } from '../core/degraded.ts';
 import type { Logger } from '../core/logger.ts';
-import { MESH_MODEL } from '../update/model-host.ts';
 import type { ServingModel } from '../update/store.ts';
 import { createFaceStage, type FaceStage } from '../vision/face-stage.ts';
 import { probeHost, type HostInfo } from '../vision/runtime/host.ts';
@@ -17,7 +16,7 @@ const GPU_BACKEND = /^(onnx-(cuda|tensorrt)|tfjs-node-gpu)$/;
 
 export interface StartedVision {
   vision: FaceStage;
-  /** The mesh that serves, as the update agent knows it. */
+  /** The mesh that serves (plain or attention: vision.mesh), as the update agent knows it. */
   servingMesh: ServingModel;
   /** Every model the stage runs, as the update agent knows it. */
   servingModels: Record<string, ServingModel>;
@@ -56,5 +55,5 @@ export async function startVision(
     ladder.set('inference', `GPU ${host.gpu} present but ${onCpu.map(([model, backend]) => `${model} runs on ${backend}`).join(', ')}`);
   }
   logger.info({ backends: vision.backends, models: vision.modelVersions }, 'models loaded');
-  return { vision, servingMesh: servingModels[MESH_MODEL], servingModels };
+  return { vision, servingMesh: servingModels[vision.meshChoice().serving], servingModels };
 }

@@ -12,7 +12,7 @@ import type { VisionModel, VisionPort } from './vision-port.ts';
 
 export const MESH_MODEL = 'face-mesh';
 /** Every model a vision stage may run, so may be updated over the air (the stage says which it runs). */
-export const VISION_MODELS = ['face-detector', MESH_MODEL, 'iris', 'segmentation', 'segmentation-meet'] as const;
+export const VISION_MODELS = ['face-detector', MESH_MODEL, 'attention-mesh', 'iris', 'segmentation', 'segmentation-meet'] as const;
 
 export interface VisionModelHostOptions {
   vision: VisionPort;

@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { IrisModel } from './iris.ts';
 import { PersonSegmenter } from './segmentation.ts';
 import { smoothingFrom } from './smoothing.ts';
+import { chooseMesh, type MeshChoice } from './mesh-choice.ts';
 
 
 export interface FaceStage {
@@ -38,6 +39,8 @@ export interface FaceStage {
   segmentOnDemand(when: () => boolean): void;
   /** Backend chosen per model and how fast it measured when chosen. */
   choices(): Record<string, ModelChoice>;
+  /** Which face mesh serves (plain or attention) and why. */
+  meshChoice(): MeshChoice;
   dispose(): void;
 }
 
@@ -67,6 +70,7 @@ async function loadServing(name: string, loader: ModelLoader, options: FaceStage
 const ROLE_OF: Record<string, 'detector' | 'mesh' | 'iris' | 'segmentation'> = {
   'face-detector': 'detector',
   'face-mesh': 'mesh',
+  'attention-mesh': 'mesh',
   iris: 'iris',
   segmentation: 'segmentation',
   'segmentation-meet': 'segmentation',
@@ -89,12 +93,17 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
   try {
     const detectorModel = await loadServing('face-detector', loader, options, logger);
     models.push(detectorModel);
-    const meshModel = await loadServing('face-mesh', loader, options, logger);
+    const { model: meshModel, choice: meshChoice } = await chooseMesh(vision.mesh, vision.attentionMaxCost, {
+      load: (name) => loadServing(name, loader, options, logger),
+      timedMs: (name) => loader.choices()[name]?.msPerRun ?? null,
+      logger,
+    });
     models.push(meshModel);
     const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore });
     const backends: Record<string, string> = { detector: detectorModel.backend, mesh: meshModel.backend };
     let iris: IrisModel | undefined;
-    if (vision.iris) {
+    // The attention mesh brings its own irises: the iris model runs only beside the plain mesh.
+    if (vision.iris && meshModel.manifest.decode.kind !== 'attention-mesh') {
       const model = await loadServing('iris', loader, options, logger);
       models.push(model);
       iris = new IrisModel(model);
@@ -148,7 +157,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
       runtime,
       backends,
       modelVersions,
-      updatable: ['face-detector', 'face-mesh', ...(iris ? ['iris'] : []), segmentationName],
+      updatable: ['face-detector', meshChoice.serving, ...(iris ? ['iris'] : []), segmentationName],
       swapModel(name, model) {
         const previous = swapInto(name, model);
         if (previous) models.splice(models.indexOf(previous), 1);
@@ -175,6 +184,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
         });
       },
       choices: () => loader.choices(),
+      meshChoice: () => structuredClone(meshChoice),
       dispose: () => models.forEach((m) => m.dispose()),
     };
   } catch (err) {

@@ -22,6 +22,7 @@ import type { PersonMask, PersonSegmenter } from './segmentation.ts';
 import { MIN_CORRELATION, correlation, thumbnail, type Thumbnail } from './crop-check.ts';
 import { ShopperRule, matchShopper } from './shopper-rule.ts';
 import { EYE_LEFT_OUTER, EYE_RIGHT_OUTER } from './regions.ts';
+import { irisesOf } from './attention-mesh.ts';
 
 /** Mesh crop side relative to the landmarks' extent (MediaPipe's face landmark graph uses 1.5). */
 const CROP_SCALE = 1.5;
@@ -115,7 +116,10 @@ export class FaceTracker {
     for (const face of result.faces) {
       face.landmarks = this.#smoother.smooth(face.landmarks, t);
       face.pose = headPose(face.landmarks);
-      if (this.#options.iris) face.iris = await this.#options.iris.estimate(image, face.landmarks);
+      // The attention mesh brings its own irises; the iris model runs only beside the plain mesh.
+      const irises = irisesOf(face.landmarks);
+      if (irises) face.iris = irises;
+      else if (this.#options.iris) face.iris = await this.#options.iris.estimate(image, face.landmarks);
     }
     // Asked first on every frame: an on-demand loader hears the demand before any segmenter exists.
     const wanted = this.#segmentWhen();

@@ -14,7 +14,11 @@ export interface Face {
   box: Box;
   /** Mesh confidence, 0..1. */
   score: number;
-  /** 468 MediaPipe face-mesh points, [x, y, z]; z is relative depth in pixel units. */
+  /**
+   * 468 MediaPipe face-mesh points, [x, y, z]; z is relative depth in pixel units. With the
+   * attention mesh, 478: its refined lips and eyes in place, then 5 iris points per eye (468-472
+   * the subject's right eye, 473-477 the left; centre first).
+   */
   landmarks: Array<[number, number, number]>;
   /** Head pose in degrees (see pose.ts for the conventions). */
   pose?: HeadPose;
@@ -23,3 +27,5 @@ export interface Face {
 }
 
 export const MESH_POINT_COUNT = 468;
+/** The attention mesh: the mesh's points plus 10 iris points. */
+export const ATTENTION_POINT_COUNT = 478;

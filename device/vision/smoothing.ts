@@ -4,7 +4,7 @@
  * A plain One-Euro filter per coordinate has to choose between the two, because its speed
  * estimate comes from the same noisy coordinate it smooths. Here the mesh is split in two:
  *
- *  - the head's rigid motion (centre, in-plane rotation, scale), fitted to all 468 points by least
+ *  - the head's rigid motion (centre, in-plane rotation, scale), fitted to the 468 mesh points by least
  *    squares against the previous smoothed shape, so its noise is averaged down ~20x; it gets a
  *    responsive One-Euro filter (high beta: follows the head with little lag);
  *  - the shape in the face's own frame (points relative to that motion, in face-size units): this
@@ -17,9 +17,11 @@
  * acquired). A jump (the face's centre moved more than JUMP face radii, or its size changed by
  * more than JUMP_SCALE, since the last frame) also starts afresh: a filter would drag the
  * landmarks across the gap for several frames, painting the cheek or the background.
+ * The attention mesh's 478 points are smoothed the same way (the rigid fit on its first 468), its
+ * 10 iris points with the eyes' filter.
  */
 import { EYE_LEFT, EYE_RIGHT, BROW_LEFT, BROW_RIGHT, FACE_OVAL, LIPS_INNER, LIPS_OUTER } from './regions.ts';
-import { MESH_POINT_COUNT } from './face.ts';
+import { ATTENTION_POINT_COUNT, MESH_POINT_COUNT } from './face.ts';
 
 export interface OneEuroParams {
   /** Cutoff (Hz) when still: lower = steadier. */
@@ -118,6 +120,7 @@ class VectorOneEuro {
 /** Which smoothing group each mesh point belongs to. */
 function regionOfPoints(): SmoothedRegion[] {
   const region: SmoothedRegion[] = new Array(MESH_POINT_COUNT).fill('face');
+  for (let i = MESH_POINT_COUNT; i < ATTENTION_POINT_COUNT; i++) region.push('eyes');
   for (const i of FACE_OVAL) region[i] = 'outline';
   for (const i of [...BROW_LEFT, ...BROW_RIGHT]) region[i] = 'brows';
   for (const i of [...EYE_LEFT, ...EYE_RIGHT]) region[i] = 'eyes';
@@ -160,20 +163,24 @@ export class LandmarkSmoother {
   /** Smooths one frame's landmarks taken at `tMs`; returns new arrays, `raw` is not changed. */
   smooth(raw: ReadonlyArray<readonly [number, number, number]>, tMs: number): Landmarks {
     const n = raw.length;
-    if (!this.#params.enabled || n !== MESH_POINT_COUNT) return raw.map(([x, y, z]) => [x, y, z]);
+    if (!this.#params.enabled || (n !== MESH_POINT_COUNT && n !== ATTENTION_POINT_COUNT)) return raw.map(([x, y, z]) => [x, y, z]);
+    // The mesh model changed under the track (468 <-> 478 points): start afresh.
+    if (this.#shape && this.#shape.length !== 3 * n) this.reset();
+    // The rigid fit uses the mesh's 468 points whatever the model, so both models move alike.
+    const fit = MESH_POINT_COUNT;
 
     // Rigid motion of this frame: centroid, RMS radius, rotation against the previous shape.
     let cx = 0;
     let cy = 0;
-    for (const p of raw) {
-      cx += p[0];
-      cy += p[1];
+    for (let i = 0; i < fit; i++) {
+      cx += raw[i][0];
+      cy += raw[i][1];
     }
-    cx /= n;
-    cy /= n;
+    cx /= fit;
+    cy /= fit;
     let r2 = 0;
-    for (const p of raw) r2 += (p[0] - cx) ** 2 + (p[1] - cy) ** 2;
-    const scale = Math.sqrt(r2 / n) || 1;
+    for (let i = 0; i < fit; i++) r2 += (raw[i][0] - cx) ** 2 + (raw[i][1] - cy) ** 2;
+    const scale = Math.sqrt(r2 / fit) || 1;
     const last = this.#last;
     if (last && (Math.hypot(cx - last.cx, cy - last.cy) > JUMP * last.scale || Math.max(scale / last.scale, last.scale / scale) > JUMP_SCALE)) this.reset();
     this.#last = { cx, cy, scale };
@@ -184,7 +191,7 @@ export class LandmarkSmoother {
       // Least-squares rotation taking the reference shape onto this frame's centred points.
       let dot = 0;
       let cross = 0;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < fit; i++) {
         const qx = this.#shape[3 * i];
         const qy = this.#shape[3 * i + 1];
         const px = raw[i][0] - cx;

@@ -4,6 +4,8 @@
  *
  * Smoke tests, each on every golden frame and within the latency budget (median per frame):
  * - face-mesh: the face is found, all its landmarks are finite and lie inside the crop the mesh ran on;
+ * - attention-mesh: the same on its 478 points, its first 468 within 10 % of the inter-ocular
+ *   distance of the bundled plain mesh's, and its irises pass the iris test below;
  * - face-detector: it finds the face the bundled detector finds (box IoU >= 0.5), and the bundled
  *   mesh run on its crop holds the face (mesh score above the threshold);
  * - iris: each iris centre lies between its eye's corners and its radius is 10-40 % of the corner distance;
@@ -19,7 +21,8 @@ import type { Box, Face } from './face.ts';
 import type { FaceStage } from './face-stage.ts';
 import { FaceTracker } from './face-tracker.ts';
 import type { RgbImage } from './image-ops.ts';
-import { EYE_CORNERS, IrisModel } from './iris.ts';
+import { EYE_CORNERS, IrisModel, type IrisPair } from './iris.ts';
+import { irisesOf } from './attention-mesh.ts';
 import { FaceMesh } from './mesh.ts';
 import type { InferenceRuntime, LoadedModel } from './runtime/runtime.ts';
 import { interOcular } from './regions.ts';
@@ -103,10 +106,14 @@ export async function smokeTestMesh(frames: readonly RgbImage[], mesh: LoadedMod
     if (face.landmarks.length !== expected || outside > 0) {
       return `golden frame ${i + 1}: ${outside} of ${face.landmarks.length} landmarks are outside the crop or not finite`;
     }
+    const irises = irisesOf(face.landmarks);
+    const irisProblem = irises && misplacedIris(face.landmarks, irises);
+    if (irisProblem) return `golden frame ${i + 1}: ${irisProblem}`;
     if (ref) {
       const region = { cx: box.x + box.width / 2, cy: box.y + box.height / 2, size: Math.max(box.width, box.height), angle: 0 };
       const [a, b] = [(await ref.estimate(frame, region)).landmarks, (await candidate.estimate(frame, region)).landmarks];
       const iod = interOcular(a);
+      // The reference is the plain mesh: its 468 points against the candidate's first 468.
       const err = a.reduce((sum, p, k) => sum + Math.hypot(p[0] - b[k][0], p[1] - b[k][1]), 0) / a.length / iod;
       if (err > 0.1) return `golden frame ${i + 1}: landmarks are ${(err * 100).toFixed(0)} % of the inter-ocular distance from the bundled mesh's (> 10 %)`;
     }
@@ -155,21 +162,26 @@ export async function smokeTestIris(golden: readonly GoldenFace[], candidate: Lo
     } catch (err) {
       return `golden frame ${i + 1}: the model failed to run (${(err as Error).message})`;
     }
-    for (const side of ['right', 'left'] as const) {
-      const [a, b] = EYE_CORNERS[side];
-      const [p, q] = [face.landmarks[a], face.landmarks[b]];
-      const span = Math.hypot(q[0] - p[0], q[1] - p[1]);
-      const { center, radius } = pair[side];
-      // Position of the centre along the corner-to-corner line (0..1 inside) and off it.
-      const along = ((center[0] - p[0]) * (q[0] - p[0]) + (center[1] - p[1]) * (q[1] - p[1])) / (span * span);
-      const off = Math.abs((center[0] - p[0]) * (q[1] - p[1]) - (center[1] - p[1]) * (q[0] - p[0])) / span;
-      if (![along, off, radius].every(Number.isFinite) || along < 0 || along > 1 || off > 0.5 * span) {
-        return `golden frame ${i + 1}: the ${side} iris centre is not between the eye corners`;
-      }
-      if (radius < 0.1 * span || radius > 0.4 * span) return `golden frame ${i + 1}: the ${side} iris radius is ${(radius / span).toFixed(2)} of the eye width (expected 0.1-0.4)`;
-    }
+    const problem = misplacedIris(face.landmarks, pair);
+    if (problem) return `golden frame ${i + 1}: ${problem}`;
   }
   return overBudget('iris', times, options.latencyBudgetMs);
+}
+
+/** Why an iris pair is implausible for these eye corners (centre between them, radius 10-40 % of the eye), or null. */
+function misplacedIris(landmarks: ReadonlyArray<readonly number[]>, pair: IrisPair): string | null {
+  for (const side of ['right', 'left'] as const) {
+    const [a, b] = EYE_CORNERS[side];
+    const [p, q] = [landmarks[a], landmarks[b]];
+    const span = Math.hypot(q[0] - p[0], q[1] - p[1]);
+    const { center, radius } = pair[side];
+    // Position of the centre along the corner-to-corner line (0..1 inside) and off it.
+    const along = ((center[0] - p[0]) * (q[0] - p[0]) + (center[1] - p[1]) * (q[1] - p[1])) / (span * span);
+    const off = Math.abs((center[0] - p[0]) * (q[1] - p[1]) - (center[1] - p[1]) * (q[0] - p[0])) / span;
+    if (![along, off, radius].every(Number.isFinite) || along < 0 || along > 1 || off > 0.5 * span) return `the ${side} iris centre is not between the eye corners`;
+    if (radius < 0.1 * span || radius > 0.4 * span) return `the ${side} iris radius is ${(radius / span).toFixed(2)} of the eye width (expected 0.1-0.4)`;
+  }
+  return null;
 }
 
 /** A candidate segmentation model on the golden faces: the mask covers the face, not the whole frame. */

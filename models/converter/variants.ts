@@ -32,7 +32,7 @@ import { calibrationTensors, decodeModel, encodeModel, toFp16, toInt8, withOutpu
 
 const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const COMPRESS_ID = 'models/converter compress v1 (fp16: all float tensors, fp32 I/O; int8: QDQ, per-channel symmetric 7-bit Conv weights, uint8 Conv activations calibrated by moving-average min/max, heads float)';
-export const SHIPPED_CNNS = ['face-detector', 'face-mesh', 'iris', 'segmentation', 'segmentation-meet'];
+export const SHIPPED_CNNS = ['face-detector', 'face-mesh', 'attention-mesh', 'iris', 'segmentation', 'segmentation-meet'];
 export const CALIBRATION_PHOTOS = '@vladmandic/human/assets/*.jpg';
 export const EVALUATION_PHOTOS = '@vladmandic/face-api/demo/sample1-6.jpg';
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };

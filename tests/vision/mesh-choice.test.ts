@@ -1,0 +1,113 @@
+/**
+ * The plain or attention mesh per device (device/vision/mesh-choice.ts), through the daemon's own
+ * face stage (createFaceStage: real models on ONNX Runtime CPU, the config as validated): pinned
+ * plain and attention, auto under a cost ratio either side of the measured one, and an attention
+ * mesh that cannot run on its backend (TF.js WASM) falling back to the plain mesh with the reason.
+ * With the attention mesh the tracker's landmarks are its 478 points: refined lips and eyes in the
+ * mesh's places (what regions.ts reads), irises from the mesh, smoothed like the plain mesh.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../device/config/load.ts';
+import { createFaceStage, type FaceStage } from '../../device/vision/face-stage.ts';
+import type { RgbImage } from '../../device/vision/image-ops.ts';
+import { loop, EYE_RIGHT, LIPS_OUTER } from '../../device/vision/regions.ts';
+import { cropImage, readRgb } from '../helpers/vision.ts';
+import { shopperWindow } from './transform.ts';
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const SAMPLE3_FACE = { x: 1075, y: 215, width: 220, height: 299 };
+const stages: FaceStage[] = [];
+let frame: RgbImage;
+
+async function stage(vision: Record<string, unknown>): Promise<FaceStage> {
+  const config = validateConfig({ vision: { backend: 'onnx', providers: ['cpu'], ...vision } });
+  const s = await createFaceStage(config.vision, quiet, { stateDir: mkdtempSync(path.join(os.tmpdir(), 'mesh-choice-')) });
+  stages.push(s);
+  return s;
+}
+
+beforeAll(async () => {
+  const image = await readRgb('@vladmandic/face-api/demo/sample3.jpg');
+  const crop = cropImage(image, shopperWindow(SAMPLE3_FACE));
+  const data = await sharp(Buffer.from(crop.data), { raw: { width: crop.width, height: crop.height, channels: 3 } }).resize(640, 480, { fit: 'fill' }).raw().toBuffer();
+  frame = { width: 640, height: 480, data: new Uint8Array(data) };
+}, 60_000);
+
+afterAll(() => stages.forEach((s) => s.dispose()));
+
+describe('plain or attention mesh, chosen per device', () => {
+  it('pinned attention: 478 points, refined lips/eyes where regions read them, irises from the mesh, smoothed', async () => {
+    const s = await stage({ mesh: 'attention' });
+    expect(s.meshChoice()).toMatchObject({ mode: 'attention', serving: 'attention-mesh' });
+    expect(s.updatable).toContain('attention-mesh');
+    expect(s.updatable).not.toContain('face-mesh');
+    expect(s.modelVersions['attention-mesh']).toMatch(/^facemesh-attention-478/);
+    const first = (await s.tracker.process(frame)).faces[0];
+    expect(first.landmarks).toHaveLength(478);
+    // Irises: centre and rim from points 468-477, the right one inside the right eye's contour box.
+    const eye = loop(first.landmarks, EYE_RIGHT);
+    const [x0, x1] = [Math.min(...eye.map((p) => p[0])), Math.max(...eye.map((p) => p[0]))];
+    expect(first.iris!.right.center).toEqual([first.landmarks[468][0], first.landmarks[468][1]]);
+    expect(first.iris!.right.center[0]).toBeGreaterThan(x0);
+    expect(first.iris!.right.center[0]).toBeLessThan(x1);
+    expect(first.iris!.left.center).toEqual([first.landmarks[473][0], first.landmarks[473][1]]);
+    expect(first.iris!.right.radius).toBeGreaterThan(0.1 * (x1 - x0));
+    // The lip loop regions.ts paints is the attention mesh's refined lips, not the plain mesh's.
+    const plain = await stage({ mesh: 'plain' });
+    const p = (await plain.tracker.process(frame)).faces[0];
+    const moved = LIPS_OUTER.map((i) => Math.hypot(first.landmarks[i][0] - p.landmarks[i][0], first.landmarks[i][1] - p.landmarks[i][1]));
+    expect(Math.max(...moved)).toBeGreaterThan(0.5);
+    expect(moved.reduce((a, b) => a + b, 0) / moved.length).toBeLessThan(10);
+    // Smoothed: a second, slightly shifted frame is not handed on raw (the smoother ran on 478 points).
+    const shifted = { ...frame, data: frame.data.slice(3 * 2), capturedAt: 33 } as RgbImage & { capturedAt: number };
+    const raw = await stage({ mesh: 'attention', smoothing: { enabled: false } });
+    await raw.tracker.process(frame);
+    const [smoothed, unsmoothed] = [(await s.tracker.process(shifted)).faces[0], (await raw.tracker.process(shifted)).faces[0]];
+    const gap = unsmoothed.landmarks.map((q, i) => Math.hypot(q[0] - smoothed.landmarks[i][0], q[1] - smoothed.landmarks[i][1]));
+    expect(Math.max(...gap.slice(468))).toBeGreaterThan(0.01);
+  }, 180_000);
+
+  it('pinned plain: the 468-point mesh, the iris model beside it when iris is on', async () => {
+    const s = await stage({ mesh: 'plain', iris: true });
+    expect(s.meshChoice()).toMatchObject({ mode: 'plain', serving: 'face-mesh', reason: 'vision.mesh is "plain"' });
+    expect(s.updatable).toEqual(expect.arrayContaining(['face-mesh', 'iris']));
+    const face = (await s.tracker.process(frame)).faces[0];
+    expect(face.landmarks).toHaveLength(468);
+    expect(face.iris).toBeDefined();
+  }, 120_000);
+
+  it('auto: the attention mesh within the cost ratio, the plain mesh past it, both timed and said why', async () => {
+    const generous = await stage({ mesh: 'auto', attentionMaxCost: 20, iris: true });
+    const g = generous.meshChoice();
+    expect(g.serving).toBe('attention-mesh');
+    expect(g.msPerRun['attention-mesh']).toBeGreaterThan(0);
+    expect(g.msPerRun['face-mesh']).toBeGreaterThan(0);
+    expect(g.reason).toMatch(/costs [\d.]+x the plain mesh \(<= 20x\)/);
+    // The attention mesh brings the irises: no iris model runs beside it.
+    expect(generous.updatable).not.toContain('iris');
+    // It costs more than the plain mesh (its crops of lips and eyes are extra work): past 1x, plain.
+    const strict = await stage({ mesh: 'auto', attentionMaxCost: 1 });
+    const c = strict.meshChoice();
+    expect(c.serving).toBe('face-mesh');
+    expect(c.msPerRun['attention-mesh']!).toBeGreaterThan(c.msPerRun['face-mesh']!);
+    expect(c.reason).toMatch(/costs [\d.]+x the plain mesh \(> 1x\)/);
+    expect(strict.modelVersions['attention-mesh']).toBeUndefined();
+  }, 180_000);
+
+  it('an attention mesh that cannot run on its backend (TF.js WASM) serves the plain mesh and says why', async () => {
+    const s = await stage({ mesh: 'attention', backend: 'tfjs-wasm' });
+    expect(s.meshChoice().serving).toBe('face-mesh');
+    expect(s.meshChoice().reason).toMatch(/does not run on tfjs-wasm/);
+    expect((await s.tracker.process(frame)).faces[0].landmarks).toHaveLength(468);
+  }, 180_000);
+
+  it('vision.mesh is validated: an unknown mode or a cost ratio below 1 is refused naming the field', () => {
+    expect(() => validateConfig({ vision: { mesh: 'fancy' } })).toThrow(/vision\.mesh/);
+    expect(() => validateConfig({ vision: { attentionMaxCost: 0.5 } })).toThrow(/vision\.attentionMaxCost/);
+    expect(validateConfig({}).vision).toMatchObject({ mesh: 'auto', attentionMaxCost: 1.3 });
+  });
+});

@@ -26,6 +26,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { resolveModel } from '../../models/registry.ts';
 import { readStill } from '../advisor/reading.ts';
+import { whitesNormalisedIta, whitesY } from './fairness-whites.ts';
 import { FaceDetector } from '../vision/detector.ts';
 import type { Face } from '../vision/face.ts';
 import { FaceTracker } from '../vision/face-tracker.ts';
@@ -62,6 +63,8 @@ export interface PhotoResult {
   landmarkError: number | null;
   monk: number | null;
   ita: number | null;
+  /** The experiment of fairness-whites.ts: ITA° with exposure partly normalised by the face's whites (null: none read). */
+  itaWhites?: number | null;
 }
 
 /** The photo as a camera frame: scaled to 440 px high, centred on mid-grey 640x480. */
@@ -131,6 +134,11 @@ async function startReference(): Promise<Reference> {
   };
 }
 
+function whitesIta(image: RgbImage, face: Face, skin: Readonly<[number, number, number]>): number | null {
+  const whites = whitesY(image, face, skin);
+  return whites === null ? null : Math.round(whitesNormalisedIta(skin, whites) * 10) / 10;
+}
+
 /** Every labelled photo of `dir` through the mirror and the reference. */
 export async function evaluate(labels: readonly Label[], dir = FIXTURES): Promise<PhotoResult[]> {
   const quiet = { info: () => {}, warn: () => {}, error: () => {} };
@@ -155,6 +163,7 @@ export async function evaluate(labels: readonly Label[], dir = FIXTURES): Promis
         landmarkError: face && ref ? normalisedMeshError(face.landmarks, ref) : null,
         monk: reading?.monk ?? null,
         ita: reading ? Math.round(reading.ita * 10) / 10 : null,
+        itaWhites: face && reading ? whitesIta(image, face, reading.lab) : null,
       });
     }
   } finally {
@@ -281,7 +290,24 @@ export interface FairnessTable {
    * odd rows and scored on both halves, fitted on the even rows likewise, and fitted on all faces
    * (the ceiling any remapping could reach on this set; optimistic, it is scored on what it fitted).
    */
-  remapped: { fitOdd: { odd: number; even: number }; fitEven: { odd: number; even: number }; ceiling: number } | null;
+  remapped: Remapped | null;
+  /** The same two questions for the whites-normalised ITA° (fairness-whites.ts), an experiment. */
+  whites: { itaRankCorrelation: number | null; remapped: Remapped | null };
+}
+
+export interface Remapped {
+  fitOdd: { odd: number; even: number };
+  fitEven: { odd: number; even: number };
+  ceiling: number;
+}
+
+type ItaOf = (r: PhotoResult) => number | null | undefined;
+const shipped: ItaOf = (r) => r.ita;
+const withWhites: ItaOf = (r) => r.itaWhites;
+
+function rankCorrelation(results: readonly PhotoResult[], itaOf: ItaOf): number | null {
+  const read = results.filter((x) => itaOf(x) != null);
+  return read.length > 2 ? Math.abs(spearman(read.map((x) => itaOf(x)!), read.map((x) => x.label))) : null;
 }
 
 export function tableOf(results: readonly PhotoResult[]): FairnessTable {
@@ -302,7 +328,6 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
   const best = Math.max(...rows.map((x) => x.recall));
   const recallFloor = 0.95 * best;
   const toneWithin1 = within1(results);
-  const read = results.filter((x) => x.ita !== null);
   return {
     rows,
     recallFloor,
@@ -310,15 +335,17 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
     toneWithin1,
     toneOk: toneWithin1 >= 0.8,
     halves: { odd: within1(results.filter((_, i) => i % 2 === 1)), even: within1(results.filter((_, i) => i % 2 === 0)) },
-    itaRankCorrelation: read.length > 2 ? Math.abs(spearman(read.map((x) => x.ita!), read.map((x) => x.label))) : null,
-    remapped: read.length > 2 ? remapped(results) : null,
+    itaRankCorrelation: rankCorrelation(results, shipped),
+    remapped: remapped(results, shipped),
+    whites: { itaRankCorrelation: rankCorrelation(results, withWhites), remapped: remapped(results, withWhites) },
   };
 }
 
-function remapped(results: readonly PhotoResult[]): NonNullable<FairnessTable['remapped']> {
+function remapped(results: readonly PhotoResult[], itaOf: ItaOf): Remapped | null {
+  if (results.filter((x) => itaOf(x) != null).length < 3) return null;
   const half = (parity: number) => results.filter((_, i) => i % 2 === parity);
-  const readable = (r: readonly PhotoResult[]) => r.flatMap((x) => (x.ita === null ? [] : [{ ita: x.ita, label: x.label }]));
-  const scored = (map: (ita: number) => number, r: readonly PhotoResult[]) => within1(r.map((x) => ({ ...x, monk: x.ita === null ? null : map(x.ita) })));
+  const readable = (r: readonly PhotoResult[]) => r.flatMap((x) => (itaOf(x) == null ? [] : [{ ita: itaOf(x)!, label: x.label }]));
+  const scored = (map: (ita: number) => number, r: readonly PhotoResult[]) => within1(r.map((x) => ({ ...x, monk: itaOf(x) == null ? null : map(itaOf(x)!) })));
   const score = (map: (ita: number) => number) => ({ odd: scored(map, half(1)), even: scored(map, half(0)) });
   return {
     fitOdd: score(fitMonotoneMapping(readable(half(1)))),
@@ -328,6 +355,11 @@ function remapped(results: readonly PhotoResult[]): NonNullable<FairnessTable['r
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
+
+const remappedText = (r: Remapped): string =>
+  `fitted on the odd rows: odd (fit) ${pct(r.fitOdd.odd)}, even (test) ${pct(r.fitOdd.even)}; ` +
+  `fitted on the even rows: even (fit) ${pct(r.fitEven.even)}, odd (test) ${pct(r.fitEven.odd)}; ` +
+  `fitted on all faces (the ceiling, scored on what it fitted): ${pct(r.ceiling)}`;
 
 export function markdownOf(t: FairnessTable, total: number): string {
   const lines = [
@@ -342,13 +374,12 @@ export function markdownOf(t: FairnessTable, total: number): string {
       `Tone within ±1 of the label: ${pct(t.toneWithin1)} of faces (target 80 %) — ${t.toneOk ? 'met' : 'NOT met'}; ` +
       `odd rows of labels.json ${pct(t.halves.odd)}, even rows ${pct(t.halves.even)}. ` +
       `Rank correlation |Spearman ρ| of the reading's ITA° with the label: ${t.itaRankCorrelation === null ? '–' : t.itaRankCorrelation.toFixed(2)}.`,
-    ...(t.remapped
+    ...(t.remapped ? ['', `Could a recalibration of the same readings reach the target? The best monotone ITA°→Monk mapping, within ±1: ${remappedText(t.remapped)}.`] : []),
+    ...(t.whites.remapped
       ? [
           '',
-          `Could a recalibration of the same readings reach the target? The best monotone ITA°→Monk mapping, within ±1: ` +
-            `fitted on the odd rows: odd (fit) ${pct(t.remapped.fitOdd.odd)}, even (test) ${pct(t.remapped.fitOdd.even)}; ` +
-            `fitted on the even rows: even (fit) ${pct(t.remapped.fitEven.even)}, odd (test) ${pct(t.remapped.fitEven.odd)}; ` +
-            `fitted on all faces (the ceiling, scored on what it fitted): ${pct(t.remapped.ceiling)}.`,
+          `Experiment (fairness-whites.ts, not the mirror's reading): ITA° with exposure partly normalised by the eye whites and teeth: ` +
+            `|Spearman ρ| ${t.whites.itaRankCorrelation?.toFixed(2) ?? '–'}; best monotone mapping: ${remappedText(t.whites.remapped)}.`,
         ]
       : []),
   ];

@@ -9,6 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate, fitMonotoneMapping, markdownOf, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
+import { itaOf } from '../../device/advisor/monk.ts';
+import { whitesNormalisedIta } from '../../device/tools/fairness-whites.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 
 const DIR = path.join(repoRoot, 'tests', 'fixtures', 'fairness');
@@ -95,6 +97,14 @@ describe('fairness evaluation', () => {
     // The table fits it on each half (scored on that half and the other) and on all: consistent readings fit fully.
     const t = tableOf(faces.map((f, i) => ({ ...result(f.label, true, 5), ita: f.ita, file: `${i}.jpg` })));
     expect([t.remapped!.fitOdd.odd, t.remapped!.fitEven.even, t.remapped!.ceiling]).toEqual([1, 1, 1]);
+  });
+
+  it('the whites experiment: whites at the reference leave ITA as it is; dim whites (an under-exposed photo) lighten the skin', () => {
+    const skin: [number, number, number] = [60, 15, 20];
+    const atReference = ((50 + 16) / 116) ** 3;
+    expect(whitesNormalisedIta(skin, atReference)).toBeCloseTo(itaOf(skin), 6);
+    expect(whitesNormalisedIta(skin, atReference / 2)).toBeGreaterThan(itaOf(skin) + 2);
+    expect(whitesNormalisedIta(skin, atReference * 2)).toBeLessThan(itaOf(skin) - 2);
   });
 
   it('normalises the mesh distance by the reference inter-ocular distance', () => {

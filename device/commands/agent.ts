@@ -98,7 +98,7 @@ export function createCommandAgent(opts: CommandAgentOptions): CommandAgent {
     const ok = (output: Record<string, unknown>): CommandResult => ({ ...base(c.id, c.name), status: 'ok', output });
     switch (c.name) {
       case 'restart':
-        return ok({ exitCode: EXIT_RESTART, inMs: 0 });
+        return ok({ exitCode: EXIT_RESTART });
       case 'reload-config': {
         const answer = host.reload();
         if (!answer.ok) return { ...base(c.id, c.name), status: 'failed', error: answer.error.slice(0, 1024) };

@@ -126,7 +126,7 @@ const SelfTestCheckSchema = z.strictObject({
 
 /** What each command answers when it ran. */
 export const COMMAND_OUTPUTS = {
-  restart: z.strictObject({ exitCode: z.int(), inMs: z.int().min(0) }),
+  restart: z.strictObject({ exitCode: z.int() }),
   'reload-config': z.strictObject({ applied: z.array(safeText(128)).max(64), restartRequired: z.array(safeText(128)).max(256) }),
   logs: z.strictObject({ lines: z.array(z.string().max(4096)).max(MAX_LOG_LINES), truncated: z.boolean() }),
   'self-test': z.strictObject({ passed: z.boolean(), checks: z.array(SelfTestCheckSchema).max(16) }),

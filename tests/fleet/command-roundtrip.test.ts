@@ -82,7 +82,11 @@ describe.skipIf(!HAVE)('fleet commands on a real daemon through the TLS + ACL br
     await until(async () => (await svc.store.devices.getDevice(STORE, DEVICE))?.state === 'online', 200);
   }, 180_000);
 
+  /** CLI → service → broker → mirror → result → service → CLI, per command (printed, never asserted). */
+  const timings: string[] = [];
+
   afterAll(async () => {
+    if (timings.length) console.log(`[command-roundtrip] fleet cmd round trips (ms, load ${os.loadavg()[0].toFixed(1)}): ${timings.join(', ')}`);
     await forger?.endAsync(true).catch(() => undefined);
     await daemon?.stop('SIGKILL');
     await svc?.stop();
@@ -93,7 +97,9 @@ describe.skipIf(!HAVE)('fleet commands on a real daemon through the TLS + ACL br
   async function fleetCmd(args: string[]): Promise<{ code: number; out: string; err: string; command: any }> {
     let out = '';
     let err = '';
+    const t0 = performance.now();
     const code = await runCli(['cmd', ...args, '--json'], { out: (s) => (out += s), err: (s) => (err += s), env: { FLEET_URL: svc.url, FLEET_TOKEN: svc.token } });
+    timings.push(`${args[1]} ${Math.round(performance.now() - t0)}`);
     return { code, out, err, command: out ? JSON.parse(out).command : undefined };
   }
 

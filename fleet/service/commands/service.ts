@@ -218,10 +218,14 @@ export class CommandService {
       else applied = { ...result, status: 'failed', error: `the mirror's answer did not validate: ${o.error}`.slice(0, 1024) };
     }
     const first = await this.repo.applyResult({ ...applied, commandId: row.id }, output, this.now());
-    if (!first) {
-      this.s.duplicateResults++;
-      return;
-    }
+    if (first) await this.auditResult(row, applied);
+    else this.s.duplicateResults++;
+    // Whoever waits here wakes up, even when another instance stored the result first.
+    const updated = await this.repo.get(row.id);
+    if (updated && updated.status !== 'sent') for (const w of [...(this.waiters.get(row.id) ?? [])]) w(updated);
+  }
+
+  private async auditResult(row: CommandRow, applied: CommandResult): Promise<void> {
     await this.store.auditLog.audit(row.issuedBy, 'command.result', `${row.storeId}/${row.deviceId}`, {
       commandId: row.id,
       name: row.name,
@@ -229,7 +233,5 @@ export class CommandService {
       ...(applied.reason ? { reason: applied.reason } : {}),
       ...(applied.field ? { field: applied.field } : {}),
     }, this.now());
-    const updated = await this.repo.get(row.id);
-    if (updated) for (const w of [...(this.waiters.get(row.id) ?? [])]) w(updated);
   }
 }

@@ -17,6 +17,7 @@ import { PipelineStats } from './core/pipeline-stats.ts';
 import { redactSecrets } from './core/redact.ts';
 import { healthReport, metricsSnapshot, type DaemonParts } from './daemon/health.ts';
 import { readStartupKeys } from './daemon/secrets.ts';
+import { enrolOnStart } from './enrol/first-start.ts';
 import { startSessions } from './daemon/sessions.ts';
 import { StopSteps } from './daemon/stop-steps.ts';
 import { startTelemetry } from './daemon/telemetry.ts';
@@ -55,6 +56,8 @@ export interface Daemon {
 export async function startDaemon(config: MirrorConfig, logger: Logger, hooks: DaemonHooks = {}): Promise<Daemon> {
   const stops = new StopSteps(logger);
   try {
+    // A mirror not enrolled yet gets its certificate first (config mqtt.enrol; never fatal).
+    await enrolOnStart(config, logger);
     // Keys and TLS files first: a bad one is a config error before anything starts.
     const keys = readStartupKeys(config);
     const release = await runningRelease();

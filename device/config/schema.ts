@@ -244,6 +244,21 @@ export const MirrorConfig = z.strictObject({
         })
         .refine((t) => (t.cert === undefined) === (t.key === undefined), 'cert and key go together')
         .optional(),
+      /**
+       * First-start enrolment (device/enrol): while there is no valid certificate at
+       * `mqtt.tls.cert`/`key`, the daemon exchanges the operator's one-time token (a file, kept
+       * out of the config) at the fleet service for one, written to `mqtt.tls.*` (0600).
+       */
+      enrol: z
+        .strictObject({
+          fleetUrl: z.string().regex(/^https?:\/\/.+/, 'must be an http:// or https:// URL'),
+          tokenFile: z.string().min(1),
+        })
+        .optional(),
+    })
+    .refine((m) => m.enrol === undefined || (m.tls?.cert !== undefined && m.tls.key !== undefined && m.tls.ca !== undefined), {
+      path: ['enrol'],
+      message: 'needs mqtt.tls.ca, mqtt.tls.cert and mqtt.tls.key: where the enrolled identity is written',
     })
     .prefault({}),
   /** Shopper sessions (events): a session ends once no face has been seen for idleTimeoutMs. */

@@ -8,6 +8,8 @@
  *                  [--stdin]           pretty-print JSON lines from stdin (npm run daemon | mirrorctl logs --stdin)
  *   mirrorctl reload                   re-read the config file; apply what can change without a restart
  *   mirrorctl capture                  one debug frame, only after "Allow" is tapped on the mirror (30 s)
+ *   mirrorctl enrol --token T --fleet URL [--dir DIR] | --config FILE [--token T]
+ *                                      this mirror's identity from a one-time token (device/enrol; no daemon needed)
  *
  *   --socket PATH   the daemon's control socket (default: $MIRROR_CONTROL_SOCKET,
  *                   /run/smart-mirror/control.sock, else $MIRROR_STATE_DIR or var/state /control.sock)
@@ -17,12 +19,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
+import { describeEnrol, ENROL_USAGE, runEnrol } from '../enrol/cli.ts';
 import { CONFIRM_TIMEOUT_MS } from './capture.ts';
 import { request } from './client.ts';
 import { formatLogLine, formatStatus } from './format.ts';
 import { SOCKET_NAME, type ControlAnswer } from './protocol.ts';
 
-const USAGE = 'usage: mirrorctl status [--json] | logs [-f] [-n N] [--stdin] | reload | capture  [--socket PATH]';
+const USAGE = `usage: mirrorctl status [--json] | logs [-f] [-n N] [--stdin] | reload | capture  [--socket PATH]\n       ${ENROL_USAGE}`;
 const INSTALLED_SOCKET = `/run/smart-mirror/${SOCKET_NAME}`;
 
 function socketPath(given: string | undefined): string {
@@ -71,6 +74,10 @@ async function main(): Promise<void> {
       follow: { type: 'boolean', short: 'f', default: false },
       lines: { type: 'string', short: 'n', default: '50' },
       stdin: { type: 'boolean', default: false },
+      token: { type: 'string' },
+      fleet: { type: 'string' },
+      dir: { type: 'string' },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,6 +87,10 @@ async function main(): Promise<void> {
     return;
   }
   if (extra.length) fail(`unexpected argument "${extra[0]}"\n${USAGE}`);
+  if (command === 'enrol') {
+    process.stdout.write(`${describeEnrol(await runEnrol(values))}\n`);
+    return;
+  }
   const socket = socketPath(values.socket);
   switch (command) {
     case 'status': {

@@ -3,7 +3,7 @@
  * files. A bad key or an unreadable file is a config error naming its key (exit 78).
  */
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { MirrorConfig } from '../config/schema.ts';
 import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { parsePublicKey } from '../../fleet/protocol/signing.ts';
@@ -22,6 +22,9 @@ export function readStartupKeys(config: MirrorConfig): StartupKeys {
   const mqttTls: StartupKeys['mqttTls'] = {};
   for (const [name, file] of Object.entries(config.mqtt.tls ?? {}) as Array<['ca' | 'cert' | 'key', string | undefined]>) {
     if (file === undefined) continue;
+    // Not enrolled yet (device/enrol/first-start.ts logged why): the broker will refuse the
+    // connection, the outbox keeps the telemetry, the mirror itself runs.
+    if (config.mqtt.enrol !== undefined && !existsSync(file)) continue;
     try {
       mqttTls[name] = readFileSync(file);
     } catch (err) {

@@ -28,7 +28,7 @@ function sections(value: unknown, at: string[] = []): string[][] {
   return [...here, ...Object.entries(value).flatMap(([k, v]) => sections(v, [...at, k]))];
 }
 const MAPS = ['updates.publicKeys', 'commands.publicKeys'];
-const OPTIONAL_SECTIONS = [['tryon', 'pin'], ['mqtt', 'tls']];
+const OPTIONAL_SECTIONS = [['tryon', 'pin'], ['mqtt', 'tls'], ['mqtt', 'enrol']];
 
 function withKey(path: string[], key: string): Record<string, unknown> {
   const root: Record<string, unknown> = {};

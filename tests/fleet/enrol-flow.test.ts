@@ -9,20 +9,27 @@
  *  - revocation: the live connection is cut, reconnecting is refused, another mirror is untouched.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../fleet/cli/cli.ts';
+import { validateConfig } from '../../device/config/load.ts';
+import { readStartupKeys } from '../../device/daemon/secrets.ts';
+import { enrolOnStart } from '../../device/enrol/first-start.ts';
 import { enrol, EnrolError, identityFiles, type IdentityFiles } from '../../device/enrol/enrol.ts';
 import { createTelemetryAgent, type TelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { recordingLogger } from '../telemetry/support.ts';
 import { startFleet, until, type TestService } from './support.ts';
 import { findDynsecPlugin, startTlsBroker, tlsBrokerAvailable, type TlsBroker } from './tls-broker.ts';
 
+const run = promisify(execFile);
+const REPO = path.resolve(import.meta.dirname, '../..');
 const HAVE = tlsBrokerAvailable();
 if (!HAVE) console.warn('[tests] mosquitto not found: skipping the enrolment suite');
 if (HAVE && !findDynsecPlugin()) console.warn('[tests] mosquitto dynamic-security plugin not found: skipping the revocation test');
@@ -147,6 +154,38 @@ describe.skipIf(!HAVE)('enrolment: token → certificate → TLS broker → tele
     expect(await enrol({ fleetUrl: svc.url, token: t2, files: identityFiles(path.join(work, 'y')) })).toMatchObject({ status: 'enrolled', identity: 'paris-01/mirror-y' });
     // Only operators make tokens.
     expect((await svc.api('POST', '/api/enrol/tokens', { storeId: 'paris-01', deviceId: 'z' }, null)).status).toBe(401);
+  });
+
+  it('mirrorctl enrol gives a mirror its identity, and says so when it already has one', async () => {
+    const dir = path.join(work, 'ctl');
+    const t = await token('lyon-02', 'mirror-c');
+    const ctl = (...argv: string[]) =>
+      run(process.execPath, ['--import', 'tsx', path.join(REPO, 'device/control/mirrorctl.ts'), 'enrol', ...argv], { cwd: REPO, timeout: 60_000 });
+    expect((await ctl('--token', t, '--fleet', svc.url, '--dir', dir)).stdout).toMatch(/enrolled as lyon-02\/mirror-c/);
+    expect((await ctl('--token', t, '--fleet', svc.url, '--dir', dir)).stdout).toMatch(/already enrolled as lyon-02\/mirror-c/);
+    expect(statSync(path.join(dir, 'mirror.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('the daemon enrols on its first start from mqtt.enrol; an enrolment that fails does not stop it', async () => {
+    const dir = path.join(work, 'daemon');
+    const tokenFile = path.join(work, 'daemon-token');
+    writeFileSync(tokenFile, `${await token('lyon-02', 'mirror-d')}\n`);
+    const config = (fleetUrl: string, sub: string) =>
+      validateConfig({ mqtt: { url: broker.url, storeId: 'lyon-02', deviceId: 'mirror-d', enrol: { fleetUrl, tokenFile }, tls: identityFiles(path.join(dir, sub)) } });
+    const logger = recordingLogger();
+    // Nothing listens on port 9 of loopback: the fleet is unreachable.
+    const offline = config('http://127.0.0.1:9', 'x');
+    expect(await enrolOnStart(offline, logger, 5000)).toBe('failed');
+    expect(logger.lines.at(-1)?.msg).toMatch(/enrolment failed: the mirror runs/);
+    expect(readStartupKeys(offline).mqttTls.cert).toBeUndefined();
+
+    const online = config(svc.url, 'y');
+    expect(await enrolOnStart(online, logger)).toBe('enrolled');
+    expect(await enrolOnStart(online, logger)).toBe('already-enrolled');
+    const keys = readStartupKeys(online).mqttTls;
+    expect(new X509Certificate(keys.cert!).subject).toBe('CN=lyon-02/mirror-d');
+    const c = await mqtt.connectAsync(broker.url, { clientId: 'lyon-02:mirror-d', ca: keys.ca, cert: keys.cert, key: keys.key, reconnectPeriod: 0, connectTimeout: 10_000 });
+    await c.endAsync();
   });
 
   it.skipIf(!findDynsecPlugin())('a revoked mirror is cut off and cannot reconnect; another mirror is untouched', async () => {

@@ -40,6 +40,11 @@ export const FleetConfigSchema = z
         keyFile: z.string().optional(),
         /** Persistent session: the broker queues QoS 1 messages while the service restarts. */
         cleanSession: z.boolean().default(false),
+        /**
+         * Several instances split the ingest through MQTT shared subscriptions in this group
+         * (`MQTT_SHARE_GROUP`); each instance needs its own `clientId` (`MQTT_CLIENT_ID`).
+         */
+        shareGroup: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'letters, digits, _ and - only (no / + #)' }).optional(),
       })
       .strict()
       .default({ url: 'mqtt://127.0.0.1:1884', clientId: 'fleet-service', cleanSession: false }),
@@ -203,6 +208,8 @@ export function loadFleetConfig(argv: string[] = process.argv.slice(2), env: Nod
   set(raw, 'logLevel', env.LOG_LEVEL);
   if (env.FLEET_COMMAND_KEY_FILE) raw.commands = { ...((raw.commands as Record<string, unknown>) ?? {}), privateKeyFile: env.FLEET_COMMAND_KEY_FILE };
   set(mqtt, 'url', env.MQTT_URL);
+  set(mqtt, 'clientId', env.MQTT_CLIENT_ID);
+  set(mqtt, 'shareGroup', env.MQTT_SHARE_GROUP);
   set(mqtt, 'username', env.MQTT_USERNAME);
   set(mqtt, 'password', env.MQTT_PASSWORD);
   set(mqtt, 'caFile', env.MQTT_CA_FILE);

@@ -26,6 +26,18 @@ export const INGEST_FILTERS = [
   'mirror/v1/+/+/update/state',
 ];
 
+/**
+ * What one instance subscribes to. With a `shareGroup`, every filter becomes an MQTT shared
+ * subscription (`$share/<group>/<filter>`, MQTT 5 and Mosquitto's v3.1.1 alike): the broker hands
+ * each message to one member of the group, so several instances split the ingest, and the
+ * `seen_messages` ledger makes a redelivery to another member (after a crash) a duplicate, not a
+ * second row. A shared subscription receives no retained messages: an instance learns device
+ * states from the store and from the births devices publish at every connection.
+ */
+export function ingestSubscriptions(shareGroup?: string): string[] {
+  return shareGroup === undefined ? [...INGEST_FILTERS] : INGEST_FILTERS.map((f) => `$share/${shareGroup}/${f}`);
+}
+
 export interface IngestStats {
   received: number;
   stored: { status: number; metrics: number; events: number; updateStates: number; chunkRequests: number };
@@ -138,9 +150,9 @@ export class Ingest {
       });
     };
     client.on('connect', (ack) => {
-      this.log.info({ url: redact(cfg.url), sessionPresent: ack.sessionPresent }, 'fleet MQTT connected');
+      this.log.info({ url: redact(cfg.url), sessionPresent: ack.sessionPresent, shareGroup: cfg.shareGroup }, 'fleet MQTT connected');
       client.subscribe(
-        INGEST_FILTERS.map((f) => f),
+        ingestSubscriptions(cfg.shareGroup),
         { qos: 1 },
         (err, granted) => {
           if (err) this.log.error({ err: String(err) }, 'subscribe failed');

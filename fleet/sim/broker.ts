@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,11 @@ export interface TestBroker {
   kind: 'mosquitto' | 'aedes';
   /** Stops the broker (SIGTERM, then SIGKILL) and removes its temp dir. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Mosquitto only: stops the process (SIGTERM: it saves its persistence file) and starts it again
+   * on the same port and config, after `downMs`. What a broker restart in a store looks like.
+   */
+  restart?(downMs?: number): Promise<void>;
 }
 
 export interface StartMosquittoOptions {
@@ -25,6 +30,13 @@ export interface StartMosquittoOptions {
   port?: number;
   /** How long to wait for the listener; default 10 s. */
   readyTimeoutMs?: number;
+  /**
+   * Scale settings: keep sessions and queued QoS 1 messages across a restart (persistence in the
+   * temp dir), no connection limit, and an unbounded queue per client (Mosquitto's default of
+   * 1,000 queued messages drops QoS 1 messages to a slow subscriber). Default off: the tests'
+   * brokers stay as plain as before.
+   */
+  scale?: boolean;
 }
 
 const CANDIDATES = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/opt/homebrew/sbin/mosquitto', '/usr/bin/mosquitto'];
@@ -83,7 +95,7 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-async function startOnce(bin: string, port: number, readyTimeoutMs: number): Promise<TestBroker> {
+async function startOnce(bin: string, port: number, readyTimeoutMs: number, scale: boolean): Promise<TestBroker> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mirror-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   await writeFile(
@@ -91,38 +103,59 @@ async function startOnce(bin: string, port: number, readyTimeoutMs: number): Pro
     [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
-      'persistence false',
+      ...(scale
+        ? ['persistence true', `persistence_location ${dir}/`, 'autosave_interval 5', 'max_connections -1', 'max_queued_messages 0', 'max_queued_bytes 0']
+        : ['persistence false']),
       'log_dest stderr',
       'log_type error',
       'log_type warning',
       '',
     ].join('\n'),
   );
-  const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Started as root, Mosquitto drops to its own user, which must be able to write the persistence file.
+  if (scale) await chmod(dir, 0o777);
   let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4000);
-  });
   let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  const stop = async (): Promise<void> => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      if (!(await waitForExit(child, 3000))) {
-        child.kill('SIGKILL');
-        await waitForExit(child, 3000);
-      }
+  let child!: ChildProcess;
+  const launch = () => {
+    exited = false;
+    child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    child.once('exit', () => {
+      exited = true;
+    });
+  };
+  const kill = async (): Promise<void> => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    if (!(await waitForExit(child, 10_000))) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 3000);
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
     await rm(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + readyTimeoutMs;
-  while (Date.now() < deadline) {
-    if (exited) break;
-    if (await canConnect(port)) return { url: `mqtt://127.0.0.1:${port}`, port, kind: 'mosquitto', stop };
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const ready = async (): Promise<boolean> => {
+    const deadline = Date.now() + readyTimeoutMs;
+    while (Date.now() < deadline) {
+      if (exited) return false;
+      if (await canConnect(port)) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  };
+  const restart = async (downMs = 0): Promise<void> => {
+    await kill();
+    await new Promise((r) => setTimeout(r, downMs));
+    launch();
+    if (!(await ready())) throw new Error(`mosquitto did not come back on ${port}: ${stderr.trim()}`);
+  };
+  launch();
+  if (await ready()) return { url: `mqtt://127.0.0.1:${port}`, port, kind: 'mosquitto', stop, restart };
   await stop();
   const err = new Error(
     exited
@@ -144,7 +177,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   for (let tries = 0; ; tries++) {
     const port = options.port ?? (await freePort());
     try {
-      const broker = await startOnce(bin, port, readyTimeoutMs);
+      const broker = await startOnce(bin, port, readyTimeoutMs, options.scale ?? false);
       let stopped: Promise<void> | undefined;
       return { ...broker, stop: () => (stopped ??= broker.stop()) };
     } catch (err) {

@@ -54,6 +54,8 @@ describe.skipIf(!HAVE)('enrolment: token → certificate → TLS broker → tele
           crlFile: path.join(broker.dir, 'crl.pem'),
           reloadCommand: ['kill', '-HUP', String(broker.pid)],
           dynsecKick: broker.dynsec,
+          // This suite makes a dozen attempts from one address (the limit has its own test).
+          maxAttemptsPerMinute: 100,
         },
       },
       { now: () => Date.now() + skewMs },

@@ -4,7 +4,9 @@
  * its side (frames 1080x1920), the CNNs on the 360x640 copy, the crop for a 1080x1920 glass, the
  * default look rendered on the crop, JPEG. Sustained at the camera's 30 fps: fps, capture→emit
  * p50/p95, drops; the daemon's CPU time per frame beside wall time (the machine may be shared);
- * then per-stage times back to back. BENCH_SECONDS sets the sustained run's length (default 10).
+ * then per stage back to back (CPU and wall), with the catalog's default lipstick (what a mirror
+ * draws before anyone chooses) and without any look, for the glass and for a kiosk box reported by
+ * kiosk:display. BENCH_SECONDS sets the sustained run's length (default 10).
  */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +25,7 @@ import { CatalogSlot } from '../tryon/catalog.ts';
 import { createOcclusionGate } from '../tryon/occlusion/index.ts';
 import { createTryOnStage, nothingChosen } from '../tryon/tryon-stage.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
+import { printTable } from './table.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIP = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'assets', 'demo-portrait.mp4');
@@ -68,14 +71,29 @@ await source.stop();
 slot.close();
 await pipeline.stopped();
 const cpuMsPerFrame = (cpu.user + cpu.system) / 1000 / Math.max(1, after.processedFrames);
-console.log(`\nFramed pipeline: ${source.description}, glass ${config.display.width}x${config.display.height}, backends ${JSON.stringify(vision.backends)}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
-console.log('| capture | emitted | fps | p50 ms | p95 ms | dropped | errors | daemon CPU ms/frame | magnification |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-console.log(
-  `| 1920x1080 on its side → 1080x1920 | ${emitted.last ? `${emitted.last.width}x${emitted.last.height}` : '-'} | ${fmt(after.processedFrames / elapsedS)} | ${fmt(after.latencyP50Ms)} | ${fmt(after.latencyP95Ms)} | ${slot.dropped - droppedBefore} | ${after.stageErrors} | ${fmt(cpuMsPerFrame)} | ${emitted.last?.magnification ?? '-'} |`,
+const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+printTable(
+  `Framed pipeline, sustained: ${source.description}, glass ${config.display.width}x${config.display.height}, look: the catalog's default lipstick (nothing chosen), backends ${JSON.stringify(vision.backends)}, load average ${load} on ${os.cpus().length} cores`,
+  ['capture', 'emitted', 'fps', 'p50 ms', 'p95 ms', 'dropped', 'errors', 'daemon CPU ms/frame', 'daemon CPU % of a core', 'magnification'],
+  [
+    [
+      '1920x1080 on its side → 1080x1920',
+      emitted.last ? `${emitted.last.width}x${emitted.last.height}` : '-',
+      fmt(after.processedFrames / elapsedS),
+      fmt(after.latencyP50Ms),
+      fmt(after.latencyP95Ms),
+      slot.dropped - droppedBefore,
+      after.stageErrors,
+      fmt(cpuMsPerFrame),
+      fmt(((cpu.user + cpu.system) / 1000 / (elapsedS * 1000)) * 100),
+      emitted.last?.magnification ?? '-',
+    ],
+  ],
 );
 
-// 2. Per stage, back to back, on frames the same capture child delivered (kept as copies).
+// 2. Per stage, back to back, on frames the same capture child delivered (kept as copies): wall
+// and CPU (process.cpuUsage: every thread, libvips' included; one frame in flight, so each
+// stage's CPU is its own). With and without the look, and for the glass and a kiosk box.
 const frames: Frame[] = [];
 const grab = createSource(config.source, config.capture, quiet);
 await grab.start((frame) => {
@@ -84,31 +102,71 @@ await grab.start((frame) => {
 });
 while (frames.length < 60) await new Promise((r) => setTimeout(r, 50));
 await grab.stop();
-const stages = framedStages(framingStage(config, vision), track, () => {});
-const times = { vision: new RollingWindow(512), frame: new RollingWindow(512), tryOn: new RollingWindow(512), encode: new RollingWindow(512), total: new RollingWindow(512), cpu: new RollingWindow(512) };
-vision.tracker.reset();
-for (let n = 0; n < frames.length * 2; n++) {
-  const frame = { ...frames[n % frames.length], capturedAt: nowMs() };
-  const c0 = process.cpuUsage();
-  const a = nowMs();
-  const seen = await stages.vision(frame);
-  const b = nowMs();
-  const shown = await stages.frame(frame, seen);
-  const c = nowMs();
-  tryOn(shown.frame, shown.faces, shown.segmentation);
-  const d = nowMs();
-  await encode(shown.frame);
-  const e = nowMs();
-  const used = process.cpuUsage(c0);
-  if (n < 10) continue;
-  times.vision.push(b - a);
-  times.frame.push(c - b);
-  times.tryOn.push(d - c);
-  times.encode.push(e - d);
-  times.total.push(e - a);
-  times.cpu.push((used.user + used.system) / 1000);
+
+type Stage = 'downscale' | 'cnn' | 'crop' | 'tryOn' | 'encode' | 'total';
+const STAGES: Stage[] = ['downscale', 'cnn', 'crop', 'tryOn', 'encode', 'total'];
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+async function backToBack(label: string, look: boolean, glass: { width: number; height: number } | null): Promise<Array<string | number>> {
+  const wall = Object.fromEntries(STAGES.map((k) => [k, new RollingWindow(512)])) as Record<Stage, RollingWindow>;
+  const cpuMs = Object.fromEntries(STAGES.map((k) => [k, new RollingWindow(512)])) as Record<Stage, RollingWindow>;
+  let cnn = { wall: 0, cpu: 0 };
+  const timedTrack = async (small: Frame) => {
+    const c = cpuNow();
+    const w = nowMs();
+    const r = await track(small);
+    cnn = { wall: nowMs() - w, cpu: cpuNow() - c };
+    return r;
+  };
+  const stages = framedStages(framingStage(config, vision, () => glass), timedTrack, () => {});
+  const stage = look ? tryOn : bare;
+  let size = '';
+  vision.tracker.reset();
+  for (let n = 0; n < frames.length * 2; n++) {
+    const frame = { ...frames[n % frames.length], capturedAt: nowMs() };
+    const t = [nowMs()];
+    const c = [cpuNow()];
+    const mark = () => {
+      t.push(nowMs());
+      c.push(cpuNow());
+    };
+    const seen = await stages.vision(frame);
+    mark();
+    const shown = await stages.frame(frame, seen);
+    mark();
+    stage(shown.frame, shown.faces, shown.segmentation);
+    mark();
+    await encode(shown.frame);
+    mark();
+    size = `${shown.frame.width}x${shown.frame.height}`;
+    if (n < 10) continue;
+    const push = (k: Stage, w: number, cpu: number) => {
+      wall[k].push(w);
+      cpuMs[k].push(cpu);
+    };
+    push('downscale', t[1] - t[0] - cnn.wall, c[1] - c[0] - cnn.cpu);
+    push('cnn', cnn.wall, cnn.cpu);
+    push('crop', t[2] - t[1], c[2] - c[1]);
+    push('tryOn', t[3] - t[2], c[3] - c[2]);
+    push('encode', t[4] - t[3], c[4] - c[3]);
+    push('total', t[4] - t[0], c[4] - c[0]);
+  }
+  const cell = (k: Stage) => `${fmt(cpuMs[k].percentile(50))} / ${fmt(wall[k].percentile(50))}`;
+  return [label, look ? 'default lipstick' : 'none', size, ...STAGES.map(cell), fmt(wall.total.percentile(95)), fmt(1000 / Math.max(1e-3, cpuMs.total.percentile(50)))];
 }
-console.log('\n| per frame, back to back (ms, p50) | downscale + vision | crop | try-on | encode | total p50 | total p95 | CPU p50 |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-console.log(`| framed 1080x1920 | ${fmt(times.vision.percentile(50))} | ${fmt(times.frame.percentile(50))} | ${fmt(times.tryOn.percentile(50))} | ${fmt(times.encode.percentile(50))} | ${fmt(times.total.percentile(50))} | ${fmt(times.total.percentile(95))} | ${fmt(times.cpu.percentile(50))} |`);
+
+const bare = createTryOnStage({ selection: () => ({ items: [], compare: null, chosen: true }), gate: createOcclusionGate, catalog: new CatalogSlot(), pin: config.tryon.pin });
+const rows = [
+  await backToBack('glass 1080x1920', true, null),
+  await backToBack('glass 1080x1920', false, null),
+  await backToBack('kiosk box 720x1280 (kiosk:display)', true, { width: 720, height: 1280 }),
+];
+printTable(
+  `Framed pipeline per stage, back to back, p50 CPU ms / wall ms (the renderer is in try-on; downscale = the 360x640 CNN copy, crop = cut + colour; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`,
+  ['output for', 'look', 'emitted', 'downscale', 'CNNs', 'crop', 'try-on', 'JPEG', 'total', 'total wall p95', 'one-core fps at p50 CPU'],
+  rows,
+);
 vision.dispose();

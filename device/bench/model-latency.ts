@@ -10,6 +10,10 @@
  * by load, CPU time much less), file size, and parity with float32 measured here on the held-out
  * face-api demo photos through the daemon's decoders (landmark px, detector box IoU, mask
  * difference), with the autotune's accuracy-budget verdict. `--no-variants` skips this part.
+ *
+ * And the face mesh choice (vision/mesh-choice.ts): the attention mesh's cost per face against the
+ * plain mesh's on ONNX Runtime CPU (wall p50 and CPU ms per run, the same face crop), the ratio,
+ * and what `vision.mesh: auto` serves with the default attentionMaxCost.
  */
 import { createRequire } from 'node:module';
 import { mkdtemp } from 'node:fs/promises';
@@ -25,6 +29,10 @@ import type { InferenceRuntime } from '../vision/runtime/runtime.ts';
 import { DEFAULT_ACCURACY_BUDGET, outsideBudget } from '../vision/runtime/select.ts';
 import { availableVariants } from '../../models/registry.ts';
 import { EVALUATION_PHOTOS, evaluationFiles, loadPhotoSet, parityOf } from '../../models/converter/variants.ts';
+import { validateConfig } from '../config/load.ts';
+import { sampleRegion } from '../vision/image-ops.ts';
+import { ATTENTION_MESH, PLAIN_MESH } from '../vision/mesh-choice.ts';
+import { printTable } from './table.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -33,7 +41,7 @@ const arg = (name: string): string | undefined => {
 };
 const RUNS = Number(arg('runs') ?? 100);
 const WARM = Number(arg('warm') ?? 10);
-const MODELS = (arg('models') ?? 'face-detector,face-mesh,iris,segmentation,segmentation-meet').split(',');
+const MODELS = (arg('models') ?? 'face-detector,face-mesh,attention-mesh,iris,segmentation,segmentation-meet').split(',');
 const THREADS = arg('threads') ? Number(arg('threads')) : undefined;
 const PROVIDERS = (arg('providers') ?? 'tensorrt,cuda,cpu').split(',');
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
@@ -64,6 +72,7 @@ interface Row {
   runs: number;
 }
 const rows: Row[] = [];
+const failures: string[] = [];
 
 async function bench(runtime: InferenceRuntime, name: string, format: 'onnx' | 'tfjs-graph', only?: (backend: string) => boolean): Promise<void> {
   const resolved = await resolveModel(name, undefined, format);
@@ -72,6 +81,14 @@ async function bench(runtime: InferenceRuntime, name: string, format: 'onnx' | '
     if (only && !only(model.backend)) return;
     const shape = resolved.manifest.input.shape;
     const input = await photoInput(resolved.manifest);
+    try {
+      await model.run(input, shape);
+    } catch (err) {
+      // The attention mesh on TF.js WASM: "BatchMatMul for non non-float32 tensors not yet supported".
+      failures.push(`${name} on ${model.backend}: does not run (${(err as Error).message.split('\n')[0]})`);
+      console.error(`  ${failures[failures.length - 1]}`);
+      return;
+    }
     for (let i = 0; i < WARM; i++) await model.run(input, shape);
     const times: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -128,6 +145,47 @@ console.log(`| --- | ${backends.map(() => '---').join(' | ')} |`);
 for (const m of MODELS) console.log(`| ${m} | ${backends.map((b) => cell(m, b)).join(' | ')} |`);
 const mesh = rows.find((r) => r.model === 'face-mesh' && r.backend.startsWith('onnx'));
 if (mesh) console.log(`\nface-mesh budget (<= 4 ms on the 2-core reference CPU): ${mesh.backend} p50 ${mesh.p50.toFixed(2)} ms ${mesh.p50 <= 4 ? 'OK' : 'OVER'}`);
+for (const f of failures) console.log(`\n${f}`);
+
+if (MODELS.includes(ATTENTION_MESH) && MODELS.includes(PLAIN_MESH)) await benchMeshChoice();
+
+/** Plain vs attention mesh per face on onnx-cpu: the attention mesh's cost and what auto serves. */
+async function benchMeshChoice(): Promise<void> {
+  const file = createRequire(import.meta.url).resolve('@vladmandic/face-api/demo/sample1.jpg');
+  const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const image = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  const region = { cx: info.width / 2, cy: info.height / 2, size: Math.min(info.width, info.height) * 0.6, angle: 0 };
+  const measured: Array<{ name: string; p50: number; cpuMs: number }> = [];
+  for (const name of [PLAIN_MESH, ATTENTION_MESH]) {
+    const model = await cpu.load(await resolveModel(name, undefined, 'onnx'));
+    try {
+      const shape = model.manifest.input.shape;
+      const input = sampleRegion(image, region, shape[1], model.manifest.input.range);
+      for (let i = 0; i < WARM; i++) await model.run(input, shape);
+      const times: number[] = [];
+      const cpu0 = process.cpuUsage();
+      for (let i = 0; i < RUNS; i++) {
+        const t0 = performance.now();
+        await model.run(input, shape);
+        times.push(performance.now() - t0);
+      }
+      const used = process.cpuUsage(cpu0);
+      times.sort((a, b) => a - b);
+      measured.push({ name, p50: times[Math.floor(RUNS / 2)], cpuMs: (used.user + used.system) / 1000 / RUNS });
+    } finally {
+      model.dispose();
+    }
+  }
+  const [plain, attention] = measured;
+  const maxCost = validateConfig({}).vision.attentionMaxCost;
+  const ratio = attention.p50 / plain.p50;
+  printTable(
+    `Face mesh per face on onnx-cpu fp32 (${host.cpuModel} x${host.cores}, intra-op threads ${THREADS ?? 'default'}; ${RUNS} runs on one face crop)`,
+    ['mesh', 'points', 'wall p50 ms', 'CPU ms/run', 'x plain (wall)', 'x plain (CPU)'],
+    measured.map((m) => [m.name, m.name === ATTENTION_MESH ? 478 : 468, m.p50.toFixed(2), m.cpuMs.toFixed(2), (m.p50 / plain.p50).toFixed(2), (m.cpuMs / plain.cpuMs).toFixed(2)]),
+  );
+  console.log(`\nvision.mesh auto (attentionMaxCost ${maxCost}): ${ratio <= maxCost ? ATTENTION_MESH : PLAIN_MESH} (attention costs ${ratio.toFixed(2)}x the plain mesh here; the daemon decides on its own autotuned timings)`);
+}
 
 if (!args.includes('--no-variants')) await benchVariants();
 

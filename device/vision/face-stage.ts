@@ -95,7 +95,6 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
     models.push(detectorModel);
     const { model: meshModel, choice: meshChoice } = await chooseMesh(vision.mesh, vision.attentionMaxCost, {
       load: (name) => loadServing(name, loader, options, logger),
-      timedMs: (name) => loader.choices()[name]?.msPerRun ?? null,
       logger,
     });
     models.push(meshModel);

@@ -3,11 +3,12 @@
  * eyes and irises refined by its own crops, MediaPipe's model for lipstick try-on).
  *
  * `vision.mesh`: `plain` and `attention` pin one; `auto` (the default) loads both on their
- * autotuned backends (select.ts: timed once per host, cached) and serves the attention mesh when
- * its time per face is at most `vision.attentionMaxCost` times the plain mesh's. A ratio, not
- * milliseconds: both are timed interleaved under the same load, so a busy box does not flip the
- * choice, and the rule reads as "refined lips and eyes for at most N times the mesh's cost" (on
- * the 2-core CPU reference the attention mesh costs ~1.7x: plain; on a GPU its crops are cheap).
+ * autotuned backends (select.ts) and serves the attention mesh when its cost per face is at most
+ * `vision.attentionMaxCost` times the plain mesh's. A ratio, not milliseconds, read as "refined
+ * lips and eyes for at most N times the mesh's cost". Cost is CPU time per run on a CPU backend
+ * (process.cpuUsage: a busy box inflates wall time by 10x and more and flips a wall-time ratio;
+ * CPU time barely moves) and wall time on a GPU backend; both meshes are run in turn on the same
+ * input. On the 2-core CPU reference the attention mesh costs ~1.75x: plain.
  * An attention mesh that cannot run on its backend (TF.js WASM lacks its int BatchMatMul) falls
  * back to the plain mesh, pinned or not, and the choice says why.
  */
@@ -19,12 +20,20 @@ export const PLAIN_MESH = 'face-mesh';
 export const ATTENTION_MESH = 'attention-mesh';
 export type MeshMode = 'auto' | 'plain' | 'attention';
 
+export interface MeshCost {
+  /** Median wall ms per run. */
+  wallMs: number;
+  /** Mean CPU ms per run (this process, all threads). */
+  cpuMs: number;
+}
+
 export interface MeshChoice {
   mode: MeshMode;
   /** The model serving: face-mesh or attention-mesh. */
   serving: string;
-  /** Median ms per run of each mesh timed for the choice (absent when not timed). */
-  msPerRun: Partial<Record<string, number>>;
+  /** Each mesh's measured cost (auto only), and which of the two the ratio used. */
+  cost: Partial<Record<string, MeshCost>>;
+  measure?: 'cpu' | 'wall';
   /** The most the attention mesh may cost, as a multiple of the plain mesh's time (auto). */
   maxCost: number;
   reason: string;
@@ -33,29 +42,31 @@ export interface MeshChoice {
 export interface MeshChoiceDeps {
   /** Loads a mesh model on its chosen backend (a committed update first). */
   load(name: string): Promise<LoadedModel>;
-  /** The autotune's median ms per run for `name`, or null when it was not timed (pinned backend, update). */
-  timedMs(name: string): number | null;
   logger: Logger;
 }
 
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-/**
- * Median ms per run of each model on a fixed input, run by run in turn so background load hits
- * both alike (the choice's own timing when the autotune did not time them: pinned backend, update).
- */
-async function timeInterleaved(models: LoadedModel[], runs = 9): Promise<number[]> {
-  const times = models.map(() => [] as number[]);
+const GPU_BACKEND = /^(onnx-(cuda|tensorrt)|tfjs-node-gpu)$/;
+
+/** Each model's wall and CPU time per run on a fixed input, run by run in turn so load hits both alike. */
+async function measureCosts(models: LoadedModel[], runs = 9): Promise<MeshCost[]> {
+  const wall = models.map(() => [] as number[]);
+  const cpu = models.map(() => 0);
+  const inputs = models.map((m) => fixedInput(m.manifest.input.shape, m.manifest.input.range));
   for (let i = 0; i < runs + 2; i++) {
     for (const [k, model] of models.entries()) {
-      const { shape, range } = model.manifest.input;
-      const input = fixedInput(shape, range);
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
-      await model.run(input, shape);
-      if (i >= 2) times[k].push(performance.now() - t0);
+      await model.run(inputs[k], model.manifest.input.shape);
+      const t = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      if (i < 2) continue;
+      wall[k].push(t);
+      cpu[k] += (c.user + c.system) / 1000;
     }
   }
-  return times.map(median);
+  return models.map((_, k) => ({ wallMs: Math.round(median(wall[k]) * 1000) / 1000, cpuMs: Math.round((cpu[k] / runs) * 1000) / 1000 }));
 }
 
 /** One run to prove the model works on its backend; the error message when it does not. */
@@ -71,8 +82,8 @@ async function runsOn(model: LoadedModel): Promise<string | null> {
 
 export async function chooseMesh(mode: MeshMode, maxCost: number, deps: MeshChoiceDeps): Promise<{ model: LoadedModel; choice: MeshChoice }> {
   const { load, logger } = deps;
-  const choose = (model: LoadedModel, msPerRun: MeshChoice['msPerRun'], reason: string) => {
-    const choice: MeshChoice = { mode, serving: model.name, msPerRun, maxCost, reason };
+  const choose = (model: LoadedModel, cost: MeshChoice['cost'], reason: string, measure?: MeshChoice['measure']) => {
+    const choice: MeshChoice = { mode, serving: model.name, cost, ...(measure && { measure }), maxCost, reason };
     logger.info({ ...choice, backend: model.backend }, 'face mesh chosen');
     return { model, choice };
   };
@@ -94,14 +105,15 @@ export async function chooseMesh(mode: MeshMode, maxCost: number, deps: MeshChoi
   if (mode === 'attention') return choose(attention, {}, 'vision.mesh is "attention"');
 
   const plain = await load(PLAIN_MESH);
-  const tuned = [deps.timedMs(ATTENTION_MESH), deps.timedMs(PLAIN_MESH)];
-  const [attentionMs, plainMs] = tuned[0] !== null && tuned[1] !== null ? (tuned as number[]) : await timeInterleaved([attention, plain]);
-  const msPerRun = { [ATTENTION_MESH]: attentionMs, [PLAIN_MESH]: plainMs };
-  const cost = attentionMs / plainMs;
-  if (cost <= maxCost) {
+  const [a, p] = await measureCosts([attention, plain]);
+  const cost = { [ATTENTION_MESH]: a, [PLAIN_MESH]: p };
+  const measure = GPU_BACKEND.test(attention.backend) || GPU_BACKEND.test(plain.backend) ? 'wall' : 'cpu';
+  const ratio = measure === 'wall' ? a.wallMs / p.wallMs : a.cpuMs / p.cpuMs;
+  const why = `the attention mesh costs ${ratio.toFixed(2)}x the plain mesh in ${measure} time (${attention.backend} vs ${plain.backend})`;
+  if (ratio <= maxCost) {
     plain.dispose();
-    return choose(attention, msPerRun, `the attention mesh costs ${cost.toFixed(2)}x the plain mesh (<= ${maxCost}x)`);
+    return choose(attention, cost, `${why} <= ${maxCost}x`, measure);
   }
   attention.dispose();
-  return choose(plain, msPerRun, `the attention mesh costs ${cost.toFixed(2)}x the plain mesh (> ${maxCost}x)`);
+  return choose(plain, cost, `${why} > ${maxCost}x`, measure);
 }

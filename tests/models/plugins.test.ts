@@ -14,6 +14,7 @@ import { FaceDetector } from '../../device/vision/detector.ts';
 import { createOnnxRuntime } from '../../device/vision/runtime/onnx-runtime.ts';
 import type { InferenceRuntime, LoadedModel } from '../../device/vision/runtime/runtime.ts';
 import type { HostInfo } from '../../device/vision/runtime/host.ts';
+import type { AttentionMeshDecode } from '../../models/decode.ts';
 import { loadGoldenFrames, smokeTestDetector, smokeTestIris, smokeTestMesh, smokeTestSegmentation } from '../../device/vision/update-port.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
 import { FaceMesh } from '../../device/vision/mesh.ts';
@@ -164,6 +165,16 @@ describe('each model has its own smoke test, on the golden frames', () => {
     expect(await smokeTestMesh(frames, await load('face-mesh'), await load('face-detector'), options, ref)).toBeNull();
     const dir = await editedCopy('face-mesh.onnx.json', (m) => (m.input.range = [0, 255]));
     expect(await smokeTestMesh(frames, await load('face-mesh', dir), await load('face-detector'), options, ref)).toMatch(/^golden frame 1: /);
+  });
+
+  it('attention-mesh: the shipped one passes; one whose manifest swaps the irises fails on the iris placement', async () => {
+    const ref = await load('face-mesh');
+    expect(await smokeTestMesh(frames, await load('attention-mesh'), await load('face-detector'), options, ref)).toBeNull();
+    const dir = await editedCopy('attention-mesh.onnx.json', (m) => {
+      const d = m.decode as AttentionMeshDecode;
+      [d.leftIris, d.rightIris] = [d.rightIris, d.leftIris];
+    });
+    expect(await smokeTestMesh(frames, await load('attention-mesh', dir), await load('face-detector'), options, ref)).toMatch(/^golden frame 1: the right iris centre is not between the eye corners/);
   });
 
   it('iris: the shipped one passes; one cut from crops twice as wide fails on the radius', async () => {

@@ -84,17 +84,18 @@ describe('plain or attention mesh, chosen per device', () => {
     const generous = await stage({ mesh: 'auto', attentionMaxCost: 20, iris: true });
     const g = generous.meshChoice();
     expect(g.serving).toBe('attention-mesh');
-    expect(g.msPerRun['attention-mesh']).toBeGreaterThan(0);
-    expect(g.msPerRun['face-mesh']).toBeGreaterThan(0);
-    expect(g.reason).toMatch(/costs [\d.]+x the plain mesh \(<= 20x\)/);
+    expect(g.cost['attention-mesh']!.cpuMs).toBeGreaterThan(0);
+    expect(g.cost['face-mesh']!.wallMs).toBeGreaterThan(0);
+    expect(g.measure).toBe('cpu');
+    expect(g.reason).toMatch(/costs [\d.]+x the plain mesh in cpu time \(onnx-cpu vs onnx-cpu\) <= 20x/);
     // The attention mesh brings the irises: no iris model runs beside it.
     expect(generous.updatable).not.toContain('iris');
     // It costs more than the plain mesh (its crops of lips and eyes are extra work): past 1x, plain.
     const strict = await stage({ mesh: 'auto', attentionMaxCost: 1 });
     const c = strict.meshChoice();
     expect(c.serving).toBe('face-mesh');
-    expect(c.msPerRun['attention-mesh']!).toBeGreaterThan(c.msPerRun['face-mesh']!);
-    expect(c.reason).toMatch(/costs [\d.]+x the plain mesh \(> 1x\)/);
+    expect(c.cost['attention-mesh']!.cpuMs).toBeGreaterThan(c.cost['face-mesh']!.cpuMs);
+    expect(c.reason).toMatch(/costs [\d.]+x the plain mesh in cpu time \(onnx-cpu vs onnx-cpu\) > 1x/);
     expect(strict.modelVersions['attention-mesh']).toBeUndefined();
   }, 180_000);
 

@@ -62,13 +62,18 @@ export class LogRing {
     this.next = (this.next + 1) % this.capacity;
   }
 
-  /** The last `n` lines, oldest first, redacted; older ones dropped until they fit in `maxBytes`. */
+  /**
+   * The last `n` lines, oldest first, redacted; older ones dropped until the lines, as they will
+   * be sent (each a JSON string, quotes escaped, plus its comma), fit in `maxBytes`.
+   */
   tail(n: number, maxBytes: number): { lines: string[]; truncated: boolean } {
     const ordered = this.lines.length < this.capacity ? this.lines : [...this.lines.slice(this.next), ...this.lines.slice(0, this.next)];
-    const picked = ordered.slice(-n).map(redactLogLine);
+    // Cut again after redaction: a mask may be longer than what it hides (`::1` → `[ip]`).
+    const picked = ordered.slice(-n).map((l) => redactLogLine(l).slice(0, this.maxLineChars));
+    const size = (line: string) => Buffer.byteLength(JSON.stringify(line)) + 1;
     let bytes = 0;
     let from = picked.length;
-    while (from > 0 && bytes + Buffer.byteLength(picked[from - 1]) + 3 <= maxBytes) bytes += Buffer.byteLength(picked[--from]) + 3;
+    while (from > 0 && bytes + size(picked[from - 1]) <= maxBytes) bytes += size(picked[--from]);
     return { lines: picked.slice(from), truncated: from > 0 };
   }
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CLOCK_SKEW_MS, commandSigningPayload, parseCommand, type Command, type UnsignedCommand } from '../../fleet/protocol/commands.ts';
+import { CLOCK_SKEW_MS, MAX_LOG_BYTES, MAX_LOG_LINES, commandSigningPayload, parseCommand, type Command, type UnsignedCommand } from '../../fleet/protocol/commands.ts';
 import { CommandGuard, SEEN_FILE } from '../../device/commands/guard.ts';
 import { LogRing, redactLogLine } from '../../device/commands/log-ring.ts';
 import { TemporaryLogLevel } from '../../device/commands/log-level.ts';
@@ -147,9 +147,22 @@ describe('logs ring', () => {
     for (let i = 0; i < 12; i++) ring.push(JSON.stringify({ i }));
     expect(ring.tail(3, 10_000)).toEqual({ lines: ['{"i":9}', '{"i":10}', '{"i":11}'], truncated: false });
     expect(ring.tail(50, 10_000).lines).toHaveLength(5);
-    expect(ring.tail(5, 22)).toEqual({ lines: ['{"i":10}', '{"i":11}'], truncated: true });
+    // As sent: "{\"i\":10}", = 13 bytes each.
+    expect(ring.tail(5, 26)).toEqual({ lines: ['{"i":10}', '{"i":11}'], truncated: true });
+    expect(ring.tail(5, 25).lines).toEqual(['{"i":11}']);
     ring.push('x'.repeat(500));
     expect(ring.tail(1, 10_000).lines[0]).toHaveLength(100);
+  });
+
+  it('a full ring of long, quote-heavy lines still fits one result under the broker limit (128 KiB)', () => {
+    const ring = new LogRing();
+    const obj = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`k${i}`, '"']));
+    for (let i = 0; i < 3000; i++) ring.push(JSON.stringify(obj));
+    const output = ring.tail(MAX_LOG_LINES, MAX_LOG_BYTES);
+    expect(output.truncated).toBe(true);
+    expect(output.lines.length).toBeGreaterThan(10);
+    const result = { v: 1, commandId: randomUUID(), name: 'logs', storeId: 'a'.repeat(64), deviceId: 'b'.repeat(64), ts: Date.now(), status: 'ok', output };
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(131_072);
   });
 });
 

@@ -101,7 +101,13 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
   };
   registerApi(app, apiDeps);
   app.register(alertRoutes, { ...apiDeps, alerts, notifier });
-  const enrolment = config.enrol ? await Enrolment.open(store, config.enrol, config.mqtt, log, now) : undefined;
+  // A CA that cannot be used is a config error (exit 78); the store opened above is closed first.
+  const enrolment = config.enrol
+    ? await Enrolment.open(store, config.enrol, config.mqtt, log, now).catch(async (err: unknown) => {
+        await store.close().catch(() => undefined);
+        throw err;
+      })
+    : undefined;
   app.register(enrolRoutes, { enrolment, maxAttemptsPerMinute: config.enrol?.maxAttemptsPerMinute ?? 10, now });
 
   let closed = false;

@@ -2,6 +2,7 @@
  * The enrolment endpoint needs no login, so it is rate-limited per client address; and without
  * `enrol` in the config the service says enrolment is off instead of failing obscurely.
  */
+import { chmodSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,5 +40,22 @@ describe('enrolment endpoint limits', () => {
     const r = await attempt(off);
     expect(r.status).toBe(409);
     expect(r.body.error.message).toMatch(/enrolment is not configured/);
+  });
+});
+
+describe('the fleet CA at start', () => {
+  it('a CA key readable by others stops the service with a config error naming the key', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'enrol-ca-'));
+    try {
+      const caCertFile = path.join(dir, 'ca.crt');
+      const caKeyFile = path.join(dir, 'ca.key');
+      const first = await startFleet('sqlite', { enrol: { caCertFile, caKeyFile } }, { mqtt: false });
+      await first.stop();
+      expect(statSync(caKeyFile).mode & 0o777).toBe(0o600);
+      chmodSync(caKeyFile, 0o644);
+      await expect(startFleet('sqlite', { enrol: { caCertFile, caKeyFile } }, { mqtt: false })).rejects.toThrow(/fleet config key "enrol.caKeyFile": .*readable by group or others/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { FleetConfig } from '../config.ts';
+import { FleetConfigError, type FleetConfig } from '../config.ts';
 import { CaError, FleetCa } from '../ca/fleet-ca.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import { installCrl, kickByUsername } from './broker-revoke.ts';
@@ -61,7 +61,10 @@ export class Enrolment {
   }
 
   static async open(store: FleetStore, cfg: EnrolConfig, mqttCfg: FleetConfig['mqtt'], log: FastifyBaseLogger, now: () => number): Promise<Enrolment> {
-    const { ca, created } = await FleetCa.open(cfg.caCertFile, cfg.caKeyFile, now());
+    const { ca, created } = await FleetCa.open(cfg.caCertFile, cfg.caKeyFile, now()).catch((err: unknown) => {
+      const field = err instanceof CaError ? err.field : 'caCertFile';
+      throw new FleetConfigError(`fleet config key "enrol.${field}": ${(err as Error).message}`);
+    });
     if (created) log.warn({ caCertFile: cfg.caCertFile }, 'no fleet CA found: created a new one (give the broker this cafile)');
     const e = new Enrolment(store, ca, cfg, mqttCfg, log, now);
     // The CRL is re-signed at start and daily: a CRL past its nextUpdate makes the broker refuse everyone.

@@ -22,8 +22,15 @@ const IRIS_SCALE = 1.1;
 
 function irisCoverage(iris: Iris, rect: MaskRect, out: Float32Array): void {
   const r = iris.radius * IRIS_SCALE;
-  for (let y = 0; y < rect.height; y++) {
-    for (let x = 0; x < rect.width; x++) {
+  // Only the circle's box: coverage is 0 farther than r + 0.5 from the centre.
+  const reach = r + 1;
+  const [cx, cy] = iris.center;
+  const x0 = Math.max(0, Math.floor(cx - reach - rect.x));
+  const x1 = Math.min(rect.width, Math.ceil(cx + reach - rect.x));
+  const y0 = Math.max(0, Math.floor(cy - reach - rect.y));
+  const y1 = Math.min(rect.height, Math.ceil(cy + reach - rect.y));
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
       const d = Math.hypot(rect.x + x + 0.5 - iris.center[0], rect.y + y + 0.5 - iris.center[1]);
       out[y * rect.width + x] = Math.max(out[y * rect.width + x], ramp(r + 0.5 - d, 0, 1));
     }

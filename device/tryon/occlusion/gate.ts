@@ -92,7 +92,12 @@ const FAMILY: Record<RegionName, Family> = {
   contourLeft: 'skin',
 };
 
-/** The gate reads pixels within the face oval's box grown by this fraction of the inter-ocular distance. */
+/**
+ * The gate reads pixels within the box of the face oval and of the face skin region (its oval is
+ * raised towards the hairline) grown by this fraction of the inter-ocular distance. The skin
+ * region must lie inside, or foundation's mask would miss the skin family's rect and the whole
+ * face would be gated twice.
+ */
 const PLANE_PAD = 0.3;
 /** Person probability (0..1) below `lo`: not the shopper; above `hi`: surely the shopper. */
 const PERSON = { lo: 0.25, hi: 0.6 } as const;
@@ -123,7 +128,8 @@ export const newGateScratch = (): GateScratch => ({ lab: newLabScratch(), skin: 
 export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMask, scratch: GateScratch = newGateScratch()): OcclusionGate {
   const lm = face.landmarks;
   const scale = interOcular(lm);
-  const planeRect = polygonBounds([loop(lm, FACE_OVAL)], scale * PLANE_PAD, frame);
+  const skinOutline = regionPolygons(lm, 'faceSkin')[0];
+  const planeRect = polygonBounds([loop(lm, FACE_OVAL), skinOutline], scale * PLANE_PAD, frame);
   const lab = planeRect ? new LabPlane(frame, planeRect, scratch.lab) : null;
   const usablePerson = person && person.width === frame.width && person.height === frame.height ? person : undefined;
   const lazy = <T>(make: () => T) => {
@@ -153,7 +159,7 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
   };
 
   const familyRects: Partial<Record<Family, MaskRect | null>> = {
-    skin: padded(regionPolygons(lm, 'faceSkin')[0], scale * SKIN_PAD + PAD_PX, planeRect),
+    skin: padded(skinOutline, scale * SKIN_PAD + PAD_PX, planeRect),
     lips: padded(loop(lm, LIPS_OUTER), scale * LIPS_PAD + PAD_PX, planeRect),
     eyes: padded(loop(lm, EYE_FAMILY_POINTS), scale * EYES_PAD + PAD_PX, planeRect),
   };

@@ -134,7 +134,7 @@ function toneTable(material: Readonly<Material>): Float32Array {
 
 /**
  * One pass over the rect: the pixels' luminance (scratch.lum) and, unless given, the region's
- * statistics; then the luminance the detail ratio is read from (scratch.detail): half the pixel,
+ * statistics; then the 3x3 mean of it (scratch.detail). The detail ratio is read from half the pixel,
  * half its 3x3 neighbourhood, so the lips' lines and pores stay while a camera's per-pixel noise is
  * not passed on (amplified, under a shade lighter than the surface) as flicker.
  */
@@ -163,8 +163,8 @@ function luminanceAndStats(frame: Frame, mask: CoverageMask): RegionStats {
       w += a;
     }
   }
+  // Averaged with the pixel itself in the blend loop, only where it paints.
   boxBlurInto(lum, detail, rect.width, rect.height, 1, scratch.tmp);
-  for (let i = 0; i < n; i++) detail[i] = 0.5 * (detail[i] + lum[i]);
   if (w <= 0) return { r: 0, g: 0, b: 0, y: 0, weight: 0 };
   sr /= w;
   sg /= w;
@@ -230,7 +230,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const m = layer.material;
   const tone = toneTable(m);
   const spec = m.specular > 0 ? specularField(mask, layer, light) : null;
-  const detail = scratch.detail;
+  const { detail, lum: own } = scratch;
   const { data, width } = frame;
   const { rect, alpha } = mask;
   const overlays = layer.overlays ?? [];
@@ -252,7 +252,8 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
       const r = SRGB_TO_LINEAR[data[p]];
       const g = SRGB_TO_LINEAR[data[p + 1]];
       const b = SRGB_TO_LINEAR[data[p + 2]];
-      const lum = detail[i];
+      // Rounded to single precision, as it was when this mean was stored in a Float32Array.
+      const lum = Math.fround(0.5 * (detail[i] + own[i]));
       let cr = c0r;
       let cg = c0g;
       let cb = c0b;

@@ -162,6 +162,11 @@ describe.skipIf(!HAVE)('fleet commands on a real daemon through the TLS + ACL br
     for (const c of checks) expect(c.ok, `${c.name}: ${c.detail}`).toBe(true);
     expect(checks[0].detail).toMatch(/[1-9]\d* face\(s\)/);
     await expectAudited(r.command.id, 'self-test', 'ok');
+    // What an operator reads without --json: one PASS line per check.
+    let human = '';
+    expect(await runCli(['cmd', `${STORE}/${DEVICE}`, 'self-test'], { out: (s) => (human += s), err: (s) => (human += s), env: { FLEET_URL: svc.url, FLEET_TOKEN: svc.token } })).toBe(0);
+    expect(human).toMatch(new RegExp(`^self-test on ${STORE}/${DEVICE} \\([0-9a-f-]{36}, sent by admin\\): ok\\n`));
+    for (const name of ['models', 'camera', 'disk', 'broker']) expect(human).toMatch(new RegExp(`PASS  ${name}`));
   });
 
   it('logs: the last N lines, with addresses, credentials and keys redacted', async () => {

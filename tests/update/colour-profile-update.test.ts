@@ -95,6 +95,11 @@ describe('colour profile pushed through the fleet to the real daemon', { timeout
     );
   const io = (out: string[]) => ({ out: (s: string) => out.push(s), err: (s: string) => out.push(s), env: { FLEET_URL: svc.url, FLEET_TOKEN: svc.token } });
 
+  let configFile = '';
+  const boot = async (): Promise<void> => {
+    daemon = await startDaemon({ args: ['--config', configFile], env: { MIRROR_STATE_DIR: path.join(dir, 'state') } });
+  };
+
   beforeAll(async () => {
     broker = await startMosquitto();
     svc = await startFleet('sqlite', { mqtt: { url: broker.url }, trustedKeys: { release: key.publicKeyPem }, rollouts: { tickMs: 50, minDevicesDone: 1, watchSeconds: 1 } });
@@ -105,9 +110,9 @@ describe('colour profile pushed through the fleet to the real daemon', { timeout
     states = await subscribe(broker.url, updateTopic(addr, 'state'));
     metrics = await subscribe(broker.url, channelFilter('telemetry', addr));
     client = await mqtt.connectAsync(broker.url, { clientId: uniqueId('attacker') });
-    const config = path.join(dir, 'mirror.json');
+    configFile = path.join(dir, 'mirror.json');
     writeFileSync(
-      config,
+      configFile,
       JSON.stringify({
         stateDir: path.join(dir, 'state'),
         source: `clip:${path.dirname(chart)}`,
@@ -115,7 +120,7 @@ describe('colour profile pushed through the fleet to the real daemon', { timeout
         updates: { publicKeys: { release: key.publicKeyRaw }, chunkTimeoutMs: 2000, minFpsRatio: 0.2 },
       }),
     );
-    daemon = await startDaemon({ args: ['--config', config], env: { MIRROR_STATE_DIR: path.join(dir, 'state') } });
+    await boot();
     // The fleet knows the device once its birth message is in.
     await until(async () => (await svc.api('GET', `/api/devices/${addr.storeId}/${addr.deviceId}`)).status === 200, 200);
   }, 180_000);
@@ -204,6 +209,16 @@ describe('colour profile pushed through the fleet to the real daemon', { timeout
     expect(insane.detail).toMatch(/determinant/);
     const h = await health();
     expect(h.calibration.colour).toMatchObject({ applied: true, version: profile.version });
+    expect(await emittedDeltaE()).toBeLessThan(fitMean + 1.5);
+  });
+
+  it('kept across a restart: the committed profile is what the daemon boots with', async () => {
+    const served = (await health()).calibration.colour;
+    await daemon.stop();
+    await boot();
+    const h = await health();
+    expect(h.calibration.colour).toEqual(served);
+    expect(h.models['colour-profile']).toBe(profile.version);
     expect(await emittedDeltaE()).toBeLessThan(fitMean + 1.5);
   });
 });

@@ -32,6 +32,8 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 5000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 90);
 const STORM_AT_S = Number(process.env.BENCH_STORM_AT ?? Math.round(SECONDS / 3));
 const OUTAGE_MS = Number(process.env.BENCH_OUTAGE_MS ?? 3000);
+/** How long the store may take to catch up after the last publish before what is missing counts as lost. */
+const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 900);
 const METRICS_MS = 5000;
 const SESSION_MS = 30_000;
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -174,9 +176,14 @@ async function main(): Promise<void> {
     // Every publish must settle (acknowledged by the broker, or failed) before the count is final.
     while (pubs.acked + pubs.failed < pubs.attempted && Date.now() - sentAt < 120_000) await sleep(200);
     let s = await ingest();
-    while (s.counts.metrics + s.counts.events < pubs.acked && Date.now() - sentAt < 240_000) {
-      await sleep(500);
+    let lastLog = Date.now();
+    while (s.counts.metrics + s.counts.events < pubs.acked && Date.now() - sentAt < DRAIN_S * 1000) {
+      await sleep(1000);
       s = await ingest();
+      if (Date.now() - lastLog > 15_000) {
+        lastLog = Date.now();
+        log(`draining: stored ${s.counts.metrics + s.counts.events} of ${pubs.acked} acknowledged, load ${loadavg()}`);
+      }
     }
     const drainMs = Date.now() - sentAt;
     const elapsedS = (sentAt - t0) / 1000;

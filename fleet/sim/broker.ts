@@ -127,10 +127,11 @@ async function startOnce(bin: string, port: number, readyTimeoutMs: number, scal
       exited = true;
     });
   };
-  const kill = async (): Promise<void> => {
+  /** SIGTERM, then SIGKILL after `graceMs`: a broker with a large queue needs time to save it. */
+  const kill = async (graceMs = 10_000): Promise<void> => {
     if (exited) return;
     child.kill('SIGTERM');
-    if (!(await waitForExit(child, 10_000))) {
+    if (!(await waitForExit(child, graceMs))) {
       child.kill('SIGKILL');
       await waitForExit(child, 3000);
     }
@@ -139,8 +140,8 @@ async function startOnce(bin: string, port: number, readyTimeoutMs: number, scal
     await kill();
     await rm(dir, { recursive: true, force: true });
   };
-  const ready = async (): Promise<boolean> => {
-    const deadline = Date.now() + readyTimeoutMs;
+  const ready = async (timeoutMs = readyTimeoutMs): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (exited) return false;
       if (await canConnect(port)) return true;
@@ -149,10 +150,12 @@ async function startOnce(bin: string, port: number, readyTimeoutMs: number, scal
     return false;
   };
   const restart = async (downMs = 0): Promise<void> => {
-    await kill();
-    await new Promise((r) => setTimeout(r, downMs));
+    const t0 = Date.now();
+    await kill(120_000);
+    await new Promise((r) => setTimeout(r, Math.max(0, downMs - (Date.now() - t0))));
     launch();
-    if (!(await ready())) throw new Error(`mosquitto did not come back on ${port}: ${stderr.trim()}`);
+    // Loading the persistence file (every queued message) takes a while on a loaded machine.
+    if (!(await ready(Math.max(readyTimeoutMs, 120_000)))) throw new Error(`mosquitto did not come back on ${port}: ${stderr.trim()}`);
   };
   launch();
   if (await ready()) return { url: `mqtt://127.0.0.1:${port}`, port, kind: 'mosquitto', stop, restart };

@@ -40,6 +40,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
             fps: { below: 20, clearAbove: 22, forS: 60 },
             temperature: { aboveC: 90, clearBelowC: 85, forS: 60 },
             degraded: { forS: 60 },
+            // The injected clock runs ahead of the devices' own, so the lag rule is left out here.
+            ingestStuck: { deadLetters: 3, windowS: 300, lagP95S: 1e9 },
             webhooks: [{ name: 'ops-hook', url: hook.url, secret: 'a-shared-secret-of-16+', ...sink }],
             email: [{ name: 'ops-mail', host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'fleet@mirror.test', to: ['oncall@mirror.test'], ...sink }],
           },
@@ -78,7 +80,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     let only = '';
     const evaluate = async () => {
       const r = await svc.alerts.evaluate();
-      const mine = (a: AlertRow) => a.deviceId === only;
+      const mine = (a: AlertRow) => a.deviceId === only && only !== '';
       return { raised: r.raised.filter(mine), cleared: r.cleared.filter(mine) };
     };
     const alertsOf = async (deviceId: string, k: string): Promise<AlertRow[]> => {
@@ -160,6 +162,29 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await until(() => hooked(offline.id).length === 2 && mailed(offline.id).length === 2);
       expect(hooked(offline.id)).toEqual(['raised', 'cleared']);
       expect(mailed(offline.id)).toEqual(['raised', 'cleared']);
+    });
+
+    it("dead letters piling up raise this instance's ingest-stuck alert; it clears when the window has passed and the hold-down with it", async () => {
+      only = '';
+      const db = svc.store.db;
+      // The store refuses product "poison" for ever: a CHECK on PostgreSQL (permanent at once), a
+      // trigger's error on SQLite (dead-lettered after maxAttempts while the store answers).
+      if (db.dialect === 'postgres') await db.exec("ALTER TABLE events ADD CONSTRAINT refuse_poison CHECK (product_id IS NULL OR product_id <> 'poison')");
+      else await db.exec("CREATE TRIGGER refuse_poison BEFORE INSERT ON events WHEN NEW.product_id = 'poison' BEGIN SELECT RAISE(ABORT, 'poison refused'); END");
+      const d = await device('mirror-3');
+      const stuck = (r: { raised: AlertRow[]; cleared: AlertRow[] }, k: 'raised' | 'cleared') => r[k].filter((a) => a.kind === 'ingest-stuck');
+      expect(stuck(await svc.alerts.evaluate(), 'raised')).toEqual([]);
+      const before = svc.ingest.stats().deadLettered;
+      for (let i = 0; i < 3; i++) await d.sendEvent('product.tried', { sessionId: 's-poison', productId: 'poison' });
+      await until(() => svc.ingest.stats().deadLettered === before + 3);
+      const [raised] = stuck(await svc.alerts.evaluate(), 'raised');
+      expect(raised).toMatchObject({ kind: 'ingest-stuck', subject: `service/${svc.config.mqtt.clientId}`, storeId: null, status: 'open' });
+      expect(raised.summary).toBe('ingest stuck: 3 dead letters in 300 s');
+      advance(301_000); // the dead letters leave the window
+      expect(stuck(await svc.alerts.evaluate(), 'cleared')).toEqual([]);
+      advance(301_000);
+      expect(stuck(await svc.alerts.evaluate(), 'cleared').map((a) => a.id)).toEqual([raised.id]);
+      await until(() => hooked(raised.id).length === 2);
     });
 
     it('the webhook is signed JSON and the e-mail a real RFC 5322 message to the configured recipients', async () => {

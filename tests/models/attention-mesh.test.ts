@@ -21,7 +21,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphArtifacts, type TfjsGraphJson } from '../../models/converter/tfjs-to-onnx.ts';
 import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
 import { FaceMesh } from '../../device/vision/mesh.ts';
-import type { RgbImage, SquareRegion } from '../../device/vision/image-ops.ts';
+import { regionToFrame, sampleRegion, type RgbImage, type SquareRegion } from '../../device/vision/image-ops.ts';
+import type { AttentionMeshDecode } from '../../models/decode.ts';
 import type { Box } from '../../device/vision/face.ts';
 import { createOnnxRuntime } from '../../device/vision/runtime/onnx-runtime.ts';
 import type { LoadedModel } from '../../device/vision/runtime/runtime.ts';
@@ -81,6 +82,35 @@ afterAll(() => {
 });
 
 describe('attention mesh: converted ONNX vs the TF.js original on real face crops', () => {
+  it("the 478 points are the mesh with its lips and eyes replaced by the refined outputs and the irises appended (MediaPipe's layout)", async () => {
+    const decode = converted.manifest.decode as AttentionMeshDecode;
+    const { image, faces } = photos[0];
+    const region = faceRegion(faces[0]);
+    const size = converted.manifest.input.shape[1];
+    const raw = new Map((await converted.run(sampleRegion(image, region, size, converted.manifest.input.range), converted.manifest.input.shape)).map((o) => [o.name, o.data]));
+    const { landmarks } = await new FaceMesh(converted).estimate(image, region);
+    const at = (x: number, y: number) => regionToFrame(region, x / size, y / size);
+    const expectAt = (point: readonly number[], x: number, y: number) => {
+      const [fx, fy] = at(x, y);
+      expect(Math.hypot(point[0] - fx, point[1] - fy)).toBeLessThan(1e-3);
+    };
+    const mesh = raw.get(decode.landmarks)!;
+    const refined = new Set([...decode.refine.lips, ...decode.refine.leftEye, ...decode.refine.rightEye]);
+    for (let i = 0; i < 468; i++) if (!refined.has(i)) expectAt(landmarks[i], mesh[3 * i], mesh[3 * i + 1]);
+    for (const [indices, output] of [[decode.refine.lips, decode.lips], [decode.refine.leftEye, decode.leftEye], [decode.refine.rightEye, decode.rightEye]] as const) {
+      const data = raw.get(output)!;
+      indices.forEach((m, k) => expectAt(landmarks[m], data[2 * k], data[2 * k + 1]));
+    }
+    [decode.leftIris, decode.rightIris].forEach((output, e) => {
+      const data = raw.get(output)!;
+      for (let k = 0; k < 5; k++) expectAt(landmarks[468 + 5 * e + k], data[2 * k], data[2 * k + 1]);
+    });
+    // The refined lips differ from the mesh's own (else the merge would change nothing).
+    const moved = decode.refine.lips.map((m, k) => Math.hypot(raw.get(decode.lips)![2 * k] - mesh[3 * m], raw.get(decode.lips)![2 * k + 1] - mesh[3 * m + 1]));
+    expect(Math.max(...moved)).toBeGreaterThan(0.3);
+  }, 60_000);
+
+
   it('all 478 merged points (refined lips, eyes, irises) within 0.1 px of TF.js in frame pixels, on every face', async () => {
     const [a, b] = [new FaceMesh(reference), new FaceMesh(converted)];
     for (const p of photos)

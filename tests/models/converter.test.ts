@@ -179,6 +179,10 @@ describe('TF.js → ONNX converter on ops the bundled models do not use', () => 
     g.op('rot', 'AddV2', [g.op('sin', 'Sin', [angle]), g.op('cos', 'Cos', [g.op('a2', 'AddV2', [angle, origin])])]);
     g.op('grid', 'AddV2', [g.op('gm', 'Mul', [tiled, g.const('gk', [], [2])]), g.op('zl', 'ZerosLike', [tiled])]);
     g.op('fill_out', 'Neg', [filled]);
+    // The sampler's bound as the attention mesh computes it: Cast(Shape[1] - 1) to float, folded
+    // (TF.js's CPU Cast hands back the int32 array behind a float32 tensor here), then compared.
+    const last = g.op('last', 'Cast', [g.op('hm1', 'Sub', [h, i32('one', [1], [])], { T: { type: 'DT_INT32' } })], { DstT: { type: 'DT_FLOAT' }, SrcT: { type: 'DT_INT32' } });
+    g.op('below', 'Cast', [g.op('le_last', 'LessEqual', [u, last])], { DstT: { type: 'DT_FLOAT' }, SrcT: { type: 'DT_BOOL' } });
     const { graph, weights } = g.build();
     const converted = await convertTfjsGraph(tf, 'sampler', graph, weights);
     for (const folded of ['Shape', 'Range', 'Fill', 'Tile', 'ZerosLike', 'Pack']) expect(converted.onnxOps[folded], folded).toBeUndefined();

@@ -85,6 +85,7 @@ export async function startDaemon(config: MirrorConfig, logger: Logger, hooks: D
       sourceSpec: resolveSourceSpec(config.source),
       colour,
       gan,
+      ...(release ? { release: release.info } : {}),
     };
     const metrics = createDaemonMetrics(parts);
 

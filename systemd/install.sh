@@ -131,6 +131,17 @@ EOF
   mv "$CONF_DIR/mirror.env.new" "$CONF_DIR/mirror.env"
 fi
 
+# --- the first application release ---
+# The daemon runs from $STATE_DIR/releases/current (device/release/layout.ts); the code in $APP_DIR
+# becomes the first release, once. Later releases arrive as signed bundles (fleet push) and are
+# switched by the daemon itself; $APP_DIR keeps the release boot check (ExecStartPre).
+if [[ -L "$STATE_DIR/releases/current" ]]; then
+  log "keeping the installed application releases ($STATE_DIR/releases)"
+else
+  log "installing $APP_DIR as the first application release"
+  run runuser -u "$SERVICE_USER" -- /usr/bin/env -C "$APP_DIR" /usr/bin/node --import tsx device/tools/install-release.ts --state-dir "$STATE_DIR"
+fi
+
 # --- units ---
 for unit in "${UNITS[@]}"; do
   run install -m 0644 -o root -g root "$SRC_DIR/$unit" "$UNIT_DIR/$unit"

@@ -21,6 +21,7 @@ import type { ColourStage } from './colour.ts';
 import type { FramingMessage } from '../transport/events.ts';
 import type { RunningAdvisor } from './advisor.ts';
 import type { GanStage } from '../gan/gan-stage.ts';
+import { APP_NAME, type ReleaseInfo } from '../release/layout.ts';
 
 /** The running parts, filled in as start-up reaches them. */
 export interface DaemonParts {
@@ -44,6 +45,8 @@ export interface DaemonParts {
   advisor?: RunningAdvisor | null;
   /** The GAN refinement (null: not configured or refused; the ladder says why). */
   gan?: GanStage | null;
+  /** The application release this process runs (absent: a development checkout). */
+  release?: ReleaseInfo;
 }
 
 /** Versions reported to the fleet: the models, and the serving catalog under "catalog". */
@@ -54,6 +57,8 @@ export function servingVersions(parts: DaemonParts): Record<string, string> {
     [CATALOG_NAME]: parts.catalogSlot.current.catalog.version,
     // The colour profile travels to the fleet (status, metrics) beside the models it serves with.
     ...(colour ? { [PROFILE_NAME]: colour } : {}),
+    // The application release (kind "app") the daemon itself runs from.
+    ...(parts.release ? { [APP_NAME]: parts.release.version } : {}),
     // The GAN model serving beside them (while its stage is on).
     ...(parts.gan && parts.gan.mode !== 'off' ? { [parts.gan.health().model]: parts.gan.health().version } : {}),
   };
@@ -131,6 +136,7 @@ export function healthReport(parts: DaemonParts): Record<string, unknown> {
     mesh: parts.vision.meshChoice(),
     models: servingVersions(parts),
     catalog: parts.catalogSlot.summary(),
+    release: parts.release ? { version: parts.release.version, artifactId: parts.release.artifactId } : null,
     calibration: { colour: parts.colour?.summary() ?? null, ...(parts.framing && { framing: parts.framing() }) },
     // Counts and timings only: never the reading itself.
     advisor: parts.advisor?.summary() ?? null,

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { buildAppBundle, parseAppBundle } from './app-bundle.ts';
-import { codePaths, depPaths, describeFile } from './release-files.ts';
+import { codePaths, depPaths, describeFile, describeText } from './release-files.ts';
 
 export interface PackOptions {
   root: string;
@@ -15,6 +15,8 @@ export interface PackOptions {
   /** The bundle of the release the mirrors run (its header lists every file's sha256). */
   base?: Buffer;
   withDeps?: boolean;
+  /** Contents that replace the tree's own for these paths (generated files; a test's broken release). */
+  overrides?: Readonly<Record<string, string>>;
 }
 
 export interface Packed {
@@ -37,9 +39,10 @@ export async function packRelease(o: PackOptions): Promise<Packed> {
   const files = [];
   let carriedBytes = 0;
   for (const p of paths) {
-    const f = await describeFile(o.root, p);
+    const override = o.overrides?.[p];
+    const f = override === undefined ? await describeFile(o.root, p) : describeText(p, override);
     const reuse = baseFiles.get(p) === f.sha256 && !p.startsWith('node_modules/');
-    const data = reuse ? undefined : await readFile(f.abs);
+    const data = reuse ? undefined : override === undefined ? await readFile(f.abs) : Buffer.from(override);
     carriedBytes += data?.byteLength ?? 0;
     files.push({ path: f.path, mode: f.mode, size: f.size, sha256: f.sha256, ...(data ? { data } : {}) });
   }

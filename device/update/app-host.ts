@@ -2,9 +2,10 @@
  * The daemon's side of application updates (kind "app"): a release is staged as a folder beside
  * the running one (device/release/stage-release.ts), smoke-tested by starting its own entry point
  * with `--check-config` (its whole import graph loads: code and dependencies are all there), and
- * switched by pointing `current` at it and restarting into it (systemd's Restart=, or the
- * supervisor). The job then continues in the new process (app-watch.ts); a rollback points
- * `current` back at the previous release and restarts again.
+ * switched by pointing `current` at it (bootInto) and restarting into it once `active` is on disk
+ * (restart: exit 75, which systemd's Restart= or the supervisor starts again). The job then
+ * continues in the new process (app-watch.ts); a rollback points `current` back at the previous
+ * release and restarts once `rolled-back` is on disk.
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -32,12 +33,12 @@ export function createAppHost(opts: AppHostOptions): ModelHost {
   const { layout, logger } = opts;
   let serving: ServingModel = { version: opts.running.info.version, dir: opts.running.dir, artifactId: opts.running.info.artifactId };
 
-  async function switchAndRestart(to: ServingModel, why: string): Promise<void> {
+  /** Makes the next boot start `to` (this process serves on until `restart`). */
+  async function bootInto(to: ServingModel, why: string): Promise<void> {
     if (!to.dir) throw new Error('an application release always has a folder');
-    await layout.switchCurrent(to.dir);
+    if (!(await sameDir(await layout.current(), to.dir))) await layout.switchCurrent(to.dir);
     serving = to;
-    logger.warn({ version: to.version, release: path.basename(to.dir), why }, 'update: current names another release; restarting into it');
-    opts.requestRestart();
+    logger.warn({ version: to.version, release: path.basename(to.dir), why }, 'update: current names another release; the daemon restarts into it');
   }
 
   return {
@@ -55,16 +56,14 @@ export function createAppHost(opts: AppHostOptions): ModelHost {
     activate() {
       throw new Error('an application release switches by restarting into it (restartInto)');
     },
-    restartInto: (model) => switchAndRestart(model, 'switch to the new release'),
+    bootInto: (model) => bootInto(model, 'switch to the new release'),
     async revert(_name, to) {
       if (!to?.dir) throw new Error('no previous release to roll back to');
-      if (await sameDir(to.dir, opts.running.dir)) {
-        // This process already runs the release to return to: only the boot link must say so.
-        if (!(await sameDir(await layout.current(), to.dir))) await layout.switchCurrent(to.dir);
-        serving = to;
-        return;
-      }
-      await switchAndRestart(to, 'rollback');
+      await bootInto(to, 'rollback');
+    },
+    async restart() {
+      // Nothing to do when this process already runs what `current` names (a rollback found at boot).
+      if (!(await sameDir(await layout.current(), opts.running.dir))) opts.requestRestart();
     },
     commit() {
       void pruneDeps(layout.releasesDir).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'update: could not prune unused dependencies'));

@@ -1,8 +1,9 @@
 /**
  * `active` → `watching` → committed or rolled back, for an application release, in the process
  * that restarted into it: it must run the staged release (else the switch never happened: roll
- * back), then frames must flow (the first one within `watchSeconds` of the start), and over the
- * next `watchSeconds` the fps must stay within the budget (`appMinFps`) and stage errors rare.
+ * back), then frames must flow (the first one within FIRST_FRAME_S, or `watchSeconds` if longer, of
+ * the start: models load and the camera opens first), and over the next `watchSeconds` the fps
+ * must stay within the budget (`appMinFps`) and stage errors rare.
  * There is no pre-switch baseline in this process, so the budget is absolute. Crashes are the boot
  * hook's to count (device/release/boot-check.ts).
  */
@@ -10,6 +11,9 @@ import { sameDir } from '../release/layout.ts';
 import type { HealthSample } from './host.ts';
 import type { Failure, JobContext } from './job.ts';
 import { watchVerdict, type Verdict } from './watch.ts';
+
+/** A release that shows no frame this long after its start is not serving. */
+export const FIRST_FRAME_S = 60;
 
 export interface AppWatchLimits {
   watchSeconds: number;
@@ -36,7 +40,7 @@ export async function watchAfterRestart(ctx: JobContext, onVerdict: (v: Failure 
   }
   if (j.state === 'active') await ctx.transition('watching');
   const limits = { watchSeconds: j.offer.watchSeconds, minFps: ctx.tuning.appMinFps, maxStageErrorRatio: ctx.tuning.maxStageErrorRatio };
-  const windowMs = limits.watchSeconds * 1000;
+  const firstFrameS = Math.max(FIRST_FRAME_S, limits.watchSeconds);
   const startedAt = performance.now();
   const atStart = host.health();
   let flowing: { sample: HealthSample; at: number } | null = null;
@@ -46,7 +50,7 @@ export async function watchAfterRestart(ctx: JobContext, onVerdict: (v: Failure 
     let verdict: Verdict = null;
     if (!flowing && now.processedFrames > atStart.processedFrames) flowing = { sample: now, at: t };
     if (flowing) verdict = appWatchVerdict(flowing.sample, now, t - flowing.at, limits);
-    else if (t - startedAt >= windowMs) verdict = { state: 'rolled-back', reason: 'not-serving', detail: `no frame processed in ${limits.watchSeconds} s after the restart into the new release` };
+    else if (t - startedAt >= firstFrameS * 1000) verdict = { state: 'rolled-back', reason: 'not-serving', detail: `no frame processed in ${firstFrameS} s after the restart into the new release` };
     if (verdict === null) return;
     clearInterval(timer);
     if (ctx.watchTimer === timer) ctx.watchTimer = undefined;

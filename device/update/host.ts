@@ -45,11 +45,14 @@ export interface ModelHost {
    */
   stage?(artifact: Artifact, file: string, dir: string): Promise<void>;
   /**
-   * Present for what serves only from a fresh process (the application, app-host.ts): makes the
-   * boot start `model` and restarts into it, instead of `activate`. The new process carries the
-   * job on from `active` (boot.ts resume, app-watch.ts).
+   * Present for what serves only from a fresh process (the application, app-host.ts), with
+   * `restart`: makes the next boot start `model`, instead of `activate`. The agent then restarts
+   * the daemon; the new process carries the job on from `active` (boot.ts resume, app-watch.ts).
+   * `revert` of such a host likewise only makes the next boot start the previous one.
    */
-  restartInto?(model: ServingModel): Promise<void>;
+  bootInto?(model: ServingModel): Promise<void>;
+  /** Restarts the daemon when the next boot would start something else than runs now; called once the job's state is persisted. */
+  restart?(): Promise<void>;
 }
 
 /** An intact artifact whose content is unusable (e.g. a catalog failing its schema); `reason` is reported. */

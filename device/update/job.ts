@@ -178,8 +178,11 @@ export class JobContext {
     );
     await this.transition(f.state, { reason: f.reason, ...(f.detail ? { detail: f.detail } : {}) });
     await this.store.clearJobFiles(j.offer.jobId);
+    const host = this.hostFor(j.offer.artifact);
     // A release folder may be the code this very process runs until its restart: the next commit prunes it.
-    const runsFromIt = this.hostFor(j.offer.artifact).restartInto !== undefined;
+    const runsFromIt = host.bootInto !== undefined;
     if (j.stagedDir && !runsFromIt && (await this.store.committed(name))?.dir !== j.stagedDir) await rm(j.stagedDir, { recursive: true, force: true });
+    // Restarted only now, with the end of the job on disk: a slow stop cannot lose it.
+    await host.restart?.();
   }
 }

@@ -41,8 +41,11 @@ export async function smokeTestAndSwitch(ctx: JobContext, onVerdict: (v: Failure
   const baseline = host.health();
   await ctx.transition('active');
   const model = { version: a.version, dir: j.stagedDir!, artifactId: a.id };
-  // The application switches by restarting into it: the new process watches (app-watch.ts).
-  if (host.restartInto) return host.restartInto(model);
+  // The application switches by restarting into it (`active` is persisted): the new process watches (app-watch.ts).
+  if (host.bootInto) {
+    await host.bootInto(model);
+    return host.restart?.();
+  }
   host.activate(a.name, result.candidate, model);
   await ctx.transition('watching');
   startWatch(ctx, baseline, onVerdict);

@@ -8,12 +8,12 @@
  * a message the store can never take is dead-lettered and acknowledged, a store outage is
  * retried (ingest-retry.ts); nothing throws out of here.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { readFileSync } from 'node:fs';
+import mqtt, { type MqttClient } from 'mqtt';
 import { parseMessage } from '../protocol/schemas.ts';
 import { channelFilter, parseTopic, type ParsedTopic } from '../protocol/topics.ts';
 import { ChunkRequestSchema, UpdateStateSchema } from '../protocol/update.ts';
 import type { FleetConfig } from './config.ts';
+import { serviceClientOptions } from './mqtt-options.ts';
 import { deliverWithRetry, type Delivery, type RetryPolicy } from './ingest-retry.ts';
 import type { Logger, RolloutEngine } from './rollouts/engine.ts';
 import type { FleetStore } from './store/fleet-store.ts';
@@ -123,19 +123,10 @@ export class Ingest {
   }
 
   async connect(cfg: FleetConfig['mqtt']): Promise<MqttClient> {
-    const opts: IClientOptions = {
-      clientId: cfg.clientId,
-      clean: cfg.cleanSession,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
-      username: cfg.username,
-      password: cfg.password,
-      ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}),
-      ...(cfg.certFile ? { cert: readFileSync(cfg.certFile) } : {}),
-      ...(cfg.keyFile ? { key: readFileSync(cfg.keyFile) } : {}),
-      rejectUnauthorized: true,
-    };
-    const client = mqtt.connect(cfg.url, opts);
+    const client = mqtt.connect(
+      cfg.url,
+      serviceClientOptions(cfg, { clientId: cfg.clientId, clean: cfg.cleanSession, reconnectPeriod: 1000, connectTimeout: 10_000 }),
+    );
     this.client = client;
     // The PUBACK of a QoS 1 message goes out only when this calls `done` without an error: after
     // the store has it (or its dead letter).

@@ -23,6 +23,7 @@ import {
 } from '../../protocol/commands.ts';
 import { channelFilter, cmdTopic, parseTopic } from '../../protocol/topics.ts';
 import { FleetConfigError, type FleetConfig } from '../config.ts';
+import { serviceClientOptions } from '../mqtt-options.ts';
 import type { Logger } from '../rollouts/engine.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import { CommandsRepo, type CommandRow } from './commands-repo.ts';
@@ -82,18 +83,10 @@ export class CommandService {
   }
 
   async connect(cfg: FleetConfig['mqtt']): Promise<void> {
-    const client = mqtt.connect(cfg.url, {
-      clientId: `${cfg.clientId}-cmd`.slice(0, 64),
-      clean: cfg.cleanSession,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
-      username: cfg.username,
-      password: cfg.password,
-      ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}),
-      ...(cfg.certFile ? { cert: readFileSync(cfg.certFile) } : {}),
-      ...(cfg.keyFile ? { key: readFileSync(cfg.keyFile) } : {}),
-      rejectUnauthorized: true,
-    });
+    const client = mqtt.connect(
+      cfg.url,
+      serviceClientOptions(cfg, { clientId: `${cfg.clientId}-cmd`.slice(0, 64), clean: cfg.cleanSession, reconnectPeriod: 1000, connectTimeout: 10_000 }),
+    );
     this.client = client;
     // Acknowledged only once stored: a result the store missed is redelivered (persistent session).
     client.handleMessage = (packet, done) => {

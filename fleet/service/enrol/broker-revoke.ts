@@ -10,12 +10,13 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { z } from 'zod';
 import type { FleetConfig } from '../config.ts';
+import { serviceClientOptions } from '../mqtt-options.ts';
 
 const run = promisify(execFile);
 
@@ -41,18 +42,15 @@ const CONTROL = '$CONTROL/dynamic-security/v1';
  * fine). Its own short connection: the ingest's session must not subscribe to control answers.
  */
 export async function kickByUsername(cfg: FleetConfig['mqtt'], username: string, timeoutMs = 10_000): Promise<void> {
-  const client = await mqtt.connectAsync(cfg.url, {
-    clientId: `${cfg.clientId.slice(0, 40)}-revoke-${randomUUID().slice(0, 8)}`,
-    clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: timeoutMs,
-    username: cfg.username,
-    password: cfg.password,
-    ...(cfg.caFile ? { ca: readFileSync(cfg.caFile) } : {}),
-    ...(cfg.certFile ? { cert: readFileSync(cfg.certFile) } : {}),
-    ...(cfg.keyFile ? { key: readFileSync(cfg.keyFile) } : {}),
-    rejectUnauthorized: true,
-  });
+  const client = await mqtt.connectAsync(
+    cfg.url,
+    serviceClientOptions(cfg, {
+      clientId: `${cfg.clientId.slice(0, 40)}-revoke-${randomUUID().slice(0, 8)}`,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+    }),
+  );
   try {
     const id = randomUUID();
     const answer = new Promise<z.infer<typeof DynsecAnswer>>((resolve, reject) => {

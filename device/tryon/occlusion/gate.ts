@@ -154,6 +154,7 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
     if (lab && family === 'eyes') applyEyeGate(lab, lm, lid(), face.iris, rect, vis);
     const skinModel = family === 'skin' ? skin() : null;
     if (lab && skinModel) applySkinGate(lab, skinModel, rect, vis, scratch.skin);
+    if (family === 'skin') keepOnPlane(vis, rect, planeRect);
     if (usablePerson) personGate(usablePerson, rect, vis);
     return vis;
   };
@@ -206,6 +207,24 @@ function padded(points: ReadonlyArray<readonly [number, number]>, pad: number, l
   const x = Math.max(box.x, limit.x);
   const y = Math.max(box.y, limit.y);
   return { x, y, width: box.x + box.width - x, height: box.y + box.height - y };
+}
+
+/**
+ * Zeroes `vis` (over `rect`) outside the gate's pixel plane: skin paint there (a blush zone swept
+ * past the face oval) cannot be checked against the skin model, and off the face is hair or background.
+ */
+function keepOnPlane(vis: Float32Array, rect: MaskRect, plane: MaskRect | null): void {
+  const clampX = (x: number) => Math.min(rect.width, Math.max(0, x));
+  for (let y = 0; y < rect.height; y++) {
+    const row = y * rect.width;
+    const py = rect.y + y;
+    if (!plane || py < plane.y || py >= plane.y + plane.height) {
+      vis.fill(0, row, row + rect.width);
+      continue;
+    }
+    vis.fill(0, row, row + clampX(plane.x - rect.x));
+    vis.fill(0, row + clampX(plane.x + plane.width - rect.x), row + rect.width);
+  }
 }
 
 const contains = (outer: MaskRect, inner: MaskRect): boolean =>

@@ -64,6 +64,9 @@ describe('update-failed alert from a real rollout', () => {
     expect((await svc.alerts.evaluate()).raised.filter(mine)).toEqual([]);
 
     failNext = false;
+    // The service's clock is frozen in this test: move it on, so the second job ends later than the first
+    // (the rule reads each device's latest ended job by its time; equal times fell back to random job ids).
+    clock += 1000;
     await jobEnded(await push('1.2.0'), 'succeeded');
     expect((await svc.alerts.evaluate()).cleared.filter(mine)).toEqual([]); // the hold-down starts
     clock += 301_000;

@@ -54,6 +54,9 @@ function writeConfig(deviceId: string, brokerUrl: string, key: SigningKey, state
     file,
     JSON.stringify({
       stateDir,
+      // These cases update the plain mesh: pinned, so that the start-up's timed choice (vision.mesh auto)
+      // cannot serve the attention mesh instead on a start where the two timings came out close.
+      vision: { mesh: 'plain' },
       mqtt: { url: brokerUrl, storeId: STORE, deviceId, metricsIntervalMs: 500 },
       updates: { publicKeys: { [key.keyId]: key.publicKeyBase64 }, chunkTimeoutMs: 2000, minFpsRatio: 0.2, ...extra },
     }),

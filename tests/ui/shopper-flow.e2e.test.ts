@@ -161,17 +161,29 @@ describe('the shopper flow on the portrait glass (real daemon, Chromium, demo cl
   }, 60_000);
 
   it('a ready-made look in two taps, one product off, and undo brings it back', async () => {
-    // The look that puts the strongest lipstick on.
-    const look = [...catalog.looks]
-      .map((l) => ({ l, lip: l.items.find((i) => catalog.products.find((p) => p.id === i.productId)?.category === 'lipstick') }))
-      .filter((x) => x.lip)
-      .sort((a, b) => b.lip!.intensity - a.lip!.intensity)[0].l;
+    // The look whose lipstick stands out most on these lips: shade distance from bare × intensity
+    // (a nude look on lips of the same colour would change nothing a camera can see).
+    const labOf = (productId: string, shadeId: string): Lab65 => {
+      const lab = catalog.products.find((p) => p.id === productId)!.shades.find((s) => s.id === shadeId)!.lab;
+      return { mode: 'lab65', l: lab[0], a: lab[1], b: lab[2] };
+    };
+    const lipOf = (l: CatalogMessage['looks'][number]) => l.items.find((i) => catalog.products.find((p) => p.id === i.productId)?.category === 'lipstick');
+    const standsOut = (l: CatalogMessage['looks'][number]) => {
+      const lip = lipOf(l);
+      return lip ? deltaE(seen.bare, labOf(lip.productId, lip.shadeId)) * lip.intensity : 0;
+    };
+    const look = [...catalog.looks].sort((a, b) => standsOut(b) - standsOut(a))[0];
+    expect(lipOf(look), 'a look with a lipstick').toBeDefined();
     await page.locator('[data-testid=categories] [data-category=looks]').click();
     await page.locator(`[data-look="${look.id}"]`).click();
     await until('the look on', () => state()?.lookId === look.id);
     seen.look = (await lips(page, watcher!)).lab;
     await page.screenshot({ path: join(UI_ARTIFACTS, 'flow-3-look.png') });
-    expect(dE('look', 'lighter')).toBeGreaterThan(VISIBLE);
+    // The look's lipstick is on the lips. (Not compared with the lighter shade before it: which
+    // catalog shade that was depends on these lips, and a look's shade may lie close to it.)
+    expect(dE('look', 'bare')).toBeGreaterThan(VISIBLE);
+    seen.lookShade = labOf(lipOf(look)!.productId, lipOf(look)!.shadeId);
+    expect(dE('look', 'lookShade')).toBeLessThan(deltaE(seen.bare, seen.lookShade)); // towards the look's own shade
 
     const others = state()!.items.filter((i) => i.category !== 'lipstick');
     await page.locator('[data-testid=selection] [data-category=lipstick] [data-testid=remove]').click();

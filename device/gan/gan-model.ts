@@ -9,8 +9,13 @@
  * TensorRT version and GPU (tensorrtCacheDir). The session's own input and output shapes are
  * checked against the manifest, so a model whose graph disagrees with its manifest is refused
  * naming the tensor.
+ *
+ * The session lives on a worker thread (gan-worker.mjs): ONNX Runtime for Node runs a session on
+ * the calling thread, and a model on the frame loop's thread would hold up every frame while it
+ * runs, background or not.
  */
 import { mkdir } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { MirrorError } from '../../fleet/protocol/errors.ts';
 import { ganTensorShapes, verifyGanModel, type GanManifest } from '../../models/gan/manifest.ts';
@@ -28,8 +33,28 @@ export interface GanModel {
    * Resolves to refined − render in 8-bit levels (size² x 3).
    */
   refine(bare: Uint8Array, render: Uint8Array, coverage: Float32Array): Promise<Float32Array>;
+  /** The last run's time on the model's thread, ms (conversions and the session run; not the wait to hear of it). */
+  readonly lastRunMs: number;
   dispose(): void;
 }
+
+/** What device/gan/gan-worker.mjs says. */
+interface ProviderFailure {
+  provider: OnnxProvider;
+  reason: string;
+}
+interface WorkerReady {
+  type: 'ready';
+  provider: OnnxProvider;
+  failures: ProviderFailure[];
+  inputs: Array<{ name: string; shape: Array<number | string> }>;
+  outputs: Array<{ name: string; shape: Array<number | string> }>;
+}
+interface WorkerFailed {
+  type: 'failed';
+  failures: ProviderFailure[];
+}
+type WorkerResult = { id: number; residual: Float32Array; ms: number } | { id: number; error: string };
 
 export interface GanModelOptions {
   providers: readonly string[];
@@ -81,96 +106,109 @@ export async function openGanModel(dir: string, opts: GanModelOptions): Promise<
     logSeverityLevel: 3,
     extra: { 'session.intra_op.allow_spinning': '0' },
   };
-  let session: ort.InferenceSession | null = null;
-  let provider: OnnxProvider = 'cpu';
-  let lastError: unknown = null;
+  const attempts: Array<{ provider: OnnxProvider; executionProviders: ort.InferenceSession.ExecutionProviderConfig[] }> = [];
   for (const p of chain) {
-    const providers: ort.InferenceSession.ExecutionProviderConfig[] = [];
+    const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] = [];
     if (p === 'tensorrt') {
       const cacheDir = tensorrtCacheDir(opts.stateDir, manifest.name, entry.sha256, host);
       await mkdir(cacheDir, { recursive: true });
+      // Set here, before the worker starts: ONNX Runtime reads the process environment.
       process.env.ORT_TENSORRT_ENGINE_CACHE_ENABLE = '1';
       process.env.ORT_TENSORRT_CACHE_PATH = cacheDir;
-      providers.push({ name: 'tensorrt', deviceId: 0 }, { name: 'cuda', deviceId: 0 });
-    } else if (p === 'cuda') providers.push({ name: 'cuda', deviceId: 0 });
-    providers.push('cpu');
-    try {
-      session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: providers });
-      provider = p;
-      break;
-    } catch (err) {
-      lastError = err;
-      if (p !== 'cpu') opts.logger.warn({ model: manifest.name, provider: p, reason: String((err as Error).message).split('\n')[0] }, 'GAN: provider failed, degrading to the next');
-    }
-  }
-  if (!session) throw new MirrorError('MIRROR_ERR_MODEL_FILE', `GAN model ${manifest.name}: ${entry.path} is not a loadable ONNX model: ${String((lastError as Error)?.message).split('\n')[0]}`);
-  const s: ort.InferenceSession = session;
-  try {
-    checkGraph(s, manifest);
-  } catch (err) {
-    await s.release();
-    throw err;
+      executionProviders.push({ name: 'tensorrt', deviceId: 0 }, { name: 'cuda', deviceId: 0 });
+    } else if (p === 'cuda') executionProviders.push({ name: 'cuda', deviceId: 0 });
+    executionProviders.push('cpu');
+    attempts.push({ provider: p, executionProviders });
   }
   const size = manifest.input.size;
-  const [lo, hi] = manifest.input.range;
-  const scale = (hi - lo) / 255;
+  const worker = new Worker(new URL('./gan-worker.mjs', import.meta.url), {
+    workerData: { bytes, chain: attempts, options: base, tensors: manifest.tensors, size, range: manifest.input.range },
+  });
+  let ready: WorkerReady;
+  try {
+    ready = await new Promise<WorkerReady>((resolve, reject) => {
+      worker.once('message', (m: WorkerReady | WorkerFailed) => (m.type === 'ready' ? resolve(m) : reject(loadError(manifest.name, entry.path, m.failures))));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new MirrorError('MIRROR_ERR_MODEL_FILE', `GAN model ${manifest.name}: its worker thread exited (${code}) before the session opened`)));
+    });
+    for (const f of ready.failures) if (f.provider !== 'cpu') opts.logger.warn({ model: manifest.name, provider: f.provider, reason: f.reason }, 'GAN: provider failed, degrading to the next');
+    checkGraph(ready, manifest);
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+
   const n = size * size;
-  const image = new Float32Array(3 * n);
-  const render = new Float32Array(3 * n);
-  const mask = new Float32Array(n);
-  const names = manifest.tensors;
+  const pending = new Map<number, { resolve: (r: Float32Array) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
   let disposed = false;
-  opts.logger.info({ model: manifest.name, version: manifest.version, backend: `onnx-${provider}`, size, latencyClass: manifest.latencyClass }, 'GAN model loaded');
+  let lastRunMs = 0;
+  const failAll = (err: Error) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('message', (m: WorkerResult) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if ('error' in m) p.reject(new MirrorError('MIRROR_ERR_MODEL_FILE', `GAN model ${manifest.name}: run failed: ${m.error}`));
+    else {
+      lastRunMs = m.ms;
+      p.resolve(m.residual);
+    }
+  });
+  worker.on('error', (err) => failAll(err));
+  worker.on('exit', () => failAll(new MirrorError('MIRROR_ERR_MODEL_FILE', `GAN model ${manifest.name}: its worker thread exited`)));
+  const backend = `onnx-${ready.provider}`;
+  opts.logger.info({ model: manifest.name, version: manifest.version, backend, size, latencyClass: manifest.latencyClass }, 'GAN model loaded');
   return {
     manifest,
-    backend: `onnx-${provider}`,
+    backend,
     size,
-    async refine(bare, rendered, coverage) {
-      if (disposed) throw new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `GAN model ${manifest.name}: run after dispose`);
-      // HWC bytes → NCHW in the model's range.
-      for (let i = 0; i < n; i++) {
-        for (let c = 0; c < 3; c++) {
-          image[c * n + i] = bare[i * 3 + c] * scale + lo;
-          render[c * n + i] = rendered[i * 3 + c] * scale + lo;
-        }
-        mask[i] = coverage[i];
+    get lastRunMs() {
+      return lastRunMs;
+    },
+    refine(bare, render, coverage) {
+      if (disposed) return Promise.reject(new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `GAN model ${manifest.name}: run after dispose`));
+      if (bare.length !== n * 3 || render.length !== n * 3 || coverage.length !== n) {
+        return Promise.reject(new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `GAN model ${manifest.name}: crops must be ${size}x${size}`));
       }
-      const out = await s.run({
-        [names.image]: new ort.Tensor('float32', image, [1, 3, size, size]),
-        [names.render]: new ort.Tensor('float32', render, [1, 3, size, size]),
-        [names.mask]: new ort.Tensor('float32', mask, [1, 1, size, size]),
+      const id = nextId++;
+      return new Promise<Float32Array>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        // Copies: the caller keeps its buffers.
+        worker.postMessage({ id, bare, render, coverage });
       });
-      const refined = out[names.refined].data as Float32Array;
-      const residual = new Float32Array(3 * n);
-      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) residual[i * 3 + c] = (refined[c * n + i] - render[c * n + i]) / scale;
-      return residual;
     },
     dispose() {
       if (disposed) return;
       disposed = true;
-      void s.release().catch(() => {});
+      void worker.terminate().catch(() => {});
     },
   };
 }
 
+function loadError(name: string, file: string, failures: readonly ProviderFailure[]): MirrorError {
+  const last = failures[failures.length - 1];
+  return new MirrorError('MIRROR_ERR_MODEL_FILE', `GAN model ${name}: ${file} is not a loadable ONNX model: ${last ? last.reason : 'no provider tried'}`);
+}
+
 /** The graph's inputs and output match the manifest's names and shapes, or the model is refused naming the tensor. */
-function checkGraph(s: ort.InferenceSession, manifest: GanManifest): void {
+function checkGraph(graph: Pick<WorkerReady, 'inputs' | 'outputs'>, manifest: GanManifest): void {
   const shapes = ganTensorShapes(manifest);
   const fail = (field: string, why: string) => {
     throw new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `GAN model ${manifest.name}: field "${field}": ${why}`);
   };
   for (const key of ['image', 'render', 'mask'] as const) {
     const name = manifest.tensors[key];
-    const i = s.inputNames.indexOf(name);
-    if (i < 0) fail(`tensors.${key}`, `the graph has no input "${name}" (inputs: ${s.inputNames.join(', ')})`);
-    const meta = s.inputMetadata[i];
-    const actual = meta && meta.isTensor ? meta.shape : [];
+    const input = graph.inputs.find((t) => t.name === name);
+    if (!input) fail(`tensors.${key}`, `the graph has no input "${name}" (inputs: ${graph.inputs.map((t) => t.name).join(', ')})`);
+    const actual = input!.shape;
     if (!sameShape(actual, shapes[key])) fail('input.size', `input "${name}" has shape [${actual.join(',')}], the manifest's size ${manifest.input.size} means [${shapes[key].join(',')}]`);
   }
-  if (s.inputNames.length !== 3) fail('tensors', `the graph takes ${s.inputNames.length} inputs, the contract 3 (image, render, mask)`);
-  const o = s.outputNames.indexOf(manifest.tensors.refined);
-  if (o < 0) fail('tensors.refined', `the graph has no output "${manifest.tensors.refined}" (outputs: ${s.outputNames.join(', ')})`);
-  const meta = s.outputMetadata[o];
-  const actual = meta && meta.isTensor ? meta.shape : [];
+  if (graph.inputs.length !== 3) fail('tensors', `the graph takes ${graph.inputs.length} inputs, the contract 3 (image, render, mask)`);
+  const output = graph.outputs.find((t) => t.name === manifest.tensors.refined);
+  if (!output) fail('tensors.refined', `the graph has no output "${manifest.tensors.refined}" (outputs: ${graph.outputs.map((t) => t.name).join(', ')})`);
+  const actual = output!.shape;
   if (!sameShape(actual, shapes.refined)) fail('input.size', `output "${manifest.tensors.refined}" has shape [${actual.join(',')}], expected [${shapes.refined.join(',')}]`);
 }

@@ -115,6 +115,11 @@ export class GanStage {
     return this.#mode;
   }
 
+  /** A background run is in flight (every-nth mode): frames go on and paste the previous refinement. */
+  get running(): boolean {
+    return this.#inFlight !== null;
+  }
+
   /** Before the renderer: the aligned bare crop of the shopper's face (faces[0]). */
   capture(frame: Frame, faces: readonly Face[]): void {
     this.#pending = null;
@@ -159,6 +164,7 @@ export class GanStage {
   /** Runs the model once; keeps its refinement, its time, and the mode that time calls for. */
   async #run(bare: Uint8Array, render: Uint8Array, coverage: Float32Array): Promise<boolean> {
     const t0 = performance.now();
+    const background = this.#mode === 'every-nth';
     try {
       this.#residual = await this.#model.refine(bare, render, coverage);
     } catch (err) {
@@ -167,7 +173,10 @@ export class GanStage {
       return false;
     }
     this.#runs++;
-    this.#msPerRun += EMA * (performance.now() - t0 - this.#msPerRun);
+    // A frame waits for a run in every-frame mode (all of it counts); a background run is timed on
+    // the model's thread, not by when the frame loop next turned to hear of it.
+    const ms = background ? this.#model.lastRunMs : performance.now() - t0;
+    this.#msPerRun += EMA * (ms - this.#msPerRun);
     this.#schedule('moving average');
     return true;
   }

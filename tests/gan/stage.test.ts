@@ -6,8 +6,9 @@
  *   - the refinement is pasted on the made-up face and changes nothing beyond the paste's reach of
  *     the makeup (byte for byte); how much it changes is printed;
  *   - with the budget below the model's measured time the stage runs the model in the background
- *     on one frame in N: frames go on while it runs (they never wait for it) and reuse the newest
- *     refinement; the per-frame time of the stage and the model's time are printed;
+ *     (its own thread) on one frame in N: frames go on while a run is in flight (they never wait for
+ *     it) and then reuse the newest refinement; the per-frame time of the stage and the model's time
+ *     are printed;
  *   - when even every maxEvery-th frame is too often it turns itself off, says why and leaves the
  *     frame alone.
  */
@@ -123,27 +124,48 @@ describe('GAN stage on held-out faces', () => {
   });
 
   it('budget below the measured time: the model runs in the background on one frame in N and frames do not wait for it', async () => {
-    // This machine's time per run first (a generous budget), then a budget a third of it.
-    const probe = await GanStage.start(await open(), { budgetMs: 10_000, maxEvery: 30, logger: quiet });
+    // This machine's time per run first (a generous budget), then a budget a sixth of it. maxEvery is
+    // out of reach here: turning off is the next test's case, not a load-dependent outcome of this one.
+    const probe = await GanStage.start(await open(), { budgetMs: 10_000, maxEvery: 1000, logger: quiet });
     const measured = probe.health().msPerRun;
     await probe.dispose();
-    const stage = await GanStage.start(await open(), { budgetMs: measured / 3, maxEvery: 30, logger: quiet });
+    const stage = await GanStage.start(await open(), { budgetMs: measured / 6, maxEvery: 1000, logger: quiet });
     const h0 = stage.health();
     expect(stage.mode, h0.reason).toBe('every-nth');
     expect(h0.every).toBeGreaterThanOrEqual(2);
+    let id = 0;
     const frameMs: number[] = [];
-    const frames = 3 * h0.every;
-    for (let i = 0; i < frames; i++) frameMs.push((await throughStages(stage, faces[0], i + 1)).ms);
+    const next = async (pf: PhotoFace) => {
+      const r = await throughStages(stage, pf, ++id);
+      frameMs.push(r.ms);
+      return r;
+    };
+    // The first made-up frame starts a run on the model's thread; there is no refinement to paste yet.
+    expect((await next(faces[0])).pasted).toBe(false);
+    expect(stage.running).toBe(true);
+    // Frames go on while it runs: between frames this test has not yielded to the event loop, so the
+    // run's answer cannot have been heard yet; a frame that waited for it would find it finished.
+    expect((await next(faces[0])).pasted).toBe(false);
+    expect(stage.running).toBe(true);
+    expect(stage.health()).toMatchObject({ runs: 0, framesDuringRun: 1 });
+    // Like the daemon's frame loop, turn the event loop between frames until the run is heard of.
+    while (stage.running) {
+      await new Promise((r) => setImmediate(r));
+      if (stage.running) await next(faces[0]);
+    }
+    const h1 = stage.health();
+    expect(h1.runs).toBe(1);
+    // The run's own time moved the schedule; N is now h1.every (still in the background).
+    expect(h1.mode, h1.reason).toBe('every-nth');
+    // Frames after the run paste its refinement on their own landmarks (reused, not re-run), on each
+    // face in turn; the N-th of them starts the next background run.
+    for (let i = 0; i < h1.every; i++) expect((await next(faces[i % faces.length])).pasted, `frame ${id}`).toBe(true);
     await stage.settled();
-    // Frames after a run finished paste its refinement on their own landmarks (reused, not re-run).
-    for (let i = 0; i < 2; i++) frameMs.push((await throughStages(stage, faces[i % faces.length], frames + i + 1)).ms);
     const h = stage.health();
-    console.log(`every ${h.every}: model ${h.msPerRun} ms per run, stage median ${frameMs.sort((a, b) => a - b)[frameMs.length >> 1].toFixed(2)} ms per frame; runs ${h.runs} for ${frameMs.length} frames, reused ${h.reusedFrames}, during a run ${h.framesDuringRun}`);
-    expect(h.runs).toBeGreaterThanOrEqual(1);
-    expect(h.runs).toBeLessThan(frameMs.length);
-    expect(h.framesDuringRun).toBeGreaterThan(0);
-    expect(h.reusedFrames).toBeGreaterThanOrEqual(1);
-    expect(h.reusedFrames).toBe(h.refinedFrames);
+    console.log(`every ${h.every}: model ${h.msPerRun} ms per run (its thread), stage median ${frameMs.sort((a, b) => a - b)[frameMs.length >> 1].toFixed(2)} ms per frame; runs ${h.runs} for ${frameMs.length} frames, reused ${h.reusedFrames}, during a run ${h.framesDuringRun}`);
+    expect(h.runs).toBe(2);
+    expect(h.reusedFrames).toBe(h1.every);
+    expect(h.refinedFrames).toBe(h.reusedFrames);
     await stage.dispose();
   });
 

@@ -1,10 +1,12 @@
 /** Shared by the occlusion tests: framing a shopper from a real photo, and ΔE2000 inside polygons. */
+import path from 'node:path';
 import { converter, differenceCiede2000 } from 'culori';
 import { bundledCatalog, CatalogSlot, parseCatalog, servingCatalog } from '../../device/tryon/catalog.ts';
 import type { Frame } from '../../device/core/frame.ts';
 import type { Box, Face } from '../../device/vision/face.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
+import { repoRoot } from '../helpers/daemon.ts';
 import { cropImage, type loadVision, onlyShopper, readRgb } from '../helpers/vision.ts';
 import { shopperWindow } from '../vision/transform.ts';
 
@@ -25,7 +27,8 @@ export function strongLipstickSlot(): CatalogSlot {
 }
 
 export interface Fixture {
-  mouths: Array<{ file: string; faceBox: Box; what: string; interior: Poly[] }>;
+  /** `lips`: hand-annotated visible lip surface, where the mesh's lip band cannot be trusted to lie on lip. */
+  mouths: Array<{ file: string; faceBox: Box; what: string; interior: Poly[]; lips?: Poly[]; tongueOut?: boolean }>;
   fingers: Array<{ source: string; polygon: Poly; target: { file: string; faceBox: Box; offset: [number, number] }; what: string }>;
   eyes: Array<{ file: string; faceBox: Box; what: string; eyeball: Poly[] }>;
 }
@@ -37,9 +40,12 @@ export interface FramedShopper {
   origin: [number, number];
 }
 
+/** A fixture's photo: a package path (the face-api demo photos) or a path in this repo (tests/fixtures/photos). */
+const photoPath = (file: string): string => (file.startsWith('tests/') ? path.join(repoRoot, file) : file);
+
 /** A camera-like frame of one shopper cut from a photo (as regions.test.ts frames them), with the tracked face. */
 export async function framedShopper(vision: Awaited<ReturnType<typeof loadVision>>, file: string, faceBox: Box, edit?: (image: RgbImage) => RgbImage): Promise<FramedShopper> {
-  let image = await readRgb(file);
+  let image = await readRgb(photoPath(file));
   if (edit) image = edit(image);
   const window = shopperWindow(faceBox);
   const x0 = Math.max(0, Math.round(window.x));

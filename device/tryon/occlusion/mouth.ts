@@ -11,6 +11,10 @@
  *   the skin around the mouth (sampled from a ring just outside the lips) and unlike the lips.
  *   Band pixels that look like that skin are left out of the lip model, so a finger lying across
  *   the band does not become "lip"; a closing fills the few lip-coloured pixels inside a finger.
+ * - A tongue stuck out over the whole lower lip (or a mesh whose upper band lies on the teeth)
+ *   would BE the band's median, and so "lip". When the upper and lower halves of the band disagree
+ *   in colour, the half that looks like the mouth opening (tongue, teeth) is the covered one: the
+ *   lip model is taken from the other half alone.
  */
 import { LIPS_INNER, LIPS_OUTER, interOcular, loop, type Point, type Polygon } from '../../vision/regions.ts';
 import { boxBlur, fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
@@ -22,6 +26,15 @@ import { f32, i32, u8 } from '../frame-arena.ts';
 const LIP_BAND = [0.3, 0.7] as const;
 /** Skin ring used for the skin model: the outer lip line scaled about the mouth centre. */
 const SKIN_RING = [1.25, 1.55] as const;
+/**
+ * The halves of the band disagree when their chromas (a, b: lightness differs between a shaded
+ * upper and a lit lower lip) are this many pooled spreads apart; one half is then the covered one
+ * if it is nearer the opening's colour than the other by this margin (spreads).
+ */
+const HALVES_DISAGREE = 2.5;
+const COVERED_MARGIN = 1.5;
+/** Both lip loops run corner → lower lip → this index (the other corner) → upper lip. */
+const OTHER_CORNER = 10;
 /** Spread floors: lips are shaded (upper lip darker), so lightness is allowed to vary most. */
 const LIP_FLOOR = { L: 6, a: 3, b: 3 };
 const SKIN_FLOOR = { L: 8, a: 3, b: 3 };
@@ -65,8 +78,37 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
   const skin = sampled([scaleLoop(outer, SKIN_RING[1]), scaleLoop(outer, SKIN_RING[0])], SKIN_FLOOR);
   // Band pixels that look like the skin around the mouth are a finger (or the mesh off the lips): not lip.
   const exclude = skin ? { model: skin, within: SKIN_ON_BAND } : undefined;
-  const lip = sampled([lerpLoop(outer, inner, LIP_BAND[0]), lerpLoop(outer, inner, LIP_BAND[1])], LIP_FLOOR, exclude);
-  return { lip, skin };
+  const from = lerpLoop(outer, inner, LIP_BAND[0]);
+  const to = lerpLoop(outer, inner, LIP_BAND[1]);
+  const lip = sampled([from, to], LIP_FLOOR, exclude);
+  const upper = sampled([halfBand(from, to, false)], LIP_FLOOR, exclude);
+  const lower = sampled([halfBand(from, to, true)], LIP_FLOOR, exclude);
+  const opening = sampled([inner], LIP_FLOOR);
+  return { lip: uncoveredLip(lip, upper, lower, opening), skin };
+}
+
+/** The band between loops `from` and `to` on the lower (corner → lower lip → corner) or the upper side. */
+function halfBand(from: Polygon, to: Polygon, lower: boolean): Polygon {
+  const n = from.length;
+  const idx = Array.from({ length: OTHER_CORNER + 1 }, (_, k) => (lower ? k : (OTHER_CORNER + k) % n));
+  return [...idx.map((i) => from[i]), ...idx.reverse().map((i) => to[i])];
+}
+
+/** Chroma distance (a, b) between two models in pooled spreads. */
+function chromaApart(p: ColourModel, q: ColourModel): number {
+  const da = (p.a - q.a) / Math.sqrt((p.sa * p.sa + q.sa * q.sa) / 2);
+  const db = (p.b - q.b) / Math.sqrt((p.sb * p.sb + q.sb * q.sb) / 2);
+  return Math.hypot(da, db);
+}
+
+/** The whole band's model, or one half's when the other half is covered by what fills the opening. */
+function uncoveredLip(band: ColourModel | null, upper: ColourModel | null, lower: ColourModel | null, opening: ColourModel | null): ColourModel | null {
+  if (!band || !upper || !lower || !opening || chromaApart(upper, lower) < HALVES_DISAGREE) return band;
+  const upperToOpening = chromaApart(upper, opening);
+  const lowerToOpening = chromaApart(lower, opening);
+  if (lowerToOpening + COVERED_MARGIN < upperToOpening) return upper;
+  if (upperToOpening + COVERED_MARGIN < lowerToOpening) return lower;
+  return band;
 }
 
 /** Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected. */

@@ -11,6 +11,7 @@ import { IrisModel } from './iris.ts';
 import { PersonSegmenter } from './segmentation.ts';
 import { smoothingFrom } from './smoothing.ts';
 import { chooseMesh, type MeshChoice } from './mesh-choice.ts';
+import type { HostInfo } from './runtime/host.ts';
 
 
 export interface FaceStage {
@@ -52,6 +53,8 @@ export interface FaceStageOptions {
    * one serves when an update fails to load.
    */
   updates?: Partial<Record<string, () => Promise<ResolvedModel>>>;
+  /** The host the mesh timings are cached for (tests: another CPU); probed when absent. */
+  host?: Pick<HostInfo, 'cpuModel' | 'cores' | 'gpu'>;
 }
 
 /** The committed update of `name` if there is one and it loads, else the bundled model on its chosen backend. */
@@ -96,6 +99,8 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
     const { model: meshModel, choice: meshChoice } = await chooseMesh(vision.mesh, vision.attentionMaxCost, {
       load: (name) => loadServing(name, loader, options, logger),
       logger,
+      stateDir: options.stateDir,
+      host: options.host,
     });
     models.push(meshModel);
     const detector = new FaceDetector(detectorModel, { minScore: vision.detectorMinScore });

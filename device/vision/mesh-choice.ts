@@ -11,9 +11,14 @@
  * input. On the 2-core CPU reference the attention mesh costs ~1.75x: plain.
  * An attention mesh that cannot run on its backend (TF.js WASM lacks its int BatchMatMul) falls
  * back to the plain mesh, pinned or not, and the choice says why.
+ *
+ * The timings are cached per device (mesh-cost-cache.ts): a restart compares the cached costs
+ * and serves the same mesh without re-timing; a mesh update, another backend or host re-times.
  */
 import { fixedInput } from '../../models/fixed-input.ts';
 import type { Logger } from '../core/logger.ts';
+import { meshCostKey, readMeshCosts, writeMeshCosts } from './mesh-cost-cache.ts';
+import { probeHost, type HostInfo } from './runtime/host.ts';
 import type { LoadedModel } from './runtime/runtime.ts';
 
 export const PLAIN_MESH = 'face-mesh';
@@ -37,12 +42,23 @@ export interface MeshChoice {
   /** The most the attention mesh may cost, as a multiple of the plain mesh's time (auto). */
   maxCost: number;
   reason: string;
+  /**
+   * Where the choice came from: the config (pinned), a fallback (the attention mesh cannot run),
+   * costs timed at this start, or costs cached from an earlier start on this device (auto).
+   */
+  source: 'config' | 'fallback' | 'timed' | 'cache';
+  /** When the compared costs were measured (auto). */
+  decidedAt?: string;
 }
 
 export interface MeshChoiceDeps {
   /** Loads a mesh model on its chosen backend (a committed update first). */
   load(name: string): Promise<LoadedModel>;
   logger: Logger;
+  /** Where the auto choice's timings are cached (the daemon's state dir). */
+  stateDir: string;
+  /** The host the timings hold for (injectable: tests change it). */
+  host?: Pick<HostInfo, 'cpuModel' | 'cores' | 'gpu'>;
 }
 
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
@@ -82,38 +98,50 @@ async function runsOn(model: LoadedModel): Promise<string | null> {
 
 export async function chooseMesh(mode: MeshMode, maxCost: number, deps: MeshChoiceDeps): Promise<{ model: LoadedModel; choice: MeshChoice }> {
   const { load, logger } = deps;
-  const choose = (model: LoadedModel, cost: MeshChoice['cost'], reason: string, measure?: MeshChoice['measure']) => {
-    const choice: MeshChoice = { mode, serving: model.name, cost, ...(measure && { measure }), maxCost, reason };
+  type Extra = Pick<MeshChoice, 'source'> & Partial<Pick<MeshChoice, 'measure' | 'decidedAt'>>;
+  const choose = (model: LoadedModel, cost: MeshChoice['cost'], reason: string, extra: Extra) => {
+    const choice: MeshChoice = { mode, serving: model.name, cost, maxCost, reason, ...extra };
     logger.info({ ...choice, backend: model.backend }, 'face mesh chosen');
     return { model, choice };
   };
-  if (mode === 'plain') return choose(await load(PLAIN_MESH), {}, 'vision.mesh is "plain"');
+  if (mode === 'plain') return choose(await load(PLAIN_MESH), {}, 'vision.mesh is "plain"', { source: 'config' });
 
   let attention: LoadedModel;
   try {
     attention = await load(ATTENTION_MESH);
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'attention mesh does not load; serving the plain mesh');
-    return choose(await load(PLAIN_MESH), {}, `the attention mesh does not load: ${(err as Error).message.split('\n')[0]}`);
+    return choose(await load(PLAIN_MESH), {}, `the attention mesh does not load: ${(err as Error).message.split('\n')[0]}`, { source: 'fallback' });
   }
   const broken = await runsOn(attention);
   if (broken) {
     attention.dispose();
     logger.error({ backend: attention.backend, err: broken }, 'attention mesh does not run on its backend; serving the plain mesh');
-    return choose(await load(PLAIN_MESH), {}, `the attention mesh does not run on ${attention.backend}: ${broken}`);
+    return choose(await load(PLAIN_MESH), {}, `the attention mesh does not run on ${attention.backend}: ${broken}`, { source: 'fallback' });
   }
-  if (mode === 'attention') return choose(attention, {}, 'vision.mesh is "attention"');
+  if (mode === 'attention') return choose(attention, {}, 'vision.mesh is "attention"', { source: 'config' });
 
   const plain = await load(PLAIN_MESH);
-  const [a, p] = await measureCosts([attention, plain]);
-  const cost = { [ATTENTION_MESH]: a, [PLAIN_MESH]: p };
-  const measure = GPU_BACKEND.test(attention.backend) || GPU_BACKEND.test(plain.backend) ? 'wall' : 'cpu';
+  const key = meshCostKey([attention, plain], deps.host ?? (await probeHost()));
+  const cached = await readMeshCosts(deps.stateDir, key, logger);
+  let timed: { cost: Record<string, MeshCost>; measure: 'cpu' | 'wall'; decidedAt: string };
+  if (cached && cached.cost[ATTENTION_MESH] && cached.cost[PLAIN_MESH]) {
+    timed = cached;
+  } else {
+    const [ta, tp] = await measureCosts([attention, plain]);
+    const measure = GPU_BACKEND.test(attention.backend) || GPU_BACKEND.test(plain.backend) ? 'wall' : 'cpu';
+    timed = { cost: { [ATTENTION_MESH]: ta, [PLAIN_MESH]: tp }, measure, decidedAt: new Date().toISOString() };
+    await writeMeshCosts(deps.stateDir, { v: 1, key, ...timed }, logger);
+  }
+  const { cost, measure, decidedAt } = timed;
+  const [a, p] = [cost[ATTENTION_MESH], cost[PLAIN_MESH]];
   const ratio = measure === 'wall' ? a.wallMs / p.wallMs : a.cpuMs / p.cpuMs;
   const why = `the attention mesh costs ${ratio.toFixed(2)}x the plain mesh in ${measure} time (${attention.backend} vs ${plain.backend})`;
+  const extra: Extra = { source: timed === cached ? 'cache' : 'timed', measure, decidedAt };
   if (ratio <= maxCost) {
     plain.dispose();
-    return choose(attention, cost, `${why} <= ${maxCost}x`, measure);
+    return choose(attention, cost, `${why} <= ${maxCost}x`, extra);
   }
   attention.dispose();
-  return choose(plain, cost, `${why} > ${maxCost}x`, measure);
+  return choose(plain, cost, `${why} > ${maxCost}x`, extra);
 }

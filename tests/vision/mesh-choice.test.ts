@@ -6,13 +6,16 @@
  * With the attention mesh the tracker's landmarks are its 478 points: refined lips and eyes in the
  * mesh's places (what regions.ts reads), irises from the mesh, smoothed like the plain mesh.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../device/config/load.ts';
-import { createFaceStage, type FaceStage } from '../../device/vision/face-stage.ts';
+import { createFaceStage, type FaceStage, type FaceStageOptions } from '../../device/vision/face-stage.ts';
+import { MESH_COST_FILE, meshCostKey } from '../../device/vision/mesh-cost-cache.ts';
+import { createModelLoader } from '../../device/vision/runtime/select.ts';
+import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
 import { loop, EYE_RIGHT, LIPS_OUTER } from '../../device/vision/regions.ts';
 import { cropImage, readRgb } from '../helpers/vision.ts';
@@ -23,9 +26,9 @@ const SAMPLE3_FACE = { x: 1075, y: 215, width: 220, height: 299 };
 const stages: FaceStage[] = [];
 let frame: RgbImage;
 
-async function stage(vision: Record<string, unknown>): Promise<FaceStage> {
+async function stage(vision: Record<string, unknown>, options: Partial<FaceStageOptions> = {}): Promise<FaceStage> {
   const config = validateConfig({ vision: { backend: 'onnx', providers: ['cpu'], ...vision } });
-  const s = await createFaceStage(config.vision, quiet, { stateDir: mkdtempSync(path.join(os.tmpdir(), 'mesh-choice-')) });
+  const s = await createFaceStage(config.vision, quiet, { stateDir: mkdtempSync(path.join(os.tmpdir(), 'mesh-choice-')), ...options });
   stages.push(s);
   return s;
 }
@@ -73,7 +76,7 @@ describe('plain or attention mesh, chosen per device', () => {
 
   it('pinned plain: the 468-point mesh, the iris model beside it when iris is on', async () => {
     const s = await stage({ mesh: 'plain', iris: true });
-    expect(s.meshChoice()).toMatchObject({ mode: 'plain', serving: 'face-mesh', reason: 'vision.mesh is "plain"' });
+    expect(s.meshChoice()).toMatchObject({ mode: 'plain', serving: 'face-mesh', reason: 'vision.mesh is "plain"', source: 'config' });
     expect(s.updatable).toEqual(expect.arrayContaining(['face-mesh', 'iris']));
     const face = (await s.tracker.process(frame)).faces[0];
     expect(face.landmarks).toHaveLength(468);
@@ -87,6 +90,7 @@ describe('plain or attention mesh, chosen per device', () => {
     expect(g.cost['attention-mesh']!.cpuMs).toBeGreaterThan(0);
     expect(g.cost['face-mesh']!.wallMs).toBeGreaterThan(0);
     expect(g.measure).toBe('cpu');
+    expect(g.source).toBe('timed');
     expect(g.reason).toMatch(/costs [\d.]+x the plain mesh in cpu time \(onnx-cpu vs onnx-cpu\) <= 20x/);
     // The attention mesh brings the irises: no iris model runs beside it.
     expect(generous.updatable).not.toContain('iris');
@@ -103,6 +107,7 @@ describe('plain or attention mesh, chosen per device', () => {
     const s = await stage({ mesh: 'attention', backend: 'tfjs-wasm' });
     expect(s.meshChoice().serving).toBe('face-mesh');
     expect(s.meshChoice().reason).toMatch(/does not run on tfjs-wasm/);
+    expect(s.meshChoice().source).toBe('fallback');
     expect((await s.tracker.process(frame)).faces[0].landmarks).toHaveLength(468);
   }, 180_000);
 
@@ -110,5 +115,87 @@ describe('plain or attention mesh, chosen per device', () => {
     expect(() => validateConfig({ vision: { mesh: 'fancy' } })).toThrow(/vision\.mesh/);
     expect(() => validateConfig({ vision: { attentionMaxCost: 0.5 } })).toThrow(/vision\.attentionMaxCost/);
     expect(validateConfig({}).vision).toMatchObject({ mesh: 'auto', attentionMaxCost: 1.3 });
+  });
+
+  describe('auto: the timings cached per device, re-timed when a mesh, its backend or the host changes', () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'mesh-cache-'));
+    const onDevice = (vision: Record<string, unknown> = {}, options: Partial<FaceStageOptions> = {}) =>
+      stage({ mesh: 'auto', attentionMaxCost: 1.3, ...vision }, { stateDir, ...options });
+    /** The plain mesh's committed update: `version` and the files of `variant`, on ONNX Runtime like the bundled one. */
+    const meshUpdate = (version: string, variant: 'fp32' | 'fp16' = 'fp32') => async (): Promise<ResolvedModel> => {
+      const m = await resolveModel('face-mesh', undefined, 'onnx', variant);
+      return { ...m, manifest: { ...m.manifest, version } };
+    };
+    let first: ReturnType<FaceStage['meshChoice']>;
+
+    it('a restart serves the same mesh from the cached costs, not re-timed; the cost limit is applied to them afresh', async () => {
+      first = (await onDevice()).meshChoice();
+      expect(first.source).toBe('timed');
+      const file = JSON.parse(readFileSync(path.join(stateDir, MESH_COST_FILE), 'utf8')) as { cost: unknown; key: string };
+      expect(file.cost).toEqual(first.cost);
+      expect(file.key).toContain('onnx-cpu');
+
+      const again = (await onDevice()).meshChoice();
+      // The very numbers measured at the first start (a re-timing would not repeat them to the microsecond).
+      expect(again).toEqual({ ...first, source: 'cache' });
+      // A new limit is compared with the cached costs: no timing needed to change one's mind.
+      const generous = (await onDevice({ attentionMaxCost: 20 })).meshChoice();
+      expect(generous).toMatchObject({ source: 'cache', serving: 'attention-mesh', cost: first.cost, decidedAt: first.decidedAt });
+    }, 240_000);
+
+    it('a mesh update (new version, or other bytes under the same version) is re-timed, then cached in turn', async () => {
+      const bundled = (await onDevice()).modelVersions;
+      expect(bundled['face-mesh'] ?? bundled['attention-mesh']).toBeTruthy();
+      const plainVersion = (await resolveModel('face-mesh', undefined, 'onnx')).manifest.version;
+      const updated = (await onDevice({}, { updates: { 'face-mesh': meshUpdate(`${plainVersion}-ota`) } })).meshChoice();
+      expect(updated.source).toBe('timed');
+      expect(updated.cost).not.toEqual(first.cost);
+      expect((await onDevice({}, { updates: { 'face-mesh': meshUpdate(`${plainVersion}-ota`) } })).meshChoice()).toMatchObject({ source: 'cache', cost: updated.cost });
+      // Same version string, other bytes (the fp16 weights): the file hashes re-time it.
+      const rebuilt = (await onDevice({}, { updates: { 'face-mesh': meshUpdate(`${plainVersion}-ota`, 'fp16') } })).meshChoice();
+      expect(rebuilt.source).toBe('timed');
+    }, 240_000);
+
+    it('another backend for a mesh (the backend autotune chose differently) or another host is re-timed', async () => {
+      const auto = { backend: 'auto' };
+      expect((await onDevice(auto)).meshChoice().source).toBe('timed');
+      expect((await onDevice(auto)).meshChoice().source).toBe('cache');
+      // The backend choice (select.ts's cache) now says the plain mesh runs on the other family.
+      const backendsFile = path.join(stateDir, 'vision-backends.json');
+      const backends = JSON.parse(readFileSync(backendsFile, 'utf8')) as { models: Record<string, { family: string; backend: string; variant: string }> };
+      const plain = backends.models['face-mesh'];
+      const was = plain.backend;
+      plain.family = plain.family === 'onnx' ? 'tfjs' : 'onnx';
+      plain.variant = 'fp32'; // the TF.js graph has float32 only
+      writeFileSync(backendsFile, JSON.stringify(backends));
+      const moved = await onDevice(auto);
+      expect(moved.choices()['face-mesh'].backend).not.toBe(was);
+      expect(moved.meshChoice().source).toBe('timed');
+      expect(moved.meshChoice().reason).toContain(`vs ${moved.choices()['face-mesh'].backend})`);
+      expect((await onDevice(auto)).meshChoice().source).toBe('cache');
+      // The same state dir on another CPU.
+      const elsewhere = await onDevice(auto, { host: { cpuModel: 'Other CPU', cores: 64, gpu: null } });
+      expect(elsewhere.meshChoice().source).toBe('timed');
+    }, 300_000);
+
+    it('the same mesh files on another backend of one family (ONNX CPU vs CUDA, TF.js WASM vs node-gpu) key another timing', async () => {
+      // This box has one backend per family, so the served model is relabelled as the CUDA session of the same file would be.
+      const loader = await createModelLoader({ backend: 'onnx', providers: ['cpu'], precision: 'fp32', stateDir, logger: quiet });
+      const m = await loader.load('face-mesh');
+      const host = { cpuModel: 'cpu', cores: 2, gpu: 'H200' };
+      const onCuda = { name: m.name, version: m.version, manifest: m.manifest, backend: 'onnx-cuda', run: m.run, dispose: m.dispose };
+      expect(meshCostKey([m], host)).not.toBe(meshCostKey([onCuda], host));
+      expect(meshCostKey([m], host)).toBe(meshCostKey([{ ...onCuda, backend: m.backend }], host));
+      m.dispose();
+    }, 60_000);
+
+    it('a malformed cache file (for this very key) is re-timed, not trusted', async () => {
+      expect((await onDevice()).meshChoice().source).toBe('timed');
+      const file = path.join(stateDir, MESH_COST_FILE);
+      const cached = JSON.parse(readFileSync(file, 'utf8')) as { cost: Record<string, unknown> };
+      cached.cost['face-mesh'] = { wallMs: -1 };
+      writeFileSync(file, JSON.stringify(cached));
+      expect((await onDevice()).meshChoice().source).toBe('timed');
+    }, 120_000);
   });
 });

@@ -5,7 +5,7 @@
  *
  *  - A face's frames are analysed every `everyFrames`-th frame (the rest cost one comparison).
  *  - Nothing is sent before a face has been present for `settleMs` (and at least MIN_FRAMES
- *    analysed); then the reading once, and again whenever tone, undertone or face shape change and
+ *    analysed; the message's `faceSince` says since when, on the frames' capture clock); then the reading once, and again whenever tone, undertone or face shape change and
  *    hold for CHANGE_CONFIRM analyses in a row, the tone only once its ITA° is HOLD_DEG past the
  *    boundary (monk.ts monkHolding: a reading on a boundary does not flicker), or when
  *    the catalog or the trends artifact serving changed (other shades to match and suggest). The
@@ -79,7 +79,7 @@ export class AdvisorSession {
     if (!analyse) return false;
     const sample = sampleSkin(image, face);
     if (sample) this.#window.add(sample);
-    if (at - this.#faceSince >= this.#options.settleMs && this.#window.frames >= MIN_FRAMES) this.#maybeSend();
+    if (at - this.#faceSince >= this.#options.settleMs && this.#window.frames >= MIN_FRAMES) this.#maybeSend(this.#faceSince);
     return true;
   }
 
@@ -95,7 +95,7 @@ export class AdvisorSession {
     }
   }
 
-  #message(reading: SkinReading): AdvisorMessage {
+  #message(reading: SkinReading, faceSince: number): AdvisorMessage {
     const catalog = this.#options.catalog();
     return {
       monk: reading.monk,
@@ -106,25 +106,26 @@ export class AdvisorSession {
       skin: reading.skin,
       matches: matchShades(catalog, reading.lab),
       recommendations: recommend(catalog, reading, this.#options.trends()),
+      faceSince,
     };
   }
 
-  #maybeSend(): void {
+  #maybeSend(faceSince: number): void {
     const measured = this.#window.reading();
     if (!measured) return;
     const reading = this.#sent ? { ...measured, monk: monkHolding(measured.ita, this.#sent.monk) } : measured;
     if (this.#sent === null) {
-      this.#send(this.#message(reading));
+      this.#send(this.#message(reading, faceSince));
       return;
     }
     const key = keyOf(reading);
     if (key === keyOf(this.#sent)) {
       this.#pending = null;
-      if (this.#sources() !== this.#sentFrom) this.#send(this.#message(reading));
+      if (this.#sources() !== this.#sentFrom) this.#send(this.#message(reading, faceSince));
       return;
     }
     this.#pending = this.#pending?.key === key ? { key, count: this.#pending.count + 1 } : { key, count: 1 };
-    if (this.#pending.count >= CHANGE_CONFIRM) this.#send(this.#message(reading));
+    if (this.#pending.count >= CHANGE_CONFIRM) this.#send(this.#message(reading, faceSince));
   }
 
   #sources(): string {

@@ -151,6 +151,8 @@ export interface AdvisorMessage {
   matches: Array<{ productId: string; shadeId: string; deltaE: number }>;
   /** Suggestions with the reason in plain words. */
   recommendations: Array<{ productId: string; shadeId: string; reason: string }>;
+  /** Capture time (ms since the epoch) of the first frame of the face the daemon is reading: nothing is sent before it is a second old. */
+  faceSince: number;
 }
 
 /** `null`: nobody is being read (the shopper left); the kiosk hides the advisor. */

@@ -23,7 +23,9 @@ import { demoClipFrames } from './support.ts';
 
 const FACE_FRAMES = 75;
 const AWAY_FRAMES = 60;
-const DEEP_FOUNDATION = { productId: 'northlight-second-skin', shadeId: '120c' };
+const DEEP_FOUNDATION = 'northlight-second-skin';
+/** Deep shades, one per attempt (product.tried is sent once per product and shade in a session). */
+const DEEP_SHADES = ['120c', '110w', '100n'];
 const LIPSTICK = { productId: 'velour-velvet-matte', shadeId: 'classic-red' };
 
 /** Demo frames 1-75 (2.5 s at 30 fps), then 60 frames of an empty grey room (2 s). */
@@ -47,27 +49,28 @@ function writeConfig(config: object): string {
 interface Watched {
   kiosk: TryOnKiosk;
   /** Every frame's capture time and whether it had a face. */
-  frames: Array<{ capturedAt: number; face: boolean }>;
-  advisor: Array<{ at: number; message: AdvisorEventMessage }>;
+  frames: Array<{ capturedAt: number; face: boolean; seq: number }>;
+  /** `seq`: arrival order of frames and advisor messages together (one socket: the order sent). */
+  advisor: Array<{ at: number; message: AdvisorEventMessage; seq: number }>;
 }
 
 async function watch(url: string): Promise<Watched> {
   const kiosk = await connectKiosk(url);
   const watched: Watched = { kiosk, frames: [], advisor: [] };
-  kiosk.socket.on('frame', (f) => watched.frames.push({ capturedAt: f.capturedAt, face: f.faces.length > 0 }));
-  kiosk.socket.on('advisor', (message) => watched.advisor.push({ at: Date.now(), message }));
+  let seq = 0;
+  kiosk.socket.on('frame', (f) => watched.frames.push({ capturedAt: f.capturedAt, face: f.faces.length > 0, seq: seq++ }));
+  kiosk.socket.on('advisor', (message) => watched.advisor.push({ at: Date.now(), message, seq: seq++ }));
   return watched;
 }
 
 /**
- * Capture time of the first frame of the face run that `at` (ms) falls in (a face frame right after
- * a frame without one), or NaN when that run began before this kiosk saw its first frame.
+ * The daemon's `faceSince` is where a face really began: most of the frames this kiosk got that were
+ * captured in the second after it show a face. (The kiosk gets only some of the daemon's frames, so
+ * its own first face frame may come after the daemon's: the face time is the daemon's.)
  */
-function faceRunStart(w: Watched, at: number): number {
-  const before = w.frames.filter((f) => f.capturedAt <= at);
-  let start = NaN;
-  for (let i = 1; i < before.length; i++) if (before[i].face && !before[i - 1].face) start = before[i].capturedAt;
-  return start;
+function facesAfter(w: Watched, faceSince: number): { frames: number; withFace: number } {
+  const after = w.frames.filter((f) => f.capturedAt >= faceSince && f.capturedAt < faceSince + 1000);
+  return { frames: after.length, withFace: after.filter((f) => f.face).length };
 }
 
 const productTried = (sub: Subscriber) =>
@@ -88,8 +91,10 @@ describe('the advisor event from the real daemon', () => {
       const daemon = await startDaemon({ env: { MIRROR_CONFIG: writeConfig({ mqtt: { url: broker.url, ...addr }, source: `clip:${clip}`, ...extra }) }, timeoutMs: 180_000 });
       return { daemon, events, w: await watch(daemon.url) };
     };
-    // The retailer shares the tone band; the shopper leaves after 1 s without a face.
-    shared = await start({ storeId: 'advisor-store', deviceId: 'advisor-shared' }, { advisor: { shareToneWithEvents: true, leaveMs: 1000 } });
+    // The retailer shares the tone band; the shopper leaves after 1 s without a face. Every face
+    // frame analysed: the minimum of analysed frames is then reached long before the second, so
+    // only the settle time holds the reading back (on a loaded machine at 1 in 5 it alone can).
+    shared = await start({ storeId: 'advisor-store', deviceId: 'advisor-shared' }, { advisor: { shareToneWithEvents: true, leaveMs: 1000, everyFrames: 1 } });
     // Default privacy; the reading outlives a short absence, but not the session (idle after 1 s).
     local = await start({ storeId: 'advisor-store', deviceId: 'advisor-local' }, { advisor: { leaveMs: 60_000 }, session: { idleTimeoutMs: 1000 } });
   }, 400_000);
@@ -106,15 +111,29 @@ describe('the advisor event from the real daemon', () => {
     const { w } = shared;
     await until(() => w.advisor.filter((a) => a.message === null).length >= 1 && w.advisor.filter((a) => a.message !== null).length >= 2 || undefined, { timeoutMs: 120_000, what: 'reading, null, reading' });
     const first = w.advisor.findIndex((a) => a.message !== null);
-    const timed = w.advisor.filter((x) => x.message !== null).map((a) => a.at - faceRunStart(w, a.at)).filter((ms) => !Number.isNaN(ms));
-    console.log(`advisor readings ${timed.map((ms) => ms.toFixed(0)).join(', ')} ms after their face run's first frame was captured`);
-    expect(timed.length).toBeGreaterThan(0);
-    for (const since of timed) expect(since).toBeGreaterThanOrEqual(1000);
+    const readings = w.advisor.filter((x) => x.message !== null).map((a) => ({ at: a.at, faceSince: (a.message as AdvisorMessage).faceSince }));
+    console.log(`advisor readings ${readings.map((r) => (r.at - r.faceSince).toFixed(0)).join(', ')} ms after the daemon first saw the face`);
+    for (const { at, faceSince } of readings) expect(at - faceSince).toBeGreaterThanOrEqual(1000);
+    // Checked where this kiosk was watching already (the first face may predate its connection).
+    const watchedFrom = w.frames[0].capturedAt;
+    const checked = readings.filter((r) => r.faceSince >= watchedFrom);
+    expect(checked.length).toBeGreaterThan(0);
+    for (const { faceSince } of checked) {
+      const seen = facesAfter(w, faceSince);
+      expect(seen.frames).toBeGreaterThan(0);
+      expect(seen.withFace * 2).toBeGreaterThan(seen.frames);
+    }
+    // The daemon decides the null on a frame without a face, one frame in flight: the null comes
+    // right before that frame (or a later one, when this kiosk was still busy). Capture times, not
+    // arrival: a loaded pipeline may deliver the null after the shopper's return was captured.
     const left = w.advisor.find((a, i) => i > first && a.message === null)!;
-    const lastFace = w.frames.filter((f) => f.face && f.capturedAt < left.at).at(-1)!.capturedAt;
-    console.log(`advisor null ${(left.at - lastFace).toFixed(0)} ms after the last frame with a face`);
-    expect(left.at - lastFace).toBeGreaterThanOrEqual(1000);
-    expect(left.at - lastFace).toBeLessThan(4000);
+    const lastFace = w.frames.filter((f) => f.face && f.seq < left.seq).at(-1)!;
+    const decidedOn = w.frames.find((f) => f.seq > left.seq)!;
+    const gone = decidedOn.capturedAt - lastFace.capturedAt;
+    console.log(`advisor null on a frame captured ${gone.toFixed(0)} ms after the last frame with a face`);
+    expect(decidedOn.face).toBe(false);
+    expect(gone).toBeGreaterThanOrEqual(1000);
+    expect(gone).toBeLessThan(4000);
     const reading = w.advisor[first].message as AdvisorMessage;
     expect(reading.monk).toBeGreaterThanOrEqual(1);
     expect(reading.matches).toHaveLength(6);
@@ -127,21 +146,38 @@ describe('the advisor event from the real daemon', () => {
   it('reads the camera, not the render: a deep foundation on the face leaves the reading as it was; the tone band rides on product.tried', async () => {
     const { w, events } = shared;
     const before = w.advisor.find((a) => a.message !== null)!.message as AdvisorMessage;
-    // Choose while a reading is on screen (the tone band is attached only then).
-    await until(() => (w.advisor.at(-1)?.message ? true : undefined), { timeoutMs: 60_000, what: 'a reading on screen' });
-    expect(await w.kiosk.send('tryon:set', { ...DEEP_FOUNDATION, intensity: 1 })).toMatchObject({ ok: true });
-    const setAt = Date.now();
-    const painted = await w.kiosk.frameAfter(setAt, (f) => f.applied.includes(DEEP_FOUNDATION.productId));
-    expect(painted.applied).toContain(DEEP_FOUNDATION.productId);
+    // Choose while a reading is on screen (the tone band is attached only then). The shopper may
+    // leave between the kiosk seeing the reading and the daemon taking the command: that attempt is
+    // told by a null arriving before the command's ack (same socket, in order), and made again.
+    let chosen: { shadeId: string; reading: AdvisorMessage; setAt: number } | null = null;
+    for (const shadeId of DEEP_SHADES) {
+      await until(() => (w.advisor.at(-1)?.message ? true : undefined), { timeoutMs: 60_000, what: 'a reading on screen' });
+      const seen = w.advisor.length;
+      const reading = w.advisor[seen - 1].message as AdvisorMessage;
+      const setAt = Date.now();
+      expect(await w.kiosk.send('tryon:set', { productId: DEEP_FOUNDATION, shadeId, intensity: 1 })).toMatchObject({ ok: true });
+      if (w.advisor.slice(seen).every((a) => a.message !== null)) {
+        chosen = { shadeId, reading, setAt };
+        break;
+      }
+    }
+    expect(chosen, 'a reading on screen when the daemon took the command').not.toBeNull();
+    const { shadeId, reading, setAt } = chosen!;
+    const painted = await w.kiosk.frameAfter(setAt, (f) => f.applied.includes(DEEP_FOUNDATION));
+    expect(painted.applied).toContain(DEEP_FOUNDATION);
     // The next reading made entirely from frames with the foundation on: after the shopper left and came back.
     const nullAt = (await until(() => w.advisor.find((a) => a.at > setAt && a.message === null), { timeoutMs: 60_000, what: 'the shopper leaves' })).at;
     const after = (await until(() => w.advisor.find((a) => a.at > nullAt && a.message !== null), { timeoutMs: 60_000, what: 'the shopper returns' })).message as AdvisorMessage;
-    console.log(`bare: MST ${before.monk} ITA ${before.ita} ${before.undertone}; with the deep foundation painted: MST ${after.monk} ITA ${after.ita} ${after.undertone}`);
-    expect(after.monk).toBe(before.monk);
+    // Bare readings of earlier visits differ by a few degrees (which frames a loaded pipeline keeps
+    // differs per visit); the foundation (ITA° about -60) read even in part would fall far below them.
+    const bare = w.advisor.filter((a) => a.at < setAt && a.message !== null).map((a) => (a.message as AdvisorMessage).ita);
+    console.log(`bare: MST ${before.monk} ITA ${Math.min(...bare)}..${Math.max(...bare)} ${before.undertone}; with the deep foundation painted: MST ${after.monk} ITA ${after.ita} ${after.undertone}`);
+    expect(Math.abs(after.monk - before.monk)).toBeLessThanOrEqual(1);
     expect(after.undertone).toBe(before.undertone);
-    expect(Math.abs(after.ita - before.ita)).toBeLessThan(4);
-    const tried = await until(() => productTried(events).find((d) => d.productId === DEEP_FOUNDATION.productId), { timeoutMs: 30_000, what: 'product.tried' });
-    expect(tried).toMatchObject({ toneBand: toneBandOf(before.monk), undertone: before.undertone });
+    expect(after.ita).toBeGreaterThan(Math.min(...bare) - 4);
+    expect(after.ita).toBeLessThan(Math.max(...bare) + 4);
+    const tried = await until(() => productTried(events).find((d) => d.productId === DEEP_FOUNDATION && d.shadeId === shadeId), { timeoutMs: 30_000, what: 'product.tried' });
+    expect(tried).toMatchObject({ toneBand: toneBandOf(reading.monk), undertone: reading.undertone });
     expect(Object.keys(tried).sort()).toEqual(['productId', 'sessionId', 'shadeId', 'toneBand', 'undertone']);
   }, 240_000);
 

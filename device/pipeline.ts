@@ -1,8 +1,12 @@
 /**
- * The frame loop: source → vision → try-on → encode → transport, one frame in flight.
- * It takes the next frame only after the transport has emitted the last one (the back edge of the
- * flow limiter), so every stage works on the newest frame. A failing stage costs one frame, never
- * the loop.
+ * The frame loop: source → vision → try-on → encode → transport.
+ *
+ * Two frames overlap, no more: while frame N is encoded (libjpeg-turbo on libuv's thread pool)
+ * the loop already runs the CNNs and the renderer on frame N+1 (this thread), so on two cores
+ * the encode no longer adds to the time between frames. Frame N+1 is encoded only once N has been
+ * emitted, so frames leave in order and at most one encode is pending. The loop takes the next
+ * frame from the slot only when it is free to work on it, so every stage still sees the newest
+ * frame (the flow limiter's back edge). A failing stage costs one frame, never the loop.
  */
 import { nowMs } from './core/frame.ts';
 import type { LatestFrameSlot, PooledFrame } from './core/flow-limiter.ts';
@@ -46,6 +50,13 @@ export interface PipelineStages<V extends FaceStageResult = FaceStageResult> {
   emit(frame: EncodedFrame): void;
 }
 
+/** A frame between its render (this thread) and its encode. */
+interface Rendered<V extends FaceStageResult> {
+  seen: V;
+  shown: Shown;
+  applied: string[];
+}
+
 export class Pipeline<V extends FaceStageResult = FaceStageResult> {
   readonly #slot: LatestFrameSlot;
   readonly #stages: PipelineStages<V>;
@@ -71,19 +82,35 @@ export class Pipeline<V extends FaceStageResult = FaceStageResult> {
   }
 
   async #run(): Promise<void> {
+    // The previous frame's encode and emit, still running while this thread works on the next.
+    let encoding: Promise<void> = Promise.resolve();
     for (;;) {
       const frame = await this.#slot.take();
-      if (!frame) return;
-      await this.#process(frame);
+      if (!frame) break;
+      const rendered = await this.#render(frame);
+      // Bounded overlap: this frame's encode waits for the last one to be emitted.
+      await encoding;
+      if (rendered) encoding = this.#encodeAndEmit(frame, rendered);
     }
+    await encoding;
   }
 
-  async #process(frame: PooledFrame): Promise<void> {
+  /** Vision, framing, try-on and refinement, on this thread; null (frame released) when a stage failed. */
+  async #render(frame: PooledFrame): Promise<Rendered<V> | null> {
     try {
       const seen = await this.#stages.vision(frame);
       const shown: Shown = this.#stages.frame ? await this.#stages.frame(frame, seen) : { frame, faces: seen.faces, segmentation: seen.segmentation };
       const applied = this.#stages.tryOn(shown.frame, shown.faces, shown.segmentation);
       await this.#stages.refine?.(shown.frame);
+      return { seen, shown, applied };
+    } catch (err) {
+      this.#failed(frame, err);
+      return null;
+    }
+  }
+
+  async #encodeAndEmit(frame: PooledFrame, { seen, shown, applied }: Rendered<V>): Promise<void> {
+    try {
       const image = await this.#stages.encode(shown.frame);
       const emittedAt = nowMs();
       this.#stages.emit({
@@ -100,15 +127,19 @@ export class Pipeline<V extends FaceStageResult = FaceStageResult> {
         ...(shown.framing && { framing: shown.framing }),
       });
       this.#stats.recordEmit(frame.capturedAt, emittedAt);
-    } catch (err) {
-      this.#stats.recordStageError();
-      const now = Date.now();
-      if (now - this.#lastErrorLogAt > 5000) {
-        this.#lastErrorLogAt = now;
-        this.#logger.error({ frameId: frame.id, err: (err as Error).stack ?? String(err) }, 'pipeline stage failed; frame dropped');
-      }
-    } finally {
       frame.release();
+    } catch (err) {
+      this.#failed(frame, err);
+    }
+  }
+
+  #failed(frame: PooledFrame, err: unknown): void {
+    frame.release();
+    this.#stats.recordStageError();
+    const now = Date.now();
+    if (now - this.#lastErrorLogAt > 5000) {
+      this.#lastErrorLogAt = now;
+      this.#logger.error({ frameId: frame.id, err: (err as Error).stack ?? String(err) }, 'pipeline stage failed; frame dropped');
     }
   }
 }

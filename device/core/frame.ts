@@ -11,6 +11,19 @@ export interface Frame {
   readonly format: PixelFormat;
   /** Tightly packed rows, width * height * 3 bytes. Stages downstream of try-on may paint into it. */
   readonly data: Buffer;
+  /** The same picture divided by a whole factor, made by the capture child (the CNNs' frame), when it makes one. */
+  readonly reduced?: ReducedFrame;
+}
+
+/**
+ * A frame box-averaged by a whole `factor` (each pixel the mean of a factor x factor block, pixel
+ * centres aligned: point p here is camera point p·factor), rgb24, tightly packed.
+ */
+export interface ReducedFrame {
+  readonly factor: number;
+  readonly width: number;
+  readonly height: number;
+  readonly data: Buffer;
 }
 
 /** What the pipeline emits about a frame besides its pixels and faces (also the kiosk's wire form). */

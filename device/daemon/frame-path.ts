@@ -11,7 +11,9 @@ import type { Logger } from '../core/logger.ts';
 import type { PipelineStats } from '../core/pipeline-stats.ts';
 import { createJpegEncoder } from '../encode/jpeg-encoder.ts';
 import { Pipeline } from '../pipeline.ts';
-import { createSource } from '../source/index.ts';
+import { createSource, type CaptureSettings } from '../source/index.ts';
+import { uprightSize } from '../framing/geometry.ts';
+import { visionFactor } from '../framing/resample.ts';
 import type { FrameSource } from '../source/source.ts';
 import type { SessionTracker } from '../telemetry/events.ts';
 import type { KioskServer } from '../transport/kiosk-server.ts';
@@ -158,6 +160,16 @@ export function framingStage(config: MirrorConfig, vision: FaceStage, glass?: ()
   );
 }
 
+/**
+ * The capture as config.capture asks for it; with framing on, the capture child also delivers the
+ * CNNs' small frame (the factor framing's see() would reduce by), so the pipeline need not.
+ */
+export function captureSettings(config: MirrorConfig): CaptureSettings {
+  if (!config.framing.enabled) return config.capture;
+  const upright = uprightSize(config.capture, config.capture.rotation);
+  return { ...config.capture, reduceBy: visionFactor(upright, config.framing.visionMaxSide) };
+}
+
 export async function startFrameSource(
   config: MirrorConfig,
   outputs: { slot: LatestFrameSlot; ladder: DegradationLadder; kiosk: KioskServer },
@@ -165,7 +177,7 @@ export async function startFrameSource(
   logger: Logger,
 ): Promise<FrameSource> {
   const { slot, ladder, kiosk } = outputs;
-  const source = createSource(config.source, config.capture, logger);
+  const source = createSource(config.source, captureSettings(config), logger);
   await source.start(
     (frame) => slot.offer(frame),
     (status) => {

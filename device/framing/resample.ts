@@ -4,7 +4,7 @@
  * when it is shown 1:1, resampled by libvips otherwise), and the person mask moved onto the crop.
  */
 import sharp from 'sharp';
-import type { Frame, Size } from '../core/frame.ts';
+import type { Frame, ReducedFrame, Size } from '../core/frame.ts';
 import type { PersonMask } from '../vision/segmentation.ts';
 import type { Rect } from './geometry.ts';
 
@@ -13,13 +13,24 @@ export function visionFactor(frame: Size, maxSide: number): number {
   return Math.max(1, Math.ceil(Math.max(frame.width, frame.height) / maxSide));
 }
 
-/** Reusable byte buffers, grown when a larger size is asked for (one frame in flight at a time). */
+/**
+ * Reusable byte buffers, grown when a larger size is asked for, handed out in turn from `ways`
+ * buffers: the pipeline encodes frame N while it cuts frame N+1 (pipeline.ts), so a buffer is
+ * taken again only `ways` frames later.
+ */
 export class Scratch {
-  #buffer = Buffer.alloc(0);
+  readonly #buffers: Buffer[];
+  #next = 0;
+
+  constructor(ways = 2) {
+    this.#buffers = Array.from({ length: ways }, () => Buffer.alloc(0));
+  }
 
   take(bytes: number): Buffer {
-    if (this.#buffer.length < bytes) this.#buffer = Buffer.allocUnsafe(bytes);
-    return this.#buffer.subarray(0, bytes);
+    const i = this.#next;
+    this.#next = (i + 1) % this.#buffers.length;
+    if (this.#buffers[i].length < bytes) this.#buffers[i] = Buffer.allocUnsafe(bytes);
+    return this.#buffers[i].subarray(0, bytes);
   }
 }
 
@@ -36,6 +47,11 @@ export async function downscale(frame: Frame, factor: number): Promise<Frame> {
   const src = frame.width === width * factor && frame.height === height * factor ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }) : sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }).extract({ left: 0, top: 0, width: width * factor, height: height * factor });
   const data = await src.resize(width, height, { kernel: 'linear', fit: 'fill' }).raw().toBuffer();
   return { id: frame.id, capturedAt: frame.capturedAt, width, height, format: 'rgb24', data };
+}
+
+/** The capture child's reduced copy of `frame` as a frame of its own (same id and capture time). */
+export function reducedFrame(frame: Frame, reduced: ReducedFrame): Frame {
+  return { id: frame.id, capturedAt: frame.capturedAt, width: reduced.width, height: reduced.height, format: 'rgb24', data: reduced.data };
 }
 
 /** The crop as its own frame at `out` size (1:1 copy or a libvips resample). */

@@ -1,8 +1,8 @@
 /**
  * The framing stage as the pipeline runs it, around the vision stage and before the try-on:
  *
- *  1. see(): the CNNs read a small copy of the (high-resolution, upright) frame; what they find is
- *     mapped back to camera pixels. Every `peopleEvery` frames the face detector also scans the
+ *  1. see(): the CNNs read a small copy of the (high-resolution, upright) frame (the capture
+ *     child's, Frame.reduced, when it made one); what they find is mapped back to camera pixels. Every `peopleEvery` frames the face detector also scans the
  *     small frame for people besides the tracked shopper (the tracker only detects when it loses
  *     the track), so the crop widens when a second person steps in.
  *  2. compose(): the crop wanted for those faces, followed smoothly (follow.ts), in the aspect of
@@ -22,7 +22,7 @@ import type { PersonMask } from '../vision/segmentation.ts';
 import { CropFollower, type FollowParams } from './follow.ts';
 import { cameraToImage, displayMagnification, imageToCamera, type FramingTransform, type Point, type Rect, type Rotation, type LensDistortion } from './geometry.ts';
 import { cropRect, landmarkBox, outputSize, wantedCrop, type FramingPolicy } from './planner.ts';
-import { downscale, cutCrop, maskOnCrop, Scratch, visionFactor } from './resample.ts';
+import { downscale, cutCrop, maskOnCrop, reducedFrame, Scratch, visionFactor } from './resample.ts';
 
 export interface FramingOptions {
   policy: FramingPolicy;
@@ -123,7 +123,8 @@ export function createFramingStage(options: FramingOptions, people?: PeopleDetec
   return {
     async see(frame, vision, prepare) {
       const factor = visionFactor(frame, options.visionMaxSide);
-      const small = await downscale(frame, factor);
+      // The capture child's reduced copy when it made one at this factor; else reduced here.
+      const small = frame.reduced?.factor === factor ? reducedFrame(frame, frame.reduced) : await downscale(frame, factor);
       // With factor 1 the small frame is the frame itself: corrected here, and the crop cut from it.
       prepare(small);
       const result = await vision(small);

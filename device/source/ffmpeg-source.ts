@@ -1,5 +1,8 @@
 /**
- * A capture child (ffmpeg) writing raw rgb24 frames to stdout, cut into preallocated frames.
+ * A capture child (ffmpeg) writing raw rgb24 frames into preallocated frames (frame-channel.ts).
+ * With `reduceBy` it also writes each frame box-averaged by that whole factor to a second pipe
+ * (fd 3): the CNNs' small frame, reduced from the decoded YUV before the RGB conversion, where it
+ * costs the child about a tenth of what reducing the RGB frame costs the pipeline's thread.
  * The supervisor names its failures as Frigate does (child died, no frames for N s) and restarts
  * the child with jittered exponential backoff; a healthy stretch resets the backoff. While the
  * input (camera device or file) is absent it is polled, not spawned for, and the source reports
@@ -10,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { Backoff } from '../core/backoff.ts';
 import { nowMs } from '../core/frame.ts';
 import type { PooledFrame } from '../core/flow-limiter.ts';
+import { openFrameChannel } from './frame-channel.ts';
 import { FramePool } from './frame-pool.ts';
 import type { FrameSource, SourceHealth, SourceLogger, SourceStatus } from './source.ts';
 import { orientFilters, uprightSize, type Orientation } from './orientation.ts';
@@ -21,6 +25,9 @@ import { orientFilters, uprightSize, type Orientation } from './orientation.ts';
  */
 export const RESTART_BACKOFF = { initialMs: 250, maxMs: 1000 } as const;
 export const INPUT_POLL_MS = 250;
+
+/** 8-bit planar YUV in the layouts cameras and clips deliver; negotiation keeps the input's own. */
+const PLANAR_YUV = 'yuv420p|yuvj420p|yuv422p|yuvj422p|yuv444p|yuvj444p';
 
 export interface FfmpegSourceOptions extends Orientation {
   /** e.g. "v4l2:/dev/video0" or "clip:demo.mp4", for logs and /healthz. */
@@ -37,6 +44,8 @@ export interface FfmpegSourceOptions extends Orientation {
   /** Restart the child when no frame arrived for this long. */
   stallMs?: number;
   ffmpegPath?: string;
+  /** Also deliver each frame divided by this whole factor (Frame.reduced); absent or 1: none. */
+  reduceBy?: number;
 }
 
 export function v4l2InputArgs(device: string, width: number, height: number, fps: number): string[] {
@@ -53,6 +62,8 @@ export class FfmpegSource implements FrameSource {
   readonly height: number;
   readonly #options: FfmpegSourceOptions;
   readonly #pool: FramePool;
+  /** The reduced frames' buffers and size, when the child makes them. */
+  readonly #reduced: { pool: FramePool; factor: number; width: number; height: number } | null;
   readonly #backoff = new Backoff(RESTART_BACKOFF);
   #child: ChildProcess | null = null;
   #running = false;
@@ -71,10 +82,30 @@ export class FfmpegSource implements FrameSource {
     this.width = upright.width;
     this.height = upright.height;
     this.#pool = new FramePool(options.width * options.height * 3);
+    const factor = options.reduceBy ?? 1;
+    const reduced = { factor, width: Math.floor(this.width / factor), height: Math.floor(this.height / factor) };
+    this.#reduced = factor > 1 && reduced.width > 0 && reduced.height > 0 ? { ...reduced, pool: new FramePool(reduced.width * reduced.height * 3) } : null;
   }
 
   get description(): string {
-    return `${this.#options.label} (ffmpeg → ${this.width}x${this.height} @${this.#options.fps})`;
+    const reduced = this.#reduced ? ` + ${this.#reduced.width}x${this.#reduced.height}` : '';
+    return `${this.#options.label} (ffmpeg → ${this.width}x${this.height}${reduced} @${this.#options.fps})`;
+  }
+
+  /** ffmpeg's arguments: one raw rgb24 output on stdout, and the reduced one on fd 3 when asked. */
+  #args(): string[] {
+    const { width, height, fps, inputArgs } = this.#options;
+    // The filters stay in the camera's planar YUV (pinned: left alone, ffmpeg would convert to rgb24
+    // at the first scale and crop, turn and reduce three full bytes a pixel); RGB at the outputs.
+    const chain = [`scale=${width}:${height}:force_original_aspect_ratio=increase`, `format=${PLANAR_YUV}`, `crop=${width}:${height}`, `fps=${fps}`, ...orientFilters({ width, height }, this.#options)].join(',');
+    // One frame out per frame in, on each output: the two pipes pair up frame by frame.
+    const raw = (target: string) => ['-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'rawvideo', target];
+    const head = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...inputArgs];
+    const r = this.#reduced;
+    if (!r) return [...head, '-an', '-vf', chain, ...raw('pipe:1')];
+    // Whole blocks only (the top-left factor-multiple), then libswscale's area average: box means.
+    const reduce = `crop=${r.width * r.factor}:${r.height * r.factor}:0:0,scale=${r.width}:${r.height}:flags=area`;
+    return [...head, '-filter_complex', `[0:v]${chain},split=2[full][cnn];[cnn]${reduce}[small]`, '-map', '[full]', ...raw('pipe:1'), '-map', '[small]', ...raw('pipe:3')];
   }
 
   /** PID of the running capture child, for supervision and tests. */
@@ -110,61 +141,65 @@ export class FfmpegSource implements FrameSource {
   }
 
   #spawn(): void {
-    const { width, height, fps, inputArgs } = this.#options;
-    const filters = [`scale=${width}:${height}:force_original_aspect_ratio=increase`, `crop=${width}:${height}`, `fps=${fps}`, ...orientFilters({ width, height }, this.#options)];
-    const args = [
-      '-hide_banner', '-loglevel', 'error', '-nostdin',
-      ...inputArgs,
-      '-an', '-vf', filters.join(','),
-      '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
-    ];
-    const child = spawn(this.#options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#spawnChild().catch((err: unknown) => {
+      // Could not even set up the frame sockets: retried like a child that died at once.
+      this.#fail(`capture child not started: ${(err as Error).message}`);
+      this.#retry();
+    });
+  }
+
+  async #spawnChild(): Promise<void> {
+    const reduced = this.#reduced;
+    // The n-th frame of one stream belongs with the n-th of the other; null: dropped for want of a buffer.
+    const fulls: Array<Buffer | null> = [];
+    const smalls: Array<Buffer | null> = [];
+    const pair = () => {
+      while (fulls.length > 0 && (!reduced || smalls.length > 0)) {
+        const full = fulls.shift()!;
+        const small = reduced ? smalls.shift()! : undefined;
+        if (full && small !== null) this.#emit(full, small);
+        else {
+          if (full) this.#pool.release(full);
+          if (small) reduced!.pool.release(small);
+          this.#health.poolDrops++;
+        }
+      }
+    };
+    const channels = [await openFrameChannel(this.#pool, (b) => (fulls.push(b), pair()))];
+    if (reduced) channels.push(await openFrameChannel(reduced.pool, (b) => (smalls.push(b), pair())));
+    if (!this.#running) {
+      for (const channel of channels) channel.close();
+      return;
+    }
+    const child = spawn(this.#options.ffmpegPath ?? 'ffmpeg', this.#args(), { stdio: ['ignore', channels[0].childEnd, 'pipe', ...(reduced ? [channels[1].childEnd] : [])] });
+    for (const channel of channels) channel.detach();
     this.#child = child;
     this.#lastFrameAt = nowMs();
     this.#options.logger.info({ pid: child.pid, source: this.#options.label }, 'capture child started');
-    const frameBytes = this.#pool.byteLength;
-    let current: Buffer | null = null;
-    let filled = 0;
     let stderrTail = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (!current) {
-          current = this.#pool.acquire();
-          // Every buffer busy: read into a scratch buffer and drop the frame rather than queue it.
-          if (!current) {
-            this.#health.poolDrops++;
-            current = Buffer.allocUnsafe(frameBytes);
-          }
-          filled = 0;
-        }
-        const n = Math.min(frameBytes - filled, chunk.length - offset);
-        chunk.copy(current, filled, offset, offset + n);
-        filled += n;
-        offset += n;
-        if (filled === frameBytes) {
-          this.#emit(current);
-          current = null;
-        }
-      }
-    });
     child.stderr!.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString()).slice(-500);
     });
     child.on('error', (err) => this.#fail(`capture child failed to start: ${err.message}`));
     child.on('exit', (code, signal) => {
       if (this.#child === child) this.#child = null;
-      if (current) this.#pool.release(current);
+      for (const channel of channels) channel.close();
+      for (const b of fulls.splice(0)) if (b) this.#pool.release(b);
+      for (const b of smalls.splice(0)) if (b) reduced!.pool.release(b);
       if (!this.#running) return;
       this.#fail(`capture child exited (code ${code}, signal ${signal})${stderrTail ? `: ${stderrTail.trim()}` : ''}`);
-      const delay = this.#backoff.next();
-      this.#health.restarts++;
-      this.#options.logger.warn({ delayMs: delay, restarts: this.#health.restarts }, 'restarting capture child');
-      this.#restartTimer = setTimeout(() => this.#spawnWhenPresent(), delay);
+      this.#retry();
     });
   }
 
-  #emit(data: Buffer): void {
+  #retry(): void {
+    const delay = this.#backoff.next();
+    this.#health.restarts++;
+    this.#options.logger.warn({ delayMs: delay, restarts: this.#health.restarts }, 'restarting capture child');
+    this.#restartTimer = setTimeout(() => this.#spawnWhenPresent(), delay);
+  }
+
+  #emit(data: Buffer, small?: Buffer): void {
     const now = nowMs();
     // A few seconds of steady frames means the device is healthy again.
     if (this.#health.frames % 150 === 0) this.#backoff.reset();
@@ -172,6 +207,7 @@ export class FfmpegSource implements FrameSource {
     this.#health.frames++;
     if (this.#status?.state !== 'live') this.#setStatus('live', null);
     const pool = this.#pool;
+    const r = this.#reduced;
     let released = false;
     this.#onFrame?.({
       id: this.#nextId++,
@@ -180,9 +216,12 @@ export class FfmpegSource implements FrameSource {
       height: this.height,
       format: 'rgb24',
       data,
+      ...(r && small && { reduced: { factor: r.factor, width: r.width, height: r.height, data: small } }),
       release: () => {
-        if (!released) pool.release(data);
+        if (released) return;
         released = true;
+        pool.release(data);
+        if (r && small) r.pool.release(small);
       },
     });
   }

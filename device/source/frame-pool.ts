@@ -5,8 +5,11 @@ export class FramePool {
   #allocated = 0;
   readonly #limit: number;
 
-  /** `limit` buffers at most; the slot (1 waiting) and the pipeline (1 in flight) need 2, the source 1 more. */
-  constructor(byteLength: number, limit = 4) {
+  /**
+   * `limit` buffers at most: the slot (1 waiting) and the pipeline (2 in flight: one rendered, one
+   * encoded) need 3, the source 1 more to fill, and one spare so a late release never drops a frame.
+   */
+  constructor(byteLength: number, limit = 5) {
     this.#byteLength = byteLength;
     this.#limit = limit;
   }

@@ -21,6 +21,8 @@ export interface CaptureSettings {
   rotation?: Rotation;
   /** Radial distortion undone by ffmpeg sources. */
   lens?: LensDistortion;
+  /** ffmpeg sources also deliver each frame divided by this whole factor (Frame.reduced: the CNNs' frame). */
+  reduceBy?: number;
 }
 
 /** `auto` picks the camera when one is plugged in, else the bundled demo clip. */
@@ -33,15 +35,15 @@ export function createSource(spec: string, capture: CaptureSettings, logger: Sou
   const resolved = resolveSourceSpec(spec);
   const [kind, ...rest] = resolved.split(':');
   const target = rest.join(':');
-  const { width, height, fps, rotation, lens } = capture;
+  const { width, height, fps, rotation, lens, reduceBy } = capture;
   switch (kind) {
     case 'clip': {
       if (!existsSync(target)) throw new MirrorError('MIRROR_ERR_SOURCE_SPEC', `source "${spec}": ${target} does not exist`);
       if (statSync(target).isDirectory()) return new ImageFolderSource({ dir: target, width, height, fps, rotation, logger });
-      return new FfmpegSource({ label: resolved, inputArgs: videoFileInputArgs(target), inputPath: target, width, height, fps, rotation, lens, logger });
+      return new FfmpegSource({ label: resolved, inputArgs: videoFileInputArgs(target), inputPath: target, width, height, fps, rotation, lens, reduceBy, logger });
     }
     case 'v4l2':
-      return new FfmpegSource({ label: resolved, inputArgs: v4l2InputArgs(target, width, height, fps), inputPath: target, width, height, fps, rotation, lens, logger });
+      return new FfmpegSource({ label: resolved, inputArgs: v4l2InputArgs(target, width, height, fps), inputPath: target, width, height, fps, rotation, lens, reduceBy, logger });
     case 'webcam':
       return new WebcamSource({ device: target || undefined, width, height, rotation, logger });
     default:

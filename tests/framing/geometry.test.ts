@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { CropFollower, DEFAULT_FOLLOW, type CropState } from '../../device/framing/follow.ts';
 import { displayMagnification, displayToSensor, sensorToDisplay, uprightSize, type FramingTransform, type Rotation } from '../../device/framing/geometry.ts';
 import { cropRect, DEFAULT_POLICY, outputSize, wantedCrop } from '../../device/framing/planner.ts';
+import { cutCrop, Scratch } from '../../device/framing/resample.ts';
+import { createFramingStage } from '../../device/framing/stage.ts';
+import type { Frame } from '../../device/core/frame.ts';
 
 const display = { width: 1080, height: 1920 };
 const policy = { ...DEFAULT_POLICY, display };
@@ -157,5 +160,35 @@ describe('the CNNs’ small frame', () => {
     }
     expect(sx / sw).toBeCloseTo(301.5 / 3, 2);
     expect(sy / sw).toBeCloseTo(601.5 / 3, 2);
+  });
+});
+
+describe('the CNNs’ frame from the capture child, and crop buffers while the last frame encodes', () => {
+  const W = 1080;
+  const H = 1920;
+  const noFaces = { faces: [], detected: false, otherFaces: 0 };
+  const camera = (): Frame => ({ id: 1, capturedAt: 0, width: W, height: H, format: 'rgb24', data: Buffer.alloc(W * H * 3, 200) });
+
+  it('the CNNs read the capture child’s reduced copy when it is at the stage’s factor, else a reduction of the frame', async () => {
+    const stage = createFramingStage({ policy, follow: DEFAULT_FOLLOW, visionMaxSide: 640, peopleEvery: 0, sensor: { width: H, height: W }, rotation: 90 });
+    const reduced = { factor: 3, width: 360, height: 640, data: Buffer.alloc(360 * 640 * 3, 7) };
+    const read: Frame[] = [];
+    const vision = async (small: Frame) => (read.push(small), noFaces);
+    await stage.see({ ...camera(), reduced }, vision, () => {});
+    await stage.see({ ...camera(), reduced: { ...reduced, factor: 2 } }, vision, () => {});
+    expect(read[0].data).toBe(reduced.data);
+    expect([read[0].width, read[0].height, read[0].id]).toEqual([360, 640, 1]);
+    // Factor 2 is not the stage's (640 px on the long side needs 3): reduced here from the frame.
+    expect([read[1].width, read[1].height, read[1].data[0]]).toEqual([360, 640, 200]);
+  });
+
+  it('a 1:1 crop is cut into a buffer the previous frame’s crop (still encoding) does not share', async () => {
+    const scratch = new Scratch();
+    const crop = { x: 100, y: 200, width: 700, height: 1244 };
+    const first = await cutCrop(camera(), crop, { width: 700, height: 1244 }, scratch);
+    const second = await cutCrop({ ...camera(), data: Buffer.alloc(W * H * 3, 9) }, crop, { width: 700, height: 1244 }, scratch);
+    expect(first.data[0]).toBe(200);
+    expect(second.data[0]).toBe(9);
+    expect(first.data.buffer).not.toBe(second.data.buffer);
   });
 });

@@ -43,20 +43,38 @@ export interface FramedShopper {
 /** A fixture's photo: a package path (the face-api demo photos) or a path in this repo (tests/fixtures/photos). */
 const photoPath = (file: string): string => (file.startsWith('tests/') ? path.join(repoRoot, file) : file);
 
-/** A camera-like frame of one shopper cut from a photo (as regions.test.ts frames them), with the tracked face. */
-export async function framedShopper(vision: Awaited<ReturnType<typeof loadVision>>, file: string, faceBox: Box, edit?: (image: RgbImage) => RgbImage): Promise<FramedShopper> {
+/**
+ * A camera-like frame of one shopper cut from a photo (as regions.test.ts frames them), with the
+ * tracked face. Everyone else is greyed out unless `bystanders` is set (then the shopper must be
+ * the tracker's first face: the one the try-on stage draws on).
+ */
+export async function framedShopper(
+  vision: Awaited<ReturnType<typeof loadVision>>,
+  file: string,
+  faceBox: Box,
+  edit?: (image: RgbImage) => RgbImage,
+  bystanders = false,
+): Promise<FramedShopper> {
   let image = await readRgb(photoPath(file));
   if (edit) image = edit(image);
   const window = shopperWindow(faceBox);
   const x0 = Math.max(0, Math.round(window.x));
   const y0 = Math.max(0, Math.round(window.y));
-  const crop = onlyShopper(cropImage(image, window), { ...faceBox, x: faceBox.x - x0, y: faceBox.y - y0 });
+  const box = { ...faceBox, x: faceBox.x - x0, y: faceBox.y - y0 };
+  const crop = bystanders ? cropImage(image, window) : onlyShopper(cropImage(image, window), box);
   const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
   const { faces } = await tracker.process(crop);
-  if (faces.length !== 1) throw new Error(`${file}: expected one tracked face, got ${faces.length}`);
+  if (bystanders ? !faces[0] || !covers(faces[0].box, box) : faces.length !== 1) throw new Error(`${file}: the shopper is not the tracked face (${faces.length} faces)`);
   const frame: Frame = { id: 1, capturedAt: 0, width: crop.width, height: crop.height, format: 'rgb24', data: Buffer.from(crop.data) };
   return { frame, faces, origin: [x0, y0] };
 }
+
+/** `face`'s box holds the centre of `box`. */
+const covers = (face: Box, box: Box): boolean => {
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  return cx > face.x && cx < face.x + face.width && cy > face.y && cy < face.y + face.height;
+};
 
 /** Photo polygons moved into frame coordinates. */
 export const shift = (polys: Poly[], [x0, y0]: [number, number]): Poly[] => polys.map((p) => p.map(([x, y]): [number, number] => [x - x0, y - y0]));

@@ -1,0 +1,116 @@
+/**
+ * Hair colour on a real photo with bystanders (face-api sample4: an ash-brown ponytail between two
+ * blonde women whose hair touches hers), through the daemon's try-on stage with the real person
+ * segmentation (which does not tell the three apart): the shopper's hair moves towards the shade,
+ * her face does not change (mean ΔE2000 < 1 over the face, and over the eyes alone: their dark
+ * slits are not skin, yet not hair either) and neither does the bystanders' hair (no pixel changed
+ * by ΔE2000 1 or more: bystanders are never rendered).
+ * Annotations: tests/fixtures/hair.hand.json (its notes say how they were made).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { converter, differenceCiede2000 } from 'culori';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveModel } from '../../models/registry.ts';
+import { bundledCatalog, CatalogSlot } from '../../device/tryon/catalog.ts';
+import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
+import { PersonSegmenter } from '../../device/vision/segmentation.ts';
+import type { PersonMask } from '../../device/vision/segmentation.ts';
+import type { Box } from '../../device/vision/face.ts';
+import { repoRoot } from '../helpers/daemon.ts';
+import { loadVision } from '../helpers/vision.ts';
+import { framedShopper, inside, meanDeltaE, shift, type FramedShopper, type Poly } from './occlusion-helpers.ts';
+
+interface HairFixture {
+  file: string;
+  faceBox: Box;
+  hair: Poly[];
+  face: Poly[];
+  eyes: Poly[];
+  bystanders: Poly[];
+}
+const fixture: HairFixture = JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'hair.hand.json'), 'utf8'));
+
+/** The hair visibly changes (mean ΔE2000), and its chroma closes at least this share of its distance to the shade. */
+const HAIR_CHANGED = 4;
+const TOWARDS = 0.9;
+/** Most of the face pixels that may change by ΔE2000 >= 1. */
+const FACE_TOUCHED = 0.02;
+
+const lab = converter('lab65');
+
+/** Mean distance in the a*b* plane from `target` over the pixels inside `polys`. */
+function meanChromaDistance(data: Uint8Array, width: number, height: number, polys: Poly[], target: { a: number; b: number }): number {
+  let sum = 0;
+  let n = 0;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      if (!inside(polys, x + 0.5, y + 0.5)) continue;
+      const o = (y * width + x) * 3;
+      const c = lab({ mode: 'rgb', r: data[o] / 255, g: data[o + 1] / 255, b: data[o + 2] / 255 });
+      sum += Math.hypot(c.a - target.a, c.b - target.b);
+      n++;
+    }
+  return sum / n;
+}
+
+const deltaE = differenceCiede2000();
+const rgb = (d: Uint8Array, o: number) => ({ mode: 'rgb' as const, r: d[o] / 255, g: d[o + 1] / 255, b: d[o + 2] / 255 });
+
+/** Share of the pixels inside `polys` that changed by at least `limit` (ΔE2000). */
+function changedShare(before: Uint8Array, after: Uint8Array, width: number, height: number, polys: Poly[], limit: number): number {
+  let changed = 0;
+  let n = 0;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      if (!inside(polys, x + 0.5, y + 0.5)) continue;
+      const o = (y * width + x) * 3;
+      if (deltaE(rgb(before, o), rgb(after, o)) >= limit) changed++;
+      n++;
+    }
+  return changed / n;
+}
+
+let shot: FramedShopper;
+let person: PersonMask;
+beforeAll(async () => {
+  const vision = await loadVision();
+  shot = await framedShopper(vision, fixture.file, fixture.faceBox, undefined, true);
+  person = await new PersonSegmenter(await vision.runtime.load(await resolveModel('segmentation')), { every: 1 }).segment(shot.frame);
+}, 120_000);
+
+describe('hair colour on sample4 (shopper between two bystanders)', () => {
+  const catalog = bundledCatalog();
+  const product = catalog.products.find((p) => p.category === 'hairColour' && p.shades.some((s) => s.id === 'copper'))!;
+  for (const shadeId of ['copper', 'jet-black']) {
+    it(`${shadeId}: her hair moves towards the shade; her face and the bystanders' hair do not change`, () => {
+      const shade = product.shades.find((s) => s.id === shadeId)!;
+      const frame = { ...shot.frame, data: Buffer.from(shot.frame.data) };
+      const before = shot.frame.data;
+      const applied = createTryOnStage({ selection: () => ({ items: [{ product, shade, intensity: 1 }], compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() })(frame, shot.faces, person);
+      expect(applied).toEqual([product.id]);
+      const target = lab(shade.hex)!;
+      const hair = shift(fixture.hair, shot.origin);
+      const changed = meanDeltaE(before, frame, hair);
+      const towards = { before: meanChromaDistance(before, frame.width, frame.height, hair, target), after: meanChromaDistance(frame.data, frame.width, frame.height, hair, target) };
+      const face = meanDeltaE(before, frame, shift(fixture.face, shot.origin));
+      const eyes = meanDeltaE(before, frame, shift(fixture.eyes, shot.origin));
+      const faceTouched = changedShare(before, frame.data, frame.width, frame.height, shift(fixture.face, shot.origin), 1);
+      const bystanders = shift(fixture.bystanders, shot.origin).map((p) => meanDeltaE(before, frame, [p]));
+      console.log(
+        `${shadeId}: hair ΔE2000 ${changed.mean.toFixed(1)} (${changed.n} px), a*b* distance to the shade ${towards.before.toFixed(1)} -> ${towards.after.toFixed(1)}; ` +
+          `face ΔE2000 ${face.mean.toFixed(2)} (max ${face.max.toFixed(1)}, ${face.n} px, ${(100 * faceTouched).toFixed(2)} % changed by >= 1), eyes ${eyes.mean.toFixed(2)} (${eyes.n} px); bystanders' hair ${bystanders.map((b) => `${b.mean.toFixed(2)} (max ${b.max.toFixed(2)})`).join(', ')}`,
+      );
+      expect(changed.mean).toBeGreaterThan(HAIR_CHANGED);
+      expect(towards.after).toBeLessThan(towards.before * TOWARDS);
+      expect(face.n).toBeGreaterThan(1000);
+      expect(face.mean).toBeLessThan(1);
+      // Beyond the mean: hardly a face pixel visibly changed (a few at the hairline's blurred strands).
+      expect(faceTouched).toBeLessThan(FACE_TOUCHED);
+      expect(eyes.mean).toBeLessThan(1);
+      // Not one pixel of a bystander's hair visibly changed.
+      for (const b of bystanders) expect(b.max).toBeLessThan(1);
+    });
+  }
+});

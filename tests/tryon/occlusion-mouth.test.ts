@@ -21,7 +21,7 @@ import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { LIPS_INNER, LIPS_OUTER, loop } from '../../device/vision/regions.ts';
 import { framedShopper, meanDeltaE, shift, strongLipstickSlot, STRONG_PRODUCT, type Fixture } from './occlusion-helpers.ts';
 
-/** Mean ΔE2000 inside the interior: the issue's bar, and the bar the tongue-out photos meet today (1.73 and 1.61 measured). */
+/** Mean ΔE2000 inside the interior: the issue's bar, and the bar the tongue-out photos meet today (1.75 and 1.61 measured). */
 const ISSUE_BAR = 1;
 const TONGUE_BAR = 2;
 

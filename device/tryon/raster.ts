@@ -19,6 +19,44 @@ export interface CoverageMask {
 
 const SUBROWS = 4;
 
+/** A box within a mask's rect, in rect-relative pixels: columns x0..x1-1, rows y0..y1-1. */
+export interface Span {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * Where `mask` covers more than `threshold`: per row y, its first (lo[y]) and past-last (hi[y])
+ * covered column (lo >= hi: none), found from both ends, so a row costs only its empty part; and
+ * the box of those spans (null when nothing is covered). Per-pixel passes then visit the covered
+ * part of each row only: most of a feathered region's rect is empty around its corners.
+ */
+export function coverageSpans(mask: CoverageMask, threshold: number, lo: Int32Array, hi: Int32Array): Span | null {
+  const { rect, alpha } = mask;
+  const { width, height } = rect;
+  let x0 = width;
+  let x1 = 0;
+  let y0 = height;
+  let y1 = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let a = 0;
+    while (a < width && alpha[row + a] <= threshold) a++;
+    let b = width;
+    if (a < width) while (alpha[row + b - 1] <= threshold) b--;
+    lo[y] = a;
+    hi[y] = b;
+    if (a >= b) continue;
+    if (a < x0) x0 = a;
+    if (b > x1) x1 = b;
+    if (y < y0) y0 = y;
+    y1 = y + 1;
+  }
+  return x0 < x1 ? { x0, y0, x1, y1 } : null;
+}
+
 export function polygonBounds(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, pad: number, limit: { width: number; height: number }): MaskRect | null {
   let minX = Infinity;
   let minY = Infinity;

@@ -128,14 +128,18 @@ function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number, s
   const coarse = boxBlur(fillPolygons(scaled, low), low.width, low.height, feather / s);
   if (shape) for (let i = 0; i < coarse.length; i++) coarse[i] = shape(coarse[i]);
   const alpha = f32(rect.width * rect.height);
-  // Column → coarse position once per call, not per pixel.
+  // Column → coarse position once per call, not per pixel; cellStart[c]: the first column in coarse cell c.
   const cx0 = i32(rect.width);
   const cwx = f32(rect.width);
-  for (let x = 0; x < rect.width; x++) {
+  const cells = low.width - 1;
+  const cellStart = i32(cells + 1).fill(rect.width);
+  for (let x = rect.width - 1; x >= 0; x--) {
     const gx = Math.max(0, (x + 0.5) / s - 0.5);
     cx0[x] = Math.min(low.width - 2, Math.floor(gx));
     cwx[x] = gx - cx0[x];
+    cellStart[cx0[x]] = x;
   }
+  for (let c = cells - 1; c >= 0; c--) cellStart[c] = Math.min(cellStart[c], cellStart[c + 1]);
   const column = f32(low.width);
   for (let y = 0; y < rect.height; y++) {
     const gy = Math.max(0, (y + 0.5) / s - 0.5);
@@ -145,21 +149,27 @@ function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number, s
     const r1 = r0 + low.width;
     for (let c = 0; c < low.width; c++) column[c] = coarse[r0 + c] + wy * (coarse[r1 + c] - coarse[r0 + c]);
     const o = y * rect.width;
-    let x = 0;
-    while (x < rect.width) {
-      const c = cx0[x];
+    // Cells whose two ends agree (the region's flat inside, its empty surround: most of a large
+    // region) are filled, consecutive equal ones in one run; the others are interpolated.
+    let runStart = 0;
+    let runValue = 0;
+    for (let c = 0; c < cells; c++) {
+      const xa = cellStart[c];
+      const xb = cellStart[c + 1];
+      if (xa >= xb) continue;
       const v0 = column[c];
       const dv = column[c + 1] - v0;
+      if (dv === 0 && v0 === runValue) continue;
+      if (runValue !== 0) alpha.fill(runValue, o + runStart, o + xa);
       if (dv === 0) {
-        // Constant over this coarse cell: fill to the end of the cell (and of any equal cells after it).
-        let end = x + 1;
-        while (end < rect.width && column[cx0[end]] === v0 && column[cx0[end] + 1] === v0) end++;
-        if (v0 !== 0) alpha.fill(v0, o + x, o + end);
-        x = end;
+        runStart = xa;
+        runValue = v0;
         continue;
       }
-      for (; x < rect.width && cx0[x] === c; x++) alpha[o + x] = v0 + cwx[x] * dv;
+      runValue = 0;
+      for (let x = xa; x < xb; x++) alpha[o + x] = v0 + cwx[x] * dv;
     }
+    if (runValue !== 0) alpha.fill(runValue, o + runStart, o + rect.width);
   }
   return alpha;
 }

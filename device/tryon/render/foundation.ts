@@ -18,7 +18,7 @@
 import type { Frame } from '../../core/frame.ts';
 import { interOcular } from '../../vision/regions.ts';
 import { SRGB_TO_LINEAR, hexToLinear } from '../colour.ts';
-import type { CoverageMask } from '../raster.ts';
+import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
 import { STYLE_SCHEMAS } from '../catalog/schema.ts';
 import type { AppliedProduct, CategoryRenderer, RenderContext } from './renderer.ts';
 import { f32, i32 } from '../frame-arena.ts';
@@ -44,20 +44,37 @@ const MAX_TONE = 1.35;
 /** At full coverage this much of the blemish band goes (a little always stays: skin is not plastic). */
 const MAX_EVENING = 0.92;
 
+/** The rows' covered spans (coverage above MIN_COVERAGE, what both passes skip below) and their box. */
+interface Spans {
+  lo: Int32Array;
+  hi: Int32Array;
+  box: Span;
+}
+
+function coveredSpans(mask: CoverageMask): Spans | null {
+  const lo = i32(mask.rect.height);
+  const hi = i32(mask.rect.height);
+  const box = coverageSpans(mask, MIN_COVERAGE, lo, hi);
+  return box ? { lo, hi, box } : null;
+}
+
 /**
  * Block sums of coverage-weighted linear RGB and of coverage, over the mask's rect. Blocks of 4 px
  * and more are sampled every other pixel and row: a block average needs no more.
  */
-function blockSums(frame: Frame, mask: CoverageMask, f: number, gw: number, gh: number): Float32Array {
+function blockSums(frame: Frame, mask: CoverageMask, spans: Spans, f: number, gw: number, gh: number): Float32Array {
   const sums = f32(gw * gh * 4);
   const { data, width } = frame;
   const { rect, alpha } = mask;
+  const { lo, hi, box } = spans;
   const step = f >= 4 ? 2 : 1;
   for (let y = 0; y < rect.height; y += step) {
+    if (y < box.y0 || y >= box.y1) continue;
     const row = Math.floor(y / f) * gw;
     const p0 = ((rect.y + y) * width + rect.x) * 3;
     const i0 = y * rect.width;
-    for (let x = 0; x < rect.width; x += step) {
+    // The sampled columns (every `step`-th from the rect's left) within the row's covered span.
+    for (let x = Math.ceil(lo[y] / step) * step; x < hi[y]; x += step) {
       const a = alpha[i0 + x];
       if (a <= MIN_COVERAGE) continue;
       const p = p0 + x * 3;
@@ -71,26 +88,47 @@ function blockSums(frame: Frame, mask: CoverageMask, f: number, gw: number, gh: 
   return sums;
 }
 
-/** Box blur of a 4-channel grid (separable, clamped edges). */
+/**
+ * Box blur of a 4-channel grid (separable, clamped edges). Cells whose window lies inside the grid
+ * are summed without the clamps (the same taps in the same order, so the same sums).
+ */
 function blurGrid(src: Float32Array, gw: number, gh: number, r: number): Float32Array {
   if (r <= 0) return src;
   const tmp = f32(src.length);
   const out = f32(src.length);
   for (let y = 0; y < gh; y++)
-    for (let x = 0; x < gw; x++)
+    for (let x = 0; x < gw; x++) {
+      const inside = x - r >= 0 && x + r < gw;
       for (let c = 0; c < 4; c++) {
         let s = 0;
-        for (let d = -r; d <= r; d++) s += src[(y * gw + Math.min(gw - 1, Math.max(0, x + d))) * 4 + c];
+        if (inside) for (let d = -r, o = (y * gw + x - r) * 4 + c; d <= r; d++, o += 4) s += src[o];
+        else for (let d = -r; d <= r; d++) s += src[(y * gw + Math.min(gw - 1, Math.max(0, x + d))) * 4 + c];
         tmp[(y * gw + x) * 4 + c] = s;
       }
-  for (let y = 0; y < gh; y++)
+    }
+  const stride = gw * 4;
+  for (let y = 0; y < gh; y++) {
+    const inside = y - r >= 0 && y + r < gh;
     for (let x = 0; x < gw; x++)
       for (let c = 0; c < 4; c++) {
         let s = 0;
-        for (let d = -r; d <= r; d++) s += tmp[(Math.min(gh - 1, Math.max(0, y + d)) * gw + x) * 4 + c];
+        if (inside) for (let d = -r, o = ((y - r) * gw + x) * 4 + c; d <= r; d++, o += stride) s += tmp[o];
+        else for (let d = -r; d <= r; d++) s += tmp[(Math.min(gh - 1, Math.max(0, y + d)) * gw + x) * 4 + c];
         out[(y * gw + x) * 4 + c] = s;
       }
+  }
   return out;
+}
+
+/** One channel's factor: the base moved towards `target` by `a`, the blemish band (base / mid) evened by `e`. */
+function channelFactor(base: number, target: number, midSum: number, mw: number, a: number, e: number): number {
+  const bc = Math.max(1e-4, base);
+  const m = mw > 1e-3 ? Math.max(1e-4, midSum / mw) : bc;
+  const moved = bc + a * (target - bc);
+  // Blemishes are a few tens of % off the base; more is a feature's edge (brow, lash), left alone.
+  const tone = Math.min(MAX_TONE, Math.max(MIN_TONE, bc / m));
+  const factor = (moved / bc) * (1 - e + e * tone);
+  return Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, factor));
 }
 
 /** Per-block colour factor (3 channels) at full mask coverage; 1 where the block holds no skin. */
@@ -107,17 +145,9 @@ function blockFactors(mid: Float32Array, base: Float32Array, cells: number, laye
     const bb = base[i * 4 + 2] / bw;
     const mw = mid[i * 4 + 3];
     const shading = (0.2126 * br + 0.7152 * bg + 0.0722 * bb) / meanY;
-    const target = [sr * shading, sg * shading, sb * shading];
-    const b = [br, bg, bb];
-    for (let c = 0; c < 3; c++) {
-      const bc = Math.max(1e-4, b[c]);
-      const m = mw > 1e-3 ? Math.max(1e-4, mid[i * 4 + c] / mw) : bc;
-      const moved = bc + a * (target[c] - bc);
-      // Blemishes are a few tens of % off the base; more is a feature's edge (brow, lash), left alone.
-      const tone = Math.min(MAX_TONE, Math.max(MIN_TONE, bc / m));
-      const factor = (moved / bc) * (1 - e + e * tone);
-      k[i * 3 + c] = Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, factor));
-    }
+    k[i * 3] = channelFactor(br, sr * shading, mid[i * 4], mw, a, e);
+    k[i * 3 + 1] = channelFactor(bg, sg * shading, mid[i * 4 + 1], mw, a, e);
+    k[i * 3 + 2] = channelFactor(bb, sb * shading, mid[i * 4 + 2], mw, a, e);
   }
   return k;
 }
@@ -128,8 +158,9 @@ function blockFactors(mid: Float32Array, base: Float32Array, cells: number, laye
  * (sRGB is within a level of a 2.2 power law for a gain this close to 1), so the per-pixel work
  * is a multiply per channel; the clamped view rounds and clips to 0..255.
  */
-function applyFactors(frame: Frame, mask: CoverageMask, k: Float32Array, f: number, gw: number, gh: number): void {
-  for (let j = 0; j < k.length; j++) k[j] = k[j] ** (1 / 2.2) - 1;
+function applyFactors(frame: Frame, mask: CoverageMask, spans: Spans, k: Float32Array, f: number, gw: number, gh: number): void {
+  // Cells with no skin keep factor 1 (gain 0): most of the grid around the face, spared the power.
+  for (let j = 0; j < k.length; j++) k[j] = k[j] === 1 ? 0 : k[j] ** (1 / 2.2) - 1;
   const out = new Uint8ClampedArray(frame.data.buffer, frame.data.byteOffset, frame.data.length);
   const { width } = frame;
   const { rect, alpha } = mask;
@@ -145,15 +176,19 @@ function applyFactors(frame: Frame, mask: CoverageMask, k: Float32Array, f: numb
     cx1[x] = Math.min(gw - 1, x0 + 1) * 3;
     cwx[x] = gx - x0;
   }
-  for (let y = 0; y < rect.height; y++) {
+  const { lo, hi, box } = spans;
+  for (let y = box.y0; y < box.y1; y++) {
+    const xa = lo[y];
+    const xb = hi[y];
+    if (xa >= xb) continue;
     const gy = Math.min(gh - 1, Math.max(0, (y + 0.5) / f - 0.5));
     const y0 = Math.floor(gy);
     const y1 = Math.min(gh - 1, y0 + 1);
     const wy = gy - y0;
     for (let j = 0; j < gw * 3; j++) row[j] = k[y0 * gw * 3 + j] * (1 - wy) + k[y1 * gw * 3 + j] * wy;
-    let p = ((rect.y + y) * width + rect.x) * 3;
-    let i = y * rect.width;
-    for (let x = 0; x < rect.width; x++, p += 3, i++) {
+    let p = ((rect.y + y) * width + rect.x + xa) * 3;
+    let i = y * rect.width + xa;
+    for (let x = xa; x < xb; x++, p += 3, i++) {
       const a = alpha[i];
       if (a <= MIN_COVERAGE) continue;
       const j0 = cx0[x];
@@ -168,10 +203,12 @@ function applyFactors(frame: Frame, mask: CoverageMask, k: Float32Array, f: numb
 
 /** Lays a covering product over `mask` (gated, read-only); returns false when there is no skin under it. */
 export function coverSkin(frame: Frame, mask: CoverageMask, layer: CoverLayer, faceScale: number): boolean {
+  const spans = coveredSpans(mask);
+  if (!spans) return false;
   const f = Math.min(16, Math.max(2, Math.round(faceScale * BLOCK)));
   const gw = Math.ceil(mask.rect.width / f);
   const gh = Math.ceil(mask.rect.height / f);
-  const sums = blockSums(frame, mask, f, gw, gh);
+  const sums = blockSums(frame, mask, spans, f, gw, gh);
   let total = 0;
   let lum = 0;
   for (let i = 0; i < gw * gh; i++) {
@@ -182,7 +219,7 @@ export function coverSkin(frame: Frame, mask: CoverageMask, layer: CoverLayer, f
   const mid = blurGrid(sums, gw, gh, 1);
   const base = blurGrid(sums, gw, gh, Math.max(2, Math.round((faceScale * BASE_RADIUS) / f)));
   const k = blockFactors(mid, base, gw * gh, layer, Math.max(1e-4, lum / total));
-  applyFactors(frame, mask, k, f, gw, gh);
+  applyFactors(frame, mask, spans, k, f, gw, gh);
   return true;
 }
 

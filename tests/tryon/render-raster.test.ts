@@ -1,0 +1,88 @@
+/**
+ * The rasteriser's fast paths (device/tryon/raster.ts, region-masks.ts) against plain
+ * computations: the covered spans every per-pixel pass walks (foundation visits only them), and the
+ * wide-feather masks that are filled at a coarse resolution and upsampled with flat runs.
+ */
+import { describe, expect, it } from 'vitest';
+import { coverageSpans, fillPolygons, type CoverageMask } from '../../device/tryon/raster.ts';
+import { polygonMask } from '../../device/tryon/region-masks.ts';
+
+/** A mask over a 60x40 rect at (10, 5): an ellipse, a hole row, a fully empty row, a pixel alone. */
+function sample(): CoverageMask {
+  const rect = { x: 10, y: 5, width: 60, height: 40 };
+  const ellipse = Array.from({ length: 48 }, (_, k): [number, number] => [40 + 22 * Math.cos((k * Math.PI) / 24), 24 + 14 * Math.sin((k * Math.PI) / 24)]);
+  const alpha = fillPolygons([ellipse], rect);
+  alpha.fill(0, 20 * 60, 21 * 60);
+  alpha[39 * 60 + 59] = 0.5;
+  return { rect, alpha };
+}
+
+describe('coverageSpans', () => {
+  it('gives each row its first and past-last column above the threshold, and the box of them', () => {
+    const mask = sample();
+    const { width, height } = mask.rect;
+    for (const threshold of [0, 0.003, 0.4]) {
+      const lo = new Int32Array(height);
+      const hi = new Int32Array(height);
+      const box = coverageSpans(mask, threshold, lo, hi);
+      let x0 = width;
+      let x1 = 0;
+      let y0 = height;
+      let y1 = 0;
+      for (let y = 0; y < height; y++) {
+        const covered = [...mask.alpha.subarray(y * width, (y + 1) * width)].flatMap((a, x) => (a > threshold ? [x] : []));
+        if (covered.length === 0) {
+          expect(lo[y], `row ${y} is empty`).toBeGreaterThanOrEqual(hi[y]);
+          continue;
+        }
+        expect([lo[y], hi[y]], `row ${y}`).toEqual([covered[0], covered[covered.length - 1] + 1]);
+        x0 = Math.min(x0, covered[0]);
+        x1 = Math.max(x1, covered[covered.length - 1] + 1);
+        y0 = Math.min(y0, y);
+        y1 = y + 1;
+      }
+      expect(box).toEqual({ x0, y0, x1, y1 });
+      // The lone pixel in the bottom-right corner widens the box to the rect's edge.
+      expect(box!.x1).toBe(width);
+      expect(box!.y1).toBe(height);
+      expect(lo[20]).toBeGreaterThanOrEqual(hi[20]);
+    }
+  });
+
+  it('is null for a mask with nothing above the threshold', () => {
+    const mask: CoverageMask = { rect: { x: 0, y: 0, width: 8, height: 4 }, alpha: new Float32Array(32).fill(0.002) };
+    expect(coverageSpans(mask, 0.003, new Int32Array(4), new Int32Array(4))).toBeNull();
+  });
+});
+
+describe('wide-feather masks (coarse fill, upsampled with flat runs)', () => {
+  const square: Array<[number, number]> = [
+    [100, 80],
+    [300, 80],
+    [300, 240],
+    [100, 240],
+  ];
+  const feather = 20;
+  const mask = polygonMask([square], feather, { width: 640, height: 480 })!;
+  const { rect, alpha } = mask;
+  const at = (x: number, y: number) => alpha[(y - rect.y) * rect.width + (x - rect.x)];
+
+  it('is exactly 1 deep inside and ramps smoothly and monotonically across the edge', () => {
+    for (let y = 80 + 2 * feather; y < 240 - 2 * feather; y += 7) for (let x = 100 + 2 * feather; x < 300 - 2 * feather; x++) expect(at(x, y)).toBe(1);
+    let previous = -1;
+    for (let x = rect.x; x <= 100 + feather + 4; x++) {
+      const v = at(x, 160);
+      expect(v).toBeGreaterThanOrEqual(previous);
+      expect(v - Math.max(0, previous)).toBeLessThan(0.1);
+      previous = v;
+    }
+    // Half covered on the outline itself.
+    expect(at(100, 160)).toBeGreaterThan(0.35);
+    expect(at(100, 160)).toBeLessThan(0.65);
+  });
+
+  it('is the same on both sides of a symmetric shape (every coarse cell interpolated, none skipped)', () => {
+    for (let y = rect.y; y < rect.y + rect.height; y += 3)
+      for (let d = 0; d < rect.width / 2; d += 1) expect(Math.abs(at(200 - 1 - d, y) - at(200 + d, y)), `row ${y}, ±${d}`).toBeLessThan(0.05);
+  });
+});

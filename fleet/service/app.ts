@@ -4,6 +4,7 @@
  * (HTTP, engines, sinks, MQTT, store).
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { AlertEngine } from './alerts/engine.ts';
@@ -16,6 +17,7 @@ import { Enrolment } from './enrol/enrolment.ts';
 import { enrolRoutes } from './enrol/routes.ts';
 import { parseFleetConfig, type FleetConfig, type FleetConfigInput } from './config.ts';
 import { Ingest } from './ingest.ts';
+import { Lease } from './lease.ts';
 import { CommandService, loadCommandKey } from './commands/service.ts';
 import { ArtifactStore, loadTrustedKeys } from './rollouts/artifacts.ts';
 import { RolloutEngine } from './rollouts/engine.ts';
@@ -79,6 +81,8 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     publicUrl: config.publicUrl,
     downloadSecret: config.downloadSecret ?? randomBytes(32).toString('hex'),
     now,
+    // One instance of several ticks the waves: the holder of this lease (id: its MQTT client id, host and pid).
+    lease: new Lease(store.leases, 'rollouts', `${config.mqtt.clientId}@${os.hostname()}:${process.pid}`, config.rollouts.leaseTtlMs, now, log),
   });
   ingest = new Ingest(store, engine, log, now, { holdMs: config.ingest.retryHoldMs, maxAttempts: config.ingest.maxAttempts });
   const commands = new CommandService(store, config.commands, commandKey, log, now);
@@ -116,7 +120,7 @@ export async function createFleetService(input: FleetConfigInput | FleetConfig, 
     closed = true;
     await app.close().catch(() => undefined);
     enrolment?.close();
-    engine.stop();
+    await engine.stop();
     alerts.stop();
     notifier.close();
     await ingest.close().catch(() => undefined);

@@ -63,13 +63,19 @@ export const FleetConfigSchema = z
         stuckTimeoutS: z.number().positive().default(600),
         /** How often the engine looks for stuck jobs and finished waves. */
         tickMs: z.int().min(10).default(1000),
+        /**
+         * With several instances on one database, one holds the rollout lease and ticks; it renews
+         * the lease every tick, and another instance takes over this long after the holder died.
+         */
+        leaseTtlMs: z.int().min(100).default(10_000),
         failureThreshold: z.number().min(0).max(1).default(0.05),
         minDevicesDone: z.int().min(1).default(10),
         waveGrowth: z.number().min(1).max(10).default(2),
         watchSeconds: z.int().min(1).default(60),
       })
       .strict()
-      .default({ stuckTimeoutS: 600, tickMs: 1000, failureThreshold: 0.05, minDevicesDone: 10, waveGrowth: 2, watchSeconds: 60 }),
+      .refine((r) => r.leaseTtlMs >= 2 * r.tickMs, { path: ['leaseTtlMs'], error: 'must be at least twice tickMs (the holder renews it every tick)' })
+      .default({ stuckTimeoutS: 600, tickMs: 1000, leaseTtlMs: 10_000, failureThreshold: 0.05, minDevicesDone: 10, waveGrowth: 2, watchSeconds: 60 }),
     ingest: z
       .object({
         /**

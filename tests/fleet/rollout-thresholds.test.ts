@@ -40,7 +40,7 @@ describe('rollout abort rule at its edges', () => {
     await store.artifacts.putArtifact({ ...ARTIFACT, file: path.join(dir, 'a.bin'), uploadedBy: 'test', uploadedAt: Date.now() });
   });
   afterEach(async () => {
-    engine.stop();
+    await engine.stop();
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -23,6 +23,8 @@ export const opsRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       store: store.db.dialect,
       mqtt: s.connected,
       ingest: { received: s.received, deadLettered: s.deadLettered, retried: s.retried, redelivered: s.redelivered, storeErrors: s.storeErrors },
+      // Whether this instance holds the rollout lease (runs the engine's ticks), and how many it ran.
+      rollouts: deps.engine.leadership(),
     });
   });
 

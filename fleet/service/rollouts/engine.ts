@@ -13,6 +13,12 @@
  * - A device that rolled back or rejected an artifact is never offered it again (Mender's loop).
  * - Devices offline when their wave opens are `queued` and offered on their next birth; they do
  *   not hold a wave back.
+ *
+ * Several instances of the service may share one database. Only the holder of the `rollouts`
+ * lease (lease.ts) ticks (stuck jobs, waves that settled with nobody reporting); device reports,
+ * which the shared-subscription ingest hands to any instance, evaluate where they arrive. Every
+ * rollout transition is a conditional write (from this wave, while running), so two instances
+ * evaluating the same settled wave open the next one once.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import {
@@ -25,6 +31,7 @@ import {
 } from '../../protocol/update.ts';
 import { updateTopic, type DeviceAddress } from '../../protocol/topics.ts';
 import type { FleetConfig } from '../config.ts';
+import type { Lease, LeaseStatus } from '../lease.ts';
 import { Lock } from '../lock.ts';
 import type { ArtifactRow, FleetStore, JobRow, RolloutRow } from '../store/fleet-store.ts';
 import { publicArtifact, type ArtifactStore } from './artifacts.ts';
@@ -40,6 +47,8 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+export type RolloutsConfig = Omit<FleetConfig['rollouts'], 'leaseTtlMs'>;
+
 export interface CreateRolloutInput {
   artifactId: string;
   selector: Selector;
@@ -51,11 +60,14 @@ export interface EngineDeps {
   artifacts: ArtifactStore;
   publish: (topic: string, payload: Buffer) => Promise<void>;
   log: Logger;
-  config: FleetConfig['rollouts'];
+  /** The lease's TTL is the lease's business (app.ts builds it), not the engine's. */
+  config: RolloutsConfig;
   /** Base URL for HTTP downloads; without it `transfer: http` is refused. */
   publicUrl?: string;
   downloadSecret: string;
   now?: () => number;
+  /** With several instances on one database: only this lease's holder ticks. Without: this instance always does. */
+  lease?: Lease;
 }
 
 export class RolloutEngine {
@@ -64,6 +76,8 @@ export class RolloutEngine {
   private readonly now: () => number;
   private readonly lastProgress = new Map<string, number>();
   private readonly pendingEval = new Set<string>();
+  private ticking = false;
+  private ticks = 0;
 
   constructor(private readonly d: EngineDeps) {
     this.now = d.now ?? Date.now;
@@ -71,14 +85,32 @@ export class RolloutEngine {
 
   start(): void {
     this.timer ??= setInterval(() => {
-      this.tick().catch((err) => this.d.log.error({ err: String(err) }, 'rollout tick failed'));
+      if (this.ticking) return; // the previous round (lease + tick) is still running
+      this.ticking = true;
+      this.leadTick()
+        .catch((err) => this.d.log.error({ err: String(err) }, 'rollout tick failed'))
+        .finally(() => (this.ticking = false));
     }, this.d.config.tickMs);
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops ticking and hands the lease over (the next instance need not wait for it to expire). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.d.lease?.release().catch((err) => this.d.log.warn({ err: String(err) }, 'lease release failed; it expires by itself'));
+  }
+
+  /** One round of the timer: a tick, by the lease holder only. */
+  private async leadTick(): Promise<void> {
+    if (this.d.lease && !(await this.d.lease.hold())) return;
+    this.ticks++;
+    await this.tick();
+  }
+
+  /** Whether this instance runs the ticks (holds the lease), and how many it ran. */
+  leadership(): Partial<LeaseStatus> & { leader: boolean; ticks: number } {
+    return { ...(this.d.lease?.status() ?? { leader: this.timer !== undefined }), ticks: this.ticks };
   }
 
   downloadSignature(jobId: string): string {
@@ -137,7 +169,9 @@ export class RolloutEngine {
       const r = await this.mustGet(id);
       if (r.status !== 'running') throw new RolloutError('conflict', `rollout ${id} is ${r.status}, not running`);
       const now = this.now();
-      await this.d.store.rollouts.updateRollout(id, { status: 'paused', statusReason: reason }, now);
+      if (!(await this.d.store.rollouts.updateRollout(id, { status: 'paused', statusReason: reason }, now, { status: 'running' }))) {
+        throw new RolloutError('conflict', `rollout ${id} changed meanwhile; try again`);
+      }
       await this.d.store.auditLog.audit(actor, 'rollout.pause', id, { reason, wave: r.wave }, now);
       return (await this.d.store.rollouts.getRollout(id))!;
     });
@@ -149,7 +183,9 @@ export class RolloutEngine {
       if (r.status !== 'paused') throw new RolloutError('conflict', `rollout ${id} is ${r.status}, not paused`);
       const now = this.now();
       // Resuming acknowledges the failures of the wave that paused it.
-      await this.d.store.rollouts.updateRollout(id, { status: 'running', statusReason: null, resumedWave: r.wave }, now);
+      if (!(await this.d.store.rollouts.updateRollout(id, { status: 'running', statusReason: null, resumedWave: r.wave }, now, { status: 'paused' }))) {
+        throw new RolloutError('conflict', `rollout ${id} changed meanwhile; try again`);
+      }
       await this.d.store.auditLog.audit(actor, 'rollout.resume', id, { wave: r.wave, pausedFor: r.statusReason }, now);
       await this.offerQueuedOnline(id);
       await this.evaluateLocked(id);
@@ -296,9 +332,13 @@ export class RolloutEngine {
     await this.d.publish(updateTopic(j, 'cancel'), Buffer.from(JSON.stringify(msg)));
   }
 
+  /** Offers wave `wave`'s jobs; moving on from `r.wave`, only if no other instance has moved it on first. */
   private async openWave(r: RolloutRow, a: ArtifactRow, wave: number): Promise<void> {
     const now = this.now();
-    if (wave !== r.wave) await this.d.store.rollouts.updateRollout(r.id, { wave }, now);
+    if (wave !== r.wave && !(await this.d.store.rollouts.updateRollout(r.id, { wave }, now, { status: 'running', wave: r.wave }))) {
+      this.d.log.info({ rolloutId: r.id, wave }, 'wave already opened or rollout stopped elsewhere');
+      return;
+    }
     const blocked = await this.d.store.rollouts.blockedDevices(a.id);
     for (const j of await this.d.store.rollouts.jobs(r.id, wave)) {
       if (j.outcome !== 'pending') continue;
@@ -341,7 +381,7 @@ export class RolloutEngine {
       const v = waveVerdict(await this.d.store.rollouts.jobs(id, r.wave), r.options as RolloutOptions, r.wave, r.resumedWave === r.wave);
       const now = this.now();
       if (v.pauseReason !== undefined) {
-        await this.d.store.rollouts.updateRollout(id, { status: 'paused', statusReason: v.pauseReason }, now);
+        if (!(await this.d.store.rollouts.updateRollout(id, { status: 'paused', statusReason: v.pauseReason }, now, { status: 'running', wave: r.wave }))) continue;
         await this.d.store.auditLog.audit('system', 'rollout.auto-pause', id, { wave: r.wave, failures: v.failures, done: v.done }, now);
         this.d.log.warn({ rolloutId: id, wave: r.wave, failures: v.failures, done: v.done }, 'rollout auto-paused');
         return;
@@ -363,7 +403,7 @@ export class RolloutEngine {
       if (r.statusReason !== reason) await this.d.store.rollouts.updateRollout(r.id, { statusReason: reason }, now);
       return;
     }
-    await this.d.store.rollouts.updateRollout(r.id, { status: 'completed', statusReason: null }, now);
+    if (!(await this.d.store.rollouts.updateRollout(r.id, { status: 'completed', statusReason: null }, now, { status: 'running', wave: r.wave }))) return;
     await this.d.store.auditLog.audit('system', 'rollout.complete', r.id, { waves: r.waves }, now);
     this.d.log.info({ rolloutId: r.id }, 'rollout completed');
   }

@@ -33,7 +33,7 @@ export const SETTLED: ReadonlySet<JobOutcome> = new Set(['succeeded', 'failed', 
 export const FAILED: ReadonlySet<JobOutcome> = new Set(['failed', 'timed-out']);
 
 /** The service's defaults, overridden by the push; every value checked, naming the option. */
-export function resolveOptions(input: Partial<RolloutOptions> | undefined, c: FleetConfig['rollouts'], publicUrl: string | undefined): RolloutOptions {
+export function resolveOptions(input: Partial<RolloutOptions> | undefined, c: Omit<FleetConfig['rollouts'], 'leaseTtlMs'>, publicUrl: string | undefined): RolloutOptions {
   const o: RolloutOptions = {
     canaryPercent: 5,
     waveGrowth: c.waveGrowth,

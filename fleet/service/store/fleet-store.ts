@@ -10,6 +10,7 @@ import { DeadLetterRepo } from './dead-letter-repo.ts';
 import { DevicesRepo } from './devices-repo.ts';
 import type { SqlDriver } from './driver.ts';
 import { IngestRepo } from './ingest-repo.ts';
+import { LeasesRepo } from './leases-repo.ts';
 import { RolloutsRepo } from './rollouts-repo.ts';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 import { StatsRepo } from './stats-repo.ts';
@@ -28,6 +29,7 @@ export class FleetStore {
   readonly deadLetters: DeadLetterRepo;
   readonly stats: StatsRepo;
   readonly stores: StoresRepo;
+  readonly leases: LeasesRepo;
 
   constructor(readonly db: SqlDriver) {
     this.messages = new IngestRepo(db);
@@ -39,6 +41,7 @@ export class FleetStore {
     this.deadLetters = new DeadLetterRepo(db);
     this.stats = new StatsRepo(db);
     this.stores = new StoresRepo(db);
+    this.leases = new LeasesRepo(db);
   }
 
   get describe(): string {

@@ -52,11 +52,16 @@ export class RolloutsRepo {
     return rows.map(toRollout);
   }
 
+  /**
+   * Patches a rollout; with `expect`, only while its status and wave are still those (another
+   * instance may have moved it on). Resolves whether the row changed.
+   */
   async updateRollout(
     id: string,
     patch: Partial<Pick<RolloutRow, 'status' | 'statusReason' | 'wave' | 'resumedWave'>>,
     now: number,
-  ): Promise<void> {
+    expect?: Partial<Pick<RolloutRow, 'status' | 'wave'>>,
+  ): Promise<boolean> {
     const sets: string[] = ['updated_at = ?'];
     const vals: SqlValue[] = [now];
     if (patch.status !== undefined) {
@@ -75,7 +80,17 @@ export class RolloutsRepo {
       sets.push('resumed_wave = ?');
       vals.push(patch.resumedWave);
     }
-    await this.db.run(`UPDATE rollouts SET ${sets.join(', ')} WHERE id = ?`, [...vals, id]);
+    const where = ['id = ?'];
+    const wvals: SqlValue[] = [id];
+    if (expect?.status !== undefined) {
+      where.push('status = ?');
+      wvals.push(expect.status);
+    }
+    if (expect?.wave !== undefined) {
+      where.push('wave = ?');
+      wvals.push(expect.wave);
+    }
+    return (await this.db.run(`UPDATE rollouts SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, [...vals, ...wvals])) > 0;
   }
 
   async jobs(rolloutId: string, wave?: number): Promise<JobRow[]> {

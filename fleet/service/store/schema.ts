@@ -4,7 +4,7 @@
  * `seen_messages` is the de-duplication ledger for at-least-once delivery (keyed by msgId).
  * `dead_letters` keeps messages that can never be stored (payload as base64, so any byte survives).
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * Columns added after version 1, as `[table, column, type]`: `init()` adds each one that an
@@ -24,6 +24,8 @@ export const SCHEMA_VERSION = 7;
  *      `alerts` (fleet/service/alerts; UNIQUE `open_key`: one live alert per kind + subject) and the column `devices.degraded` (the metrics' degraded list).
  *      `enrol_tokens`, `device_certs`: one-time enrolment tokens (sha256 only) and the device
  *      certificates the fleet CA issued, with their revocation (fleet/service/enrol).
+ *   8: `leases`: named leases with a holder and an expiry (fleet/service/lease.ts): one instance of
+ *      several runs the rollout engine's ticks.
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, type: string]> = [
   ['devices', 'system_metrics', 'TEXT'],
@@ -249,4 +251,10 @@ CREATE TABLE IF NOT EXISTS device_certs (
   revoke_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS device_certs_device ON device_certs (store_id, device_id);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  acquired_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
 `;

@@ -6,11 +6,14 @@
  *   ssimOutside   SSIM of the refined crop to the bare photo where the render changed nothing
  *                 (farther than the paste reach from any makeup)
  *   detail        high-frequency energy inside the regions: photo, render, refined
+ *   texture       the photo's texture retained, and synthetic detail, inside the regions: render,
+ *                 refined (models/gan/quality.ts)
  *   disc          the trained discriminator's mean patch score (1 = real, 0 = fake; LSGAN) on the
  *                 made-up patches: the bare photo, the render, the refinement
  * Side-by-side PNGs (photo | render | GAN | 4x |GAN − render|) and report.json go to `artifacts`.
  *
- *   tsx models/gan/evaluate.ts [--model DIR] [--out DIR]
+ *   tsx models/gan/evaluate.ts [--model DIR] [--disc FILE] [--looks N] [--out DIR]
+ * (--disc judges a model with another model's discriminator: before / after under the same judge.)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +23,7 @@ import sharp from 'sharp';
 import { pasteWeight } from '../../device/gan/coverage.ts';
 import { openGanModel } from '../../device/gan/gan-model.ts';
 import { REFERENCE_GAN_DIR } from './manifest.ts';
-import { detailEnergy, meanDeltaE, selectWhere, ssim } from './quality.ts';
+import { detailEnergy, meanDeltaE, selectWhere, ssim, texture } from './quality.ts';
 import { facesOf, loadVision, makeSample, rng } from './train/dataset.ts';
 import { readTrainConfig } from './train/prepare-data.ts';
 
@@ -32,8 +35,11 @@ export interface SampleReport {
   /** Mean |refined − render| inside the regions, 8-bit levels. */
   changeInside: number;
   detail: { photo: number; render: number; refined: number };
+  texture: { render: Texture; refined: Texture };
   disc: { photo: number; render: number; refined: number } | null;
 }
+
+type Texture = ReturnType<typeof texture>;
 
 export interface QualityReport {
   model: string;
@@ -51,7 +57,10 @@ async function discScorer(file: string, size: number): Promise<(img: Uint8Array,
   return async (img, coverage) => {
     const x = new Float32Array(3 * n);
     for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[c * n + i] = img[i * 3 + c] / 127.5 - 1;
-    const out = (await s.run({ image: new ort.Tensor('float32', x, [1, 3, size, size]) })).patches;
+    // The conditional discriminator also sees the mask (the regions to judge); an older one only the image.
+    const feeds: Record<string, ort.Tensor> = { image: new ort.Tensor('float32', x, [1, 3, size, size]) };
+    if (s.inputNames.includes('mask')) feeds.mask = new ort.Tensor('float32', Float32Array.from(coverage), [1, 1, size, size]);
+    const out = (await s.run(feeds)).patches;
     const [, , ph, pw] = out.dims;
     const data = out.data as Float32Array;
     const sy = size / ph;
@@ -81,14 +90,14 @@ async function sideBySide(file: string, size: number, tiles: Uint8Array[]): Prom
     .toFile(file);
 }
 
-export async function evaluateHeldOut(opts: { modelDir?: string; artifacts?: string; looks?: number; seed?: number } = {}): Promise<QualityReport> {
+export async function evaluateHeldOut(opts: { modelDir?: string; discriminator?: string; artifacts?: string; looks?: number; seed?: number } = {}): Promise<QualityReport> {
   const modelDir = opts.modelDir ?? REFERENCE_GAN_DIR;
   const config = await readTrainConfig();
   const model = await openGanModel(modelDir, { providers: ['cpu'], stateDir: '/tmp', logger: quiet });
   const size = model.size;
   let disc: Awaited<ReturnType<typeof discScorer>> | null = null;
   try {
-    disc = await discScorer(path.join(modelDir, 'discriminator.onnx'), size);
+    disc = await discScorer(opts.discriminator ?? path.join(modelDir, 'discriminator.onnx'), size);
   } catch {
     disc = null;
   }
@@ -120,6 +129,7 @@ export async function evaluateHeldOut(opts: { modelDir?: string; artifacts?: str
           ssimOutside: ssim(refined, s.bare, size, untouched),
           changeInside: count ? change / count : 0,
           detail: { photo: detailEnergy(s.bare, size, inside), render: detailEnergy(s.render, size, inside), refined: detailEnergy(refined, size, inside) },
+          texture: { render: texture(s.render, s.bare, size, inside), refined: texture(refined, s.bare, size, inside) },
           disc: disc ? { photo: await disc(s.bare, s.coverage), render: await disc(s.render, s.coverage), refined: await disc(refined, s.coverage) } : null,
         });
         if (opts.artifacts) {
@@ -140,6 +150,10 @@ export async function evaluateHeldOut(opts: { modelDir?: string; artifacts?: str
       ssimOutside: avg((s) => s.ssimOutside),
       changeInside: avg((s) => s.changeInside),
       detail: { photo: avg((s) => s.detail.photo), render: avg((s) => s.detail.render), refined: avg((s) => s.detail.refined) },
+      texture: {
+        render: { retained: avg((s) => s.texture.render.retained), synthetic: avg((s) => s.texture.render.synthetic) },
+        refined: { retained: avg((s) => s.texture.refined.retained), synthetic: avg((s) => s.texture.refined.synthetic) },
+      },
       disc: disc ? { photo: avg((s) => s.disc!.photo), render: avg((s) => s.disc!.render), refined: avg((s) => s.disc!.refined) } : null,
     },
   };
@@ -150,7 +164,7 @@ export async function evaluateHeldOut(opts: { modelDir?: string; artifacts?: str
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-  evaluateHeldOut({ modelDir: arg('--model'), artifacts: arg('--out') ?? path.resolve('test-artifacts', 'gan') })
+  evaluateHeldOut({ modelDir: arg('--model'), discriminator: arg('--disc'), looks: Number(arg('--looks') ?? 3), artifacts: arg('--out') ?? path.resolve('test-artifacts', 'gan') })
     .then((r) => console.log(JSON.stringify({ model: r.model, faces: r.faces, samples: r.samples.length, mean: r.mean }, null, 1)))
     .catch((err) => {
       console.error(err);

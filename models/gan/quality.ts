@@ -5,8 +5,14 @@
  *                 averaged over the selected pixels: "unchanged outside the made-up regions".
  *   meanDeltaE    mean CIEDE2000 (culori) between two crops after a 5x5 box blur: the colour the
  *                 shopper chose, judged where texture may legitimately move single pixels.
- *   detailEnergy  mean squared high-pass of luminance (pixel minus its 5x5 box mean): the texture a
- *                 flat render lacks; a refinement that blurs lowers it, one that adds detail raises it.
+ *   detailEnergy  mean squared high-pass of luminance (pixel minus its 5x5 box mean): all the detail,
+ *                 real or not; the classical render ADDS some (hard region edges, drawn shimmer), so
+ *                 a refinement that makes it look real may lower it without blurring.
+ *   texture       the same high-pass split against the bare photo's (the real skin and lip texture
+ *                 under the makeup): `retained` = <hp, hp_photo> / <hp_photo, hp_photo>, the share of
+ *                 the photo's texture present (1 = all of it; a blur falls toward 0, added noise does
+ *                 not raise it); `synthetic` = mean (hp − hp_photo)², detail the photo does not have
+ *                 (the render's hard edges and drawn patterns; a realistic refinement lowers it).
  */
 import { differenceCiede2000, type Rgb } from 'culori';
 
@@ -105,6 +111,30 @@ export function detailEnergy(img: Uint8Array, size: number, select: ArrayLike<nu
   const e = new Float32Array(l.length);
   for (let i = 0; i < l.length; i++) e[i] = (l[i] - m[i]) ** 2;
   return meanOver(e, select);
+}
+
+function highpass(img: Uint8Array, size: number): Float32Array {
+  const l = luma(img, size * size);
+  const m = boxMean(l, size, 2);
+  for (let i = 0; i < l.length; i++) l[i] -= m[i];
+  return l;
+}
+
+export function texture(img: Uint8Array, photo: Uint8Array, size: number, select: ArrayLike<number>): { retained: number; synthetic: number } {
+  const h = highpass(img, size);
+  const p = highpass(photo, size);
+  let dot = 0;
+  let pp = 0;
+  let diff = 0;
+  let n = 0;
+  for (let i = 0; i < h.length; i++)
+    if (select[i] > 0) {
+      dot += h[i] * p[i];
+      pp += p[i] * p[i];
+      diff += (h[i] - p[i]) ** 2;
+      n++;
+    }
+  return { retained: pp > 0 ? dot / pp : NaN, synthetic: n ? diff / n : NaN };
 }
 
 /** 0/1 selection of pixels where `values` passes `test`. */

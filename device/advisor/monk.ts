@@ -10,7 +10,8 @@
  * the same level. The 10 swatches' ITA° fall monotonically (MST 1 ≈ 81°, 5 ≈ 50°, 6 ≈ 11°,
  * 10 ≈ −72°), while their L* does not (MST 3 is lighter than MST 2): a skin reading maps to the MST
  * level whose swatch ITA° is nearest (boundaries half-way between neighbouring swatches), which is
- * the mapping tests/advisor/monk.test.ts prints as a table.
+ * the mapping tests/advisor/analysis.test.ts prints as a table. The advisor's Monk level is not this
+ * mapping (it compresses real photos to MST 5-6: eval:fairness) but tone-estimate.ts's model.
  */
 import { hexToLab } from '../tryon/colour.ts';
 import type { Lab } from './lab.ts';
@@ -44,14 +45,14 @@ export function monkFromIta(ita: number): number {
 
 export const monkFromLab = (lab: Readonly<Lab>): number => monkFromIta(itaOf(lab));
 
-/** ITA° a reading must pass a boundary by before a level already shown changes (hysteresis). */
-export const HOLD_DEG = 3;
+/** Score (tone-estimate.ts, in Monk levels) a reading must pass a level boundary by before a level already shown changes (hysteresis). */
+export const HOLD_LEVELS = 0.25;
 
-/** The level for `ita`, keeping `shown` while `ita` is within HOLD_DEG of the boundary next to it. */
-export function monkHolding(ita: number, shown: number): number {
-  const level = monkFromIta(ita);
+/** The level for `score`, keeping `shown` while `score` is within HOLD_LEVELS of the boundary next to it. */
+export function monkHolding(score: number, shown: number): number {
+  const level = Math.min(10, Math.max(1, Math.round(score)));
   if (Math.abs(level - shown) !== 1) return level;
-  // BOUNDARIES[k] separates level k+1 (above it) from level k+2 (below it).
-  const bound = BOUNDARIES[Math.min(level, shown) - 1];
-  return Math.abs(ita - bound) < HOLD_DEG ? shown : level;
+  // The boundary between two neighbouring levels is half-way between them.
+  const bound = (level + shown) / 2;
+  return Math.abs(score - bound) < HOLD_LEVELS ? shown : level;
 }

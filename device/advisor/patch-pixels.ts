@@ -6,11 +6,14 @@
  */
 import type { RgbImage } from '../vision/image-ops.ts';
 import { regionPolygons, type Point, type Polygon, type RegionName } from '../vision/regions.ts';
+import { SRGB_TO_LINEAR } from '../tryon/colour.ts';
 import { srgbToLab, type Lab } from './lab.ts';
 
 export interface PatchPixels {
   /** L*, a*, b* per sampled pixel, interleaved. */
   lab: Float32Array;
+  /** Linear-light R, G, B (0..1) per sampled pixel, interleaved (channel ratios: tone-estimate.ts). */
+  rgb: Float32Array;
   /** True where any channel is at or above CLIPPED_CODE (a blown highlight: no colour to read). */
   clipped: Uint8Array;
   count: number;
@@ -48,12 +51,13 @@ export function patchPixels(image: RgbImage, landmarks: ReadonlyArray<Point>, re
   y0 = Math.max(0, Math.floor(y0));
   x1 = Math.min(image.width - 1, Math.ceil(x1));
   y1 = Math.min(image.height - 1, Math.ceil(y1));
-  const empty = { lab: new Float32Array(0), clipped: new Uint8Array(0), count: 0 };
+  const empty = { lab: new Float32Array(0), rgb: new Float32Array(0), clipped: new Uint8Array(0), count: 0 };
   if (!(x1 > x0 && y1 > y0)) return empty;
   // The box is about twice the region's area for these shapes.
   const stride = Math.max(1, Math.floor(Math.sqrt(((x1 - x0) * (y1 - y0)) / (2 * target))));
   const max = Math.ceil((x1 - x0 + 1) / stride) * Math.ceil((y1 - y0 + 1) / stride);
   const lab = new Float32Array(max * 3);
+  const rgb = new Float32Array(max * 3);
   const clipped = new Uint8Array(max);
   const px: Lab = [0, 0, 0];
   let n = 0;
@@ -68,8 +72,11 @@ export function patchPixels(image: RgbImage, landmarks: ReadonlyArray<Point>, re
       lab[n * 3] = px[0];
       lab[n * 3 + 1] = px[1];
       lab[n * 3 + 2] = px[2];
+      rgb[n * 3] = SRGB_TO_LINEAR[r];
+      rgb[n * 3 + 1] = SRGB_TO_LINEAR[g];
+      rgb[n * 3 + 2] = SRGB_TO_LINEAR[b];
       clipped[n] = r >= CLIPPED_CODE || g >= CLIPPED_CODE || b >= CLIPPED_CODE ? 1 : 0;
       n++;
     }
-  return { lab: lab.subarray(0, n * 3), clipped: clipped.subarray(0, n), count: n };
+  return { lab: lab.subarray(0, n * 3), rgb: rgb.subarray(0, n * 3), clipped: clipped.subarray(0, n), count: n };
 }

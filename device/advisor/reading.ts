@@ -3,7 +3,9 @@
  * combined into one tone, undertone, face shape and skin metrics, with a confidence.
  *
  * Over frames: the per-channel median of the window's skin CIELAB (a frame with a hand in front or a
- * turned head does not move it), the median of each metric and of each geometry ratio.
+ * turned head does not move it), the median of each metric, of each geometry ratio and of each tone
+ * feature; the Monk level is the tone model's (tone-estimate.ts) on those medians. ITA° is the skin
+ * colour's (what the shade matching and undertone read too).
  * Confidence (0..1) = frames × patches × agreement × steadiness, each 0..1:
  *   frames      analysed frames in the window / SETTLED_FRAMES (capped at 1)
  *   patches     (1 + counted patches) / 5: four counted patches = 1
@@ -16,9 +18,10 @@ import type { Face } from '../vision/face.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
 import { faceShapeOf, type FaceGeometry, type FaceShape } from './face-shape.ts';
 import type { Lab } from './lab.ts';
-import { itaOf, monkFromIta } from './monk.ts';
+import { itaOf } from './monk.ts';
 import { median } from './robust.ts';
 import { sampleSkin, type SkinSample } from './skin-sample.ts';
+import { monkOfScore, toneScore, type ToneFeatures } from './tone-estimate.ts';
 import { undertoneOf, type Undertone } from './undertone.ts';
 
 export interface SkinMetrics {
@@ -30,6 +33,10 @@ export interface SkinMetrics {
 
 export interface SkinReading {
   monk: number;
+  /** The tone model's score (tone-estimate.ts): `monk` is it rounded; the session's hysteresis reads it. */
+  monkScore: number;
+  /** The tone features the score was made from (the window's medians). */
+  tone: ToneFeatures;
   ita: number;
   undertone: Undertone;
   lab: Lab;
@@ -46,9 +53,26 @@ export const WINDOW_FRAMES = 15;
 const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
+/**
+ * The window's tone features: the median of each over the frames that read it; the whites only when
+ * at least half the frames found them (else the skin-only model), so one frame's glint is no white.
+ */
+function toneOf(samples: readonly SkinSample[], lab: Lab): ToneFeatures {
+  const read = samples.flatMap((s) => (s.tone ? [s.tone] : []));
+  const whites = read.filter((t) => t.whitesLogY !== null && t.relBG !== null);
+  const withWhites = whites.length * 2 >= read.length && whites.length > 0;
+  return {
+    ita: read.length ? median(read.map((t) => t.ita)) : itaOf(lab),
+    whitesLogY: withWhites ? median(whites.map((t) => t.whitesLogY!)) : null,
+    relBG: withWhites ? median(whites.map((t) => t.relBG!)) : null,
+  };
+}
+
 function combine(samples: readonly SkinSample[], framesTerm: number): SkinReading {
   const lab = [0, 1, 2].map((c) => median(samples.map((s) => s.lab[c]))) as Lab;
   const ita = itaOf(lab);
+  const tone = toneOf(samples, lab);
+  const score = toneScore(tone);
   const counted = median(samples.map((s) => s.patches.filter((p) => p.dropped === null).length));
   const spread = median(samples.map((s) => s.spread));
   const drift = median(samples.map((s) => Math.hypot(s.lab[0] - lab[0], s.lab[1] - lab[1], s.lab[2] - lab[2])));
@@ -58,7 +82,9 @@ function combine(samples: readonly SkinSample[], framesTerm: number): SkinReadin
   ) as unknown as FaceGeometry;
   const metric = (k: keyof SkinMetrics): number => round(median(samples.map((s) => s[k])), 3);
   return {
-    monk: monkFromIta(ita),
+    monk: monkOfScore(score),
+    monkScore: round(score, 3),
+    tone,
     ita: round(ita, 1),
     undertone: undertoneOf(lab),
     lab: lab.map((v) => round(v, 2)) as Lab,

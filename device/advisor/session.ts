@@ -6,7 +6,7 @@
  *  - A face's frames are analysed every `everyFrames`-th frame (the rest cost one comparison).
  *  - Nothing is sent before a face has been present for `settleMs` (and at least MIN_FRAMES
  *    analysed; the message's `faceSince` says since when, on the frames' capture clock); then the reading once, and again whenever tone, undertone or face shape change and
- *    hold for CHANGE_CONFIRM analyses in a row, the tone only once its ITA° is HOLD_DEG past the
+ *    hold for CHANGE_CONFIRM analyses in a row, the tone only once its score is HOLD_LEVELS past the
  *    boundary (monk.ts monkHolding: a reading on a boundary does not flicker), or when
  *    the catalog or the trends artifact serving changed (other shades to match and suggest). The
  *    matches are those of the skin colour when the reading is sent: small drifts of the colour
@@ -113,7 +113,7 @@ export class AdvisorSession {
   #maybeSend(faceSince: number): void {
     const measured = this.#window.reading();
     if (!measured) return;
-    const reading = this.#sent ? { ...measured, monk: monkHolding(measured.ita, this.#sent.monk) } : measured;
+    const reading = this.#sent ? { ...measured, monk: monkHolding(measured.monkScore, this.#sent.monk) } : measured;
     if (this.#sent === null) {
       this.#send(this.#message(reading, faceSince));
       return;

@@ -34,6 +34,7 @@ import { faceGeometry, type FaceGeometry } from './face-shape.ts';
 import type { Lab } from './lab.ts';
 import { patchPixels, type PatchPixels } from './patch-pixels.ts';
 import { median, orderBy } from './robust.ts';
+import { toneFeatures, type ToneFeatures } from './tone-estimate.ts';
 
 export const TONE_PATCHES = ['cheekRight', 'cheekLeft', 'forehead', 'chin'] as const satisfies readonly RegionName[];
 export type TonePatch = (typeof TONE_PATCHES)[number];
@@ -68,6 +69,8 @@ export interface SkinSample {
   evenness: number;
   underEye: number;
   geometry: FaceGeometry;
+  /** What the Monk level is read from (tone-estimate.ts); null when the face's skin cannot be read. */
+  tone: ToneFeatures | null;
 }
 
 const chroma = (a: number, b: number): number => Math.hypot(a, b);
@@ -177,5 +180,6 @@ export function sampleSkin(image: RgbImage, face: Face): SkinSample | null {
     evenness: clamp01(1 - median(distances) / 20),
     underEye: underEyeOf(image, face, cheekL),
     geometry: faceGeometry(face.landmarks),
+    tone: toneFeatures(image, face, lab),
   };
 }

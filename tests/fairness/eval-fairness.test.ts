@@ -9,8 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate, fitMonotoneMapping, markdownOf, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
-import { itaOf } from '../../device/advisor/monk.ts';
-import { whitesNormalisedIta } from '../../device/tools/fairness-whites.ts';
+import { monkOfScore, toneScore, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
+import { fitToneModel, leastSquares } from '../../device/tools/fairness-fit.ts';
+import { crossHalf } from '../../device/tools/fairness-model.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 
 const DIR = path.join(repoRoot, 'tests', 'fixtures', 'fairness');
@@ -69,8 +70,9 @@ describe('fairness evaluation', () => {
     expect(spearman([1, 1, 2], [1, 2, 3])).toBeCloseTo(0.866, 3);
     const mixed = tableOf([result(2, true, 5), result(5, true, 5), result(8, true, 6)].map((r, i) => ({ ...r, ita: [50, 30, 10][i] })));
     expect(mixed.itaRankCorrelation).toBeCloseTo(1);
-    expect(markdownOf(mixed, 3)).toMatch(/odd rows of labels.json 100 %, even rows 0 %/);
-    expect(markdownOf(mixed, 3)).toMatch(/\| 2 \| 1 \| 100 % \| 100 % \| 0.050 \| 0 % \| 5 \|/);
+    expect(markdownOf(mixed, 3)).toMatch(/\(odd rows 100 %, even rows 0 %\)/);
+    // No features, no held-out column; the swatch reading of ITA° 50 is MST 5, 3 levels off label 2.
+    expect(markdownOf(mixed, 3)).toMatch(/\| 2 \| 1 \| 100 % \| 100 % \| 0.050 \| – \| 0 % \| 0 % \| 5 \|/);
   });
 
   it('the best monotone remapping: deeper for lower ITA, as many faces within +-1 as any monotone mapping allows', () => {
@@ -99,12 +101,23 @@ describe('fairness evaluation', () => {
     expect([t.remapped!.fitOdd.odd, t.remapped!.fitEven.even, t.remapped!.ceiling]).toEqual([1, 1, 1]);
   });
 
-  it('the whites experiment: whites at the reference leave ITA as it is; dim whites (an under-exposed photo) lighten the skin', () => {
-    const skin: [number, number, number] = [60, 15, 20];
-    const atReference = ((50 + 16) / 116) ** 3;
-    expect(whitesNormalisedIta(skin, atReference)).toBeCloseTo(itaOf(skin), 6);
-    expect(whitesNormalisedIta(skin, atReference / 2)).toBeGreaterThan(itaOf(skin) + 2);
-    expect(whitesNormalisedIta(skin, atReference * 2)).toBeLessThan(itaOf(skin) - 2);
+  it('the tone model: least squares recovers a linear law; each half is read by the fit on the other; no whites falls back to ITA alone', () => {
+    expect(leastSquares([[1, 1], [1, 2], [1, 3]], [2, 3, 4]).map((v) => Number(v.toFixed(9)))).toEqual([1, 1]);
+    // Labels made by a known law of the three features: both half fits find it, every held-out face is exact.
+    const law = (f: ToneFeatures) => 7 - 0.05 * f.ita + 1.5 * f.whitesLogY! - 3 * f.relBG!;
+    const faces = [...Array(24)].map((_, i) => {
+      const features = { ita: 60 - 4 * i, whitesLogY: -1 - 0.3 * Math.sin(i), relBG: 0.1 * Math.cos(1.7 * i) };
+      return { ...result(0, true, null), features, label: law(features) };
+    });
+    const cross = crossHalf(faces)!;
+    expect(cross.fitOdd.withWhites.ita).toBeCloseTo(-0.05, 6);
+    expect(cross.fitEven.withWhites.relBG).toBeCloseTo(-3, 6);
+    faces.forEach((f, i) => expect(cross.heldOut[i]).toBe(monkOfScore(law(f.features))));
+    // A face without whites is read by the ITA°-only fit.
+    const model = fitToneModel(faces);
+    expect(toneScore({ ita: 20, whitesLogY: null, relBG: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);
+    // Too few faces on a half: no held-out figure, the table says so instead of fitting noise.
+    expect(crossHalf(faces.slice(0, 10))).toBeNull();
   });
 
   it('normalises the mesh distance by the reference inter-ocular distance', () => {

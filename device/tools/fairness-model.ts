@@ -1,0 +1,38 @@
+/**
+ * The tone model (device/advisor/tone-estimate.ts) judged on faces it was not fitted on: fitted on
+ * the odd rows of labels.json and read on the even rows, fitted on the even rows and read on the odd
+ * rows (a fixed two-fold split; labels.json is ordered by label, so each half covers every tone).
+ * Each face's held-out reading is the one from the fit on the other half. Also says whether the
+ * mirror's TONE_MODEL is the fit on all faces (nothing hand-tuned after the fit).
+ */
+import { monkOfScore, toneScore, TONE_MODEL, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
+import { fitToneModel } from './fairness-fit.ts';
+
+export interface WithFeatures {
+  label: number;
+  features?: ToneFeatures | null;
+}
+
+export interface CrossHalf {
+  fitOdd: ToneModel;
+  fitEven: ToneModel;
+  all: ToneModel;
+  /** Per face (same order): the Monk level from the other half's fit; null where no features were read. */
+  heldOut: Array<number | null>;
+  shippedIsAllFit: boolean;
+}
+
+/** Faces with features a half needs before it can be fitted (4 coefficients). */
+const MIN_FIT = 8;
+
+export function crossHalf(results: readonly WithFeatures[]): CrossHalf | null {
+  const half = (parity: number) => results.filter((_, i) => i % 2 === parity).map((r) => ({ features: r.features ?? null, label: r.label }));
+  const [odd, even] = [half(1), half(0)];
+  const fittable = (h: typeof odd) => h.filter((f) => f.features?.whitesLogY != null).length >= MIN_FIT;
+  if (!fittable(odd) || !fittable(even)) return null;
+  const fitOdd = fitToneModel(odd);
+  const fitEven = fitToneModel(even);
+  const all = fitToneModel(results.map((r) => ({ features: r.features ?? null, label: r.label })));
+  const heldOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, i % 2 === 1 ? fitEven : fitOdd)) : null));
+  return { fitOdd, fitEven, all, heldOut, shippedIsAllFit: JSON.stringify(all) === JSON.stringify(TONE_MODEL) };
+}

@@ -1,0 +1,44 @@
+/**
+ * The tone model's features on a real face (face-api demo photo, real tracker) under a darker
+ * exposure and a bluer light, applied in linear light to every pixel: the skin's blue-to-green
+ * ratio is read against the face's own whites, so neither moves it; the whites' luminance follows
+ * the exposure (what lets the model discount it).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sampleSkin } from '../../device/advisor/skin-sample.ts';
+import { toneFeatures, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
+import { whitesOf } from '../../device/advisor/whites.ts';
+import { SRGB_TO_LINEAR } from '../../device/tryon/colour.ts';
+import type { RgbImage } from '../../device/vision/image-ops.ts';
+import { shopperFrom, type Shopper } from '../helpers/tryon.ts';
+import { loadVision } from '../helpers/vision.ts';
+
+let shopper: Shopper;
+beforeAll(async () => {
+  shopper = await shopperFrom(await loadVision(), '@vladmandic/face-api/demo/sample6.jpg');
+}, 120_000);
+
+/** Every pixel scaled per channel in linear light, re-encoded to 8-bit sRGB. */
+function lit(image: RgbImage, gains: [number, number, number]): RgbImage {
+  const encode = (v: number) => Math.round(255 * Math.min(1, v <= 0.0031308 ? 12.92 * v : 1.055 * v ** (1 / 2.4) - 0.055));
+  const data = new Uint8Array(image.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = encode(SRGB_TO_LINEAR[image.data[i]] * gains[i % 3]);
+  return { width: image.width, height: image.height, data };
+}
+
+const features = (image: RgbImage): ToneFeatures => toneFeatures(image, shopper.face, sampleSkin(image, shopper.face)!.lab)!;
+
+describe('tone features', () => {
+  it('the skin against its whites: unmoved by a darker exposure or a bluer light; the whites follow the exposure', () => {
+    const base = features(shopper.image);
+    expect(base.whitesLogY).not.toBeNull();
+    const darker = features(lit(shopper.image, [0.6, 0.6, 0.6]));
+    const bluer = features(lit(shopper.image, [0.9, 1, 1.25]));
+    const skinBG = (image: RgbImage) => features(image).relBG! + whitesOf(image, shopper.face, sampleSkin(image, shopper.face)!.lab)!.logBG;
+    console.log(`relBG ${base.relBG!.toFixed(3)}, darker ${darker.relBG!.toFixed(3)}, bluer ${bluer.relBG!.toFixed(3)} (the skin's own ln B/G ${skinBG(shopper.image).toFixed(3)} -> ${skinBG(lit(shopper.image, [0.9, 1, 1.25])).toFixed(3)} under the bluer light); whites ln Y ${base.whitesLogY!.toFixed(3)} -> ${darker.whitesLogY!.toFixed(3)}`);
+    expect(Math.abs(darker.relBG! - base.relBG!)).toBeLessThan(0.03);
+    expect(Math.abs(bluer.relBG! - base.relBG!)).toBeLessThan(0.05);
+    // ln 0.6 = -0.51: the whites' luminance drops with the exposure.
+    expect(darker.whitesLogY! - base.whitesLogY!).toBeCloseTo(Math.log(0.6), 1);
+  });
+});

@@ -3,7 +3,8 @@
  * 1280x800), in real Chromium against the real daemon: the attract screen while nobody is there
  * (a clip of an empty room), the mirror with the shopper's controls while a face is (the demo
  * clip), the saved-look QR and "mirror restarting" (the daemon gone). On each: nothing cut off,
- * every control a fingertip wide, no serious axe-core finding.
+ * every control a fingertip wide, no serious axe-core finding. The attract screen's loops run
+ * while it shows and are paused while the mirror is live under it.
  * Screenshots go to test-artifacts/ui/.
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -34,6 +35,16 @@ async function checkScreen(glass: Glass, name: string): Promise<void> {
   expect(await seriousA11yViolations(page), `${name}: serious/critical axe-core findings`).toEqual([]);
 }
 
+/** The play states of the attract screen's CSS animations (its loops: glow, shimmer, glints; not its fade transition). */
+function attractAnimations(page: Glass['page']): Promise<string[]> {
+  return page.locator('[data-testid=attract]').evaluate((el) =>
+    el
+      .getAnimations({ subtree: true })
+      .filter((a) => a instanceof CSSAnimation)
+      .map((a) => a.playState),
+  );
+}
+
 describe('kiosk screens on every glass (real daemon, Chromium)', () => {
   let daemon: RunningDaemon | undefined;
   let glass: Glass | undefined;
@@ -60,6 +71,7 @@ describe('kiosk screens on every glass (real daemon, Chromium)', () => {
       expect(await page.locator('[data-testid=studio]').count()).toBe(0);
       await checkScreen(glass, `attract-${size.width}x${size.height}`);
     }
+    expect(await attractAnimations(page)).toContain('running');
     await glass.close();
     glass = undefined;
     await daemon.stop();
@@ -77,6 +89,11 @@ describe('kiosk screens on every glass (real daemon, Chromium)', () => {
     const studio = page.locator('[data-testid=studio]');
     await studio.waitFor({ state: 'visible', timeout: 60_000 });
     await page.locator('[data-testid=privacy]').waitFor({ state: 'visible' });
+    // Hidden behind a live mirror, the attract screen's loops are paused, not ticking every frame.
+    await page.waitForFunction(() => document.querySelector('[data-testid=attract]')?.getAttribute('data-visible') === 'false');
+    const hidden = await attractAnimations(page);
+    expect(hidden.length).toBeGreaterThan(0);
+    expect(hidden.every((state) => state === 'paused')).toBe(true);
     for (const size of GLASSES) {
       await page.setViewportSize(size);
       await page.waitForTimeout(300); // the canvas refits on resize

@@ -253,6 +253,8 @@ export const MirrorConfig = z.strictObject({
         .strictObject({
           fleetUrl: z.string().regex(/^https?:\/\/.+/, 'must be an http:// or https:// URL'),
           tokenFile: z.string().min(1),
+          /** At start, a certificate with this many days or fewer left is renewed (device/enrol renew). */
+          renewBeforeDays: z.number().min(0).max(3650).default(30),
         })
         .optional(),
     })

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { MirrorConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
-import { currentIdentity, enrol, type IdentityFiles } from './enrol.ts';
+import { currentIdentity, enrol, renew, type IdentityFiles } from './enrol.ts';
 
 /** The identity files named by the config, when enrolment is configured. */
 export function configuredIdentity(config: MirrorConfig): IdentityFiles | undefined {
@@ -16,11 +16,15 @@ export function configuredIdentity(config: MirrorConfig): IdentityFiles | undefi
   return { cert: tls.cert, key: tls.key, ca: tls.ca };
 }
 
-export async function enrolOnStart(config: MirrorConfig, logger: Pick<Logger, 'info' | 'warn' | 'error'>, timeoutMs = 15_000): Promise<'enrolled' | 'already-enrolled' | 'failed' | 'not-configured'> {
+export async function enrolOnStart(
+  config: MirrorConfig,
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>,
+  timeoutMs = 15_000,
+): Promise<'enrolled' | 'already-enrolled' | 'renewed' | 'failed' | 'not-configured'> {
   const files = configuredIdentity(config);
   const e = config.mqtt.enrol;
   if (!files || !e) return 'not-configured';
-  if (currentIdentity(files, Date.now())) return 'already-enrolled';
+  if (currentIdentity(files, Date.now())) return renewIfDue(files, e, logger, timeoutMs);
   try {
     const token = readFileSync(e.tokenFile, 'utf8').trim();
     const r = await enrol({ fleetUrl: e.fleetUrl, token, files, timeoutMs });
@@ -32,5 +36,23 @@ export async function enrolOnStart(config: MirrorConfig, logger: Pick<Logger, 'i
       'enrolment failed: the mirror runs, its telemetry waits in the outbox; fix the cause, then run `mirrorctl enrol` and restart the daemon',
     );
     return 'failed';
+  }
+}
+
+/** A valid identity close to expiry is renewed; a failed renewal keeps the current one (still valid) and says so. */
+async function renewIfDue(
+  files: IdentityFiles,
+  e: NonNullable<MirrorConfig['mqtt']['enrol']>,
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>,
+  timeoutMs: number,
+): Promise<'already-enrolled' | 'renewed'> {
+  try {
+    const r = await renew({ fleetUrl: e.fleetUrl, files, renewBeforeDays: e.renewBeforeDays, timeoutMs });
+    if (r.status === 'not-due') return 'already-enrolled';
+    logger.info({ identity: r.identity, serial: r.serial, notAfter: new Date(r.notAfter).toISOString() }, 'mirror certificate renewed');
+    return 'renewed';
+  } catch (err) {
+    logger.warn({ err: { message: (err as Error).message }, fleet: e.fleetUrl }, 'certificate renewal failed: the current certificate serves until it expires; retried at next start');
+    return 'already-enrolled';
   }
 }

@@ -129,6 +129,24 @@ export class FleetCa {
     return csr;
   }
 
+  /**
+   * A device certificate this CA issued, within its validity at `now`: its serial and CN. Throws
+   * CaError('certificate') otherwise (not a certificate, another CA's, expired or not yet valid).
+   */
+  async checkIssued(der: Buffer, now: number): Promise<{ serial: string; commonName: string }> {
+    let cert: x509.X509Certificate;
+    try {
+      cert = new x509.X509Certificate(new Uint8Array(der));
+    } catch (err) {
+      throw new CaError('certificate', `not an X.509 certificate: ${(err as Error).message}`);
+    }
+    if (!(await cert.verify({ publicKey: this.cert.publicKey, signatureOnly: true }))) throw new CaError('certificate', 'not issued by this fleet\'s CA');
+    if (now < cert.notBefore.getTime() || now >= cert.notAfter.getTime()) throw new CaError('certificate', `outside its validity (${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`);
+    const commonName = cert.subjectName.getField('CN')[0];
+    if (!commonName) throw new CaError('certificate', 'has no CN');
+    return { serial: cert.serialNumber.toLowerCase(), commonName };
+  }
+
   /** A client certificate for `{store}/{device}` (what the broker's ACL sees as the username). */
   async issueFor(csr: x509.Pkcs10CertificateRequest, commonName: string, now: number, days: number): Promise<IssuedCert> {
     const serial = newSerial();

@@ -120,6 +120,23 @@ export class EnrolRepo {
     return rows.map((r) => ({ serial: String(r.serial), revokedAt: num(r.revoked_at) }));
   }
 
+  async cert(serial: string): Promise<CertRow | undefined> {
+    const [r] = await this.db.all('SELECT * FROM device_certs WHERE serial = ?', [serial]);
+    return r ? certRow(r) : undefined;
+  }
+
+  /** Records a certificate issued without a token (a renewal by the device's current certificate). */
+  async addCert(c: Omit<CertRow, 'revokedAt' | 'revokedBy'>): Promise<void> {
+    await this.db.run('INSERT INTO device_certs (serial, store_id, device_id, not_before, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      c.serial,
+      c.storeId,
+      c.deviceId,
+      c.notBefore,
+      c.notAfter,
+      c.issuedAt,
+    ]);
+  }
+
   async deviceCerts(storeId: string, deviceId: string): Promise<CertRow[]> {
     return (await this.db.all('SELECT * FROM device_certs WHERE store_id = ? AND device_id = ? ORDER BY issued_at', [storeId, deviceId])).map(certRow);
   }

@@ -4,7 +4,7 @@
  * never the CSR); an operator revokes a device (CRL to the broker, live connection cut). Every
  * step is audited with who did it. The HTTP shapes are in routes.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, verify, X509Certificate } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { FleetConfigError, type FleetConfig } from '../config.ts';
 import { CaError, FleetCa } from '../ca/fleet-ca.ts';
@@ -23,7 +23,7 @@ const hashToken = (token: string): string => createHash('sha256').update(token).
 export class EnrolRefused extends Error {
   constructor(
     readonly field: string,
-    readonly reason: SpendRefusal | 'bad-csr',
+    readonly reason: SpendRefusal | 'bad-csr' | 'bad-certificate' | 'revoked' | 'bad-signature',
     message: string,
   ) {
     super(message);
@@ -111,6 +111,46 @@ export class Enrolment {
     await this.store.auditLog.audit(`device:${issued.storeId}/${issued.deviceId}`, 'enrol.certificate', `${issued.storeId}/${issued.deviceId}`, { serial: issued.serial, notAfter: issued.notAfter, from }, t);
     this.log.info({ device: `${issued.storeId}/${issued.deviceId}`, serial: issued.serial }, 'device enrolled');
     return { certificate: issued.pem, ca: this.ca.certPem + '\n', storeId: issued.storeId, deviceId: issued.deviceId, serial: issued.serial, notAfter: issued.notAfter };
+  }
+
+  /**
+   * Renewal before expiry: the mirror proves it holds its current certificate's key by signing the
+   * new CSR's DER with it (SHA-256); the certificate must be this CA's, within its validity, on
+   * record and not revoked. The new certificate has the same CN; the old one stays valid until it
+   * expires (the mirror switches at its next connection). Throws EnrolRefused naming the field.
+   */
+  async renew(certDer: Buffer, csrDer: Buffer, signature: Buffer, from: string): Promise<Enrolled> {
+    const t = this.now();
+    const refuse = async (field: string, reason: EnrolRefused['reason'], message: string, subject: string | null = null): Promise<never> => {
+      await this.store.auditLog.audit(`enrol:${from}`, 'enrol.renew-refused', subject, { reason, message }, t);
+      throw new EnrolRefused(field, reason, `${field}: ${message}`);
+    };
+    let current: { serial: string; commonName: string };
+    try {
+      current = await this.ca.checkIssued(certDer, t);
+    } catch (err) {
+      if (err instanceof CaError) return refuse(err.field, 'bad-certificate', err.message);
+      throw err;
+    }
+    const row = await this.repo.cert(current.serial);
+    if (!row) return refuse('certificate', 'bad-certificate', 'not on record as issued by enrolment', current.commonName);
+    if (row.revokedAt !== null) return refuse('certificate', 'revoked', 'this certificate was revoked; the device must be enrolled again', current.commonName);
+    let csr;
+    try {
+      csr = await FleetCa.parseCsr(csrDer);
+    } catch (err) {
+      if (err instanceof CaError) return refuse(err.field, 'bad-csr', err.message, current.commonName);
+      throw err;
+    }
+    if (!verify('sha256', csrDer, new X509Certificate(certDer).publicKey, signature)) {
+      return refuse('signature', 'bad-signature', "does not verify with the certificate's key (the request must be signed by the key being renewed)", current.commonName);
+    }
+    const cert = await this.ca.issueFor(csr, `${row.storeId}/${row.deviceId}`, t, this.cfg.certDays);
+    await this.repo.addCert({ serial: cert.serial, storeId: row.storeId, deviceId: row.deviceId, notBefore: cert.notBefore, notAfter: cert.notAfter, issuedAt: t });
+    const subject = `${row.storeId}/${row.deviceId}`;
+    await this.store.auditLog.audit(`device:${subject}`, 'enrol.renew', subject, { serial: cert.serial, previous: row.serial, notAfter: cert.notAfter, from }, t);
+    this.log.info({ device: subject, serial: cert.serial, previous: row.serial }, 'device certificate renewed');
+    return { certificate: cert.pem, ca: this.ca.certPem + '\n', storeId: row.storeId, deviceId: row.deviceId, serial: cert.serial, notAfter: cert.notAfter };
   }
 
   /**

@@ -3,10 +3,12 @@
  *   POST /api/enrol/tokens                        operator/admin: `{storeId, deviceId, ttlS?}` → a one-time token
  *   POST /enrol/v1                                a new mirror: `{token, csr}` (csr: base64 DER) → its certificate and the CA (PEM)
  *                                                 (no login: the token is the credential; rate-limited per address)
+ *   POST /enrol/v1/renew                          an enrolled mirror before expiry: `{certificate, csr, signature}` (base64 DER;
+ *                                                 the signature over the CSR by the current certificate's key) → a new certificate
  *   POST /api/devices/:storeId/:deviceId/revoke   operator/admin: `{reason?}` → CRL to the broker, connection cut
  * Bodies are zod-checked; a refusal names the field (`token: ... already used`).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ID_PATTERN } from '../../protocol/topics.ts';
 import { ApiError, need, parse } from '../api/errors.ts';
@@ -24,6 +26,12 @@ export const EnrolRequest = z.strictObject({
     .min(64, 'must be base64 of a DER certificate request')
     .max(8192, 'is too long for a certificate request')
     .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64 of a DER certificate request'),
+});
+const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
+export const RenewRequest = z.strictObject({
+  certificate: z.string().min(64).max(8192).regex(B64, 'must be base64 of the DER certificate being renewed'),
+  csr: EnrolRequest.shape.csr,
+  signature: z.string().min(16).max(512).regex(B64, "must be base64 of the CSR's signature by the current key"),
 });
 const RevokeRequest = z.strictObject({ reason: z.string().min(1).max(200).optional() });
 
@@ -47,21 +55,37 @@ export const enrolRoutes: FastifyPluginAsync<EnrolRouteDeps> = async (app, { enr
     return { token: t.token, expiresAt: t.expiresAt, storeId: body.storeId, deviceId: body.deviceId };
   });
 
-  app.post('/enrol/v1', async (req) => {
-    const wait = limiter.hit(req.ip, now());
-    if (wait > 0) throw new ApiError('FLEET_ERR_RATE_LIMITED', `too many enrolment attempts from this address; retry in ${wait} s`, { retryAfterS: wait });
-    const e = enabled();
-    const body = parse(EnrolRequest, req.body, 'body');
-    try {
-      return await e.enrol(body.token, Buffer.from(body.csr, 'base64'), req.ip);
-    } catch (err) {
-      if (err instanceof EnrolRefused) {
-        const code = err.reason === 'bad-csr' ? 'FLEET_ERR_BAD_REQUEST' : 'FLEET_ERR_FORBIDDEN';
-        throw new ApiError(code, err.message, { field: err.field, reason: err.reason });
+  /** The mirror-facing routes: rate-limited per address, refusals mapped to 400/403 naming the field. */
+  const mirrorRoute = <T>(run: (e: Enrolment, body: unknown, ip: string) => Promise<T>) =>
+    async (req: FastifyRequest): Promise<T> => {
+      const wait = limiter.hit(req.ip, now());
+      if (wait > 0) throw new ApiError('FLEET_ERR_RATE_LIMITED', `too many enrolment attempts from this address; retry in ${wait} s`, { retryAfterS: wait });
+      try {
+        return await run(enabled(), req.body, req.ip);
+      } catch (err) {
+        if (err instanceof EnrolRefused) {
+          const code = err.reason === 'bad-csr' ? 'FLEET_ERR_BAD_REQUEST' : 'FLEET_ERR_FORBIDDEN';
+          throw new ApiError(code, err.message, { field: err.field, reason: err.reason });
+        }
+        throw err;
       }
-      throw err;
-    }
-  });
+    };
+
+  app.post(
+    '/enrol/v1',
+    mirrorRoute((e, raw, ip) => {
+      const body = parse(EnrolRequest, raw, 'body');
+      return e.enrol(body.token, Buffer.from(body.csr, 'base64'), ip);
+    }),
+  );
+
+  app.post(
+    '/enrol/v1/renew',
+    mirrorRoute((e, raw, ip) => {
+      const body = parse(RenewRequest, raw, 'body');
+      return e.renew(Buffer.from(body.certificate, 'base64'), Buffer.from(body.csr, 'base64'), Buffer.from(body.signature, 'base64'), ip);
+    }),
+  );
 
   app.post('/api/devices/:storeId/:deviceId/revoke', async (req) => {
     const p = need(req, 'admin', 'operator');

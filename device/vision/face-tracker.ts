@@ -10,6 +10,7 @@
  * frame, not two frames late), and every CHECK_EVERY frames to see who else is at the mirror.
  * Which face is the shopper is shopper-rule.ts's rule (largest, most central, with hysteresis).
  * A new track starts the smoother afresh, so landmarks never slide from the old face to the new.
+ * A new track's first frames are meshed twice (SETTLE_FRAMES), so they settle on their own crop.
  */
 import type { FaceDetector, Detection } from './detector.ts';
 import type { FaceMesh } from './mesh.ts';
@@ -30,6 +31,16 @@ const CROP_SCALE = 1.5;
 const DETECTION_CROP_SCALE = 1.6;
 /** While tracking, the detector also runs every this many frames (2 Hz at 30 fps) for the shopper rule. */
 export const CHECK_EVERY = 15;
+/**
+ * The frames after a track's first on which the mesh runs once more, on the crop its own points
+ * give on that same frame (the first frame already does). A tracked crop is predicted from the
+ * previous frame, so on a moving face it lags; on a new track that lag builds up over the first
+ * frames and the landmarks shift with it while the smoother has too little history to hold them
+ * (demo clip: the lip mask of frames 1 -> 2 overlapped 0.895 after the clip's motion, every later
+ * pair >= 0.92). Meshing these frames on their own crop, the smoother has a few frames of history
+ * by the time single passes take over. Three extra mesh passes per new track.
+ */
+export const SETTLE_FRAMES = 3;
 
 export interface TrackerOptions {
   /** Mesh face-flag below this means the track is lost. */
@@ -71,6 +82,8 @@ export class FaceTracker {
   #sinceCheck = 0;
   #otherFaces = 0;
   #frames = 0;
+  /** Frames this track has yielded so far (0 until the detector's frame is done). */
+  #age = 0;
 
   constructor(detector: FaceDetector, mesh: FaceMesh, options: TrackerOptions) {
     this.#detector = detector;
@@ -132,7 +145,7 @@ export class FaceTracker {
     this.#sinceCheck++;
     const holds = this.#thumbMatches(image);
     if (holds && this.#sinceCheck < CHECK_EVERY) {
-      const face = await this.#meshOn(image, this.#region!);
+      const face = await this.#settle(image, await this.#meshOn(image, this.#region!));
       if (face) return this.#tracked(image, face, false);
       // Lost: the next face found is a new track, not a continuation of this one.
       this.#lose();
@@ -151,7 +164,7 @@ export class FaceTracker {
     }
     if (!choice.changed && this.#region && holds) {
       // A routine check and the shopper is where the crop says: keep tracking, nothing jumps.
-      const face = await this.#meshOn(image, this.#region);
+      const face = await this.#settle(image, await this.#meshOn(image, this.#region));
       if (face) return this.#tracked(image, face, true);
     }
     const detection = detections[choice.index];
@@ -170,6 +183,7 @@ export class FaceTracker {
 
   /** Forgets the track: the next face is a new one, smoothed from scratch. */
   #lose(): void {
+    this.#age = 0;
     this.#region = null;
     this.#thumb = null;
     this.#shopper = null;
@@ -183,9 +197,16 @@ export class FaceTracker {
 
   /** Bookkeeping for a frame that yielded the shopper's mesh: what the next frame checks against. */
   #tracked(image: RgbImage, face: Face, detected: boolean): FaceStageResult {
+    this.#age++;
     this.#shopper = landmarkBounds(face.landmarks);
     this.#thumb = this.#region ? thumbnail(image, this.#region) : null;
     return { faces: [face], detected, otherFaces: this.#otherFaces };
+  }
+
+  /** On a young track (SETTLE_FRAMES), the mesh once more on the crop `face`'s own points give. */
+  async #settle(image: RgbImage, face: Face | null): Promise<Face | null> {
+    if (!face || !this.#region || this.#age > SETTLE_FRAMES) return face;
+    return (await this.#meshOn(image, this.#region)) ?? face;
   }
 
   async #meshOn(image: RgbImage, region: SquareRegion): Promise<Face | null> {

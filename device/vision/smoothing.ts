@@ -78,6 +78,8 @@ class VectorOneEuro {
   readonly #x: Float64Array;
   readonly #dx: Float64Array;
   #ready = false;
+  /** Whether the speed estimate has had its first measurement. */
+  #seeded = false;
 
   constructor(
     readonly dims: number,
@@ -89,6 +91,7 @@ class VectorOneEuro {
 
   reset(): void {
     this.#ready = false;
+    this.#seeded = false;
   }
 
   /** Filters `value` in place. */
@@ -102,7 +105,11 @@ class VectorOneEuro {
       this.#ready = true;
       return;
     }
-    const ad = alphaFor(this.params.dCutoff, dt);
+    // The speed filter has no history on a track's second frame: it starts from the speed measured
+    // there, not from zero, which would hold a moving face back on that frame (low cutoff) and let
+    // it catch up on the next ones.
+    const ad = this.#seeded ? alphaFor(this.params.dCutoff, dt) : 1;
+    this.#seeded = true;
     let speed2 = 0;
     for (let i = 0; i < dims; i++) {
       const d = (value[i] - this.#x[i]) / dt;

@@ -32,16 +32,15 @@ import { CLIP_FRAMES, clipPose, frameToPhoto, photoToFrame } from '../../device/
  */
 const ISSUE_IOU = 0.9;
 /**
- * Floors on the motion-compensated IoU of the gated mask. Measured 2026-12-01 with the gate's
- * hysteresis: min 0.886, p5 0.926, mean 0.953 (without it: 0.877, 0.906, 0.942). Every pair is
- * >= 0.9 but the track's second (frames 1 -> 2), where the mesh itself is still settling on its
- * crop: the region mask alone, before any gate, overlaps only 0.895 there.
+ * Floors on the motion-compensated IoU of the gated mask: the issue's 0.9 on every pair. Measured
+ * 2026-12-02 with the tracker meshing a new track's first frames twice (face-tracker.ts,
+ * SETTLE_FRAMES) and the smoother's speed seeded on the track's second frame: min 0.908, p5 0.926,
+ * mean 0.953 (region mask alone: min 0.920). Before, the track's frames 1 -> 2 overlapped 0.886
+ * (region mask alone 0.895), every other pair >= 0.9.
  */
 const MIN_MEAN_IOU = 0.95;
 const MIN_P5_IOU = 0.92;
-const MIN_IOU = 0.88;
-/** Pairs allowed under the issue's 0.9: the track's start (see above). */
-const MAX_PAIRS_UNDER_ISSUE = 1;
+const MIN_IOU = ISSUE_IOU;
 
 /** The clip's frame `f` (0-based) as a pose, and the continuous-coordinate maps through the photo. */
 const pose = (f: number) => clipPose(f / CLIP_FRAMES);
@@ -107,7 +106,7 @@ function softIou(a: CoverageMask, b: CoverageMask): number {
 }
 
 describe('stability on the demo clip', () => {
-  it(`lip mask IoU between consecutive frames, the clip's own motion taken out (the gated mask the stage paints through): mean >= ${ISSUE_IOU}`, async () => {
+  it(`lip mask IoU between consecutive frames, the clip's own motion taken out (the gated mask the stage paints through): every pair >= ${ISSUE_IOU}`, async () => {
     const vision = await loadVision();
     const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
     const files = (await readdir(DEMO_CLIP)).filter((f) => f.endsWith('.jpg')).sort();
@@ -149,10 +148,9 @@ describe('stability on the demo clip', () => {
     );
     expect(stable.mean).toBeGreaterThanOrEqual(MIN_MEAN_IOU);
     expect(stable.p5).toBeGreaterThanOrEqual(MIN_P5_IOU);
-    expect(stable.min).toBeGreaterThanOrEqual(MIN_IOU);
     const under = carriedIous.flatMap((v, k) => (v < ISSUE_IOU ? [`frames ${k}->${k + 1}: ${v.toFixed(3)}`] : []));
     console.log(`pairs under ${ISSUE_IOU}: ${under.join(', ') || 'none'}`);
-    expect(under.length).toBeLessThanOrEqual(MAX_PAIRS_UNDER_ISSUE);
+    expect(stable.min).toBeGreaterThanOrEqual(MIN_IOU);
     // 150 frames of mesh on a shared 2-core machine.
   }, 300_000);
 });

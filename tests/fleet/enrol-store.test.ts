@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnrolRepo } from '../../fleet/service/enrol/enrol-repo.ts';
 import type { FleetStore } from '../../fleet/service/store/fleet-store.ts';
-import { openFleetStore } from '../../fleet/service/store/open.ts';
-import { makeStoreConfig, pgRequired, type TestStoreConfig } from './support.ts';
+import { openTestStore, storeConfigOrSkip, type TestStoreConfig } from './support.ts';
 
 const T0 = 1_800_000_000_000;
 const HOUR = 3_600_000;
@@ -20,12 +19,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     let skip = false;
 
     beforeAll(async () => {
-      if (kind === 'postgres' && !(await pgRequired())) {
+      const made = await storeConfigOrSkip(kind);
+      if (!made) {
         skip = true;
         return;
       }
-      cfg = await makeStoreConfig(kind);
-      store = await openFleetStore({ sqlitePath: cfg.config.sqlitePath ?? 'unused', databaseUrl: cfg.config.databaseUrl, databaseSchema: cfg.config.databaseSchema });
+      cfg = made;
+      store = await openTestStore(cfg);
       repo = new EnrolRepo(store.db);
     });
     afterAll(async () => {

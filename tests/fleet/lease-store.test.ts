@@ -10,8 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lease } from '../../fleet/service/lease.ts';
 import type { FleetStore } from '../../fleet/service/store/fleet-store.ts';
-import { openFleetStore } from '../../fleet/service/store/open.ts';
-import { makeStoreConfig, pgRequired, type TestStoreConfig } from './support.ts';
+import { openTestStore, storeConfigOrSkip, type TestStoreConfig } from './support.ts';
 
 const T0 = 1_800_000_000_000;
 const TTL = 10_000;
@@ -25,12 +24,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     let skip = false;
 
     beforeAll(async () => {
-      if (kind === 'postgres' && !(await pgRequired())) {
+      const made = await storeConfigOrSkip(kind);
+      if (!made) {
         skip = true;
         return;
       }
-      cfg = await makeStoreConfig(kind);
-      const open = () => openFleetStore({ sqlitePath: cfg.config.sqlitePath ?? 'unused', databaseUrl: cfg.config.databaseUrl, databaseSchema: cfg.config.databaseSchema });
+      cfg = made;
+      const open = () => openTestStore(cfg);
       instances.push(await open());
       for (let i = 1; i < 8; i++) instances.push(kind === 'postgres' ? await open() : instances[0]);
     });

@@ -13,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../fleet/service/rollouts/artifacts.ts';
 import { RolloutEngine } from '../../fleet/service/rollouts/engine.ts';
 import type { FleetStore } from '../../fleet/service/store/fleet-store.ts';
-import { openFleetStore } from '../../fleet/service/store/open.ts';
-import { makeStoreConfig, pgRequired, type TestStoreConfig } from './support.ts';
+import { openTestStore, storeConfigOrSkip, type TestStoreConfig } from './support.ts';
 
 const STORE = 'twin-store';
 const ARTIFACT = { id: 'mesh-twin', kind: 'model' as const, name: 'face-mesh', version: '2.0.0', size: 1000, sha256: 'a'.repeat(64), signature: 'c2ln', keyId: 'k' };
@@ -31,13 +30,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     let skip = false;
 
     beforeAll(async () => {
-      if (kind === 'postgres' && !(await pgRequired())) {
+      const made = await storeConfigOrSkip(kind);
+      if (!made) {
         skip = true;
         return;
       }
-      cfg = await makeStoreConfig(kind);
+      cfg = made;
       dir = await mkdtemp(path.join(os.tmpdir(), 'fleet-twins-'));
-      const open = () => openFleetStore({ sqlitePath: cfg.config.sqlitePath ?? 'unused', databaseUrl: cfg.config.databaseUrl, databaseSchema: cfg.config.databaseSchema });
+      const open = () => openTestStore(cfg);
       stores.push(await open());
       stores.push(kind === 'postgres' ? await open() : stores[0]);
       const log = { info: (o: object, msg?: string) => msg === 'wave opened' && opened.push(o as (typeof opened)[number]), warn: () => {}, error: () => {} };

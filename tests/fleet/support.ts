@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createFleetService, type FleetService } from '../../fleet/service/app.ts';
 import type { FleetConfigInput } from '../../fleet/service/config.ts';
+import type { FleetStore } from '../../fleet/service/store/fleet-store.ts';
+import { openFleetStore } from '../../fleet/service/store/open.ts';
 import { dropPostgresSchema, postgresReachable } from '../../fleet/service/store/postgres.ts';
 import { until as poll } from '../helpers/until.ts';
 
@@ -56,6 +58,17 @@ export async function makeStoreConfig(kind: 'sqlite' | 'postgres'): Promise<Test
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The store config for `kind`, or undefined where PostgreSQL is skipped (see pgRequired). */
+export async function storeConfigOrSkip(kind: 'sqlite' | 'postgres'): Promise<TestStoreConfig | undefined> {
+  if (kind === 'postgres' && !(await pgRequired())) return undefined;
+  return makeStoreConfig(kind);
+}
+
+/** One more connection (as one service instance would have) to the test store. */
+export function openTestStore(cfg: TestStoreConfig): Promise<FleetStore> {
+  return openFleetStore({ sqlitePath: cfg.config.sqlitePath ?? 'unused', databaseUrl: cfg.config.databaseUrl, databaseSchema: cfg.config.databaseSchema });
 }
 
 export interface TestService extends FleetService {

@@ -14,7 +14,7 @@ import { expectFramesFlowing } from './app-rig.ts';
 /** The crashing release dies as it starts serving (its --check-config smoke test passes). */
 const CRASHING = `if (!process.argv.includes('--check-config')) throw new Error('release 1.2.0: a bug that kills the daemon at start');\n`;
 /** The slow release waits 4 s after every frame it processes (a stalled await in the frame loop): at most 0.25 fps. */
-const STALL = ['await this.#process(frame);', 'await this.#process(frame);\n      await new Promise((r) => setTimeout(r, 4000));'] as const;
+const STALL = ['const rendered = await this.#render(frame);', 'const rendered = await this.#render(frame);\n      await new Promise((r) => setTimeout(r, 4000));'] as const;
 /** Far under what the daemon does even on a loaded 2-core machine, far over what the slow release does. */
 const MIN_FPS = 0.5;
 

@@ -33,6 +33,13 @@ const SKIN_RING = [1.25, 1.55] as const;
  */
 const HALVES_DISAGREE = 2.5;
 const COVERED_MARGIN = 1.5;
+/**
+ * A half of the band can only be covered by what fills the mouth when the mouth is open: the inner
+ * lip loop's area at least this share of the outer's (open-mouth photos 0.29-0.56; a relaxed,
+ * barely parted mouth 0.17, whose shaded upper lip otherwise flipped the rule frame to frame and
+ * left half the lips unpainted on some frames).
+ */
+const OPEN_FOR_COVER = 0.25;
 /** Both lip loops run corner → lower lip → this index (the other corner) → upper lip. */
 const OTHER_CORNER = 10;
 /** Spread floors: lips are shaded (upper lip darker), so lightness is allowed to vary most. */
@@ -84,7 +91,8 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
   const upper = sampled([halfBand(from, to, false)], LIP_FLOOR, exclude);
   const lower = sampled([halfBand(from, to, true)], LIP_FLOOR, exclude);
   const opening = sampled([inner], LIP_FLOOR);
-  return { lip: uncoveredLip(lip, upper, lower, opening), skin };
+  const openness = Math.abs(signedArea(inner)) / Math.max(1e-6, Math.abs(signedArea(outer)));
+  return { lip: openness >= OPEN_FOR_COVER ? uncoveredLip(lip, upper, lower, opening) : lip, skin };
 }
 
 /** The band between loops `from` and `to` on the lower (corner → lower lip → corner) or the upper side. */
@@ -92,6 +100,13 @@ function halfBand(from: Polygon, to: Polygon, lower: boolean): Polygon {
   const n = from.length;
   const idx = Array.from({ length: OTHER_CORNER + 1 }, (_, k) => (lower ? k : (OTHER_CORNER + k) % n));
   return [...idx.map((i) => from[i]), ...idx.reverse().map((i) => to[i])];
+}
+
+/** Shoelace area of a closed polygon (sign by winding). */
+function signedArea(poly: Polygon): number {
+  let sum = 0;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) sum += poly[j][0] * poly[i][1] - poly[i][0] * poly[j][1];
+  return sum / 2;
 }
 
 /** Chroma distance (a, b) between two models in pooled spreads. */

@@ -13,19 +13,16 @@ const HOUR = 3_600_000;
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`enrolment store (${kind})`, () => {
-    let cfg: TestStoreConfig;
+    /** Undefined where PostgreSQL is skipped (storeConfigOrSkip). */
+    let cfg: TestStoreConfig | undefined;
     let store: FleetStore;
     let repo: EnrolRepo;
-    let skip = false;
 
     beforeAll(async () => {
       const made = await storeConfigOrSkip(kind);
-      if (!made) {
-        skip = true;
-        return;
-      }
+      if (!made) return;
       cfg = made;
-      store = await openTestStore(cfg);
+      store = await openTestStore(made);
       repo = new EnrolRepo(store.db);
     });
     afterAll(async () => {
@@ -43,7 +40,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('twelve requests racing for one token: exactly one certificate', async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       await repo.addToken('h-race', { storeId: 's1', deviceId: 'd1', createdBy: 'op', createdAt: T0, expiresAt: T0 + HOUR });
       const results = await Promise.all(Array.from({ length: 12 }, () => repo.spendToken('h-race', T0 + 1000, issue)));
       const won = results.filter((r) => typeof r !== 'string');
@@ -54,7 +51,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('unknown, expired and used tokens are told apart', async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       expect(await repo.spendToken('h-none', T0, issue)).toBe('unknown');
       await repo.addToken('h-old', { storeId: 's1', deviceId: 'd2', createdBy: 'op', createdAt: T0, expiresAt: T0 + HOUR });
       expect(await repo.spendToken('h-old', T0 + HOUR, issue)).toBe('expired');
@@ -62,7 +59,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('a failed issue leaves the token unspent', async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       await repo.addToken('h-fail', { storeId: 's1', deviceId: 'd3', createdBy: 'op', createdAt: T0, expiresAt: T0 + HOUR });
       await expect(repo.spendToken('h-fail', T0 + 1, () => Promise.reject(new Error('CA down')))).rejects.toThrow('CA down');
       expect((await repo.getToken('h-fail'))?.usedAt).toBeNull();
@@ -70,7 +67,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('revocation lists the device\'s certificates in the CRL until they expire', async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       const serials = await repo.revokeDevice('s1', 'd1', 'op', 'stolen', T0 + HOUR);
       expect(serials).toHaveLength(1);
       expect(await repo.revokeDevice('s1', 'd1', 'op', 'again', T0 + HOUR)).toEqual([]);

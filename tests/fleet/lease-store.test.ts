@@ -18,19 +18,16 @@ const quiet = { info: () => {}, warn: () => {} };
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`rollout lease (${kind})`, () => {
-    let cfg: TestStoreConfig;
+    /** Undefined where PostgreSQL is skipped (storeConfigOrSkip). */
+    let cfg: TestStoreConfig | undefined;
     /** One store (connection) per instance, all on the same database. */
     const instances: FleetStore[] = [];
-    let skip = false;
 
     beforeAll(async () => {
       const made = await storeConfigOrSkip(kind);
-      if (!made) {
-        skip = true;
-        return;
-      }
+      if (!made) return;
       cfg = made;
-      const open = () => openTestStore(cfg);
+      const open = () => openTestStore(made);
       instances.push(await open());
       for (let i = 1; i < 8; i++) instances.push(kind === 'postgres' ? await open() : instances[0]);
     });
@@ -40,7 +37,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('one holder until it expires; the holder renews, another takes over only after expiry or release', async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       const [a, b] = instances.map((s) => s.leases);
       expect(await a.acquire('ticks', 'A', TTL, T0)).toBe(true);
       expect(await b.acquire('ticks', 'B', TTL, T0 + 1)).toBe(false);
@@ -62,7 +59,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('eight instances racing for an expired lease: exactly one wins', async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       for (let round = 0; round < 5; round++) {
         const at = T0 + 1_000_000 * (round + 1);
         const won = await Promise.all(instances.map((s, i) => s.leases.acquire('race', `I${i}`, TTL, at)));
@@ -72,7 +69,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('the Lease the engine holds: leading while it renews, following while another holds it', async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       let now = T0 + 10_000_000;
       const logs: string[] = [];
       const log = { info: (_: object, msg?: string) => logs.push(`${msg}`), warn: quiet.warn };

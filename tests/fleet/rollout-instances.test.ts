@@ -21,23 +21,20 @@ const ROUNDS = 6;
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`two engines on one ${kind} database`, () => {
-    let cfg: TestStoreConfig;
+    /** Undefined where PostgreSQL is skipped (storeConfigOrSkip). */
+    let cfg: TestStoreConfig | undefined;
     let dir: string;
     const stores: FleetStore[] = [];
     const engines: RolloutEngine[] = [];
     const offers: string[] = [];
     const opened: Array<{ rolloutId: string; wave: number }> = [];
-    let skip = false;
 
     beforeAll(async () => {
       const made = await storeConfigOrSkip(kind);
-      if (!made) {
-        skip = true;
-        return;
-      }
+      if (!made) return;
       cfg = made;
       dir = await mkdtemp(path.join(os.tmpdir(), 'fleet-twins-'));
-      const open = () => openTestStore(cfg);
+      const open = () => openTestStore(made);
       stores.push(await open());
       stores.push(kind === 'postgres' ? await open() : stores[0]);
       const log = { info: (o: object, msg?: string) => msg === 'wave opened' && opened.push(o as (typeof opened)[number]), warn: () => {}, error: () => {} };
@@ -62,7 +59,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it(`${ROUNDS} rollouts: both engines evaluate the settled canary at once, wave 1 opens once, its jobs offered once`, async ({ skip: skipTest }) => {
-      if (skip) return skipTest();
+      if (!cfg) return skipTest();
       const [a, b] = engines;
       for (let round = 0; round < ROUNDS; round++) {
         const devices = ['d1', 'd2', 'd3'].map((d) => `r${round}-${d}`);

@@ -88,11 +88,11 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
   const from = lerpLoop(outer, inner, LIP_BAND[0]);
   const to = lerpLoop(outer, inner, LIP_BAND[1]);
   const lip = sampled([from, to], LIP_FLOOR, exclude);
+  const openness = Math.abs(signedArea(inner)) / Math.max(1e-6, Math.abs(signedArea(outer)));
+  if (openness < OPEN_FOR_COVER) return { lip, skin }; // nothing can cover a half: no half models to sample
   const upper = sampled([halfBand(from, to, false)], LIP_FLOOR, exclude);
   const lower = sampled([halfBand(from, to, true)], LIP_FLOOR, exclude);
-  const opening = sampled([inner], LIP_FLOOR);
-  const openness = Math.abs(signedArea(inner)) / Math.max(1e-6, Math.abs(signedArea(outer)));
-  return { lip: openness >= OPEN_FOR_COVER ? uncoveredLip(lip, upper, lower, opening) : lip, skin };
+  return { lip: uncoveredLip(lip, upper, lower, sampled([inner], LIP_FLOOR)), skin };
 }
 
 /** The band between loops `from` and `to` on the lower (corner → lower lip → corner) or the upper side. */

@@ -31,3 +31,20 @@ export function srgbToLab(r: number, g: number, b: number, out: Lab): Lab {
   out[2] = 200 * (fy - fz);
   return out;
 }
+
+/** CIELAB (D65) → linear-light sRGB (0..1, unclipped): the inverse of srgbToLab before its 8-bit decode. */
+export function labToLinear(lab: Readonly<Lab>): [number, number, number] {
+  const fy = (lab[0] + 16) / 116;
+  const fx = fy + lab[1] / 500;
+  const fz = fy - lab[2] / 200;
+  const inv = (t: number): number => (t ** 3 > E ? t ** 3 : (116 * t - 16) / K);
+  const x = inv(fx) * XN;
+  const y = inv(fy);
+  const z = inv(fz) * ZN;
+  // The inverse of the sRGB→XYZ matrix above.
+  return [
+    3.2409699419045226 * x - 1.537383177570094 * y - 0.4986107602930034 * z,
+    -0.9692436362808796 * x + 1.8759675015077202 * y + 0.04155505740717559 * z,
+    0.05563007969699366 * x - 0.20397695888897652 * y + 1.0569715142428786 * z,
+  ];
+}

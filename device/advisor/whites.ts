@@ -19,6 +19,8 @@ export interface Whites {
   y: number;
   /** ln(B / G) of the whites' mean linear RGB. */
   logBG: number;
+  /** The whites' mean linear R, G, B (0..1). */
+  rgb: [number, number, number];
 }
 
 /** A group needs this many pixels to count (a closed mouth, a narrow eye leave fewer). */
@@ -58,5 +60,6 @@ export function whitesOf(image: RgbImage, face: Face, skin: Readonly<Lab>): Whit
     logY += Math.log(idx.reduce((s, i) => s + lumaOf(px, i), 0) / idx.length) / found.length;
     for (const i of idx) for (let c = 0; c < 3; c++) sum[c] += px.rgb[i * 3 + c];
   }
-  return { y: Math.exp(logY), logBG: Math.log(sum[2] / sum[1]) };
+  const n = found.reduce((s, g) => s + g.idx.length, 0);
+  return { y: Math.exp(logY), logBG: Math.log(sum[2] / sum[1]), rgb: [sum[0] / n, sum[1] / n, sum[2] / n] };
 }

@@ -2,8 +2,8 @@
  * Fits the advisor's tone model (device/advisor/tone-estimate.ts) to labelled faces: ordinary least
  * squares of the Monk label on the features, one fit over the faces whose whites were found (four
  * coefficients) and one over every face (ITA° alone, for a face without whites). `npm run
- * eval:fairness` fits it on each fixed half of the labelled set and scores it on the other half;
- * the mirror's TONE_MODEL is the same fit on all faces.
+ * eval:fairness` reads each face with the fit on all the other faces (leave-one-out) and with the
+ * fit on the other fixed half; the mirror's TONE_MODEL is the same fit on all faces.
  */
 import type { ToneFeatures, ToneModel } from '../advisor/tone-estimate.ts';
 

@@ -1,9 +1,10 @@
 /**
- * The tone model (device/advisor/tone-estimate.ts) judged on faces it was not fitted on: fitted on
- * the odd rows of labels.json and read on the even rows, fitted on the even rows and read on the odd
- * rows (a fixed two-fold split; labels.json is ordered by label, so each half covers every tone).
- * Each face's held-out reading is the one from the fit on the other half. Also says whether the
- * mirror's TONE_MODEL is the fit on all faces (nothing hand-tuned after the fit).
+ * The tone model (device/advisor/tone-estimate.ts) judged on faces it was not fitted on:
+ *  - leave-one-out (the headline): each face read by the model fitted on all the other faces;
+ *  - a fixed two-fold split: fitted on the odd rows of labels.json and read on the even rows, and
+ *    the reverse (labels.json is ordered by label, so each half covers every tone); half the faces
+ *    per fit, so it says how much the fit moves with the faces it sees.
+ * Also says whether the mirror's TONE_MODEL is the fit on all faces (nothing hand-tuned after it).
  */
 import { monkOfScore, toneScore, TONE_MODEL, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
 import { fitToneModel } from './fairness-fit.ts';
@@ -19,6 +20,8 @@ export interface CrossHalf {
   all: ToneModel;
   /** Per face (same order): the Monk level from the other half's fit; null where no features were read. */
   heldOut: Array<number | null>;
+  /** Per face (same order): the Monk level from the fit on every other face; null where no features were read. */
+  leaveOneOut: Array<number | null>;
   shippedIsAllFit: boolean;
 }
 
@@ -34,5 +37,7 @@ export function crossHalf(results: readonly WithFeatures[]): CrossHalf | null {
   const fitEven = fitToneModel(even);
   const all = fitToneModel(results.map((r) => ({ features: r.features ?? null, label: r.label })));
   const heldOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, i % 2 === 1 ? fitEven : fitOdd)) : null));
-  return { fitOdd, fitEven, all, heldOut, shippedIsAllFit: JSON.stringify(all) === JSON.stringify(TONE_MODEL) };
+  const labelled = results.map((r) => ({ features: r.features ?? null, label: r.label }));
+  const leaveOneOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, fitToneModel(labelled.filter((_, j) => j !== i)))) : null));
+  return { fitOdd, fitEven, all, heldOut, leaveOneOut, shippedIsAllFit: JSON.stringify(all) === JSON.stringify(TONE_MODEL) };
 }

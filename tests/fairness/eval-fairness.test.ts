@@ -71,8 +71,8 @@ describe('fairness evaluation', () => {
     const mixed = tableOf([result(2, true, 5), result(5, true, 5), result(8, true, 6)].map((r, i) => ({ ...r, ita: [50, 30, 10][i] })));
     expect(mixed.itaRankCorrelation).toBeCloseTo(1);
     expect(markdownOf(mixed, 3)).toMatch(/\(odd rows 100 %, even rows 0 %\)/);
-    // No features, no held-out column; the swatch reading of ITA° 50 is MST 5, 3 levels off label 2.
-    expect(markdownOf(mixed, 3)).toMatch(/\| 2 \| 1 \| 100 % \| 100 % \| 0.050 \| – \| 0 % \| 0 % \| 5 \|/);
+    // No features, no held-out columns (leave-one-out, two-fold); the swatch reading of ITA° 50 is MST 5, 3 levels off label 2.
+    expect(markdownOf(mixed, 3)).toMatch(/\| 2 \| 1 \| 100 % \| 100 % \| 0.050 \| – \| – \| 0 % \| 0 % \| 5 \|/);
   });
 
   it('the best monotone remapping: deeper for lower ITA, as many faces within +-1 as any monotone mapping allows', () => {
@@ -101,7 +101,7 @@ describe('fairness evaluation', () => {
     expect([t.remapped!.fitOdd.odd, t.remapped!.fitEven.even, t.remapped!.ceiling]).toEqual([1, 1, 1]);
   });
 
-  it('the tone model: least squares recovers a linear law; each half is read by the fit on the other; no whites falls back to ITA alone', () => {
+  it('the tone model: least squares recovers a linear law; each face is read by the fit on the other half and by the fit on all other faces; no whites falls back to ITA alone', () => {
     expect(leastSquares([[1, 1], [1, 2], [1, 3]], [2, 3, 4]).map((v) => Number(v.toFixed(9)))).toEqual([1, 1]);
     // Labels made by a known law of the three features: both half fits find it, every held-out face is exact.
     const law = (f: ToneFeatures) => 7 - 0.05 * f.ita + 1.5 * f.whitesLogY! - 3 * f.relBG!;
@@ -113,6 +113,7 @@ describe('fairness evaluation', () => {
     expect(cross.fitOdd.withWhites.ita).toBeCloseTo(-0.05, 6);
     expect(cross.fitEven.withWhites.relBG).toBeCloseTo(-3, 6);
     faces.forEach((f, i) => expect(cross.heldOut[i]).toBe(monkOfScore(law(f.features))));
+    faces.forEach((f, i) => expect(cross.leaveOneOut[i]).toBe(monkOfScore(law(f.features))));
     // A face without whites is read by the ITA°-only fit.
     const model = fitToneModel(faces);
     expect(toneScore({ ita: 20, whitesLogY: null, relBG: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);

@@ -1,0 +1,267 @@
+/**
+ * Tone-model experiments on the fairness photos, judged only on faces each model was not fitted on.
+ *
+ * Protocol (fixed before any candidate below was scored):
+ *  - every candidate is a feature list read from the photo + a fit rule (ordinary least squares of
+ *    the label; "stretch": the same fit with its training predictions rescaled to the labels' spread,
+ *    against the regression-to-the-middle that reads MST 2 too deep and MST 8 too light; "none": a
+ *    rule with no parameters);
+ *  - each candidate's leave-one-out figure (every face read by the fit on the other 76);
+ *  - the headline is NESTED leave-one-out: for each face, the candidate is chosen by leave-one-out
+ *    on the other 76 faces alone (most within +-1, then lowest mean |error|, then the earlier in the
+ *    list), fitted on those 76 and reads the face. So the choice among candidates is held out too.
+ *  - the fixed two-fold split of eval-fairness (odd/even rows) is printed beside it.
+ * Measurements come from the mirror's own code (sampleSkin, whitesOf) on its own cached mesh
+ * (fairness-landmarks.ts).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MONK_SWATCHES, itaOf } from '../advisor/monk.ts';
+import { sampleSkin } from '../advisor/skin-sample.ts';
+import { whitesOf } from '../advisor/whites.ts';
+import { labToLinear, type Lab } from '../advisor/lab.ts';
+import { deltaE2000 } from '../tryon/colour.ts';
+import { patchPixels } from '../advisor/patch-pixels.ts';
+import { median } from '../advisor/robust.ts';
+import { z } from 'zod';
+import { leastSquares } from './fairness-fit.ts';
+import { FIXTURES, frameOf, LabelsSchema } from './eval-fairness.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const labels = LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8')));
+const marks = JSON.parse(readFileSync(path.join(root, 'test-artifacts', 'fairness', 'landmarks.json'), 'utf8')) as Record<string, Array<[number, number, number]> | null>;
+
+/** Linear-light sRGB → CIELAB (D65) without the 8-bit step of lab.ts's srgbToLab (white-balanced colours are not code values). */
+function linearToLab(rgb: readonly number[]): Lab {
+  const [lr, lg, lb] = rgb;
+  const x = 0.4123907992659593 * lr + 0.357584339383878 * lg + 0.1804807884018343 * lb;
+  const y = 0.2126390058715102 * lr + 0.715168678767756 * lg + 0.0721923153607337 * lb;
+  const z = 0.0193308187155918 * lr + 0.119194779794626 * lg + 0.9505321522496607 * lb;
+  const f = (v: number) => (v > 216 / 24389 ? Math.cbrt(v) : ((24389 / 27) * v + 16) / 116);
+  const fx = f(x / (0.3127 / 0.329));
+  const fy = f(y);
+  const fz = f(z / ((1 - 0.3127 - 0.329) / 0.329));
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
+/** The whites' assumed reflectance (sclera / teeth, a priori, not fitted): the white-balanced skin is skin / whites x WREF. */
+const WREF = 0.75;
+
+interface Face {
+  file: string;
+  label: number;
+  row: number;
+  lab: Lab;
+  ita: number;
+  whites: { y: number; logBG: number; rgb: [number, number, number] } | null;
+  relBG: number | null;
+  wbLab: Lab | null;
+  /** Round 2: the faceSkin colour at L* quantiles (non-specular pixels): q50, q75, q90. */
+  q: Record<'q50' | 'q75' | 'q90', Lab>;
+}
+
+const SPEC_CHROMA = 0.75;
+function quantileColours(px: ReturnType<typeof patchPixels>): Face['q'] {
+  const idx: number[] = [];
+  for (let i = 0; i < px.count; i++) if (!px.clipped[i]) idx.push(i);
+  const L = (i: number) => px.lab[i * 3];
+  const C = (i: number) => Math.hypot(px.lab[i * 3 + 1], px.lab[i * 3 + 2]);
+  const mL = median(idx.map(L));
+  const mC = median(idx.map(C));
+  const keep = idx.filter((i) => !(L(i) > mL + 10 && C(i) < SPEC_CHROMA * mC)).sort((a, b) => L(a) - L(b));
+  const at = (q: number): Lab => {
+    const from = Math.max(0, Math.floor((q - 0.1) * keep.length));
+    const to = Math.min(keep.length, Math.ceil((q + 0.1) * keep.length));
+    const sum: Lab = [0, 0, 0];
+    for (let k = from; k < to; k++) for (let c = 0; c < 3; c++) sum[c] += px.lab[keep[k] * 3 + c];
+    return sum.map((v) => v / (to - from)) as Lab;
+  };
+  return { q50: at(0.5), q75: at(0.75), q90: at(0.85) };
+}
+
+const faces: Face[] = [];
+for (const [row, l] of labels.entries()) {
+  const lm = marks[l.file];
+  if (!lm) continue;
+  const image = await frameOf(path.join(FIXTURES, l.file));
+  const face = { box: { x: 0, y: 0, width: 0, height: 0 }, score: 1, landmarks: lm };
+  const s = sampleSkin(image, face);
+  if (!s) continue;
+  const w = whitesOf(image, face, s.lab);
+  const skinRgb = labToLinear(s.lab);
+  const wbLab = w ? linearToLab(skinRgb.map((v, c) => (v / w.rgb[c]) * WREF)) : null;
+  faces.push({ file: l.file, label: l.monk, row, lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q: quantileColours(patchPixels(image, lm, 'faceSkin', 600)) });
+}
+
+type Feat = (f: Face) => number[] | null;
+const lnY = (lab: Lab) => Math.log(labToLinear(lab).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0));
+const FEATURES: Record<string, Feat> = {
+  current: (f) => (f.whites && f.relBG !== null ? [f.ita, Math.log(f.whites.y), f.relBG] : null),
+  ita: (f) => [f.ita],
+  Lb: (f) => [f.lab[0], f.lab[2]],
+  Lab: (f) => [...f.lab],
+  logs: (f) => {
+    if (!f.whites) return null;
+    const s = labToLinear(f.lab);
+    return [lnY(f.lab), Math.log(f.whites.y), Math.log(s[2] / s[1]) - f.whites.logBG, Math.log(s[0] / s[1]) - Math.log(f.whites.rgb[0] / f.whites.rgb[1])];
+  },
+  wbIta: (f) => (f.wbLab ? [itaOf(f.wbLab)] : null),
+  wbLb: (f) => (f.wbLab ? [f.wbLab[0], f.wbLab[2]] : null),
+  itaWbIta: (f) => (f.wbLab ? [f.ita, itaOf(f.wbLab)] : null),
+  // Round 2 (added after round 1's results were seen): the lit skin, as the annotator compared it.
+  q50ita: (f) => [itaOf(f.q.q50)],
+  q75ita: (f) => [itaOf(f.q.q75)],
+  q90ita: (f) => [itaOf(f.q.q90)],
+  q75Lb: (f) => [f.q.q75[0], f.q.q75[2]],
+  q75logs: (f) => {
+    if (!f.whites) return null;
+    const s = labToLinear(f.q.q75);
+    return [lnY(f.q.q75), Math.log(f.whites.y), Math.log(s[2] / s[1]) - f.whites.logBG, Math.log(s[0] / s[1]) - Math.log(f.whites.rgb[0] / f.whites.rgb[1])];
+  },
+  // Round 3 (added after round 2): fewer parameters (skin luminance relative to the whites), and chroma.
+  ratio: (f) => {
+    if (!f.whites) return null;
+    const s = labToLinear(f.lab);
+    return [lnY(f.lab) - Math.log(f.whites.y), Math.log(s[2] / s[1]) - f.whites.logBG, Math.log(s[0] / s[1]) - Math.log(f.whites.rgb[0] / f.whites.rgb[1])];
+  },
+  logsC: (f) => {
+    if (!f.whites) return null;
+    const s = labToLinear(f.lab);
+    return [lnY(f.lab), Math.log(f.whites.y), Math.log(s[2] / s[1]) - f.whites.logBG, Math.log(s[0] / s[1]) - Math.log(f.whites.rgb[0] / f.whites.rgb[1]), Math.log(Math.hypot(f.lab[1], f.lab[2]))];
+  },
+  q90logs: (f) => {
+    if (!f.whites) return null;
+    const s = labToLinear(f.q.q90);
+    return [lnY(f.q.q90), Math.log(f.whites.y), Math.log(s[2] / s[1]) - f.whites.logBG, Math.log(s[0] / s[1]) - Math.log(f.whites.rgb[0] / f.whites.rgb[1])];
+  },
+};
+
+interface Model {
+  predict(f: Face): number;
+}
+type Fit = (train: readonly Face[]) => Model;
+
+function ols(feat: Feat, stretch: boolean): Fit {
+  return (train) => {
+    const fitOn = (fs: readonly Face[], g: Feat) => {
+      const rows = fs.flatMap((f) => {
+        const x = g(f);
+        return x ? [{ x: [1, ...x], y: f.label }] : [];
+      });
+      const w = leastSquares(rows.map((r) => r.x), rows.map((r) => r.y));
+      const raw = (x: number[]) => w.reduce((s, c, i) => s + c * x[i], 0);
+      let scale = 1;
+      let my = 0;
+      let mp = 0;
+      if (stretch) {
+        const p = rows.map((r) => raw(r.x));
+        my = rows.reduce((s, r) => s + r.y, 0) / rows.length;
+        mp = p.reduce((s, v) => s + v, 0) / p.length;
+        const sd = (v: number[], m: number) => Math.sqrt(v.reduce((s, a) => s + (a - m) ** 2, 0) / v.length);
+        scale = sd(rows.map((r) => r.y), my) / sd(p, mp);
+      }
+      return (x: number[]) => (stretch ? my + (raw(x) - mp) * scale : raw(x));
+    };
+    const main = fitOn(train, feat);
+    const fallback = fitOn(train, FEATURES.ita);
+    return {
+      predict: (f) => {
+        const x = feat(f);
+        return x ? main([1, ...x]) : fallback([1, f.ita]);
+      },
+    };
+  };
+}
+
+const nearestSwatch = (lab: Lab, by: 'dE' | 'ita'): number => {
+  let best = 1;
+  let d = Infinity;
+  for (const s of MONK_SWATCHES) {
+    const v = by === 'dE' ? deltaE2000(lab, s.lab) : Math.abs(itaOf(lab) - s.ita);
+    if (v < d) [d, best] = [v, s.monk];
+  }
+  return best;
+};
+const fixed = (p: (f: Face) => number): Fit => () => ({ predict: p });
+
+const ALL_CANDIDATES: Array<[string, Fit]> = [
+  ...Object.keys(FEATURES).flatMap((k): Array<[string, Fit]> => [
+    [`${k} ols`, ols(FEATURES[k], false)],
+    [`${k} stretch`, ols(FEATURES[k], true)],
+  ]),
+  ['swatch dE2000 of white-balanced skin (none)', fixed((f) => nearestSwatch(f.wbLab ?? f.lab, 'dE'))],
+  ['swatch ITA of white-balanced skin (none)', fixed((f) => nearestSwatch(f.wbLab ?? f.lab, 'ita'))],
+  ['swatch dE2000 of skin (none)', fixed((f) => nearestSwatch(f.lab, 'dE'))],
+  ['swatch dE2000 of q75 skin (none)', fixed((f) => nearestSwatch(f.q.q75, 'dE'))],
+  ['swatch dE2000 of q90 skin (none)', fixed((f) => nearestSwatch(f.q.q90, 'dE'))],
+];
+
+const ROUND1 = /^(current|ita|Lb|Lab|logs|wbIta|wbLb|itaWbIta) |white-balanced|swatch dE2000 of skin/;
+const ROUND3 = /^(ratio|logsC) /;
+const CANDIDATES = process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : process.env.ROUND === '2' ? ALL_CANDIDATES.filter(([n]) => !ROUND3.test(n)) : ALL_CANDIDATES;
+const level = (s: number) => Math.min(10, Math.max(1, Math.round(s)));
+const looPredictions = (fit: Fit, set: readonly Face[]): number[] => set.map((f, i) => level(fit(set.filter((_, j) => j !== i)).predict(f)));
+const score = (pred: number[], set: readonly Face[]) => ({
+  hits: pred.filter((p, i) => Math.abs(p - set[i].label) <= 1).length,
+  mae: pred.reduce((s, p, i) => s + Math.abs(p - set[i].label), 0) / pred.length,
+});
+
+const perTone = (pred: number[], set: readonly Face[]) => {
+  const out: string[] = [];
+  for (let m = 1; m <= 10; m++) {
+    const idx = set.map((f, i) => (f.label === m ? i : -1)).filter((i) => i >= 0);
+    if (!idx.length) continue;
+    const ok = idx.filter((i) => Math.abs(pred[i] - m) <= 1).length;
+    const deep = idx.filter((i) => pred[i] > m + 1).length;
+    out.push(`${m}:${ok}/${idx.length}${deep ? ` (${deep} deep, ${idx.length - ok - deep} light)` : ''}`);
+  }
+  return out.join(' ');
+};
+
+console.log(`${faces.length} faces read of ${labels.length}\n`);
+console.log('candidate | LOO within ±1 | LOO mean |err| | two-fold within ±1 | LOO per tone');
+const pct = (h: number, n: number) => `${((100 * h) / n).toFixed(1)} %`;
+for (const [name, fit] of CANDIDATES) {
+  const p = looPredictions(fit, faces);
+  const s = score(p, faces);
+  const odd = faces.filter((f) => f.row % 2 === 1);
+  const even = faces.filter((f) => f.row % 2 === 0);
+  const mOdd = fit(odd);
+  const mEven = fit(even);
+  const two = faces.filter((f) => Math.abs(level((f.row % 2 === 1 ? mEven : mOdd).predict(f)) - f.label) <= 1).length;
+  console.log(`${name} | ${pct(s.hits, faces.length)} | ${s.mae.toFixed(2)} | ${pct(two, faces.length)} | ${perTone(p, faces)}`);
+}
+
+// Nested leave-one-out: the choice of candidate held out as well.
+const nested: number[] = [];
+const chosen = new Map<string, number>();
+for (const [i, f] of faces.entries()) {
+  const rest = faces.filter((_, j) => j !== i);
+  let best: { name: string; fit: Fit; hits: number; mae: number } | null = null;
+  for (const [name, fit] of CANDIDATES) {
+    const s = score(looPredictions(fit, rest), rest);
+    if (!best || s.hits > best.hits || (s.hits === best.hits && s.mae < best.mae)) best = { name, fit, ...s };
+  }
+  chosen.set(best!.name, (chosen.get(best!.name) ?? 0) + 1);
+  nested.push(level(best!.fit(rest).predict(f)));
+}
+const ns = score(nested, faces);
+console.log(`\nNESTED LOO within ±1: ${pct(ns.hits, faces.length)} (${ns.hits}/${faces.length}), mean |err| ${ns.mae.toFixed(2)}; per tone ${perTone(nested, faces)}`);
+console.log(`chosen: ${[...chosen].map(([k, v]) => `${k} x${v}`).join(', ')}`);
+
+// The labels' own noise: a second, blind labelling (fairness-sheets.ts; SOURCES.md) against the first.
+const second = new Map(
+  z
+    .array(z.object({ file: z.string(), monk: z.int().min(1).max(10) }))
+    .parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels-second.json'), 'utf8')))
+    .map((l) => [l.file, l.monk]),
+);
+const pairs = labels.map((l) => [l.monk, second.get(l.file)!] as const);
+const agree = pairs.filter(([a, b]) => Math.abs(a - b) <= 1).length;
+const exact = pairs.filter(([a, b]) => a === b).length;
+const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+console.log(
+  `\nsecond annotator vs labels.json: within ±1 ${pct(agree, pairs.length)} (${agree}/${pairs.length}), exact ${pct(exact, pairs.length)}, ` +
+    `mean (second − first) ${mean(pairs.map(([a, b]) => b - a)).toFixed(2)} levels; off by 2+: ${labels.filter((l) => Math.abs(l.monk - second.get(l.file)!) >= 2).map((l) => `${l.file} ${l.monk}→${second.get(l.file)}`).join(', ') || 'none'}`,
+);

@@ -7,6 +7,10 @@
  * emitted, so frames leave in order and at most one encode is pending. The loop takes the next
  * frame from the slot only when it is free to work on it, so every stage still sees the newest
  * frame (the flow limiter's back edge). A failing stage costs one frame, never the loop.
+ *
+ * A frame nobody can take is not encoded: when every kiosk is still receiving the last frame the
+ * transport would skip this one anyway, and its JPEG (the largest cost on this thread's partner
+ * core after the CNNs) is CPU the kiosk's own decode and paint need on a 2-core mirror.
  */
 import { nowMs } from './core/frame.ts';
 import type { LatestFrameSlot, PooledFrame } from './core/flow-limiter.ts';
@@ -46,9 +50,20 @@ export interface PipelineStages<V extends FaceStageResult = FaceStageResult> {
   tryOn(frame: Frame, faces: Face[], person?: PersonMask): string[];
   /** Optional, after try-on: refines the rendered face in place (the GAN stage, device/gan). */
   refine?(frame: Frame): Promise<void>;
+  /**
+   * Asked just before the encode: will anyone take this frame's image now? False (every kiosk is
+   * still receiving the last frame, so the transport would skip this one): the JPEG is not made
+   * and `pass` gets the frame instead of `emit`. Absent: every frame is encoded.
+   */
+  wanted?(): boolean;
   encode(frame: Frame): Promise<Buffer>;
   emit(frame: EncodedFrame): void;
+  /** A frame processed (vision, try-on) but not encoded because nobody wanted its image. */
+  pass?(frame: PassedFrame): void;
 }
+
+/** What a frame that was not encoded still tells its consumers (sessions, the skip count). */
+export type PassedFrame = Omit<EncodedFrame, 'image' | 'emittedAt' | 'mime'>;
 
 /** A frame between its render (this thread) and its encode. */
 interface Rendered<V extends FaceStageResult> {
@@ -111,6 +126,12 @@ export class Pipeline<V extends FaceStageResult = FaceStageResult> {
 
   async #encodeAndEmit(frame: PooledFrame, { seen, shown, applied }: Rendered<V>): Promise<void> {
     try {
+      if (this.#stages.wanted?.() === false) {
+        this.#stages.pass?.({ id: frame.id, capturedAt: frame.capturedAt, width: shown.frame.width, height: shown.frame.height, faces: shown.faces, applied, otherFaces: seen.otherFaces, ...(shown.framing && { framing: shown.framing }) });
+        this.#stats.recordPass(nowMs());
+        frame.release();
+        return;
+      }
       const image = await this.#stages.encode(shown.frame);
       const emittedAt = nowMs();
       this.#stages.emit({

@@ -59,11 +59,16 @@ export class PipelineStats {
   }
 
   recordEmit(capturedAt: number, emittedAt: number): void {
-    this.#processed++;
-    this.#lastEmitAt = emittedAt;
     this.#latency.push(emittedAt - capturedAt);
-    this.#emits.push(emittedAt);
-    while (this.#emits.length > 0 && this.#emits[0] < emittedAt - this.#fpsWindowMs) this.#emits.shift();
+    this.recordPass(emittedAt);
+  }
+
+  /** A frame processed but not encoded (nobody wanted its image): counted, no emit latency. */
+  recordPass(at: number): void {
+    this.#processed++;
+    this.#lastEmitAt = at;
+    this.#emits.push(at);
+    while (this.#emits.length > 0 && this.#emits[0] < at - this.#fpsWindowMs) this.#emits.shift();
   }
 
   recordPaint(capturedAt: number, paintedAt: number): void {

@@ -94,12 +94,19 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
       return tryOn(frame, faces, person);
     },
     ...(inputs.gan ? { refine: async (frame: Frame) => void (await inputs.gan!.refine(frame)) } : {}),
+    // Encoded only when a kiosk can take the frame by the time its encode is done (or none is
+    // connected): see pipeline.ts. One camera frame interval is a generous bound on the encode.
+    wanted: () => kiosk.wantsFrame(1000 / config.capture.fps),
     encode: (frame) => encode(frame),
     emit: (frame) => {
       frameTap.offer(frame.image);
       sessions.observe(frame.faces.length, Date.now());
       inputs.observeEmit(frame.emittedAt - frame.capturedAt);
       kiosk.emitFrame(frame);
+    },
+    pass: (frame) => {
+      sessions.observe(frame.faces.length, Date.now());
+      kiosk.skipFrame();
     },
   };
   // Framing on: the CNNs read a small copy and the glass gets the crop (each corrected once);

@@ -73,7 +73,14 @@ export interface KioskServerOptions {
 /** Per-client flow control: one frame in flight, released by the client's receipt. */
 interface ClientFlow {
   awaitingReceipt: boolean;
+  /** When the frame in flight was sent (ms, performance clock). */
+  sentAt: number;
+  /** How long this client has recently taken to acknowledge a frame (moving average, ms). */
+  receiptMs: number;
 }
+
+/** Weight of the newest receipt time in a client's moving average. */
+const RECEIPT_WEIGHT = 0.25;
 
 /** One kiosk connection, as `onClient` hands it out. */
 export type KioskSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ClientFlow>;
@@ -85,7 +92,16 @@ export interface KioskServer {
   readonly skippedFrames: number;
   /** The mirror's box on the glass as the last kiosk reported it (device pixels), null before any did. */
   readonly display: KioskDisplayMessage | null;
+  /**
+   * Would a frame emitted `withinMs` from now reach anyone: true when no client is connected (the
+   * debug tap and the metrics still take emitted frames), or some client has received its last
+   * frame or is expected to by then (its recent receipt time says so). The pipeline asks before
+   * encoding, so a frame every kiosk would skip is not encoded at all.
+   */
+  wantsFrame(withinMs: number): boolean;
   emitFrame(frame: EncodedFrame): void;
+  /** A frame the pipeline did not encode because `wantsFrame` was false: counted as skipped by each busy client. */
+  skipFrame(): void;
   emitStats(stats: StatsMessage): void;
   /** Sent to every client now, and to each one that connects later. */
   emitSourceStatus(status: SourceStatusMessage): void;
@@ -187,6 +203,8 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   const clientSetups: Array<(socket: KioskSocket) => void> = [];
   io.on('connection', (socket) => {
     socket.data.awaitingReceipt = false;
+    socket.data.sentAt = 0;
+    socket.data.receiptMs = 0;
     socket.emit('welcome', options.welcome);
     if (sourceStatus) socket.emit('sourceStatus', sourceStatus);
     for (const setup of clientSetups) setup(socket);
@@ -230,6 +248,18 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     get display() {
       return display;
     },
+    wantsFrame(withinMs) {
+      const sockets = io.of('/').sockets;
+      if (sockets.size === 0) return true;
+      const now = performance.now();
+      // Expected within the window, and not overdue by more than it (overdue: the kiosk is busy,
+      // its receipt could come any time later).
+      for (const { data } of sockets.values()) if (!data.awaitingReceipt || Math.abs(data.sentAt + data.receiptMs - now) <= withinMs) return true;
+      return false;
+    },
+    skipFrame() {
+      for (const socket of io.of('/').sockets.values()) if (socket.data.awaitingReceipt) skippedFrames++;
+    },
     emitFrame(encoded) {
       capturedAtById.set(encoded.id, encoded.capturedAt);
       if (capturedAtById.size > 120) capturedAtById.delete(capturedAtById.keys().next().value!);
@@ -244,9 +274,12 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
           continue;
         }
         flow.awaitingReceipt = true;
+        flow.sentAt = performance.now();
         frame ??= toFrameMessage(encoded);
-        socket.timeout(FRAME_ACK_TIMEOUT_MS).emit('frame', frame, () => {
+        // A receipt, or the timeout (which says the kiosk was stuck, not how fast it receives).
+        socket.timeout(FRAME_ACK_TIMEOUT_MS).emit('frame', frame, (timedOut: Error | null) => {
           flow.awaitingReceipt = false;
+          if (!timedOut) flow.receiptMs += RECEIPT_WEIGHT * (performance.now() - flow.sentAt - flow.receiptMs);
         });
       }
     },

@@ -99,4 +99,50 @@ describe('frame loop overlap', () => {
     expect(released).toEqual([1, 2]);
     expect(stats.snapshot(0).stageErrors).toBe(1);
   });
+
+  it('a frame nobody wants is not encoded: passed on with its faces, released once, counted without an emit latency', async () => {
+    const slot = new LatestFrameSlot();
+    const stats = new PipelineStats({ dropped: () => slot.dropped });
+    const released: number[] = [];
+    const encoded: number[] = [];
+    const emitted: number[] = [];
+    const passed: Array<{ id: number; faces: number; applied: string[] }> = [];
+    const face = { box: { x: 0, y: 0, width: 1, height: 1 }, score: 1, landmarks: [] };
+    let wanted = true;
+    const pipeline = new Pipeline(
+      slot,
+      {
+        vision: async () => ({ faces: [face], detected: true, otherFaces: 0 }),
+        tryOn: () => ['lipstick'],
+        wanted: () => wanted,
+        encode: async (f) => {
+          encoded.push(f.id);
+          return Buffer.alloc(1);
+        },
+        emit: (m) => emitted.push(m.id),
+        pass: (m) => passed.push({ id: m.id, faces: m.faces.length, applied: m.applied }),
+      },
+      stats,
+      quiet,
+    );
+    pipeline.start();
+    for (const id of [1, 2, 3, 4]) {
+      // Frames 2 and 3 arrive while every kiosk is busy.
+      wanted = id === 1 || id === 4;
+      slot.offer({ id, capturedAt: performance.timeOrigin + performance.now(), width: 1, height: 1, format: 'rgb24', data: Buffer.alloc(3), release: () => released.push(id) });
+      await until(() => released.includes(id), { what: `frame ${id} done` });
+    }
+    slot.close();
+    await pipeline.stopped();
+    expect(encoded).toEqual([1, 4]);
+    expect(emitted).toEqual([1, 4]);
+    expect(passed).toEqual([
+      { id: 2, faces: 1, applied: ['lipstick'] },
+      { id: 3, faces: 1, applied: ['lipstick'] },
+    ]);
+    expect(released).toEqual([1, 2, 3, 4]);
+    const snap = stats.snapshot(performance.timeOrigin + performance.now());
+    expect(snap.processedFrames).toBe(4);
+    expect(snap.stageErrors).toBe(0);
+  });
 });

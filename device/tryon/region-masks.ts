@@ -77,10 +77,10 @@ export function regionMask(
   const polygons = regionPolygons(landmarks, name);
   const scale = interOcular(landmarks);
   const feather = options.featherPx ?? Math.max(0.5, scale * featherOf(name));
-  // A box blur of radius r reaches r pixels past the loops.
-  const rect = polygonBounds(polygons, Math.ceil(feather) + 1, frame);
-  if (!rect) return null;
   const holeFeather = SPLIT_FEATHER[name];
+  // A split region's outline fades inwards only (nothing past its loop): half the feather is room enough.
+  const rect = polygonBounds(polygons, holeFeather === undefined ? featherReach(feather) : Math.ceil(feather) + 1, frame);
+  if (!rect) return null;
   const alpha = holeFeather === undefined ? feathered(polygons, rect, feather) : outlineMinusHoles(polygons, rect, feather, Math.max(0.5, scale * holeFeather));
   const hole = HARD_HOLES[name];
   if (hole) {
@@ -92,7 +92,7 @@ export function regionMask(
 
 /** Coverage 0..1 of any loops (a face-shape zone: render/shape-placement.ts), feathered by `featherPx`. */
 export function polygonMask(polygons: Polygon[], featherPx: number, frame: { width: number; height: number }): CoverageMask | null {
-  const rect = polygonBounds(polygons, Math.ceil(featherPx) + 1, frame);
+  const rect = polygonBounds(polygons, featherReach(featherPx), frame);
   return rect ? { rect, alpha: feathered(polygons, rect, featherPx) } : null;
 }
 
@@ -103,6 +103,22 @@ function featherOf(name: RegionName): number {
 
 /** Feathers at least this wide (px) are rasterised at a lower resolution and upsampled: they are smooth anyway. */
 const COARSE_FEATHER = 8;
+
+/** The coarse grid's cell (px) for a wide feather: up to 4, the blur still ≥ 2 coarse pixels. */
+const coarseStep = (feather: number): number => Math.min(4, Math.floor(feather / 4));
+
+/**
+ * How far (px) a feathered mask's coverage reaches past its loops, and so the pad its rect needs for
+ * the coverage to be exactly 0 on the rect's border (a mask cut off above 0 shows its box as a step).
+ * Full resolution: the blur's rounded radius, plus the loop's partly covered pixel. Coarse: the blur's
+ * rounded radius in cells, plus the cell the loop's edge lies in and the cell the bilinear upsampling
+ * reads past it.
+ */
+export function featherReach(feather: number): number {
+  if (feather < COARSE_FEATHER) return Math.ceil(feather) + 1;
+  const s = coarseStep(feather);
+  return (Math.round(feather / s) + 2) * s + 1;
+}
 
 function feathered(polygons: Polygon[], rect: MaskRect, feather: number, shape?: (v: number) => number): Float32Array {
   if (feather >= COARSE_FEATHER) return coarseFeathered(polygons, rect, feather, shape);
@@ -122,7 +138,7 @@ const inward = (v: number): number => (v <= 0.5 ? 0 : v >= 1 ? 1 : 2 * v - 1);
  * inside and its empty surround: most of a large region) are filled without interpolating.
  */
 function coarseFeathered(polygons: Polygon[], rect: MaskRect, feather: number, shape?: (v: number) => number): Float32Array {
-  const s = Math.min(4, Math.floor(feather / 4));
+  const s = coarseStep(feather);
   const low: MaskRect = { x: 0, y: 0, width: Math.ceil(rect.width / s) + 1, height: Math.ceil(rect.height / s) + 1 };
   const scaled = polygons.map((poly) => poly.map(([x, y]): [number, number] => [(x - rect.x) / s, (y - rect.y) / s]));
   const coarse = boxBlur(fillPolygons(scaled, low), low.width, low.height, feather / s);

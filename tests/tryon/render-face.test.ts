@@ -72,6 +72,23 @@ function catalogShades(category: Category): AppliedProduct[] {
     .flatMap((p) => p.shades.map((shade) => ({ product: p, shade, intensity: 1 })));
 }
 
+describe('the face products\' masks on real meshes', () => {
+  it('fade to exactly 0 on their rect\'s border (a mask cut off above 0 shows its box as a step)', () => {
+    for (const shopper of shoppers) {
+      const frame = frameOf(shopper.image);
+      const { ctx, used } = recordingContext(frame, shopper);
+      for (const category of FACE_CATEGORIES) RENDERERS.get(category)!.render(ctx, catalogShades(category)[0]);
+      expect(used.size).toBeGreaterThan(8);
+      for (const [key, { rect, alpha }] of used) {
+        let edge = 0;
+        for (let x = 0; x < rect.width; x++) edge = Math.max(edge, alpha[x], alpha[(rect.height - 1) * rect.width + x]);
+        for (let y = 0; y < rect.height; y++) edge = Math.max(edge, alpha[y * rect.width], alpha[y * rect.width + rect.width - 1]);
+        expect(edge, `${shopper.name} ${key}`).toBe(0);
+      }
+    }
+  });
+});
+
 describe('face renderers on real faces, every catalog shade', () => {
   for (const category of FACE_CATEGORIES) {
     it(`${category}: draws only under the masks it used, and visibly under them`, async () => {

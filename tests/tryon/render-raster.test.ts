@@ -86,3 +86,29 @@ describe('wide-feather masks (coarse fill, upsampled with flat runs)', () => {
       for (let d = 0; d < rect.width / 2; d += 1) expect(Math.abs(at(200 - 1 - d, y) - at(200 + d, y)), `row ${y}, ±${d}`).toBeLessThan(0.05);
   });
 });
+
+/** The largest coverage on the rect's outermost rows and columns. */
+function borderMax(mask: CoverageMask): number {
+  const { width, height } = mask.rect;
+  let max = 0;
+  for (let x = 0; x < width; x++) max = Math.max(max, mask.alpha[x], mask.alpha[(height - 1) * width + x]);
+  for (let y = 0; y < height; y++) max = Math.max(max, mask.alpha[y * width], mask.alpha[y * width + width - 1]);
+  return max;
+}
+
+describe('feathered masks fade to exactly 0 on their rect\'s border (no step where the box ends)', () => {
+  // A tilted ellipse off the pixel grid, as the shape-placed zones (blush, contour) are.
+  const ellipse = Array.from({ length: 40 }, (_, k): [number, number] => {
+    const t = (k * Math.PI) / 20;
+    return [320.3 + 70 * Math.cos(t) * 0.94 - 30 * Math.sin(t) * 0.34, 240.7 + 70 * Math.cos(t) * 0.34 + 30 * Math.sin(t) * 0.94];
+  });
+
+  it('at every feather width, fine (full resolution) and wide (coarse grid, upsampled)', () => {
+    for (const feather of [0.5, 1.2, 3.4, 7.9, 8, 9.7, 12.5, 15.9, 16, 21.3, 33.3, 47]) {
+      const mask = polygonMask([ellipse], feather, { width: 640, height: 480 })!;
+      expect(borderMax(mask), `feather ${feather}`).toBe(0);
+      // Not trivially: the mask is covered inside.
+      expect(mask.alpha[Math.floor(mask.rect.height / 2) * mask.rect.width + Math.floor(mask.rect.width / 2)]).toBeGreaterThan(0.5);
+    }
+  });
+});

@@ -11,13 +11,13 @@
  * The result is composited by coverage (feathered mask × strength).
  *
  * Hot loops are hand-written (tests/tryon/render-lips-eyes-paint.test.ts checks them against
- * culori): one pass for the region's statistics, one for the blend, both inside the mask's rect;
- * tone tables cached per material, scratch buffers reused across frames, table look-ups instead of
- * Math.pow or Math.round in the per-pixel loop.
+ * culori): one pass for the region's statistics, one for the blend, both inside the mask's covered
+ * window (paintWindow), not its whole rect; tone tables cached per material, scratch buffers reused
+ * across frames, table look-ups instead of Math.pow or Math.round in the per-pixel loop.
  */
 import type { Frame } from '../../core/frame.ts';
 import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
-import { boxBlurInto, type CoverageMask } from '../raster.ts';
+import { boxBlurInto, coverageSpans, type CoverageMask, type Span } from '../raster.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Material } from './material.ts';
 
@@ -53,7 +53,8 @@ const SHINE_RADIUS = 2;
 
 /**
  * Scratch reused across calls and frames, grown as needed: the blend allocates nothing per pixel and
- * nothing per call once the largest region has been seen.
+ * nothing per call once the largest region has been seen. The luminance planes are window-sized
+ * (see Window), the spans and lobes rect-sized.
  */
 const scratch = {
   lum: new Float32Array(0),
@@ -62,6 +63,8 @@ const scratch = {
   tmp: new Float32Array(0),
   lobeX: new Float32Array(0),
   lobeY: new Float32Array(0),
+  lo: new Int32Array(0),
+  hi: new Int32Array(0),
 };
 
 function ensureScratch(n: number, w: number, h: number): void {
@@ -72,7 +75,39 @@ function ensureScratch(n: number, w: number, h: number): void {
     scratch.tmp = new Float32Array(n);
   }
   if (scratch.lobeX.length < w) scratch.lobeX = new Float32Array(w);
-  if (scratch.lobeY.length < h) scratch.lobeY = new Float32Array(h);
+  if (scratch.lobeY.length < h) {
+    scratch.lobeY = new Float32Array(h);
+    scratch.lo = new Int32Array(h);
+    scratch.hi = new Int32Array(h);
+  }
+}
+
+/**
+ * Where a paint call works, in the mask's rect: the box of its covered spans (scratch.lo/hi per row,
+ * coverage above MIN_COVERAGE: every pixel the statistics count or the blend may touch), grown by
+ * the widest blur read around a painted pixel (SHINE_RADIUS) and kept inside the rect. A feathered
+ * region's rect is mostly its empty surround (the feather's reach, its corners); the luminance and
+ * its blurs are computed over the window only. Inside the covered box the blurs read the same
+ * pixels as over the whole rect (the margin is the blur's radius), so the painted result is the same.
+ */
+interface Window {
+  covered: Span;
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+}
+
+function paintWindow(mask: CoverageMask): Window | null {
+  const { width, height } = mask.rect;
+  ensureScratch(0, width, height);
+  const covered = coverageSpans(mask, MIN_COVERAGE, scratch.lo, scratch.hi);
+  if (!covered) return null;
+  const x0 = Math.max(0, covered.x0 - SHINE_RADIUS);
+  const y0 = Math.max(0, covered.y0 - SHINE_RADIUS);
+  const x1 = Math.min(width, covered.x1 + SHINE_RADIUS);
+  const y1 = Math.min(height, covered.y1 + SHINE_RADIUS);
+  return { covered, x0, y0, width: x1 - x0, height: y1 - y0 };
 }
 
 export interface RegionStats {
@@ -133,29 +168,34 @@ function toneTable(material: Readonly<Material>): Float32Array {
 }
 
 /**
- * One pass over the rect: the pixels' luminance (scratch.lum) and, unless given, the region's
- * statistics; then the 3x3 mean of it (scratch.detail). The detail ratio is read from half the pixel,
- * half its 3x3 neighbourhood, so the lips' lines and pores stay while a camera's per-pixel noise is
- * not passed on (amplified, under a shade lighter than the surface) as flicker.
+ * One pass over the window: the pixels' luminance (scratch.lum) and the region's statistics over
+ * its covered spans; then the 3x3 mean of the luminance (scratch.detail). The detail ratio is read
+ * from half the pixel, half its 3x3 neighbourhood, so the lips' lines and pores stay while a
+ * camera's per-pixel noise is not passed on (amplified, under a shade lighter than the surface) as
+ * flicker.
  */
-function luminanceAndStats(frame: Frame, mask: CoverageMask): RegionStats {
+function luminanceAndStats(frame: Frame, mask: CoverageMask, win: Window): RegionStats {
   const { rect, alpha } = mask;
-  const n = rect.width * rect.height;
-  ensureScratch(n, rect.width, rect.height);
-  const { lum, detail } = scratch;
+  ensureScratch(win.width * win.height, rect.width, rect.height);
+  const { lum, detail, lo, hi } = scratch;
   const { data, width } = frame;
   let w = 0;
   let sr = 0;
   let sg = 0;
   let sb = 0;
-  for (let y = 0; y < rect.height; y++) {
-    let p = ((rect.y + y) * width + rect.x) * 3;
-    for (let x = 0, i = y * rect.width; x < rect.width; x++, p += 3, i++) {
+  for (let y = 0; y < win.height; y++) {
+    const ry = win.y0 + y;
+    let p = ((rect.y + ry) * width + rect.x + win.x0) * 3;
+    const a0 = lo[ry];
+    const a1 = hi[ry];
+    for (let x = 0, i = y * win.width, m = ry * rect.width + win.x0; x < win.width; x++, p += 3, i++, m++) {
       const r = SRGB_TO_LINEAR[data[p]];
       const g = SRGB_TO_LINEAR[data[p + 1]];
       const b = SRGB_TO_LINEAR[data[p + 2]];
       lum[i] = Y_R * r + Y_G * g + Y_B * b;
-      const a = alpha[i];
+      const rx = win.x0 + x;
+      if (rx < a0 || rx >= a1) continue;
+      const a = alpha[m];
       if (a <= MIN_COVERAGE) continue;
       sr += a * r;
       sg += a * g;
@@ -164,7 +204,7 @@ function luminanceAndStats(frame: Frame, mask: CoverageMask): RegionStats {
     }
   }
   // Averaged with the pixel itself in the blend loop, only where it paints.
-  boxBlurInto(lum, detail, rect.width, rect.height, 1, scratch.tmp);
+  boxBlurInto(lum, detail, win.width, win.height, 1, scratch.tmp);
   if (w <= 0) return { r: 0, g: 0, b: 0, y: 0, weight: 0 };
   sr /= w;
   sg /= w;
@@ -176,7 +216,7 @@ interface SpecularField {
   /** Separable directional lobe (where the surface faces the face's key light). */
   lobeX: Float32Array;
   lobeY: Float32Array;
-  /** Luminance smoothed over a few pixels (so the shine does not follow sensor noise), rect-sized. */
+  /** Luminance smoothed over a few pixels (so the shine does not follow sensor noise), window-sized. */
   smooth: Float32Array;
   /** Linear RGB of the highlight at full strength. */
   rgb: Rgb;
@@ -192,10 +232,10 @@ function lobe(out: Float32Array, size: number, centre: number, sigma: number): F
   return out;
 }
 
-function specularField(mask: CoverageMask, layer: PaintLayer, light: LightEstimate): SpecularField {
+function specularField(mask: CoverageMask, win: Window, layer: PaintLayer, light: LightEstimate): SpecularField {
   const { rect } = mask;
   const m = layer.material;
-  boxBlurInto(scratch.lum, scratch.blur, rect.width, rect.height, SHINE_RADIUS, scratch.tmp);
+  boxBlurInto(scratch.lum, scratch.blur, win.width, win.height, SHINE_RADIUS, scratch.tmp);
   // The lobe sits where the surface faces the viewer, moved towards the key light.
   const [ax, ay] = layer.lobeCentre ? [layer.lobeCentre[0] - rect.x, layer.lobeCentre[1] - rect.y] : [rect.width / 2, rect.height / 2];
   const along = (out: Float32Array, size: number, at: number, shift: number) => {
@@ -223,14 +263,17 @@ function specularField(mask: CoverageMask, layer: PaintLayer, light: LightEstima
  */
 export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate, given?: RegionStats): boolean {
   if (layer.strength <= 0) return false;
-  const measured = luminanceAndStats(frame, mask);
+  const win = paintWindow(mask);
+  if (!win) return false;
+  const measured = luminanceAndStats(frame, mask, win);
   const stats = given ?? measured;
   if (stats.weight < 1) return false;
   const meanY = Math.max(1e-4, stats.y);
   const m = layer.material;
   const tone = toneTable(m);
-  const spec = m.specular > 0 ? specularField(mask, layer, light) : null;
-  const { detail, lum: own } = scratch;
+  const spec = m.specular > 0 ? specularField(mask, win, layer, light) : null;
+  const { detail, lum: own, lo, hi } = scratch;
+  const { covered } = win;
   const { data, width } = frame;
   const { rect, alpha } = mask;
   const overlays = layer.overlays ?? [];
@@ -242,18 +285,23 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const [c0r, c0g, c0b] = layer.colour;
   const strength = layer.strength;
   const { r: mr, g: mg, b: mb } = stats;
-  for (let y = 0; y < rect.height; y++) {
-    let p = ((rect.y + y) * width + rect.x) * 3;
-    let i = y * rect.width;
+  for (let y = covered.y0; y < covered.y1; y++) {
+    const xa = lo[y];
+    const xb = hi[y];
+    if (xa >= xb) continue;
+    let p = ((rect.y + y) * width + rect.x + xa) * 3;
+    let i = y * rect.width + xa;
+    // The same pixel in the window-sized planes.
+    let j = (y - win.y0) * win.width + xa - win.x0;
     const lobeRow = spec ? spec.lobeY[y] : 0;
-    for (let x = 0; x < rect.width; x++, p += 3, i++) {
+    for (let x = xa; x < xb; x++, p += 3, i++, j++) {
       const a = alpha[i] * strength;
       if (a <= MIN_COVERAGE) continue;
       const r = SRGB_TO_LINEAR[data[p]];
       const g = SRGB_TO_LINEAR[data[p + 1]];
       const b = SRGB_TO_LINEAR[data[p + 2]];
       // Rounded to single precision, as it was when this mean was stored in a Float32Array.
-      const lum = Math.fround(0.5 * (detail[i] + own[i]));
+      const lum = Math.fround(0.5 * (detail[j] + own[j]));
       let cr = c0r;
       let cg = c0g;
       let cb = c0b;
@@ -277,7 +325,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
         tb += through * (b - mb * d);
       }
       if (spec) {
-        const v = (spec.smooth[i] * invMean - 1) / 0.6;
+        const v = (spec.smooth[j] * invMean - 1) / 0.6;
         const bright = v <= 0 ? 0 : v >= 1 ? 1 : v;
         const s = spec.lobeX[x] * lobeRow * (1 - fromBright + fromBright * (0.2 + 0.8 * bright * bright * (3 - 2 * bright)));
         tr += s * spec.rgb[0];

@@ -13,13 +13,14 @@
  * file; the per-file hashes are checked again when the bundle is unpacked and every time the model
  * is loaded (the registry verifies the manifest's hashes). `manifest.files[].path` are the same
  * relative `files/...` paths, so an unpacked bundle is a registry directory:
- *   <dir>/manifests/<name>.json  and  <dir>/files/...
+ *   <dir>/manifests/<name>[.<format>][.<variant>].json (registry.manifestFileName)  and  <dir>/files/...
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MirrorError } from '../fleet/protocol/errors.ts';
-import { resolveModel, type ModelManifest } from './registry.ts';
+import { MODEL_VARIANTS } from './decode.ts';
+import { manifestFileName, MODEL_FORMATS, resolveModel, type ModelFormat, type ModelManifest } from './registry.ts';
 
 export const BUNDLE_MAGIC = Buffer.from('MIRRORB1', 'ascii');
 export const BUNDLE_FORMAT = 'mirror-model-bundle/1';
@@ -92,6 +93,10 @@ export function parseBundle(bytes: Buffer): ParsedBundle {
     throw new BundleError('bundle: header has no valid manifest');
   }
   if (!/^[a-z0-9-]{1,64}$/.test(m.name)) throw new BundleError(`bundle: invalid model name ${JSON.stringify(m.name)}`);
+  // Format and variant name the manifest's file when unpacked (writeBundleFiles): only known ones.
+  if (!(MODEL_FORMATS as readonly unknown[]).includes(m.format)) throw new BundleError(`bundle: manifest.format ${JSON.stringify(m.format)} is not one of ${MODEL_FORMATS.join(', ')}`);
+  const variant = (m.convertedFrom as { variant?: unknown } | undefined)?.variant;
+  if (variant !== undefined && !(MODEL_VARIANTS as readonly unknown[]).includes(variant)) throw new BundleError(`bundle: manifest.convertedFrom.variant ${JSON.stringify(variant)} is unknown`);
   if (!Array.isArray(h.files) || h.files.length === 0 || h.files.length > 64) throw new BundleError('bundle: header lists no files');
   const files: BundleFile[] = [];
   let offset = 12 + headerLen;
@@ -117,9 +122,12 @@ export function parseBundle(bytes: Buffer): ParsedBundle {
   return { manifest: m, files };
 }
 
-/** A bundle of a registered model (verified by the registry), re-versioned. */
-export async function bundleFromRegistry(name: string, version: string, manifestDir?: string): Promise<Buffer> {
-  const resolved = await resolveModel(name, manifestDir);
+/**
+ * A bundle of a registered model (verified by the registry), re-versioned. `format`: which of its
+ * files travel (the ONNX model for a mirror that serves ONNX Runtime, the TF.js graph otherwise).
+ */
+export async function bundleFromRegistry(name: string, version: string, manifestDir?: string, format: ModelFormat = 'tfjs-graph'): Promise<Buffer> {
+  const resolved = await resolveModel(name, manifestDir, format);
   return buildBundle({ ...resolved.manifest, version }, resolved.files);
 }
 
@@ -134,7 +142,10 @@ export async function bundleFromDir(dir: string, version?: string): Promise<Buff
   } catch {
     const names = (await readdir(path.join(dir, 'manifests')).catch(() => [])).filter((f) => f.endsWith('.json'));
     if (names.length !== 1) throw new BundleError(`bundle: ${dir} has neither manifest.json nor exactly one manifests/*.json`);
-    const resolved = await resolveModel(names[0].slice(0, -5), path.join(dir, 'manifests'));
+    const manifestDir = path.join(dir, 'manifests');
+    // The file name says name, format and variant (registry.manifestFileName); the manifest says them too.
+    const named = JSON.parse(await readFile(path.join(manifestDir, names[0]), 'utf8')) as ModelManifest;
+    const resolved = await resolveModel(named.name, manifestDir, named.format, named.convertedFrom?.variant);
     return buildBundle({ ...resolved.manifest, ...(version ? { version } : {}) }, resolved.files);
   }
   const files = new Map<string, Buffer>();
@@ -147,5 +158,6 @@ export async function writeBundleFiles(bundle: ParsedBundle, dir: string, write:
   await mkdir(path.join(dir, 'manifests'), { recursive: true });
   await mkdir(path.join(dir, 'files'), { recursive: true });
   for (const f of bundle.files) await write(path.join(dir, f.path), f.data);
-  await write(path.join(dir, 'manifests', `${bundle.manifest.name}.json`), Buffer.from(JSON.stringify(bundle.manifest, null, 2)));
+  const { name, format, convertedFrom } = bundle.manifest;
+  await write(path.join(dir, 'manifests', manifestFileName(name, format, convertedFrom?.variant)), Buffer.from(JSON.stringify(bundle.manifest, null, 2)));
 }

@@ -4,7 +4,6 @@
  * degradation ladder.
  */
 import path from 'node:path';
-import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
 import type { MirrorConfig } from '../config/schema.ts';
 import type { DegradationLadder } from '../core/degraded.ts';
 import type { Logger } from '../core/logger.ts';
@@ -30,11 +29,8 @@ export async function startVision(
   /** What the host has (injectable: a test box has no GPU). */
   probe: () => Promise<Pick<HostInfo, 'gpu'>> = probeHost,
 ): Promise<StartedVision> {
-  const updates: Record<string, () => Promise<ResolvedModel>> = {};
-  for (const [name, c] of Object.entries(committed)) {
-    const dir = c?.dir;
-    if (dir) updates[name] = () => resolveModel(name, path.join(dir, 'manifests'));
-  }
+  const updates: Record<string, string> = {};
+  for (const [name, c] of Object.entries(committed)) if (c?.dir) updates[name] = path.join(c.dir, 'manifests');
   const vision = await createFaceStage(config.vision, logger, { stateDir: path.resolve(config.stateDir), updates });
   const servingModels: Record<string, ServingModel> = {};
   for (const name of vision.updatable) {

@@ -1,5 +1,4 @@
 /** Builds the vision stage from config: verified models on the chosen runtime, wrapped in the tracker. */
-import type { ResolvedModel } from '../../models/registry.ts';
 import type { MirrorConfig } from '../config/schema.ts';
 import { FaceDetector } from './detector.ts';
 import { FaceTracker } from './face-tracker.ts';
@@ -38,6 +37,11 @@ export interface FaceStage {
    * segmentationEvery > 0 it already runs on every Nth frame and this changes nothing.
    */
   segmentOnDemand(when: () => boolean): void;
+  /**
+   * Loads model `name` as this stage loads its own: on the backend and variant chosen for it, from
+   * `manifestDir` (a staged or committed update) or the bundled models. Not yet serving.
+   */
+  loadModel(name: string, manifestDir?: string): Promise<LoadedModel>;
   /** Backend chosen per model and how fast it measured when chosen. */
   choices(): Record<string, ModelChoice>;
   /** Which face mesh serves (plain or attention) and why. */
@@ -49,10 +53,12 @@ export interface FaceStageOptions {
   /** Where the per-host backend choice (and TensorRT engines) are cached. */
   stateDir: string;
   /**
-   * Models to serve instead of the bundled ones (committed updates), by model name; the bundled
-   * one serves when an update fails to load.
+   * Models to serve instead of the bundled ones (committed updates): model name → the registry
+   * directory (`<update>/manifests`) holding it. Its backend and variant are chosen like the
+   * bundled model's, among what that directory holds (never the bundled model's variants); the
+   * bundled one serves when an update fails to load.
    */
-  updates?: Partial<Record<string, () => Promise<ResolvedModel>>>;
+  updates?: Partial<Record<string, string>>;
   /** The host the mesh timings are cached for (tests: another CPU); probed when absent. */
   host?: Pick<HostInfo, 'cpuModel' | 'cores' | 'gpu'>;
 }
@@ -62,7 +68,7 @@ async function loadServing(name: string, loader: ModelLoader, options: FaceStage
   const update = options.updates?.[name];
   if (update) {
     try {
-      return await loader.loadResolved(await update());
+      return await loader.load(name, update);
     } catch (err) {
       logger.error({ model: name, err: (err as Error).message }, 'updated model does not load; serving the bundled one');
     }
@@ -187,6 +193,7 @@ export async function createFaceStage(vision: MirrorConfig['vision'], logger: Lo
           return false;
         });
       },
+      loadModel: (name, manifestDir) => loader.load(name, manifestDir),
       choices: () => loader.choices(),
       meshChoice: () => structuredClone(meshChoice),
       dispose: () => models.forEach((m) => m.dispose()),

@@ -255,9 +255,7 @@ export function createVisionPort(stage: FaceStage, options: SmokeOptions): Visio
   return {
     updatable: stage.updatable,
     servingVersion: (name) => stage.modelVersions[name],
-    async load(name, dir) {
-      return stage.runtime.load(dir ? await resolveModel(name, path.join(dir, 'manifests')) : await resolveModel(name));
-    },
+    load: (name, dir) => stage.loadModel(name, dir ? path.join(dir, 'manifests') : undefined),
     async smokeTest(name, model: VisionModel) {
       const candidate = model as LoadedModel;
       if (candidate.name !== name) return `the bundle holds model "${candidate.name}", not "${name}"`;

@@ -7,6 +7,7 @@
  * mesh's places (what regions.ts reads), irises from the mesh, smoothed like the plain mesh.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -15,7 +16,8 @@ import { validateConfig } from '../../device/config/load.ts';
 import { createFaceStage, type FaceStage, type FaceStageOptions } from '../../device/vision/face-stage.ts';
 import { MESH_COST_FILE, meshCostKey } from '../../device/vision/mesh-cost-cache.ts';
 import { createModelLoader } from '../../device/vision/runtime/select.ts';
-import { resolveModel, type ResolvedModel } from '../../models/registry.ts';
+import { resolveModel } from '../../models/registry.ts';
+import { buildBundle, parseBundle, writeBundleFiles } from '../../models/bundle.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
 import { loop, EYE_RIGHT, LIPS_OUTER } from '../../device/vision/regions.ts';
 import { cropImage, readRgb } from '../helpers/vision.ts';
@@ -121,10 +123,16 @@ describe('plain or attention mesh, chosen per device', () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'mesh-cache-'));
     const onDevice = (vision: Record<string, unknown> = {}, options: Partial<FaceStageOptions> = {}) =>
       stage({ mesh: 'auto', attentionMaxCost: 1.3, ...vision }, { stateDir, ...options });
-    /** The plain mesh's committed update: `version` and the files of `variant`, on ONNX Runtime like the bundled one. */
-    const meshUpdate = (version: string, variant: 'fp32' | 'fp16' = 'fp32') => async (): Promise<ResolvedModel> => {
+    /**
+     * The plain mesh's committed update, unpacked as the update store does (a registry directory):
+     * the ONNX float32 model as `version`, with the weights of `variant` (fp16: other bytes, same version).
+     */
+    const meshUpdate = async (version: string, variant: 'fp32' | 'fp16' = 'fp32'): Promise<Partial<FaceStageOptions>> => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'mesh-update-'));
       const m = await resolveModel('face-mesh', undefined, 'onnx', variant);
-      return { ...m, manifest: { ...m.manifest, version } };
+      const bundle = parseBundle(buildBundle({ ...m.manifest, version, convertedFrom: undefined }, m.files));
+      await writeBundleFiles(bundle, dir, (file, data) => writeFile(file, data));
+      return { updates: { 'face-mesh': path.join(dir, 'manifests') } };
     };
     let first: ReturnType<FaceStage['meshChoice']>;
 
@@ -147,12 +155,14 @@ describe('plain or attention mesh, chosen per device', () => {
       const bundled = (await onDevice()).modelVersions;
       expect(bundled['face-mesh'] ?? bundled['attention-mesh']).toBeTruthy();
       const plainVersion = (await resolveModel('face-mesh', undefined, 'onnx')).manifest.version;
-      const updated = (await onDevice({}, { updates: { 'face-mesh': meshUpdate(`${plainVersion}-ota`) } })).meshChoice();
+      const update = await meshUpdate(`${plainVersion}-ota`);
+      const updatedStage = await onDevice({}, update);
+      const updated = updatedStage.meshChoice();
       expect(updated.source).toBe('timed');
       expect(updated.cost).not.toEqual(first.cost);
-      expect((await onDevice({}, { updates: { 'face-mesh': meshUpdate(`${plainVersion}-ota`) } })).meshChoice()).toMatchObject({ source: 'cache', cost: updated.cost });
+      expect((await onDevice({}, update)).meshChoice()).toMatchObject({ source: 'cache', cost: updated.cost });
       // Same version string, other bytes (the fp16 weights): the file hashes re-time it.
-      const rebuilt = (await onDevice({}, { updates: { 'face-mesh': meshUpdate(`${plainVersion}-ota`, 'fp16') } })).meshChoice();
+      const rebuilt = (await onDevice({}, await meshUpdate(`${plainVersion}-ota`, 'fp16'))).meshChoice();
       expect(rebuilt.source).toBe('timed');
     }, 240_000);
 

@@ -107,6 +107,37 @@ describe('automatic backend choice per model', () => {
     model.dispose();
   });
 
+  it('a compressed variant stands in only for the float32 it was converted from: stale ones are ignored, float32 serves', async () => {
+    // The face mesh's ONNX float32 and its fp16/int8 variants, alone in a registry directory.
+    const root = await mkdtemp(path.join(tmpdir(), 'models-'));
+    await mkdir(path.join(root, 'manifests'));
+    await mkdir(path.join(root, 'onnx'));
+    for (const f of ['face-mesh.onnx.json', 'face-mesh.onnx.fp16.json', 'face-mesh.onnx.int8.json']) await copyFile(path.join(repoRoot, 'models', 'manifests', f), path.join(root, 'manifests', f));
+    for (const f of ['face-mesh.onnx', 'face-mesh.fp16.onnx', 'face-mesh.int8.onnx']) await copyFile(path.join(repoRoot, 'models', 'onnx', f), path.join(root, 'onnx', f));
+    const manifestDir = path.join(root, 'manifests');
+    const open = async (precision: 'auto' | 'fp16', backend: 'auto' | 'onnx' = 'auto') => {
+      const log = recorder();
+      const loader = await createModelLoader({ backend, providers: ['cpu'], precision, stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: log.logger, host, manifestDir, ...fast });
+      (await loader.load('face-mesh')).dispose();
+      return { choice: loader.choices()['face-mesh'], log };
+    };
+    // As converted, the fp16 variant (within the accuracy budget) is timed beside float32.
+    const fresh = (await open('auto')).choice;
+    expect(Object.keys(fresh.timings ?? {}).sort()).toEqual(['onnx-cpu', 'onnx-cpu/fp16']);
+
+    // The float32 is replaced (a new version: an update, a re-conversion); the variants are the old model's.
+    const file = path.join(manifestDir, 'face-mesh.onnx.json');
+    const old = JSON.parse(await readFile(file, 'utf8')) as { version: string };
+    await writeFile(file, JSON.stringify({ ...old, version: `${old.version}-r2` }));
+    const { choice, log } = await open('auto');
+    expect(choice).toMatchObject({ backend: 'onnx-cpu', variant: 'fp32' });
+    expect(choice.rejected?.fp16).toBe(`stale: converted from ${old.version}, float32 is ${old.version}-r2`);
+    expect(choice.rejected?.int8).toMatch(/^stale: /);
+    expect(log.lines.filter((l) => l.level === 'warn' && /converted from another float32/.test(l.msg)).map((l) => l.obj.variant)).toEqual(['fp16', 'int8']);
+    // A pinned precision whose variant is stale serves float32 too.
+    expect((await open('fp16', 'onnx')).choice).toMatchObject({ variant: 'fp32', pinned: true });
+  });
+
   it('as an InferenceRuntime, loads a staged model on the runtime for its format', async () => {
     const loader = await createModelLoader({ backend: 'auto', providers: ['cpu'], stateDir: await mkdtemp(path.join(tmpdir(), 'sel-')), logger: recorder().logger, host, ...fast });
     const runtime = loader.asRuntime();

@@ -87,8 +87,12 @@ export interface ModelLoaderOptions {
 }
 
 export interface ModelLoader {
-  /** Loads a logical model (`face-detector`, `face-mesh`, `iris`, `segmentation`) on its backend. */
-  load(modelName: string): Promise<LoadedModel>;
+  /**
+   * Loads a logical model (`face-detector`, `face-mesh`, `iris`, `segmentation`) on its backend.
+   * `manifestDir`: a registry directory holding it instead of the bundled one (a committed update),
+   * chosen among the formats and variants that directory holds, as the bundled one is among its own.
+   */
+  load(modelName: string, manifestDir?: string): Promise<LoadedModel>;
   /**
    * Loads an already verified model (e.g. a staged update) on the runtime for its format:
    * ONNX Runtime for `onnx`, the process's TF.js runtime for `tfjs-graph`. Not timed, not cached.
@@ -164,8 +168,8 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
   const liveRuntimes: InferenceRuntime[] = [];
   const precision = opts.precision ?? 'fp32';
   const budget = opts.accuracyBudget ?? DEFAULT_ACCURACY_BUDGET;
-  const loadOn = async (family: Family, name: string, variant: ModelVariant = 'fp32'): Promise<LoadedModel> => {
-    const model = await resolveModel(name, opts.manifestDir, FORMAT_OF[family], variant);
+  const loadOn = async (family: Family, name: string, dir: string | undefined, variant: ModelVariant = 'fp32'): Promise<LoadedModel> => {
+    const model = await resolveModel(name, dir, FORMAT_OF[family], variant);
     const runtime = await runtimeFor(family);
     if (!liveRuntimes.includes(runtime)) liveRuntimes.push(runtime);
     return runtime.load(model);
@@ -190,40 +194,58 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     }
   }
 
-  /** The ONNX variants worth timing for `name` under the precision setting; the others with why not. */
-  async function onnxVariants(name: string): Promise<{ variants: ModelVariant[]; rejected: Record<string, string>; versions: string }> {
-    const available = await availableVariants(name, 'onnx', opts.manifestDir);
+  /**
+   * The ONNX variants worth timing for `name` under the precision setting; the others with why not.
+   * A compressed variant stands in only for the float32 model it was converted from: one converted
+   * from another version (an updated or re-converted float32 beside the old variants) is stale, and
+   * its parity says nothing about this float32. Stale variants are left out and logged; with none
+   * left, float32 serves (a pinned precision included).
+   */
+  async function onnxVariants(name: string, dir: string | undefined): Promise<{ variants: ModelVariant[]; rejected: Record<string, string>; versions: string }> {
+    const available = await availableVariants(name, 'onnx', dir);
+    const fp32Version = available.includes('fp32') ? (await loadManifest(name, dir, 'onnx').catch(() => null))?.version : undefined;
     const rejected: Record<string, string> = {};
-    const variants: ModelVariant[] = [];
+    const usable: ModelVariant[] = [];
     const versions: string[] = [];
     for (const v of available) {
-      if (v === 'fp32') {
-        if (precision === 'auto' || precision === 'fp32' || !available.includes(precision)) variants.push(v);
-        continue;
-      }
-      if (precision !== 'auto' && precision !== v) continue;
-      const manifest = await loadManifest(name, opts.manifestDir, 'onnx', v).catch((err: Error) => err);
+      if (v === 'fp32' || (precision !== 'auto' && precision !== v)) continue;
+      const manifest = await loadManifest(name, dir, 'onnx', v).catch((err: Error) => err);
       if (manifest instanceof Error) {
         rejected[v] = manifest.message;
+        continue;
+      }
+      const from = manifest.convertedFrom?.version;
+      if (from !== fp32Version) {
+        rejected[v] = `stale: converted from ${from ?? 'an unknown version'}, float32 is ${fp32Version ?? 'absent'}`;
+        logger.warn({ model: name, variant: v, convertedFrom: from, fp32: fp32Version }, 'compressed variant was converted from another float32 model; ignored');
         continue;
       }
       versions.push(manifest.version);
       const why = precision === 'auto' ? outsideBudget(manifest.convertedFrom?.parity, budget) : null;
       if (why) rejected[v] = why;
-      else variants.push(v);
+      else usable.push(v);
     }
-    return { variants, rejected, versions: versions.join(',') };
+    // float32 is timed beside the usable variants (auto), or serves when the pinned one is not usable.
+    const fp32: ModelVariant[] = available.includes('fp32') && (precision === 'auto' || precision === 'fp32' || !usable.includes(precision)) ? ['fp32'] : [];
+    return { variants: [...fp32, ...usable], rejected, versions: versions.join(',') };
+  }
+
+  /** The variant a pinned ONNX backend serves: the pinned precision when usable, else float32. */
+  async function pinnedVariant(name: string, dir: string | undefined): Promise<ModelVariant> {
+    if (precision === 'auto') return 'fp32';
+    const { variants } = await onnxVariants(name, dir);
+    return variants.includes(precision) ? precision : 'fp32';
   }
 
   const label = (backend: string, variant: ModelVariant): string => (variant === 'fp32' ? backend : `${backend}/${variant}`);
 
-  async function loadAuto(name: string, families: Family[], versions: string): Promise<LoadedModel> {
-    const onnxChoice = families.includes('onnx') ? await onnxVariants(name) : { variants: [] as ModelVariant[], rejected: {}, versions: '' };
+  async function loadAuto(name: string, dir: string | undefined, families: Family[], versions: string): Promise<LoadedModel> {
+    const onnxChoice = families.includes('onnx') ? await onnxVariants(name, dir) : { variants: [] as ModelVariant[], rejected: {}, versions: '' };
     const key = `${versions}|${onnxChoice.versions}|precision=${precision}|budget=${JSON.stringify(budget)}|${hostKey}`;
     const cached = (await readCache()).models[name];
     if (cached && cached.key === key && families.includes(cached.family)) {
       try {
-        const model = await loadOn(cached.family, name, cached.variant);
+        const model = await loadOn(cached.family, name, dir, cached.variant);
         choices[name] = { backend: model.backend, variant: cached.variant, msPerRun: cached.msPerRun, pinned: false, timings: cached.timings, rejected: cached.rejected };
         logger.info({ model: name, backend: model.backend, variant: cached.variant, msPerRun: cached.msPerRun, timings: cached.timings, rejected: cached.rejected, cached: true }, 'vision backend chosen');
         return model;
@@ -232,7 +254,7 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
       }
     }
     // Input contract only (files are verified when each backend loads its own format).
-    const manifest = await loadManifest(name, opts.manifestDir, FORMAT_OF[families[0]]);
+    const manifest = await loadManifest(name, dir, FORMAT_OF[families[0]]);
     const shape = manifest.input.shape;
     // Load every candidate, warm each, then time them interleaved (run by run) so background
     // load on the box hits all candidates alike.
@@ -240,9 +262,17 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
     let lastError: unknown = null;
     const input = fixedInput(shape, manifest.input.range);
     const pairs = families.flatMap((family) => (family === 'onnx' ? onnxChoice.variants : (['fp32'] as ModelVariant[])).map((variant) => ({ family, variant })));
+    if (pairs.length === 1) {
+      // Nothing to choose between (say an update that ships one format): no timing, nothing cached.
+      const [{ family, variant }] = pairs;
+      const model = await loadOn(family, name, dir, variant);
+      choices[name] = { backend: model.backend, variant, msPerRun: null, pinned: false, rejected: onnxChoice.rejected };
+      logger.info({ model: name, backend: model.backend, variant, rejected: onnxChoice.rejected, only: true }, 'vision backend chosen');
+      return model;
+    }
     for (const { family, variant } of pairs) {
       try {
-        const model = await loadOn(family, name, variant);
+        const model = await loadOn(family, name, dir, variant);
         candidates.push({ family, variant, model, times: [] });
       } catch (err) {
         lastError = err;
@@ -287,19 +317,19 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
   }
 
   let queue: Promise<unknown> = Promise.resolve();
-  async function loadOne(name: string): Promise<LoadedModel> {
-    const formats = await availableFormats(name, opts.manifestDir);
+  async function loadOne(name: string, dir: string | undefined): Promise<LoadedModel> {
+    const formats = await availableFormats(name, dir);
     const families = (['onnx', 'tfjs'] as Family[]).filter((f) => formats.includes(FORMAT_OF[f]));
     if (!families.length) {
       // Let the registry produce its usual "cannot read manifest" error naming the model.
-      await resolveModel(name, opts.manifestDir);
+      await resolveModel(name, dir);
     }
-    const versions = (await Promise.all(families.map(async (f) => (await resolveManifestVersion(name, f)) ?? '?'))).join(',');
+    const versions = (await Promise.all(families.map(async (f) => (await resolveManifestVersion(name, dir, f)) ?? '?'))).join(',');
     if (pinnedFamily) {
       if (families.includes(pinnedFamily)) {
         try {
-          const variant: ModelVariant = pinnedFamily === 'onnx' && precision !== 'auto' && (await availableVariants(name, 'onnx', opts.manifestDir)).includes(precision) ? precision : 'fp32';
-          const model = await loadOn(pinnedFamily, name, variant);
+          const variant: ModelVariant = pinnedFamily === 'onnx' ? await pinnedVariant(name, dir) : 'fp32';
+          const model = await loadOn(pinnedFamily, name, dir, variant);
           choices[name] = { backend: model.backend, variant, msPerRun: null, pinned: true };
           logger.info({ model: name, backend: model.backend, variant, pinned: opts.backend }, 'vision backend chosen');
           return model;
@@ -307,24 +337,24 @@ export async function createModelLoader(opts: ModelLoaderOptions): Promise<Model
           const others = families.filter((f) => f !== pinnedFamily);
           if (!others.length) throw err;
           logger.error({ model: name, pinned: opts.backend, err: (err as Error).message }, 'pinned backend cannot load this model; choosing automatically');
-          return loadAuto(name, others, versions);
+          return loadAuto(name, dir, others, versions);
         }
       }
       logger.warn({ model: name, pinned: opts.backend, available: formats }, 'pinned backend has no file for this model; choosing automatically');
     }
-    return loadAuto(name, families, versions);
+    return loadAuto(name, dir, families, versions);
   }
-  async function resolveManifestVersion(name: string, family: Family): Promise<string | null> {
+  async function resolveManifestVersion(name: string, dir: string | undefined, family: Family): Promise<string | null> {
     try {
-      return (await loadManifest(name, opts.manifestDir, FORMAT_OF[family])).version;
+      return (await loadManifest(name, dir, FORMAT_OF[family])).version;
     } catch {
       return null;
     }
   }
 
   const loader: ModelLoader = {
-    load(name: string): Promise<LoadedModel> {
-      const result = queue.then(() => loadOne(name));
+    load(name: string, manifestDir?: string): Promise<LoadedModel> {
+      const result = queue.then(() => loadOne(name, manifestDir ?? opts.manifestDir));
       queue = result.catch(() => {});
       return result;
     },

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { MONK_HEX } from '../advisor/monk.ts';
 import { FIXTURES, LabelsSchema } from './eval-fairness.ts';
 
@@ -47,7 +47,7 @@ const strip = await sharp({ create: { width: W, height: 26, channels: 3, backgro
   .toBuffer();
 for (let sheet = 0; sheet * PER_SHEET < order.length; sheet++) {
   const items = order.slice(sheet * PER_SHEET, (sheet + 1) * PER_SHEET);
-  const composites: sharp.OverlayOptions[] = [];
+  const composites: OverlayOptions[] = [];
   for (const [k, file] of items.entries()) {
     const x = (k % COLS) * (W + 10);
     const y = Math.floor(k / COLS) * (H + 50);

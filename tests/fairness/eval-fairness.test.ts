@@ -114,6 +114,15 @@ describe('fairness evaluation', () => {
     expect(cross.fitEven.withWhites.relBG).toBeCloseTo(-3, 6);
     faces.forEach((f, i) => expect(cross.heldOut[i]).toBe(monkOfScore(law(f.features))));
     faces.forEach((f, i) => expect(cross.leaveOneOut[i]).toBe(monkOfScore(law(f.features))));
+    // One face labelled 30 levels off the law: left out, it is read by the clean fit on the others
+    // (exactly the law); every other face's fit includes it, so faces of both halves are pulled (the
+    // fit on all faces, or on the other half only, would not show both).
+    const k = 5;
+    const outlier = faces.map((f, i) => (i === k ? { ...f, label: f.label + 30 } : f));
+    const loo = crossHalf(outlier)!.leaveOneOut;
+    expect(loo[k]).toBe(monkOfScore(law(faces[k].features)));
+    const pulled = (parity: number) => outlier.filter((f, i) => i !== k && i % 2 === parity && loo[i] !== monkOfScore(law(f.features))).length;
+    expect([pulled(k % 2), pulled(1 - (k % 2))].every((n) => n > 0)).toBe(true);
     // A face without whites is read by the ITA°-only fit.
     const model = fitToneModel(faces);
     expect(toneScore({ ita: 20, whitesLogY: null, relBG: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);

@@ -365,9 +365,10 @@ async function main(): Promise<number> {
     const emitP95 = histogramQuantile(counters0, counters1, 0.95);
     const paintFps = painted / seconds;
     const rows: Array<[string, string, string]> = [
-      ['frames emitted by the daemon', `${emitted} (${(emitted / seconds).toFixed(1)} fps)`, ''],
+      ['frames through the daemon (vision, try-on)', `${emitted} (${(emitted / seconds).toFixed(1)} fps)`, ''],
+      ['of which encoded (a kiosk could take them)', `${counters1.count - counters0.count}`, ''],
       ['frames sent to the kiosk', String(sent), ''],
-      ['skipped by the daemon (kiosk had not acked the last)', `${skipped} (${(skipped / seconds).toFixed(2)}/s)`, ''],
+      ['skipped by the daemon (kiosk had not acked the last; encoded or not)', `${skipped} (${(skipped / seconds).toFixed(2)}/s)`, ''],
       ['frames painted', String(painted), ''],
       ['dropped in the kiosk (sent, never painted)', `${Math.max(0, sent - painted)} (${(Math.max(0, sent - painted) / seconds).toFixed(2)}/s)`, ''],
       ['paint fps', paintFps.toFixed(1), '>= 25'],
@@ -382,7 +383,7 @@ async function main(): Promise<number> {
       ['CPU daemon with its capture child (% of one core)', (((cpu1.daemon - cpu0.daemon) / seconds) * 100).toFixed(0), ''],
       ['CPU Chromium, all processes (% of one core)', (((cpu1.browser - cpu0.browser) / seconds) * 100).toFixed(0), ''],
       // Per frame, the figures that hold under load: wall-clock fps and latency do not.
-      ['CPU ms per emitted frame: daemon / capture child', `${ms(((cpu1.daemonOwn - cpu0.daemonOwn) * 1000) / emitted)} / ${ms(((cpu1.daemon - cpu0.daemon - (cpu1.daemonOwn - cpu0.daemonOwn)) * 1000) / emitted)}`, ''],
+      ['CPU ms per frame through the daemon: daemon / capture child', `${ms(((cpu1.daemonOwn - cpu0.daemonOwn) * 1000) / emitted)} / ${ms(((cpu1.daemon - cpu0.daemon - (cpu1.daemonOwn - cpu0.daemonOwn)) * 1000) / emitted)}`, ''],
       ['CPU ms per painted frame: Chromium, all processes', ms(((cpu1.browser - cpu0.browser) * 1000) / painted), ''],
       ['CPU of this bench (Playwright driving the flow; % of one core)', (((cpu1.bench.user + cpu1.bench.system) / 1e6 / seconds) * 100).toFixed(0), ''],
       ['load average (1/5/15 min) at start → end', `${load0} → ${load()}`, `${os.cpus().length} cores`],

@@ -6,7 +6,8 @@
  * foreign.
  */
 import type { LabPlane } from './lab-plane.ts';
-import type { CoverageMask } from '../raster.ts';
+import { fillPolygons, type MaskRect } from '../raster.ts';
+import type { Polygon } from '../../vision/regions.ts';
 import { f32 } from '../frame-arena.ts';
 
 export interface ColourModel {
@@ -75,26 +76,35 @@ function robustSpread(values: Float32Array, centre: number, floor: number): numb
 /** At most about this many pixels are sampled (evenly strided): the median needs no more. */
 const MAX_SAMPLES = 2048;
 
+/** Polygons (even-odd) to sample, and the rect of the frame to sample them in. */
+export interface SampleRegion {
+  polys: Polygon[];
+  rect: MaskRect;
+}
+
 /**
- * The model of the pixels where `sample` covers at least `minCover`, leaving out those within
- * `exclude.within` of `exclude.model` (a finger, i.e. skin, lying on the lip band); null when too few.
+ * The model of the pixels of `region` covered at least `minCover` by its polygons, leaving out
+ * those within `exclude.within` of `exclude.model` (a finger, i.e. skin, lying on the lip band);
+ * null when too few. Only the strided rows that are sampled are rasterised (each row's coverage is
+ * computed on its own, so it is the same as in a fill of the whole rect).
  */
 export function sampleModel(
   lab: LabPlane,
-  sample: CoverageMask,
+  region: SampleRegion,
   floor: SpreadFloor,
   exclude?: { model: ColourModel; within: number },
   minCover = 0.99,
 ): ColourModel | null {
-  const { rect, alpha } = sample;
+  const { rect, polys } = region;
   const step = Math.max(1, Math.floor(Math.sqrt((rect.width * rect.height) / MAX_SAMPLES)));
   const capacity = Math.ceil(rect.width / step) * Math.ceil(rect.height / step);
   const channels = [f32(capacity), f32(capacity), f32(capacity)];
   const data = lab.data();
   let n = 0;
   for (let y = 0; y < rect.height; y += step) {
+    const alpha = fillPolygons(polys, { x: rect.x, y: rect.y + y, width: rect.width, height: 1 });
     for (let x = 0; x < rect.width; x += step) {
-      if (alpha[y * rect.width + x] < minCover || !lab.has(rect.x + x, rect.y + y)) continue;
+      if (alpha[x] < minCover || !lab.has(rect.x + x, rect.y + y)) continue;
       const o = lab.offset(rect.x + x, rect.y + y);
       if (exclude && distance(exclude.model, data, o) < exclude.within) continue;
       for (let c = 0; c < 3; c++) channels[c][n] = data[o + c];

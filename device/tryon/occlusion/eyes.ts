@@ -6,7 +6,7 @@
  */
 import type { Iris, IrisPair } from '../../vision/iris.ts';
 import { EYE_LEFT, EYE_RIGHT, interOcular, loop, type Point } from '../../vision/regions.ts';
-import { boxBlur, fillPolygons, type MaskRect } from '../raster.ts';
+import { boxBlur, fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
 import { ramp, type ColourModel } from './colour-model.ts';
 import type { LabPlane } from './lab-plane.ts';
 import { f32 } from '../frame-arena.ts';
@@ -37,7 +37,11 @@ function irisCoverage(iris: Iris, rect: MaskRect, out: Float32Array): void {
   }
 }
 
-/** Multiplies `vis` (over `rect`) by how visible lid skin (not eyeball) is at each pixel. */
+/**
+ * Multiplies `vis` (over `rect`) by how visible lid skin (not eyeball) is at each pixel. Everything
+ * here happens within reach of the openings: only their box grown by the band is rasterised and
+ * read (the family's rect reaches up to the brows and is several times larger).
+ */
 export function applyEyeGate(
   lab: LabPlane,
   landmarks: ReadonlyArray<Point>,
@@ -46,27 +50,39 @@ export function applyEyeGate(
   rect: MaskRect,
   vis: Float32Array,
 ): void {
-  const opening = fillPolygons([loop(landmarks, EYE_RIGHT), loop(landmarks, EYE_LEFT)], rect);
-  for (let i = 0; i < vis.length; i++) vis[i] *= 1 - Math.min(1, opening[i]);
-  const near = boxBlur(opening, rect.width, rect.height, Math.max(1, interOcular(landmarks) * BAND));
-  if (iris) {
-    // Where the iris circle meets the opening and the band around it: the lid above it stays paintable.
-    const circle = f32(vis.length);
-    irisCoverage(iris.right, rect, circle);
-    irisCoverage(iris.left, rect, circle);
-    for (let i = 0; i < vis.length; i++) if (near[i] > 0.02) vis[i] *= 1 - circle[i];
+  const openings = [loop(landmarks, EYE_RIGHT), loop(landmarks, EYE_LEFT)];
+  const radius = Math.max(1, Math.round(interOcular(landmarks) * BAND));
+  // Past radius + 1 of the openings the blurred band is exactly 0: nothing there is gated.
+  const reach = polygonBounds(openings, radius + 2, { width: rect.x + rect.width, height: rect.y + rect.height });
+  if (!reach) return;
+  const x0 = Math.max(reach.x, rect.x);
+  const y0 = Math.max(reach.y, rect.y);
+  const sub = { x: x0, y: y0, width: reach.x + reach.width - x0, height: reach.y + reach.height - y0 };
+  if (sub.width <= 0 || sub.height <= 0) return;
+  const n = sub.width * sub.height;
+  const opening = fillPolygons(openings, sub);
+  const near = boxBlur(opening, sub.width, sub.height, radius);
+  const circle = iris ? f32(n) : null;
+  if (iris && circle) {
+    irisCoverage(iris.right, sub, circle);
+    irisCoverage(iris.left, sub, circle);
   }
-  if (!lid) return;
-  const lidChroma = Math.hypot(lid.a, lid.b);
+  const lidChroma = lid ? Math.hypot(lid.a, lid.b) : 0;
   const data = lab.data();
-  for (let y = 0; y < rect.height; y++) {
-    for (let x = 0; x < rect.width; x++) {
-      const i = y * rect.width + x;
-      if (near[i] <= 0.02 || vis[i] === 0 || !lab.has(rect.x + x, rect.y + y)) continue;
-      const o = lab.offset(rect.x + x, rect.y + y);
+  for (let y = 0; y < sub.height; y++) {
+    const row = (sub.y - rect.y + y) * rect.width + sub.x - rect.x;
+    for (let x = 0; x < sub.width; x++) {
+      const i = y * sub.width + x;
+      const v = row + x;
+      vis[v] *= 1 - Math.min(1, opening[i]);
+      if (near[i] <= 0.02) continue;
+      // Where the iris circle meets the opening and the band around it: the lid above it stays paintable.
+      if (circle) vis[v] *= 1 - circle[i];
+      if (!lid || vis[v] === 0 || !lab.has(sub.x + x, sub.y + y)) continue;
+      const o = lab.offset(sub.x + x, sub.y + y);
       const lighter = ramp(data[o] - lid.L, SCLERA_LIGHTER.lo, SCLERA_LIGHTER.hi);
       const greyer = 1 - ramp(Math.hypot(data[o + 1], data[o + 2]) / Math.max(1, lidChroma), SCLERA_GREYER.lo, SCLERA_GREYER.hi);
-      vis[i] *= 1 - lighter * greyer;
+      vis[v] *= 1 - lighter * greyer;
     }
   }
 }

@@ -243,7 +243,7 @@ function multiplyAt(alpha: Float32Array, rect: MaskRect, vis: Float32Array, home
 function lidModel(lab: LabPlane, lm: Face['landmarks']): ColourModel | null {
   const polys = regionPolygons(lm, 'eyeshadow');
   const rect = polygonBounds(polys, 0, { width: lab.rect.x + lab.rect.width, height: lab.rect.y + lab.rect.height });
-  return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, { L: 6, a: 3, b: 3 }) : null;
+  return rect ? sampleModel(lab, { rect, polys }, { L: 6, a: 3, b: 3 }) : null;
 }
 
 /** Zeroes `vis` inside `polys`, filling only where their box meets `rect`. */

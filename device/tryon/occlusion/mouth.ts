@@ -80,7 +80,7 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
   const inner = loop(landmarks, LIPS_INNER);
   const sampled = (polys: Polygon[], floor: typeof LIP_FLOOR, exclude?: { model: ColourModel; within: number }) => {
     const rect = polygonBounds(polys, 1, { width: lab.rect.x + lab.rect.width, height: lab.rect.y + lab.rect.height });
-    return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, floor, exclude) : null;
+    return rect ? sampleModel(lab, { rect, polys }, floor, exclude) : null;
   };
   const skin = sampled([scaleLoop(outer, SKIN_RING[1]), scaleLoop(outer, SKIN_RING[0])], SKIN_FLOOR);
   // Band pixels that look like the skin around the mouth are a finger (or the mesh off the lips): not lip.

@@ -6,7 +6,7 @@
  * contour shadows are skin); hair differs in chroma and, mostly, by much more lightness.
  */
 import { regionPolygons, type Point } from '../../vision/regions.ts';
-import { fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
+import { polygonBounds, type MaskRect } from '../raster.ts';
 import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
 import { srgbToLab, type LabPlane } from './lab-plane.ts';
 
@@ -18,7 +18,7 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
   const polys = [...regionPolygons(landmarks, 'cheeks'), ...regionPolygons(landmarks, 'noseBridge')];
   const rect = polygonBounds(polys, 0, { width: lab.rect.x + lab.rect.width, height: lab.rect.y + lab.rect.height });
   // Cheeks and nose bridge do not overlap: the even-odd fill of all three is their union.
-  return rect ? sampleModel(lab, { rect, alpha: fillPolygons(polys, rect) }, SKIN_FLOOR) : null;
+  return rect ? sampleModel(lab, { rect, polys }, SKIN_FLOOR) : null;
 }
 
 /** The skin test is memoised per colour at 6 bits a channel (within a level or two of the pixel's own Lab). */

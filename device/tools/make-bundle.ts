@@ -3,7 +3,7 @@
  * signed metadata.
  *
  *   tsx device/tools/make-bundle.ts --model face-mesh --version 3.0.5 --out face-mesh-3.0.5.bundle \
- *     [--dir MODEL_DIR] [--id ARTIFACT_ID] [--sign-key ed25519-private.pem --key-id fleet-2025]
+ *     [--format onnx|tfjs-graph] [--dir MODEL_DIR] [--id ARTIFACT_ID] [--sign-key ed25519-private.pem --key-id fleet-2025]
  *
  *   tsx device/tools/make-bundle.ts --catalog catalog.json --out catalog-2026.2.0.json [--id ID] [--sign-key ... --key-id ...]
  *     [--rollback-from V]
@@ -11,7 +11,9 @@
  * --catalog takes a product catalog (device/tryon/catalog.ts): it is validated (an error names the
  * field) and the artifact is the catalog file itself (kind "catalog", name "catalog", version =
  * the catalog's; --version, if given, must agree).
- * --model takes a registered model (its files verified by the registry); --dir a model directory
+ * --model takes a registered model (its files verified by the registry) in --format (default the
+ * TF.js graph; `onnx` for mirrors that serve ONNX Runtime, where a TF.js graph runs on TF.js WASM at
+ * several times the CPU); --dir a model directory
  * (manifest.json + files, or manifests/<name>.json). Writes the bundle, and beside it
  * `<out without its extension>.manifest.json` (face-mesh-3.0.5.bundle: face-mesh-3.0.5.manifest.json,
  * what `fleet push` reads) with the artifact fields of an update offer (id, kind, name, version,
@@ -21,12 +23,14 @@ import { createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundleFromDir, bundleFromRegistry, parseBundle } from '../../models/bundle.ts';
+import { MODEL_FORMATS } from '../../models/registry.ts';
 import { manifestFileFor, signFields } from '../../fleet/cli/signing.ts';
 import { CATALOG_NAME, parseCatalog } from '../tryon/catalog.ts';
 
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' },
+    format: { type: 'string', default: 'tfjs-graph' },
     catalog: { type: 'string' },
     dir: { type: 'string' },
     version: { type: 'string' },
@@ -47,6 +51,7 @@ if (!a.out || [a.model, a.dir, a.catalog].filter(Boolean).length !== 1) {
   die('usage: --model NAME | --dir DIR | --catalog FILE, [--version V], --out FILE [--id ID] [--sign-key PEM --key-id ID]');
 }
 if (a.model && !a.version) die('--version is required with --model');
+const format = MODEL_FORMATS.find((f) => f === a.format) ?? die(`--format must be one of ${MODEL_FORMATS.join(', ')}`);
 let bundle: Buffer;
 let kind: 'model' | 'catalog';
 let name: string;
@@ -64,7 +69,7 @@ if (a.catalog) {
   name = CATALOG_NAME;
   version = catalog.version;
 } else {
-  bundle = a.dir ? await bundleFromDir(a.dir, a.version) : await bundleFromRegistry(a.model!, a.version!);
+  bundle = a.dir ? await bundleFromDir(a.dir, a.version) : await bundleFromRegistry(a.model!, a.version!, undefined, format);
   const { manifest } = parseBundle(bundle);
   kind = 'model';
   name = manifest.name;

@@ -27,8 +27,9 @@ describe('encode on demand (real daemon, demo clip)', () => {
   let daemon: RunningDaemon;
   let socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   beforeAll(async () => {
-    daemon = await startDaemon();
-  }, 120_000);
+    // Generous: the daemon's start (models, tfjs) takes over a minute on the loaded 2-core machine.
+    daemon = await startDaemon({ timeoutMs: 150_000 });
+  }, 160_000);
   afterAll(async () => {
     socket?.close();
     await daemon?.stop();

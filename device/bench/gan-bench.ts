@@ -21,6 +21,7 @@ import { PipelineStats } from '../core/pipeline-stats.ts';
 import { createJpegEncoder } from '../encode/jpeg-encoder.ts';
 import { openGanModel } from '../gan/gan-model.ts';
 import { GanStage } from '../gan/gan-stage.ts';
+import { guardResidual } from '../gan/residual-guard.ts';
 import { Pipeline } from '../pipeline.ts';
 import { DEMO_CLIP } from '../source/index.ts';
 import { ImageFolderSource } from '../source/image-folder-source.ts';
@@ -69,6 +70,29 @@ for (const chain of [['cpu'], ['cuda', 'cpu'], ['tensorrt', 'cuda', 'cpu']]) {
   model.dispose();
 }
 printTable('GAN model latency per backend (50 runs after 5 warm-ups)', ['providers asked', 'backend served', 'crop', 'p50 ms', 'p95 ms', 'CPU ms/run', 'note'], latency);
+
+// 1b. The device's guard on each refinement (device/gan/residual-guard.ts: reach, drawn light,
+// colour), on the frame loop's thread: its cost adds to every run. Whole-crop region: its worst case.
+{
+  const size = 128;
+  const n = size * size;
+  const render = new Uint8Array(n * 3).map((_, i) => 100 + ((i * 7) % 53));
+  const residual = new Float32Array(n * 3).map((_, i) => ((i * 13) % 9) - 4);
+  const coverage = new Float32Array(n).fill(1);
+  const weight = new Float32Array(n).fill(1);
+  for (let i = 0; i < 3; i++) guardResidual(residual, render, coverage, weight, size);
+  const runs = 20;
+  const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    guardResidual(residual, render, coverage, weight, size);
+    times.push(performance.now() - t0);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  times.sort((a, b) => a - b);
+  printTable('GAN residual guard per run (20 runs, whole-crop region)', ['crop', 'p50 ms', 'CPU ms/run'], [[`${size}px`, fmt(times[runs >> 1]), fmt((cpu.user + cpu.system) / 1000 / runs)]]);
+}
 
 // 2. End to end with the GAN on.
 const vision = await createFaceStage(config.vision, quiet, { stateDir });

@@ -23,6 +23,7 @@ import type { Face } from '../vision/face.ts';
 import { alignFace, pasteResidual, warpToCrop, type Similarity } from './align.ts';
 import { makeupCoverage, pasteWeight } from './coverage.ts';
 import type { GanModel } from './gan-model.ts';
+import { guardResidual } from './residual-guard.ts';
 
 export type GanMode = 'every-frame' | 'every-nth' | 'off';
 
@@ -62,7 +63,7 @@ export interface GanHealth {
 }
 
 /** Mask widening and feather for the paste, crop pixels (the makeup/skin boundary is the GAN's to retouch). */
-const PASTE_RADIUS = 3;
+export const PASTE_RADIUS = 3;
 /** Weight of the newest run in the moving average of the run time. */
 const EMA = 0.2;
 /** Back to every frame only well inside the budget, so a model near it does not flap. */
@@ -99,10 +100,12 @@ export class GanStage {
     const n = model.size * model.size;
     const grey = new Uint8Array(n * 3).fill(128);
     const cover = new Float32Array(n).fill(0.5);
+    const weight = new Float32Array(n).fill(1);
     const times: number[] = [];
     for (let i = 0; i < 2 + (opts.timedRuns ?? 5); i++) {
       const t0 = performance.now();
-      await model.refine(grey, grey, cover);
+      // The guard is part of a run's cost (it runs on the frame loop's thread): a whole-crop region is its worst case.
+      guardResidual(await model.refine(grey, grey, cover), grey, cover, weight, model.size);
       if (i >= 2) times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
@@ -144,13 +147,13 @@ export class GanStage {
     const weight = pasteWeight(coverage, size, PASTE_RADIUS);
     let fresh = false;
     if (this.#mode === 'every-frame') {
-      fresh = await this.#run(pending.bare, render, coverage);
+      fresh = await this.#run(pending.bare, render, coverage, weight);
     } else if (this.#inFlight) {
       this.#framesDuringRun++;
     } else if (++this.#sinceRun >= this.#every || !this.#residual) {
       this.#sinceRun = 0;
       // Not awaited: the frame goes on with the last refinement; this one serves the next frames.
-      this.#inFlight = this.#run(pending.bare, render, coverage).then(() => {
+      this.#inFlight = this.#run(pending.bare, render, coverage, weight).then(() => {
         this.#inFlight = null;
       });
     }
@@ -162,11 +165,16 @@ export class GanStage {
   }
 
   /** Runs the model once; keeps its refinement, its time, and the mode that time calls for. */
-  async #run(bare: Uint8Array, render: Uint8Array, coverage: Float32Array): Promise<boolean> {
+  async #run(bare: Uint8Array, render: Uint8Array, coverage: Float32Array, weight: Float32Array): Promise<boolean> {
     const t0 = performance.now();
     const background = this.#mode === 'every-nth';
+    let guardMs = 0;
     try {
-      this.#residual = await this.#model.refine(bare, render, coverage);
+      const raw = await this.#model.refine(bare, render, coverage);
+      // The device, not the model, guarantees reach, the drawn gloss/glitter and the chosen colour.
+      const g0 = performance.now();
+      this.#residual = guardResidual(raw, render, coverage, weight, this.#size).residual;
+      guardMs = performance.now() - g0;
     } catch (err) {
       this.#residual = null;
       this.#setMode('off', 1, `model failed: ${(err as Error).message}`);
@@ -174,8 +182,8 @@ export class GanStage {
     }
     this.#runs++;
     // A frame waits for a run in every-frame mode (all of it counts); a background run is timed on
-    // the model's thread, not by when the frame loop next turned to hear of it.
-    const ms = background ? this.#model.lastRunMs : performance.now() - t0;
+    // the model's thread, not by when the frame loop next turned to hear of it, plus the guard.
+    const ms = background ? this.#model.lastRunMs + guardMs : performance.now() - t0;
     this.#msPerRun += EMA * (ms - this.#msPerRun);
     this.#schedule('moving average');
     return true;

@@ -10,9 +10,14 @@
  *                 refined (models/gan/quality.ts)
  *   disc          the trained discriminator's mean patch score (1 = real, 0 = fake; LSGAN) on the
  *                 made-up patches: the bare photo, the render, the refinement
+ *   judge         the independent judge's P(photo) on the same patches (train/judge.py: trained on
+ *                 the training faces' photo vs render only, never on a refinement)
+ * The refinement judged is what the device pastes: the model's residual after the device's guard
+ * (device/gan/residual-guard.ts; --no-guard judges the raw model). --jitter N applies the training's
+ * store-light colour jitter (scaled by N) to each held-out photo.
  * Side-by-side PNGs (photo | render | GAN | 4x |GAN − render|) and report.json go to `artifacts`.
  *
- *   tsx models/gan/evaluate.ts [--model DIR] [--disc FILE] [--looks N] [--out DIR]
+ *   tsx models/gan/evaluate.ts [--model DIR] [--disc FILE] [--judge FILE] [--looks N] [--jitter N] [--no-guard] [--out DIR]
  * (--disc judges a model with another model's discriminator: before / after under the same judge.)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -22,6 +27,8 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { pasteWeight } from '../../device/gan/coverage.ts';
 import { openGanModel } from '../../device/gan/gan-model.ts';
+import { PASTE_RADIUS } from '../../device/gan/gan-stage.ts';
+import { guardResidual } from '../../device/gan/residual-guard.ts';
 import { REFERENCE_GAN_DIR } from './manifest.ts';
 import { detailEnergy, meanDeltaE, selectWhere, ssim, texture } from './quality.ts';
 import { facesOf, loadVision, makeSample, rng } from './train/dataset.ts';
@@ -37,6 +44,8 @@ export interface SampleReport {
   detail: { photo: number; render: number; refined: number };
   texture: { render: Texture; refined: Texture };
   disc: { photo: number; render: number; refined: number } | null;
+  /** The independent judge (train/judge.py: trained on training faces, photo vs render only): P(photo). */
+  judge: { photo: number; render: number; refined: number } | null;
 }
 
 type Texture = ReturnType<typeof texture>;
@@ -90,7 +99,21 @@ async function sideBySide(file: string, size: number, tiles: Uint8Array[]): Prom
     .toFile(file);
 }
 
-export async function evaluateHeldOut(opts: { modelDir?: string; discriminator?: string; artifacts?: string; looks?: number; seed?: number } = {}): Promise<QualityReport> {
+export interface EvaluateOptions {
+  modelDir?: string;
+  discriminator?: string;
+  artifacts?: string;
+  looks?: number;
+  seed?: number;
+  /** Colour jitter of each held-out photo (store light; 0 = as shot, 1 = training's range). */
+  jitter?: number;
+  /** The independent judge's ONNX (default: judge.onnx beside the model). */
+  judge?: string;
+  /** Paste what the device pastes: the residual after device/gan/residual-guard.ts (default true). */
+  guard?: boolean;
+}
+
+export async function evaluateHeldOut(opts: EvaluateOptions = {}): Promise<QualityReport> {
   const modelDir = opts.modelDir ?? REFERENCE_GAN_DIR;
   const config = await readTrainConfig();
   const model = await openGanModel(modelDir, { providers: ['cpu'], stateDir: '/tmp', logger: quiet });
@@ -101,6 +124,12 @@ export async function evaluateHeldOut(opts: { modelDir?: string; discriminator?:
   } catch {
     disc = null;
   }
+  let judge: Awaited<ReturnType<typeof discScorer>> | null = null;
+  try {
+    judge = await discScorer(opts.judge ?? path.join(modelDir, 'judge.onnx'), size);
+  } catch {
+    judge = null;
+  }
   const vision = await loadVision();
   const random = rng(opts.seed ?? config.seed + 1);
   const samples: SampleReport[] = [];
@@ -108,12 +137,13 @@ export async function evaluateHeldOut(opts: { modelDir?: string; discriminator?:
   for (const photo of config.heldOutPhotos) {
     for (const pf of await facesOf(vision, photo, config.minFacePx)) {
       for (let k = 0; k < (opts.looks ?? 3); k++) {
-        const s = makeSample(pf, size, random, 0);
+        const s = makeSample(pf, size, random, opts.jitter ?? 0);
         if (!s.productIds.length) continue;
-        const residual = await model.refine(s.bare, s.render, s.coverage);
+        const raw = await model.refine(s.bare, s.render, s.coverage);
+        const residual = opts.guard === false ? raw : guardResidual(raw, s.render, s.coverage, pasteWeight(s.coverage, size, PASTE_RADIUS), size).residual;
         const refined = toBytes(residual, s.render);
         const inside = selectWhere(s.coverage, (v) => v >= 0.5);
-        const untouched = selectWhere(pasteWeight(s.coverage, size, 3), (v) => v === 0);
+        const untouched = selectWhere(pasteWeight(s.coverage, size, PASTE_RADIUS), (v) => v === 0);
         let change = 0;
         let count = 0;
         for (let i = 0; i < size * size; i++)
@@ -131,6 +161,7 @@ export async function evaluateHeldOut(opts: { modelDir?: string; discriminator?:
           detail: { photo: detailEnergy(s.bare, size, inside), render: detailEnergy(s.render, size, inside), refined: detailEnergy(refined, size, inside) },
           texture: { render: texture(s.render, s.bare, size, inside), refined: texture(refined, s.bare, size, inside) },
           disc: disc ? { photo: await disc(s.bare, s.coverage), render: await disc(s.render, s.coverage), refined: await disc(refined, s.coverage) } : null,
+          judge: judge ? { photo: await judge(s.bare, s.coverage), render: await judge(s.render, s.coverage), refined: await judge(refined, s.coverage) } : null,
         });
         if (opts.artifacts) {
           const diff = Uint8Array.from(refined, (v, i) => Math.min(255, Math.abs(v - s.render[i]) * 4));
@@ -155,6 +186,7 @@ export async function evaluateHeldOut(opts: { modelDir?: string; discriminator?:
         refined: { retained: avg((s) => s.texture.refined.retained), synthetic: avg((s) => s.texture.refined.synthetic) },
       },
       disc: disc ? { photo: avg((s) => s.disc!.photo), render: avg((s) => s.disc!.render), refined: avg((s) => s.disc!.refined) } : null,
+      judge: judge ? { photo: avg((s) => s.judge!.photo), render: avg((s) => s.judge!.render), refined: avg((s) => s.judge!.refined) } : null,
     },
   };
   if (opts.artifacts) await writeFile(path.join(opts.artifacts, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
@@ -164,8 +196,16 @@ export async function evaluateHeldOut(opts: { modelDir?: string; discriminator?:
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-  evaluateHeldOut({ modelDir: arg('--model'), discriminator: arg('--disc'), looks: Number(arg('--looks') ?? 3), artifacts: arg('--out') ?? path.resolve('test-artifacts', 'gan') })
-    .then((r) => console.log(JSON.stringify({ model: r.model, faces: r.faces, samples: r.samples.length, mean: r.mean }, null, 1)))
+    evaluateHeldOut({
+    modelDir: arg('--model'),
+    discriminator: arg('--disc'),
+    looks: Number(arg('--looks') ?? 3),
+    jitter: Number(arg('--jitter') ?? 0),
+    judge: arg('--judge'),
+    guard: !args.includes('--no-guard'),
+    artifacts: arg('--out') ?? path.resolve('test-artifacts', 'gan'),
+  })
+    .then((r) => console.log(JSON.stringify({ model: r.model, faces: r.faces, samples: r.samples.length, worstDeltaE: Math.max(...r.samples.map((x) => x.deltaE)), mean: r.mean }, null, 1)))
     .catch((err) => {
       console.error(err);
       process.exit(1);

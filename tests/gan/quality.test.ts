@@ -9,14 +9,26 @@
  *     have (the render's hard edges and drawn patterns);
  *   - its discriminator (trained on bare photo crops vs refinements under the same mask) scores the
  *     refinement closer to the photo than the render.
+ * What is judged is what the device pastes: the model's residual after the device's guard
+ * (device/gan/residual-guard.ts). Also:
+ *   - under store light: 80 colour-jittered held-out variants (training's jitter range), worst
+ *     ΔE2000 ≤ 3;
+ *   - finishes drawn on purpose stay: gloss, shimmer and holographic lipsticks keep ≥ 0.95 of their
+ *     signature (finished − matte render of the same shade, models/gan/finish.ts) on average.
  * The raw high-frequency energy is printed: it falls, because the render's synthetic edges go.
  * Side-by-side PNGs (photo | render | GAN | 4x difference) and report.json in test-artifacts/gan/.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openGanModel } from '../../device/gan/gan-model.ts';
 import { evaluateHeldOut } from '../../models/gan/evaluate.ts';
+import { finishRetention } from '../../models/gan/finish.ts';
+import { REFERENCE_GAN_DIR } from '../../models/gan/manifest.ts';
+import { facesOf, loadVision } from '../../models/gan/train/dataset.ts';
 import { readTrainConfig } from '../../models/gan/train/prepare-data.ts';
 import { repoRoot } from '../helpers/daemon.ts';
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 describe('reference GAN on held-out faces', () => {
   it('keeps the colour within ΔE2000 3, leaves the rest (SSIM ≥ 0.95), brings back the photo texture and the discriminator moves', async () => {
@@ -41,4 +53,39 @@ describe('reference GAN on held-out faces', () => {
     expect(m.texture.refined.synthetic).toBeLessThan(m.texture.render.synthetic);
     expect(m.disc!.refined).toBeGreaterThan(m.disc!.render);
   }, 600_000);
+
+  it('under store light (80 colour-jittered held-out variants, training\'s jitter range) the pasted colour stays within ΔE2000 3', async () => {
+    const config = await readTrainConfig();
+    const report = await evaluateHeldOut({ looks: 10, jitter: 1, seed: config.seed + 2 });
+    const worst = Math.max(...report.samples.map((s) => s.deltaE));
+    console.log(`${report.samples.length} jittered held-out variants: ΔE2000 mean ${report.mean.deltaE.toFixed(2)}, worst ${worst.toFixed(2)}`);
+    expect(report.samples.length).toBeGreaterThanOrEqual(70);
+    expect(worst).toBeLessThanOrEqual(3);
+  }, 900_000);
+
+  it('keeps gloss, shimmer and holographic lipstick finishes (their highlights and glints) on held-out faces', async () => {
+    const config = await readTrainConfig();
+    const vision = await loadVision();
+    const faces = [];
+    for (const photo of config.heldOutPhotos) faces.push(...(await facesOf(vision, photo, config.minFacePx)));
+    const model = await openGanModel(REFERENCE_GAN_DIR, { providers: ['cpu'], stateDir: '/tmp', logger: quiet });
+    const r = await finishRetention(model, faces, [
+      ['kora-glass-gloss', 'cherry-glaze'],
+      ['kora-glass-gloss', 'clear-pink'],
+      ['atelier-stardust', 'berry-sparkle'],
+      ['atelier-stardust', 'champagne-pink'],
+      ['kora-prism', 'violet-halo'],
+    ]);
+    model.dispose();
+    for (const finish of ['gloss', 'shimmer', 'holographic']) {
+      const of = r.filter((x) => x.finish === finish);
+      const mean = (k: 'raw' | 'guarded') => of.reduce((a, x) => a + x[k], 0) / of.length;
+      const worst = Math.min(...of.map((x) => x.guarded));
+      console.log(`${finish} (${of.length} face x shade): finish signature kept by the model alone ${mean('raw').toFixed(3)}, as pasted ${mean('guarded').toFixed(3)} (worst ${worst.toFixed(3)})`);
+      expect(mean('guarded'), finish).toBeGreaterThanOrEqual(0.95);
+      expect(worst, finish).toBeGreaterThanOrEqual(0.85);
+    }
+  }, 600_000);
+
 });
+

@@ -23,6 +23,8 @@ export const TrainConfig = z.strictObject({
   heldOutPhotos: z.array(z.string()).min(1),
   variantsPerFace: z.number().int().min(1),
   train: z.record(z.string(), z.unknown()),
+  // The independent judge (judge.py); read by the python side only.
+  judge: z.record(z.string(), z.unknown()).optional(),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;
 

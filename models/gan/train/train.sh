@@ -8,3 +8,4 @@ PY=/usr/bin/python3
 "$PY" -c 'import torch, onnx, PIL' 2>/dev/null || { echo "train:gan needs python3-torch, python3-onnx and python3-pil (apt-get install -y python3-torch python3-onnx python3-pil)" >&2; exit 1; }
 nice -n 10 npx tsx models/gan/train/prepare-data.ts "$@"
 nice -n 10 "$PY" models/gan/train/train.py
+nice -n 10 "$PY" models/gan/train/judge.py

@@ -37,7 +37,7 @@ import { LabPlane, newLabScratch, type LabScratch } from './lab-plane.ts';
 import { applyMouthGate, mouthModels } from './mouth.ts';
 import { applySkinGate, faceSkinModel, newSkinScratch, type SkinScratch } from './skin.ts';
 import { newGateMemory, settleLips, type GateMemory } from './temporal.ts';
-import { f32 } from '../frame-arena.ts';
+import { f32, i32 } from '../frame-arena.ts';
 
 type Family = 'lips' | 'eyes' | 'skin' | 'brows' | 'interior';
 
@@ -164,7 +164,7 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
     lips: padded(loop(lm, LIPS_OUTER), scale * LIPS_PAD + PAD_PX, planeRect),
     eyes: padded(loop(lm, EYE_FAMILY_POINTS), scale * EYES_PAD + PAD_PX, planeRect),
   };
-  const familyVis = new Map<Family, { rect: MaskRect; vis: Float32Array }>();
+  const familyVis = new Map<Family, { rect: MaskRect; vis: Float32Array; spans: Int32Array }>();
 
   return {
     apply(region, mask: CoverageMask) {
@@ -178,10 +178,11 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
       if (home && contains(home, rect)) {
         let fv = familyVis.get(family);
         if (!fv) {
-          fv = { rect: home, vis: visibility(family, home, true) };
+          const vis = visibility(family, home, true);
+          fv = { rect: home, vis, spans: gatedSpans(vis, home) };
           familyVis.set(family, fv);
         }
-        multiplyAt(alpha, rect, fv.vis, home);
+        multiplyAt(alpha, rect, fv.vis, home, fv.spans);
         return;
       }
       // A mask outside its family's rect (a face at the frame's edge, a stray region): gated on its own.
@@ -230,12 +231,35 @@ function keepOnPlane(vis: Float32Array, rect: MaskRect, plane: MaskRect | null):
 const contains = (outer: MaskRect, inner: MaskRect): boolean =>
   inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
 
-/** alpha (over `rect`) *= vis (over `home`, which contains `rect`). */
-function multiplyAt(alpha: Float32Array, rect: MaskRect, vis: Float32Array, home: MaskRect): void {
+/**
+ * Per row of `vis` (over `rect`): the first and one past the last column whose visibility is not
+ * exactly 1 ([0, 0] when none). Most of a family's rect is plain visible surface; masks multiplied
+ * by it (a look asks for up to a dozen skin masks) need only touch these spans.
+ */
+function gatedSpans(vis: Float32Array, rect: MaskRect): Int32Array {
+  const spans = i32(rect.height * 2);
   for (let y = 0; y < rect.height; y++) {
+    const row = y * rect.width;
+    let first = 0;
+    while (first < rect.width && vis[row + first] === 1) first++;
+    let end = rect.width;
+    while (end > first && vis[row + end - 1] === 1) end--;
+    spans[2 * y] = first;
+    spans[2 * y + 1] = end;
+  }
+  return spans;
+}
+
+/** alpha (over `rect`) *= vis (over `home`, which contains `rect`), only within `spans` (gatedSpans of vis): x * 1 is x. */
+function multiplyAt(alpha: Float32Array, rect: MaskRect, vis: Float32Array, home: MaskRect, spans: Int32Array): void {
+  const dx = rect.x - home.x;
+  for (let y = 0; y < rect.height; y++) {
+    const hy = rect.y - home.y + y;
+    const x0 = Math.max(0, spans[2 * hy] - dx);
+    const x1 = Math.min(rect.width, spans[2 * hy + 1] - dx);
     const a0 = y * rect.width;
-    const v0 = (rect.y - home.y + y) * home.width + rect.x - home.x;
-    for (let x = 0; x < rect.width; x++) alpha[a0 + x] *= vis[v0 + x];
+    const v0 = hy * home.width + dx;
+    for (let x = x0; x < x1; x++) alpha[a0 + x] *= vis[v0 + x];
   }
 }
 

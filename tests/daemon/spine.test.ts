@@ -114,6 +114,9 @@ describe('daemon on the bundled demo clip', () => {
   });
 });
 
+// Each test starts its own daemon (up to 60 s to start under load) and then streams: longer than the suite default.
+const START_AND_STREAM_MS = 150_000;
+
 describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
   let clip: string;
   beforeAll(() => {
@@ -133,7 +136,7 @@ describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
     } finally {
       await daemon.stop();
     }
-  });
+  }, START_AND_STREAM_MS);
 
   it('on SIGTERM closes the capture child, socket server and MQTT client and exits 0 within 3 s', async () => {
     const daemon = await startDaemon({ env: { SOURCE: `clip:${clip}` } });
@@ -141,5 +144,5 @@ describe.skipIf(!hasFfmpeg)('daemon with an ffmpeg capture child', () => {
     const pid = daemon.logs.find((l) => l.msg === 'capture child started')?.pid as number;
     await expectCleanStop(daemon);
     expect(() => process.kill(pid, 0)).toThrow();
-  });
+  }, START_AND_STREAM_MS);
 });

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -36,11 +37,21 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Daemons of this test file still running. A test that times out while its daemon is starting
+ * never reaches its `finally`, and when it is the file's last test the worker ends before the
+ * start timer fires: the daemon, its ffmpeg and broker would outlive the run and load the machine.
+ */
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of running) killGroup(child);
+});
+
 export function runDaemonProcess(options: StartOptions = {}): ChildProcess {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'mirror-state-'));
   // tsx as a loader in this very process (not its CLI, which runs the script in a child), so the
   // child's pid is the daemon's and SIGKILL reaches it as a power cut would.
-  return spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device', 'main.ts'), ...(options.args ?? [])], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'device', 'main.ts'), ...(options.args ?? [])], {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -52,6 +63,9 @@ export function runDaemonProcess(options: StartOptions = {}): ChildProcess {
     // Its own process group, so a start failure can end the daemon and whatever it spawned (ffmpeg).
     detached: true,
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
 }
 
 /** SIGKILL to the child's whole process group (the child itself leads it); gone already is fine. */

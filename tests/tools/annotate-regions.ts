@@ -16,9 +16,9 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { cropImage, loadVision, onlyShopper, readRgb } from '../helpers/vision.ts';
-import { repoRoot } from '../helpers/daemon.ts';
 import { shopperWindow } from '../vision/transform.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
 import { regionBox } from '../../device/vision/regions.ts';
@@ -31,6 +31,8 @@ const OUR_REGION = { mouth: 'lipsOuter', rightEye: 'eyeRight', leftEye: 'eyeLeft
 
 const outDir = process.argv[2] ?? '/tmp/region-annotate';
 mkdirSync(outDir, { recursive: true });
+// A tool run with tsx, outside vitest: the repo root from this file, not the test helpers (they register vitest hooks).
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = path.join(repoRoot, 'tests', 'fixtures');
 const faceBoxes: { photos: Array<{ file: string; faces: Box[] }> } = JSON.parse(readFileSync(path.join(fixtures, 'face-boxes.json'), 'utf8'));
 const referenceFile = process.env.REGION_REFERENCE ?? '/tmp/region-boxes.json';

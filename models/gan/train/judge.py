@@ -19,16 +19,14 @@ judge.json (what it was trained on, its training accuracy, time).
 import argparse
 import json
 import os
-import random
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from nets import GATE, HP_GAIN, count, highpass
-from train import HERE, augment, load_split, sha256, weighted_mean
+from train import HERE, augment, load_split, seed_everything, sha256, weighted_mean
 
 
 class Judge(nn.Module):
@@ -69,12 +67,7 @@ def main():
     config = json.load(open(args.config))
     jc = config["judge"]
     seed = config["seed"] + 1000
-    torch.manual_seed(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.set_num_threads(jc["threads"])
-    torch.use_deterministic_algorithms(True)
-    gen = torch.Generator().manual_seed(seed)
+    gen = seed_everything(seed, jc["threads"])
 
     bare, render, mask, items = load_split(args.data, "train")
     n = bare.shape[0]

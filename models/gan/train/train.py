@@ -41,6 +41,17 @@ from nets import GATE, PatchDiscriminator, Refiner, count, highpass
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def seed_everything(seed, threads):
+    """Seeds every generator a run draws from, on a fixed thread count with deterministic kernels
+    (a run is reproducible only so); returns the generator for the run's own sampling."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    return torch.Generator().manual_seed(seed)
+
+
 def load_split(data, split):
     index = json.load(open(os.path.join(data, "index.json")))
     items = index[split]
@@ -127,12 +138,7 @@ def main():
     tc = config["train"]
     steps = args.steps or tc["steps"]
     seed = config["seed"]
-    torch.manual_seed(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.set_num_threads(tc["threads"])
-    torch.use_deterministic_algorithms(True)
-    gen = torch.Generator().manual_seed(seed)
+    gen = seed_everything(seed, tc["threads"])
 
     bare, render, mask, items = load_split(args.data, "train")
     n = bare.shape[0]

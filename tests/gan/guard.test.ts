@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { alignFace, warpToCrop } from '../../device/gan/align.ts';
 import { makeupCoverage, pasteWeight } from '../../device/gan/coverage.ts';
 import { PASTE_RADIUS } from '../../device/gan/gan-stage.ts';
-import { ciede2000, guardResidual } from '../../device/gan/residual-guard.ts';
+import { ciede2000, DEFAULT_GUARD, guardResidual } from '../../device/gan/residual-guard.ts';
 import { bundledCatalog } from '../../device/tryon/catalog.ts';
 import { differenceCiede2000 } from 'culori';
 import { meanDeltaE, selectWhere } from '../../models/gan/quality.ts';
@@ -83,6 +83,25 @@ describe('GAN residual guard', () => {
         expect(guarded, pf.id).toBeLessThanOrEqual(3);
         expect(beyond, pf.id).toBe(0);
       }
+    }
+  });
+
+  it('where the high-pass alone still moves the colour, the scale-down holds the configured bound', () => {
+    // The high-pass leaves ΔE 0.7-2.4 of the shade-changing refinement (clipping adds low
+    // frequency); a bound under that can only be met by scaling the residual down.
+    const maxDeltaE = 0.4;
+    for (const pf of faces) {
+      const { bare, render } = crops(pf, 'lumiere-rouge-satin', 'ruby');
+      const coverage = makeupCoverage(bare, render, SIZE);
+      const hostile = new Float32Array(SIZE * SIZE * 3);
+      for (let i = 0; i < SIZE * SIZE; i++) {
+        hostile[i * 3] = 40;
+        hostile[i * 3 + 2] = -30;
+      }
+      const g = guardResidual(hostile, render, coverage, pasteWeight(coverage, SIZE, PASTE_RADIUS), SIZE, { ...DEFAULT_GUARD, maxDeltaE });
+      const guarded = meanDeltaE(toBytes(render, g.residual), render, SIZE, selectWhere(coverage, (v) => v >= 0.5));
+      expect(g.scale, pf.id).toBeLessThan(1);
+      expect(guarded, pf.id).toBeLessThanOrEqual(maxDeltaE + 0.1);
     }
   });
 

@@ -257,11 +257,12 @@ const second = new Map(
     .parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels-second.json'), 'utf8')))
     .map((l) => [l.file, l.monk]),
 );
-const pairs = labels.map((l) => [l.monk, second.get(l.file)!] as const);
+const secondLabelled = labels.filter((l) => second.has(l.file));
+const pairs = secondLabelled.map((l) => [l.monk, second.get(l.file)!] as const);
 const agree = pairs.filter(([a, b]) => Math.abs(a - b) <= 1).length;
 const exact = pairs.filter(([a, b]) => a === b).length;
 const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 console.log(
   `\nsecond annotator vs labels.json: within ±1 ${pct(agree, pairs.length)} (${agree}/${pairs.length}), exact ${pct(exact, pairs.length)}, ` +
-    `mean (second − first) ${mean(pairs.map(([a, b]) => b - a)).toFixed(2)} levels; off by 2+: ${labels.filter((l) => Math.abs(l.monk - second.get(l.file)!) >= 2).map((l) => `${l.file} ${l.monk}→${second.get(l.file)}`).join(', ') || 'none'}`,
+    `mean (second − first) ${mean(pairs.map(([a, b]) => b - a)).toFixed(2)} levels; off by 2+: ${secondLabelled.filter((l) => Math.abs(l.monk - second.get(l.file)!) >= 2).map((l) => `${l.file} ${l.monk}→${second.get(l.file)}`).join(', ') || 'none'}`,
 );

@@ -22,6 +22,7 @@ import { CATEGORIES, ProductSchema, type Category, type Finish } from '../tryon/
 import { FrameArena, withArena } from '../tryon/frame-arena.ts';
 import { createOcclusionGate, newGateScratch } from '../tryon/occlusion/index.ts';
 import { createRenderContext } from '../tryon/render/context.ts';
+import { newPaintScratch } from '../tryon/render/paint.ts';
 import { RENDERERS } from '../tryon/render/registry.ts';
 import type { AppliedProduct } from '../tryon/render/renderer.ts';
 import { createTryOnStage } from '../tryon/tryon-stage.ts';
@@ -117,6 +118,7 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
   // One gate scratch and one frame arena for the piece-by-piece runs, as the stage keeps its own.
   const scratch = newGateScratch();
   const arena = new FrameArena();
+  const paintScratch = newPaintScratch();
   const stageTime = new RollingWindow(4096);
   const stageCpu = new CpuTally();
   const stage = createTryOnStage({ selection: () => ({ items: look, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() });
@@ -146,7 +148,7 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
     withArena(arena, () => {
       const gate = createOcclusionGate(frame, face, undefined, scratch);
       lap('gate');
-      const ctx = createRenderContext(frame, face, gate);
+      const ctx = createRenderContext(frame, face, gate, undefined, undefined, paintScratch);
       lap('context');
       for (const it of look) {
         RENDERERS.get(it.product.category)?.render(ctx, it);

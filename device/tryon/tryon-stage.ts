@@ -25,6 +25,7 @@ import { CATEGORIES, type Category } from './catalog/schema.ts';
 import { FrameArena, withArena } from './frame-arena.ts';
 import { newGateScratch, type GateScratch } from './occlusion/index.ts';
 import { createRenderContext } from './render/context.ts';
+import { newPaintScratch } from './render/paint.ts';
 import { RENDERERS } from './render/registry.ts';
 import type { AppliedProduct, CategoryRenderer, OcclusionGate } from './render/renderer.ts';
 
@@ -68,6 +69,8 @@ export function wantsSegmentation(selection: TryOnSelection): boolean {
 export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
   const renderers = deps.renderers ?? RENDERERS;
   const scratch = newGateScratch();
+  // The blend's buffers, this stage's own (another stage, another shopper track, never shares them).
+  const paintScratch = newPaintScratch();
   // Every per-frame mask and buffer comes from here (frame-arena.ts): none outlives the frame.
   const arena = new FrameArena();
   const drawFrame: TryOnStage = (frame, faces, person) => {
@@ -80,7 +83,7 @@ export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
     if (chosen.length === 0) return [];
     const items = [...chosen].sort((a, b) => ORDER.get(a.product.category)! - ORDER.get(b.product.category)!);
     const bare = split > 0 ? keepBare(frame, split) : null;
-    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person, scratch), person, deps.faceShape?.());
+    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person, scratch), person, deps.faceShape?.(), paintScratch);
     const applied: string[] = [];
     for (const item of items) {
       const renderer = renderers.get(item.product.category);

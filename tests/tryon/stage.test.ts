@@ -11,6 +11,7 @@ import { CatalogSlot, resolveItem, bundledCatalog } from '../../device/tryon/cat
 import { CATEGORIES, type Category } from '../../device/tryon/catalog/schema.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { createRenderContext } from '../../device/tryon/render/context.ts';
+import type { PaintScratch } from '../../device/tryon/render/paint.ts';
 import { RENDERERS } from '../../device/tryon/render/registry.ts';
 import type { AppliedProduct, CategoryRenderer } from '../../device/tryon/render/renderer.ts';
 import { createTryOnStage, nothingChosen, wantsSegmentation, type TryOnSelection } from '../../device/tryon/tryon-stage.ts';
@@ -143,6 +144,28 @@ describe('try-on stage', () => {
         RENDERERS.get(item.product.category)?.render(ctx, item);
       expect(fresh.data.equals(Buffer.from(shopper.image.data))).toBe(false);
       expect(staged.data.equals(fresh.data)).toBe(true);
+    }
+  });
+
+  it('each stage hands its renderers its own blend buffers (no module-level scratch), the same ones every frame, and paint draws in them', () => {
+    const items = look('bridal');
+    const seen: PaintScratch[] = [];
+    const recording = new Map([...RENDERERS].map(([c, r]) => [c, { category: c, render: (ctx, item) => (seen.push(ctx.paintScratch), r.render(ctx, item)) } satisfies CategoryRenderer]));
+    const a = stageWith({ items, compare: null }, recording);
+    const b = stageWith({ items, compare: null }, recording);
+    a(frameOf(shopper.image), [shopper.face]);
+    const fromA = seen.length;
+    a(frameOf(shopper.image), [shopper.face]);
+    b(frameOf(shopper.image), [shopper.face]);
+    expect(fromA).toBeGreaterThan(2);
+    const first = seen[0];
+    // Stage a: one scratch for all its renderers, frame after frame; stage b: another.
+    expect(seen.slice(0, 2 * fromA).every((s) => s === first)).toBe(true);
+    expect(seen.slice(2 * fromA).every((s) => s !== first && s === seen[2 * fromA])).toBe(true);
+    // The blend grew and used the buffers handed to it (the luminance plane of the largest region painted).
+    for (const s of [first, seen[2 * fromA]]) {
+      expect(s.lum.length).toBeGreaterThan(100);
+      expect(s.lum.some((v) => v > 0)).toBe(true);
     }
   });
 

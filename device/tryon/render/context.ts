@@ -15,10 +15,19 @@ import type { PersonMask } from '../../vision/segmentation.ts';
 import type { CoverageMask } from '../raster.ts';
 import { polygonMask, regionMask } from '../region-masks.ts';
 import { estimateLight } from './light.ts';
+import { newPaintScratch, type PaintScratch } from './paint.ts';
 import type { OcclusionGate, RenderContext } from './renderer.ts';
 import type { ShapedZone } from './shape-placement.ts';
 
-export function createRenderContext(frame: Frame, face: Face, gate: OcclusionGate, person?: PersonMask, faceShape?: FaceShape | null): RenderContext {
+/** `paintScratch`: the caller's blend buffers, kept across frames (the try-on stage's); default: new ones for this context. */
+export function createRenderContext(
+  frame: Frame,
+  face: Face,
+  gate: OcclusionGate,
+  person?: PersonMask,
+  faceShape?: FaceShape | null,
+  paintScratch: PaintScratch = newPaintScratch(),
+): RenderContext {
   const cache = new Map<string, CoverageMask | null>();
   const mask = (region: RegionName | ShapedZone): CoverageMask | null => {
     const key = typeof region === 'string' ? region : region.key;
@@ -37,6 +46,6 @@ export function createRenderContext(frame: Frame, face: Face, gate: OcclusionGat
   };
   const light = estimateLight(frame, face.landmarks);
   const shape = faceShape ?? faceShapeOf(faceGeometry(face.landmarks));
-  return { frame, face, mask, gate, light, faceShape: shape, ...(person ? { person } : {}) };
+  return { frame, face, mask, gate, light, faceShape: shape, paintScratch, ...(person ? { person } : {}) };
 }
 

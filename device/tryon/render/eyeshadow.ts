@@ -63,7 +63,7 @@ export const eyeshadowRenderer: CategoryRenderer = {
             ...(style.pattern === 'lidCreaseOuter' ? [{ colour: hexToLinear(style.outerHex ?? shiftedHex(shade.hex, -0.22)), weight: zones.outer }] : []),
           ]
         : [];
-      if (!paint(ctx.frame, mask, { colour, strength, material, overlays }, ctx.light)) continue;
+      if (!paint(ctx.frame, mask, { colour, strength, material, overlays }, ctx.light, ctx.paintScratch)) continue;
       drawn = true;
       if (material.sparkleDensity > 0) {
         const field = sparkleField(side.shadow, LID_TRIANGLES[k], Math.round(material.sparkleDensity * LID_AREA_IOD2));

@@ -37,7 +37,7 @@ export function paintFaceProduct(ctx: RenderContext, item: AppliedProduct, place
     const mask = ctx.mask(region);
     if (!mask) continue;
     const strength = item.shade.opacity * item.intensity * weight;
-    if (!paint(ctx.frame, mask, { colour, strength, material }, ctx.light)) continue;
+    if (!paint(ctx.frame, mask, { colour, strength, material }, ctx.light, ctx.paintScratch)) continue;
     drawn = true;
     if (field) drawSparkles(ctx.frame, mask, ctx.face.landmarks, field, material, colour, strength, ctx.light, ctx.face.pose);
   }

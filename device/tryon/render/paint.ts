@@ -54,9 +54,21 @@ const SHINE_RADIUS = 2;
 /**
  * Scratch reused across calls and frames, grown as needed: the blend allocates nothing per pixel and
  * nothing per call once the largest region has been seen. The luminance planes are window-sized
- * (see Window), the spans and lobes rect-sized.
+ * (see Window), the spans and lobes rect-sized. One per renderer instance (each try-on stage owns
+ * one and hands it to its renderers through the RenderContext): no state is shared between stages.
  */
-const scratch = {
+export interface PaintScratch {
+  lum: Float32Array;
+  detail: Float32Array;
+  blur: Float32Array;
+  tmp: Float32Array;
+  lobeX: Float32Array;
+  lobeY: Float32Array;
+  lo: Int32Array;
+  hi: Int32Array;
+}
+
+export const newPaintScratch = (): PaintScratch => ({
   lum: new Float32Array(0),
   detail: new Float32Array(0),
   blur: new Float32Array(0),
@@ -65,9 +77,9 @@ const scratch = {
   lobeY: new Float32Array(0),
   lo: new Int32Array(0),
   hi: new Int32Array(0),
-};
+});
 
-function ensureScratch(n: number, w: number, h: number): void {
+function ensureScratch(scratch: PaintScratch, n: number, w: number, h: number): void {
   if (scratch.lum.length < n) {
     scratch.lum = new Float32Array(n);
     scratch.detail = new Float32Array(n);
@@ -98,9 +110,9 @@ interface Window {
   height: number;
 }
 
-function paintWindow(mask: CoverageMask): Window | null {
+function paintWindow(scratch: PaintScratch, mask: CoverageMask): Window | null {
   const { width, height } = mask.rect;
-  ensureScratch(0, width, height);
+  ensureScratch(scratch, 0, width, height);
   const covered = coverageSpans(mask, MIN_COVERAGE, scratch.lo, scratch.hi);
   if (!covered) return null;
   const x0 = Math.max(0, covered.x0 - SHINE_RADIUS);
@@ -174,9 +186,9 @@ function toneTable(material: Readonly<Material>): Float32Array {
  * camera's per-pixel noise is not passed on (amplified, under a shade lighter than the surface) as
  * flicker.
  */
-function luminanceAndStats(frame: Frame, mask: CoverageMask, win: Window): RegionStats {
+function luminanceAndStats(scratch: PaintScratch, frame: Frame, mask: CoverageMask, win: Window): RegionStats {
   const { rect, alpha } = mask;
-  ensureScratch(win.width * win.height, rect.width, rect.height);
+  ensureScratch(scratch, win.width * win.height, rect.width, rect.height);
   const { lum, detail, lo, hi } = scratch;
   const { data, width } = frame;
   let w = 0;
@@ -232,7 +244,7 @@ function lobe(out: Float32Array, size: number, centre: number, sigma: number): F
   return out;
 }
 
-function specularField(mask: CoverageMask, win: Window, layer: PaintLayer, light: LightEstimate): SpecularField {
+function specularField(scratch: PaintScratch, mask: CoverageMask, win: Window, layer: PaintLayer, light: LightEstimate): SpecularField {
   const { rect } = mask;
   const m = layer.material;
   boxBlurInto(scratch.lum, scratch.blur, win.width, win.height, SHINE_RADIUS, scratch.tmp);
@@ -258,20 +270,20 @@ function specularField(mask: CoverageMask, win: Window, layer: PaintLayer, light
 
 /**
  * Paints `layer` into `frame` under `mask` (read-only: already gated by the caller or the context).
- * Returns false when the region has (almost) no coverage. `stats` (the region's own mean) is
- * measured in the same pass as the luminance unless the caller has it.
+ * Returns false when the region has (almost) no coverage. The region's own mean is measured in the
+ * same pass as the luminance. `scratch`: the caller's (RenderContext.paintScratch), reused from call
+ * to call; without one the call allocates its own.
  */
-export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate, given?: RegionStats): boolean {
+export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate, scratch: PaintScratch = newPaintScratch()): boolean {
   if (layer.strength <= 0) return false;
-  const win = paintWindow(mask);
+  const win = paintWindow(scratch, mask);
   if (!win) return false;
-  const measured = luminanceAndStats(frame, mask, win);
-  const stats = given ?? measured;
+  const stats = luminanceAndStats(scratch, frame, mask, win);
   if (stats.weight < 1) return false;
   const meanY = Math.max(1e-4, stats.y);
   const m = layer.material;
   const tone = toneTable(m);
-  const spec = m.specular > 0 ? specularField(mask, win, layer, light) : null;
+  const spec = m.specular > 0 ? specularField(scratch, mask, win, layer, light) : null;
   const { detail, lum: own, lo, hi } = scratch;
   const { covered } = win;
   const { data, width } = frame;

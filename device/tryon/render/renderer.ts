@@ -10,6 +10,7 @@ import type { PersonMask } from '../../vision/segmentation.ts';
 import type { CoverageMask } from '../raster.ts';
 import type { FaceShape } from '../../advisor/face-shape.ts';
 import type { Category, Product, Shade } from '../catalog/schema.ts';
+import type { PaintScratch } from './paint.ts';
 import type { ShapedZone } from './shape-placement.ts';
 
 /** One product on the face: what the shopper picked and how strongly (0..1). */
@@ -48,6 +49,8 @@ export interface RenderContext {
   faceShape: FaceShape;
   /** Person segmentation at frame resolution, when it runs (hair colour needs it). */
   person?: PersonMask;
+  /** The blend's reusable buffers (paint.ts): the try-on stage's own, kept from frame to frame. */
+  paintScratch: PaintScratch;
 }
 
 export interface CategoryRenderer {

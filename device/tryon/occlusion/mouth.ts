@@ -69,6 +69,14 @@ const BLOB = { lo: 0.45, hi: 0.75 } as const;
  */
 const REDDER = { lo: 1, hi: 2 } as const;
 const TONGUE_REACH = 0.08;
+/**
+ * With the lower lip covered (a tongue stuck out over it), the tongue's shaded sides reach the
+ * mouth corners with the lips' redness and lightness but a pinker hue: pixels whose hue angle
+ * (CIELAB a, b) lies this many degrees (lo..hi) below the lip model's also pass, at chroma at
+ * least `minChroma`, out to LOWER_COVERED_REACH mouth widths.
+ */
+const PINKER = { lo: 3, hi: 6, minChroma: 10 } as const;
+const LOWER_COVERED_REACH = 0.15;
 
 const lerpLoop = (a: Polygon, b: Polygon, t: number): Polygon => a.map(([x, y], i) => [x + (b[i][0] - x) * t, y + (b[i][1] - y) * t]);
 
@@ -83,6 +91,8 @@ export interface MouthModels {
   skin: ColourModel | null;
   /** The mouth is open enough for a tongue or teeth to fill it (inner loop area >= OPEN_FOR_COVER of the outer's). */
   open?: boolean;
+  /** The lower half of the lip band is covered by what fills the opening (a tongue over the lower lip): the lip model is the upper half's. */
+  lowerCovered?: boolean;
 }
 
 /** Colour models of this frame's lips and of the skin around them. */
@@ -103,7 +113,8 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
   if (openness < OPEN_FOR_COVER) return { lip, skin, open: false }; // nothing can cover a half: no half models to sample
   const upper = sampled([halfBand(from, to, false)], LIP_FLOOR, exclude);
   const lower = sampled([halfBand(from, to, true)], LIP_FLOOR, exclude);
-  return { lip: uncoveredLip(lip, upper, lower, sampled([inner], LIP_FLOOR)), skin, open: true };
+  const uncovered = uncoveredLip(lip, upper, lower, sampled([inner], LIP_FLOOR));
+  return { lip: uncovered, skin, open: true, lowerCovered: uncovered !== null && uncovered === upper };
 }
 
 /** The band between loops `from` and `to` on the lower (corner → lower lip → corner) or the upper side. */
@@ -231,6 +242,7 @@ export function applyMouthGate(
   const skinLike = f32(vis.length);
   const open = models.open === true;
   const redder = open ? f32(vis.length) : null;
+  const lipHue = open && models.lowerCovered === true ? (Math.atan2(lip.b, lip.a) * 180) / Math.PI : null;
   const data = lab.data();
   const plane = lab.rect;
   for (let y = inPlane.y - rect.y; y < inPlane.y + inPlane.height - rect.y; y++) {
@@ -239,7 +251,13 @@ export function applyMouthGate(
     for (let x = 0; x < inPlane.width; x++, o += 3, i++) {
       const dLip = distance(lip, data, o);
       notLip[i] = ramp(dLip, NOT_LIP.lo, NOT_LIP.hi);
-      if (redder) redder[i] = ramp((data[o + 1] - lip.a) / lip.sa, REDDER.lo, REDDER.hi);
+      if (redder) {
+        redder[i] = ramp((data[o + 1] - lip.a) / lip.sa, REDDER.lo, REDDER.hi);
+        if (lipHue !== null && Math.hypot(data[o + 1], data[o + 2]) >= PINKER.minChroma) {
+          const pinker = ramp(lipHue - (Math.atan2(data[o + 2], data[o + 1]) * 180) / Math.PI, PINKER.lo, PINKER.hi);
+          if (pinker > redder[i]) redder[i] = pinker;
+        }
+      }
       if (skin) {
         const dSkin = distance(skin, data, o);
         const offLip = ramp(dLip, SKIN_OFF_LIP.lo, SKIN_OFF_LIP.hi);
@@ -252,7 +270,7 @@ export function applyMouthGate(
   for (let i = 0; i < vis.length; i++) occluded[i] = Math.max(interior[i] ? notLip[i] : 0, skinLike[i]);
   if (redder) {
     const corners = loop(landmarks, LIPS_OUTER);
-    const reach = Math.round(TONGUE_REACH * Math.hypot(corners[OTHER_CORNER][0] - corners[0][0], corners[OTHER_CORNER][1] - corners[0][1]));
+    const reach = Math.round((lipHue === null ? TONGUE_REACH : LOWER_COVERED_REACH) * Math.hypot(corners[OTHER_CORNER][0] - corners[0][0], corners[OTHER_CORNER][1] - corners[0][1]));
     const tongue = flood(hole, redder, rect.width, reach);
     for (let i = 0; i < vis.length; i++) if (tongue[i]) occluded[i] = Math.max(occluded[i], redder[i]);
   }

@@ -67,6 +67,12 @@ export interface PipelineStages<V extends FaceStageResult = FaceStageResult> {
    * is drawn and encoded.
    */
   wanted?(aheadMs: number): boolean;
+  /**
+   * Work that can wait for a quiet moment (the framing's people scan), or null when there is none.
+   * The loop runs it once the last frame has been emitted and no new frame is waiting, so it is
+   * on no frame's capture→emit unless a frame arrives while it runs.
+   */
+  idle?(): (() => Promise<void>) | null;
   encode(frame: Frame): Promise<Buffer>;
   emit(frame: EncodedFrame): void;
   /** A frame seen (vision, framing) but not encoded, and not drawn unless wanted when drawing began, because nobody wanted its image. */
@@ -121,6 +127,12 @@ export class Pipeline<V extends FaceStageResult = FaceStageResult> {
     // The previous frame's encode and emit, still running while this thread works on the next.
     let encoding: Promise<void> = Promise.resolve();
     for (;;) {
+      const work = this.#slot.waiting ? null : this.#stages.idle?.();
+      if (work) {
+        // After the last frame's emit, and only if still no frame came (else it keeps for later).
+        await encoding;
+        if (!this.#slot.waiting) await this.#idle(work);
+      }
       const frame = await this.#slot.take();
       if (!frame) break;
       const rendered = await this.#render(frame);
@@ -181,13 +193,25 @@ export class Pipeline<V extends FaceStageResult = FaceStageResult> {
     }
   }
 
+  async #idle(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      this.#logError(err, 'pipeline idle work failed', {});
+    }
+  }
+
   #failed(frame: PooledFrame, err: unknown): void {
     frame.release();
     this.#stats.recordStageError();
+    this.#logError(err, 'pipeline stage failed; frame dropped', { frameId: frame.id });
+  }
+
+  #logError(err: unknown, message: string, context: object): void {
     const now = Date.now();
     if (now - this.#lastErrorLogAt > 5000) {
       this.#lastErrorLogAt = now;
-      this.#logger.error({ frameId: frame.id, err: (err as Error).stack ?? String(err) }, 'pipeline stage failed; frame dropped');
+      this.#logger.error({ ...context, err: (err as Error).stack ?? String(err) }, message);
     }
   }
 }

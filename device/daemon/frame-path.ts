@@ -159,6 +159,8 @@ export function framingStage(config: MirrorConfig, vision: FaceStage, glass?: ()
       follow: framing.follow,
       visionMaxSide: framing.visionMaxSide,
       peopleEvery: framing.peopleEvery,
+      // The daemon's pipeline runs the scan between frames (PipelineStages.idle), off the frame's latency.
+      scanWhenIdle: true,
       sensor: { width: capture.width, height: capture.height },
       rotation: capture.rotation,
       ...(capture.lens && { lens: capture.lens }),

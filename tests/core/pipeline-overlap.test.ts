@@ -178,4 +178,58 @@ describe('frame loop overlap', () => {
     expect(stats.drawnFrames).toBe(3);
     expect(snap.stageErrors).toBe(0);
   });
+
+  it('idle work runs after the last frame is emitted and only while no frame waits; a waiting frame goes first and the work keeps', async () => {
+    const slot = new LatestFrameSlot();
+    const stats = new PipelineStats({ dropped: () => slot.dropped });
+    const events: string[] = [];
+    const encodes: Array<() => void> = [];
+    let pending = false;
+    const pipeline = new Pipeline(
+      slot,
+      {
+        vision: async (f) => {
+          events.push(`vision ${f.id}`);
+          // Frame 1 leaves work for a quiet moment (a people scan).
+          if (f.id === 1) pending = true;
+          return { faces: [], detected: false, otherFaces: 0 };
+        },
+        tryOn: () => [],
+        idle: () =>
+          pending
+            ? async () => {
+                pending = false;
+                events.push('idle');
+              }
+            : null,
+        encode: () => new Promise<Buffer>((resolve) => encodes.push(() => resolve(Buffer.alloc(1)))),
+        emit: (m) => events.push(`emit ${m.id}`),
+      },
+      stats,
+      quiet,
+    );
+    const frame = (id: number): PooledFrame => ({ id, capturedAt: performance.timeOrigin + performance.now(), width: 1, height: 1, format: 'rgb24', data: Buffer.alloc(3), release: () => {} });
+    pipeline.start();
+    slot.offer(frame(1));
+    await until(() => encodes.length === 1, { what: 'encode 1' });
+    // Frame 2 arrives while frame 1 encodes: it is taken first, the work waits.
+    slot.offer(frame(2));
+    encodes.shift()!();
+    await until(() => events.includes('vision 2'), { what: 'vision 2' });
+    expect(events).toEqual(['vision 1', 'emit 1', 'vision 2']);
+    await until(() => encodes.length === 1, { what: 'encode 2' });
+    await new Promise((r) => setTimeout(r, 20));
+    // No frame waiting, but frame 2 is still encoding: the work waits for its emit.
+    expect(events).not.toContain('idle');
+    encodes.shift()!();
+    await until(() => events.includes('idle'), { what: 'idle work' });
+    expect(events).toEqual(['vision 1', 'emit 1', 'vision 2', 'emit 2', 'idle']);
+    slot.offer(frame(3));
+    await until(() => encodes.length === 1, { what: 'encode 3' });
+    encodes.shift()!();
+    slot.close();
+    await pipeline.stopped();
+    expect(events.filter((e) => e === 'idle')).toHaveLength(1);
+    expect(stats.snapshot(performance.timeOrigin + performance.now()).processedFrames).toBe(3);
+  });
 });

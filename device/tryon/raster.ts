@@ -2,7 +2,7 @@
  * Anti-aliased polygon coverage for region masks: 4 sub-scanlines per row with exact horizontal
  * span ends, even-odd rule, so a ring (outer lips + inner lips) fills only the lips.
  */
-import { f32 } from './frame-arena.ts';
+import { f32, i32 } from './frame-arena.ts';
 
 export interface MaskRect {
   x: number;
@@ -81,6 +81,23 @@ export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [num
   const alpha = f32(rect.width * rect.height);
   const edges = edgeList(polygons, rect);
   const count = edges.length / 4;
+  // Each row tests only the edges whose vertical extent meets it (byRow[rowStart[row]..rowStart[row+1]),
+  // in edge order), not every edge of the polygons: a region's loops have tens of edges, a row meets a few.
+  const rows = rect.height;
+  const rowStart = i32(rows + 1);
+  for (let e = 0; e < count; e++) {
+    const r0 = edgeRow(Math.min(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
+    const r1 = edgeRow(Math.max(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
+    for (let r = r0; r <= r1; r++) rowStart[r + 1]++;
+  }
+  for (let r = 0; r < rows; r++) rowStart[r + 1] += rowStart[r];
+  const byRow = i32(rowStart[rows]);
+  const fill = i32(rows);
+  for (let e = 0; e < count; e++) {
+    const r0 = edgeRow(Math.min(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
+    const r1 = edgeRow(Math.max(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
+    for (let r = r0; r <= r1; r++) byRow[rowStart[r] + fill[r]++] = e;
+  }
   // Crossings of one sub-scanline (few per row: insertion-sorted in place).
   let xs = new Float64Array(16);
   // Per row: coverage as differences (a span's inside adds at its start, subtracts past its end),
@@ -88,12 +105,16 @@ export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [num
   const diff = f32(rect.width + 1);
   const weight = 1 / SUBROWS;
   for (let row = 0; row < rect.height; row++) {
+    const first = rowStart[row];
+    const end = rowStart[row + 1];
+    if (first === end) continue;
     diff.fill(0);
     const base = row * rect.width;
     for (let s = 0; s < SUBROWS; s++) {
       const sy = rect.y + row + (s + 0.5) / SUBROWS;
       let n = 0;
-      for (let e = 0; e < count; e++) {
+      for (let q = first; q < end; q++) {
+        const e = byRow[q];
         const y0 = edges[e * 4 + 1];
         const y1 = edges[e * 4 + 3];
         if (y0 > sy === y1 > sy) continue;
@@ -134,6 +155,12 @@ export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [num
     }
   }
   return alpha;
+}
+
+/** The rect row (clamped to 0..rows-1) holding frame ordinate `y`: an edge spanning y0..y1 can only cross the sub-rows of rows edgeRow(y0)..edgeRow(y1). */
+function edgeRow(y: number, rect: MaskRect, rows: number): number {
+  const r = Math.floor(y - rect.y);
+  return r < 0 ? 0 : r >= rows ? rows - 1 : r;
 }
 
 /** The polygons' edges as [x0, y0, x1, y1] relative to the rect's left edge (x) and in frame rows (y). */

@@ -122,4 +122,29 @@ describe('paint against culori', () => {
     expect(render('sheer')).toBeGreaterThan(0.4 * original);
     expect(render('matte')).toBeLessThan(0.2 * original);
   });
+
+  it('reach of the neighbourhood means: one bright pixel moves the detail ratio within 1 px (3x3) and the shine within 2 px (5x5), not past them', () => {
+    const cx = 20;
+    const cy = 10;
+    const spiked = () => {
+      const f = patch('#806060');
+      f.data.fill(255, (cy * W + cx) * 3, (cy * W + cx) * 3 + 3);
+      return f;
+    };
+    /** Largest channel change at (x, y) that the spike makes to `material`'s output (pixel itself excluded). */
+    const change = (material: (typeof MATERIALS)[keyof typeof MATERIALS], light: typeof EVEN_LIGHT) => {
+      const bare = patch('#806060');
+      const spike = spiked();
+      for (const f of [bare, spike]) paint(f, fullMask(), { colour: hexToLinear('#a4213f'), strength: 1, material }, light);
+      return (x: number, y: number) => Math.max(...[0, 1, 2].map((c) => Math.abs(spike.data[(y * W + x) * 3 + c] - bare.data[(y * W + x) * 3 + c])));
+    };
+    // Detail (matte: no shine): the 3x3 mean reaches the 8 neighbours; 2 px away only the region mean's tiny shift is left.
+    const detail = change(MATERIALS.matte, EVEN_LIGHT);
+    for (const [dx, dy] of [[1, 0], [0, 1], [-1, -1], [1, -1]]) expect(detail(cx + dx, cy + dy)).toBeGreaterThanOrEqual(2);
+    for (const [dx, dy] of [[2, 0], [0, 2], [-2, 0], [0, -2], [2, 2]]) expect(detail(cx + dx, cy + dy)).toBeLessThanOrEqual(1);
+    // Shine (gloss under a key light, lobe centred on the spike): the 5x5 mean reaches 2 px; 3 px away nothing but the mean's shift.
+    const shine = change(MATERIALS.gloss, { direction: [0, 0], highlight: 0.6, median: 0.2 });
+    for (const [dx, dy] of [[2, 0], [0, 2], [-2, 0], [0, -2], [2, 2], [-2, -2]]) expect(shine(cx + dx, cy + dy)).toBeGreaterThanOrEqual(6);
+    for (const [dx, dy] of [[3, 0], [0, 3], [-3, 0], [0, -3], [3, 3]]) expect(shine(cx + dx, cy + dy)).toBeLessThanOrEqual(1);
+  });
 });

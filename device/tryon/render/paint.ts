@@ -11,16 +11,17 @@
  * The result is composited by coverage (feathered mask × strength).
  *
  * Hot loops are hand-written (tests/tryon/render-lips-eyes-paint.test.ts checks them against
- * culori): one pass for the region's statistics, one for the blend, both inside the mask's covered
- * window (paintWindow), not its whole rect; tone tables cached per material, scratch buffers reused
- * across frames, table look-ups instead of Math.pow or Math.round in the per-pixel loop.
+ * culori): one pass for the region's statistics and the luminance's row sums, one for the blend, both
+ * inside the mask's covered window (paintWindow), not its whole rect; the 3x3 and 5x5 means are
+ * summed from the row sums at the painted pixels only (no blur over the whole window); tone tables
+ * cached per material, scratch buffers reused across frames, table look-ups instead of Math.pow or
+ * Math.round in the per-pixel loop.
  */
 import type { Frame } from '../../core/frame.ts';
 import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
-import { boxBlurInto, coverageSpans, type CoverageMask, type Span } from '../raster.ts';
+import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Material } from './material.ts';
-import { drawnLight } from './drawn-light.ts';
 
 export type Rgb = readonly [number, number, number];
 
@@ -60,9 +61,9 @@ const SHINE_RADIUS = 2;
  */
 export interface PaintScratch {
   lum: Float32Array;
-  detail: Float32Array;
-  blur: Float32Array;
-  tmp: Float32Array;
+  /** Horizontal 3- and 5-sums of `lum` per row (window-sized). */
+  rows3: Float32Array;
+  rows5: Float32Array;
   lobeX: Float32Array;
   lobeY: Float32Array;
   lo: Int32Array;
@@ -71,9 +72,8 @@ export interface PaintScratch {
 
 export const newPaintScratch = (): PaintScratch => ({
   lum: new Float32Array(0),
-  detail: new Float32Array(0),
-  blur: new Float32Array(0),
-  tmp: new Float32Array(0),
+  rows3: new Float32Array(0),
+  rows5: new Float32Array(0),
   lobeX: new Float32Array(0),
   lobeY: new Float32Array(0),
   lo: new Int32Array(0),
@@ -83,9 +83,8 @@ export const newPaintScratch = (): PaintScratch => ({
 function ensureScratch(scratch: PaintScratch, n: number, w: number, h: number): void {
   if (scratch.lum.length < n) {
     scratch.lum = new Float32Array(n);
-    scratch.detail = new Float32Array(n);
-    scratch.blur = new Float32Array(n);
-    scratch.tmp = new Float32Array(n);
+    scratch.rows3 = new Float32Array(n);
+    scratch.rows5 = new Float32Array(n);
   }
   if (scratch.lobeX.length < w) scratch.lobeX = new Float32Array(w);
   if (scratch.lobeY.length < h) {
@@ -182,16 +181,19 @@ function toneTable(material: Readonly<Material>): Float32Array {
 
 /**
  * One pass over the window: the pixels' luminance (scratch.lum) and the region's statistics over
- * its covered spans; then the 3x3 mean of the luminance (scratch.detail). The detail ratio is read
- * from half the pixel, half its 3x3 neighbourhood, so the lips' lines and pores stay while a
- * camera's per-pixel noise is not passed on (amplified, under a shade lighter than the surface) as
- * flicker.
+ * its covered spans; then, per row, the luminance's horizontal 3-sums (scratch.rows3) and, when a
+ * specular term needs them, 5-sums (scratch.rows5), clamped at the window's edges. The blend adds
+ * the rows' sums vertically at the pixels it paints only (the 3x3 and 5x5 means), not over the
+ * whole window. The detail ratio is read from half the pixel, half its 3x3 neighbourhood, so the
+ * lips' lines and pores stay while a camera's per-pixel noise is not passed on (amplified, under a
+ * shade lighter than the surface) as flicker.
  */
-function luminanceAndStats(scratch: PaintScratch, frame: Frame, mask: CoverageMask, win: Window): RegionStats {
+function luminanceAndStats(scratch: PaintScratch, frame: Frame, mask: CoverageMask, win: Window, wide: boolean): RegionStats {
   const { rect, alpha } = mask;
   ensureScratch(scratch, win.width * win.height, rect.width, rect.height);
-  const { lum, detail, lo, hi } = scratch;
+  const { lum, rows3: h3, rows5: h5, lo, hi } = scratch;
   const { data, width } = frame;
+  const ww = win.width;
   let w = 0;
   let sr = 0;
   let sg = 0;
@@ -201,7 +203,8 @@ function luminanceAndStats(scratch: PaintScratch, frame: Frame, mask: CoverageMa
     let p = ((rect.y + ry) * width + rect.x + win.x0) * 3;
     const a0 = lo[ry];
     const a1 = hi[ry];
-    for (let x = 0, i = y * win.width, m = ry * rect.width + win.x0; x < win.width; x++, p += 3, i++, m++) {
+    const row = y * ww;
+    for (let x = 0, i = row, m = ry * rect.width + win.x0; x < ww; x++, p += 3, i++, m++) {
       const r = SRGB_TO_LINEAR[data[p]];
       const g = SRGB_TO_LINEAR[data[p + 1]];
       const b = SRGB_TO_LINEAR[data[p + 2]];
@@ -215,9 +218,9 @@ function luminanceAndStats(scratch: PaintScratch, frame: Frame, mask: CoverageMa
       sb += a * b;
       w += a;
     }
+    rowSums(lum, h3, row, ww, 1);
+    if (wide) rowSums(lum, h5, row, ww, SHINE_RADIUS);
   }
-  // Averaged with the pixel itself in the blend loop, only where it paints.
-  boxBlurInto(lum, detail, win.width, win.height, 1, scratch.tmp);
   if (w <= 0) return { r: 0, g: 0, b: 0, y: 0, weight: 0 };
   sr /= w;
   sg /= w;
@@ -225,12 +228,25 @@ function luminanceAndStats(scratch: PaintScratch, frame: Frame, mask: CoverageMa
   return { r: sr, g: sg, b: sb, y: Y_R * sr + Y_G * sg + Y_B * sb, weight: w };
 }
 
+/** out[row + x] = the sum of src over columns x-r..x+r of the row (n wide), indices clamped to the row. */
+function rowSums(src: Float32Array, out: Float32Array, row: number, n: number, r: number): void {
+  const last = row + n - 1;
+  for (let x = 0; x < n; x++) {
+    let s = 0;
+    for (let d = -r; d <= r; d++) {
+      const k = row + x + d;
+      s += src[k < row ? row : k > last ? last : k];
+    }
+    out[row + x] = s;
+  }
+}
+
 interface SpecularField {
   /** Separable directional lobe (where the surface faces the face's key light). */
   lobeX: Float32Array;
   lobeY: Float32Array;
-  /** Luminance smoothed over a few pixels (so the shine does not follow sensor noise), window-sized. */
-  smooth: Float32Array;
+  /** Row sums of the luminance over 2·SHINE_RADIUS+1 columns (window-sized): added over as many rows, its mean over a few pixels (the shine does not follow sensor noise). */
+  rowSums: Float32Array;
   /** Linear RGB of the highlight at full strength. */
   rgb: Rgb;
 }
@@ -248,7 +264,6 @@ function lobe(out: Float32Array, size: number, centre: number, sigma: number): F
 function specularField(scratch: PaintScratch, mask: CoverageMask, win: Window, layer: PaintLayer, light: LightEstimate): SpecularField {
   const { rect } = mask;
   const m = layer.material;
-  boxBlurInto(scratch.lum, scratch.blur, win.width, win.height, SHINE_RADIUS, scratch.tmp);
   // The lobe sits where the surface faces the viewer, moved towards the key light.
   const [ax, ay] = layer.lobeCentre ? [layer.lobeCentre[0] - rect.x, layer.lobeCentre[1] - rect.y] : [rect.width / 2, rect.height / 2];
   const along = (out: Float32Array, size: number, at: number, shift: number) => {
@@ -264,7 +279,7 @@ function specularField(scratch: PaintScratch, mask: CoverageMask, win: Window, l
   return {
     lobeX: along(scratch.lobeX, rect.width, ax, light.direction[0]),
     lobeY: along(scratch.lobeY, rect.height, ay, light.direction[1]),
-    smooth: scratch.blur,
+    rowSums: scratch.rows5,
     rgb: [tint(cr), tint(cg), tint(cb)],
   };
 }
@@ -279,14 +294,17 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   if (layer.strength <= 0) return false;
   const win = paintWindow(scratch, mask);
   if (!win) return false;
-  const stats = luminanceAndStats(scratch, frame, mask, win);
+  const stats = luminanceAndStats(scratch, frame, mask, win, layer.material.specular > 0);
   if (stats.weight < 1) return false;
   const meanY = Math.max(1e-4, stats.y);
   const m = layer.material;
   const tone = toneTable(m);
   const spec = m.specular > 0 ? specularField(scratch, mask, win, layer, light) : null;
-  const { detail, lum: own, lo, hi } = scratch;
+  const { rows3: h3, lum: own, lo, hi } = scratch;
+  const h5 = spec ? spec.rowSums : h3;
   const { covered } = win;
+  const ww = win.width;
+  const lastRow = win.height - 1;
   const { data, width } = frame;
   const { rect, alpha } = mask;
   const overlays = layer.overlays ?? [];
@@ -298,15 +316,19 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const [c0r, c0g, c0b] = layer.colour;
   const strength = layer.strength;
   const { r: mr, g: mg, b: mb } = stats;
-  const lightPlane = spec ? drawnLight.plane : null;
   for (let y = covered.y0; y < covered.y1; y++) {
     const xa = lo[y];
     const xb = hi[y];
     if (xa >= xb) continue;
     let p = ((rect.y + y) * width + rect.x + xa) * 3;
     let i = y * rect.width + xa;
-    // The same pixel in the window-sized planes.
-    let j = (y - win.y0) * win.width + xa - win.x0;
+    // The same pixel in the window-sized planes, and the offsets to the rows around it (clamped to the window).
+    const wy = y - win.y0;
+    let j = wy * ww + xa - win.x0;
+    const up1 = (Math.max(0, wy - 1) - wy) * ww;
+    const dn1 = (Math.min(lastRow, wy + 1) - wy) * ww;
+    const up2 = (Math.max(0, wy - 2) - wy) * ww;
+    const dn2 = (Math.min(lastRow, wy + 2) - wy) * ww;
     const lobeRow = spec ? spec.lobeY[y] : 0;
     for (let x = xa; x < xb; x++, p += 3, i++, j++) {
       const a = alpha[i] * strength;
@@ -314,8 +336,9 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
       const r = SRGB_TO_LINEAR[data[p]];
       const g = SRGB_TO_LINEAR[data[p + 1]];
       const b = SRGB_TO_LINEAR[data[p + 2]];
-      // Rounded to single precision, as it was when this mean was stored in a Float32Array.
-      const lum = Math.fround(0.5 * (detail[j] + own[j]));
+      // The 3x3 mean from the row sums; rounded to single precision, as when these means were stored in Float32Arrays.
+      const mean3 = Math.fround((h3[j + up1] + h3[j] + h3[j + dn1]) * (1 / 9));
+      const lum = Math.fround(0.5 * (mean3 + own[j]));
       let cr = c0r;
       let cg = c0g;
       let cb = c0b;
@@ -339,13 +362,13 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
         tb += through * (b - mb * d);
       }
       if (spec) {
-        const v = (spec.smooth[j] * invMean - 1) / 0.6;
+        const smooth = Math.fround((h5[j + up2] + h5[j + up1] + h5[j] + h5[j + dn1] + h5[j + dn2]) * (1 / 25));
+        const v = (smooth * invMean - 1) / 0.6;
         const bright = v <= 0 ? 0 : v >= 1 ? 1 : v;
         const s = spec.lobeX[x] * lobeRow * (1 - fromBright + fromBright * (0.2 + 0.8 * bright * bright * (3 - 2 * bright)));
         tr += s * spec.rgb[0];
         tg += s * spec.rgb[1];
         tb += s * spec.rgb[2];
-        if (lightPlane) lightPlane[p / 3] += a * s * (Y_R * spec.rgb[0] + Y_G * spec.rgb[1] + Y_B * spec.rgb[2]);
       }
       data[p] = toSrgb(r + a * (tr - r));
       data[p + 1] = toSrgb(g + a * (tg - g));

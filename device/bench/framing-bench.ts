@@ -44,12 +44,17 @@ const emitted: { last?: { width: number; height: number; magnification: number }
 /** Capture→emit of every frame emitted while measuring (the stats' rolling window keeps only the last 300). */
 const latencies: number[] = [];
 let measuring = false;
+/** /proc/PID/stat fields after the command name (utime is [11], cutime [13]), in ms (USER_HZ 100). */
+function statMs(pid: number | 'self', first: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[first]) + Number(fields[first + 1])) * 10;
+}
 /** CPU ms (user + system) a process has used, from /proc (the capture child). */
 function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ 100
+  return pid === undefined ? Number.NaN : statMs(pid, 11);
 }
+/** CPU ms of this process's children that have exited and been reaped (a restarted capture child). */
+const reapedChildrenCpuMs = () => statMs('self', 13);
 const nearestRank = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : Number.NaN;
@@ -82,14 +87,21 @@ const droppedBefore = slot.dropped;
 const cpu0 = process.cpuUsage();
 const pid0 = childPid();
 const child0 = processCpuMs(pid0);
+const reaped0 = reapedChildrenCpuMs();
+const health0 = source.health();
 const t0 = nowMs();
 measuring = true;
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
 measuring = false;
 const after = stats.snapshot(nowMs());
 const cpu = process.cpuUsage(cpu0);
-// A restarted child's CPU cannot be split from its predecessor's: reported as unknown.
-const childMs = childPid() === pid0 ? processCpuMs(pid0) - child0 : Number.NaN;
+// A child restarted during the run (the supervisor's stall watchdog or an exit: the clip itself
+// loops inside one child, -stream_loop): the children that exited count whole from the reaped
+// total, less what the first one had used before the run, plus the one running now.
+const health1 = source.health();
+const pid1 = childPid();
+const childMs = pid1 === pid0 ? processCpuMs(pid0) - child0 : reapedChildrenCpuMs() - reaped0 - child0 + (pid1 === undefined ? 0 : processCpuMs(pid1));
+const restarts = health1.restarts - health0.restarts;
 const elapsedS = (nowMs() - t0) / 1000;
 await source.stop();
 slot.close();
@@ -100,7 +112,7 @@ const childMsPerFrame = childMs / Math.max(1, after.processedFrames + slot.dropp
 const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 printTable(
   `Framed pipeline, sustained: ${source.description}, glass ${config.display.width}x${config.display.height}, look: the catalog's default lipstick (nothing chosen), backends ${JSON.stringify(vision.backends)}, load average ${load} on ${os.cpus().length} cores`,
-  ['capture', 'emitted', 'fps', 'p50 ms', 'p95 ms', 'dropped', 'errors', 'daemon CPU ms/frame', 'daemon CPU % of a core', 'capture child CPU ms/frame', 'magnification'],
+  ['capture', 'emitted', 'fps', 'p50 ms', 'p95 ms', 'dropped', 'errors', 'child restarts', 'daemon CPU ms/frame', 'daemon CPU % of a core', 'capture child CPU ms/frame', 'magnification'],
   [
     [
       '1920x1080 on its side → 1080x1920',
@@ -110,6 +122,7 @@ printTable(
       fmt(nearestRank(latencies, 95)),
       slot.dropped - droppedBefore,
       after.stageErrors,
+      restarts ? `${restarts} (${health1.lastError})` : 0,
       fmt(cpuMsPerFrame),
       fmt(((cpu.user + cpu.system) / 1000 / (elapsedS * 1000)) * 100),
       fmt(childMsPerFrame),
@@ -169,6 +182,8 @@ async function backToBack(label: string, look: boolean, glass: { width: number; 
     mark();
     await encode(shown.frame);
     mark();
+    // The people scan, due every peopleEvery frames, runs between frames as in the daemon (outside the stages).
+    await stages.idle()?.();
     size = `${shown.frame.width}x${shown.frame.height}`;
     if (n < 10) continue;
     const push = (k: Stage, w: number, cpu: number) => {
@@ -193,7 +208,7 @@ const rows = [
   await backToBack('kiosk box 720x1280 (kiosk:display)', true, { width: 720, height: 1280 }),
 ];
 printTable(
-  `Framed pipeline per stage, back to back, p50 CPU ms / wall ms (the renderer is in try-on; downscale = the 360x640 CNN copy, ~0 when the capture child made it, crop = cut + colour; reading frames from the capture child is outside the stages: the sustained CPU per frame includes it; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`,
+  `Framed pipeline per stage, back to back, p50 CPU ms / wall ms (the renderer is in try-on; downscale = the 360x640 CNN copy, ~0 when the capture child made it, crop = cut + colour; the 2 Hz people scan runs between frames, outside the stages, as in the daemon; reading frames from the capture child is outside the stages: the sustained CPU per frame includes it; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`,
   ['output for', 'look', 'emitted', 'downscale', 'CNNs', 'crop', 'try-on', 'JPEG', 'total', 'total wall p95', 'one-core fps at p50 CPU'],
   rows,
 );

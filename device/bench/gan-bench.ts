@@ -72,7 +72,8 @@ for (const chain of [['cpu'], ['cuda', 'cpu'], ['tensorrt', 'cuda', 'cpu']]) {
 printTable('GAN model latency per backend (50 runs after 5 warm-ups)', ['providers asked', 'backend served', 'crop', 'p50 ms', 'p95 ms', 'CPU ms/run', 'note'], latency);
 
 // 1b. The device's guard on each refinement (device/gan/residual-guard.ts: reach, drawn light,
-// colour), on the frame loop's thread: its cost adds to every run. Whole-crop region: its worst case.
+// colour), on the model's worker thread after the session run (not the frame loop's): its cost adds
+// to every run's time. Whole-crop region: its worst case.
 {
   const size = 128;
   const n = size * size;
@@ -80,13 +81,15 @@ printTable('GAN model latency per backend (50 runs after 5 warm-ups)', ['provide
   const residual = new Float32Array(n * 3).map((_, i) => ((i * 13) % 9) - 4);
   const coverage = new Float32Array(n).fill(1);
   const weight = new Float32Array(n).fill(1);
-  for (let i = 0; i < 3; i++) guardResidual(residual, render, coverage, weight, size);
+  // Drawn light on one pixel in 97 (glints), as the renderer records it.
+  const light = new Float32Array(n).map((_, i) => (i % 97 === 0 ? 0.1 : 0));
+  for (let i = 0; i < 3; i++) guardResidual(residual, render, coverage, weight, size, light);
   const runs = 20;
   const times: number[] = [];
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    guardResidual(residual, render, coverage, weight, size);
+    guardResidual(residual, render, coverage, weight, size, light);
     times.push(performance.now() - t0);
   }
   const cpu = process.cpuUsage(cpu0);

@@ -172,6 +172,48 @@ function cpuSeconds(root: number, { exclude = [], descendantsOnly = false }: { e
   return ticks / CLK_TCK;
 }
 
+/**
+ * CPU seconds per Chromium process type and thread name (`renderer/DedicatedWorker`,
+ * `gpu-process/VizCompositorTh`, ...) under `root`, leaving out the subtrees in `exclude`: where
+ * the browser's CPU goes, from /proc/<pid>/task/<tid>/stat.
+ */
+function threadSeconds(root: number, exclude: number[]): Map<string, number> {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      parents.set(Number(name), Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
+    } catch {
+      // exited while listed
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parents.get(pid) ?? 0, hops = 0; p > 1 && hops < 64; p = parents.get(p) ?? 0, hops++) {
+      if (exclude.includes(p)) return false;
+      if (p === root) return true;
+    }
+    return false;
+  };
+  const out = new Map<string, number>();
+  for (const pid of parents.keys()) {
+    if (exclude.includes(pid) || !below(pid)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const kind = cmdline.includes('chrom') ? (/--type=([\w-]+)/.exec(cmdline)?.[1] ?? 'browser') : path.basename(cmdline.split('\0')[0]);
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const key = `${kind}/${comm}`;
+        out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+      }
+    } catch {
+      // exited while read
+    }
+  }
+  return out;
+}
+
 // ---- the daemon's own counters (/metrics) ----------------------------------------------------
 
 interface DaemonCounters {
@@ -304,6 +346,14 @@ function frameSizes(samples: readonly PaintSample[]): string {
   for (const s of samples) counts.set(`${s.width}x${s.height}`, (counts.get(`${s.width}x${s.height}`) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([size, n]) => `${size} ${((n / samples.length) * 100).toFixed(0)} %`).join(', ') || '-';
 }
+/** The busiest threads between two readings: [process/thread, CPU ms per painted frame], top 8. */
+function topThreads(before: Map<string, number>, after: Map<string, number>, painted: number): Array<[string, number]> {
+  return [...after]
+    .map(([name, s]): [string, number] => [name, ((s - (before.get(name) ?? 0)) * 1000) / painted])
+    .filter(([, perFrame]) => perFrame >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8);
+}
 const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
 
 async function main(): Promise<number> {
@@ -334,6 +384,8 @@ async function main(): Promise<number> {
     const browserCpu = () => cpuSeconds(process.pid, { exclude: [daemon.child.pid!], descendantsOnly: true });
     // The daemon's own process, and its children (the capture child) apart.
     const daemonOwn = () => cpuSeconds(daemon.child.pid!) - cpuSeconds(daemon.child.pid!, { descendantsOnly: true });
+    const browserThreads = () => threadSeconds(process.pid, [daemon.child.pid!]);
+    const threads0 = browserThreads();
     const cpu0 = { daemon: cpuSeconds(daemon.child.pid!), daemonOwn: daemonOwn(), browser: browserCpu(), bench: process.cpuUsage(), at: performance.now() };
     const counters0 = await daemonCounters(daemon.url);
     const load0 = load();
@@ -353,6 +405,7 @@ async function main(): Promise<number> {
     const seconds = (performance.now() - cpu0.at) / 1000;
     const counters1 = await daemonCounters(daemon.url);
     const cpu1 = { daemon: cpuSeconds(daemon.child.pid!), daemonOwn: daemonOwn(), browser: browserCpu(), bench: process.cpuUsage(cpu0.bench) };
+    const threads1 = browserThreads();
     stopShopping = true;
     await shopping.catch(() => {});
 
@@ -385,6 +438,8 @@ async function main(): Promise<number> {
       // Per frame, the figures that hold under load: wall-clock fps and latency do not.
       ['CPU ms per frame through the daemon: daemon / capture child', `${ms(((cpu1.daemonOwn - cpu0.daemonOwn) * 1000) / emitted)} / ${ms(((cpu1.daemon - cpu0.daemon - (cpu1.daemonOwn - cpu0.daemonOwn)) * 1000) / emitted)}`, ''],
       ['CPU ms per painted frame: Chromium, all processes', ms(((cpu1.browser - cpu0.browser) * 1000) / painted), ''],
+      // Where Chromium's CPU goes: the busiest process/thread pairs, CPU ms per painted frame.
+      ...topThreads(threads0, threads1, painted).map(([name, perFrame]): [string, string, string] => [`  Chromium ${name} (CPU ms per painted frame)`, ms(perFrame), '']),
       ['CPU of this bench (Playwright driving the flow; % of one core)', (((cpu1.bench.user + cpu1.bench.system) / 1e6 / seconds) * 100).toFixed(0), ''],
       ['load average (1/5/15 min) at start → end', `${load0} → ${load()}`, `${os.cpus().length} cores`],
       ['shopper taps done / failed', `${tally.done} / ${tally.failed}${tally.lastError ? ` (last: ${tally.lastError.slice(0, 80)})` : ''}`, ''],

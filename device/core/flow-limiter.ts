@@ -38,6 +38,11 @@ export class LatestFrameSlot {
     this.#pending = frame;
   }
 
+  /** A frame (or the close) is ready: take() would resolve at once. */
+  get waiting(): boolean {
+    return this.#pending !== null || this.#closed;
+  }
+
   /** Resolves with the newest frame, or null once closed. */
   take(): Promise<PooledFrame | null> {
     if (this.#pending) {

@@ -50,6 +50,7 @@ export class PipelineStats {
   readonly #fpsWindowMs: number;
   #processed = 0;
   #stageErrors = 0;
+  #drawn = 0;
   #lastEmitAt: number | null = null;
   readonly #dropped: () => number;
 
@@ -82,6 +83,17 @@ export class PipelineStats {
     this.#emits.length = 0;
     this.#processed = 0;
     this.#stageErrors = 0;
+    this.#drawn = 0;
+  }
+
+  /** A frame the try-on drew (pipeline.ts draws only frames a kiosk may take). */
+  recordDrawn(): void {
+    this.#drawn++;
+  }
+
+  /** Frames try-on drew since the last reset (≤ processed: frames nobody wanted are not drawn). */
+  get drawnFrames(): number {
+    return this.#drawn;
   }
 
   recordStageError(): void {

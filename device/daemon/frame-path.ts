@@ -85,18 +85,19 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
   const correct = (frame: Frame) => inputs.colour.correct(frame);
   const track = (frame: Frame) => inputs.vision.tracker.process(frame);
   const rest: Omit<PipelineStages, 'vision' | 'frame'> = {
+    // The corrected camera pixels try-on may paint (framing on: the crop, faces in its pixels),
+    // read on every frame, drawn or not, and before any paint: the advisor never reads a render.
+    observe: ({ frame, faces }) => inputs.advisor?.observe(frame, faces),
     tryOn: (frame, faces, person) => {
-      // The corrected camera pixels try-on is about to paint (framing on: the crop, faces in its
-      // pixels), read before it paints: the advisor never reads a render.
-      inputs.advisor?.observe(frame, faces);
       // The GAN needs the bare face: its crop is cut before the renderer paints.
       inputs.gan?.capture(frame, faces);
       return tryOn(frame, faces, person);
     },
     ...(inputs.gan ? { refine: async (frame: Frame) => void (await inputs.gan!.refine(frame)) } : {}),
-    // Encoded only when a kiosk can take the frame by the time its encode is done (or none is
-    // connected): see pipeline.ts. One camera frame interval is a generous bound on the encode.
-    wanted: () => kiosk.wantsFrame(1000 / config.capture.fps),
+    // Drawn and encoded only when a kiosk can take the frame by the time its encode is done (or
+    // none is connected): see pipeline.ts. One camera frame interval is a generous bound on the
+    // encode; asked before the draw, the draw's expected time is added to it.
+    wanted: (aheadMs) => kiosk.wantsFrame(1000 / config.capture.fps + aheadMs),
     encode: (frame) => encode(frame),
     emit: (frame) => {
       frameTap.offer(frame.image);
@@ -158,6 +159,8 @@ export function framingStage(config: MirrorConfig, vision: FaceStage, glass?: ()
       follow: framing.follow,
       visionMaxSide: framing.visionMaxSide,
       peopleEvery: framing.peopleEvery,
+      // The daemon's pipeline runs the scan between frames (PipelineStages.idle), off the frame's latency.
+      scanWhenIdle: true,
       sensor: { width: capture.width, height: capture.height },
       rotation: capture.rotation,
       ...(capture.lens && { lens: capture.lens }),

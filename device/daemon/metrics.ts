@@ -59,6 +59,7 @@ export function createDaemonMetrics(parts: DaemonParts): DaemonMetrics {
     registers: [registry],
   });
   mirroredCounter(registry, 'mirror_frames_emitted_total', 'Frames through the whole pipeline', () => snap().processedFrames);
+  mirroredCounter(registry, 'mirror_frames_drawn_total', 'Frames try-on drew (a frame no kiosk could take is not drawn)', () => parts.stats.drawnFrames);
   mirroredCounter(registry, 'mirror_frames_dropped_total', 'Frames dropped by the latest-frame slot (a newer one arrived)', () => snap().droppedFrames);
   mirroredCounter(registry, 'mirror_stage_errors_total', 'Frames lost to a failing pipeline stage', () => snap().stageErrors);
   mirroredCounter(registry, 'mirror_kiosk_skipped_frames_total', 'Frames a kiosk client skipped (its last frame not yet received)', () => parts.kiosk?.skippedFrames ?? 0);

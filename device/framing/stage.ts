@@ -2,9 +2,14 @@
  * The framing stage as the pipeline runs it, around the vision stage and before the try-on:
  *
  *  1. see(): the CNNs read a small copy of the (high-resolution, upright) frame (the capture
- *     child's, Frame.reduced, when it made one); what they find is mapped back to camera pixels. Every `peopleEvery` frames the face detector also scans the
- *     small frame for people besides the tracked shopper (the tracker only detects when it loses
- *     the track), so the crop widens when a second person steps in.
+ *     child's, Frame.reduced, when it made one); what they find is mapped back to camera pixels.
+ *     Every `peopleEvery` frames the face detector also scans the small frame for people besides
+ *     the tracked shopper (the tracker only detects when it loses the track), so the crop widens
+ *     when a second person steps in. With `scanWhenIdle` the scan (a detector run, about as long
+ *     as the rest of the frame's CNNs) is not on that frame's path: a copy of its small frame waits
+ *     for `idle()`, which the pipeline runs once the frame is emitted and no new one is waiting;
+ *     its people count from the next frame on. A scan still waiting when the next one is due (the
+ *     loop was never idle for a whole period) runs on its frame, as without the option.
  *  2. compose(): the crop wanted for those faces, followed smoothly (follow.ts), in the aspect of
  *     the kiosk's mirror box (kiosk:display; the configured display until it says) and cut out at
  *     no more than the box's resolution, never upscaled here; the faces and the person mask move
@@ -31,6 +36,8 @@ export interface FramingOptions {
   visionMaxSide: number;
   /** Scan for other people every this many frames (0: never). */
   peopleEvery: number;
+  /** The people scan waits for `idle()` (the pipeline's quiet moment) instead of running on its frame. */
+  scanWhenIdle?: boolean;
   /** How the camera is mounted and its lens, as the source applied them (for the transform). */
   sensor: Size;
   rotation: Rotation;
@@ -74,6 +81,8 @@ export interface FramingStage {
   last(): FramingTransform | null;
   /** Forget where the shopper was (source restart). */
   reset(): void;
+  /** The people scan waiting for a quiet moment (`scanWhenIdle`), or null when none is. */
+  idle(): (() => Promise<void>) | null;
 }
 
 export interface Seen extends FaceStageResult {
@@ -120,6 +129,13 @@ export function createFramingStage(options: FramingOptions, people?: PeopleDetec
   let others: Box[] = [];
   let frames = 0;
   let last: FramingTransform | null = null;
+  /** A scan's small frame (a copy: the frame's buffers go back to the pool at its emit) and where the shopper was on it. */
+  let waiting: { small: Frame; shopper: Box | undefined; factor: number } | null = null;
+  let scanCopy = Buffer.alloc(0);
+  const scan = async (small: Frame, shopper: Box | undefined, factor: number) => {
+    const found = await people!(small);
+    others = found.map((d) => ({ ...d, box: scaleBox(d.box, factor) })).filter((d) => !onShopper(d, shopper)).map((d) => d.box);
+  };
   return {
     async see(frame, vision, prepare) {
       const factor = visionFactor(frame, options.visionMaxSide);
@@ -131,8 +147,15 @@ export function createFramingStage(options: FramingOptions, people?: PeopleDetec
       const faces = result.faces.map((f) => mapFace(f, ([x, y]) => [x * factor, y * factor], factor));
       if (people && options.peopleEvery > 0 && frames++ % options.peopleEvery === 0) {
         const shopper = faces[0] ? landmarkBox(faces[0].landmarks) : undefined;
-        const found = await people(small);
-        others = found.map((d) => ({ ...d, box: scaleBox(d.box, factor) })).filter((d) => !onShopper(d, shopper)).map((d) => d.box);
+        if (options.scanWhenIdle && !waiting) {
+          if (scanCopy.length !== small.data.length) scanCopy = Buffer.allocUnsafe(small.data.length);
+          small.data.copy(scanCopy);
+          waiting = { small: { ...small, data: scanCopy }, shopper, factor };
+        } else {
+          // Never idle since the last one was due: this frame pays for its scan, the stale one is dropped.
+          waiting = null;
+          await scan(small, shopper, factor);
+        }
       }
       if (faces.length === 0) others = [];
       return { ...result, faces, others, factor };
@@ -179,6 +202,16 @@ export function createFramingStage(options: FramingOptions, people?: PeopleDetec
       follower.reset();
       others = [];
       frames = 0;
+      waiting = null;
+    },
+
+    idle() {
+      if (!waiting) return null;
+      return async () => {
+        const w = waiting;
+        waiting = null;
+        if (w) await scan(w.small, w.shopper, w.factor);
+      };
     },
   };
 }
@@ -197,8 +230,9 @@ export function framedStages(
   framing: FramingStage,
   track: (small: Frame) => Promise<FaceStageResult>,
   correct: (pixels: Frame) => void,
-): Required<Pick<PipelineStages<Seen>, 'vision' | 'frame'>> {
+): Required<Pick<PipelineStages<Seen>, 'vision' | 'frame' | 'idle'>> {
   return {
+    idle: () => framing.idle(),
     vision: (frame) => framing.see(frame, track, correct),
     frame: async (frame, seen) => {
       const framed = await framing.compose(frame, seen, correct);

@@ -125,6 +125,31 @@ export function warpToCrop(frame: RgbView, t: Similarity, size: number, out = ne
   return out;
 }
 
+/** Samples one float plane (frame-sized, row-major) into the aligned crop (size x size), bilinear, edge-clamped. */
+export function warpPlaneToCrop(plane: Float32Array, width: number, height: number, t: Similarity, size: number, out = new Float32Array(size * size)): Float32Array {
+  const s2 = t.a * t.a + t.b * t.b;
+  const ia = t.a / s2;
+  const ib = t.b / s2;
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      const cu = u + 0.5 - t.tx;
+      const cv = v + 0.5 - t.ty;
+      const fx = Math.min(width - 1, Math.max(0, ia * cu + ib * cv - 0.5));
+      const fy = Math.min(height - 1, Math.max(0, -ib * cu + ia * cv - 0.5));
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      const x1 = Math.min(width - 1, x0 + 1);
+      const y1 = Math.min(height - 1, y0 + 1);
+      const wx = fx - x0;
+      const wy = fy - y0;
+      const top = plane[y0 * width + x0] + (plane[y0 * width + x1] - plane[y0 * width + x0]) * wx;
+      const bottom = plane[y1 * width + x0] + (plane[y1 * width + x1] - plane[y1 * width + x0]) * wx;
+      out[v * size + u] = top + (bottom - top) * wy;
+    }
+  }
+  return out;
+}
+
 /**
  * Adds a crop-space residual (float RGB levels, size x size x 3) into the frame, weighted per crop
  * pixel by `weight` (0..1, size x size), sampled bilinearly at each frame pixel the crop covers.

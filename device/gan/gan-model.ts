@@ -30,12 +30,21 @@ export interface GanModel {
   readonly size: number;
   /**
    * Refines one aligned crop: `bare` and `render` RGB bytes (size² x 3), `coverage` 0..1 (size²).
-   * Resolves to refined − render in 8-bit levels (size² x 3).
+   * Resolves to refined − render in 8-bit levels (size² x 3); with `guard`, the residual the device
+   * may paste (device/gan/residual-guard.ts, run on the model's thread too).
    */
-  refine(bare: Uint8Array, render: Uint8Array, coverage: Float32Array): Promise<Float32Array>;
-  /** The last run's time on the model's thread, ms (conversions and the session run; not the wait to hear of it). */
+  refine(bare: Uint8Array, render: Uint8Array, coverage: Float32Array, guard?: GuardInputs): Promise<Float32Array>;
+  /** The last run's time on the model's thread, ms (conversions, the session run and the guard; not the wait to hear of it). */
   readonly lastRunMs: number;
+  /** Of lastRunMs, the guard's share, ms. */
+  readonly lastGuardMs: number;
   dispose(): void;
+}
+
+/** What the guard needs beside the crops: the paste weight and the drawn light (crop space; see residual-guard.ts). */
+export interface GuardInputs {
+  weight: Float32Array;
+  light: Float32Array | null;
 }
 
 /** What device/gan/gan-worker.mjs says. */
@@ -54,7 +63,7 @@ interface WorkerFailed {
   type: 'failed';
   failures: ProviderFailure[];
 }
-type WorkerResult = { id: number; residual: Float32Array; ms: number } | { id: number; error: string };
+type WorkerResult = { id: number; residual: Float32Array; ms: number; guardMs: number } | { id: number; error: string };
 
 export interface GanModelOptions {
   providers: readonly string[];
@@ -143,6 +152,7 @@ export async function openGanModel(dir: string, opts: GanModelOptions): Promise<
   let nextId = 0;
   let disposed = false;
   let lastRunMs = 0;
+  let lastGuardMs = 0;
   const failAll = (err: Error) => {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
@@ -154,6 +164,7 @@ export async function openGanModel(dir: string, opts: GanModelOptions): Promise<
     if ('error' in m) p.reject(new MirrorError('MIRROR_ERR_MODEL_FILE', `GAN model ${manifest.name}: run failed: ${m.error}`));
     else {
       lastRunMs = m.ms;
+      lastGuardMs = m.guardMs;
       p.resolve(m.residual);
     }
   });
@@ -168,16 +179,19 @@ export async function openGanModel(dir: string, opts: GanModelOptions): Promise<
     get lastRunMs() {
       return lastRunMs;
     },
-    refine(bare, render, coverage) {
+    get lastGuardMs() {
+      return lastGuardMs;
+    },
+    refine(bare, render, coverage, guard) {
       if (disposed) return Promise.reject(new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `GAN model ${manifest.name}: run after dispose`));
-      if (bare.length !== n * 3 || render.length !== n * 3 || coverage.length !== n) {
+      if (bare.length !== n * 3 || render.length !== n * 3 || coverage.length !== n || (guard && (guard.weight.length !== n || (guard.light && guard.light.length !== n)))) {
         return Promise.reject(new MirrorError('MIRROR_ERR_MODEL_CONTRACT', `GAN model ${manifest.name}: crops must be ${size}x${size}`));
       }
       const id = nextId++;
       return new Promise<Float32Array>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         // Copies: the caller keeps its buffers.
-        worker.postMessage({ id, bare, render, coverage });
+        worker.postMessage({ id, bare, render, coverage, guard });
       });
     },
     dispose() {

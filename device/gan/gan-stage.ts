@@ -20,10 +20,10 @@
 import type { Frame } from '../core/frame.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Face } from '../vision/face.ts';
-import { alignFace, pasteResidual, warpToCrop, type Similarity } from './align.ts';
+import { drawnLight } from '../tryon/render/drawn-light.ts';
+import { alignFace, pasteResidual, warpPlaneToCrop, warpToCrop, type Similarity } from './align.ts';
 import { makeupCoverage, pasteWeight } from './coverage.ts';
 import type { GanModel } from './gan-model.ts';
-import { guardResidual } from './residual-guard.ts';
 
 export type GanMode = 'every-frame' | 'every-nth' | 'off';
 
@@ -83,6 +83,8 @@ export class GanStage {
   #framesDuringRun = 0;
   /** This frame's alignment and bare crop (capture), consumed by refine. */
   #pending: { frameId: number; t: Similarity; bare: Uint8Array } | null = null;
+  /** The light the renderer draws on this frame (device/tryon/render/drawn-light.ts), frame-sized, reused. */
+  #light = new Float32Array(0);
   /** Newest refinement, crop space. */
   #residual: Float32Array | null = null;
   #inFlight: Promise<void> | null = null;
@@ -101,11 +103,12 @@ export class GanStage {
     const grey = new Uint8Array(n * 3).fill(128);
     const cover = new Float32Array(n).fill(0.5);
     const weight = new Float32Array(n).fill(1);
+    const light = new Float32Array(n);
     const times: number[] = [];
     for (let i = 0; i < 2 + (opts.timedRuns ?? 5); i++) {
       const t0 = performance.now();
-      // The guard is part of a run's cost (it runs on the frame loop's thread): a whole-crop region is its worst case.
-      guardResidual(await model.refine(grey, grey, cover), grey, cover, weight, model.size);
+      // The guard is part of a run's cost (on the model's thread): a whole-crop region is its worst case.
+      await model.refine(grey, grey, cover, { weight, light });
       if (i >= 2) times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
@@ -126,16 +129,24 @@ export class GanStage {
   /** Before the renderer: the aligned bare crop of the shopper's face (faces[0]). */
   capture(frame: Frame, faces: readonly Face[]): void {
     this.#pending = null;
+    drawnLight.plane = null;
     const face = faces[0];
     if (this.#mode === 'off' || !face) return;
     const t = alignFace(face.landmarks, this.#size);
     this.#pending = { frameId: frame.id, t, bare: warpToCrop(frame, t, this.#size) };
+    // The renderer records the light its finishes draw while this plane is set (until refine reads it).
+    const n = frame.width * frame.height;
+    if (this.#light.length !== n) this.#light = new Float32Array(n);
+    else this.#light.fill(0);
+    drawnLight.plane = this.#light;
   }
 
   /** After the renderer: pastes a refinement into the frame; true when one was pasted. */
   async refine(frame: Frame): Promise<boolean> {
     const pending = this.#pending;
     this.#pending = null;
+    const recorded = drawnLight.plane;
+    drawnLight.plane = null;
     if (this.#mode === 'off' || !pending || pending.frameId !== frame.id) {
       if (!pending) this.#residual = null;
       return false;
@@ -145,15 +156,16 @@ export class GanStage {
     const coverage = makeupCoverage(pending.bare, render, size);
     if (!coverage.some((v) => v > 0)) return false;
     const weight = pasteWeight(coverage, size, PASTE_RADIUS);
+    const light = recorded === this.#light ? warpPlaneToCrop(recorded, frame.width, frame.height, pending.t, size) : null;
     let fresh = false;
     if (this.#mode === 'every-frame') {
-      fresh = await this.#run(pending.bare, render, coverage, weight);
+      fresh = await this.#run(pending.bare, render, coverage, weight, light);
     } else if (this.#inFlight) {
       this.#framesDuringRun++;
     } else if (++this.#sinceRun >= this.#every || !this.#residual) {
       this.#sinceRun = 0;
       // Not awaited: the frame goes on with the last refinement; this one serves the next frames.
-      this.#inFlight = this.#run(pending.bare, render, coverage, weight).then(() => {
+      this.#inFlight = this.#run(pending.bare, render, coverage, weight, light).then(() => {
         this.#inFlight = null;
       });
     }
@@ -165,16 +177,13 @@ export class GanStage {
   }
 
   /** Runs the model once; keeps its refinement, its time, and the mode that time calls for. */
-  async #run(bare: Uint8Array, render: Uint8Array, coverage: Float32Array, weight: Float32Array): Promise<boolean> {
+  async #run(bare: Uint8Array, render: Uint8Array, coverage: Float32Array, weight: Float32Array, light: Float32Array | null): Promise<boolean> {
     const t0 = performance.now();
     const background = this.#mode === 'every-nth';
-    let guardMs = 0;
     try {
-      const raw = await this.#model.refine(bare, render, coverage);
-      // The device, not the model, guarantees reach, the drawn gloss/glitter and the chosen colour.
-      const g0 = performance.now();
-      this.#residual = guardResidual(raw, render, coverage, weight, this.#size).residual;
-      guardMs = performance.now() - g0;
+      // The device, not the model, guarantees reach, the drawn gloss/glitter and the chosen colour:
+      // the guard (residual-guard.ts) runs after the model on the model's thread, not the frame loop's.
+      this.#residual = await this.#model.refine(bare, render, coverage, { weight, light });
     } catch (err) {
       this.#residual = null;
       this.#setMode('off', 1, `model failed: ${(err as Error).message}`);
@@ -182,8 +191,8 @@ export class GanStage {
     }
     this.#runs++;
     // A frame waits for a run in every-frame mode (all of it counts); a background run is timed on
-    // the model's thread, not by when the frame loop next turned to hear of it, plus the guard.
-    const ms = background ? this.#model.lastRunMs + guardMs : performance.now() - t0;
+    // the model's thread (model and guard), not by when the frame loop next turned to hear of it.
+    const ms = background ? this.#model.lastRunMs : performance.now() - t0;
     this.#msPerRun += EMA * (ms - this.#msPerRun);
     this.#schedule('moving average');
     return true;

@@ -6,13 +6,19 @@
 // and the time each run reports is the model's own, not the frame loop's.
 //
 // Plain JavaScript: a worker thread gets no TypeScript loader (the daemon's tsx hooks, vitest's
-// transform do not reach it). Messages (types in gan-model.ts):
+// transform do not reach it); the device's guard on each refinement (residual-guard.ts, TypeScript)
+// is loaded through tsx's API, so it runs here too, off the frame loop's thread.
+// Messages (types in gan-model.ts):
 //   in workerData  { bytes, chain: [{ provider, executionProviders }], options, tensors, size, range }
 //   out            { type: 'ready', provider, inputs, outputs, failures } | { type: 'failed', failures }
-//   in             { id, bare, render, coverage }
-//   out            { id, residual, ms } | { id, error }
+//   in             { id, bare, render, coverage, guard?: { weight, light } }
+//   out            { id, residual, ms, guardMs } | { id, error }
+//                  (residual: the model's refined − render, guarded when `guard` was sent)
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { tsImport } from 'tsx/esm/api';
+
+const { guardResidual } = await tsImport('./residual-guard.ts', import.meta.url);
 
 const { bytes, chain, options, tensors, size, range } = workerData;
 
@@ -49,7 +55,7 @@ if (!session) {
   const image = new Float32Array(3 * n);
   const render = new Float32Array(3 * n);
   const mask = new Float32Array(n);
-  const handle = async ({ id, bare, render: rendered, coverage }) => {
+  const handle = async ({ id, bare, render: rendered, coverage, guard }) => {
     const t0 = performance.now();
     try {
       // HWC bytes → NCHW in the model's range.
@@ -66,9 +72,12 @@ if (!session) {
         [tensors.mask]: new ort.Tensor('float32', mask, [1, 1, size, size]),
       });
       const refined = out[tensors.refined].data;
-      const residual = new Float32Array(3 * n);
+      let residual = new Float32Array(3 * n);
       for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) residual[i * 3 + c] = (refined[c * n + i] - render[c * n + i]) / scale;
-      parentPort.postMessage({ id, residual, ms: performance.now() - t0 }, [residual.buffer]);
+      const g0 = performance.now();
+      if (guard) residual = guardResidual(residual, rendered, coverage, guard.weight, size, guard.light).residual;
+      const t1 = performance.now();
+      parentPort.postMessage({ id, residual, ms: t1 - t0, guardMs: guard ? t1 - g0 : 0 }, [residual.buffer]);
     } catch (err) {
       parentPort.postMessage({ id, error: String(err?.message).split('\n')[0] });
     }

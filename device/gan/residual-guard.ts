@@ -3,207 +3,106 @@
  * pasted (any model the fleet delivers, not only one trained to behave):
  *
  * 1. Reach: nothing beyond the paste weight (a few crop pixels past the makeup).
- * 2. Drawn light stays: where the finish puts light (gloss and satin highlights, shimmer and
- *    holographic glints: a bright spot of the made-up surface over its surroundings, see
- *    drawnLight) the residual is zeroed. A GAN trained against bare skin learns that
- *    real skin has no glitter and would tone it down; the shopper chose that finish.
- * 3. Colour stays: the low-frequency part of the residual is removed (the residual is made
- *    orthogonal to the 5x5 box blur the colour is judged under: `rounds` masked high-passes),
- *    and if the blurred colour still moves (clipping at 0/255 adds its own low frequency), the
- *    residual is scaled down until the mean CIEDE2000 between the blurred refined crop and the
- *    blurred render inside the regions is at most `maxDeltaE`. The colour the shopper picked is
- *    the render's; the GAN may add texture, light and edges, not a shade.
+ * 2. Drawn light stays: where the finish drew light (paint.ts's specular term, sparkle.ts's
+ *    glints: the renderer records them, device/tryon/render/drawn-light.ts, and the stage warps
+ *    that layer into the crop) a residual that would dim the pixel is held off in proportion to
+ *    the share of the pixel's luminance that is drawn light (fully from `lightShare`, widened by
+ *    1 px for a glint's rim); one that brightens it passes. A GAN trained against bare skin learns
+ *    that real skin has no glitter and would tone it down; the shopper chose that finish. Nothing
+ *    is guessed from the pixels: surface the renderer did not light stays the model's to texture.
+ * 3. Colour stays, texture too: the colour is judged as the quality report judges it (CIEDE2000
+ *    between the 5x5 box-blurred refined crop and the blurred render). Where a pixel's blurred
+ *    ΔE exceeds `pixelDeltaE`, just the share of the residual's low frequency (its 5x5 box mean)
+ *    that brings it back to the bound is removed there (`passes` times); the high frequency, the
+ *    texture the model adds, is never touched by this step. If the mean over the regions still
+ *    exceeds `maxDeltaE` (clipping at 0/255 adds its own low frequency), the whole residual is
+ *    scaled down until it does. The colour the shopper picked is the render's; the GAN may add
+ *    texture, light and edges, not a shade.
  *
- * Crop space throughout: RGB bytes size² x 3, coverage 0..1 size², residual in 8-bit levels.
+ * Work is confined to the box of the paste weight (plus the blur's reach); buffers are reused
+ * across calls. Crop space throughout: RGB bytes size² x 3, coverage 0..1 size², residual in 8-bit levels.
  */
-
-/** sRGB level to linear light, tabulated in 1/25-level steps (a 5x5 box mean of bytes lands on them). */
-const LINEAR = Float64Array.from({ length: 255 * 25 + 1 }, (_, k) => {
-  const c = k / 25 / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-});
-const linear = (v: number) => LINEAR[Math.round(Math.min(255, Math.max(0, v)) * 25)];
-
-/** sRGB byte-scale (0..255, fractional after the blur) to CIELAB D65. */
-function toLab(r: number, g: number, b: number, out: Float64Array, o: number): void {
-  const R = linear(r);
-  const G = linear(g);
-  const B = linear(b);
-  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 / 116) * t + 16 / 116);
-  const fx = f((0.4124564 * R + 0.3575761 * G + 0.1804375 * B) / 0.95047);
-  const fy = f(0.2126729 * R + 0.7151522 * G + 0.072175 * B);
-  const fz = f((0.0193339 * R + 0.119192 * G + 0.9503041 * B) / 1.08883);
-  out[o] = 116 * fy - 16;
-  out[o + 1] = 500 * (fx - fy);
-  out[o + 2] = 200 * (fy - fz);
-}
-
-const pow7 = (x: number) => {
-  const x2 = x * x;
-  return x2 * x2 * x2 * x;
-};
-
-const RAD = Math.PI / 180;
-const P25_7 = 25 ** 7;
-
-/** CIEDE2000 (Sharma, Wu, Dalal 2005; kL = kC = kH = 1). The quality report checks it with culori. */
-export function ciede2000(L1: number, a1: number, b1: number, L2: number, a2: number, b2: number): number {
-  const C1 = Math.sqrt(a1 * a1 + b1 * b1);
-  const C2 = Math.sqrt(a2 * a2 + b2 * b2);
-  const Cm7 = pow7((C1 + C2) / 2);
-  const G = 0.5 * (1 - Math.sqrt(Cm7 / (Cm7 + P25_7)));
-  const a1p = a1 * (1 + G);
-  const a2p = a2 * (1 + G);
-  const C1p = Math.sqrt(a1p * a1p + b1 * b1);
-  const C2p = Math.sqrt(a2p * a2p + b2 * b2);
-  const hue = (b: number, a: number) => {
-    if (a === 0 && b === 0) return 0;
-    const h = Math.atan2(b, a) / RAD;
-    return h < 0 ? h + 360 : h;
-  };
-  const h1p = hue(b1, a1p);
-  const h2p = hue(b2, a2p);
-  const dLp = L2 - L1;
-  const dCp = C2p - C1p;
-  let dhp = 0;
-  if (C1p * C2p !== 0) {
-    dhp = h2p - h1p;
-    if (dhp > 180) dhp -= 360;
-    else if (dhp < -180) dhp += 360;
-  }
-  const dHp = 2 * Math.sqrt(C1p * C2p) * Math.sin((dhp / 2) * RAD);
-  const Lmp = (L1 + L2) / 2;
-  const Cmp = (C1p + C2p) / 2;
-  let hmp = h1p + h2p;
-  if (C1p * C2p !== 0) {
-    if (Math.abs(h1p - h2p) <= 180) hmp /= 2;
-    else hmp = h1p + h2p < 360 ? (hmp + 360) / 2 : (hmp - 360) / 2;
-  }
-  const T = 1 - 0.17 * Math.cos((hmp - 30) * RAD) + 0.24 * Math.cos(2 * hmp * RAD) + 0.32 * Math.cos((3 * hmp + 6) * RAD) - 0.2 * Math.cos((4 * hmp - 63) * RAD);
-  const dTheta = 30 * Math.exp(-(((hmp - 275) / 25) ** 2));
-  const Cmp7 = pow7(Cmp);
-  const RC = 2 * Math.sqrt(Cmp7 / (Cmp7 + P25_7));
-  const SL = 1 + (0.015 * (Lmp - 50) ** 2) / Math.sqrt(20 + (Lmp - 50) ** 2);
-  const SC = 1 + 0.045 * Cmp;
-  const SH = 1 + 0.015 * Cmp * T;
-  const RT = -Math.sin(2 * dTheta * RAD) * RC;
-  const l = dLp / SL;
-  const c = dCp / SC;
-  const h = dHp / SH;
-  return Math.sqrt(l * l + c * c + h * h + RT * c * h);
-}
+import { deltaE2000, srgbLevelToLinear, srgbToLab } from '../core/cielab.ts';
 
 export interface GuardOptions {
   /** Bound on the mean blurred CIEDE2000 to the render inside the regions (issue 20: 3). */
   maxDeltaE: number;
-  /** Masked high-pass rounds (each removes more of the residual's low frequency). */
-  rounds: number;
-  /** A rise of the makeup layer's luminance over its mean nearby, in levels, that counts as drawn light. */
-  lightLevels: number;
+  /** Per-pixel bound on the blurred CIEDE2000 to the render: above it, low frequency is removed there. */
+  pixelDeltaE: number;
+  /** Rounds of the local low-frequency removal. */
+  passes: number;
+  /** Share of a pixel's luminance that is drawn light from which dimming it is fully held off. */
+  lightShare: number;
 }
 
-/** Margin under issue 20's bound of 3: rounding to bytes and the paste's resampling move colour a little. */
-export const DEFAULT_GUARD: GuardOptions = { maxDeltaE: 2.5, rounds: 1, lightLevels: 3 };
+/** Margins under issue 20's bound of 3: rounding to bytes and the paste's resampling move colour a little. */
+export const DEFAULT_GUARD: GuardOptions = { maxDeltaE: 2.5, pixelDeltaE: 2, passes: 2, lightShare: 0.1 };
 
 export interface GuardResult {
   residual: Float32Array;
-  /** Pixels where drawn light was kept from the refinement. */
+  /** Pixels where dimming was held off by half or more for drawn light. */
   lightPixels: number;
   /** Mean blurred CIEDE2000 to the render inside the regions, after the guard. */
   deltaE: number;
-  /** Factor the residual was scaled by to meet maxDeltaE (1 = not needed). */
+  /** Pixels where part of the residual's low frequency was removed for colour. */
+  colourPixels: number;
+  /** Factor the whole residual was scaled by to meet maxDeltaE (1 = not needed). */
   scale: number;
 }
 
-/** Box mean of radius r (edge windows shrink) of one plane, through `tmp`. */
-function boxMean(src: Float32Array, size: number, r: number, out: Float32Array, tmp: Float32Array): void {
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      let s = 0;
-      const x0 = Math.max(0, x - r);
-      const x1 = Math.min(size - 1, x + r);
-      for (let k = x0; k <= x1; k++) s += src[y * size + k];
-      tmp[y * size + x] = s / (x1 - x0 + 1);
-    }
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      let s = 0;
-      const y0 = Math.max(0, y - r);
-      const y1 = Math.min(size - 1, y + r);
-      for (let k = y0; k <= y1; k++) s += tmp[k * size + x];
-      out[y * size + x] = s / (y1 - y0 + 1);
-    }
+/** Scratch planes, grown to the largest crop seen. */
+let cap = 0;
+let planes: Float32Array[] = [];
+function scratch(n: number): Float32Array[] {
+  if (cap < n) {
+    cap = n;
+    planes = Array.from({ length: 11 }, () => new Float32Array(n));
+  }
+  return planes;
 }
 
-/** The 5x5 box the colour is judged under (models/gan/quality.ts meanDeltaE). */
-const box5 = (src: Float32Array, size: number, out: Float32Array, tmp: Float32Array) => boxMean(src, size, 2, out, tmp);
-
-const luma = (img: ArrayLike<number>, i: number) => 0.299 * img[i * 3] + 0.587 * img[i * 3 + 1] + 0.114 * img[i * 3 + 2];
+interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 
 /**
- * Where the finish puts light: pixels fully inside the region (coverage 1: not the feathered edge)
- * where the rendered surface is brighter by more than `levels` than its mean across the fully
- * covered pixels nearby (15x15 window, so a flat product and its own boundary make no rise),
- * widened by 1 px to take a glint's rim. Gloss lobes, satin sheen, glints, and the lips' own shine
- * that a gloss keeps. (Not eroded further: lips are about 10 px tall in a 128 px crop, and an
- * erosion of 2 px left the refinement free to dull half a gloss; measured in tests/gan.)
+ * 5x5 box mean (windows shrink at the crop's edges, as models/gan/quality.ts's) of channel `c` of
+ * `src` (stride 1 or 3), written for the pixels of `box` only; `tmp` holds the horizontal pass.
  */
-export function drawnLight(render: Uint8Array, coverage: Float32Array, size: number, levels: number): Uint8Array {
-  const n = size * size;
-  const inMask = new Float32Array(n);
-  const layer = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    inMask[i] = coverage[i] >= 0.99 ? 1 : 0;
-    layer[i] = luma(render, i) * inMask[i];
-  }
-  const tmp = new Float32Array(n);
-  const sum = new Float32Array(n);
-  const weight = new Float32Array(n);
-  boxMean(layer, size, 7, sum, tmp);
-  boxMean(inMask, size, 7, weight, tmp);
-  const seed = new Uint8Array(n);
-  for (let i = 0; i < n; i++) seed[i] = inMask[i] && layer[i] - sum[i] / weight[i] > levels ? 1 : 0;
-  const out = new Uint8Array(n);
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      if (!seed[y * size + x]) continue;
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const yy = y + dy;
-          const xx = x + dx;
-          if (yy >= 0 && yy < size && xx >= 0 && xx < size) out[yy * size + xx] = 1;
-        }
+function box5(src: ArrayLike<number>, stride: number, c: number, size: number, box: Box, out: Float32Array, tmp: Float32Array): void {
+  const ya = Math.max(0, box.y0 - 2);
+  const yb = Math.min(size, box.y1 + 2);
+  for (let y = ya; y < yb; y++) {
+    const row = y * size;
+    for (let x = box.x0; x < box.x1; x++) {
+      const k0 = Math.max(0, x - 2);
+      const k1 = Math.min(size - 1, x + 2);
+      let s = 0;
+      for (let k = k0; k <= k1; k++) s += src[(row + k) * stride + c];
+      tmp[row + x] = s / (k1 - k0 + 1);
     }
-  return out;
-}
-
-/** Blurred render and blurred refined crop (render + s·residual, clipped to bytes), per channel. */
-function blurredRefined(render: Uint8Array, residual: Float32Array, s: number, size: number, planes: Float32Array[], tmp: Float32Array): void {
-  const n = size * size;
-  const ch = new Float32Array(n);
-  for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < n; i++) ch[i] = Math.min(255, Math.max(0, Math.round(render[i * 3 + c] + s * residual[i * 3 + c])));
-    box5(ch, size, planes[c], tmp);
+  }
+  for (let y = box.y0; y < box.y1; y++) {
+    const k0 = Math.max(0, y - 2);
+    const k1 = Math.min(size - 1, y + 2);
+    const inv = 1 / (k1 - k0 + 1);
+    for (let x = box.x0; x < box.x1; x++) {
+      let s = 0;
+      for (let k = k0; k <= k1; k++) s += tmp[k * size + x];
+      out[y * size + x] = s * inv;
+    }
   }
 }
 
-/** Mean CIEDE2000 of `a` (blurred planes) to `labB` (Lab of the blurred render) over `inside`. */
-function meanDeltaE(a: Float32Array[], labB: Float64Array, inside: Uint8Array): number {
-  const lab = new Float64Array(3);
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < inside.length; i++) {
-    if (!inside[i]) continue;
-    toLab(a[0][i], a[1][i], a[2][i], lab, 0);
-    sum += ciede2000(lab[0], lab[1], lab[2], labB[i * 3], labB[i * 3 + 1], labB[i * 3 + 2]);
-    count++;
-  }
-  return count ? sum / count : 0;
-}
+const clip = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
 
 /**
  * The residual the device may paste (a new array): reach, drawn light and colour enforced as the
- * header says. `weight` is the paste weight (device/gan/coverage.ts pasteWeight).
+ * header says. `weight` is the paste weight (device/gan/coverage.ts pasteWeight); `light` the
+ * drawn-light layer in the crop (linear luminance the finish added per pixel; null: none drawn).
  */
 export function guardResidual(
   residual: Float32Array,
@@ -211,49 +110,116 @@ export function guardResidual(
   coverage: Float32Array,
   weight: Float32Array,
   size: number,
+  light: Float32Array | null,
   opts: GuardOptions = DEFAULT_GUARD,
 ): GuardResult {
   const n = size * size;
-  const light = drawnLight(render, coverage, size, opts.lightLevels);
-  const allowed = new Uint8Array(n);
-  let lightPixels = 0;
-  for (let i = 0; i < n; i++) {
-    allowed[i] = weight[i] > 0 && !light[i] ? 1 : 0;
-    lightPixels += light[i];
-  }
   const out = new Float32Array(n * 3);
-  const plane = new Float32Array(n);
-  const low = new Float32Array(n);
-  const tmp = new Float32Array(n);
-  for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < n; i++) plane[i] = allowed[i] ? residual[i * 3 + c] : 0;
-    for (let r = 0; r < opts.rounds; r++) {
-      box5(plane, size, low, tmp);
-      for (let i = 0; i < n; i++) plane[i] = allowed[i] ? plane[i] - low[i] : 0;
+  // The paste weight's box, grown by the blur's reach (the colour of a pixel inside reads 2 px around it).
+  let bx0 = size;
+  let by0 = size;
+  let bx1 = -1;
+  let by1 = -1;
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++)
+      if (weight[y * size + x] > 0) {
+        if (x < bx0) bx0 = x;
+        if (x > bx1) bx1 = x;
+        if (y < by0) by0 = y;
+        if (y > by1) by1 = y;
+      }
+  if (bx1 < 0) return { residual: out, lightPixels: 0, deltaE: 0, colourPixels: 0, scale: 1 };
+  const box: Box = { x0: Math.max(0, bx0 - 2), y0: Math.max(0, by0 - 2), x1: Math.min(size, bx1 + 3), y1: Math.min(size, by1 + 3) };
+  const [share, tmp, lowR, lowG, lowB, fR, fG, fB, labB, labF, kPlane] = scratch(n * 3);
+  const low = [lowR, lowG, lowB];
+  const blurred = [fR, fG, fB];
+
+  // 2. Drawn light: the share of each pixel's luminance the finish drew (its 3x3 max) is not dimmed.
+  let lightPixels = 0;
+  for (let y = box.y0; y < box.y1; y++)
+    for (let x = box.x0; x < box.x1; x++) {
+      const i = y * size + x;
+      if (!light || light[i] <= 0) {
+        share[i] = 0;
+        continue;
+      }
+      const Y = 0.2126 * srgbLevelToLinear(render[i * 3]) + 0.7152 * srgbLevelToLinear(render[i * 3 + 1]) + 0.0722 * srgbLevelToLinear(render[i * 3 + 2]);
+      share[i] = Math.min(1, light[i] / Math.max(1e-4, Y) / opts.lightShare);
     }
-    for (let i = 0; i < n; i++) out[i * 3 + c] = plane[i];
+  for (let y = box.y0; y < box.y1; y++)
+    for (let x = box.x0; x < box.x1; x++) {
+      const i = y * size + x;
+      let held = 0;
+      if (light)
+        for (let yy = Math.max(box.y0, y - 1); yy <= Math.min(box.y1 - 1, y + 1); yy++)
+          for (let xx = Math.max(box.x0, x - 1); xx <= Math.min(box.x1 - 1, x + 1); xx++) held = Math.max(held, share[yy * size + xx]);
+      if (weight[i] > 0 && held >= 0.5) lightPixels++;
+      // Brightening and texture pass; dimming of drawn light is held off by the light's share.
+      const dims = 0.299 * residual[i * 3] + 0.587 * residual[i * 3 + 1] + 0.114 * residual[i * 3 + 2] < 0;
+      const k = weight[i] > 0 ? (dims ? 1 - held : 1) : 0;
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = residual[i * 3 + c] * k;
+    }
+
+  // 3. Colour: the blurred render's Lab once, then the blurred refined crop's against it.
+  for (let c = 0; c < 3; c++) box5(render, 3, c, size, box, blurred[c], tmp);
+  for (let y = box.y0; y < box.y1; y++)
+    for (let x = box.x0; x < box.x1; x++) {
+      const i = y * size + x;
+      if (weight[i] > 0) srgbToLab(fR[i], fG[i], fB[i], labB, i * 3);
+    }
+  /** Blurred ΔE of render + s·out at every pixel the weight reaches (in kPlane); returns the mean over coverage ≥ 0.5. */
+  const measure = (s: number): number => {
+    for (let c = 0; c < 3; c++) {
+      for (let y = Math.max(0, box.y0 - 2); y < Math.min(size, box.y1 + 2); y++)
+        for (let x = Math.max(0, box.x0 - 2); x < Math.min(size, box.x1 + 2); x++) {
+          const i = y * size + x;
+          tmp[n + i] = clip(render[i * 3 + c] + s * out[i * 3 + c]);
+        }
+      box5(tmp.subarray(n), 1, 0, size, box, blurred[c], tmp);
+    }
+    let sum = 0;
+    let count = 0;
+    for (let y = box.y0; y < box.y1; y++)
+      for (let x = box.x0; x < box.x1; x++) {
+        const i = y * size + x;
+        if (!(weight[i] > 0)) continue;
+        srgbToLab(fR[i], fG[i], fB[i], labF, 0);
+        const d = deltaE2000(labF[0], labF[1], labF[2], labB[i * 3], labB[i * 3 + 1], labB[i * 3 + 2]);
+        kPlane[i] = d;
+        if (coverage[i] >= 0.5) {
+          sum += d;
+          count++;
+        }
+      }
+    return count ? sum / count : 0;
+  };
+
+  let deltaE = measure(1);
+  let colourPixels = 0;
+  for (let pass = 0; pass < opts.passes; pass++) {
+    let over = 0;
+    for (let c = 0; c < 3; c++) box5(out, 3, c, size, box, low[c], tmp);
+    for (let y = box.y0; y < box.y1; y++)
+      for (let x = box.x0; x < box.x1; x++) {
+        const i = y * size + x;
+        const d = kPlane[i];
+        if (!(weight[i] > 0) || d <= opts.pixelDeltaE) continue;
+        // The blurred colour moves about linearly with the low frequency: remove the share above the bound.
+        const k = 1 - opts.pixelDeltaE / d;
+        for (let c = 0; c < 3; c++) out[i * 3 + c] -= k * low[c][i];
+        over++;
+      }
+    if (pass === 0) colourPixels = over;
+    if (!over) break;
+    deltaE = measure(1);
   }
 
-  // The colour check, judged as the quality report judges it: blurred crops, inside the regions.
-  const inside = new Uint8Array(n);
-  for (let i = 0; i < n; i++) inside[i] = coverage[i] >= 0.5 ? 1 : 0;
-  const base = [0, 1, 2].map(() => new Float32Array(n));
-  blurredRefined(render, out, 0, size, base, tmp);
-  const labBase = new Float64Array(n * 3);
-  for (let i = 0; i < n; i++) if (inside[i]) toLab(base[0][i], base[1][i], base[2][i], labBase, i * 3);
-  const refined = [0, 1, 2].map(() => new Float32Array(n));
   let scale = 1;
-  let deltaE = 0;
   // ΔE grows about linearly with the residual's size: scale by the ratio, re-check (a few rounds at most).
-  for (let k = 0; k < 4; k++) {
-    blurredRefined(render, out, scale, size, refined, tmp);
-    deltaE = meanDeltaE(refined, labBase, inside);
-    if (deltaE <= opts.maxDeltaE) break;
+  for (let k = 0; k < 4 && deltaE > opts.maxDeltaE; k++) {
     scale *= k < 3 ? (0.95 * opts.maxDeltaE) / deltaE : 0;
+    deltaE = measure(scale);
   }
-  if (scale < 1) {
-    for (let i = 0; i < out.length; i++) out[i] *= scale;
-    if (scale === 0) deltaE = 0;
-  }
-  return { residual: out, lightPixels, deltaE, scale };
+  if (scale < 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
+  return { residual: out, lightPixels, deltaE, colourPixels, scale };
 }

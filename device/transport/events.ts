@@ -1,9 +1,10 @@
 /**
  * Every socket.io event between the daemon and the kiosk, declared once and imported by both.
- * Frames are flow-controlled per client: the kiosk acknowledges each frame on receipt (before it
- * decodes it) and the daemon sends that client its next frame only once the last one was
- * acknowledged (or after FRAME_ACK_TIMEOUT_MS), so a slow client gets the newest frame at its own
- * pace and never a backlog queued in socket buffers;
+ * Frames are flow-controlled per client: the kiosk acknowledges each frame once it is ready for
+ * the next (the browser kiosk: once the frame is painted, or let go unpainted) and the daemon sends
+ * that client its next frame only once the last one was acknowledged (or after
+ * FRAME_ACK_TIMEOUT_MS), so a slow client gets the newest frame at its own pace, never a backlog
+ * queued in socket buffers, and no frame it would not paint;
  * commands from the kiosk are acknowledged (tryon:* and look:save: transport/tryon-commands.ts).
  * A refused command answers `{ ok: false, error: { field, message } }`, `field` naming the command's
  * field, `(payload)` for a payload that is not an object, an unknown field's own name, or `(rate)`
@@ -167,7 +168,10 @@ export interface ServerToClientEvents {
   catalog: (catalog: CatalogMessage) => void;
   /** After every try-on change, to every kiosk. */
   'tryon:state': (state: TryOnStateMessage) => void;
-  /** Call `received` as soon as the frame arrives: it releases the next frame to this client. */
+  /**
+   * Call `received` once, when ready for the next frame (the kiosk: after painting this one): it
+   * releases the next frame to this client. A client that only reads frames calls it on arrival.
+   */
   frame: (frame: FrameMessage, received: () => void) => void;
   /** Once a second, for the debug HUD. */
   stats: (stats: StatsMessage) => void;

@@ -2,7 +2,9 @@
  * The kiosk's only connection: HTTP for the built UI and /healthz, socket.io for frames.
  * Loopback by default. Each client has one frame in flight: it gets the next frame only after it
  * acknowledged the last (or after a timeout), so a slow browser always gets the newest frame and
- * never a backlog.
+ * never a backlog. The kiosk acknowledges a frame once it is painted; a frame encoded while the
+ * client's acknowledgement was due (see `wantsFrame`) waits for it and goes out the moment it
+ * comes, replaced by any newer frame meanwhile and dropped when older than WAIT_MAX_MS by then.
  *
  * Length: startKioskServer (~175 lines) is one closure because the HTTP handler, the socket.io
  * server and the per-client frame flow share the listening server and the origin policy; its
@@ -73,6 +75,10 @@ export interface KioskServerOptions {
 /** Per-client flow control: one frame in flight, released by the client's receipt. */
 interface ClientFlow {
   awaitingReceipt: boolean;
+  /** The newest frame encoded while this client's receipt was due, sent when it comes. */
+  waiting: EncodedFrame | null;
+  /** When `waiting` was queued (ms, performance clock). */
+  waitingSince: number;
   /** When the frame in flight was sent (ms, performance clock). */
   sentAt: number;
   /** How long this client has recently taken to acknowledge a frame (moving average, ms). */
@@ -81,6 +87,11 @@ interface ClientFlow {
 
 /** Weight of the newest receipt time in a client's moving average. */
 const RECEIPT_WEIGHT = 0.25;
+/**
+ * A frame that waited longer than this for its client's receipt is dropped rather than sent late:
+ * the next frame through the pipeline is at most a camera frame interval away and newer.
+ */
+const WAIT_MAX_MS = 50;
 
 /** One kiosk connection, as `onClient` hands it out. */
 export type KioskSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ClientFlow>;
@@ -200,9 +211,33 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
   let sourceStatus: SourceStatusMessage | null = null;
   // Capture times of recent frames, so the kiosk's "painted" acks give capture-to-paint latency.
   const capturedAtById = new Map<number, number>();
+  // Each encoded frame converted to its wire form once, however many clients it goes to.
+  const wireForms = new WeakMap<EncodedFrame, FrameMessage>();
+
+  /** Sends `encoded` to a client that has no frame in flight; its receipt releases the next. */
+  function send(socket: KioskSocket, encoded: EncodedFrame): void {
+    const flow = socket.data;
+    flow.awaitingReceipt = true;
+    flow.sentAt = performance.now();
+    let frame = wireForms.get(encoded);
+    if (!frame) wireForms.set(encoded, (frame = toFrameMessage(encoded)));
+    // A receipt, or the timeout (which says the kiosk was stuck, not how fast it receives).
+    socket.timeout(FRAME_ACK_TIMEOUT_MS).emit('frame', frame, (timedOut: Error | null) => {
+      flow.awaitingReceipt = false;
+      const now = performance.now();
+      if (!timedOut) flow.receiptMs += RECEIPT_WEIGHT * (now - flow.sentAt - flow.receiptMs);
+      const next = flow.waiting;
+      flow.waiting = null;
+      if (!next) return;
+      if (now - flow.waitingSince <= WAIT_MAX_MS && socket.connected) send(socket, next);
+      else skippedFrames++;
+    });
+  }
   const clientSetups: Array<(socket: KioskSocket) => void> = [];
   io.on('connection', (socket) => {
     socket.data.awaitingReceipt = false;
+    socket.data.waiting = null;
+    socket.data.waitingSince = 0;
     socket.data.sentAt = 0;
     socket.data.receiptMs = 0;
     socket.emit('welcome', options.welcome);
@@ -253,8 +288,11 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
       if (sockets.size === 0) return true;
       const now = performance.now();
       // Expected within the window, and not overdue by more than it (overdue: the kiosk is busy,
-      // its receipt could come any time later).
-      for (const { data } of sockets.values()) if (!data.awaitingReceipt || Math.abs(data.sentAt + data.receiptMs - now) <= withinMs) return true;
+      // its receipt could come any time later); a frame already waiting for it is enough.
+      for (const { data } of sockets.values()) {
+        if (!data.awaitingReceipt) return true;
+        if (!data.waiting && Math.abs(data.sentAt + data.receiptMs - now) <= withinMs) return true;
+      }
       return false;
     },
     skipFrame() {
@@ -263,24 +301,19 @@ export async function startKioskServer(options: KioskServerOptions): Promise<Kio
     emitFrame(encoded) {
       capturedAtById.set(encoded.id, encoded.capturedAt);
       if (capturedAtById.size > 120) capturedAtById.delete(capturedAtById.keys().next().value!);
-      // Converted once, and only when some client is ready for it.
-      let frame: FrameMessage | null = null;
       // Not a broadcast: a socket write succeeds long before a stalled browser reads it, so only
       // the client's own receipt says it is ready for the next frame.
       for (const socket of io.of('/').sockets.values()) {
         const flow = socket.data;
-        if (flow.awaitingReceipt) {
-          skippedFrames++;
+        if (!flow.awaitingReceipt) {
+          send(socket, encoded);
           continue;
         }
-        flow.awaitingReceipt = true;
-        flow.sentAt = performance.now();
-        frame ??= toFrameMessage(encoded);
-        // A receipt, or the timeout (which says the kiosk was stuck, not how fast it receives).
-        socket.timeout(FRAME_ACK_TIMEOUT_MS).emit('frame', frame, (timedOut: Error | null) => {
-          flow.awaitingReceipt = false;
-          if (!timedOut) flow.receiptMs += RECEIPT_WEIGHT * (performance.now() - flow.sentAt - flow.receiptMs);
-        });
+        // Its receipt is due (the pipeline encoded this frame for it): the frame waits for it,
+        // replacing an older one waiting, which is then skipped.
+        if (flow.waiting) skippedFrames++;
+        flow.waiting = encoded;
+        flow.waitingSince = performance.now();
       }
     },
     emitStats(stats) {

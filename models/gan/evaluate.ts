@@ -140,7 +140,7 @@ export async function evaluateHeldOut(opts: EvaluateOptions = {}): Promise<Quali
         const s = makeSample(pf, size, random, opts.jitter ?? 0);
         if (!s.productIds.length) continue;
         const raw = await model.refine(s.bare, s.render, s.coverage);
-        const residual = opts.guard === false ? raw : guardResidual(raw, s.render, s.coverage, pasteWeight(s.coverage, size, PASTE_RADIUS), size).residual;
+        const residual = opts.guard === false ? raw : guardResidual(raw, s.render, s.coverage, pasteWeight(s.coverage, size, PASTE_RADIUS), size, s.light).residual;
         const refined = toBytes(residual, s.render);
         const inside = selectWhere(s.coverage, (v) => v >= 0.5);
         const untouched = selectWhere(pasteWeight(s.coverage, size, PASTE_RADIUS), (v) => v === 0);

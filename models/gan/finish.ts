@@ -8,7 +8,7 @@
  * 0 = toned down to a matte look.
  */
 import type { GanModel } from '../../device/gan/gan-model.ts';
-import { alignFace, warpToCrop } from '../../device/gan/align.ts';
+import { alignFace, warpPlaneToCrop, warpToCrop } from '../../device/gan/align.ts';
 import { makeupCoverage, pasteWeight } from '../../device/gan/coverage.ts';
 import { PASTE_RADIUS } from '../../device/gan/gan-stage.ts';
 import { guardResidual } from '../../device/gan/residual-guard.ts';
@@ -44,11 +44,13 @@ export async function finishRetention(model: GanModel, faces: readonly PhotoFace
       const product = catalog.products.find((p) => p.id === productId);
       const shade = product?.shades.find((s) => s.id === shadeId);
       if (!product || !shade) throw new Error(`no shade ${productId}/${shadeId} in the bundled catalog`);
-      const finished = warpToCrop(renderLook(pf.image.data, pf.image.width, pf.image.height, pf.face, [{ product, shade, intensity: 1 }]).frame, t, size);
+      const look = renderLook(pf.image.data, pf.image.width, pf.image.height, pf.face, [{ product, shade, intensity: 1 }]);
+      const finished = warpToCrop(look.frame, t, size);
+      const light = warpPlaneToCrop(look.light, pf.image.width, pf.image.height, t, size);
       const matte = warpToCrop(renderLook(pf.image.data, pf.image.width, pf.image.height, pf.face, [{ product, shade: { ...shade, finish: 'matte' }, intensity: 1 }]).frame, t, size);
       const coverage = makeupCoverage(bare, finished, size);
       const raw = await model.refine(bare, finished, coverage);
-      const guarded = guardResidual(raw, finished, coverage, pasteWeight(coverage, size, PASTE_RADIUS), size).residual;
+      const guarded = guardResidual(raw, finished, coverage, pasteWeight(coverage, size, PASTE_RADIUS), size, light).residual;
       const score = (residual: Float32Array) => {
         let dot = 0;
         let ss = 0;

@@ -1,9 +1,9 @@
 /**
- * The real daemon on the demo clip encodes a frame only when a kiosk can take it: while the only
- * kiosk holds back its receipt, frames still go through vision and try-on (counted as processed
- * and as skipped for that kiosk) but are not encoded (the capture→emit histogram, one sample per
- * encoded frame, stands nearly still: one resend per ack timeout); once it acknowledges again,
- * frames are encoded and sent again.
+ * The real daemon on the demo clip draws and encodes a frame only when a kiosk can take it: while
+ * the only kiosk holds back its receipt, frames still go through vision (counted as processed and
+ * as skipped for that kiosk) but try-on does not draw them and they are not encoded (the
+ * capture→emit histogram, one sample per encoded frame, and the drawn counter stand nearly still:
+ * one resend per ack timeout); once it acknowledges again, frames are drawn, encoded and sent again.
  */
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { until } from '../helpers/until.ts';
 
 interface Counters {
   processed: number;
+  drawn: number;
   encoded: number;
   skipped: number;
 }
@@ -20,7 +21,7 @@ interface Counters {
 async function counters(url: string): Promise<Counters> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? Number.NaN);
-  return { processed: value('mirror_frames_emitted_total'), encoded: value('mirror_capture_to_emit_seconds_count'), skipped: value('mirror_kiosk_skipped_frames_total') };
+  return { processed: value('mirror_frames_emitted_total'), drawn: value('mirror_frames_drawn_total'), encoded: value('mirror_capture_to_emit_seconds_count'), skipped: value('mirror_kiosk_skipped_frames_total') };
 }
 
 describe('encode on demand (real daemon, demo clip)', () => {
@@ -39,6 +40,8 @@ describe('encode on demand (real daemon, demo clip)', () => {
     let hold = false;
     let frames = 0;
     const held: Array<() => void> = [];
+    // A retry's kiosk is the only one: the failed attempt's, acknowledging everything, would make every frame wanted.
+    socket?.close();
     socket = io(daemon.url, { transports: ['websocket'] });
     socket.on('frame', (_frame, received) => {
       frames++;
@@ -58,6 +61,11 @@ describe('encode on demand (real daemon, demo clip)', () => {
     // around the receipt time the daemon expects (a frame interval either side).
     expect(encoded).toBeLessThanOrEqual(2 + 3 * seconds);
     expect(during.processed - before.processed - encoded).toBeGreaterThanOrEqual(10);
+    // Try-on did not draw the frames nobody could take: the same bound as the encodes (a frame
+    // wanted when its draw began may still find the kiosk busy at its encode: one per frame in flight).
+    const drawn = during.drawn - before.drawn;
+    expect(drawn).toBeLessThanOrEqual(3 + 3 * seconds);
+    expect(during.processed - before.processed - drawn).toBeGreaterThanOrEqual(10);
     expect(during.skipped - before.skipped).toBeGreaterThanOrEqual(during.processed - before.processed - encoded);
     hold = false;
     for (const received of held.splice(0)) received();
@@ -67,5 +75,7 @@ describe('encode on demand (real daemon, demo clip)', () => {
     // Frames are encoded and sent again: every frame whose receipt the daemon expects within a
     // frame interval, so on a loaded machine (this process acking late) not every one.
     expect(after.encoded - resumed.encoded).toBeGreaterThanOrEqual(0.4 * (after.processed - resumed.processed));
+    // Drawn again (the one frame drawn before the release and encoded after it aside).
+    expect(after.drawn - resumed.drawn).toBeGreaterThanOrEqual(after.encoded - resumed.encoded - 1);
   }, 180_000);
 });

@@ -76,6 +76,8 @@ describe.skipIf(!hasFfmpeg)('virtual-mirror framing on the portrait demo clip (r
       const frame = await frameAt(n);
       const seen: Seen = await stages.vision(frame);
       const shown: Shown = await stages.frame(frame, seen);
+      // The quiet moment the daemon's pipeline gives the people scan after each emit.
+      await stages.idle()?.();
       const t = shown.framing!;
       expect(shown.faces.length, `frame ${n}: no face`).toBe(1);
       expect(shown.frame.width).toBeLessThanOrEqual(display.width);
@@ -127,6 +129,7 @@ describe.skipIf(!hasFfmpeg)('virtual-mirror framing on the portrait demo clip (r
       const frame = await frameAt(n, left === null ? undefined : (img) => img.composite([{ input: patch, left, top: 560 }]));
       const seen = await stages.vision(frame);
       last = await stages.frame(frame, seen);
+      await stages.idle()?.();
       widths.push(last.framing!.crop.width);
       if (prev) maxJump = Math.max(maxJump, cornerJump(prev, last.framing!.crop));
       prev = last.framing!.crop;

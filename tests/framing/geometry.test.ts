@@ -11,6 +11,8 @@ import { displayMagnification, displayToSensor, sensorToDisplay, uprightSize, ty
 import { cropRect, DEFAULT_POLICY, outputSize, wantedCrop } from '../../device/framing/planner.ts';
 import { cutCrop, Scratch } from '../../device/framing/resample.ts';
 import { createFramingStage } from '../../device/framing/stage.ts';
+import { framingStage } from '../../device/daemon/frame-path.ts';
+import { validateConfig } from '../../device/config/load.ts';
 import type { Frame } from '../../device/core/frame.ts';
 
 const display = { width: 1080, height: 1920 };
@@ -193,3 +195,67 @@ describe('the CNNs’ frame from the capture child, and crop buffers while the l
     expect(first.data.buffer === second.data.buffer).toBe(false);
   });
 });
+
+describe('the people scan off the frame’s path (scanWhenIdle, as the daemon runs it)', () => {
+  const W = 1080;
+  const H = 1920;
+  const shopperFace = { box: { x: 150, y: 200, width: 60, height: 60 }, score: 1, landmarks: [[150, 200, 0], [210, 200, 0], [150, 260, 0], [210, 260, 0]] as Array<[number, number, number]> };
+  const seenShopper = async () => ({ faces: [shopperFace], detected: true, otherFaces: 0 });
+  /** A second person, in small-frame pixels, away from the shopper's face. */
+  const bystander = { box: { x: 280, y: 200, width: 60, height: 60 }, score: 0.9 };
+  const frame = (id: number, fill: number): Frame => ({
+    id,
+    capturedAt: id * 33,
+    width: W,
+    height: H,
+    format: 'rgb24',
+    data: Buffer.alloc(0),
+    reduced: { factor: 3, width: 360, height: 640, data: Buffer.alloc(360 * 640 * 3, fill) },
+  });
+
+  it('a due scan waits for idle() (on a copy of its small frame) and counts from the next frame; one never idled for runs on its frame', async () => {
+    const scanned: number[] = [];
+    const people = async (small: Frame) => (scanned.push(small.data[0]), [bystander as never]);
+    const stage = createFramingStage({ policy, follow: DEFAULT_FOLLOW, visionMaxSide: 640, peopleEvery: 3, scanWhenIdle: true, sensor: { width: H, height: W }, rotation: 90 }, people);
+    const first = frame(1, 11);
+    let seen = await stage.see(first, seenShopper, () => {});
+    // Due on frame 1, not run on its path: no people yet, and the scan waits.
+    expect(scanned).toEqual([]);
+    expect(seen.others).toEqual([]);
+    // The frame's buffers go back to the pool and are refilled before the quiet moment.
+    first.reduced!.data.fill(99);
+    await stage.idle()!();
+    expect(scanned).toEqual([11]);
+    expect(stage.idle()).toBeNull();
+    seen = await stage.see(frame(2, 12), seenShopper, () => {});
+    expect(seen.others).toEqual([{ x: 840, y: 600, width: 180, height: 180 }]);
+    // Due again on frame 4 and never idle before frame 7: frame 7 pays for its own scan, frame 4's is dropped.
+    await stage.see(frame(3, 13), seenShopper, () => {});
+    await stage.see(frame(4, 14), seenShopper, () => {});
+    for (const id of [5, 6, 7]) await stage.see(frame(id, 10 + id), seenShopper, () => {});
+    expect(scanned).toEqual([11, 17]);
+    expect(stage.idle()).toBeNull();
+  });
+
+  it('without the option the scan runs on its frame', async () => {
+    const scanned: number[] = [];
+    const people = async (small: Frame) => (scanned.push(small.data[0]), [bystander as never]);
+    const stage = createFramingStage({ policy, follow: DEFAULT_FOLLOW, visionMaxSide: 640, peopleEvery: 3, sensor: { width: H, height: W }, rotation: 90 }, people);
+    const seen = await stage.see(frame(1, 11), seenShopper, () => {});
+    expect(scanned).toEqual([11]);
+    expect(seen.others).toHaveLength(1);
+    expect(stage.idle()).toBeNull();
+  });
+
+  it('the daemon’s framing stage (frame-path) scans between frames', async () => {
+    const scanned: number[] = [];
+    const config = validateConfig({ capture: { width: 1920, height: 1080, rotation: 90 }, framing: { enabled: true } });
+    const vision = { detector: { detect: async (small: Frame) => (scanned.push(small.data[0]), []) } };
+    const stage = framingStage(config, vision as never);
+    await stage.see(frame(1, 21), seenShopper, () => {});
+    expect(scanned).toEqual([]);
+    await stage.idle()!();
+    expect(scanned).toEqual([21]);
+  });
+});
+

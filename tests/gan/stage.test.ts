@@ -10,13 +10,19 @@
  *     it) and then reuse the newest refinement; the per-frame time of the stage and the model's time
  *     are printed;
  *   - when even every maxEvery-th frame is too often it turns itself off, says why and leaves the
- *     frame alone.
+ *     frame alone;
+ *   - what it pastes is the model's refinement through the device's guard (run on the model's
+ *     thread), with the light the renderer drew on that frame: byte for byte the frame a guard run
+ *     here on the same crops gives.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../device/core/frame.ts';
-import { alignFace } from '../../device/gan/align.ts';
+import { alignFace, pasteResidual, warpPlaneToCrop, warpToCrop } from '../../device/gan/align.ts';
+import { makeupCoverage, pasteWeight } from '../../device/gan/coverage.ts';
+import { guardResidual } from '../../device/gan/residual-guard.ts';
+import { drawnLight } from '../../device/tryon/render/drawn-light.ts';
 import { openGanModel } from '../../device/gan/gan-model.ts';
-import { GanStage } from '../../device/gan/gan-stage.ts';
+import { GanStage, PASTE_RADIUS } from '../../device/gan/gan-stage.ts';
 import { bundledCatalog, CatalogSlot, servingCatalog } from '../../device/tryon/catalog.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import type { AppliedProduct } from '../../device/tryon/render/renderer.ts';
@@ -167,6 +173,43 @@ describe('GAN stage on held-out faces', () => {
     expect(h.runs).toBe(2);
     expect(h.reusedFrames).toBe(h1.every);
     expect(h.refinedFrames).toBe(h.reusedFrames);
+    await stage.dispose();
+  });
+
+  it('pastes the guarded refinement (guard on the model\'s thread, with the light the renderer drew on the frame)', async () => {
+    const gloss = bundledCatalog().products.find((p) => p.id === 'kora-glass-gloss')!;
+    const glossOn = createTryOnStage({
+      selection: () => ({ items: [{ product: gloss, shade: gloss.shades.find((x) => x.id === 'cherry-glaze')!, intensity: 1 }], compare: null, chosen: true }),
+      gate: createOcclusionGate,
+      catalog: new CatalogSlot(servingCatalog(bundledCatalog(), 'bundled')),
+    });
+    const stage = await GanStage.start(await open(), { budgetMs: 60_000, maxEvery: 6, logger: quiet });
+    const model = await open();
+    for (const [i, pf] of faces.entries()) {
+      const frame = frameOf(pf, 100 + i);
+      stage.capture(frame, [pf.face]);
+      glossOn(frame, [pf.face]);
+      const light = Float32Array.from(drawnLight.plane!);
+      const rendered = Buffer.from(frame.data);
+      expect(await stage.refine(frame)).toBe(true);
+      // The same run here: crops as the stage cuts them, the model, the guard on this thread.
+      const t = alignFace(pf.face.landmarks, 128);
+      const bareCrop = warpToCrop(pf.image, t, 128);
+      const renderCrop = warpToCrop({ width: frame.width, height: frame.height, data: rendered }, t, 128);
+      const coverage = makeupCoverage(bareCrop, renderCrop, 128);
+      const weight = pasteWeight(coverage, 128, PASTE_RADIUS);
+      const raw = await model.refine(bareCrop, renderCrop, coverage);
+      const g = guardResidual(raw, renderCrop, coverage, weight, 128, warpPlaneToCrop(light, frame.width, frame.height, t, 128));
+      const expected = { width: frame.width, height: frame.height, data: Buffer.from(rendered) };
+      pasteResidual(expected, t, 128, g.residual, weight);
+      const unguarded = { width: frame.width, height: frame.height, data: Buffer.from(rendered) };
+      pasteResidual(unguarded, t, 128, raw, weight);
+      console.log(`${pf.id}: gloss drew light on ${g.lightPixels} crop px; guard adjusted colour on ${g.colourPixels} px`);
+      expect(g.lightPixels, pf.id).toBeGreaterThan(0);
+      expect(Buffer.compare(unguarded.data, expected.data), pf.id).not.toBe(0);
+      expect(Buffer.compare(frame.data, expected.data), pf.id).toBe(0);
+    }
+    model.dispose();
     await stage.dispose();
   });
 

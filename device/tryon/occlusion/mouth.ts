@@ -60,6 +60,23 @@ const SKIN_NEAR = { lo: 2.5, hi: 4 } as const;
 /** Closing radius, as a fraction of the inter-ocular distance, and the neighbourhood share that fills a gap. */
 const CLOSING = 0.015;
 const BLOB = { lo: 0.45, hi: 0.75 } as const;
+/**
+ * A tongue over the lip line: on an open mouth, pixels redder than the lips (CIELAB a above the lip
+ * model's by `lo`..`hi` spreads) that are connected to the opening through such pixels, no further
+ * from it than this share of the mouth's width (corner to corner), are tongue. A tongue's shaded
+ * side or tip lies within the lip model's lightness spread (the band holds shaded and lit lip) but
+ * is redder than the lips around it.
+ */
+const REDDER = { lo: 1, hi: 2 } as const;
+const TONGUE_REACH = 0.08;
+/**
+ * With the lower lip covered (a tongue stuck out over it), the tongue's shaded sides reach the
+ * mouth corners with the lips' redness and lightness but a pinker hue: pixels whose hue angle
+ * (CIELAB a, b) lies this many degrees (lo..hi) below the lip model's also pass, at chroma at
+ * least `minChroma`, out to LOWER_COVERED_REACH mouth widths.
+ */
+const PINKER = { lo: 3, hi: 6, minChroma: 10 } as const;
+const LOWER_COVERED_REACH = 0.15;
 
 const lerpLoop = (a: Polygon, b: Polygon, t: number): Polygon => a.map(([x, y], i) => [x + (b[i][0] - x) * t, y + (b[i][1] - y) * t]);
 
@@ -72,6 +89,10 @@ function scaleLoop(poly: Polygon, s: number): Polygon {
 export interface MouthModels {
   lip: ColourModel | null;
   skin: ColourModel | null;
+  /** The mouth is open enough for a tongue or teeth to fill it (inner loop area >= OPEN_FOR_COVER of the outer's). */
+  open?: boolean;
+  /** The lower half of the lip band is covered by what fills the opening (a tongue over the lower lip): the lip model is the upper half's. */
+  lowerCovered?: boolean;
 }
 
 /** Colour models of this frame's lips and of the skin around them. */
@@ -89,10 +110,11 @@ export function mouthModels(lab: LabPlane, landmarks: ReadonlyArray<Point>): Mou
   const to = lerpLoop(outer, inner, LIP_BAND[1]);
   const lip = sampled([from, to], LIP_FLOOR, exclude);
   const openness = Math.abs(signedArea(inner)) / Math.max(1e-6, Math.abs(signedArea(outer)));
-  if (openness < OPEN_FOR_COVER) return { lip, skin }; // nothing can cover a half: no half models to sample
+  if (openness < OPEN_FOR_COVER) return { lip, skin, open: false }; // nothing can cover a half: no half models to sample
   const upper = sampled([halfBand(from, to, false)], LIP_FLOOR, exclude);
   const lower = sampled([halfBand(from, to, true)], LIP_FLOOR, exclude);
-  return { lip: uncoveredLip(lip, upper, lower, sampled([inner], LIP_FLOOR)), skin };
+  const uncovered = uncoveredLip(lip, upper, lower, sampled([inner], LIP_FLOOR));
+  return { lip: uncovered, skin, open: true, lowerCovered: uncovered !== null && uncovered === upper };
 }
 
 /** The band between loops `from` and `to` on the lower (corner → lower lip → corner) or the upper side. */
@@ -126,8 +148,11 @@ function uncoveredLip(band: ColourModel | null, upper: ColourModel | null, lower
   return band;
 }
 
-/** Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected. */
-function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Array {
+/**
+ * Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected;
+ * with `reach`, only those at most that many steps from the seed (breadth first).
+ */
+function flood(seed: Float32Array, open: Float32Array, width: number, reach = Infinity): Uint8Array {
   const n = seed.length;
   const reached = u8(n);
   // Each pixel is pushed at most once.
@@ -139,6 +164,7 @@ function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Arra
       stack[top++] = i;
     }
   }
+  if (reach !== Infinity) return floodNear(reached, stack, top, open, width, reach);
   while (top > 0) {
     const i = stack[--top];
     const x = i % width;
@@ -157,6 +183,27 @@ function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Arra
     if (i + width < n && !reached[i + width] && open[i + width] > FLOOD_MIN) {
       reached[i + width] = 1;
       stack[top++] = i + width;
+    }
+  }
+  return reached;
+}
+
+/** `flood` breadth first from the `count` seeds in `queue` (already marked in `reached`), at most `reach` steps out. */
+function floodNear(reached: Uint8Array, queue: Int32Array, count: number, open: Float32Array, width: number, reach: number): Uint8Array {
+  const n = reached.length;
+  let head = 0;
+  let tail = count;
+  for (let step = 1; step <= reach && head < tail; step++) {
+    const end = tail;
+    for (; head < end; head++) {
+      const i = queue[head];
+      const x = i % width;
+      for (let k = 0; k < 4; k++) {
+        const j = k === 0 ? (x > 0 ? i - 1 : -1) : k === 1 ? (x < width - 1 ? i + 1 : -1) : k === 2 ? i - width : i + width;
+        if (j < 0 || j >= n || reached[j] || open[j] <= FLOOD_MIN) continue;
+        reached[j] = 1;
+        queue[tail++] = j;
+      }
     }
   }
   return reached;
@@ -193,6 +240,9 @@ export function applyMouthGate(
   lab.ensure(inPlane);
   const notLip = f32(vis.length);
   const skinLike = f32(vis.length);
+  const open = models.open === true;
+  const redder = open ? f32(vis.length) : null;
+  const lipHue = open && models.lowerCovered === true ? (Math.atan2(lip.b, lip.a) * 180) / Math.PI : null;
   const data = lab.data();
   const plane = lab.rect;
   for (let y = inPlane.y - rect.y; y < inPlane.y + inPlane.height - rect.y; y++) {
@@ -201,6 +251,13 @@ export function applyMouthGate(
     for (let x = 0; x < inPlane.width; x++, o += 3, i++) {
       const dLip = distance(lip, data, o);
       notLip[i] = ramp(dLip, NOT_LIP.lo, NOT_LIP.hi);
+      if (redder) {
+        redder[i] = ramp((data[o + 1] - lip.a) / lip.sa, REDDER.lo, REDDER.hi);
+        if (lipHue !== null && Math.hypot(data[o + 1], data[o + 2]) >= PINKER.minChroma) {
+          const pinker = ramp(lipHue - (Math.atan2(data[o + 2], data[o + 1]) * 180) / Math.PI, PINKER.lo, PINKER.hi);
+          if (pinker > redder[i]) redder[i] = pinker;
+        }
+      }
       if (skin) {
         const dSkin = distance(skin, data, o);
         const offLip = ramp(dLip, SKIN_OFF_LIP.lo, SKIN_OFF_LIP.hi);
@@ -211,6 +268,12 @@ export function applyMouthGate(
   const interior = flood(hole, notLip, rect.width);
   const occluded = f32(vis.length);
   for (let i = 0; i < vis.length; i++) occluded[i] = Math.max(interior[i] ? notLip[i] : 0, skinLike[i]);
+  if (redder) {
+    const corners = loop(landmarks, LIPS_OUTER);
+    const reach = Math.round((lipHue === null ? TONGUE_REACH : LOWER_COVERED_REACH) * Math.hypot(corners[OTHER_CORNER][0] - corners[0][0], corners[OTHER_CORNER][1] - corners[0][1]));
+    const tongue = flood(hole, redder, rect.width, reach);
+    for (let i = 0; i < vis.length; i++) if (tongue[i]) occluded[i] = Math.max(occluded[i], redder[i]);
+  }
   // Closing: a finger or a row of teeth is a blob; its few lip-coloured pixels (a pink knuckle
   // crease, a reflection) are occluded when most of their neighbourhood is.
   const around = boxBlur(occluded, rect.width, rect.height, Math.max(1, interOcular(landmarks) * CLOSING));

@@ -22,6 +22,7 @@ import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
 import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Material } from './material.ts';
+import { drawnLight } from './drawn-light.ts';
 
 export type Rgb = readonly [number, number, number];
 
@@ -316,6 +317,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const [c0r, c0g, c0b] = layer.colour;
   const strength = layer.strength;
   const { r: mr, g: mg, b: mb } = stats;
+  const lightPlane = spec ? drawnLight.plane : null;
   for (let y = covered.y0; y < covered.y1; y++) {
     const xa = lo[y];
     const xb = hi[y];
@@ -369,6 +371,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
         tr += s * spec.rgb[0];
         tg += s * spec.rgb[1];
         tb += s * spec.rgb[2];
+        if (lightPlane) lightPlane[p / 3] += a * s * (Y_R * spec.rgb[0] + Y_G * spec.rgb[1] + Y_B * spec.rgb[2]);
       }
       data[p] = toSrgb(r + a * (tr - r));
       data[p + 1] = toSrgb(g + a * (tg - g));

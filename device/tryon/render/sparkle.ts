@@ -12,6 +12,7 @@ import { interOcular, type Point } from '../../vision/regions.ts';
 import { SRGB_TO_LINEAR, linearToSrgb } from '../colour.ts';
 import type { CoverageMask } from '../raster.ts';
 import type { Material } from './material.ts';
+import { drawnLight } from './drawn-light.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Rgb } from './paint.ts';
 
@@ -147,6 +148,7 @@ function splat(frame: Frame, mask: CoverageMask, cx: number, cy: number, sigma: 
   const y1 = Math.min(rect.y + rect.height - 1, Math.floor(cy) + reach);
   const k = -0.5 / (sigma * sigma);
   const { data, width } = frame;
+  const lightPlane = drawnLight.plane;
   for (let y = y0; y <= y1; y++)
     for (let x = x0; x <= x1; x++) {
       const dx = x + 0.5 - cx;
@@ -154,6 +156,7 @@ function splat(frame: Frame, mask: CoverageMask, cx: number, cy: number, sigma: 
       const w = Math.exp(k * (dx * dx + dy * dy)) * alpha[(y - rect.y) * rect.width + (x - rect.x)];
       if (w < 0.02) continue;
       const p = (y * width + x) * 3;
+      if (lightPlane) lightPlane[y * width + x] += w * (0.2126 * r + 0.7152 * g + 0.0722 * b);
       data[p] = linearToSrgb(SRGB_TO_LINEAR[data[p]] + w * r);
       data[p + 1] = linearToSrgb(SRGB_TO_LINEAR[data[p + 1]] + w * g);
       data[p + 2] = linearToSrgb(SRGB_TO_LINEAR[data[p + 2]] + w * b);

@@ -26,7 +26,8 @@ import type { RgbImage } from '../../../device/vision/image-ops.ts';
 import { FaceMesh } from '../../../device/vision/mesh.ts';
 import { createTfjsRuntime } from '../../../device/vision/runtime/tfjs-runtime.ts';
 import { resolveModel } from '../../registry.ts';
-import { alignFace, warpToCrop } from '../../../device/gan/align.ts';
+import { alignFace, warpPlaneToCrop, warpToCrop } from '../../../device/gan/align.ts';
+import { drawnLight } from '../../../device/tryon/render/drawn-light.ts';
 import { makeupCoverage } from '../../../device/gan/coverage.ts';
 
 /** Categories a random look draws from (hair colour needs the person segmentation: left out). */
@@ -44,6 +45,8 @@ export interface Sample {
   bare: Uint8Array;
   render: Uint8Array;
   coverage: Float32Array;
+  /** The light the finishes drew, crop space (linear luminance added per pixel; device/tryon/render/drawn-light.ts). */
+  light: Float32Array;
   productIds: string[];
 }
 
@@ -154,16 +157,25 @@ export function randomLook(random: () => number): AppliedProduct[] {
   return items;
 }
 
-/** Renders a look onto a copy of `pixels` through the daemon's try-on stage; returns the rendered frame and the ids drawn. */
-export function renderLook(pixels: Uint8Array, width: number, height: number, face: Face, items: AppliedProduct[]): { frame: Frame; applied: string[] } {
+/**
+ * Renders a look onto a copy of `pixels` through the daemon's try-on stage; returns the rendered
+ * frame, the ids drawn and the light the finishes drew (frame-sized, as the GAN stage records it).
+ */
+export function renderLook(pixels: Uint8Array, width: number, height: number, face: Face, items: AppliedProduct[]): { frame: Frame; applied: string[]; light: Float32Array } {
   const frame: Frame = { id: 1, capturedAt: 0, width, height, format: 'rgb24', data: Buffer.from(pixels) };
   const stage = createTryOnStage({
     selection: () => ({ items, compare: null, chosen: true }),
     gate: createOcclusionGate,
     catalog: new CatalogSlot(servingCatalog(bundledCatalog(), 'bundled')),
   });
-  const applied = stage(frame, [face]);
-  return { frame, applied };
+  const light = new Float32Array(width * height);
+  drawnLight.plane = light;
+  try {
+    const applied = stage(frame, [face]);
+    return { frame, applied, light };
+  } finally {
+    drawnLight.plane = null;
+  }
 }
 
 /** One training/evaluation sample of a face: jittered photo, random look, aligned crops and coverage. */
@@ -171,9 +183,9 @@ export function makeSample(pf: PhotoFace, size: number, random: () => number, ji
   const { width, height } = pf.image;
   const pixels = jitter > 0 ? colourJitter(pf.image, random, jitter) : new Uint8Array(pf.image.data);
   const items = randomLook(random);
-  const { frame, applied } = renderLook(pixels, width, height, pf.face, items);
+  const { frame, applied, light } = renderLook(pixels, width, height, pf.face, items);
   const t = alignFace(pf.face.landmarks, size);
   const bare = warpToCrop({ width, height, data: pixels }, t, size);
   const render = warpToCrop(frame, t, size);
-  return { bare, render, coverage: makeupCoverage(bare, render, size), productIds: applied };
+  return { bare, render, coverage: makeupCoverage(bare, render, size), light: warpPlaneToCrop(light, width, height, t, size), productIds: applied };
 }

@@ -59,7 +59,7 @@ export class Connection {
   #display: KioskDisplayMessage | null = null;
   // A plain listener registry, not UI state: frames bypass reactivity on purpose.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  readonly #frameListeners = new Set<(frame: FrameMessage) => void>();
+  readonly #frameListeners = new Set<(frame: FrameMessage, done: () => void) => void>();
 
   constructor(url?: string) {
     const options = {
@@ -118,15 +118,26 @@ export class Connection {
       this.advisor = isAdvisor(reading) ? reading : null;
     });
     socket.on('frame', (frame, received) => {
-      // Acknowledge on arrival, before decoding: it releases the next frame to this kiosk.
-      if (typeof received === 'function') received();
-      if (!isFrame(frame)) return;
-      for (const listener of this.#frameListeners) listener(frame);
+      // The acknowledgement releases the next frame to this kiosk: the listener gives it once the
+      // glass is ready for another (after the paint), so the daemon sends no faster than it paints.
+      let acked = false;
+      const done = () => {
+        if (acked) return;
+        acked = true;
+        if (typeof received === 'function') received();
+      };
+      if (!isFrame(frame) || this.#frameListeners.size === 0) return done();
+      for (const listener of this.#frameListeners) listener(frame, done);
     });
   }
 
-  /** Frames are handed straight to the painter, not through reactive state: only the newest matters. */
-  onFrame(listener: (frame: FrameMessage) => void): () => void {
+  /**
+   * Frames are handed straight to the painter, not through reactive state: only the newest matters.
+   * `done` acknowledges the frame to the daemon (once; further calls do nothing): call it when the
+   * glass is ready for the next frame. Until then the daemon sends this kiosk nothing (up to
+   * FRAME_ACK_TIMEOUT_MS).
+   */
+  onFrame(listener: (frame: FrameMessage, done: () => void) => void): () => void {
     this.#frameListeners.add(listener);
     return () => this.#frameListeners.delete(listener);
   }

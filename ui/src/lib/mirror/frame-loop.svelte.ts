@@ -24,9 +24,11 @@ export interface BrowserMetrics {
   decodeP50Ms: number;
   received: number;
   painted: number;
-  /** Frames replaced by a newer one before they were painted (undecoded or decoded). */
+  /** Frames decoded: each one is painted, unless the glass was wiped meanwhile. */
+  decoded: number;
+  /** Frames replaced by a newer one before they were painted (the worker never decodes those). */
   dropped: number;
-  /** Of those, replaced while waiting to decode (decode is the bottleneck). */
+  /** The same: frames are dropped only before decoding (kept for the HUD's wording). */
   droppedUndecoded: number;
   decodeErrors: number;
 }
@@ -68,6 +70,11 @@ const META_KEPT = 16;
  * which decodes the newest off the main thread and puts it on the mirror canvas; this side keeps
  * each frame's faces and timing until the worker says it was painted, then publishes them (the
  * shopper's UI, the HUD, the daemon's `painted`).
+ *
+ * Each frame's acknowledgement to the daemon (`done`) is held until the worker painted it (or let
+ * it go unpainted: replaced before decoding, undecodable, held, wiped): the daemon sends a kiosk
+ * its next frame only after the acknowledgement, so it sends — and encodes — frames at the rate
+ * the glass paints them, and the kiosk never receives or decodes a frame it will not paint.
  */
 export class FrameLoop {
   /** Per-frame data, replaced whole on every paint. */
@@ -91,12 +98,16 @@ export class FrameLoop {
   // Frames in the worker, by id: plain bookkeeping, never rendered.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #inFlight = new Map<number, FrameMeta>();
+  /** Acknowledgements to the daemon of the frames in the worker, called once painted or let go. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #acks = new Map<number, () => void>();
   #lastFaceAt = -Infinity;
 
   readonly #fps = new RateMeter(1000);
   readonly #latency = new SampleWindow(300);
   readonly #decodeMs = new SampleWindow(120);
   #received = 0;
+  #decoded = 0;
   #painted = 0;
   #dropped = 0;
   #droppedUndecoded = 0;
@@ -109,11 +120,16 @@ export class FrameLoop {
     this.#faceGoneMs = options.faceGoneMs ?? 1500;
   }
 
-  /** Hand a frame from the socket. Never blocks: the bytes move to the worker without a copy. */
-  receive = (frame: FrameMessage): void => {
+  /**
+   * Hand a frame from the socket; `done` acknowledges it to the daemon and is called once, when the
+   * glass is ready for the next frame. Never blocks: the bytes move to the worker without a copy.
+   */
+  receive = (frame: FrameMessage, done: () => void = () => {}): void => {
     const worker = this.#worker;
-    if (!worker) return;
+    if (!worker) return done();
     this.#received++;
+    this.#acks.get(frame.id)?.(); // the same id again (a resend): the older hand-over is done
+    this.#acks.set(frame.id, done);
     const receivedAt = nowMs();
     this.#inFlight.set(frame.id, {
       id: frame.id,
@@ -126,6 +142,7 @@ export class FrameLoop {
       applied: frame.applied,
     });
     if (this.#inFlight.size > META_KEPT) this.#inFlight.delete(this.#inFlight.keys().next().value!);
+    if (this.#acks.size > META_KEPT) this.#ack(this.#acks.keys().next().value!);
     const bytes = ownBuffer(frame.image);
     this.#post({ type: 'frame', id: frame.id, mime: frame.mime || 'image/jpeg', bytes }, [bytes]);
   };
@@ -159,6 +176,7 @@ export class FrameLoop {
       this.#worker = null;
       this.#canvas = null;
       this.#inFlight.clear();
+      this.#ackAll();
     };
   }
 
@@ -175,6 +193,7 @@ export class FrameLoop {
   clear(): void {
     this.#post({ type: 'clear' });
     this.#inFlight.clear();
+    this.#ackAll();
     this.current = null;
     this.facePresent = false;
     this.#lastFaceAt = -Infinity;
@@ -185,8 +204,25 @@ export class FrameLoop {
     this.#worker?.postMessage(msg, transfer);
   }
 
+  #ack(id: number): void {
+    const done = this.#acks.get(id);
+    this.#acks.delete(id);
+    done?.();
+  }
+
+  #ackUpTo(id: number): void {
+    for (const waiting of [...this.#acks.keys()]) if (waiting <= id) this.#ack(waiting);
+  }
+
+  #ackAll(): void {
+    const acks = [...this.#acks.values()];
+    this.#acks.clear();
+    for (const done of acks) done();
+  }
+
   #fromWorker(msg: FromPainter): void {
     if (msg.type === 'painted') this.#onPaint(msg);
+    else if (msg.type === 'release') this.#ack(msg.id);
     else if (msg.type === 'held' && this.#canvas) {
       if (msg.id === null) delete this.#canvas.dataset.held;
       else this.#canvas.dataset.held = String(msg.id);
@@ -198,10 +234,14 @@ export class FrameLoop {
     const frame = this.#inFlight.get(report.id);
     // Everything older than the painted frame was dropped by the worker.
     for (const id of this.#inFlight.keys()) if (id <= report.id) this.#inFlight.delete(id);
-    this.#dropped += report.droppedUndecoded + report.droppedDecoded;
+    this.#decoded += report.decoded;
+    this.#dropped += report.droppedUndecoded;
     this.#droppedUndecoded += report.droppedUndecoded;
     this.#decodeErrors += report.decodeErrors;
-    if (!frame || !canvas) return; // cleared while it decoded
+    if (!frame || !canvas) {
+      this.#ackUpTo(report.id);
+      return; // cleared while it decoded
+    }
     const { paintedAt } = report;
     this.#painted++;
     this.#fps.mark(performance.now());
@@ -210,7 +250,12 @@ export class FrameLoop {
     canvas.dataset.frameId = String(frame.id);
     canvas.dataset.painted = String(this.#painted);
     canvas.dataset.faces = String(frame.faces.length);
+    canvas.dataset.received = String(this.#received);
+    canvas.dataset.decoded = String(this.#decoded);
+    // `painted` first, then the acknowledgement that releases the next frame (older ones the
+    // worker dropped are acknowledged with it).
     this.#onPainted?.({ id: frame.id, paintedAt });
+    this.#ackUpTo(frame.id);
     this.#onSample?.({ id: frame.id, capturedAt: frame.capturedAt, emittedAt: frame.emittedAt, receivedAt: frame.receivedAt, paintedAt, decodeMs: report.decodeMs, width: frame.width, height: frame.height });
 
     if (frame.faces.length > 0) {
@@ -267,6 +312,7 @@ export class FrameLoop {
       latencyP95Ms: p95,
       decodeP50Ms: decodeP50,
       received: this.#received,
+      decoded: this.#decoded,
       painted: this.#painted,
       dropped: this.#dropped,
       droppedUndecoded: this.#droppedUndecoded,
@@ -292,6 +338,7 @@ function emptyMetrics(): BrowserMetrics {
     latencyP95Ms: Number.NaN,
     decodeP50Ms: Number.NaN,
     received: 0,
+    decoded: 0,
     painted: 0,
     dropped: 0,
     droppedUndecoded: 0,

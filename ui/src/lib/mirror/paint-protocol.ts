@@ -32,14 +32,20 @@ export interface PaintedReport {
   paintedAt: number;
   /** Time to decode this frame. */
   decodeMs: number;
-  /** Frames replaced by a newer one before decoding / after decoding, since the last report. */
+  /** Frames decoded since the last report (this one included): one, unless a clear threw one away. */
+  decoded: number;
+  /** Frames replaced by a newer one before they were decoded (never decoded), since the last report. */
   droppedUndecoded: number;
-  droppedDecoded: number;
   decodeErrors: number;
 }
 
 export type FromPainter =
   | PaintedReport
+  /**
+   * The worker is done with frame `id` without painting it now (replaced before decoding, not
+   * decodable, or waiting behind a hold): acknowledge it, so the daemon may send the next.
+   */
+  | { type: 'release'; id: number }
   /** The glass is held on frame `id` (0: nothing painted), or released (`id` null). */
   | { type: 'held'; id: number | null }
   /** The worker could not start painting (no OffscreenCanvas bitmap renderer). */

@@ -5,9 +5,12 @@
  * so the compositor scales and flips the frame as it composites it — on the GPU where there is
  * one — and a frame already at the glass's size is shown without rescaling.
  *
- * Latest frame wins: one decode at a time, a newer arrival replaces the one waiting, and only the
- * newest decoded bitmap is put on the glass at the next animation frame; the others are dropped
- * and counted.
+ * No work for frames that will not be painted: one frame is decoded at a time, and the next one
+ * only once the last decoded frame is on the glass, so a decoded frame is never replaced unpainted.
+ * A frame replaced while it waits to be decoded is never decoded. The main thread acknowledges a
+ * frame to the daemon only when this worker reports it painted or released (`release`: replaced
+ * undecoded, undecodable, or waiting behind a hold), so the daemon sends the next frame when the
+ * glass is ready for it, and encodes none that nobody will paint.
  */
 import { HOLD_MAX_MS, type FromPainter, type PaintFrameRequest, type ToPainter } from './paint-protocol.ts';
 
@@ -42,8 +45,9 @@ class Painter {
   /** Bumped by clear(): a decode that started before it must not put an old frame back. */
   #generation = 0;
   #droppedUndecoded = 0;
-  #droppedDecoded = 0;
   #decodeErrors = 0;
+  /** Frames decoded since the last report (each one is painted: see #decodeNext). */
+  #decoded = 0;
 
   handle(msg: ToPainter): void {
     switch (msg.type) {
@@ -51,8 +55,10 @@ class Painter {
         this.#init(msg.canvas);
         break;
       case 'frame':
-        if (this.#pending) this.#droppedUndecoded++;
+        if (this.#pending) this.#drop(this.#pending.id);
         this.#pending = msg;
+        // Held: the glass will not take it soon; let the daemon send a newer one meanwhile.
+        if (this.#held) scope.postMessage({ type: 'release', id: msg.id });
         this.#decodeNext();
         break;
       case 'clear':
@@ -70,8 +76,15 @@ class Painter {
     if (!this.#glass) scope.postMessage({ type: 'failed', reason: 'no bitmaprenderer context on the OffscreenCanvas' });
   }
 
+  /** A frame replaced before it was decoded: never decoded, acknowledged now. */
+  #drop(id: number): void {
+    this.#droppedUndecoded++;
+    scope.postMessage({ type: 'release', id });
+  }
+
   #decodeNext(): void {
-    if (this.#decoding || !this.#pending) return;
+    // Not while held, and not while a decoded frame waits for the glass: its decode would be thrown away.
+    if (this.#decoding || this.#ready || this.#held || !this.#pending) return;
     const { id, bytes, mime } = this.#pending;
     this.#pending = null;
     this.#decoding = true;
@@ -83,15 +96,13 @@ class Painter {
           bitmap.close();
           return;
         }
-        if (this.#ready) {
-          this.#ready.bitmap.close();
-          this.#droppedDecoded++;
-        }
+        this.#decoded++;
         this.#ready = { id, bitmap, decodeMs: performance.now() - started };
         this.#requestFrame();
       })
       .catch(() => {
         this.#decodeErrors++;
+        scope.postMessage({ type: 'release', id });
       })
       .finally(() => {
         this.#decoding = false;
@@ -124,17 +135,19 @@ class Painter {
       id: frame.id,
       paintedAt: nowMs(),
       decodeMs: frame.decodeMs,
+      decoded: this.#decoded,
       droppedUndecoded: this.#droppedUndecoded,
-      droppedDecoded: this.#droppedDecoded,
       decodeErrors: this.#decodeErrors,
     });
+    this.#decoded = 0;
     this.#droppedUndecoded = 0;
-    this.#droppedDecoded = 0;
     this.#decodeErrors = 0;
+    this.#decodeNext();
   };
 
   #clear(): void {
     this.#generation++;
+    if (this.#pending) scope.postMessage({ type: 'release', id: this.#pending.id });
     this.#pending = null;
     this.#ready?.bitmap.close();
     this.#ready = null;
@@ -148,7 +161,13 @@ class Painter {
     this.#held = on;
     if (on) this.#holdTimer = setTimeout(() => this.#hold(false), HOLD_MAX_MS);
     scope.postMessage({ type: 'held', id: on ? this.#shownId : null });
-    if (!on) this.#requestFrame();
+    // A frame waiting for the glass is let go, so the daemon's flow does not stall on the hold.
+    if (on && this.#pending) scope.postMessage({ type: 'release', id: this.#pending.id });
+    if (on && this.#ready) scope.postMessage({ type: 'release', id: this.#ready.id });
+    if (!on) {
+      this.#requestFrame();
+      this.#decodeNext();
+    }
   }
 }
 

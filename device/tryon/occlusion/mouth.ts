@@ -148,11 +148,8 @@ function uncoveredLip(band: ColourModel | null, upper: ColourModel | null, lower
   return band;
 }
 
-/**
- * Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected;
- * with `reach`, only those at most that many steps from the seed (breadth first).
- */
-function flood(seed: Float32Array, open: Float32Array, width: number, reach = Infinity): Uint8Array {
+/** Pixels of `rect` reachable from `seed` (>= 0.5) through `open` pixels (> FLOOD_MIN), 4-connected. */
+function flood(seed: Float32Array, open: Float32Array, width: number): Uint8Array {
   const n = seed.length;
   const reached = u8(n);
   // Each pixel is pushed at most once.
@@ -164,7 +161,6 @@ function flood(seed: Float32Array, open: Float32Array, width: number, reach = In
       stack[top++] = i;
     }
   }
-  if (reach !== Infinity) return floodNear(reached, stack, top, open, width, reach);
   while (top > 0) {
     const i = stack[--top];
     const x = i % width;
@@ -188,25 +184,83 @@ function flood(seed: Float32Array, open: Float32Array, width: number, reach = In
   return reached;
 }
 
-/** `flood` breadth first from the `count` seeds in `queue` (already marked in `reached`), at most `reach` steps out. */
-function floodNear(reached: Uint8Array, queue: Int32Array, count: number, open: Float32Array, width: number, reach: number): Uint8Array {
-  const n = reached.length;
+/**
+ * The tongue rule (REDDER, PINKER): raises `occluded` (over `rect`) on the pixels that are redder
+ * (or, with the lower lip covered, pinker) than the lip model, reached from the opening (`hole` >=
+ * 0.5) through such pixels breadth first, at most the rule's reach away. Only the pixels on the
+ * flood's frontier are looked at (a few hundred on an open mouth), not the whole rect.
+ */
+function tongueOverLips(
+  lab: LabPlane,
+  lip: ColourModel,
+  lowerCovered: boolean,
+  landmarks: ReadonlyArray<Point>,
+  rect: MaskRect,
+  inPlane: MaskRect,
+  hole: Float32Array,
+  occluded: Float32Array,
+): void {
+  const corners = loop(landmarks, LIPS_OUTER);
+  const width = Math.hypot(corners[OTHER_CORNER][0] - corners[0][0], corners[OTHER_CORNER][1] - corners[0][1]);
+  const reach = Math.round((lowerCovered ? LOWER_COVERED_REACH : TONGUE_REACH) * width);
+  // Hue below the lip's by d degrees: the cross and dot products of (a, b) with the lip's hue direction give tan(d).
+  const hue = Math.atan2(lip.b, lip.a);
+  const [sinH, cosH] = [Math.sin(hue), Math.cos(hue)];
+  const tanLo = Math.tan((PINKER.lo * Math.PI) / 180);
+  const tanHi = Math.tan((PINKER.hi * Math.PI) / 180);
+  const minChroma2 = PINKER.minChroma * PINKER.minChroma;
+  const data = lab.data();
+  const plane = lab.rect;
+  const w = rect.width;
+  const x0 = inPlane.x - rect.x;
+  const y0 = inPlane.y - rect.y;
+  const tongueness = (i: number): number => {
+    const x = i % w;
+    const y = (i - x) / w;
+    if (x < x0 || y < y0 || x >= x0 + inPlane.width || y >= y0 + inPlane.height) return 0;
+    const o = ((rect.y + y - plane.y) * plane.width + rect.x + x - plane.x) * 3;
+    const a = data[o + 1];
+    const b = data[o + 2];
+    let t = ramp((a - lip.a) / lip.sa, REDDER.lo, REDDER.hi);
+    if (lowerCovered && a * a + b * b >= minChroma2) {
+      const dot = a * cosH + b * sinH;
+      if (dot > 0) t = Math.max(t, ramp((a * sinH - b * cosH) / dot, tanLo, tanHi));
+    }
+    return t;
+  };
+  const n = hole.length;
+  // 1: reached (queued), 2: looked at and not tongue.
+  const state = u8(n);
+  const queue = i32(n);
+  let tail = 0;
+  for (let i = 0; i < n; i++) {
+    if (hole[i] >= 0.5) {
+      state[i] = 1;
+      queue[tail++] = i;
+      // The opening's own edge pixels (partly outside the hole) count for the closing below.
+      if (hole[i] < 1) occluded[i] = Math.max(occluded[i], tongueness(i));
+    }
+  }
   let head = 0;
-  let tail = count;
   for (let step = 1; step <= reach && head < tail; step++) {
     const end = tail;
     for (; head < end; head++) {
       const i = queue[head];
-      const x = i % width;
+      const x = i % w;
       for (let k = 0; k < 4; k++) {
-        const j = k === 0 ? (x > 0 ? i - 1 : -1) : k === 1 ? (x < width - 1 ? i + 1 : -1) : k === 2 ? i - width : i + width;
-        if (j < 0 || j >= n || reached[j] || open[j] <= FLOOD_MIN) continue;
-        reached[j] = 1;
+        const j = k === 0 ? (x > 0 ? i - 1 : -1) : k === 1 ? (x < w - 1 ? i + 1 : -1) : k === 2 ? i - w : i + w;
+        if (j < 0 || j >= n || state[j]) continue;
+        const t = tongueness(j);
+        if (t <= FLOOD_MIN) {
+          state[j] = 2;
+          continue;
+        }
+        state[j] = 1;
         queue[tail++] = j;
+        if (t > occluded[j]) occluded[j] = t;
       }
     }
   }
-  return reached;
 }
 
 /** The part of `rect` that lies in the plane (null when none does). */
@@ -240,9 +294,6 @@ export function applyMouthGate(
   lab.ensure(inPlane);
   const notLip = f32(vis.length);
   const skinLike = f32(vis.length);
-  const open = models.open === true;
-  const redder = open ? f32(vis.length) : null;
-  const lipHue = open && models.lowerCovered === true ? (Math.atan2(lip.b, lip.a) * 180) / Math.PI : null;
   const data = lab.data();
   const plane = lab.rect;
   for (let y = inPlane.y - rect.y; y < inPlane.y + inPlane.height - rect.y; y++) {
@@ -251,13 +302,6 @@ export function applyMouthGate(
     for (let x = 0; x < inPlane.width; x++, o += 3, i++) {
       const dLip = distance(lip, data, o);
       notLip[i] = ramp(dLip, NOT_LIP.lo, NOT_LIP.hi);
-      if (redder) {
-        redder[i] = ramp((data[o + 1] - lip.a) / lip.sa, REDDER.lo, REDDER.hi);
-        if (lipHue !== null && Math.hypot(data[o + 1], data[o + 2]) >= PINKER.minChroma) {
-          const pinker = ramp(lipHue - (Math.atan2(data[o + 2], data[o + 1]) * 180) / Math.PI, PINKER.lo, PINKER.hi);
-          if (pinker > redder[i]) redder[i] = pinker;
-        }
-      }
       if (skin) {
         const dSkin = distance(skin, data, o);
         const offLip = ramp(dLip, SKIN_OFF_LIP.lo, SKIN_OFF_LIP.hi);
@@ -268,12 +312,7 @@ export function applyMouthGate(
   const interior = flood(hole, notLip, rect.width);
   const occluded = f32(vis.length);
   for (let i = 0; i < vis.length; i++) occluded[i] = Math.max(interior[i] ? notLip[i] : 0, skinLike[i]);
-  if (redder) {
-    const corners = loop(landmarks, LIPS_OUTER);
-    const reach = Math.round((lipHue === null ? TONGUE_REACH : LOWER_COVERED_REACH) * Math.hypot(corners[OTHER_CORNER][0] - corners[0][0], corners[OTHER_CORNER][1] - corners[0][1]));
-    const tongue = flood(hole, redder, rect.width, reach);
-    for (let i = 0; i < vis.length; i++) if (tongue[i]) occluded[i] = Math.max(occluded[i], redder[i]);
-  }
+  if (models.open) tongueOverLips(lab, lip, models.lowerCovered === true, landmarks, rect, inPlane, hole, occluded);
   // Closing: a finger or a row of teeth is a blob; its few lip-coloured pixels (a pink knuckle
   // crease, a reflection) are occluded when most of their neighbourhood is.
   const around = boxBlur(occluded, rect.width, rect.height, Math.max(1, interOcular(landmarks) * CLOSING));

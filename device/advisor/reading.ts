@@ -61,10 +61,12 @@ function toneOf(samples: readonly SkinSample[], lab: Lab): ToneFeatures {
   const read = samples.flatMap((s) => (s.tone ? [s.tone] : []));
   const whites = read.filter((t) => t.whitesLogY !== null && t.relBG !== null);
   const withWhites = whites.length * 2 >= read.length && whites.length > 0;
+  const lit = whites.flatMap((t) => (t.lit ? [t.lit] : []));
   return {
     ita: read.length ? median(read.map((t) => t.ita)) : itaOf(lab),
     whitesLogY: withWhites ? median(whites.map((t) => t.whitesLogY!)) : null,
     relBG: withWhites ? median(whites.map((t) => t.relBG!)) : null,
+    lit: withWhites && lit.length * 2 >= whites.length ? { logY: median(lit.map((l) => l.logY)), relBG: median(lit.map((l) => l.relBG)), relRG: median(lit.map((l) => l.relRG)) } : null,
   };
 }
 

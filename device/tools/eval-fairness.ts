@@ -417,8 +417,9 @@ export function markdownOf(t: FairnessTable, total: number): string {
     ...(h
       ? [
           '',
-          `Tone model fits (score = intercept + ita·ITA° + whitesLogY·ln Y_whites + relBG·ln(B/G)_skin−whites): odd rows ${JSON.stringify(h.models.fitOdd.withWhites)}, ` +
-            `even rows ${JSON.stringify(h.models.fitEven.withWhites)}, all ${JSON.stringify(h.models.all.withWhites)}; the mirror's TONE_MODEL is the fit on all: ${h.shippedIsAllFit ? 'yes' : 'NO (refit and commit it)'}.`,
+          `Tone model fits (score = c0 + c1·ln Y_lit skin + c2·ln Y_whites + c3·ln(B/G)_lit−whites + c4·ln(R/G)_lit−whites): odd rows ${JSON.stringify(h.models.fitOdd.withWhites)}, ` +
+            `even rows ${JSON.stringify(h.models.fitEven.withWhites)}, all ${JSON.stringify(h.models.all.withWhites)}; ` +
+            `the mirror's TONE_MODEL is the fit on all: ${h.shippedIsAllFit ? 'yes' : 'NO (refit and commit it)'}.`,
         ]
       : []),
     ...(t.remapped ? ['', `Could a remapping of ITA° alone reach the target? The best monotone ITA°→Monk mapping, within ±1: ${remappedText(t.remapped)}.`] : []),

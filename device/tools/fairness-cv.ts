@@ -13,6 +13,20 @@
  *  - the fixed two-fold split of eval-fairness (odd/even rows) is printed beside it.
  * Measurements come from the mirror's own code (sampleSkin, whitesOf) on its own cached mesh
  * (fairness-landmarks.ts).
+ *
+ * Round 4 (2026-12-02, written before any round-4 figure was seen, on the 136-face set):
+ *  - a robustness gate (fairness-robustness.ts): a candidate's fit is read on the side-shadow,
+ *    3000 K / 6500 K (corrected) and demo-clip scenes of the advisor's tests; a fit that moves a
+ *    reading by more than 1 MST there (or whose demo-clip frames span more than 1 level) is never
+ *    chosen. In the nested leave-one-out the gate is applied to the very fit that would read the
+ *    held-out face (the fit on the other faces), so the choice stays held out;
+ *  - the per-candidate table says whether the fit on all faces passes the gate, and which scene fails;
+ *  - two non-linear candidates: the mean label of the k = 9 nearest faces (features standardised by
+ *    the training faces' mean and spread) on the "current" and on the "q75logs" features.
+ *
+ * Round 5 (after round 4's choice, "q75logs knn9", was built into the device and read sample6 two
+ * levels deeper under 0.6x the light in tests/advisor/tone-estimate.test.ts): the gate gains that
+ * scene and a bluer light (fairness-robustness.ts); candidates and selection rule unchanged.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +40,8 @@ import { patchPixels } from '../advisor/patch-pixels.ts';
 import { median } from '../advisor/robust.ts';
 import { z } from 'zod';
 import { leastSquares } from './fairness-fit.ts';
+import { failedScenes, robustnessScenes, type Landmarks } from './fairness-robustness.ts';
+import type { RgbImage } from '../vision/image-ops.ts';
 import { FIXTURES, frameOf, LabelsSchema } from './eval-fairness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,10 +64,8 @@ function linearToLab(rgb: readonly number[]): Lab {
 /** The whites' assumed reflectance (sclera / teeth, a priori, not fitted): the white-balanced skin is skin / whites x WREF. */
 const WREF = 0.75;
 
-interface Face {
-  file: string;
-  label: number;
-  row: number;
+/** What a candidate reads from one face. */
+interface Measured {
   lab: Lab;
   ita: number;
   whites: { y: number; logBG: number; rgb: [number, number, number] } | null;
@@ -60,9 +74,14 @@ interface Face {
   /** Round 2: the faceSkin colour at L* quantiles (non-specular pixels): q50, q75, q90. */
   q: Record<'q50' | 'q75' | 'q90', Lab>;
 }
+interface Face extends Measured {
+  file: string;
+  label: number;
+  row: number;
+}
 
 const SPEC_CHROMA = 0.75;
-function quantileColours(px: ReturnType<typeof patchPixels>): Face['q'] {
+function quantileColours(px: ReturnType<typeof patchPixels>): Measured['q'] {
   const idx: number[] = [];
   for (let i = 0; i < px.count; i++) if (!px.clipped[i]) idx.push(i);
   const L = (i: number) => px.lab[i * 3];
@@ -80,21 +99,27 @@ function quantileColours(px: ReturnType<typeof patchPixels>): Face['q'] {
   return { q50: at(0.5), q75: at(0.75), q90: at(0.85) };
 }
 
+/** Every candidate's inputs from one image and the mirror's mesh on it; null: no skin read. */
+function measure(image: RgbImage, lm: Landmarks): Measured | null {
+  const face = { box: { x: 0, y: 0, width: 0, height: 0 }, score: 1, landmarks: lm };
+  const s = sampleSkin(image, face);
+  if (!s) return null;
+  const w = whitesOf(image, face, s.lab);
+  const skinRgb = labToLinear(s.lab);
+  const wbLab = w ? linearToLab(skinRgb.map((v, c) => (v / w.rgb[c]) * WREF)) : null;
+  return { lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q: quantileColours(patchPixels(image, lm, 'faceSkin', 600)) };
+}
+
 const faces: Face[] = [];
 for (const [row, l] of labels.entries()) {
   const lm = marks[l.file];
   if (!lm) continue;
-  const image = await frameOf(path.join(FIXTURES, l.file));
-  const face = { box: { x: 0, y: 0, width: 0, height: 0 }, score: 1, landmarks: lm };
-  const s = sampleSkin(image, face);
-  if (!s) continue;
-  const w = whitesOf(image, face, s.lab);
-  const skinRgb = labToLinear(s.lab);
-  const wbLab = w ? linearToLab(skinRgb.map((v, c) => (v / w.rgb[c]) * WREF)) : null;
-  faces.push({ file: l.file, label: l.monk, row, lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q: quantileColours(patchPixels(image, lm, 'faceSkin', 600)) });
+  const m = measure(await frameOf(path.join(FIXTURES, l.file)), lm);
+  if (m) faces.push({ ...m, file: l.file, label: l.monk, row });
 }
+const scenes = await robustnessScenes(measure);
 
-type Feat = (f: Face) => number[] | null;
+type Feat = (f: Measured) => number[] | null;
 const lnY = (lab: Lab) => Math.log(labToLinear(lab).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0));
 const FEATURES: Record<string, Feat> = {
   current: (f) => (f.whites && f.relBG !== null ? [f.ita, Math.log(f.whites.y), f.relBG] : null),
@@ -138,7 +163,7 @@ const FEATURES: Record<string, Feat> = {
 };
 
 interface Model {
-  predict(f: Face): number;
+  predict(f: Measured): number;
 }
 type Fit = (train: readonly Face[]) => Model;
 
@@ -183,7 +208,35 @@ const nearestSwatch = (lab: Lab, by: 'dE' | 'ita'): number => {
   }
   return best;
 };
-const fixed = (p: (f: Face) => number): Fit => () => ({ predict: p });
+const fixed = (p: (f: Measured) => number): Fit => () => ({ predict: p });
+
+/** Round 4: the mean label of the k nearest training faces, features standardised by the training faces. */
+function knn(feat: Feat, k: number): Fit {
+  return (train) => {
+    const rows = train.flatMap((f) => {
+      const x = feat(f);
+      return x ? [{ x, y: f.label }] : [];
+    });
+    const dims = rows[0].x.length;
+    const mean = [...Array(dims)].map((_, d) => rows.reduce((s, r) => s + r.x[d], 0) / rows.length);
+    const sd = [...Array(dims)].map((_, d) => Math.sqrt(rows.reduce((s, r) => s + (r.x[d] - mean[d]) ** 2, 0) / rows.length) || 1);
+    const z = (x: number[]) => x.map((v, d) => (v - mean[d]) / sd[d]);
+    const zs = rows.map((r) => ({ z: z(r.x), y: r.y }));
+    const fallback = ols(FEATURES.ita, false)(train);
+    return {
+      predict: (f) => {
+        const x = feat(f);
+        if (!x) return fallback.predict(f);
+        const q = z(x);
+        const near = zs
+          .map((r) => ({ d: r.z.reduce((s, v, i) => s + (v - q[i]) ** 2, 0), y: r.y }))
+          .sort((a, b) => a.d - b.d)
+          .slice(0, k);
+        return near.reduce((s, r) => s + r.y, 0) / near.length;
+      },
+    };
+  };
+}
 
 const ALL_CANDIDATES: Array<[string, Fit]> = [
   ...Object.keys(FEATURES).flatMap((k): Array<[string, Fit]> => [
@@ -195,12 +248,17 @@ const ALL_CANDIDATES: Array<[string, Fit]> = [
   ['swatch dE2000 of skin (none)', fixed((f) => nearestSwatch(f.lab, 'dE'))],
   ['swatch dE2000 of q75 skin (none)', fixed((f) => nearestSwatch(f.q.q75, 'dE'))],
   ['swatch dE2000 of q90 skin (none)', fixed((f) => nearestSwatch(f.q.q90, 'dE'))],
+  ['current knn9', knn(FEATURES.current, 9)],
+  ['q75logs knn9', knn(FEATURES.q75logs, 9)],
 ];
 
 const ROUND1 = /^(current|ita|Lb|Lab|logs|wbIta|wbLb|itaWbIta) |white-balanced|swatch dE2000 of skin/;
 const ROUND3 = /^(ratio|logsC) /;
-const CANDIDATES = process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : process.env.ROUND === '2' ? ALL_CANDIDATES.filter(([n]) => !ROUND3.test(n)) : ALL_CANDIDATES;
+const ROUND4 = / knn9$/;
+const CANDIDATES = process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : process.env.ROUND === '2' ? ALL_CANDIDATES.filter(([n]) => !ROUND3.test(n) && !ROUND4.test(n)) : process.env.ROUND === '3' ? ALL_CANDIDATES.filter(([n]) => !ROUND4.test(n)) : ALL_CANDIDATES;
 const level = (s: number) => Math.min(10, Math.max(1, Math.round(s)));
+/** The robustness scenes a fitted model fails (empty: it passes the gate). */
+const failures = (m: Model): string[] => failedScenes(scenes, (x) => level(m.predict(x)));
 const looPredictions = (fit: Fit, set: readonly Face[]): number[] => set.map((f, i) => level(fit(set.filter((_, j) => j !== i)).predict(f)));
 const score = (pred: number[], set: readonly Face[]) => ({
   hits: pred.filter((p, i) => Math.abs(p - set[i].label) <= 1).length,
@@ -220,7 +278,7 @@ const perTone = (pred: number[], set: readonly Face[]) => {
 };
 
 console.log(`${faces.length} faces read of ${labels.length}\n`);
-console.log('candidate | LOO within ±1 | LOO mean |err| | two-fold within ±1 | LOO per tone');
+console.log('candidate | LOO within ±1 | LOO mean |err| | two-fold within ±1 | robust (fit on all faces) | LOO per tone');
 const pct = (h: number, n: number) => `${((100 * h) / n).toFixed(1)} %`;
 for (const [name, fit] of CANDIDATES) {
   const p = looPredictions(fit, faces);
@@ -230,7 +288,8 @@ for (const [name, fit] of CANDIDATES) {
   const mOdd = fit(odd);
   const mEven = fit(even);
   const two = faces.filter((f) => Math.abs(level((f.row % 2 === 1 ? mEven : mOdd).predict(f)) - f.label) <= 1).length;
-  console.log(`${name} | ${pct(s.hits, faces.length)} | ${s.mae.toFixed(2)} | ${pct(two, faces.length)} | ${perTone(p, faces)}`);
+  const failed = failures(fit(faces));
+  console.log(`${name} | ${pct(s.hits, faces.length)} | ${s.mae.toFixed(2)} | ${pct(two, faces.length)} | ${failed.length ? `FAILS ${failed.join('; ')}` : 'passes'} | ${perTone(p, faces)}`);
 }
 
 // Nested leave-one-out: the choice of candidate held out as well.
@@ -238,16 +297,20 @@ const nested: number[] = [];
 const chosen = new Map<string, number>();
 for (const [i, f] of faces.entries()) {
   const rest = faces.filter((_, j) => j !== i);
-  let best: { name: string; fit: Fit; hits: number; mae: number } | null = null;
+  let best: { name: string; model: Model; hits: number; mae: number } | null = null;
   for (const [name, fit] of CANDIDATES) {
+    const model = fit(rest);
+    // The gate: a fit that fails a robustness scene is never chosen.
+    if (failures(model).length) continue;
     const s = score(looPredictions(fit, rest), rest);
-    if (!best || s.hits > best.hits || (s.hits === best.hits && s.mae < best.mae)) best = { name, fit, ...s };
+    if (!best || s.hits > best.hits || (s.hits === best.hits && s.mae < best.mae)) best = { name, model, ...s };
   }
-  chosen.set(best!.name, (chosen.get(best!.name) ?? 0) + 1);
-  nested.push(level(best!.fit(rest).predict(f)));
+  if (!best) throw new Error(`no candidate passes the robustness scenes without ${f.file}`);
+  chosen.set(best.name, (chosen.get(best.name) ?? 0) + 1);
+  nested.push(level(best.model.predict(f)));
 }
 const ns = score(nested, faces);
-console.log(`\nNESTED LOO within ±1: ${pct(ns.hits, faces.length)} (${ns.hits}/${faces.length}), mean |err| ${ns.mae.toFixed(2)}; per tone ${perTone(nested, faces)}`);
+console.log(`\nNESTED LOO (robust candidates only) within ±1: ${pct(ns.hits, faces.length)} (${ns.hits}/${faces.length}), mean |err| ${ns.mae.toFixed(2)}; per tone ${perTone(nested, faces)}`);
 console.log(`chosen: ${[...chosen].map(([k, v]) => `${k} x${v}`).join(', ')}`);
 
 // The labels' own noise: a second, blind labelling (fairness-sheets.ts; SOURCES.md) against the first.

@@ -1,11 +1,12 @@
 /**
  * Fits the advisor's tone model (device/advisor/tone-estimate.ts) to labelled faces: ordinary least
- * squares of the Monk label on the features, one fit over the faces whose whites were found (four
- * coefficients) and one over every face (ITA° alone, for a face without whites). `npm run
- * eval:fairness` reads each face with the fit on all the other faces (leave-one-out) and with the
- * fit on the other fixed half; the mirror's TONE_MODEL is the same fit on all faces.
+ * squares of the Monk label on the lit skin and the whites (five coefficients) over the faces whose
+ * whites were read, and on ITA° alone over every face (for a face without whites). `npm run eval:fairness` reads each face with the model built on all
+ * the other faces (leave-one-out) and on the other fixed half; the mirror's TONE_MODEL is the model
+ * built on all faces:
+ *   npx tsx device/tools/fairness-fit.ts   → device/advisor/tone-model.json (after fairness-landmarks.ts)
  */
-import type { ToneFeatures, ToneModel } from '../advisor/tone-estimate.ts';
+import { toneInputs, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
 
 export interface LabelledFeatures {
   features: ToneFeatures | null;
@@ -34,17 +35,17 @@ const round = (v: number): number => Number(v.toPrecision(6));
 
 export function fitToneModel(faces: readonly LabelledFeatures[]): ToneModel {
   const read = faces.filter((f): f is { features: ToneFeatures; label: number } => f.features !== null);
-  const whites = read.filter((f) => f.features.whitesLogY !== null && f.features.relBG !== null);
-  const [c0, c1, c2, c3] = leastSquares(
-    whites.map((f) => [1, f.features.ita, f.features.whitesLogY!, f.features.relBG!]),
-    whites.map((f) => f.label),
+  const rows = read.flatMap((f) => {
+    const x = toneInputs(f.features);
+    return x ? [{ x: [1, ...x], y: f.label }] : [];
+  });
+  const c = leastSquares(
+    rows.map((r) => r.x),
+    rows.map((r) => r.y),
   );
   const [d0, d1] = leastSquares(
     read.map((f) => [1, f.features.ita]),
     read.map((f) => f.label),
   );
-  return {
-    withWhites: { intercept: round(c0), ita: round(c1), whitesLogY: round(c2), relBG: round(c3) },
-    skinOnly: { intercept: round(d0), ita: round(d1) },
-  };
+  return { withWhites: c.map(round), skinOnly: { intercept: round(d0), ita: round(d1) } };
 }

@@ -6,7 +6,7 @@
  *    per fit, so it says how much the fit moves with the faces it sees.
  * Also says whether the mirror's TONE_MODEL is the fit on all faces (nothing hand-tuned after it).
  */
-import { monkOfScore, toneScore, TONE_MODEL, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
+import { monkOfScore, toneInputs, toneScore, TONE_MODEL, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
 import { fitToneModel } from './fairness-fit.ts';
 
 export interface WithFeatures {
@@ -25,13 +25,13 @@ export interface CrossHalf {
   shippedIsAllFit: boolean;
 }
 
-/** Faces with features a half needs before it can be fitted (4 coefficients). */
-const MIN_FIT = 8;
+/** Faces with whites a half needs before it can be fitted (5 coefficients). */
+const MIN_FIT = 10;
 
 export function crossHalf(results: readonly WithFeatures[]): CrossHalf | null {
   const half = (parity: number) => results.filter((_, i) => i % 2 === parity).map((r) => ({ features: r.features ?? null, label: r.label }));
   const [odd, even] = [half(1), half(0)];
-  const fittable = (h: typeof odd) => h.filter((f) => f.features?.whitesLogY != null).length >= MIN_FIT;
+  const fittable = (h: typeof odd) => h.filter((f) => f.features && toneInputs(f.features)).length >= MIN_FIT;
   if (!fittable(odd) || !fittable(even)) return null;
   const fitOdd = fitToneModel(odd);
   const fitEven = fitToneModel(even);

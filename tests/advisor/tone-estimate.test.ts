@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleSkin } from '../../device/advisor/skin-sample.ts';
-import { toneFeatures, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
+import { monkOfScore, toneFeatures, toneScore, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
 import { whitesOf } from '../../device/advisor/whites.ts';
 import { SRGB_TO_LINEAR } from '../../device/tryon/colour.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
@@ -40,5 +40,18 @@ describe('tone features', () => {
     expect(Math.abs(bluer.relBG! - base.relBG!)).toBeLessThan(0.05);
     // ln 0.6 = -0.51: the whites' luminance drops with the exposure.
     expect(darker.whitesLogY! - base.whitesLogY!).toBeCloseTo(Math.log(0.6), 1);
+    // The model's inputs (the lit skin): its colour against the whites stays, its luminance follows the
+    // exposure as the whites' does, so the pair reads the same tone.
+    console.log(`lit ${JSON.stringify(base.lit)}, darker ${JSON.stringify(darker.lit)}, bluer ${JSON.stringify(bluer.lit)}`);
+    // Measured 2026-12-02: relBG moves 0.0001 (darker) and 0.015 (bluer), relRG 0.002 and 0.059 (the
+    // bluer light's R gain of 0.9 is not fully cancelled by the whites: they are not a perfect white).
+    for (const other of [darker, bluer]) {
+      expect(Math.abs(other.lit!.relBG - base.lit!.relBG)).toBeLessThan(0.05);
+      expect(Math.abs(other.lit!.relRG - base.lit!.relRG)).toBeLessThan(0.08);
+    }
+    expect(darker.lit!.logY - base.lit!.logY).toBeCloseTo(Math.log(0.6), 1);
+    console.log(`levels: base ${toneScore(base)}, darker ${toneScore(darker)}, bluer ${toneScore(bluer)}`);
+    expect(Math.abs(monkOfScore(toneScore(darker)) - monkOfScore(toneScore(base)))).toBeLessThanOrEqual(1);
+    expect(Math.abs(monkOfScore(toneScore(bluer)) - monkOfScore(toneScore(base)))).toBeLessThanOrEqual(1);
   });
 });

@@ -101,31 +101,37 @@ describe('fairness evaluation', () => {
     expect([t.remapped!.fitOdd.odd, t.remapped!.fitEven.even, t.remapped!.ceiling]).toEqual([1, 1, 1]);
   });
 
-  it('the tone model: least squares recovers a linear law; each face is read by the fit on the other half and by the fit on all other faces; no whites falls back to ITA alone', () => {
+  it('the tone model: least squares recovers a linear law of the lit skin and the whites; each face is read by the fit on the other half and by the fit on all other faces; no whites falls back to ITA alone', () => {
     expect(leastSquares([[1, 1], [1, 2], [1, 3]], [2, 3, 4]).map((v) => Number(v.toFixed(9)))).toEqual([1, 1]);
-    // Labels made by a known law of the three features: both half fits find it, every held-out face is exact.
-    const law = (f: ToneFeatures) => 7 - 0.05 * f.ita + 1.5 * f.whitesLogY! - 3 * f.relBG!;
-    const faces = [...Array(24)].map((_, i) => {
-      const features = { ita: 60 - 4 * i, whitesLogY: -1 - 0.3 * Math.sin(i), relBG: 0.1 * Math.cos(1.7 * i) };
+    // Labels made by a known law of the four inputs: both half fits find it, every held-out face is exact.
+    const law = (f: ToneFeatures) => 4 - 2 * f.lit!.logY + 1.5 * f.whitesLogY! - 3 * f.lit!.relBG + 2 * f.lit!.relRG;
+    const faces = [...Array(30)].map((_, i) => {
+      const features: ToneFeatures = {
+        ita: 60 - 4 * i,
+        whitesLogY: -1 - 0.3 * Math.sin(i),
+        relBG: 0,
+        lit: { logY: -0.5 - 0.08 * i, relBG: 0.1 * Math.cos(1.7 * i), relRG: 0.2 + 0.05 * Math.sin(2.3 * i) },
+      };
       return { ...result(0, true, null), features, label: law(features) };
     });
     const cross = crossHalf(faces)!;
-    expect(cross.fitOdd.withWhites.ita).toBeCloseTo(-0.05, 6);
-    expect(cross.fitEven.withWhites.relBG).toBeCloseTo(-3, 6);
+    expect(cross.fitOdd.withWhites[1]).toBeCloseTo(-2, 6);
+    expect(cross.fitEven.withWhites[3]).toBeCloseTo(-3, 6);
+    expect(cross.all.withWhites[4]).toBeCloseTo(2, 6);
     faces.forEach((f, i) => expect(cross.heldOut[i]).toBe(monkOfScore(law(f.features))));
     faces.forEach((f, i) => expect(cross.leaveOneOut[i]).toBe(monkOfScore(law(f.features))));
     // One face labelled 30 levels off the law: left out, it is read by the clean fit on the others
-    // (exactly the law); every other face's fit includes it, so faces of both halves are pulled (the
-    // fit on all faces, or on the other half only, would not show both).
+    // (exactly the law); every other face's fit includes it, so faces of both halves are pulled.
     const k = 5;
     const outlier = faces.map((f, i) => (i === k ? { ...f, label: f.label + 30 } : f));
     const loo = crossHalf(outlier)!.leaveOneOut;
     expect(loo[k]).toBe(monkOfScore(law(faces[k].features)));
     const pulled = (parity: number) => outlier.filter((f, i) => i !== k && i % 2 === parity && loo[i] !== monkOfScore(law(f.features))).length;
     expect([pulled(k % 2), pulled(1 - (k % 2))].every((n) => n > 0)).toBe(true);
-    // A face without whites is read by the ITA°-only fit.
+    // A face without whites (or without a lit skin) is read by the ITA°-only fit.
     const model = fitToneModel(faces);
-    expect(toneScore({ ita: 20, whitesLogY: null, relBG: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);
+    expect(toneScore({ ita: 20, whitesLogY: null, relBG: null, lit: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);
+    expect(toneScore({ ita: 20, whitesLogY: -1, relBG: 0, lit: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);
     // Too few faces on a half: no held-out figure, the table says so instead of fitting noise.
     expect(crossHalf(faces.slice(0, 10))).toBeNull();
   });

@@ -1,0 +1,28 @@
+/**
+ * Writes the advisor's tone model (device/advisor/tone-model.json): fairness-fit.ts's model built on
+ * every labelled face of tests/fixtures/fairness, each face read by the mirror's own code (sampleSkin,
+ * whose tone features are tone-estimate.ts's) on the mirror's mesh cached by fairness-landmarks.ts.
+ * `npm run eval:fairness` checks, on its own fresh tracker run, that the committed model is this fit.
+ *   npx tsx device/tools/fairness-landmarks.ts && npx tsx device/tools/fairness-write-model.ts
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sampleSkin } from '../advisor/skin-sample.ts';
+import { FIXTURES, frameOf, LabelsSchema } from './eval-fairness.ts';
+import { fitToneModel } from './fairness-fit.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const labels = LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8')));
+const marks = JSON.parse(readFileSync(path.join(root, 'test-artifacts', 'fairness', 'landmarks.json'), 'utf8')) as Record<string, Array<[number, number, number]> | null>;
+const faces = [];
+for (const l of labels) {
+  const lm = marks[l.file];
+  if (!lm) throw new Error(`${l.file}: no cached mesh (run fairness-landmarks.ts)`);
+  const s = sampleSkin(await frameOf(path.join(FIXTURES, l.file)), { box: { x: 0, y: 0, width: 0, height: 0 }, score: 1, landmarks: lm });
+  faces.push({ features: s?.tone ?? null, label: l.monk });
+}
+const model = fitToneModel(faces);
+const out = path.join(root, 'device', 'advisor', 'tone-model.json');
+writeFileSync(out, JSON.stringify(model) + '\n');
+console.log(`written ${path.relative(root, out)}: ${JSON.stringify(model)} (${faces.length} faces)`);

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleSkin } from '../../device/advisor/skin-sample.ts';
 import { monkOfScore, toneFeatures, toneScore, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
 import { whitesOf } from '../../device/advisor/whites.ts';
+import { readStill } from '../../device/advisor/reading.ts';
 import { SRGB_TO_LINEAR } from '../../device/tryon/colour.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
 import { shopperFrom, type Shopper } from '../helpers/tryon.ts';
@@ -53,5 +54,9 @@ describe('tone features', () => {
     console.log(`levels: base ${toneScore(base)}, darker ${toneScore(darker)}, bluer ${toneScore(bluer)}`);
     expect(Math.abs(monkOfScore(toneScore(darker)) - monkOfScore(toneScore(base)))).toBeLessThanOrEqual(1);
     expect(Math.abs(monkOfScore(toneScore(bluer)) - monkOfScore(toneScore(base)))).toBeLessThanOrEqual(1);
+    // The reading (the window's medians: here one frame) carries the lit skin to the model.
+    const reading = readStill(shopper.image, shopper.face)!;
+    expect(reading.tone.lit).toEqual(base.lit);
+    expect(reading.monkScore).toBeCloseTo(toneScore(base), 3);
   });
 });

@@ -99,7 +99,6 @@ printTable('GAN model latency per backend (50 runs after 5 warm-ups)', ['provide
 
 // 2. End to end with the GAN on.
 const vision = await createFaceStage(config.vision, quiet, { stateDir });
-const tryOn = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: new CatalogSlot(), pin: config.tryon.pin });
 const encode = createJpegEncoder(config.encode.quality);
 const rows: Array<Array<string | number>> = [];
 for (const [label, budgetMs] of [
@@ -108,6 +107,7 @@ for (const [label, budgetMs] of [
   ['GAN every frame (budget 1 s)', 1000],
 ] as const) {
   const gan = budgetMs === null ? null : await GanStage.start(await openGanModel(REFERENCE_GAN_DIR, { providers: config.vision.providers, stateDir, logger: quiet }), { budgetMs, maxEvery: config.gan.maxEvery, logger: quiet });
+  const tryOn = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: new CatalogSlot(), pin: config.tryon.pin, ...(gan && { drawnLight: gan.drawnLight }) });
   vision.tracker.reset();
   const slot = new LatestFrameSlot();
   const stats = new PipelineStats({ dropped: () => slot.dropped, fpsWindowMs: SECONDS * 1000 });

@@ -69,6 +69,8 @@ export function startPipeline(config: MirrorConfig, inputs: PipelineInputs, stop
     pin: config.tryon.pin,
     // Blush, contour and bronzer go where the advisor's settled face shape says.
     faceShape: () => inputs.advisor?.faceShape() ?? null,
+    // The GAN keeps the light the finishes draw as drawn (its recorder; see gan-stage.ts).
+    ...(inputs.gan && { drawnLight: inputs.gan.drawnLight }),
     onRenderError: (category, err) => {
       const now = Date.now();
       if (now - lastRenderErrorAt < 5000) return;

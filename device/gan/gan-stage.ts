@@ -20,7 +20,7 @@
 import type { Frame } from '../core/frame.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Face } from '../vision/face.ts';
-import { drawnLight } from '../tryon/render/drawn-light.ts';
+import { newDrawnLight, type DrawnLight } from '../tryon/render/drawn-light.ts';
 import { alignFace, pasteResidual, warpPlaneToCrop, warpToCrop, type Similarity } from './align.ts';
 import { makeupCoverage, pasteWeight } from './coverage.ts';
 import type { GanModel } from './gan-model.ts';
@@ -85,6 +85,8 @@ export class GanStage {
   #pending: { frameId: number; t: Similarity; bare: Uint8Array } | null = null;
   /** The light the renderer draws on this frame (device/tryon/render/drawn-light.ts), frame-sized, reused. */
   #light = new Float32Array(0);
+  /** Hand this to the try-on stage (TryOnStageDeps.drawnLight): the renderer records the light its finishes draw here between capture and refine. */
+  readonly drawnLight: DrawnLight = newDrawnLight();
   /** Newest refinement, crop space. */
   #residual: Float32Array | null = null;
   #inFlight: Promise<void> | null = null;
@@ -129,7 +131,7 @@ export class GanStage {
   /** Before the renderer: the aligned bare crop of the shopper's face (faces[0]). */
   capture(frame: Frame, faces: readonly Face[]): void {
     this.#pending = null;
-    drawnLight.plane = null;
+    this.drawnLight.plane = null;
     const face = faces[0];
     if (this.#mode === 'off' || !face) return;
     const t = alignFace(face.landmarks, this.#size);
@@ -138,15 +140,15 @@ export class GanStage {
     const n = frame.width * frame.height;
     if (this.#light.length !== n) this.#light = new Float32Array(n);
     else this.#light.fill(0);
-    drawnLight.plane = this.#light;
+    this.drawnLight.plane = this.#light;
   }
 
   /** After the renderer: pastes a refinement into the frame; true when one was pasted. */
   async refine(frame: Frame): Promise<boolean> {
     const pending = this.#pending;
     this.#pending = null;
-    const recorded = drawnLight.plane;
-    drawnLight.plane = null;
+    const recorded = this.drawnLight.plane;
+    this.drawnLight.plane = null;
     if (this.#mode === 'off' || !pending || pending.frameId !== frame.id) {
       if (!pending) this.#residual = null;
       return false;

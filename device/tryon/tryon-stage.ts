@@ -25,6 +25,7 @@ import { CATEGORIES, type Category } from './catalog/schema.ts';
 import { FrameArena, withArena } from './frame-arena.ts';
 import { newGateScratch, type GateScratch } from './occlusion/index.ts';
 import { createRenderContext } from './render/context.ts';
+import type { DrawnLight } from './render/drawn-light.ts';
 import { newPaintScratch } from './render/paint.ts';
 import { RENDERERS } from './render/registry.ts';
 import type { AppliedProduct, CategoryRenderer, OcclusionGate } from './render/renderer.ts';
@@ -50,6 +51,8 @@ export interface TryOnStageDeps {
   renderers?: ReadonlyMap<Category, CategoryRenderer>;
   /** The advisor's settled face shape (null: none yet; the renderers then read this frame's mesh). */
   faceShape?: () => FaceShape | null;
+  /** A reader of the light the finishes draw (the GAN stage's recorder): they add it to its plane while set. */
+  drawnLight?: DrawnLight;
   /** Hears a renderer that threw; that product is skipped on this frame, the others are drawn. */
   onRenderError?: (category: Category, err: unknown) => void;
 }
@@ -83,7 +86,7 @@ export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
     if (chosen.length === 0) return [];
     const items = [...chosen].sort((a, b) => ORDER.get(a.product.category)! - ORDER.get(b.product.category)!);
     const bare = split > 0 ? keepBare(frame, split) : null;
-    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person, scratch), person, deps.faceShape?.(), paintScratch);
+    const ctx = createRenderContext(frame, shopper, deps.gate(frame, shopper, person, scratch), person, deps.faceShape?.(), paintScratch, deps.drawnLight);
     const applied: string[] = [];
     for (const item of items) {
       const renderer = renderers.get(item.product.category);

@@ -20,7 +20,6 @@ import type { Frame } from '../../device/core/frame.ts';
 import { alignFace, pasteResidual, warpPlaneToCrop, warpToCrop } from '../../device/gan/align.ts';
 import { makeupCoverage, pasteWeight } from '../../device/gan/coverage.ts';
 import { guardResidual } from '../../device/gan/residual-guard.ts';
-import { drawnLight } from '../../device/tryon/render/drawn-light.ts';
 import { openGanModel } from '../../device/gan/gan-model.ts';
 import { GanStage, PASTE_RADIUS } from '../../device/gan/gan-stage.ts';
 import { bundledCatalog, CatalogSlot, servingCatalog } from '../../device/tryon/catalog.ts';
@@ -42,11 +41,21 @@ function look(): AppliedProduct[] {
   });
 }
 
-const tryOn = createTryOnStage({
-  selection: () => ({ items: look(), compare: null, chosen: true }),
-  gate: createOcclusionGate,
-  catalog: new CatalogSlot(servingCatalog(bundledCatalog(), 'bundled')),
-});
+/** The daemon's wiring: each GAN stage's try-on stage records the drawn light into that GAN stage's plane. */
+const tryOnStages = new WeakMap<GanStage, ReturnType<typeof createTryOnStage>>();
+function tryOnFor(stage: GanStage): ReturnType<typeof createTryOnStage> {
+  let tryOn = tryOnStages.get(stage);
+  if (!tryOn) {
+    tryOn = createTryOnStage({
+      selection: () => ({ items: look(), compare: null, chosen: true }),
+      gate: createOcclusionGate,
+      catalog: new CatalogSlot(servingCatalog(bundledCatalog(), 'bundled')),
+      drawnLight: stage.drawnLight,
+    });
+    tryOnStages.set(stage, tryOn);
+  }
+  return tryOn;
+}
 
 function frameOf(pf: PhotoFace, id: number): Frame {
   return { id, capturedAt: 0, width: pf.image.width, height: pf.image.height, format: 'rgb24', data: Buffer.from(pf.image.data) };
@@ -59,7 +68,7 @@ async function throughStages(stage: GanStage, pf: PhotoFace, id: number): Promis
   const t0 = performance.now();
   stage.capture(frame, [pf.face]);
   const t1 = performance.now();
-  tryOn(frame, [pf.face]);
+  tryOnFor(stage)(frame, [pf.face]);
   const rendered = Buffer.from(frame.data);
   const t2 = performance.now();
   const pasted = await stage.refine(frame);
@@ -178,18 +187,19 @@ describe('GAN stage on held-out faces', () => {
 
   it('pastes the guarded refinement (guard on the model\'s thread, with the light the renderer drew on the frame)', async () => {
     const gloss = bundledCatalog().products.find((p) => p.id === 'kora-glass-gloss')!;
+    const stage = await GanStage.start(await open(), { budgetMs: 60_000, maxEvery: 6, logger: quiet });
     const glossOn = createTryOnStage({
       selection: () => ({ items: [{ product: gloss, shade: gloss.shades.find((x) => x.id === 'cherry-glaze')!, intensity: 1 }], compare: null, chosen: true }),
       gate: createOcclusionGate,
       catalog: new CatalogSlot(servingCatalog(bundledCatalog(), 'bundled')),
+      drawnLight: stage.drawnLight,
     });
-    const stage = await GanStage.start(await open(), { budgetMs: 60_000, maxEvery: 6, logger: quiet });
     const model = await open();
     for (const [i, pf] of faces.entries()) {
       const frame = frameOf(pf, 100 + i);
       stage.capture(frame, [pf.face]);
       glossOn(frame, [pf.face]);
-      const light = Float32Array.from(drawnLight.plane!);
+      const light = Float32Array.from(stage.drawnLight.plane!);
       const rendered = Buffer.from(frame.data);
       expect(await stage.refine(frame)).toBe(true);
       // The same run here: crops as the stage cuts them, the model, the guard on this thread.

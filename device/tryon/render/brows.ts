@@ -106,7 +106,7 @@ export const browsRenderer: CategoryRenderer = {
       const mask = mode === 'tint' ? tinted(region, hair) : strokeMask(ctx.face.landmarks, side.outline, region, hair);
       // Drawn hairs carry the pigment's own tone; tinted hair keeps its own shading.
       const layer = { colour, strength, material: (mode === 'tint' ? MATERIALS : PIGMENT_MATERIALS)[shade.finish] };
-      if (paint(ctx.frame, mask, layer, ctx.light, ctx.paintScratch)) drawn = true;
+      if (paint(ctx.frame, mask, layer, ctx.light, ctx.paintScratch, ctx.drawnLight)) drawn = true;
     }
     return drawn;
   },

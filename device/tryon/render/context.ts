@@ -14,12 +14,16 @@ import { interOcular, type RegionName } from '../../vision/regions.ts';
 import type { PersonMask } from '../../vision/segmentation.ts';
 import type { CoverageMask } from '../raster.ts';
 import { polygonMask, regionMask } from '../region-masks.ts';
+import type { DrawnLight } from './drawn-light.ts';
 import { estimateLight } from './light.ts';
 import { newPaintScratch, type PaintScratch } from './paint.ts';
 import type { OcclusionGate, RenderContext } from './renderer.ts';
 import type { ShapedZone } from './shape-placement.ts';
 
-/** `paintScratch`: the caller's blend buffers, kept across frames (the try-on stage's); default: new ones for this context. */
+/**
+ * `paintScratch`: the caller's blend buffers, kept across frames (the try-on stage's); default: new ones for this context.
+ * `drawnLight`: where the finishes record the light they draw (the try-on stage's reader's), if any.
+ */
 export function createRenderContext(
   frame: Frame,
   face: Face,
@@ -27,6 +31,7 @@ export function createRenderContext(
   person?: PersonMask,
   faceShape?: FaceShape | null,
   paintScratch: PaintScratch = newPaintScratch(),
+  drawnLight?: DrawnLight,
 ): RenderContext {
   const cache = new Map<string, CoverageMask | null>();
   const mask = (region: RegionName | ShapedZone): CoverageMask | null => {
@@ -46,6 +51,6 @@ export function createRenderContext(
   };
   const light = estimateLight(frame, face.landmarks);
   const shape = faceShape ?? faceShapeOf(faceGeometry(face.landmarks));
-  return { frame, face, mask, gate, light, faceShape: shape, paintScratch, ...(person ? { person } : {}) };
+  return { frame, face, mask, gate, light, faceShape: shape, paintScratch, ...(person ? { person } : {}), ...(drawnLight ? { drawnLight } : {}) };
 }
 

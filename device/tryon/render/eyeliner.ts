@@ -39,7 +39,7 @@ export const eyelinerRenderer: CategoryRenderer = {
     let drawn = false;
     for (const side of EYE_SIDES) {
       const band = winged ? ctx.mask(side.liner) : thinMask(ctx, side);
-      if (band && paint(ctx.frame, withoutOpening(ctx.face.landmarks, side, band), layer, ctx.light, ctx.paintScratch)) drawn = true;
+      if (band && paint(ctx.frame, withoutOpening(ctx.face.landmarks, side, band), layer, ctx.light, ctx.paintScratch, ctx.drawnLight)) drawn = true;
     }
     return drawn;
   },

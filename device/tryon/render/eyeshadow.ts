@@ -63,11 +63,11 @@ export const eyeshadowRenderer: CategoryRenderer = {
             ...(style.pattern === 'lidCreaseOuter' ? [{ colour: hexToLinear(style.outerHex ?? shiftedHex(shade.hex, -0.22)), weight: zones.outer }] : []),
           ]
         : [];
-      if (!paint(ctx.frame, mask, { colour, strength, material, overlays }, ctx.light, ctx.paintScratch)) continue;
+      if (!paint(ctx.frame, mask, { colour, strength, material, overlays }, ctx.light, ctx.paintScratch, ctx.drawnLight)) continue;
       drawn = true;
       if (material.sparkleDensity > 0) {
         const field = sparkleField(side.shadow, LID_TRIANGLES[k], Math.round(material.sparkleDensity * LID_AREA_IOD2));
-        drawSparkles(ctx.frame, mask, lm, field, material, colour, strength, ctx.light, ctx.face.pose);
+        drawSparkles(ctx.frame, mask, lm, field, material, colour, strength, ctx.light, ctx.face.pose, ctx.drawnLight);
       }
     }
     return drawn;

@@ -37,9 +37,9 @@ export function paintFaceProduct(ctx: RenderContext, item: AppliedProduct, place
     const mask = ctx.mask(region);
     if (!mask) continue;
     const strength = item.shade.opacity * item.intensity * weight;
-    if (!paint(ctx.frame, mask, { colour, strength, material }, ctx.light, ctx.paintScratch)) continue;
+    if (!paint(ctx.frame, mask, { colour, strength, material }, ctx.light, ctx.paintScratch, ctx.drawnLight)) continue;
     drawn = true;
-    if (field) drawSparkles(ctx.frame, mask, ctx.face.landmarks, field, material, colour, strength, ctx.light, ctx.face.pose);
+    if (field) drawSparkles(ctx.frame, mask, ctx.face.landmarks, field, material, colour, strength, ctx.light, ctx.face.pose, ctx.drawnLight);
   }
   return drawn;
 }

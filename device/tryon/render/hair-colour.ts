@@ -275,6 +275,6 @@ export const hairColourRenderer: CategoryRenderer = {
     const ramp = style.success && style.data.style === 'balayage' ? balayageRamp(area.oval) : () => 1;
     const mask = hairMask(area.rect, weights, ramp);
     const layer = { colour: hexToLinear(item.shade.hex), strength: item.shade.opacity * item.intensity, material: MATERIALS[item.shade.finish] };
-    return paint(ctx.frame, mask, layer, ctx.light, ctx.paintScratch);
+    return paint(ctx.frame, mask, layer, ctx.light, ctx.paintScratch, ctx.drawnLight);
   },
 };

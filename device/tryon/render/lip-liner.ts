@@ -52,6 +52,6 @@ export const lipLinerRenderer: CategoryRenderer = {
     const mask = linerMask(ctx, Math.max(0.8, styleOf('lipLiner', item.shade).width * mouthWidth));
     if (!mask) return false;
     const { shade } = item;
-    return paint(ctx.frame, mask, { colour: hexToLinear(shade.hex), strength: shade.opacity * item.intensity, material: MATERIALS[shade.finish] }, ctx.light, ctx.paintScratch);
+    return paint(ctx.frame, mask, { colour: hexToLinear(shade.hex), strength: shade.opacity * item.intensity, material: MATERIALS[shade.finish] }, ctx.light, ctx.paintScratch, ctx.drawnLight);
   },
 };

@@ -110,10 +110,10 @@ export const lipstickRenderer: CategoryRenderer = {
     // Lit from above, lips shine on the full middle of the lower lip: a third of the way from the
     // corners' line down to its outer edge (outer-contour points: steadier than the inner lip line).
     const lobeCentre = [(lm[61][0] + lm[291][0]) / 2, ((lm[61][1] + lm[291][1]) / 2) * (2 / 3) + lm[17][1] / 3] as const;
-    if (!paint(ctx.frame, mask, { colour, strength, material, overlays, lobeCentre }, ctx.light, ctx.paintScratch)) return false;
+    if (!paint(ctx.frame, mask, { colour, strength, material, overlays, lobeCentre }, ctx.light, ctx.paintScratch, ctx.drawnLight)) return false;
     if (material.sparkleDensity > 0) {
       const field = sparkleField('lips', LIP_TRIANGLES, Math.round(material.sparkleDensity * LIPS_AREA_IOD2));
-      drawSparkles(ctx.frame, mask, lm, field, material, colour, strength, ctx.light, ctx.face.pose);
+      drawSparkles(ctx.frame, mask, lm, field, material, colour, strength, ctx.light, ctx.face.pose, ctx.drawnLight);
     }
     return true;
   },

@@ -61,7 +61,7 @@ export const mascaraRenderer: CategoryRenderer = {
     let drawn = false;
     for (const side of EYE_SIDES) {
       const mask = lashMask(ctx, side, volume);
-      if (mask && paint(ctx.frame, mask, layer, ctx.light, ctx.paintScratch)) drawn = true;
+      if (mask && paint(ctx.frame, mask, layer, ctx.light, ctx.paintScratch, ctx.drawnLight)) drawn = true;
     }
     return drawn;
   },

@@ -22,7 +22,7 @@ import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
 import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Material } from './material.ts';
-import { drawnLight } from './drawn-light.ts';
+import type { DrawnLight } from './drawn-light.ts';
 
 export type Rgb = readonly [number, number, number];
 
@@ -291,7 +291,7 @@ function specularField(scratch: PaintScratch, mask: CoverageMask, win: Window, l
  * same pass as the luminance. `scratch`: the caller's (RenderContext.paintScratch), reused from call
  * to call; without one the call allocates its own.
  */
-export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate, scratch: PaintScratch = newPaintScratch()): boolean {
+export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light: LightEstimate, scratch: PaintScratch = newPaintScratch(), drawn?: DrawnLight): boolean {
   if (layer.strength <= 0) return false;
   const win = paintWindow(scratch, mask);
   if (!win) return false;
@@ -317,7 +317,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const [c0r, c0g, c0b] = layer.colour;
   const strength = layer.strength;
   const { r: mr, g: mg, b: mb } = stats;
-  const lightPlane = spec ? drawnLight.plane : null;
+  const lightPlane = spec ? (drawn?.plane ?? null) : null;
   for (let y = covered.y0; y < covered.y1; y++) {
     const xa = lo[y];
     const xb = hi[y];

@@ -10,6 +10,7 @@ import type { PersonMask } from '../../vision/segmentation.ts';
 import type { CoverageMask } from '../raster.ts';
 import type { FaceShape } from '../../advisor/face-shape.ts';
 import type { Category, Product, Shade } from '../catalog/schema.ts';
+import type { DrawnLight } from './drawn-light.ts';
 import type { PaintScratch } from './paint.ts';
 import type { ShapedZone } from './shape-placement.ts';
 
@@ -51,6 +52,8 @@ export interface RenderContext {
   person?: PersonMask;
   /** The blend's reusable buffers (paint.ts): the try-on stage's own, kept from frame to frame. */
   paintScratch: PaintScratch;
+  /** Where the finishes record the light they draw, when a reader (the GAN stage) asked for it. */
+  drawnLight?: DrawnLight;
 }
 
 export interface CategoryRenderer {

@@ -12,7 +12,7 @@ import { interOcular, type Point } from '../../vision/regions.ts';
 import { SRGB_TO_LINEAR, linearToSrgb } from '../colour.ts';
 import type { CoverageMask } from '../raster.ts';
 import type { Material } from './material.ts';
-import { drawnLight } from './drawn-light.ts';
+import type { DrawnLight } from './drawn-light.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Rgb } from './paint.ts';
 
@@ -108,6 +108,7 @@ export function drawSparkles(
   strength: number,
   light: LightEstimate,
   pose?: HeadPose,
+  recorder?: DrawnLight,
 ): number {
   if (material.sparkleStrength <= 0 || strength <= 0) return 0;
   const sigma = Math.max(0.55, interOcular(landmarks) * 0.0045);
@@ -132,14 +133,14 @@ export function drawSparkles(
     const hue = HUES[field.hue[k]];
     // Shimmer: a pale glint of the shade's own colour; holographic: the glint's own hue.
     const tint = (c: number, h: number) => amount * ((1 - material.iridescence) * (0.5 + (0.5 * c) / peak) + material.iridescence * h);
-    splat(frame, mask, px, py, sigma * field.size[k], tint(colour[0], hue[0]), tint(colour[1], hue[1]), tint(colour[2], hue[2]));
+    splat(frame, mask, px, py, sigma * field.size[k], tint(colour[0], hue[0]), tint(colour[1], hue[1]), tint(colour[2], hue[2]), recorder?.plane ?? null);
     drawn++;
   }
   return drawn;
 }
 
 /** Adds a small Gaussian of linear light (r, g, b) at (cx, cy), times the mask's coverage (a glint never leaves the region). */
-function splat(frame: Frame, mask: CoverageMask, cx: number, cy: number, sigma: number, r: number, g: number, b: number): void {
+function splat(frame: Frame, mask: CoverageMask, cx: number, cy: number, sigma: number, r: number, g: number, b: number, lightPlane: Float32Array | null): void {
   const reach = Math.ceil(sigma * 2.5);
   const { rect, alpha } = mask;
   const x0 = Math.max(rect.x, Math.floor(cx) - reach);
@@ -148,7 +149,6 @@ function splat(frame: Frame, mask: CoverageMask, cx: number, cy: number, sigma: 
   const y1 = Math.min(rect.y + rect.height - 1, Math.floor(cy) + reach);
   const k = -0.5 / (sigma * sigma);
   const { data, width } = frame;
-  const lightPlane = drawnLight.plane;
   for (let y = y0; y <= y1; y++)
     for (let x = x0; x <= x1; x++) {
       const dx = x + 0.5 - cx;

@@ -27,7 +27,7 @@ import { FaceMesh } from '../../../device/vision/mesh.ts';
 import { createTfjsRuntime } from '../../../device/vision/runtime/tfjs-runtime.ts';
 import { resolveModel } from '../../registry.ts';
 import { alignFace, warpPlaneToCrop, warpToCrop } from '../../../device/gan/align.ts';
-import { drawnLight } from '../../../device/tryon/render/drawn-light.ts';
+import { newDrawnLight } from '../../../device/tryon/render/drawn-light.ts';
 import { makeupCoverage } from '../../../device/gan/coverage.ts';
 
 /** Categories a random look draws from (hair colour needs the person segmentation: left out). */
@@ -163,19 +163,17 @@ export function randomLook(random: () => number): AppliedProduct[] {
  */
 export function renderLook(pixels: Uint8Array, width: number, height: number, face: Face, items: AppliedProduct[]): { frame: Frame; applied: string[]; light: Float32Array } {
   const frame: Frame = { id: 1, capturedAt: 0, width, height, format: 'rgb24', data: Buffer.from(pixels) };
+  const light = new Float32Array(width * height);
+  const drawnLight = newDrawnLight();
+  drawnLight.plane = light;
   const stage = createTryOnStage({
     selection: () => ({ items, compare: null, chosen: true }),
     gate: createOcclusionGate,
     catalog: new CatalogSlot(servingCatalog(bundledCatalog(), 'bundled')),
+    drawnLight,
   });
-  const light = new Float32Array(width * height);
-  drawnLight.plane = light;
-  try {
-    const applied = stage(frame, [face]);
-    return { frame, applied, light };
-  } finally {
-    drawnLight.plane = null;
-  }
+  const applied = stage(frame, [face]);
+  return { frame, applied, light };
 }
 
 /** One training/evaluation sample of a face: jittered photo, random look, aligned crops and coverage. */

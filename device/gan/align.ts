@@ -91,13 +91,16 @@ export interface RgbView {
   data: Uint8Array;
 }
 
-/** Samples the aligned crop (RGB bytes, size x size) from an RGB frame; outside the frame is edge-clamped. */
-export function warpToCrop(frame: RgbView, t: Similarity, size: number, out = new Uint8Array(size * size * 3)): Uint8Array {
+/**
+ * The crop's bilinear sampling of a frame: for each crop pixel `o` (v * size + u), the frame pixels
+ * around the point it maps to (edge-clamped; top-left, top-right, bottom-left, bottom-right) and the
+ * weights between them. One inverse map for every plane cut with the same transform.
+ */
+function forEachTap(t: Similarity, width: number, height: number, size: number, visit: (o: number, i00: number, i10: number, i01: number, i11: number, wx: number, wy: number) => void): void {
   // Inverse map: frame = R^-1 (crop - t) with R^-1 = [a b; -b a] / (a² + b²).
   const s2 = t.a * t.a + t.b * t.b;
   const ia = t.a / s2;
   const ib = t.b / s2;
-  const { width, height, data } = frame;
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
       const cu = u + 0.5 - t.tx;
@@ -108,45 +111,31 @@ export function warpToCrop(frame: RgbView, t: Similarity, size: number, out = ne
       const y0 = Math.floor(fy);
       const x1 = Math.min(width - 1, x0 + 1);
       const y1 = Math.min(height - 1, y0 + 1);
-      const wx = fx - x0;
-      const wy = fy - y0;
-      const p00 = (y0 * width + x0) * 3;
-      const p10 = (y0 * width + x1) * 3;
-      const p01 = (y1 * width + x0) * 3;
-      const p11 = (y1 * width + x1) * 3;
-      const o = (v * size + u) * 3;
-      for (let c = 0; c < 3; c++) {
-        const top = data[p00 + c] + (data[p10 + c] - data[p00 + c]) * wx;
-        const bottom = data[p01 + c] + (data[p11 + c] - data[p01 + c]) * wx;
-        out[o + c] = Math.round(top + (bottom - top) * wy);
-      }
+      visit(v * size + u, y0 * width + x0, y0 * width + x1, y1 * width + x0, y1 * width + x1, fx - x0, fy - y0);
     }
   }
+}
+
+/** Samples the aligned crop (RGB bytes, size x size) from an RGB frame; outside the frame is edge-clamped. */
+export function warpToCrop(frame: RgbView, t: Similarity, size: number, out = new Uint8Array(size * size * 3)): Uint8Array {
+  const { width, height, data } = frame;
+  forEachTap(t, width, height, size, (o, i00, i10, i01, i11, wx, wy) => {
+    for (let c = 0; c < 3; c++) {
+      const top = data[i00 * 3 + c] + (data[i10 * 3 + c] - data[i00 * 3 + c]) * wx;
+      const bottom = data[i01 * 3 + c] + (data[i11 * 3 + c] - data[i01 * 3 + c]) * wx;
+      out[o * 3 + c] = Math.round(top + (bottom - top) * wy);
+    }
+  });
   return out;
 }
 
 /** Samples one float plane (frame-sized, row-major) into the aligned crop (size x size), bilinear, edge-clamped. */
 export function warpPlaneToCrop(plane: Float32Array, width: number, height: number, t: Similarity, size: number, out = new Float32Array(size * size)): Float32Array {
-  const s2 = t.a * t.a + t.b * t.b;
-  const ia = t.a / s2;
-  const ib = t.b / s2;
-  for (let v = 0; v < size; v++) {
-    for (let u = 0; u < size; u++) {
-      const cu = u + 0.5 - t.tx;
-      const cv = v + 0.5 - t.ty;
-      const fx = Math.min(width - 1, Math.max(0, ia * cu + ib * cv - 0.5));
-      const fy = Math.min(height - 1, Math.max(0, -ib * cu + ia * cv - 0.5));
-      const x0 = Math.floor(fx);
-      const y0 = Math.floor(fy);
-      const x1 = Math.min(width - 1, x0 + 1);
-      const y1 = Math.min(height - 1, y0 + 1);
-      const wx = fx - x0;
-      const wy = fy - y0;
-      const top = plane[y0 * width + x0] + (plane[y0 * width + x1] - plane[y0 * width + x0]) * wx;
-      const bottom = plane[y1 * width + x0] + (plane[y1 * width + x1] - plane[y1 * width + x0]) * wx;
-      out[v * size + u] = top + (bottom - top) * wy;
-    }
-  }
+  forEachTap(t, width, height, size, (o, i00, i10, i01, i11, wx, wy) => {
+    const top = plane[i00] + (plane[i10] - plane[i00]) * wx;
+    const bottom = plane[i01] + (plane[i11] - plane[i01]) * wx;
+    out[o] = top + (bottom - top) * wy;
+  });
   return out;
 }
 

@@ -20,22 +20,13 @@
  *
  * A scene is a reference measurement and the measurements that must read within ±`spread` of it.
  */
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { createColourCorrector } from '../../calibration/colour/apply.ts';
-import { calibrateColour } from '../../calibration/colour/calibrate.ts';
-import { CORNER_PATCH_CENTRES } from '../../calibration/colour/corners.ts';
-import { profileFromFit } from '../../calibration/colour/profile.ts';
-import { fitHomography, mapPoint, type Point } from '../../calibration/homography.ts';
-import { besideChart, pngFile } from '../../tests/advisor/support.ts';
-import { renderChartPhoto, type Distortion } from '../../tests/calibration/chart-render.ts';
+import { besideChart, castScene, decode, demoClipFrames, pngFile, sceneSquare } from '../../tests/advisor/support.ts';
 import { cropImage, loadVision, readRgb } from '../../tests/helpers/vision.ts';
-import { DEMO_CLIP } from '../source/index.ts';
 import { SRGB_TO_LINEAR } from '../tryon/colour.ts';
 import type { Face } from '../vision/face.ts';
 import { FaceTracker, regionFromDetection, regionFromLandmarks } from '../vision/face-tracker.ts';
 import { regionBounds, type RgbImage } from '../vision/image-ops.ts';
-import sharp from 'sharp';
 
 export type Landmarks = Face['landmarks'];
 
@@ -88,38 +79,6 @@ export function lit(image: RgbImage, gains: [number, number, number]): RgbImage 
   return { width: image.width, height: image.height, data };
 }
 
-const SIDE = 360;
-const CHART: Distortion['corners'] = [
-  [SIDE + 40, 90],
-  [2 * SIDE - 30, 95],
-  [2 * SIDE - 35, 270],
-  [SIDE + 45, 265],
-];
-const BODY: Point[] = [
-  [-0.3, -0.3],
-  [6.3, -0.3],
-  [6.3, 4.3],
-  [-0.3, 4.3],
-];
-
-/** The chart scene under `cast` (none: neutral), corrected by the profile solved from its own chart. */
-async function correctedScene(background: string, cast: Distortion['cast'] | undefined): Promise<RgbImage> {
-  const { image } = await renderChartPhoto({ corners: CHART, size: { width: 2 * SIDE, height: SIDE }, exposure: 0.6, noise: 2, jpeg: 90, ...(cast ? { cast } : {}) }, background);
-  const corners = CORNER_PATCH_CENTRES.map((p) => mapPoint(fitHomography(BODY, CHART)!, p));
-  const { fit } = calibrateColour(image, { corners });
-  const corrected: RgbImage = { width: image.width, height: image.height, data: new Uint8Array(image.data) };
-  createColourCorrector(profileFromFit(fit, 'test-camera')).apply(corrected.data);
-  return corrected;
-}
-
-async function squared(image: RgbImage): Promise<RgbImage> {
-  const { data, info } = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(SIDE, SIDE)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data };
-}
-
 /** Every scene, each measurement made by `measure` (the candidate features' reader) on the mirror's mesh. */
 export async function robustnessScenes<M>(measure: (image: RgbImage, lm: Landmarks) => M | null): Promise<Array<Scene<M>>> {
   const vision = await loadVision();
@@ -138,21 +97,18 @@ export async function robustnessScenes<M>(measure: (image: RgbImage, lm: Landmar
       reference: clean,
       others: [must(measure(lit(image, [0.6, 0.6, 0.6]), face.landmarks), `${name} 0.6x`), must(measure(lit(image, [0.9, 1, 1.25]), face.landmarks), `${name} bluer`)],
     });
-    const background = await pngFile(besideChart(await squared(image)), 'shopper-and-chart');
-    const neutral = await correctedScene(background, undefined);
+    const background = await pngFile(besideChart(await sceneSquare(image)), 'shopper-and-chart');
+    const neutral = (await castScene(background, undefined)).corrected;
     // The scene's geometry is the same in every render: the neutral scene's mesh serves the cast ones (as cast.test.ts).
     const lm = (await faceIn(vision, neutral)).landmarks;
     const others: M[] = [];
-    for (const scene of [3000, 6500]) others.push(must(measure(await correctedScene(background, { scene, camera: 5000 }), lm), `${name} ${scene} K`));
+    for (const scene of [3000, 6500]) others.push(must(measure((await castScene(background, { scene, camera: 5000 })).corrected, lm), `${name} ${scene} K`));
     scenes.push({ name: `${name} 3000 K / 6500 K corrected`, reference: must(measure(neutral, lm), `${name} neutral`), others });
   }
   const tracker = new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 });
   const frames: M[] = [];
-  for (const file of readdirSync(DEMO_CLIP)
-    .filter((f) => f.endsWith('.jpg'))
-    .sort()) {
-    const { data, info } = await sharp(path.join(DEMO_CLIP, file)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const image = { width: info.width, height: info.height, data };
+  for (const file of demoClipFrames()) {
+    const image = await decode(file);
     const face = (await tracker.process(image)).faces[0];
     const m = face ? measure(image, face.landmarks) : null;
     if (m) frames.push(m);

@@ -7,59 +7,29 @@
  * tracker and the advisor's reading. The neutral scene (no cast) is read the same way.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createColourCorrector } from '../../calibration/colour/apply.ts';
-import { calibrateColour } from '../../calibration/colour/calibrate.ts';
-import { CORNER_PATCH_CENTRES } from '../../calibration/colour/corners.ts';
-import { profileFromFit } from '../../calibration/colour/profile.ts';
-import { fitHomography, mapPoint, type Point } from '../../calibration/homography.ts';
 import { readStill, type SkinReading } from '../../device/advisor/reading.ts';
 import { hueAngle } from '../../device/advisor/undertone.ts';
 import type { Face } from '../../device/vision/face.ts';
 import type { RgbImage } from '../../device/vision/image-ops.ts';
-import { renderChartPhoto, type Distortion } from '../calibration/chart-render.ts';
 import { shopperFrom } from '../helpers/tryon.ts';
 import { loadVision } from '../helpers/vision.ts';
-import { besideChart, faceIn, pngFile, type Vision } from './support.ts';
+import type { Distortion } from '../calibration/chart-render.ts';
+import { besideChart, castScene, faceIn, pngFile, sceneSquare, type Vision } from './support.ts';
 
 const PHOTOS = ['@vladmandic/face-api/demo/sample2.jpg', '@vladmandic/face-api/demo/sample6.jpg'];
-const SIDE = 360;
 
 let vision: Vision;
 beforeAll(async () => {
   vision = await loadVision();
 }, 120_000);
 
-/** The shopper window scaled to SIDE x SIDE. */
+/** The shopper window scaled to the scene's square. */
 async function shopperSquare(photo: string): Promise<RgbImage> {
-  const { image } = await shopperFrom(vision, photo);
-  const sharp = (await import('sharp')).default;
-  const { data, info } = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(SIDE, SIDE)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data };
+  return sceneSquare((await shopperFrom(vision, photo)).image);
 }
 
-// The chart on the right half of the canvas (the shopper is on the left).
-const CHART: Distortion['corners'] = [
-  [SIDE + 40, 90],
-  [2 * SIDE - 30, 95],
-  [2 * SIDE - 35, 270],
-  [SIDE + 45, 265],
-];
-const BODY: Point[] = [
-  [-0.3, -0.3],
-  [6.3, -0.3],
-  [6.3, 4.3],
-  [-0.3, 4.3],
-];
-
 async function readUnder(background: string, cast: Distortion['cast'] | undefined, known?: Face): Promise<{ corrected: SkinReading; raw: SkinReading; deltaE: number; face: Face }> {
-  const { image } = await renderChartPhoto({ corners: CHART, size: { width: 2 * SIDE, height: SIDE }, exposure: 0.6, noise: 2, jpeg: 90, ...(cast ? { cast } : {}) }, background);
-  const corners = CORNER_PATCH_CENTRES.map((p) => mapPoint(fitHomography(BODY, CHART)!, p));
-  const { fit } = calibrateColour(image, { corners });
-  const corrected: RgbImage = { width: image.width, height: image.height, data: new Uint8Array(image.data) };
-  createColourCorrector(profileFromFit(fit, 'test-camera')).apply(corrected.data);
+  const { raw: image, corrected, fit } = await castScene(background, cast);
   // The scene's geometry is the same in every render: the neutral scene's mesh serves the cast ones
   // (on sample2 the detector missed the face in the corrected 3000 K render: a recall question,
   // not this test's), and the uncorrected reading uses the same mesh.

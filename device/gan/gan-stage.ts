@@ -60,6 +60,8 @@ export interface GanHealth {
   reusedFrames: number;
   /** Frames that went on while a background run was in flight (they did not wait for it). */
   framesDuringRun: number;
+  /** Frames whose drawn light (the renderer's gloss and glints) reached the guard: 0 under a matte look, or when the try-on stage was not handed `drawnLight`. */
+  litFrames: number;
 }
 
 /** Mask widening and feather for the paste, crop pixels (the makeup/skin boundary is the GAN's to retouch). */
@@ -81,6 +83,7 @@ export class GanStage {
   #refinedFrames = 0;
   #reusedFrames = 0;
   #framesDuringRun = 0;
+  #litFrames = 0;
   /** This frame's alignment and bare crop (capture), consumed by refine. */
   #pending: { frameId: number; t: Similarity; bare: Uint8Array } | null = null;
   /** The light the renderer draws on this frame (device/tryon/render/drawn-light.ts), frame-sized, reused. */
@@ -159,6 +162,7 @@ export class GanStage {
     if (!coverage.some((v) => v > 0)) return false;
     const weight = pasteWeight(coverage, size, PASTE_RADIUS);
     const light = recorded === this.#light ? warpPlaneToCrop(recorded, frame.width, frame.height, pending.t, size) : null;
+    if (light?.some((v) => v > 0)) this.#litFrames++;
     let fresh = false;
     if (this.#mode === 'every-frame') {
       fresh = await this.#run(pending.bare, render, coverage, weight, light);
@@ -245,6 +249,7 @@ export class GanStage {
       refinedFrames: this.#refinedFrames,
       reusedFrames: this.#reusedFrames,
       framesDuringRun: this.#framesDuringRun,
+      litFrames: this.#litFrames,
     };
   }
 

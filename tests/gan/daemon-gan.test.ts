@@ -20,7 +20,7 @@ interface Health {
   processedFrames: number;
   models: Record<string, string>;
   degraded: Array<{ component: string; reason: string }>;
-  gan: null | { mode: string; every: number; msPerRun: number; budgetMs: number; reason: string; runs: number; refinedFrames: number; backend: string };
+  gan: null | { mode: string; every: number; msPerRun: number; budgetMs: number; reason: string; runs: number; refinedFrames: number; litFrames: number; backend: string };
 }
 
 let daemon: RunningDaemon | null = null;
@@ -61,6 +61,9 @@ describe('GAN stage in the daemon', () => {
     if (h.gan!.mode === 'every-nth') expect(h.gan!.every).toBeGreaterThanOrEqual(2);
     expect(h.gan!.refinedFrames).toBeGreaterThanOrEqual(5);
     expect(h.gan!.runs).toBeGreaterThanOrEqual(1);
+    // The catalog's default lipstick is satin (a specular term): the daemon's try-on stage records
+    // the light it draws for the GAN stage's guard.
+    expect(h.gan!.litFrames).toBeGreaterThan(0);
     expect(h.models['makeup-refiner']).toMatch(/^ref-/);
     expect(h.degraded.map((s) => s.component)).not.toContain('gan');
   }, 180_000);

@@ -7,8 +7,14 @@
  * instances racing for an expired lease: exactly one wins. And the Lease wrapper the engine uses
  * reports leading/following as the table says.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lease } from '../../fleet/service/lease.ts';
+import { ArtifactStore } from '../../fleet/service/rollouts/artifacts.ts';
+import { RolloutEngine } from '../../fleet/service/rollouts/engine.ts';
+import type { LeasesRepo } from '../../fleet/service/store/leases-repo.ts';
 import type { FleetStore } from '../../fleet/service/store/fleet-store.ts';
 import { openTestStore, storeConfigOrSkip, type TestStoreConfig } from './support.ts';
 
@@ -89,6 +95,40 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(logs).toEqual(['lease taken: leading', 'lease lost: following']);
       await b.release();
       expect(await a.hold()).toBe(true);
+    });
+
+    it("the engine's stop hands the lease back even while a renewal is in flight", async ({ skip: skipTest }) => {
+      if (!cfg) return skipTest();
+      const repo = instances[0].leases;
+      // The renewal's query is held until stop() has been called.
+      let renewing: () => void = () => {};
+      let inFlight = false;
+      const slowRepo = Object.assign(Object.create(repo) as LeasesRepo, {
+        acquire: async (...args: Parameters<LeasesRepo['acquire']>) => {
+          inFlight = true;
+          await new Promise<void>((resolve) => (renewing = resolve));
+          return repo.acquire(...args);
+        },
+      });
+      const lease = new Lease(slowRepo, 'stop-race', 'svc-stop', TTL, Date.now, quiet);
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'fleet-lease-stop-'));
+      const engine = new RolloutEngine({
+        store: instances[0],
+        artifacts: new ArtifactStore(instances[0], dir, new Map()),
+        publish: async () => {},
+        log: { info: () => {}, warn: () => {}, error: () => {} } as never,
+        config: { stuckTimeoutS: 600, tickMs: 5, failureThreshold: 0.05, minDevicesDone: 10, waveGrowth: 2, watchSeconds: 60 },
+        downloadSecret: 'x'.repeat(32),
+        lease,
+      });
+      engine.start();
+      while (!inFlight) await new Promise((r) => setTimeout(r, 5));
+      const stopped = engine.stop();
+      renewing();
+      await stopped;
+      expect(await repo.get('stop-race')).toBeUndefined();
+      expect(lease.status().leader).toBe(false);
+      await rm(dir, { recursive: true, force: true });
     });
   });
 }

@@ -148,7 +148,9 @@ describe.skipIf(!PG)('two fleet-service processes on one PostgreSQL: one runs th
   it('one leader ticks, waves open once, the survivor of a kill -9 takes over and finishes the rollout', async () => {
     const [a, b] = instances;
     expect((await b.health()).rollouts).toMatchObject({ leader: false, ticks: 0 });
-    expect((await store.leases.get('rollouts'))?.holder).toBe((await a.health()).rollouts.holder);
+    const leader = (await a.health()).rollouts;
+    expect(leader.ticks).toBeGreaterThan(0);
+    expect((await store.leases.get('rollouts'))?.holder).toBe(leader.holder);
 
     const bytes = randomBytes(60_000);
     const meta = signArtifact(bytes, { id: 'face-mesh-lead', kind: 'model', name: 'face-mesh', version: '1.1.0', keyId: 'release' }, key.privateKeyPem);
@@ -159,13 +161,15 @@ describe.skipIf(!PG)('two fleet-service processes on one PostgreSQL: one runs th
     const id = created.body.rollout.id as string;
     expect(created.body.rollout).toMatchObject({ targets: 7, waves: 3 });
 
-    // Wave 0 succeeds; wave 1 opens and one of its devices stalls. Kill the leader right then.
+    // Wave 0 succeeds; wave 1 opens and one of its devices stalls. Kill the leader as soon as it
+    // has recorded wave 1's offers: any later and a loaded machine can let it live past the stuck
+    // timeout and time the job out itself (CI once did); any earlier is a half-opened wave, which
+    // rollout-half-opened.test.ts covers.
     await until(() => stalled !== undefined, 10);
-    const ticksBefore = (await a.health()).rollouts.ticks;
-    expect(ticksBefore).toBeGreaterThan(0);
-    expect((await b.health()).rollouts.ticks).toBe(0);
+    await until(async () => (await store.rollouts.jobs(id, 1)).every((j) => j.outcome !== 'pending'), 10);
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
+    expect((await b.health()).rollouts.ticks).toBe(0);
 
     // The survivor takes the lease once it expires, ticks, times the stalled job out, opens wave 2.
     const done = await until(async () => {
@@ -187,9 +191,13 @@ describe.skipIf(!PG)('two fleet-service processes on one PostgreSQL: one runs th
     // mirror does not re-request a chunk; the daemon does): timed out, the rest succeeded.
     expect(stuck.map((j) => j.deviceId)).toContain(stalled!.addr.deviceId);
     expect(jobs.filter((j) => j.outcome === 'succeeded')).toHaveLength(7 - stuck.length);
-    // Each timed out once, by the new leader; the killed one never did.
-    expect(said(b, 'job timed out').map((l) => l.jobId).sort()).toEqual(stuck.map((j) => j.jobId).sort());
-    expect(said(a, 'job timed out')).toHaveLength(0);
+    // Each timed out once, by whichever instance led at the time: the stalled one by the new
+    // leader. (On a loaded machine the canary's last report can come later than the stuck
+    // timeout; the first leader then times it out, before it is killed.)
+    const timedOut = (i: Instance) => said(i, 'job timed out').map((l) => l.jobId as string);
+    expect([...timedOut(a), ...timedOut(b)].sort()).toEqual(stuck.map((j) => j.jobId).sort());
+    expect(timedOut(b)).toContain(stuck.find((j) => j.deviceId === stalled!.addr.deviceId)!.jobId);
+    expect(said(a, 'job timed out').filter((l) => Number(l.time) >= killedAt)).toEqual([]);
 
     // Each later wave opened once between the two instances, each job offered once, one cancel.
     for (const wave of [1, 2]) {

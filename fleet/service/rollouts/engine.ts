@@ -76,7 +76,8 @@ export class RolloutEngine {
   private readonly now: () => number;
   private readonly lastProgress = new Map<string, number>();
   private readonly pendingEval = new Set<string>();
-  private ticking = false;
+  /** The timer's round in flight (lease + tick): the next waits for it, and so does stop(). */
+  private round: Promise<void> | undefined;
   private ticks = 0;
 
   constructor(private readonly d: EngineDeps) {
@@ -85,11 +86,10 @@ export class RolloutEngine {
 
   start(): void {
     this.timer ??= setInterval(() => {
-      if (this.ticking) return; // the previous round (lease + tick) is still running
-      this.ticking = true;
-      this.leadTick()
+      if (this.round) return;
+      this.round = this.leadTick()
         .catch((err) => this.d.log.error({ err: String(err) }, 'rollout tick failed'))
-        .finally(() => (this.ticking = false));
+        .finally(() => (this.round = undefined));
     }, this.d.config.tickMs);
     this.timer.unref();
   }
@@ -98,6 +98,8 @@ export class RolloutEngine {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    // A round in flight would renew the lease after we hand it back.
+    await this.round;
     await this.d.lease?.release().catch((err) => this.d.log.warn({ err: String(err) }, 'lease release failed; it expires by itself'));
   }
 
@@ -339,18 +341,40 @@ export class RolloutEngine {
       this.d.log.info({ rolloutId: r.id, wave }, 'wave already opened or rollout stopped elsewhere');
       return;
     }
+    await this.offerPending({ ...r, wave }, a, now);
+    this.d.log.info({ rolloutId: r.id, wave }, 'wave opened');
+  }
+
+  /** Offers (or queues, or skips) the jobs of `r.wave` that nobody has offered yet. */
+  private async offerPending(r: RolloutRow, a: ArtifactRow, now: number): Promise<number> {
     const blocked = await this.d.store.rollouts.blockedDevices(a.id);
-    for (const j of await this.d.store.rollouts.jobs(r.id, wave)) {
+    let handled = 0;
+    for (const j of await this.d.store.rollouts.jobs(r.id, r.wave)) {
       if (j.outcome !== 'pending') continue;
+      handled++;
       if (blocked.has(`${j.storeId}/${j.deviceId}`)) {
         await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'skipped', reason: 'previously-rolled-back' }, now);
         continue;
       }
       const dev = await this.d.store.devices.getDevice(j.storeId, j.deviceId);
-      if (dev?.state === 'online') await this.sendOffer(j, { ...r, wave }, a);
+      if (dev?.state === 'online') await this.sendOffer(j, r, a);
       else await this.d.store.rollouts.updateJob(j.jobId, { outcome: 'queued' }, now);
     }
-    this.d.log.info({ rolloutId: r.id, wave }, 'wave opened');
+    return handled;
+  }
+
+  /**
+   * A wave whose opener stopped half-way (killed, or a publish failed after the wave moved) keeps
+   * jobs `pending` that nothing else would ever offer. Once the wave has been open longer than the
+   * stuck timeout (so its opener, if alive, is long done), the ticking instance offers them.
+   */
+  private async resumeHalfOpenedWave(r: RolloutRow, now: number): Promise<void> {
+    if (r.status !== 'running' || r.updatedAt > now - (r.options as RolloutOptions).stuckTimeoutS * 1000) return;
+    if (!(await this.d.store.rollouts.jobs(r.id, r.wave)).some((j) => j.outcome === 'pending')) return;
+    const a = await this.d.store.artifacts.getArtifact(r.artifactId);
+    if (a === undefined) return;
+    const offered = await this.offerPending(r, a, now);
+    this.d.log.warn({ rolloutId: r.id, wave: r.wave, jobs: offered }, 'wave resumed: its opener stopped before offering every job');
   }
 
   private async offerQueuedOnline(id: string): Promise<void> {
@@ -413,6 +437,7 @@ export class RolloutEngine {
     await this.lock.run(async () => {
       const now = this.now();
       for (const r of await this.d.store.rollouts.listRollouts(['running', 'paused'])) {
+        await this.resumeHalfOpenedWave(r, now);
         let changed = false;
         for (const j of await this.d.store.rollouts.jobs(r.id)) {
           const reason = stuckReason(j, r.options as RolloutOptions, now);

@@ -89,11 +89,12 @@ describe('reference GAN on held-out faces', () => {
       const worst = Math.min(...of.map((x) => x.guarded));
       console.log(`${finish} (${of.length} face x shade): finish signature kept by the model alone ${mean('raw').toFixed(3)}, as pasted ${mean('guarded').toFixed(3)} (worst ${worst.toFixed(3)})`);
       expect(mean('guarded'), finish).toBeGreaterThanOrEqual(0.95);
-      // Not the 0.85 the broad pixel detector held: the guard now holds only the light the renderer
-      // drew (specular, glints); on the worst face x shade the model still tones down the lips' own
-      // highlights that a gloss or shimmer keeps and matte flattens (part of this signature, not drawn
-      // light). Measured with the step-250 weights: worst gloss 0.76, shimmer 0.44, holographic 0.87.
-      expect(worst, finish).toBeGreaterThanOrEqual(0.35);
+      // The guard holds the light the renderer drew and, on a lit finish, the lips' own highlights
+      // (which a gloss or shimmer keeps and matte flattens). Measured with the step-500 weights: worst
+      // gloss 0.92, shimmer 0.86, holographic 0.93 (0.77 / 0.45 / 0.89 without the own-highlight hold).
+      // 0.8, not the original 0.85: the shimmer worst sits 0.01 above 0.85 and the renderer that draws
+      // these finishes is being changed this session.
+      expect(worst, finish).toBeGreaterThanOrEqual(0.8);
     }
   }, 600_000);
 
@@ -110,9 +111,9 @@ describe('reference GAN on held-out faces', () => {
     );
     // The judge is a judge: it tells held-out photos from their renders (measured: 0.519 vs 0.377).
     expect(j.photo - j.render).toBeGreaterThan(0.08);
-    // Measured with the step-250 weights through the guard: 0.15 of the way with the broad drawn-light
-    // detector and the high-pass colour hold, 0.32 with the renderer's own light layer and the local
-    // colour hold (0.97 without any guard).
-    expect(position).toBeGreaterThan(0.25);
+    // Measured through the guard: step-250 weights 0.15 of the way with the broad drawn-light detector
+    // and the high-pass colour hold, 0.32 with the renderer's own light layer and the local colour
+    // hold; step-500 weights 0.35 with the lips' own highlights held too (1.05 without any guard).
+    expect(position).toBeGreaterThan(0.3);
   }, 600_000);
 });

@@ -18,7 +18,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { tsImport } from 'tsx/esm/api';
 
-const { guardResidual } = await tsImport('./residual-guard.ts', import.meta.url);
+const { DEFAULT_GUARD, guardResidual, newGuardScratch } = await tsImport('./residual-guard.ts', import.meta.url);
 
 const { bytes, chain, options, tensors, size, range } = workerData;
 
@@ -55,6 +55,7 @@ if (!session) {
   const image = new Float32Array(3 * n);
   const render = new Float32Array(3 * n);
   const mask = new Float32Array(n);
+  const guardScratch = newGuardScratch();
   const handle = async ({ id, bare, render: rendered, coverage, guard }) => {
     const t0 = performance.now();
     try {
@@ -75,7 +76,7 @@ if (!session) {
       let residual = new Float32Array(3 * n);
       for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) residual[i * 3 + c] = (refined[c * n + i] - render[c * n + i]) / scale;
       const g0 = performance.now();
-      if (guard) residual = guardResidual(residual, rendered, coverage, guard.weight, size, guard.light).residual;
+      if (guard) residual = guardResidual(residual, rendered, coverage, guard.weight, size, guard.light, DEFAULT_GUARD, guardScratch).residual;
       const t1 = performance.now();
       parentPort.postMessage({ id, residual, ms: t1 - t0, guardMs: guard ? t1 - g0 : 0 }, [residual.buffer]);
     } catch (err) {

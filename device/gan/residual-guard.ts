@@ -26,8 +26,8 @@
  *    scaled down until it does. The colour the shopper picked is the render's; the GAN may add
  *    texture, light and edges, not a shade.
  *
- * Work is confined to the box of the paste weight (plus the blur's reach); buffers are reused
- * across calls. Crop space throughout: RGB bytes size² x 3, coverage 0..1 size², residual in 8-bit levels.
+ * Work is confined to the box of the paste weight (plus the blur's reach); the caller's scratch
+ * buffers are reused across calls. Crop space throughout: RGB bytes size² x 3, coverage 0..1 size², residual in 8-bit levels.
  */
 import { deltaE2000, srgbLevelToLinear, srgbToLab } from '../core/cielab.ts';
 
@@ -65,15 +65,16 @@ export interface GuardResult {
   scale: number;
 }
 
-/** Scratch planes, grown to the largest crop seen. */
-let cap = 0;
-let planes: Float32Array[] = [];
-function scratch(n: number): Float32Array[] {
-  if (cap < n) {
-    cap = n;
-    planes = Array.from({ length: 14 }, () => new Float32Array(n));
-  }
-  return planes;
+/** Scratch planes a caller keeps across calls (the model's worker holds one), grown to the largest crop seen. */
+export interface GuardScratch {
+  planes: Float32Array[];
+}
+
+export const newGuardScratch = (): GuardScratch => ({ planes: [] });
+
+function planesFor(scratch: GuardScratch, n: number): Float32Array[] {
+  if (!scratch.planes.length || scratch.planes[0].length < n) scratch.planes = Array.from({ length: 14 }, () => new Float32Array(n));
+  return scratch.planes;
 }
 
 interface Box {
@@ -161,7 +162,8 @@ function ownHighlights(
 /**
  * The residual the device may paste (a new array): reach, drawn light and colour enforced as the
  * header says. `weight` is the paste weight (device/gan/coverage.ts pasteWeight); `light` the
- * drawn-light layer in the crop (linear luminance the finish added per pixel; null: none drawn).
+ * drawn-light layer in the crop (linear luminance the finish added per pixel; null: none drawn);
+ * `scratch`: the caller's, reused from call to call (without one the call allocates its own).
  */
 export function guardResidual(
   residual: Float32Array,
@@ -171,6 +173,7 @@ export function guardResidual(
   size: number,
   light: Float32Array | null,
   opts: GuardOptions = DEFAULT_GUARD,
+  scratch: GuardScratch = newGuardScratch(),
 ): GuardResult {
   const n = size * size;
   const out = new Float32Array(n * 3);
@@ -189,7 +192,7 @@ export function guardResidual(
       }
   if (bx1 < 0) return { residual: out, lightPixels: 0, deltaE: 0, colourPixels: 0, scale: 1 };
   const box: Box = { x0: Math.max(0, bx0 - 2), y0: Math.max(0, by0 - 2), x1: Math.min(size, bx1 + 3), y1: Math.min(size, by1 + 3) };
-  const [share, tmp, lowR, lowG, lowB, fR, fG, fB, labB, labF, kPlane, yPlane, cPlane, own] = scratch(n * 3);
+  const [share, tmp, lowR, lowG, lowB, fR, fG, fB, labB, labF, kPlane, yPlane, cPlane, own] = planesFor(scratch, n * 3);
   const low = [lowR, lowG, lowB];
   const blurred = [fR, fG, fB];
 

@@ -77,26 +77,32 @@ export function polygonBounds(polygons: ReadonlyArray<ReadonlyArray<readonly [nu
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
-export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, rect: MaskRect): Float32Array {
-  const alpha = f32(rect.width * rect.height);
+/**
+ * Coverage of `polygons` over `rect`. With `rowStep` > 1 only every rowStep-th row of the rect is
+ * rasterised (rows 0, rowStep, 2·rowStep, …; the result has ceil(height / rowStep) rows): each row's
+ * coverage depends on that row alone, so a sampled row is the same as in a fill of the whole rect,
+ * and a caller that samples rows (colour-model.ts) pays for the edge setup once, not once per row.
+ */
+export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, rect: MaskRect, rowStep = 1): Float32Array {
+  const rows = Math.ceil(rect.height / rowStep);
+  const alpha = f32(rect.width * rows);
   const edges = edgeList(polygons, rect);
   const count = edges.length / 4;
   // Each row tests only the edges whose vertical extent meets it (byRow[rowStart[row]..rowStart[row+1]),
   // in edge order), not every edge of the polygons: a region's loops have tens of edges, a row meets a few.
-  const rows = rect.height;
   const rowStart = i32(rows + 1);
+  const firstRow = (e: number) => Math.ceil(edgeRow(Math.min(edges[e * 4 + 1], edges[e * 4 + 3]), rect) / rowStep);
+  const lastRow = (e: number) => Math.floor(edgeRow(Math.max(edges[e * 4 + 1], edges[e * 4 + 3]), rect) / rowStep);
   for (let e = 0; e < count; e++) {
-    const r0 = edgeRow(Math.min(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
-    const r1 = edgeRow(Math.max(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
-    for (let r = r0; r <= r1; r++) rowStart[r + 1]++;
+    const r1 = Math.min(rows - 1, lastRow(e));
+    for (let r = Math.max(0, firstRow(e)); r <= r1; r++) rowStart[r + 1]++;
   }
   for (let r = 0; r < rows; r++) rowStart[r + 1] += rowStart[r];
   const byRow = i32(rowStart[rows]);
   const fill = i32(rows);
   for (let e = 0; e < count; e++) {
-    const r0 = edgeRow(Math.min(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
-    const r1 = edgeRow(Math.max(edges[e * 4 + 1], edges[e * 4 + 3]), rect, rows);
-    for (let r = r0; r <= r1; r++) byRow[rowStart[r] + fill[r]++] = e;
+    const r1 = Math.min(rows - 1, lastRow(e));
+    for (let r = Math.max(0, firstRow(e)); r <= r1; r++) byRow[rowStart[r] + fill[r]++] = e;
   }
   // Crossings of one sub-scanline (few per row: insertion-sorted in place).
   let xs = new Float64Array(16);
@@ -104,14 +110,14 @@ export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [num
   // summed once per row, so a wide span costs two writes, not one per pixel per sub-row.
   const diff = f32(rect.width + 1);
   const weight = 1 / SUBROWS;
-  for (let row = 0; row < rect.height; row++) {
+  for (let row = 0; row < rows; row++) {
     const first = rowStart[row];
     const end = rowStart[row + 1];
     if (first === end) continue;
     diff.fill(0);
     const base = row * rect.width;
     for (let s = 0; s < SUBROWS; s++) {
-      const sy = rect.y + row + (s + 0.5) / SUBROWS;
+      const sy = rect.y + row * rowStep + (s + 0.5) / SUBROWS;
       let n = 0;
       for (let q = first; q < end; q++) {
         const e = byRow[q];
@@ -157,10 +163,12 @@ export function fillPolygons(polygons: ReadonlyArray<ReadonlyArray<readonly [num
   return alpha;
 }
 
-/** The rect row (clamped to 0..rows-1) holding frame ordinate `y`: an edge spanning y0..y1 can only cross the sub-rows of rows edgeRow(y0)..edgeRow(y1). */
-function edgeRow(y: number, rect: MaskRect, rows: number): number {
-  const r = Math.floor(y - rect.y);
-  return r < 0 ? 0 : r >= rows ? rows - 1 : r;
+/**
+ * The rect row holding frame ordinate `y` (may lie outside the rect): an edge spanning y0..y1 can
+ * only cross the sub-rows of rows edgeRow(y0)..edgeRow(y1); the caller clamps to the rows it has.
+ */
+function edgeRow(y: number, rect: MaskRect): number {
+  return Math.floor(y - rect.y);
 }
 
 /** The polygons' edges as [x0, y0, x1, y1] relative to the rect's left edge (x) and in frame rows (y). */

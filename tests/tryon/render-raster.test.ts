@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { coverageSpans, fillPolygons, type CoverageMask } from '../../device/tryon/raster.ts';
 import { polygonMask } from '../../device/tryon/region-masks.ts';
+import { stroke } from '../../device/tryon/render/strokes.ts';
 
 /** A mask over a 60x40 rect at (10, 5): an ellipse, a hole row, a fully empty row, a pixel alone. */
 function sample(): CoverageMask {
@@ -110,5 +111,70 @@ describe('feathered masks fade to exactly 0 on their rect\'s border (no step whe
       // Not trivially: the mask is covered inside.
       expect(mask.alpha[Math.floor(mask.rect.height / 2) * mask.rect.width + Math.floor(mask.rect.width / 2)]).toBeGreaterThan(0.5);
     }
+  });
+});
+
+describe('fillPolygons with a row step (the colour models sample every few rows)', () => {
+  // A ring (even-odd) reaching past the rect on every side, and a thin sliver: edges above, below and across the sampled rows.
+  const outer = Array.from({ length: 40 }, (_, k): [number, number] => [50 + 46 * Math.cos((k * Math.PI) / 20), 31.3 + 30 * Math.sin((k * Math.PI) / 20)]);
+  const inner = Array.from({ length: 24 }, (_, k): [number, number] => [52 + 20 * Math.cos((k * Math.PI) / 12), 30.7 + 9 * Math.sin((k * Math.PI) / 12)]);
+  const sliver: Array<[number, number]> = [[20.2, 10.6], [80.9, 12.1], [21.5, 11.4]];
+  const rect = { x: 8, y: 6, width: 85, height: 47 };
+
+  it('gives rows 0, step, 2·step, … exactly as the fill of the whole rect and as a fill of that row alone', () => {
+    const polys = [outer, inner, sliver];
+    const whole = fillPolygons(polys, rect);
+    for (const step of [1, 2, 3, 4, 7, 46, 47, 60]) {
+      const rows = Math.ceil(rect.height / step);
+      const strided = fillPolygons(polys, rect, step);
+      expect(strided.length, `step ${step}`).toBe(rows * rect.width);
+      for (let r = 0; r < rows; r++) {
+        const y = r * step;
+        const single = fillPolygons(polys, { ...rect, y: rect.y + y, height: 1 });
+        const want = [...whole.subarray(y * rect.width, (y + 1) * rect.width)];
+        expect([...strided.subarray(r * rect.width, (r + 1) * rect.width)], `step ${step}, row ${y}`).toEqual(want);
+        expect([...single], `row ${y} alone`).toEqual(want);
+      }
+    }
+    // The rows are not empty: the ring covers most of them, the sliver a few.
+    expect(whole.reduce((s, v) => s + v, 0)).toBeGreaterThan(1000);
+  });
+});
+
+describe('stroke (lip liner, lashes, brow hairs)', () => {
+  /** The capsule's coverage at every pixel of its box, by the plain formula (no skipped pixels). */
+  function plainStroke(alpha: Float32Array, rect: { x: number; y: number; width: number; height: number }, x0: number, y0: number, x1: number, y1: number, w0: number, w1: number, weight: number): void {
+    const dx = x1 - x0;
+    const dy = y1 - y0;
+    const len2 = dx * dx + dy * dy || 1e-9;
+    for (let y = rect.y; y < rect.y + rect.height; y++)
+      for (let x = rect.x; x < rect.x + rect.width; x++) {
+        const px = x + 0.5 - x0;
+        const py = y + 0.5 - y0;
+        const t = Math.min(1, Math.max(0, (px * dx + py * dy) / len2));
+        const half = (w0 + (w1 - w0) * t) / 2;
+        const c = Math.min(1, Math.max(0, half + 0.5 - Math.hypot(px - t * dx, py - t * dy))) * weight;
+        const i = (y - rect.y) * rect.width + (x - rect.x);
+        if (c > alpha[i]) alpha[i] = c;
+      }
+  }
+
+  it('is the plain capsule coverage, combined by max, for crossing slanted, tapered and faint strokes', () => {
+    const rect = { x: 3, y: 2, width: 70, height: 50 };
+    const fast = new Float32Array(rect.width * rect.height);
+    const plain = new Float32Array(rect.width * rect.height);
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let k = 0; k < 60; k++) {
+      const args = [3 + rnd() * 70, 2 + rnd() * 50, 3 + rnd() * 70, 2 + rnd() * 50, 0.5 + rnd() * 6, 0.3 + rnd() * 3, k % 3 === 0 ? 0.75 : 1] as const;
+      stroke(fast, rect, ...args);
+      plainStroke(plain, rect, ...args);
+    }
+    let covered = 0;
+    for (let i = 0; i < fast.length; i++) {
+      expect(Math.abs(fast[i] - plain[i]), `pixel ${i}`).toBeLessThanOrEqual(1e-7);
+      if (plain[i] > 0) covered++;
+    }
+    expect(covered).toBeGreaterThan(500);
   });
 });

@@ -85,8 +85,8 @@ export interface SampleRegion {
 /**
  * The model of the pixels of `region` covered at least `minCover` by its polygons, leaving out
  * those within `exclude.within` of `exclude.model` (a finger, i.e. skin, lying on the lip band);
- * null when too few. Only the strided rows that are sampled are rasterised (each row's coverage is
- * computed on its own, so it is the same as in a fill of the whole rect).
+ * null when too few. Only the strided rows that are sampled are rasterised, in one call (raster.ts
+ * fillPolygons' rowStep: each row's coverage is the same as in a fill of the whole rect).
  */
 export function sampleModel(
   lab: LabPlane,
@@ -101,10 +101,10 @@ export function sampleModel(
   const channels = [f32(capacity), f32(capacity), f32(capacity)];
   const data = lab.data();
   let n = 0;
-  for (let y = 0; y < rect.height; y += step) {
-    const alpha = fillPolygons(polys, { x: rect.x, y: rect.y + y, width: rect.width, height: 1 });
+  const cover = fillPolygons(polys, rect, step);
+  for (let y = 0, row = 0; y < rect.height; y += step, row += rect.width) {
     for (let x = 0; x < rect.width; x += step) {
-      if (alpha[x] < minCover || !lab.has(rect.x + x, rect.y + y)) continue;
+      if (cover[row + x] < minCover || !lab.has(rect.x + x, rect.y + y)) continue;
       const o = lab.offset(rect.x + x, rect.y + y);
       if (exclude && distance(exclude.model, data, o) < exclude.within) continue;
       for (let c = 0; c < 3; c++) channels[c][n] = data[o + c];

@@ -12,7 +12,7 @@ import { PIGMENT_MATERIALS } from './material.ts';
 import { paint } from './paint.ts';
 import type { CategoryRenderer, RenderContext } from './renderer.ts';
 import { styleOf } from './shade-style.ts';
-import { along, hash01, stroke } from './strokes.ts';
+import { alongLine, hash01, stroke } from './strokes.ts';
 import { EYE_SIDES, eyeFrame, withoutOpening, type EyeSide } from './eye-frame.ts';
 import { f32 } from '../frame-arena.ts';
 
@@ -36,9 +36,10 @@ export function lashMask(ctx: RenderContext, side: EyeSide, volume: number): Cov
   }
   const count = Math.round(16 + 14 * volume);
   const base = Math.max(0.7, f.width * (0.012 + 0.014 * volume));
+  const onLine = alongLine(line);
   for (let k = 0; k < count; k++) {
     const q = Math.min(1, (k + 0.3 + 0.4 * hash01(k)) / count);
-    const [px, py] = along(line, q);
+    const [px, py] = onLine(q);
     const sweep = 0.15 + 0.9 * q ** 1.5;
     const norm = Math.hypot(1, sweep);
     const length = f.width * (0.09 + 0.09 * volume) * (0.55 + 0.6 * q) * (0.85 + 0.3 * hash01(k + 101));

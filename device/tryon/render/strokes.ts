@@ -18,13 +18,19 @@ export function stroke(alpha: Float32Array, rect: MaskRect, x0: number, y0: numb
   for (let y = ya; y <= yb; y++) {
     const py = y + 0.5 - y0;
     for (let x = xa; x <= xb; x++) {
+      const i = (y - rect.y) * rect.width + (x - rect.x);
+      // Already at the most this stroke can give (crossing strokes combine by max).
+      if (alpha[i] >= weight) continue;
       const px = x + 0.5 - x0;
       const t = Math.min(1, Math.max(0, (px * dx + py * dy) / len2));
       const ex = px - t * dx;
       const ey = py - t * dy;
       const half = (w0 + (w1 - w0) * t) / 2;
-      const c = Math.min(1, Math.max(0, half + 0.5 - Math.sqrt(ex * ex + ey * ey))) * weight;
-      const i = (y - rect.y) * rect.width + (x - rect.x);
+      // Most of a slanted stroke's box lies off the capsule: no square root there (a margin keeps the skip exact).
+      const d2 = ex * ex + ey * ey;
+      const edge = half + 0.5 + 1e-6;
+      if (d2 > edge * edge) continue;
+      const c = Math.min(1, Math.max(0, half + 0.5 - Math.sqrt(d2))) * weight;
       if (c > alpha[i]) alpha[i] = c;
     }
   }
@@ -56,16 +62,22 @@ export function hash01(k: number): number {
   return v - Math.floor(v);
 }
 
-/** The point at parameter q (0..1, by arc length) along an open polyline. */
-export function along(line: ReadonlyArray<readonly [number, number]>, q: number): [number, number] {
+/**
+ * The point at parameter q (0..1, by arc length) along an open polyline, as a function of q: the
+ * line is measured once for all the points taken on it (a lash per point).
+ */
+export function alongLine(line: ReadonlyArray<readonly [number, number]>): (q: number) => [number, number] {
   const lengths = line.slice(1).map((p, i) => Math.hypot(p[0] - line[i][0], p[1] - line[i][1]));
-  let target = q * lengths.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < lengths.length; i++) {
-    if (target <= lengths[i] || i === lengths.length - 1) {
-      const t = lengths[i] > 0 ? Math.min(1, target / lengths[i]) : 0;
-      return [line[i][0] + t * (line[i + 1][0] - line[i][0]), line[i][1] + t * (line[i + 1][1] - line[i][1])];
+  const total = lengths.reduce((a, b) => a + b, 0);
+  return (q) => {
+    let target = q * total;
+    for (let i = 0; i < lengths.length; i++) {
+      if (target <= lengths[i] || i === lengths.length - 1) {
+        const t = lengths[i] > 0 ? Math.min(1, target / lengths[i]) : 0;
+        return [line[i][0] + t * (line[i + 1][0] - line[i][0]), line[i][1] + t * (line[i + 1][1] - line[i][1])];
+      }
+      target -= lengths[i];
     }
-    target -= lengths[i];
-  }
-  return [line[0][0], line[0][1]];
+    return [line[0][0], line[0][1]];
+  };
 }

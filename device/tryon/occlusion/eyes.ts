@@ -5,7 +5,7 @@
  * (its circle from the iris model, when it runs) is cut out where it meets the opening.
  */
 import type { Iris, IrisPair } from '../../vision/iris.ts';
-import { EYE_LEFT, EYE_RIGHT, interOcular, loop, type Point } from '../../vision/regions.ts';
+import { EYE_LEFT, EYE_RIGHT, interOcular, loop, type Point, type Polygon } from '../../vision/regions.ts';
 import { boxBlur, fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
 import { ramp, type ColourModel } from './colour-model.ts';
 import type { LabPlane } from './lab-plane.ts';
@@ -39,8 +39,10 @@ function irisCoverage(iris: Iris, rect: MaskRect, out: Float32Array): void {
 
 /**
  * Multiplies `vis` (over `rect`) by how visible lid skin (not eyeball) is at each pixel. Everything
- * here happens within reach of the openings: only their box grown by the band is rasterised and
- * read (the family's rect reaches up to the brows and is several times larger).
+ * here happens within reach of the openings: only each opening's own box grown by the band is
+ * rasterised and read (the family's rect reaches up to the brows, and one box around both eyes
+ * would hold the bridge of the nose between them). The two boxes never meet on a face: the eyes
+ * are an inter-ocular distance apart, the band a few hundredths of it.
  */
 export function applyEyeGate(
   lab: LabPlane,
@@ -50,18 +52,38 @@ export function applyEyeGate(
   rect: MaskRect,
   vis: Float32Array,
 ): void {
-  const openings = [loop(landmarks, EYE_RIGHT), loop(landmarks, EYE_LEFT)];
   const radius = Math.max(1, Math.round(interOcular(landmarks) * BAND));
-  // Past radius + 1 of the openings the blurred band is exactly 0: nothing there is gated.
-  const reach = polygonBounds(openings, radius + 2, { width: rect.x + rect.width, height: rect.y + rect.height });
-  if (!reach) return;
+  const openings = [loop(landmarks, EYE_RIGHT), loop(landmarks, EYE_LEFT)];
+  const limit = { width: rect.x + rect.width, height: rect.y + rect.height };
+  // Past radius + 1 of an opening the blurred band is exactly 0: nothing there is gated.
+  const reaches = openings.map((o) => polygonBounds([o], radius + 2, limit));
+  const [r, l] = reaches;
+  // A face turned far enough to bring the boxes together is gated in one box (no pixel twice).
+  if (r && l && r.x < l.x + l.width && l.x < r.x + r.width && r.y < l.y + l.height && l.y < r.y + r.height) {
+    eyeBand(lab, openings, polygonBounds(openings, radius + 2, limit)!, radius, lid, iris, rect, vis);
+    return;
+  }
+  for (const [k, reach] of reaches.entries()) if (reach) eyeBand(lab, [openings[k]], reach, radius, lid, iris, rect, vis);
+}
+
+/** The gate within `reach` (the openings' box grown by the band, in the frame) where it meets `rect`. */
+function eyeBand(
+  lab: LabPlane,
+  openings: Polygon[],
+  reach: MaskRect,
+  radius: number,
+  lid: ColourModel | null,
+  iris: IrisPair | undefined,
+  rect: MaskRect,
+  vis: Float32Array,
+): void {
   const x0 = Math.max(reach.x, rect.x);
   const y0 = Math.max(reach.y, rect.y);
   const sub = { x: x0, y: y0, width: reach.x + reach.width - x0, height: reach.y + reach.height - y0 };
   if (sub.width <= 0 || sub.height <= 0) return;
   const n = sub.width * sub.height;
-  const opening = fillPolygons(openings, sub);
-  const near = boxBlur(opening, sub.width, sub.height, radius);
+  const cover = fillPolygons(openings, sub);
+  const near = boxBlur(cover, sub.width, sub.height, radius);
   const circle = iris ? f32(n) : null;
   if (iris && circle) {
     irisCoverage(iris.right, sub, circle);
@@ -74,7 +96,7 @@ export function applyEyeGate(
     for (let x = 0; x < sub.width; x++) {
       const i = y * sub.width + x;
       const v = row + x;
-      vis[v] *= 1 - Math.min(1, opening[i]);
+      vis[v] *= 1 - Math.min(1, cover[i]);
       if (near[i] <= 0.02) continue;
       // Where the iris circle meets the opening and the band around it: the lid above it stays paintable.
       if (circle) vis[v] *= 1 - circle[i];

@@ -7,7 +7,7 @@
  * metallic and holographic glints sit on the lid's mesh triangles.
  */
 import { hexToLinear } from '../colour.ts';
-import type { MaskRect } from '../raster.ts';
+import type { CoverageMask } from '../raster.ts';
 import { MATERIALS } from './material.ts';
 import { paint } from './paint.ts';
 import type { CategoryRenderer } from './renderer.ts';
@@ -20,18 +20,24 @@ import { f32 } from '../frame-arena.ts';
 const LID_AREA_IOD2 = 0.05;
 const LID_TRIANGLES = EYE_SIDES.map(lidTriangles);
 
-/** Crease and outer-corner weights over `rect`, from the eye's frame (eye-frame.ts eyeCoords, inlined: no per-pixel allocation). */
-export function shadowZones(f: EyeFrame, rect: MaskRect): { crease: Float32Array; outer: Float32Array } {
+/**
+ * Crease and outer-corner weights over the mask's rect, from the eye's frame (eye-frame.ts
+ * eyeCoords, inlined: no per-pixel allocation), where the mask covers anything (0 elsewhere: the
+ * blend reads a weight only where it paints).
+ */
+export function shadowZones(f: EyeFrame, mask: CoverageMask): { crease: Float32Array; outer: Float32Array } {
+  const { rect, alpha } = mask;
   const crease = f32(rect.width * rect.height);
   const outer = f32(rect.width * rect.height);
   for (let y = 0; y < rect.height; y++) {
     const dy = rect.y + y + 0.5 - f.iy;
     for (let x = 0; x < rect.width; x++) {
+      const i = y * rect.width + x;
+      if (alpha[i] <= 0) continue;
       const dx = rect.x + x + 0.5 - f.ix;
       const t = (dx * f.ux + dy * f.uy) / f.width;
       const tc = t < 0 ? 0 : t > 1 ? 1 : t;
       const s = (dx * f.nx + dy * f.ny - 4 * tc * (1 - tc) * f.apex) / f.lid;
-      const i = y * rect.width + x;
       // The crease (the mesh's first ring above the eye lies at s ≈ 0.6-0.8), blended both ways.
       const c = (s - 0.8) / 0.25;
       crease[i] = c * c > 16 ? 0 : Math.exp(-(c * c));
@@ -56,7 +62,7 @@ export const eyeshadowRenderer: CategoryRenderer = {
       const region = ctx.mask(side.shadow);
       if (!region) continue;
       const mask = withoutOpening(lm, side, region);
-      const zones = style.pattern === 'lid' ? null : shadowZones(eyeFrame(lm, side), mask.rect);
+      const zones = style.pattern === 'lid' ? null : shadowZones(eyeFrame(lm, side), mask);
       const overlays = zones
         ? [
             { colour: hexToLinear(style.creaseHex ?? shiftedHex(shade.hex, -0.12)), weight: zones.crease },

@@ -8,7 +8,7 @@
  */
 import { hexToLinear } from '../colour.ts';
 import { LIPS_INNER, LIPS_OUTER, type Point } from '../../vision/regions.ts';
-import type { MaskRect } from '../raster.ts';
+import type { CoverageMask } from '../raster.ts';
 import { MATERIALS } from './material.ts';
 import { paint } from './paint.ts';
 import type { CategoryRenderer } from './renderer.ts';
@@ -43,10 +43,12 @@ const LINE_PAIRS: ReadonlyArray<readonly [number, number]> = [
 ];
 
 /**
- * Per pixel of `rect`: ombre weight (1 at the centre of the lip line, 0 at the lips' edge) or
- * two-tone weight (1 on the lower lip), in the mouth's own frame.
+ * Per pixel of the mask's rect where the mask covers anything (0 elsewhere: the blend reads a
+ * weight only where it paints): ombre weight (1 at the centre of the lip line, 0 at the lips'
+ * edge) or two-tone weight (1 on the lower lip), in the mouth's own frame.
  */
-export function lipStyleWeight(lm: ReadonlyArray<Point>, rect: MaskRect, style: 'ombre' | 'twoTone'): Float32Array {
+export function lipStyleWeight(lm: ReadonlyArray<Point>, mask: CoverageMask, style: 'ombre' | 'twoTone'): Float32Array {
+  const { rect, alpha } = mask;
   const [rx, ry] = lm[61];
   const [lx, ly] = lm[291];
   const halfWidth = Math.hypot(lx - rx, ly - ry) / 2 || 1;
@@ -66,6 +68,7 @@ export function lipStyleWeight(lm: ReadonlyArray<Point>, rect: MaskRect, style: 
   const out = f32(rect.width * rect.height);
   for (let y = 0; y < rect.height; y++) {
     for (let x = 0; x < rect.width; x++) {
+      if (alpha[y * rect.width + x] <= 0) continue;
       const px = rect.x + x + 0.5 - cx;
       const py = rect.y + y + 0.5 - cy;
       const a = px * ux + py * uy;
@@ -106,7 +109,7 @@ export const lipstickRenderer: CategoryRenderer = {
     const overlays =
       style.style === 'full'
         ? []
-        : [{ colour: hexToLinear(style.secondHex ?? shiftedHex(shade.hex, 0.12)), weight: lipStyleWeight(lm, mask.rect, style.style) }];
+        : [{ colour: hexToLinear(style.secondHex ?? shiftedHex(shade.hex, 0.12)), weight: lipStyleWeight(lm, mask, style.style) }];
     // Lit from above, lips shine on the full middle of the lower lip: a third of the way from the
     // corners' line down to its outer edge (outer-contour points: steadier than the inner lip line).
     const lobeCentre = [(lm[61][0] + lm[291][0]) / 2, ((lm[61][1] + lm[291][1]) / 2) * (2 / 3) + lm[17][1] / 3] as const;

@@ -162,11 +162,10 @@ describe.skipIf(!PG)('two fleet-service processes on one PostgreSQL: one runs th
     expect(created.body.rollout).toMatchObject({ targets: 7, waves: 3 });
 
     // Wave 0 succeeds; wave 1 opens and one of its devices stalls. Kill the leader as soon as it
-    // has recorded wave 1's offers: any later and a loaded machine can let it live past the stuck
-    // timeout and time the job out itself (CI once did); any earlier is a half-opened wave, which
+    // has said wave 1 is open (its offers recorded): any earlier is a half-opened wave, which
     // rollout-half-opened.test.ts covers.
     await until(() => stalled !== undefined, 10);
-    await until(async () => (await store.rollouts.jobs(id, 1)).every((j) => j.outcome !== 'pending'), 10);
+    await until(() => said(a, 'wave opened').some((l) => l.rolloutId === id && l.wave === 1), 10);
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
     expect((await b.health()).rollouts.ticks).toBe(0);

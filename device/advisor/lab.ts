@@ -27,3 +27,13 @@ export function labToLinear(lab: Readonly<Lab>): [number, number, number] {
     0.05563007969699366 * x - 0.20397695888897652 * y + 1.0569715142428786 * z,
   ];
 }
+
+/** Linear-light sRGB → CIELAB (D65) without an 8-bit step (white-balanced colours are not code values). */
+export function linearToLab(rgb: readonly [number, number, number]): Lab {
+  const [lr, lg, lb] = rgb;
+  const x = 0.4123907992659593 * lr + 0.357584339383878 * lg + 0.1804807884018343 * lb;
+  const y = 0.2126390058715102 * lr + 0.715168678767756 * lg + 0.0721923153607337 * lb;
+  const z = 0.0193308187155918 * lr + 0.119194779794626 * lg + 0.9505321522496607 * lb;
+  const f = (v: number) => (v > E ? Math.cbrt(v) : (K * v + 16) / 116);
+  return [116 * f(y) - 16, 500 * (f(x / XN) - f(y)), 200 * (f(y) - f(z / ZN))];
+}

@@ -64,6 +64,7 @@ function toneOf(samples: readonly SkinSample[], lab: Lab): ToneFeatures {
   const lit = whites.flatMap((t) => (t.lit ? [t.lit] : []));
   return {
     ita: read.length ? median(read.map((t) => t.ita)) : itaOf(lab),
+    wbIta: withWhites ? median(whites.flatMap((t) => (t.wbIta === undefined || t.wbIta === null ? [] : [t.wbIta]))) : null,
     whitesLogY: withWhites ? median(whites.map((t) => t.whitesLogY!)) : null,
     relBG: withWhites ? median(whites.map((t) => t.relBG!)) : null,
     lit: withWhites && lit.length * 2 >= whites.length ? { logY: median(lit.map((l) => l.logY)), relBG: median(lit.map((l) => l.relBG)), relRG: median(lit.map((l) => l.relRG)) } : null,

@@ -32,10 +32,12 @@ import { patchPixels } from './patch-pixels.ts';
 import { median } from './robust.ts';
 import { whitesOf } from './whites.ts';
 import toneModelJson from './tone-model.json' with { type: 'json' };
-import { labToLinear } from './lab.ts';
+import { labToLinear, linearToLab } from './lab.ts';
 
 export interface ToneFeatures {
   ita: number;
+  /** ITA° of the skin colour white-balanced by the face's whites (skin / whites x WHITES_REFLECTANCE, per linear channel); null: no whites. */
+  wbIta?: number | null;
   /** Null: no whites found in this face. */
   whitesLogY: number | null;
   relBG: number | null;
@@ -43,13 +45,34 @@ export interface ToneFeatures {
   lit: { logY: number; relBG: number; relRG: number } | null;
 }
 
-/** The model's inputs, in its order: [lit.logY, whitesLogY, lit.relBG, lit.relRG]; null: no whites. */
-export const toneInputs = (f: ToneFeatures): number[] | null => (f.lit && f.whitesLogY !== null ? [f.lit.logY, f.whitesLogY, f.lit.relBG, f.lit.relRG] : null);
+/**
+ * The model's input sets (device/tools/fairness-cv.ts names them "q75logs", "current" and "itaWbIta"):
+ *   lit             [lit.logY, whitesLogY, lit.relBG, lit.relRG]
+ *   patches         [ITA°, whitesLogY, relBG]
+ *   whiteBalanced   [ITA°, wbIta]
+ * null: the face has no whites (the ITA°-only fit reads it).
+ */
+export const TONE_INPUTS = {
+  lit: (f: ToneFeatures): number[] | null => (f.lit && f.whitesLogY !== null ? [f.lit.logY, f.whitesLogY, f.lit.relBG, f.lit.relRG] : null),
+  patches: (f: ToneFeatures): number[] | null => (f.whitesLogY !== null && f.relBG !== null ? [f.ita, f.whitesLogY, f.relBG] : null),
+  whiteBalanced: (f: ToneFeatures): number[] | null => (f.wbIta !== undefined && f.wbIta !== null ? [f.ita, f.wbIta] : null),
+} as const;
+export type ToneInputSet = keyof typeof TONE_INPUTS;
+
+/** The model's inputs, in its order (TONE_INPUTS[model.inputs], "lit" when the model names none); null: no whites. */
+export const toneInputs = (f: ToneFeatures, model: Pick<ToneModel, 'inputs'> = TONE_MODEL): number[] | null => TONE_INPUTS[model.inputs ?? 'lit'](f);
+
+/** The whites' assumed reflectance (sclera / teeth, a priori, not fitted). */
+export const WHITES_REFLECTANCE = 0.75;
 
 export interface ToneModel {
-  /** c0..c4: the intercept and one weight per toneInputs entry. */
+  /** Which TONE_INPUTS set withWhites weighs; absent: "lit". */
+  inputs?: ToneInputSet;
+  /** The intercept and one weight per input. */
   withWhites: number[];
   skinOnly: { intercept: number; ita: number };
+  /** Ordinal cut points on the withWhites score (9, non-decreasing; see calibrated); absent: the score is rounded. */
+  cuts?: number[];
 }
 
 /** Built by device/tools/fairness-fit.ts on all labelled faces of tests/fixtures/fairness (`npx tsx device/tools/fairness-fit.ts` writes it). */
@@ -75,8 +98,10 @@ export function toneFeatures(image: RgbImage, face: Face, skin: Readonly<Lab>): 
   }
   const whites = whitesOf(image, face, skin);
   const lit = whites ? litSkin(px, read, mL) : null;
+  const skinRgb = labToLinear(skin);
   return {
     ita: itaOf(skin),
+    wbIta: whites ? itaOf(linearToLab(skinRgb.map((v, c) => (v / whites.rgb[c]) * WHITES_REFLECTANCE) as [number, number, number])) : null,
     whitesLogY: whites ? Math.log(whites.y) : null,
     relBG: whites ? Math.log(b / g) - whites.logBG : null,
     lit:
@@ -105,10 +130,24 @@ function litSkin(px: ReturnType<typeof patchPixels>, read: readonly number[], mL
   return labToLinear(sum.map((v) => v / (to - from)) as Lab);
 }
 
+/**
+ * A raw score read through ordinal cut points, as a score that rounds to the level: cut j (0-based)
+ * maps to j + 1.5, linear between cuts, slope 1 beyond the first and last. So a score at or above k
+ * cuts reads level k + 1, and the session's hysteresis (monk.ts monkHolding) works on it unchanged.
+ */
+export function calibrated(score: number, cuts: readonly number[]): number {
+  if (score < cuts[0]) return 1.5 + (score - cuts[0]);
+  for (let j = 0; j + 1 < cuts.length; j++) if (score < cuts[j + 1]) return j + 1.5 + (score - cuts[j]) / (cuts[j + 1] - cuts[j]);
+  return cuts.length + 0.5 + (score - cuts[cuts.length - 1]);
+}
+
 /** The model's score (a Monk level before rounding). */
 export function toneScore(f: ToneFeatures, model: ToneModel = TONE_MODEL): number {
-  const x = toneInputs(f);
-  if (x) return x.reduce((s, v, i) => s + model.withWhites[i + 1] * v, model.withWhites[0]);
+  const x = toneInputs(f, model);
+  if (x) {
+    const raw = x.reduce((s, v, i) => s + model.withWhites[i + 1] * v, model.withWhites[0]);
+    return model.cuts ? calibrated(raw, model.cuts) : raw;
+  }
   return model.skinOnly.intercept + model.skinOnly.ita * f.ita;
 }
 

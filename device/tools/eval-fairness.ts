@@ -31,7 +31,7 @@ import { z } from 'zod';
 import { resolveModel } from '../../models/registry.ts';
 import { monkFromIta } from '../advisor/monk.ts';
 import { readStill } from '../advisor/reading.ts';
-import type { ToneFeatures, ToneModel } from '../advisor/tone-estimate.ts';
+import type { ToneFeatures, ToneInputSet, ToneModel } from '../advisor/tone-estimate.ts';
 import { crossHalf } from './fairness-model.ts';
 import { FaceDetector } from '../vision/detector.ts';
 import type { Face } from '../vision/face.ts';
@@ -84,6 +84,13 @@ export async function frameOf(file: string): Promise<RgbImage> {
     .toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data };
 }
+
+/** The shipped model's score, in words, per input set (tone-estimate.ts TONE_INPUTS). */
+const FORM_TEXT: Record<ToneInputSet, string> = {
+  lit: 'score = c0 + c1·ln Y_lit skin + c2·ln Y_whites + c3·ln(B/G)_lit−whites + c4·ln(R/G)_lit−whites',
+  patches: 'score = c0 + c1·ITA° + c2·ln Y_whites + c3·ln(B/G)_skin−whites',
+  whiteBalanced: 'score = c0 + c1·ITA° + c2·ITA° of the skin white-balanced by the whites',
+};
 
 const mid = (lm: ReadonlyArray<Point>, [a, b]: readonly [number, number]): [number, number] => [(lm[a][0] + lm[b][0]) / 2, (lm[a][1] + lm[b][1]) / 2];
 
@@ -417,8 +424,8 @@ export function markdownOf(t: FairnessTable, total: number): string {
     ...(h
       ? [
           '',
-          `Tone model fits (score = c0 + c1·ln Y_lit skin + c2·ln Y_whites + c3·ln(B/G)_lit−whites + c4·ln(R/G)_lit−whites): odd rows ${JSON.stringify(h.models.fitOdd.withWhites)}, ` +
-            `even rows ${JSON.stringify(h.models.fitEven.withWhites)}, all ${JSON.stringify(h.models.all.withWhites)}; ` +
+          `Tone model fits (${FORM_TEXT[h.models.all.inputs ?? 'lit']}${h.models.all.cuts ? ', read through 9 ordinal cut points fitted with it' : ', rounded'}): odd rows ${JSON.stringify(h.models.fitOdd.withWhites)}, ` +
+            `even rows ${JSON.stringify(h.models.fitEven.withWhites)}, all ${JSON.stringify(h.models.all.withWhites)}${h.models.all.cuts ? ` (cuts ${JSON.stringify(h.models.all.cuts)})` : ''}; ` +
             `the mirror's TONE_MODEL is the fit on all: ${h.shippedIsAllFit ? 'yes' : 'NO (refit and commit it)'}.`,
         ]
       : []),

@@ -27,6 +27,13 @@
  * Round 5 (after round 4's choice, "q75logs knn9", was built into the device and read sample6 two
  * levels deeper under 0.6x the light in tests/advisor/tone-estimate.test.ts): the gate gains that
  * scene and a bluer light (fairness-robustness.ts); candidates and selection rule unchanged.
+ *
+ * Round 6 (2026-12-02, written before any round-6 figure was seen; 166 faces: 30 more at the ends of
+ * the scale, SOURCES.md): per-face errors (fairness-diagnose.ts) showed the least-squares scores pulled
+ * to the middle (MST 2 faces score 3.6 on average, MST 8 6.8), so every least-squares candidate gains a
+ * "cut" twin: the same score read through ordinal cut points chosen on the training faces to read most
+ * of them within ±1 (fairness-fit.ts fitCuts), instead of rounding. Selection rule and gate unchanged;
+ * ROUND=5 reproduces round 5's candidate list on the current faces.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,12 +41,13 @@ import { fileURLToPath } from 'node:url';
 import { MONK_SWATCHES, itaOf } from '../advisor/monk.ts';
 import { sampleSkin } from '../advisor/skin-sample.ts';
 import { whitesOf } from '../advisor/whites.ts';
-import { labToLinear, type Lab } from '../advisor/lab.ts';
+import { labToLinear, linearToLab, type Lab } from '../advisor/lab.ts';
 import { deltaE2000 } from '../tryon/colour.ts';
 import { patchPixels } from '../advisor/patch-pixels.ts';
 import { median } from '../advisor/robust.ts';
 import { z } from 'zod';
-import { leastSquares } from './fairness-fit.ts';
+import { fitCuts, leastSquares } from './fairness-fit.ts';
+import { calibrated, WHITES_REFLECTANCE as WREF } from '../advisor/tone-estimate.ts';
 import { failedScenes, robustnessScenes, type Landmarks } from './fairness-robustness.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
 import { FIXTURES, frameOf, LabelsSchema } from './eval-fairness.ts';
@@ -47,22 +55,6 @@ import { FIXTURES, frameOf, LabelsSchema } from './eval-fairness.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const labels = LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8')));
 const marks = JSON.parse(readFileSync(path.join(root, 'test-artifacts', 'fairness', 'landmarks.json'), 'utf8')) as Record<string, Array<[number, number, number]> | null>;
-
-/** Linear-light sRGB → CIELAB (D65) without the 8-bit step of lab.ts's srgbToLab (white-balanced colours are not code values). */
-function linearToLab(rgb: readonly number[]): Lab {
-  const [lr, lg, lb] = rgb;
-  const x = 0.4123907992659593 * lr + 0.357584339383878 * lg + 0.1804807884018343 * lb;
-  const y = 0.2126390058715102 * lr + 0.715168678767756 * lg + 0.0721923153607337 * lb;
-  const z = 0.0193308187155918 * lr + 0.119194779794626 * lg + 0.9505321522496607 * lb;
-  const f = (v: number) => (v > 216 / 24389 ? Math.cbrt(v) : ((24389 / 27) * v + 16) / 116);
-  const fx = f(x / (0.3127 / 0.329));
-  const fy = f(y);
-  const fz = f(z / ((1 - 0.3127 - 0.329) / 0.329));
-  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
-}
-
-/** The whites' assumed reflectance (sclera / teeth, a priori, not fitted): the white-balanced skin is skin / whites x WREF. */
-const WREF = 0.75;
 
 /** What a candidate reads from one face. */
 interface Measured {
@@ -106,7 +98,7 @@ function measure(image: RgbImage, lm: Landmarks): Measured | null {
   if (!s) return null;
   const w = whitesOf(image, face, s.lab);
   const skinRgb = labToLinear(s.lab);
-  const wbLab = w ? linearToLab(skinRgb.map((v, c) => (v / w.rgb[c]) * WREF)) : null;
+  const wbLab = w ? linearToLab(skinRgb.map((v, c) => (v / w.rgb[c]) * WREF) as [number, number, number]) : null;
   return { lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q: quantileColours(patchPixels(image, lm, 'faceSkin', 600)) };
 }
 
@@ -167,7 +159,7 @@ interface Model {
 }
 type Fit = (train: readonly Face[]) => Model;
 
-function ols(feat: Feat, stretch: boolean): Fit {
+function ols(feat: Feat, stretch: boolean, cut = false): Fit {
   return (train) => {
     const fitOn = (fs: readonly Face[], g: Feat) => {
       const rows = fs.flatMap((f) => {
@@ -186,7 +178,9 @@ function ols(feat: Feat, stretch: boolean): Fit {
         const sd = (v: number[], m: number) => Math.sqrt(v.reduce((s, a) => s + (a - m) ** 2, 0) / v.length);
         scale = sd(rows.map((r) => r.y), my) / sd(p, mp);
       }
-      return (x: number[]) => (stretch ? my + (raw(x) - mp) * scale : raw(x));
+      // Round 6: ordinal cut points on the training faces' scores (fairness-fit.ts fitCuts).
+      const cuts = cut ? fitCuts(rows.map((r) => raw(r.x)), rows.map((r) => r.y)) : null;
+      return (x: number[]) => (cuts ? calibrated(raw(x), cuts) : stretch ? my + (raw(x) - mp) * scale : raw(x));
     };
     const main = fitOn(train, feat);
     const fallback = fitOn(train, FEATURES.ita);
@@ -242,6 +236,7 @@ const ALL_CANDIDATES: Array<[string, Fit]> = [
   ...Object.keys(FEATURES).flatMap((k): Array<[string, Fit]> => [
     [`${k} ols`, ols(FEATURES[k], false)],
     [`${k} stretch`, ols(FEATURES[k], true)],
+    [`${k} cut`, ols(FEATURES[k], false, true)],
   ]),
   ['swatch dE2000 of white-balanced skin (none)', fixed((f) => nearestSwatch(f.wbLab ?? f.lab, 'dE'))],
   ['swatch ITA of white-balanced skin (none)', fixed((f) => nearestSwatch(f.wbLab ?? f.lab, 'ita'))],
@@ -255,7 +250,8 @@ const ALL_CANDIDATES: Array<[string, Fit]> = [
 const ROUND1 = /^(current|ita|Lb|Lab|logs|wbIta|wbLb|itaWbIta) |white-balanced|swatch dE2000 of skin/;
 const ROUND3 = /^(ratio|logsC) /;
 const ROUND4 = / knn9$/;
-const CANDIDATES = process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : process.env.ROUND === '2' ? ALL_CANDIDATES.filter(([n]) => !ROUND3.test(n) && !ROUND4.test(n)) : process.env.ROUND === '3' ? ALL_CANDIDATES.filter(([n]) => !ROUND4.test(n)) : ALL_CANDIDATES;
+const ROUND6 = / cut$/;
+const CANDIDATES = process.env.ROUND === '5' ? ALL_CANDIDATES.filter(([n]) => !ROUND6.test(n)) : process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : process.env.ROUND === '2' ? ALL_CANDIDATES.filter(([n]) => !ROUND3.test(n) && !ROUND4.test(n) && !ROUND6.test(n)) : process.env.ROUND === '3' ? ALL_CANDIDATES.filter(([n]) => !ROUND4.test(n) && !ROUND6.test(n)) : ALL_CANDIDATES;
 const level = (s: number) => Math.min(10, Math.max(1, Math.round(s)));
 /** The robustness scenes a fitted model fails (empty: it passes the gate). */
 const failures = (m: Model): string[] => failedScenes(scenes, (x) => level(m.predict(x)));

@@ -7,7 +7,7 @@
  * Also says whether the mirror's TONE_MODEL is the fit on all faces (nothing hand-tuned after it).
  */
 import { monkOfScore, toneInputs, toneScore, TONE_MODEL, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
-import { fitToneModel } from './fairness-fit.ts';
+import { fitToneModel, type ToneForm } from './fairness-fit.ts';
 
 export interface WithFeatures {
   label: number;
@@ -28,16 +28,19 @@ export interface CrossHalf {
 /** Faces with whites a half needs before it can be fitted (5 coefficients). */
 const MIN_FIT = 10;
 
-export function crossHalf(results: readonly WithFeatures[]): CrossHalf | null {
+/** The shipped model's form: every held-out fit here has it, so the figures judge what the mirror runs. */
+export const SHIPPED_FORM: ToneForm = { inputs: TONE_MODEL.inputs ?? 'lit', cuts: TONE_MODEL.cuts !== undefined };
+
+export function crossHalf(results: readonly WithFeatures[], form: ToneForm = SHIPPED_FORM): CrossHalf | null {
   const half = (parity: number) => results.filter((_, i) => i % 2 === parity).map((r) => ({ features: r.features ?? null, label: r.label }));
   const [odd, even] = [half(1), half(0)];
-  const fittable = (h: typeof odd) => h.filter((f) => f.features && toneInputs(f.features)).length >= MIN_FIT;
+  const fittable = (h: typeof odd) => h.filter((f) => f.features && toneInputs(f.features, { inputs: form.inputs })).length >= MIN_FIT;
   if (!fittable(odd) || !fittable(even)) return null;
-  const fitOdd = fitToneModel(odd);
-  const fitEven = fitToneModel(even);
-  const all = fitToneModel(results.map((r) => ({ features: r.features ?? null, label: r.label })));
+  const fitOdd = fitToneModel(odd, form);
+  const fitEven = fitToneModel(even, form);
+  const all = fitToneModel(results.map((r) => ({ features: r.features ?? null, label: r.label })), form);
   const heldOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, i % 2 === 1 ? fitEven : fitOdd)) : null));
   const labelled = results.map((r) => ({ features: r.features ?? null, label: r.label }));
-  const leaveOneOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, fitToneModel(labelled.filter((_, j) => j !== i)))) : null));
+  const leaveOneOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, fitToneModel(labelled.filter((_, j) => j !== i), form))) : null));
   return { fitOdd, fitEven, all, heldOut, leaveOneOut, shippedIsAllFit: JSON.stringify(all) === JSON.stringify(TONE_MODEL) };
 }

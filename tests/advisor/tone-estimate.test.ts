@@ -57,6 +57,9 @@ describe('tone features', () => {
     // The reading (the window's medians: here one frame) carries the lit skin to the model.
     const reading = readStill(shopper.image, shopper.face)!;
     expect(reading.tone.lit).toEqual(base.lit);
+    // ... and the white-balanced skin the shipped model reads (tone-model.json "whiteBalanced").
+    expect(reading.tone.wbIta).toBe(base.wbIta);
+    console.log(`wbIta ${base.wbIta}, darker ${darker.wbIta}, bluer ${bluer.wbIta}`);
     expect(reading.monkScore).toBeCloseTo(toneScore(base), 3);
   });
 });

@@ -32,7 +32,8 @@ describe('fairness evaluation', () => {
     const perTone = new Map<number, number>();
     for (const l of labels) {
       expect(existsSync(path.join(DIR, l.file)), l.file).toBe(true);
-      expect(l.source).toMatch(/voteview\/member_photos@687cf7a/);
+      // The two sources SOURCES.md describes (a copy of unitedstates/images for the second added set).
+      expect(l.source).toMatch(/^(voteview\/member_photos@687cf7a|civicsense2025\/civic-sense-main@f168d6e) /);
       expect(l.licence).toMatch(/public domain/);
       perTone.set(l.monk, (perTone.get(l.monk) ?? 0) + 1);
     }
@@ -114,7 +115,8 @@ describe('fairness evaluation', () => {
       };
       return { ...result(0, true, null), features, label: law(features) };
     });
-    const cross = crossHalf(faces)!;
+    const lit = { inputs: 'lit', cuts: false } as const;
+    const cross = crossHalf(faces, lit)!;
     expect(cross.fitOdd.withWhites[1]).toBeCloseTo(-2, 6);
     expect(cross.fitEven.withWhites[3]).toBeCloseTo(-3, 6);
     expect(cross.all.withWhites[4]).toBeCloseTo(2, 6);
@@ -124,7 +126,7 @@ describe('fairness evaluation', () => {
     // (exactly the law); every other face's fit includes it, so faces of both halves are pulled.
     const k = 5;
     const outlier = faces.map((f, i) => (i === k ? { ...f, label: f.label + 30 } : f));
-    const loo = crossHalf(outlier)!.leaveOneOut;
+    const loo = crossHalf(outlier, lit)!.leaveOneOut;
     expect(loo[k]).toBe(monkOfScore(law(faces[k].features)));
     const pulled = (parity: number) => outlier.filter((f, i) => i !== k && i % 2 === parity && loo[i] !== monkOfScore(law(f.features))).length;
     expect([pulled(k % 2), pulled(1 - (k % 2))].every((n) => n > 0)).toBe(true);
@@ -133,7 +135,7 @@ describe('fairness evaluation', () => {
     expect(toneScore({ ita: 20, whitesLogY: null, relBG: null, lit: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);
     expect(toneScore({ ita: 20, whitesLogY: -1, relBG: 0, lit: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);
     // Too few faces on a half: no held-out figure, the table says so instead of fitting noise.
-    expect(crossHalf(faces.slice(0, 10))).toBeNull();
+    expect(crossHalf(faces.slice(0, 10), lit)).toBeNull();
   });
 
   it('normalises the mesh distance by the reference inter-ocular distance', () => {

@@ -18,13 +18,13 @@ import { createRenderContext } from '../../device/tryon/render/context.ts';
 import { estimateLight } from '../../device/tryon/render/light.ts';
 import { HIGHLIGHTER_PLACEMENTS } from '../../device/tryon/render/highlighter.ts';
 import { MATERIALS } from '../../device/tryon/render/material.ts';
-import { paint } from '../../device/tryon/render/paint.ts';
+import { blendOnGrid } from '../../device/tryon/render/face-layers.ts';
 import { RENDERERS } from '../../device/tryon/render/registry.ts';
 import { hexToLinear } from '../../device/tryon/colour.ts';
 import type { AppliedProduct, RenderContext } from '../../device/tryon/render/renderer.ts';
 import type { CoverageMask } from '../../device/tryon/raster.ts';
 import { regionMask } from '../../device/tryon/region-masks.ts';
-import { EYE_LEFT, EYE_RIGHT } from '../../device/vision/regions.ts';
+import { EYE_LEFT, EYE_RIGHT, interOcular } from '../../device/vision/regions.ts';
 import { loadVision } from '../helpers/vision.ts';
 import { frameOf, product, savePng, shopperFrom, type Shopper } from '../helpers/tryon.ts';
 
@@ -266,7 +266,7 @@ describe('face products with glitter (issue 15: sparkle anchored to the mesh)', 
   it('highlighter in shimmer/holographic adds glints on top of its blend (satin none); the glints ride with the face (shifted photo and mesh: same added light, shifted)', () => {
     const shopper = shoppers[0];
     const { width, height } = shopper.image;
-    /** The photo and its mesh moved (dx, dy) px; the renderer's output, and the shared blend's alone (paint.ts over the same gated masks). */
+    /** The photo and its mesh moved (dx, dy) px; the renderer's output, and its blend's alone (face-layers.ts blendOnGrid over the same gated masks). */
     const render = (finish: 'satin' | 'shimmer' | 'holographic', dx = 0, dy = 0) => {
       const moved = Buffer.alloc(shopper.image.data.length);
       for (let y = 0; y < height; y++)
@@ -282,7 +282,7 @@ describe('face products with glitter (issue 15: sparkle anchored to the mesh)', 
       const ctx = createRenderContext(blend, face, createOcclusionGate(blend, face));
       for (const { region, weight } of HIGHLIGHTER_PLACEMENTS) {
         const mask = ctx.mask(region);
-        if (mask) paint(blend, mask, { colour: hexToLinear(item.shade.hex), strength: 0.6 * weight, material: MATERIALS[finish] }, ctx.light);
+        if (mask) blendOnGrid(blend, mask, { colour: hexToLinear(item.shade.hex), strength: 0.6 * weight, material: MATERIALS[finish] }, ctx.light, interOcular(face.landmarks));
       }
       return { before: moved, frame, blend };
     };

@@ -9,19 +9,20 @@
  *   base                     moved towards the shade (at the base's own brightness relative to
  *                            the skin's mean, so the face keeps its light).
  *   out = pixel · base'/base · ((1 − e) + e · base/mid),  e = coverage, base' = base + a·(shade·Yb/Ȳ − base)
- * The factor is computed once per block and interpolated bilinearly to the pixels, so the per-pixel
- * cost is two table look-ups and a multiply per channel. Block sums are normalised by coverage, so
+ * The factor is computed once per block and interpolated bilinearly to the pixels (skin-grid.ts),
+ * so the per-pixel cost is a multiply per channel. Block sums are normalised by coverage, so
  * hair and background outside the mask never bleed into the skin's averages.
  * Region: `faceSkin` (the oval minus eyes, brows, lips and nostrils), gated.
  * concealer.ts uses the same cover with its own zones.
  */
 import type { Frame } from '../../core/frame.ts';
 import { interOcular } from '../../vision/regions.ts';
-import { SRGB_TO_LINEAR, hexToLinear } from '../colour.ts';
-import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
+import { hexToLinear } from '../colour.ts';
+import type { CoverageMask } from '../raster.ts';
 import { STYLE_SCHEMAS } from '../catalog/schema.ts';
 import type { AppliedProduct, CategoryRenderer, RenderContext } from './renderer.ts';
-import { f32, i32 } from '../frame-arena.ts';
+import { f32 } from '../frame-arena.ts';
+import { applyGains, blockSums, cellGrid, coveredSpans } from './skin-grid.ts';
 
 export interface CoverLayer {
   /** The product's colour, linear RGB. */
@@ -32,61 +33,15 @@ export interface CoverLayer {
   evening: number;
 }
 
-/** Block size and base blur, as fractions of the inter-ocular distance. */
-const BLOCK = 0.035;
+/** Base blur, as a fraction of the inter-ocular distance (the block size: skin-grid.ts). */
 const BASE_RADIUS = 0.12;
 /** Factors outside this range are clamped (a mask edge on a dark brow must not blow up). */
 const MIN_FACTOR = 0.08;
 const MAX_FACTOR = 8;
-const MIN_COVERAGE = 0.003;
 const MIN_TONE = 0.75;
 const MAX_TONE = 1.35;
 /** At full coverage this much of the blemish band goes (a little always stays: skin is not plastic). */
 const MAX_EVENING = 0.92;
-
-/** The rows' covered spans (coverage above MIN_COVERAGE, what both passes skip below) and their box. */
-interface Spans {
-  lo: Int32Array;
-  hi: Int32Array;
-  box: Span;
-}
-
-function coveredSpans(mask: CoverageMask): Spans | null {
-  const lo = i32(mask.rect.height);
-  const hi = i32(mask.rect.height);
-  const box = coverageSpans(mask, MIN_COVERAGE, lo, hi);
-  return box ? { lo, hi, box } : null;
-}
-
-/**
- * Block sums of coverage-weighted linear RGB and of coverage, over the mask's rect. Blocks of 4 px
- * and more are sampled every other pixel and row: a block average needs no more.
- */
-function blockSums(frame: Frame, mask: CoverageMask, spans: Spans, f: number, gw: number, gh: number): Float32Array {
-  const sums = f32(gw * gh * 4);
-  const { data, width } = frame;
-  const { rect, alpha } = mask;
-  const { lo, hi, box } = spans;
-  const step = f >= 4 ? 2 : 1;
-  for (let y = 0; y < rect.height; y += step) {
-    if (y < box.y0 || y >= box.y1) continue;
-    const row = Math.floor(y / f) * gw;
-    const p0 = ((rect.y + y) * width + rect.x) * 3;
-    const i0 = y * rect.width;
-    // The sampled columns (every `step`-th from the rect's left) within the row's covered span.
-    for (let x = Math.ceil(lo[y] / step) * step; x < hi[y]; x += step) {
-      const a = alpha[i0 + x];
-      if (a <= MIN_COVERAGE) continue;
-      const p = p0 + x * 3;
-      const k = (row + Math.floor(x / f)) * 4;
-      sums[k] += a * SRGB_TO_LINEAR[data[p]];
-      sums[k + 1] += a * SRGB_TO_LINEAR[data[p + 1]];
-      sums[k + 2] += a * SRGB_TO_LINEAR[data[p + 2]];
-      sums[k + 3] += a;
-    }
-  }
-  return sums;
-}
 
 /**
  * Box sum (window 2r+1, clamped edges) of a 4-channel grid, separable, each pass a running sum: a
@@ -164,63 +119,13 @@ function blockFactors(mid: Float32Array, base: Float32Array, cells: number, laye
   return k;
 }
 
-/**
- * Multiplies each pixel by the bilinearly interpolated block factor, weighted by its coverage. The
- * factors are linear-light gains; they are applied to the 8-bit sRGB values as gain^(1/2.2)
- * (sRGB is within a level of a 2.2 power law for a gain this close to 1), so the per-pixel work
- * is a multiply per channel; the clamped view rounds and clips to 0..255.
- */
-function applyFactors(frame: Frame, mask: CoverageMask, spans: Spans, k: Float32Array, f: number, gw: number, gh: number): void {
-  // Cells with no skin keep factor 1 (gain 0): most of the grid around the face, spared the power.
-  for (let j = 0; j < k.length; j++) k[j] = k[j] === 1 ? 0 : k[j] ** (1 / 2.2) - 1;
-  const out = new Uint8ClampedArray(frame.data.buffer, frame.data.byteOffset, frame.data.length);
-  const { width } = frame;
-  const { rect, alpha } = mask;
-  const row = f32(gw * 3);
-  // Column → grid position, once per call rather than per pixel.
-  const cx0 = i32(rect.width);
-  const cx1 = i32(rect.width);
-  const cwx = f32(rect.width);
-  for (let x = 0; x < rect.width; x++) {
-    const gx = Math.min(gw - 1, Math.max(0, (x + 0.5) / f - 0.5));
-    const x0 = Math.floor(gx);
-    cx0[x] = x0 * 3;
-    cx1[x] = Math.min(gw - 1, x0 + 1) * 3;
-    cwx[x] = gx - x0;
-  }
-  const { lo, hi, box } = spans;
-  for (let y = box.y0; y < box.y1; y++) {
-    const xa = lo[y];
-    const xb = hi[y];
-    if (xa >= xb) continue;
-    const gy = Math.min(gh - 1, Math.max(0, (y + 0.5) / f - 0.5));
-    const y0 = Math.floor(gy);
-    const y1 = Math.min(gh - 1, y0 + 1);
-    const wy = gy - y0;
-    for (let j = 0; j < gw * 3; j++) row[j] = k[y0 * gw * 3 + j] * (1 - wy) + k[y1 * gw * 3 + j] * wy;
-    let p = ((rect.y + y) * width + rect.x + xa) * 3;
-    let i = y * rect.width + xa;
-    for (let x = xa; x < xb; x++, p += 3, i++) {
-      const a = alpha[i];
-      if (a <= MIN_COVERAGE) continue;
-      const j0 = cx0[x];
-      const j1 = cx1[x];
-      const wx = cwx[x];
-      out[p] = out[p] * (1 + a * (row[j0] + wx * (row[j1] - row[j0])));
-      out[p + 1] = out[p + 1] * (1 + a * (row[j0 + 1] + wx * (row[j1 + 1] - row[j0 + 1])));
-      out[p + 2] = out[p + 2] * (1 + a * (row[j0 + 2] + wx * (row[j1 + 2] - row[j0 + 2])));
-    }
-  }
-}
-
 /** Lays a covering product over `mask` (gated, read-only); returns false when there is no skin under it. */
 export function coverSkin(frame: Frame, mask: CoverageMask, layer: CoverLayer, faceScale: number): boolean {
   const spans = coveredSpans(mask);
   if (!spans) return false;
-  const f = Math.min(16, Math.max(2, Math.round(faceScale * BLOCK)));
-  const gw = Math.ceil(mask.rect.width / f);
-  const gh = Math.ceil(mask.rect.height / f);
-  const sums = blockSums(frame, mask, spans, f, gw, gh);
+  const grid = cellGrid(mask, faceScale);
+  const { f, gw, gh } = grid;
+  const sums = blockSums(frame, mask, spans, grid);
   let total = 0;
   let lum = 0;
   for (let i = 0; i < gw * gh; i++) {
@@ -231,7 +136,7 @@ export function coverSkin(frame: Frame, mask: CoverageMask, layer: CoverLayer, f
   const mid = blurGrid(sums, gw, gh, 1);
   const base = blurGrid(sums, gw, gh, Math.max(2, Math.round((faceScale * BASE_RADIUS) / f)));
   const k = blockFactors(mid, base, gw * gh, layer, Math.max(1e-4, lum / total));
-  applyFactors(frame, mask, spans, k, f, gw, gh);
+  applyGains(frame, mask, spans, grid, k);
   return true;
 }
 

@@ -19,7 +19,7 @@
  */
 import type { Frame } from '../../core/frame.ts';
 import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
-import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
+import { coverageSpans, type CoverageMask, type MaskRect, type Span } from '../raster.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Material } from './material.ts';
 import type { DrawnLight } from './drawn-light.ts';
@@ -42,8 +42,8 @@ export interface PaintLayer {
 const MIN_COVERAGE = 0.003;
 /** The tone curve is tabulated over the detail ratio d = Y / Ȳ in 0..D_MAX (past it: its value at D_MAX). */
 const D_MAX = 16;
-const TONE_STEPS = 16384;
-const TONE_SCALE = TONE_STEPS / D_MAX;
+export const TONE_STEPS = 16384;
+export const TONE_SCALE = TONE_STEPS / D_MAX;
 /** The detail ratio is clamped so deep creases keep colour and speculars do not blow out. */
 const MAX_TONE = 2.5;
 
@@ -166,7 +166,7 @@ export function regionStats(frame: Frame, mask: CoverageMask): RegionStats {
  */
 const toneTables = new WeakMap<Readonly<Material>, Float32Array>();
 
-function toneTable(material: Readonly<Material>): Float32Array {
+export function toneTable(material: Readonly<Material>): Float32Array {
   let table = toneTables.get(material);
   if (!table) {
     table = new Float32Array(TONE_STEPS + 1);
@@ -252,9 +252,8 @@ interface SpecularField {
   rgb: Rgb;
 }
 
-/** A Gaussian profile over `size` cells into `out`. */
-function lobe(out: Float32Array, size: number, centre: number, sigma: number): Float32Array {
-  const k = -0.5 / (sigma * sigma);
+/** A Gaussian profile over `size` cells into `out`: exp(k · (i + 0.5 − centre)²). */
+function lobe(out: Float32Array, size: number, centre: number, k: number): Float32Array {
   for (let i = 0; i < size; i++) {
     const d = i + 0.5 - centre;
     out[i] = Math.exp(k * d * d);
@@ -262,14 +261,26 @@ function lobe(out: Float32Array, size: number, centre: number, sigma: number): F
   return out;
 }
 
-function specularField(scratch: PaintScratch, mask: CoverageMask, win: Window, layer: PaintLayer, light: LightEstimate): SpecularField {
-  const { rect } = mask;
+/**
+ * The finish's directional highlight over a rect (rect-relative pixels): a separable Gaussian lobe,
+ * exp(kx·(x − cx)²) · exp(ky·(y − cy)²), and its linear RGB at full strength. The lobe sits where
+ * the surface faces the viewer (`layer.lobeCentre`, else the rect's centre), moved towards the key light.
+ */
+export interface SpecularShape {
+  cx: number;
+  cy: number;
+  kx: number;
+  ky: number;
+  rgb: Rgb;
+}
+
+export function specularShape(rect: MaskRect, layer: PaintLayer, light: LightEstimate): SpecularShape {
   const m = layer.material;
-  // The lobe sits where the surface faces the viewer, moved towards the key light.
   const [ax, ay] = layer.lobeCentre ? [layer.lobeCentre[0] - rect.x, layer.lobeCentre[1] - rect.y] : [rect.width / 2, rect.height / 2];
-  const along = (out: Float32Array, size: number, at: number, shift: number) => {
-    const half = size / 2;
-    return lobe(out, size, at + shift * half * 0.3, Math.max(1, half * m.specularSpread));
+  const half = (size: number) => size / 2;
+  const k = (size: number) => {
+    const sigma = Math.max(1, half(size) * m.specularSpread);
+    return -0.5 / (sigma * sigma);
   };
   const [cr, cg, cb] = layer.colour;
   const peak = Math.max(cr, cg, cb, 1e-4);
@@ -278,10 +289,30 @@ function specularField(scratch: PaintScratch, mask: CoverageMask, win: Window, l
   const level = m.specular * Math.max(0, light.highlight - light.median);
   const tint = (c: number) => level * (1 - m.specularTint + (m.specularTint * c) / peak);
   return {
-    lobeX: along(scratch.lobeX, rect.width, ax, light.direction[0]),
-    lobeY: along(scratch.lobeY, rect.height, ay, light.direction[1]),
-    rowSums: scratch.rows5,
+    cx: ax + light.direction[0] * half(rect.width) * 0.3,
+    cy: ay + light.direction[1] * half(rect.height) * 0.3,
+    kx: k(rect.width),
+    ky: k(rect.height),
     rgb: [tint(cr), tint(cg), tint(cb)],
+  };
+}
+
+/** How much of the lobe a pixel shows, from its smoothed luminance over the region's mean (`relative`): the shine sits where the camera sees it. */
+export function shineAt(material: Readonly<Material>, relative: number): number {
+  const v = (relative - 1) / 0.6;
+  const bright = v <= 0 ? 0 : v >= 1 ? 1 : v;
+  const fromBright = material.specularFromBrightness;
+  return 1 - fromBright + fromBright * (0.2 + 0.8 * bright * bright * (3 - 2 * bright));
+}
+
+function specularField(scratch: PaintScratch, mask: CoverageMask, layer: PaintLayer, light: LightEstimate): SpecularField {
+  const { rect } = mask;
+  const shape = specularShape(rect, layer, light);
+  return {
+    lobeX: lobe(scratch.lobeX, rect.width, shape.cx, shape.kx),
+    lobeY: lobe(scratch.lobeY, rect.height, shape.cy, shape.ky),
+    rowSums: scratch.rows5,
+    rgb: shape.rgb,
   };
 }
 
@@ -300,7 +331,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const meanY = Math.max(1e-4, stats.y);
   const m = layer.material;
   const tone = toneTable(m);
-  const spec = m.specular > 0 ? specularField(scratch, mask, win, layer, light) : null;
+  const spec = m.specular > 0 ? specularField(scratch, mask, layer, light) : null;
   const { rows3: h3, lum: own, lo, hi } = scratch;
   const h5 = spec ? spec.rowSums : h3;
   const { covered } = win;
@@ -311,7 +342,6 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
   const overlays = layer.overlays ?? [];
   const nOverlays = overlays.length;
   const through = m.through;
-  const fromBright = m.specularFromBrightness;
   const invMean = 1 / meanY;
   const toneScale = TONE_SCALE * invMean;
   const [c0r, c0g, c0b] = layer.colour;
@@ -365,9 +395,7 @@ export function paint(frame: Frame, mask: CoverageMask, layer: PaintLayer, light
       }
       if (spec) {
         const smooth = Math.fround((h5[j + up2] + h5[j + up1] + h5[j] + h5[j + dn1] + h5[j + dn2]) * (1 / 25));
-        const v = (smooth * invMean - 1) / 0.6;
-        const bright = v <= 0 ? 0 : v >= 1 ? 1 : v;
-        const s = spec.lobeX[x] * lobeRow * (1 - fromBright + fromBright * (0.2 + 0.8 * bright * bright * (3 - 2 * bright)));
+        const s = spec.lobeX[x] * lobeRow * shineAt(m, smooth * invMean);
         tr += s * spec.rgb[0];
         tg += s * spec.rgb[1];
         tb += s * spec.rgb[2];

@@ -241,3 +241,20 @@ export function boxBlurInto(src: Float32Array, out: Float32Array, width: number,
     for (let x = 0; x < width; x++) acc[x] += tmp[add + x] - tmp[drop + x];
   }
 }
+
+/**
+ * alpha (over `rect`) *= 1 - coverage of `polygons` (a hole cut out of a mask). Only the rows the
+ * polygons' box spans are rasterised and touched, with the rect's own column origin, so every
+ * pixel gets exactly what a fill of the whole rect would give it (each row's coverage depends on
+ * that row alone); the other rows are left as they are (times 1).
+ */
+export function cutOut(alpha: Float32Array, rect: MaskRect, polygons: ReadonlyArray<ReadonlyArray<readonly [number, number]>>): void {
+  const box = polygonBounds(polygons, 1, { width: rect.x + rect.width, height: rect.y + rect.height });
+  if (!box) return;
+  const y0 = Math.max(box.y, rect.y);
+  const y1 = Math.min(box.y + box.height, rect.y + rect.height);
+  if (y1 <= y0) return;
+  const cover = fillPolygons(polygons, { x: rect.x, y: y0, width: rect.width, height: y1 - y0 });
+  const base = (y0 - rect.y) * rect.width;
+  for (let i = 0; i < cover.length; i++) alpha[base + i] *= 1 - Math.min(1, cover[i]);
+}

@@ -4,7 +4,7 @@
  * mask edge hides the mesh's few-pixel error at any distance from the mirror.
  */
 import { interOcular, regionPolygons, type Point, type Polygon, type RegionName } from '../vision/regions.ts';
-import { boxBlur, fillPolygons, polygonBounds, type CoverageMask, type MaskRect } from './raster.ts';
+import { boxBlur, cutOut, fillPolygons, polygonBounds, type CoverageMask, type MaskRect } from './raster.ts';
 import { f32, i32 } from './frame-arena.ts';
 
 /** Default feather per region, as a fraction of the inter-ocular distance. */
@@ -83,10 +83,7 @@ export function regionMask(
   if (!rect) return null;
   const alpha = holeFeather === undefined ? feathered(polygons, rect, feather) : outlineMinusHoles(polygons, rect, feather, Math.max(0.5, scale * holeFeather));
   const hole = HARD_HOLES[name];
-  if (hole) {
-    const inside = fillPolygons(regionPolygons(landmarks, hole), rect);
-    for (let i = 0; i < alpha.length; i++) alpha[i] *= 1 - Math.min(1, inside[i]);
-  }
+  if (hole) cutOut(alpha, rect, regionPolygons(landmarks, hole));
   return { rect, alpha };
 }
 

@@ -4,7 +4,7 @@
  * wide-feather masks that are filled at a coarse resolution and upsampled with flat runs.
  */
 import { describe, expect, it } from 'vitest';
-import { coverageSpans, fillPolygons, type CoverageMask } from '../../device/tryon/raster.ts';
+import { coverageSpans, cutOut, fillPolygons, type CoverageMask } from '../../device/tryon/raster.ts';
 import { polygonMask } from '../../device/tryon/region-masks.ts';
 import { stroke } from '../../device/tryon/render/strokes.ts';
 
@@ -176,5 +176,25 @@ describe('stroke (lip liner, lashes, brow hairs)', () => {
       if (plain[i] > 0) covered++;
     }
     expect(covered).toBeGreaterThan(500);
+  });
+});
+
+describe('cutOut (a hole out of a mask: the eye opening, the mouth opening)', () => {
+  it('is exactly alpha × (1 − the hole\'s coverage over the whole rect), also for a hole partly off the rect', () => {
+    const rect = { x: 4, y: 3, width: 64, height: 48 };
+    const holes: Array<Array<[number, number]>> = [
+      Array.from({ length: 16 }, (_, k): [number, number] => [30 + 12 * Math.cos((k * Math.PI) / 8), 22.4 + 6 * Math.sin((k * Math.PI) / 8)]),
+      [[50.3, -6.2], [75.8, 8.7], [55.1, 12.9]],
+      [[10.6, 40.2], [30.1, 58.9], [6.4, 57.7]],
+    ];
+    for (const hole of holes) {
+      const alpha = Float32Array.from({ length: rect.width * rect.height }, (_, i) => 0.2 + 0.8 * Math.abs(Math.sin(i * 0.37)));
+      const want = alpha.slice();
+      const cover = fillPolygons([hole], rect);
+      for (let i = 0; i < want.length; i++) want[i] *= 1 - Math.min(1, cover[i]);
+      cutOut(alpha, rect, [hole]);
+      expect([...alpha]).toEqual([...want]);
+      expect(cover.some((c) => c > 0.5)).toBe(true);
+    }
   });
 });

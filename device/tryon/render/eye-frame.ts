@@ -17,7 +17,7 @@ import {
   type Point,
   type RegionName,
 } from '../../vision/regions.ts';
-import { fillPolygons, type CoverageMask } from '../raster.ts';
+import { cutOut, type CoverageMask } from '../raster.ts';
 import { f32 } from '../frame-arena.ts';
 
 export interface EyeSide {
@@ -75,9 +75,9 @@ export function eyeFrame(lm: ReadonlyArray<Point>, side: EyeSide): EyeFrame {
 
 /** A copy of `mask` with the eye opening (between the lash lines) cut out: shadow and liner never reach the eye. */
 export function withoutOpening(lm: ReadonlyArray<Point>, side: EyeSide, mask: CoverageMask): CoverageMask {
-  const opening = fillPolygons(regionPolygons(lm, side.opening), mask.rect);
   const alpha = f32(mask.alpha.length);
-  for (let i = 0; i < alpha.length; i++) alpha[i] = mask.alpha[i] * (1 - Math.min(1, opening[i]));
+  alpha.set(mask.alpha);
+  cutOut(alpha, mask.rect, regionPolygons(lm, side.opening));
   return { rect: mask.rect, alpha };
 }
 

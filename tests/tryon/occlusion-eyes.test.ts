@@ -21,6 +21,12 @@ import { repoRoot } from '../helpers/daemon.ts';
 import { loadVision } from '../helpers/vision.ts';
 import { bundledCatalog, CatalogSlot, findProduct, findShade } from '../../device/tryon/catalog.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import { applyEyeGate } from '../../device/tryon/occlusion/eyes.ts';
+import { LabPlane } from '../../device/tryon/occlusion/lab-plane.ts';
+import { ramp, sampleModel, type ColourModel } from '../../device/tryon/occlusion/colour-model.ts';
+import { boxBlur, fillPolygons, polygonBounds, type MaskRect } from '../../device/tryon/raster.ts';
+import { EYE_LEFT, EYE_RIGHT, interOcular, loop } from '../../device/vision/regions.ts';
+import type { IrisPair } from '../../device/vision/iris.ts';
 import type { AppliedProduct } from '../../device/tryon/render/renderer.ts';
 import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
 import { EYE_LEFT_LOWER, EYE_LEFT_UPPER, EYE_RIGHT_LOWER, EYE_RIGHT_UPPER, regionPolygons } from '../../device/vision/regions.ts';
@@ -107,4 +113,66 @@ describe('eyeshadow and liner never land on the sclera or iris', () => {
       expect(eyeball.mean).toBeLessThan(1);
     });
   }
+});
+
+/**
+ * The eye gate as it was written first: one box around both openings (eyes.ts now gates each
+ * opening in its own box, which must give every pixel the same visibility).
+ */
+function eyeGateOneBox(lab: LabPlane, lm: Face['landmarks'], lid: ColourModel | null, iris: IrisPair | undefined, rect: MaskRect, vis: Float32Array): void {
+  const openings = [loop(lm, EYE_RIGHT), loop(lm, EYE_LEFT)];
+  const radius = Math.max(1, Math.round(interOcular(lm) * 0.04));
+  const sub = polygonBounds(openings, radius + 2, { width: rect.x + rect.width, height: rect.y + rect.height })!;
+  const opening = fillPolygons(openings, sub);
+  const near = boxBlur(opening, sub.width, sub.height, radius);
+  const circle = new Float32Array(sub.width * sub.height);
+  for (const c of iris ? [iris.right, iris.left] : [])
+    for (let y = 0; y < sub.height; y++)
+      for (let x = 0; x < sub.width; x++) {
+        const d = Math.hypot(sub.x + x + 0.5 - c.center[0], sub.y + y + 0.5 - c.center[1]);
+        circle[y * sub.width + x] = Math.max(circle[y * sub.width + x], ramp(c.radius * 1.1 + 0.5 - d, 0, 1));
+      }
+  const lidChroma = lid ? Math.hypot(lid.a, lid.b) : 0;
+  const data = lab.data();
+  for (let y = 0; y < sub.height; y++)
+    for (let x = 0; x < sub.width; x++) {
+      const i = y * sub.width + x;
+      const v = (sub.y - rect.y + y) * rect.width + sub.x - rect.x + x;
+      vis[v] *= 1 - Math.min(1, opening[i]);
+      if (near[i] <= 0.02) continue;
+      vis[v] *= 1 - circle[i];
+      if (!lid || vis[v] === 0) continue;
+      const o = lab.offset(sub.x + x, sub.y + y);
+      const lighter = ramp(data[o] - lid.L, 6, 14);
+      const greyer = 1 - ramp(Math.hypot(data[o + 1], data[o + 2]) / Math.max(1, lidChroma), 0.55, 0.8);
+      vis[v] *= 1 - lighter * greyer;
+    }
+}
+
+describe('the eye gate, each opening in its own box', () => {
+  it('gives every pixel of the eye area what one box around both eyes gives it (real photo, mesh off by 4 px, with and without iris circles)', async () => {
+    const eyes = fixture.eyes[0];
+    const shot = await framedShopper(vision, eyes.file, eyes.faceBox);
+    const lm = lashLinesLow(shot.faces[0], MESH_ERROR_PX).landmarks;
+    const polys = regionPolygons(lm, 'eyeshadow');
+    const rect = polygonBounds([...polys, loop(lm, EYE_RIGHT), loop(lm, EYE_LEFT)], 20, shot.frame)!;
+    const lab = new LabPlane(shot.frame, rect);
+    const lid = sampleModel(lab, { rect: polygonBounds(polys, 0, shot.frame)!, polys }, { L: 6, a: 3, b: 3 });
+    const centre = (idx: readonly number[]) => [idx.reduce((s, i) => s + lm[i][0], 0) / idx.length, idx.reduce((s, i) => s + lm[i][1], 0) / idx.length] as [number, number];
+    const radius = interOcular(lm) * 0.1;
+    const iris: IrisPair = { right: { center: centre(EYE_RIGHT), radius }, left: { center: centre(EYE_LEFT), radius } };
+    for (const withIris of [undefined, iris]) {
+      const split = new Float32Array(rect.width * rect.height).fill(1);
+      const oneBox = new Float32Array(rect.width * rect.height).fill(1);
+      applyEyeGate(lab, lm, lid, withIris, rect, split);
+      eyeGateOneBox(lab, lm, lid, withIris, rect, oneBox);
+      let gated = 0;
+      for (let i = 0; i < split.length; i++) {
+        expect(Math.abs(split[i] - oneBox[i]), `pixel ${i}`).toBeLessThanOrEqual(1e-6);
+        if (oneBox[i] < 1) gated++;
+      }
+      // Both eyes are gated: the openings and the sclera band around each.
+      expect(gated).toBeGreaterThan(200);
+    }
+  });
 });

@@ -48,7 +48,8 @@ import { median } from '../advisor/robust.ts';
 import { z } from 'zod';
 import { fitCuts, leastSquares } from './fairness-fit.ts';
 import { calibrated, WHITES_REFLECTANCE as WREF } from '../advisor/tone-estimate.ts';
-import { failedScenes, robustnessScenes, type Landmarks } from './fairness-robustness.ts';
+import { robustnessScenes, type Landmarks } from './fairness-robustness.ts';
+import { agreement, chooseCandidate, gateFailures, looLevels, monkLevel as level } from './fairness-select.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
 import { FIXTURES, frameOf, LabelsSchema } from './eval-fairness.ts';
 
@@ -252,14 +253,6 @@ const ROUND3 = /^(ratio|logsC) /;
 const ROUND4 = / knn9$/;
 const ROUND6 = / cut$/;
 const CANDIDATES = process.env.ROUND === '5' ? ALL_CANDIDATES.filter(([n]) => !ROUND6.test(n)) : process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : process.env.ROUND === '2' ? ALL_CANDIDATES.filter(([n]) => !ROUND3.test(n) && !ROUND4.test(n) && !ROUND6.test(n)) : process.env.ROUND === '3' ? ALL_CANDIDATES.filter(([n]) => !ROUND4.test(n) && !ROUND6.test(n)) : ALL_CANDIDATES;
-const level = (s: number) => Math.min(10, Math.max(1, Math.round(s)));
-/** The robustness scenes a fitted model fails (empty: it passes the gate). */
-const failures = (m: Model): string[] => failedScenes(scenes, (x) => level(m.predict(x)));
-const looPredictions = (fit: Fit, set: readonly Face[]): number[] => set.map((f, i) => level(fit(set.filter((_, j) => j !== i)).predict(f)));
-const score = (pred: number[], set: readonly Face[]) => ({
-  hits: pred.filter((p, i) => Math.abs(p - set[i].label) <= 1).length,
-  mae: pred.reduce((s, p, i) => s + Math.abs(p - set[i].label), 0) / pred.length,
-});
 
 const perTone = (pred: number[], set: readonly Face[]) => {
   const out: string[] = [];
@@ -277,14 +270,14 @@ console.log(`${faces.length} faces read of ${labels.length}\n`);
 console.log('candidate | LOO within ±1 | LOO mean |err| | two-fold within ±1 | robust (fit on all faces) | LOO per tone');
 const pct = (h: number, n: number) => `${((100 * h) / n).toFixed(1)} %`;
 for (const [name, fit] of CANDIDATES) {
-  const p = looPredictions(fit, faces);
-  const s = score(p, faces);
+  const p = looLevels(fit, faces);
+  const s = agreement(p, faces);
   const odd = faces.filter((f) => f.row % 2 === 1);
   const even = faces.filter((f) => f.row % 2 === 0);
   const mOdd = fit(odd);
   const mEven = fit(even);
   const two = faces.filter((f) => Math.abs(level((f.row % 2 === 1 ? mEven : mOdd).predict(f)) - f.label) <= 1).length;
-  const failed = failures(fit(faces));
+  const failed = gateFailures(fit(faces), scenes);
   console.log(`${name} | ${pct(s.hits, faces.length)} | ${s.mae.toFixed(2)} | ${pct(two, faces.length)} | ${failed.length ? `FAILS ${failed.join('; ')}` : 'passes'} | ${perTone(p, faces)}`);
 }
 
@@ -293,19 +286,13 @@ const nested: number[] = [];
 const chosen = new Map<string, number>();
 for (const [i, f] of faces.entries()) {
   const rest = faces.filter((_, j) => j !== i);
-  let best: { name: string; model: Model; hits: number; mae: number } | null = null;
-  for (const [name, fit] of CANDIDATES) {
-    const model = fit(rest);
-    // The gate: a fit that fails a robustness scene is never chosen.
-    if (failures(model).length) continue;
-    const s = score(looPredictions(fit, rest), rest);
-    if (!best || s.hits > best.hits || (s.hits === best.hits && s.mae < best.mae)) best = { name, model, ...s };
-  }
+  // The gate and the selection rule: fairness-select.ts (a fit that fails a robustness scene is never chosen).
+  const best = chooseCandidate(CANDIDATES, rest, scenes);
   if (!best) throw new Error(`no candidate passes the robustness scenes without ${f.file}`);
   chosen.set(best.name, (chosen.get(best.name) ?? 0) + 1);
   nested.push(level(best.model.predict(f)));
 }
-const ns = score(nested, faces);
+const ns = agreement(nested, faces);
 console.log(`\nNESTED LOO (robust candidates only) within ±1: ${pct(ns.hits, faces.length)} (${ns.hits}/${faces.length}), mean |err| ${ns.mae.toFixed(2)}; per tone ${perTone(nested, faces)}`);
 console.log(`chosen: ${[...chosen].map(([k, v]) => `${k} x${v}`).join(', ')}`);
 

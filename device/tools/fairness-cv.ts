@@ -34,6 +34,20 @@
  * "cut" twin: the same score read through ordinal cut points chosen on the training faces to read most
  * of them within ±1 (fairness-fit.ts fitCuts), instead of rounding. Selection rule and gate unchanged;
  * ROUND=5 reproduces round 5's candidate list on the current faces.
+ *
+ * Round 7 (2026-12-02, written before any round-7 figure was seen; same 166 faces): round 6 left
+ * MST 3, 4 and 5 with the same lit-skin luminance (4 read 67 %, 5 54 % within ±1), so seven feature
+ * lists add to "itaWbIta" (or to the lit skin's ITA°) a cue that might separate them, each with the
+ * ols / stretch / cut fits: the lit skin's chroma C*ab (deeper skin is usually more saturated), its hue
+ * angle h_ab, the white-balanced skin's chroma, the L* of the well-exposed (non-specular, unclipped)
+ * face-skin pixels at q50 and q90, the lit/shadow ratio (ln Y at q90 − ln Y at q25 of those pixels),
+ * and the forehead − cheek L* contrast (both patches counted by the sampler). Selection rule and gate
+ * unchanged (fairness-select.ts); ROUND=6 reproduces round 6's list.
+ * Round 7 result (recorded after the run): 76 candidates, 44 fail the gate (5 of the 21 new ones).
+ * Best new ones by leave-one-out: "itaWbItaShade cut" and "itaWbItaLq cut" 78.3 % (130/166; "itaWbIta
+ * cut" 76.5 %); chroma, hue, white-balanced chroma and forehead/cheek contrast add nothing (70.5–77.7 %).
+ * NESTED: 74.7 % (124/166), below round 6's 75.3 % (125/166) on the same faces: the choice between the
+ * two tied new candidates costs what each gains; MST 4 9/15 and 5 5/13 (round 6: 10/15, 7/13). Not shipped.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -65,7 +79,9 @@ interface Measured {
   relBG: number | null;
   wbLab: Lab | null;
   /** Round 2: the faceSkin colour at L* quantiles (non-specular pixels): q50, q75, q90. */
-  q: Record<'q50' | 'q75' | 'q90', Lab>;
+  q: Record<'q50' | 'q75' | 'q90', Lab> & { q25: Lab };
+  /** Round 7: forehead L* − the counted cheeks' mean L* (null unless the forehead and a cheek were counted). */
+  foreheadMinusCheek: number | null;
 }
 interface Face extends Measured {
   file: string;
@@ -89,7 +105,7 @@ function quantileColours(px: ReturnType<typeof patchPixels>): Measured['q'] {
     for (let k = from; k < to; k++) for (let c = 0; c < 3; c++) sum[c] += px.lab[keep[k] * 3 + c];
     return sum.map((v) => v / (to - from)) as Lab;
   };
-  return { q50: at(0.5), q75: at(0.75), q90: at(0.85) };
+  return { q25: at(0.25), q50: at(0.5), q75: at(0.75), q90: at(0.85) };
 }
 
 /** Every candidate's inputs from one image and the mirror's mesh on it; null: no skin read. */
@@ -100,7 +116,11 @@ function measure(image: RgbImage, lm: Landmarks): Measured | null {
   const w = whitesOf(image, face, s.lab);
   const skinRgb = labToLinear(s.lab);
   const wbLab = w ? linearToLab(skinRgb.map((v, c) => (v / w.rgb[c]) * WREF) as [number, number, number]) : null;
-  return { lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q: quantileColours(patchPixels(image, lm, 'faceSkin', 600)) };
+  const counted = (r: string) => s.patches.filter((p) => p.region === r && p.dropped === null).map((p) => p.lab[0]);
+  const cheeks = [...counted('cheekLeft'), ...counted('cheekRight')];
+  const forehead = counted('forehead');
+  const foreheadMinusCheek = cheeks.length && forehead.length ? forehead[0] - cheeks.reduce((a, b) => a + b, 0) / cheeks.length : null;
+  return { lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q: quantileColours(patchPixels(image, lm, 'faceSkin', 600)), foreheadMinusCheek };
 }
 
 const faces: Face[] = [];
@@ -114,6 +134,8 @@ const scenes = await robustnessScenes(measure);
 
 type Feat = (f: Measured) => number[] | null;
 const lnY = (lab: Lab) => Math.log(labToLinear(lab).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0));
+const chromaOf = (lab: Lab) => Math.hypot(lab[1], lab[2]);
+const hueOf = (lab: Lab) => (Math.atan2(lab[2], lab[1]) * 180) / Math.PI;
 const FEATURES: Record<string, Feat> = {
   current: (f) => (f.whites && f.relBG !== null ? [f.ita, Math.log(f.whites.y), f.relBG] : null),
   ita: (f) => [f.ita],
@@ -153,6 +175,14 @@ const FEATURES: Record<string, Feat> = {
     const s = labToLinear(f.q.q90);
     return [lnY(f.q.q90), Math.log(f.whites.y), Math.log(s[2] / s[1]) - f.whites.logBG, Math.log(s[0] / s[1]) - Math.log(f.whites.rgb[0] / f.whites.rgb[1])];
   },
+  // Round 7 (header): cues that might separate MST 3-5, beside ITA° and the white-balanced ITA°.
+  itaWbItaC: (f) => (f.wbLab ? [f.ita, itaOf(f.wbLab), chromaOf(f.q.q75)] : null),
+  itaWbItaHue: (f) => (f.wbLab ? [f.ita, itaOf(f.wbLab), hueOf(f.q.q75)] : null),
+  itaWbItaWbC: (f) => (f.wbLab ? [f.ita, itaOf(f.wbLab), chromaOf(f.wbLab)] : null),
+  itaWbItaLq: (f) => (f.wbLab ? [f.ita, itaOf(f.wbLab), f.q.q50[0], f.q.q90[0]] : null),
+  itaWbItaShade: (f) => (f.wbLab ? [f.ita, itaOf(f.wbLab), lnY(f.q.q90) - lnY(f.q.q25)] : null),
+  itaWbItaFC: (f) => (f.wbLab && f.foreheadMinusCheek !== null ? [f.ita, itaOf(f.wbLab), f.foreheadMinusCheek] : null),
+  q75itaCHue: (f) => [itaOf(f.q.q75), chromaOf(f.q.q75), hueOf(f.q.q75)],
 };
 
 interface Model {
@@ -252,7 +282,11 @@ const ROUND1 = /^(current|ita|Lb|Lab|logs|wbIta|wbLb|itaWbIta) |white-balanced|s
 const ROUND3 = /^(ratio|logsC) /;
 const ROUND4 = / knn9$/;
 const ROUND6 = / cut$/;
-const CANDIDATES = process.env.ROUND === '5' ? ALL_CANDIDATES.filter(([n]) => !ROUND6.test(n)) : process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : process.env.ROUND === '2' ? ALL_CANDIDATES.filter(([n]) => !ROUND3.test(n) && !ROUND4.test(n) && !ROUND6.test(n)) : process.env.ROUND === '3' ? ALL_CANDIDATES.filter(([n]) => !ROUND4.test(n) && !ROUND6.test(n)) : ALL_CANDIDATES;
+const ROUND7 = /^(itaWbItaC|itaWbItaHue|itaWbItaWbC|itaWbItaLq|itaWbItaShade|itaWbItaFC|q75itaCHue) /;
+// ROUND=N reproduces round N's candidate list: the later rounds' candidates left out (round 1: its own list).
+const LATER: Record<string, RegExp[]> = { '2': [ROUND3, ROUND4, ROUND6, ROUND7], '3': [ROUND4, ROUND6, ROUND7], '5': [ROUND6, ROUND7], '6': [ROUND7] };
+const CANDIDATES =
+  process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : ALL_CANDIDATES.filter(([n]) => !(LATER[process.env.ROUND ?? ''] ?? []).some((r) => r.test(n)));
 
 const perTone = (pred: number[], set: readonly Face[]) => {
   const out: string[] = [];
@@ -267,7 +301,7 @@ const perTone = (pred: number[], set: readonly Face[]) => {
 };
 
 console.log(`${faces.length} faces read of ${labels.length}\n`);
-console.log('candidate | LOO within ±1 | LOO mean |err| | two-fold within ±1 | robust (fit on all faces) | LOO per tone');
+console.log('candidate | LOO within ±1 | LOO exact | LOO mean |err| | two-fold within ±1 | robust (fit on all faces) | LOO per tone');
 const pct = (h: number, n: number) => `${((100 * h) / n).toFixed(1)} %`;
 for (const [name, fit] of CANDIDATES) {
   const p = looLevels(fit, faces);
@@ -278,7 +312,7 @@ for (const [name, fit] of CANDIDATES) {
   const mEven = fit(even);
   const two = faces.filter((f) => Math.abs(level((f.row % 2 === 1 ? mEven : mOdd).predict(f)) - f.label) <= 1).length;
   const failed = gateFailures(fit(faces), scenes);
-  console.log(`${name} | ${pct(s.hits, faces.length)} | ${s.mae.toFixed(2)} | ${pct(two, faces.length)} | ${failed.length ? `FAILS ${failed.join('; ')}` : 'passes'} | ${perTone(p, faces)}`);
+  console.log(`${name} | ${pct(s.hits, faces.length)} | ${s.exact} | ${s.mae.toFixed(2)} | ${pct(two, faces.length)} | ${failed.length ? `FAILS ${failed.join('; ')}` : 'passes'} | ${perTone(p, faces)}`);
 }
 
 // Nested leave-one-out: the choice of candidate held out as well.
@@ -293,7 +327,7 @@ for (const [i, f] of faces.entries()) {
   nested.push(level(best.model.predict(f)));
 }
 const ns = agreement(nested, faces);
-console.log(`\nNESTED LOO (robust candidates only) within ±1: ${pct(ns.hits, faces.length)} (${ns.hits}/${faces.length}), mean |err| ${ns.mae.toFixed(2)}; per tone ${perTone(nested, faces)}`);
+console.log(`\nNESTED LOO (robust candidates only) within ±1: ${pct(ns.hits, faces.length)} (${ns.hits}/${faces.length}), exact ${ns.exact}, mean |err| ${ns.mae.toFixed(2)}; per tone ${perTone(nested, faces)}`);
 console.log(`chosen: ${[...chosen].map(([k, v]) => `${k} x${v}`).join(', ')}`);
 
 // The labels' own noise: a second, blind labelling (fairness-sheets.ts; SOURCES.md) against the first.

@@ -24,9 +24,10 @@ export const gateFailures = <M>(model: ToneCandidateModel<M>, scenes: ReadonlyAr
 export const looLevels = <M, F extends M & { label: number }>(fit: ToneCandidateFit<M, F>, set: readonly F[]): number[] =>
   set.map((f, i) => monkLevel(fit(set.filter((_, j) => j !== i)).predict(f)));
 
-/** Faces within ±1 of their label, and the mean |error|. */
-export const agreement = (levels: readonly number[], set: ReadonlyArray<{ label: number }>): { hits: number; mae: number } => ({
+/** Faces within ±1 of their label, faces read exactly, and the mean |error|. */
+export const agreement = (levels: readonly number[], set: ReadonlyArray<{ label: number }>): { hits: number; exact: number; mae: number } => ({
   hits: levels.filter((p, i) => Math.abs(p - set[i].label) <= 1).length,
+  exact: levels.filter((p, i) => p === set[i].label).length,
   mae: levels.reduce((s, p, i) => s + Math.abs(p - set[i].label), 0) / levels.length,
 });
 
@@ -35,6 +36,7 @@ export interface ToneChoice<M> {
   /** The candidate fitted on the whole set (the fit that passed the gate). */
   model: ToneCandidateModel<M>;
   hits: number;
+  exact: number;
   mae: number;
 }
 

@@ -24,7 +24,9 @@
  *    texture the model adds, is never touched by this step. If the mean over the regions still
  *    exceeds `maxDeltaE` (clipping at 0/255 adds its own low frequency), the whole residual is
  *    scaled down until it does. The colour the shopper picked is the render's; the GAN may add
- *    texture, light and edges, not a shade.
+ *    texture, light and edges, not a shade. Removing a neighbourhood's mean can leave a held pixel
+ *    (step 2) darker than rendered: there the hold is applied again, so the colour step never
+ *    dims the light step 2 kept.
  *
  * Work is confined to the box of the paste weight (plus the blur's reach); the caller's scratch
  * buffers are reused across calls. Crop space throughout: RGB bytes size² x 3, coverage 0..1 size², residual in 8-bit levels.
@@ -219,6 +221,7 @@ export function guardResidual(
         for (let yy = Math.max(box.y0, y - 1); yy <= Math.min(box.y1 - 1, y + 1); yy++)
           for (let xx = Math.max(box.x0, x - 1); xx <= Math.min(box.x1 - 1, x + 1); xx++) held = Math.max(held, share[yy * size + xx]);
       if (weight[i] > 0 && held >= 0.5) lightPixels++;
+      cPlane[i] = held;
       // Brightening and texture pass; dimming of light is held off by the light's share.
       const dims = 0.299 * residual[i * 3] + 0.587 * residual[i * 3 + 1] + 0.114 * residual[i * 3 + 2] < 0;
       const k = weight[i] > 0 ? (dims ? 1 - held : 1) : 0;
@@ -272,6 +275,9 @@ export function guardResidual(
         // The blurred colour moves about linearly with the low frequency: remove the share above the bound.
         const k = 1 - opts.pixelDeltaE / d;
         for (let c = 0; c < 3; c++) out[i * 3 + c] -= k * low[c][i];
+        // Removing the neighbourhood's mean can leave a held pixel darker than rendered: hold that too.
+        const h = cPlane[i];
+        if (h > 0 && 0.299 * out[i * 3] + 0.587 * out[i * 3 + 1] + 0.114 * out[i * 3 + 2] < 0) for (let c = 0; c < 3; c++) out[i * 3 + c] *= 1 - h;
         over++;
       }
     if (pass === 0) colourPixels = over;

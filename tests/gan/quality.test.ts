@@ -90,11 +90,11 @@ describe('reference GAN on held-out faces', () => {
       console.log(`${finish} (${of.length} face x shade): finish signature kept by the model alone ${mean('raw').toFixed(3)}, as pasted ${mean('guarded').toFixed(3)} (worst ${worst.toFixed(3)})`);
       expect(mean('guarded'), finish).toBeGreaterThanOrEqual(0.95);
       // The guard holds the light the renderer drew and, on a lit finish, the lips' own highlights
-      // (which a gloss or shimmer keeps and matte flattens). Measured with the step-500 weights: worst
-      // gloss 0.92, shimmer 0.86, holographic 0.93 (0.77 / 0.45 / 0.89 without the own-highlight hold).
-      // 0.8, not the original 0.85: the shimmer worst sits 0.01 above 0.85 and the renderer that draws
-      // these finishes is being changed this session.
-      expect(worst, finish).toBeGreaterThanOrEqual(0.8);
+      // (which a gloss or shimmer keeps and matte flattens), also against its own colour step.
+      // Measured with the weights trained through that hold (step 500): worst gloss 1.01, shimmer
+      // 0.99, holographic 1.03 (0.76 / 0.81 / 0.94 when the colour step could undo the hold). Back at
+      // the original 0.85 (it was lowered to 0.35, then 0.8, while the hold was incomplete).
+      expect(worst, finish).toBeGreaterThanOrEqual(0.85);
     }
   }, 600_000);
 
@@ -113,7 +113,8 @@ describe('reference GAN on held-out faces', () => {
     expect(j.photo - j.render).toBeGreaterThan(0.08);
     // Measured through the guard: step-250 weights 0.15 of the way with the broad drawn-light detector
     // and the high-pass colour hold, 0.32 with the renderer's own light layer and the local colour
-    // hold; step-500 weights 0.35 with the lips' own highlights held too (1.05 without any guard).
-    expect(position).toBeGreaterThan(0.3);
+    // hold; step-500 weights 0.35 with the lips' own highlights held too (1.05 without any guard);
+    // step-500 weights trained through the guard's light hold (train/hold.py) 0.51 (1.02 unguarded).
+    expect(position).toBeGreaterThan(0.45);
   }, 600_000);
 });

@@ -2,7 +2,9 @@
  * `npm run train:gan`, step 1: renders the training and held-out samples into a folder for the
  * python trainer (models/gan/train/train.py). For each face of the configured photos, N samples
  * (seeded): colour-jittered photo, random look through the daemon's try-on stage, aligned crops.
- * Writes <out>/<split>/<face>_<k>_{bare,render,mask}.png and <out>/index.json.
+ * Writes <out>/<split>/<face>_<k>_{bare,render,mask}.png, <face>_<k>_light.f32 (the light the
+ * finishes drew, crop space, float32 little-endian: the trainer holds it as the device's guard does)
+ * and <out>/index.json.
  *
  *   tsx models/gan/train/prepare-data.ts [--out DIR] [--config FILE]
  */
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
           await writeFile(path.join(out, split, `${id}_bare.png`), await png(s.bare, config.cropSize, 3));
           await writeFile(path.join(out, split, `${id}_render.png`), await png(s.render, config.cropSize, 3));
           await writeFile(path.join(out, split, `${id}_mask.png`), await png(mask, config.cropSize, 1));
+          await writeFile(path.join(out, split, `${id}_light.f32`), new Uint8Array(s.light.buffer, s.light.byteOffset, s.light.byteLength));
           index[split].push({ id, photo, products: s.productIds });
         }
       }

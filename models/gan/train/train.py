@@ -20,6 +20,9 @@ Losses (weights in config.json), on whole aligned crops (the size the device run
   colour    CIELAB L1 between the 5x5-blurred refined crop and the blurred render inside the regions:
             the colour the shopper chose stays (judged as dE2000 in the quality report), texture may move.
 Beyond 3 px of the mask the output is the render by construction (nets.GATE).
+Every loss (and the discriminator) sees the refinement as the device pastes it: after the guard's
+light hold (hold.py, options config.json train.guard = the device's DEFAULT_GUARD), so the
+generator learns to make the kept light and texture look real rather than to dim them.
 """
 import argparse
 import csv
@@ -36,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
+from hold import apply_hold, held_plane
 from nets import GATE, PatchDiscriminator, Refiner, count, highpass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,8 +64,10 @@ def load_split(data, split):
     bare = np.stack([img(i, "bare") for i in items]).astype(np.float32) / 127.5 - 1
     render = np.stack([img(i, "render") for i in items]).astype(np.float32) / 127.5 - 1
     mask = np.stack([img(i, "mask") for i in items]).astype(np.float32)[..., None] / 255.0
+    size = bare.shape[1]
+    light = np.stack([np.fromfile(os.path.join(data, split, f"{i['id']}_light.f32"), dtype="<f4").reshape(size, size) for i in items])[..., None]
     t = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).contiguous()
-    return t(bare), t(render), t(mask), items
+    return t(bare), t(render), t(mask), t(light), items
 
 
 def augment(gen, *xs):
@@ -140,7 +146,9 @@ def main():
     seed = config["seed"]
     gen = seed_everything(seed, tc["threads"])
 
-    bare, render, mask, items = load_split(args.data, "train")
+    bare, render, mask, light, items = load_split(args.data, "train")
+    # The device guard's hold, per sample (it reads the render and the drawn light, not the model).
+    held = held_plane(render, mask, light, tc["guard"])
     n = bare.shape[0]
     size = bare.shape[-1]
     G, D = Refiner(), PatchDiscriminator()
@@ -179,6 +187,8 @@ def main():
             "faces": len({i["id"].rsplit("_", 1)[0] for i in items}),
             "photos": sorted({i["photo"] for i in items}),
             "cropSize": size,
+            "guard": tc["guard"],
+            "heldPixelsPerSample": round(float((held >= 0.5).float().sum()) / n, 1),
             "generatorParams": count(G),
             "discriminatorParams": count(D),
             "wallSeconds": round(wall, 1),
@@ -194,7 +204,7 @@ def main():
             "name": "makeup-refiner",
             "task": "makeup-refinement",
             "format": "onnx",
-            "version": f"ref-unet{count(G) // 1000}k-{size}px-s{seed}-{done}steps",
+            "version": f"ref-unet{count(G) // 1000}k-{size}px-s{seed}-{done}steps-held",
             "license": "MIT (this repository); trained on photos from @vladmandic/face-api and @vladmandic/human (MIT)",
             "files": [{"path": "makeup-refiner.onnx", "sha256": summary["generatorSha256"], "size": os.path.getsize(gpath)}],
             "input": {"size": size, "layout": "NCHW", "range": [-1, 1], "alignment": "eyes-mouth-v1"},
@@ -215,11 +225,11 @@ def main():
             for group in opt.param_groups:
                 group["lr"] = lr * lr_scale
         idx = torch.randint(0, n, (tc["batch"],), generator=gen)
-        b, r, m = augment(gen, bare[idx], render[idx], mask[idx])
+        b, r, m, h = augment(gen, bare[idx], render[idx], mask[idx], held[idx])
         inside = (m > 0.5).float()
         gate = F.max_pool2d(m, GATE, 1, GATE // 2)
         band = (m == 0).float() * gate.gt(0).float()
-        fake = G(b, r, m)
+        fake = apply_hold(G(b, r, m), r, h)
         # Patch weights: how much of the widened made-up region each discriminator patch sees (the
         # same for the real crop and the refined one: they are the same face under the same mask).
         pw = F.adaptive_max_pool2d(gate, D(b, m).shape[-2:]).detach()

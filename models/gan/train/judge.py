@@ -69,7 +69,7 @@ def main():
     seed = config["seed"] + 1000
     gen = seed_everything(seed, jc["threads"])
 
-    bare, render, mask, items = load_split(args.data, "train")
+    bare, render, mask, _light, items = load_split(args.data, "train")
     n = bare.shape[0]
     J = Judge()
     opt = torch.optim.Adam(J.parameters(), lr=jc["lr"], betas=(0.9, 0.99))

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { z } from 'zod';
 import { startSoakedDaemon, type SoakedDaemon } from './soak/daemon-child.ts';
-import { pickAction, seededRandom, SHOPPER_ACTIONS, type KioskHandle } from './soak/shopper-actions.ts';
+import { mulberry32 } from '../core/seeded-random.ts';
+import { pickAction, SHOPPER_ACTIONS, type KioskHandle } from './soak/shopper-actions.ts';
 import { DEFAULT_VERDICT, describeVerdict, soakVerdict, tableHeader, tableNote, tableRow, type SoakSample } from './soak/verdict.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -148,7 +149,7 @@ async function main(): Promise<number> {
     const until = startedAt + args.minutes * 60_000;
     const done = new Map<string, number>();
     const failures: string[] = [];
-    const kiosk: KioskHandle = { page, context, url: daemon.url, random: seededRandom(seed) };
+    const kiosk: KioskHandle = { page, context, url: daemon.url, random: mulberry32(seed) };
     const [{ samples, unanswered }] = await Promise.all([sampleUntil(daemon, startedAt, until, args['sample-seconds'] * 1000), shop(kiosk, until, done, failures)]);
     const verdict = soakVerdict(samples, { ...DEFAULT_VERDICT, warmupS, targetFps }, unanswered);
     console.log(`\nshopper actions: ${[...done].map(([name, n]) => `${name} ×${n}`).join(', ')}`);

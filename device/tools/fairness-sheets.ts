@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp, { type OverlayOptions } from 'sharp';
 import { MONK_HEX } from '../advisor/monk.ts';
+import { mulberry32 } from '../core/seeded-random.ts';
 import { FIXTURES, LabelsSchema } from './eval-fairness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,19 +22,9 @@ const W = 180;
 const H = 200;
 const SWATCH = 18;
 
-/** mulberry32: a small seeded generator, so the order can be reproduced. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const labels = LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8')));
-const rnd = seeded(SEED);
+const rnd = mulberry32(SEED);
 const order = labels.map((l) => l.file);
 for (let i = order.length - 1; i > 0; i--) {
   const j = Math.floor(rnd() * (i + 1));

@@ -5,22 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { calibrated, monkOfScore, toneScore, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
+import { mulberry32 } from '../../device/core/seeded-random.ts';
 import { fitCuts } from '../../device/tools/fairness-fit.ts';
-
-/** A seeded generator (mulberry32): the same faces on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('tone cut points', () => {
   it('calibrated reads 1 + the number of cuts at or below the score, also with repeated cuts', () => {
-    const rnd = random(7);
+    const rnd = mulberry32(7);
     for (let trial = 0; trial < 200; trial++) {
       const cuts = Array.from({ length: 9 }, () => Math.round(rnd() * 40) / 4).sort((a, b) => a - b);
       for (let k = 0; k < 20; k++) {
@@ -34,7 +24,7 @@ describe('tone cut points', () => {
   });
 
   it('fitCuts reads the ends of a compressed score within ±1 where rounding does not', () => {
-    const rnd = random(20261205);
+    const rnd = mulberry32(20261205);
     const labels: number[] = [];
     const scores: number[] = [];
     for (let label = 2; label <= 8; label++)

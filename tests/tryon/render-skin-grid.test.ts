@@ -11,7 +11,7 @@
  * Single pixels go further (gloss's tight shine: max ~6 on these photos): a pixel brighter than its
  * cell catches a shine the cell's mean brightness gives, or not; p99.9 bounds those.
  * The gain pass foundation and concealer use (unchanged: byte-identical) is checked against
- * culori's sRGB ↔ linear conversion.
+ * culori's sRGB ↔ linear conversion, and byte for byte against its plain per-pixel rule.
  */
 import { converter, differenceCiede2000, formatHex } from 'culori';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -131,5 +131,52 @@ describe('the grid gain pass (foundation, concealer)', () => {
     console.log(`gain pass: ${changed} px, worst ${worst} levels from culori's exact linear-light gain`);
     expect(changed).toBeGreaterThan(1000);
     expect(worst).toBeLessThanOrEqual(4);
+  });
+
+  it('gives every pixel exactly the per-pixel rule (float32 cell gains, row-interpolated, rounded and clamped as a Uint8ClampedArray does)', () => {
+    const width = 83;
+    const height = 61;
+    const data = new Uint8Array(width * height * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 89 + ((i / 3) | 0) * 7) % 256;
+    const frame = { id: 1, capturedAt: 0, width, height, format: 'rgb24' as const, data: Buffer.from(data) };
+    // Odd sizes and an offset rect: grid columns cut at both ends, rows starting and ending mid-row.
+    const rect = { x: 4, y: 2, width: 71, height: 55 };
+    const alpha = new Float32Array(rect.width * rect.height);
+    for (let i = 0; i < alpha.length; i++) alpha[i] = i % 13 === 0 ? 0 : ((i * 7) % 10) / 9;
+    const mask = { rect, alpha };
+    const grid = cellGrid(mask, 170);
+    const gains = new Float32Array(grid.gw * grid.gh * 3);
+    // Some cells at exactly 1 (no skin: spared the power) among gains 0.6-1.55.
+    for (let k = 0; k < gains.length; k++) gains[k] = k % 7 === 0 ? 1 : 0.6 + ((k * 37) % 20) / 20;
+    const k = Float32Array.from(gains, (g) => (g === 1 ? 0 : g ** (1 / 2.2) - 1));
+    const expected = new Uint8ClampedArray(data);
+    const at = (v: number, n: number) => Math.min(n - 1, Math.max(0, (v + 0.5) / grid.f - 0.5));
+    const row = new Float32Array(grid.gw * 3);
+    for (let my = 0; my < rect.height; my++) {
+      const gy = at(my, grid.gh);
+      const y0 = Math.floor(gy);
+      const y1 = Math.min(grid.gh - 1, y0 + 1);
+      for (let j = 0; j < row.length; j++) row[j] = k[y0 * row.length + j] * (1 - (gy - y0)) + k[y1 * row.length + j] * (gy - y0);
+      for (let mx = 0; mx < rect.width; mx++) {
+        const a = alpha[my * rect.width + mx];
+        if (a <= 0.003) continue;
+        const gx = at(mx, grid.gw);
+        const x0 = Math.floor(gx);
+        const j0 = x0 * 3;
+        const j1 = Math.min(grid.gw - 1, x0 + 1) * 3;
+        const wx = Math.fround(gx - x0);
+        const p = ((rect.y + my) * width + rect.x + mx) * 3;
+        for (let c = 0; c < 3; c++) expected[p + c] = data[p + c] * (1 + a * (row[j0 + c] + wx * (row[j1 + c] - row[j0 + c])));
+      }
+    }
+    applyGains(frame, mask, coveredSpans(mask)!, grid, gains);
+    let differ = 0;
+    let changed = 0;
+    for (let p = 0; p < data.length; p++) {
+      if (frame.data[p] !== expected[p]) differ++;
+      if (frame.data[p] !== data[p]) changed++;
+    }
+    expect(changed).toBeGreaterThan(5000);
+    expect(differ).toBe(0);
   });
 });

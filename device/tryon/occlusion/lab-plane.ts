@@ -22,7 +22,9 @@ const F_LUT = Float32Array.from({ length: F_STEPS + 2 }, (_, i) => {
 
 function f(t: number): number {
   const u = (Math.max(0, t) / F_MAX) * F_STEPS;
-  const i = Math.min(F_STEPS, Math.floor(u));
+  // u ≥ 0 and far below 2^31 (t is an sRGB pixel's XYZ), so u | 0 is Math.floor(u), without the call.
+  const fl = u | 0;
+  const i = fl < F_STEPS ? fl : F_STEPS;
   const w = u - i;
   return F_LUT[i] + w * (F_LUT[i + 1] - F_LUT[i]);
 }

@@ -12,7 +12,7 @@ import { srgbToLab, type LabPlane } from './lab-plane.ts';
 
 const SKIN_FLOOR = { L: 10, a: 3, b: 3 };
 /** Normalised distance from the skin model: at `lo` still skin, at `hi` surely not. */
-const NOT_SKIN = { lo: 3, hi: 5 } as const;
+export const NOT_SKIN = { lo: 3, hi: 5 } as const;
 
 export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): ColourModel | null {
   const polys = [...regionPolygons(landmarks, 'cheeks'), ...regionPolygons(landmarks, 'noseBridge')];
@@ -22,7 +22,7 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
 }
 
 /** The skin test is memoised per colour at 6 bits a channel (within a level or two of the pixel's own Lab). */
-const KEY_BITS = 6;
+export const KEY_BITS = 6;
 const KEYS = 1 << (3 * KEY_BITS);
 
 /**
@@ -76,8 +76,18 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
         keepOf[key] = keep;
       }
       if (keep === 1) continue;
-      const bx1 = Math.min(x1, x + 2);
-      for (let by = y; by < Math.min(y1, y + 2); by++) for (let bx = x; bx < bx1; bx++) vis[by * width + bx] *= keep;
+      const i = y * width + x;
+      if (x + 1 < x1 && y + 1 < y1) {
+        // A whole 2x2 block (all but the rect's last odd row or column).
+        vis[i] *= keep;
+        vis[i + 1] *= keep;
+        vis[i + width] *= keep;
+        vis[i + width + 1] *= keep;
+        continue;
+      }
+      vis[i] *= keep;
+      if (x + 1 < x1) vis[i + 1] *= keep;
+      if (y + 1 < y1) vis[i + width] *= keep;
     }
   }
 }

@@ -113,15 +113,24 @@ export function applyGains(frame: Frame, mask: CoverageMask, spans: Spans, grid:
     for (let j = 0; j < gw * 3; j++) row[j] = gains[y0 * gw * 3 + j] * (1 - wy) + gains[y1 * gw * 3 + j] * wy;
     let p = ((rect.y + y) * width + rect.x + xa) * 3;
     let i = y * rect.width + xa;
-    for (let x = xa; x < xb; x++, p += 3, i++) {
-      const a = alpha[i];
-      if (a <= MIN_COVERAGE) continue;
+    // Column by column of the grid: the two cells' gains are read once per grid column, not per pixel.
+    for (let x = xa; x < xb; ) {
       const j0 = cx0[x];
       const j1 = cx1[x];
-      const wx = cwx[x];
-      out[p] = out[p] * (1 + a * (row[j0] + wx * (row[j1] - row[j0])));
-      out[p + 1] = out[p + 1] * (1 + a * (row[j0 + 1] + wx * (row[j1 + 1] - row[j0 + 1])));
-      out[p + 2] = out[p + 2] * (1 + a * (row[j0 + 2] + wx * (row[j1 + 2] - row[j0 + 2])));
+      const r0 = row[j0];
+      const g0 = row[j0 + 1];
+      const b0 = row[j0 + 2];
+      const dr = row[j1] - r0;
+      const dg = row[j1 + 1] - g0;
+      const db = row[j1 + 2] - b0;
+      for (; x < xb && cx0[x] === j0; x++, p += 3, i++) {
+        const a = alpha[i];
+        if (a <= MIN_COVERAGE) continue;
+        const wx = cwx[x];
+        out[p] = out[p] * (1 + a * (r0 + wx * dr));
+        out[p + 1] = out[p + 1] * (1 + a * (g0 + wx * dg));
+        out[p + 2] = out[p + 2] * (1 + a * (b0 + wx * db));
+      }
     }
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * The skin gate's fast loop (occlusion/skin.ts: one test per 2x2 block, memoised per colour bin)
+ * gives every pixel exactly what the plain rule gives it: each pixel of the gated rect that lies
+ * on the Lab plane is multiplied by the keep of its 2x2 block's first pixel's colour bin, where
+ * keep = 1 − ramp(distance from the skin model, NOT_SKIN) of the bin's centre colour. On a real
+ * photo, with a rect that starts before the plane and ends past it (blocks start at an odd offset,
+ * the last row and column of blocks are cut in half), and with the memo reused across two calls.
+ */
+import { describe, expect, it } from 'vitest';
+import { distance, ramp, sampleModel } from '../../device/tryon/occlusion/colour-model.ts';
+import { LabPlane, srgbToLab } from '../../device/tryon/occlusion/lab-plane.ts';
+import { applySkinGate, KEY_BITS, newSkinScratch, NOT_SKIN } from '../../device/tryon/occlusion/skin.ts';
+import { readRgb } from '../helpers/vision.ts';
+
+describe('skin gate', () => {
+  it('equals the per-pixel rule on a real photo, edges and memo included', async () => {
+    const image = await readRgb('@vladmandic/face-api/demo/sample4.jpg');
+    const frame = { width: image.width, height: image.height, data: image.data };
+    // Odd width and height: the plane's last column and last row of blocks are half blocks.
+    const odd = (n: number) => 2 * Math.floor(n / 2) + 1;
+    const plane = { x: 40, y: 30, width: odd(image.width - 91), height: odd(image.height - 70) };
+    const lab = new LabPlane(frame, plane);
+    // A skin model sampled from the middle of the photo (its face): the real sampler, not numbers made up.
+    const cx = image.width / 2;
+    const cy = image.height / 2;
+    const box: Array<[number, number]> = [[cx - 40, cy - 40], [cx + 40, cy - 40], [cx + 40, cy + 40], [cx - 40, cy + 40]];
+    const skin = sampleModel(lab, { rect: { x: Math.floor(cx - 41), y: Math.floor(cy - 41), width: 83, height: 83 }, polys: [box] }, { L: 10, a: 3, b: 3 })!;
+    expect(skin).not.toBeNull();
+    // Starts 7 px left of and 3 px above the plane, ends past its right and bottom edges: odd offsets both ways.
+    const rect = { x: plane.x - 7, y: plane.y - 3, width: plane.width + 20, height: plane.height + 10 };
+    const start = new Float32Array(rect.width * rect.height).map((_, i) => ((i * 7919) % 1000) / 999);
+
+    const shift = 8 - KEY_BITS;
+    const half = 1 << (shift - 1);
+    const probe = new Float32Array(3);
+    const expected = start.slice();
+    let gated = 0;
+    let kept = 0;
+    const x0 = plane.x - rect.x;
+    const y0 = plane.y - rect.y;
+    // Blocks in scan order: the first block of a colour bin multiplies by keep in double precision,
+    // later ones by the memo's float32 copy (as the gate does).
+    const seen = new Set<number>();
+    const bin = (v: number) => ((v >> shift) << shift) | half;
+    for (let by = y0; by < y0 + plane.height; by += 2)
+      for (let bx = x0; bx < x0 + plane.width; bx += 2) {
+        const p = ((rect.y + by) * frame.width + rect.x + bx) * 3;
+        const key = (frame.data[p] >> shift) * 4096 + (frame.data[p + 1] >> shift) * 64 + (frame.data[p + 2] >> shift);
+        srgbToLab(bin(frame.data[p]), bin(frame.data[p + 1]), bin(frame.data[p + 2]), probe, 0);
+        const exact = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
+        const keep = seen.has(key) ? Math.fround(exact) : exact;
+        seen.add(key);
+        if (keep === 1) kept++;
+        else gated++;
+        for (let y = by; y < Math.min(by + 2, y0 + plane.height); y++)
+          for (let x = bx; x < Math.min(bx + 2, x0 + plane.width); x++) expected[y * rect.width + x] = Math.fround(start[y * rect.width + x] * keep);
+      }
+    // The photo has both skin and not-skin under the rect (else the comparison would prove little).
+    expect(gated).toBeGreaterThan(5000);
+    expect(kept).toBeGreaterThan(5000);
+
+    const scratch = newSkinScratch();
+    for (let call = 0; call < 2; call++) {
+      const vis = start.slice();
+      applySkinGate(lab, skin, rect, vis, scratch);
+      let differ = 0;
+      for (let i = 0; i < vis.length; i++) if (!Object.is(vis[i], expected[i])) differ++;
+      expect(differ).toBe(0);
+    }
+  });
+});

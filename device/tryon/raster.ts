@@ -235,10 +235,13 @@ export function boxBlurInto(src: Float32Array, out: Float32Array, width: number,
   }
   for (let y = 0; y < height; y++) {
     const base = y * width;
-    for (let x = 0; x < width; x++) out[base + x] = acc[x] * norm;
     const add = (y + r + 1 >= height ? height - 1 : y + r + 1) * width;
     const drop = (y - r < 0 ? 0 : y - r) * width;
-    for (let x = 0; x < width; x++) acc[x] += tmp[add + x] - tmp[drop + x];
+    // One pass per row: each column's sum is written out, then moved on to the next row.
+    for (let x = 0; x < width; x++) {
+      out[base + x] = acc[x] * norm;
+      acc[x] += tmp[add + x] - tmp[drop + x];
+    }
   }
 }
 

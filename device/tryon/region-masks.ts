@@ -198,9 +198,16 @@ function outlineMinusHoles(polygons: Polygon[], rect: MaskRect, outer: number, i
     const box = polygonBounds([hole], Math.ceil(inner) + 1, { width: rect.x + rect.width, height: rect.y + rect.height });
     if (!box) continue;
     const cut = feathered([hole], box, inner);
-    for (let y = Math.max(box.y, rect.y); y < Math.min(box.y + box.height, rect.y + rect.height); y++)
-      for (let x = Math.max(box.x, rect.x); x < Math.min(box.x + box.width, rect.x + rect.width); x++)
-        alpha[(y - rect.y) * rect.width + x - rect.x] *= Math.max(0, 1 - cut[(y - box.y) * box.width + x - box.x]);
+    const x0 = Math.max(box.x, rect.x);
+    const x1 = Math.min(box.x + box.width, rect.x + rect.width);
+    const y1 = Math.min(box.y + box.height, rect.y + rect.height);
+    for (let y = Math.max(box.y, rect.y); y < y1; y++) {
+      const a = (y - rect.y) * rect.width - rect.x;
+      const c = (y - box.y) * box.width - box.x;
+      for (let x = x0; x < x1; x++) {
+        alpha[a + x] *= Math.max(0, 1 - cut[c + x]);
+      }
+    }
   }
   return alpha;
 }

@@ -4,7 +4,7 @@
  * wide-feather masks that are filled at a coarse resolution and upsampled with flat runs.
  */
 import { describe, expect, it } from 'vitest';
-import { coverageSpans, cutOut, fillPolygons, type CoverageMask } from '../../device/tryon/raster.ts';
+import { boxBlur, coverageSpans, cutOut, fillPolygons, type CoverageMask } from '../../device/tryon/raster.ts';
 import { polygonMask } from '../../device/tryon/region-masks.ts';
 import { stroke } from '../../device/tryon/render/strokes.ts';
 
@@ -196,5 +196,24 @@ describe('cutOut (a hole out of a mask: the eye opening, the mouth opening)', ()
       expect([...alpha]).toEqual([...want]);
       expect(cover.some((c) => c > 0.5)).toBe(true);
     }
+  });
+});
+
+describe('boxBlur', () => {
+  it('is the mean over the (2r+1)² window with edges clamped, at each radius, on a rect wider than tall and one taller than wide', () => {
+    for (const [width, height] of [[37, 11], [9, 23]])
+      for (const r of [1, 2, 5]) {
+        const src = Float32Array.from({ length: width * height }, (_, i) => ((i * 7919) % 101) / 100);
+        const out = boxBlur(src, width, height, r);
+        const at = (x: number, y: number) => src[Math.min(height - 1, Math.max(0, y)) * width + Math.min(width - 1, Math.max(0, x))];
+        let worst = 0;
+        for (let y = 0; y < height; y++)
+          for (let x = 0; x < width; x++) {
+            let sum = 0;
+            for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) sum += at(x + dx, y + dy);
+            worst = Math.max(worst, Math.abs(out[y * width + x] - sum / (2 * r + 1) ** 2));
+          }
+        expect(worst).toBeLessThan(1e-5);
+      }
   });
 });

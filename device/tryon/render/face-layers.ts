@@ -155,7 +155,9 @@ function blendPixels(
     }
     let p = ((rect.y + y) * width + rect.x + xa) * 3;
     let i = y * rect.width + xa;
-    for (let x = xa; x < xb; x++, p += 3, i++) {
+    // The frame pixel's index (p / 3), for the drawn-light plane.
+    let q = (rect.y + y) * width + rect.x + xa;
+    for (let x = xa; x < xb; x++, p += 3, i++, q++) {
       const a = alpha[i] * strength;
       if (a <= MIN_COVERAGE) continue;
       const r = SRGB_TO_LINEAR[data[p]];
@@ -179,7 +181,7 @@ function blendPixels(
         tr += s * sr;
         tg += s * sg;
         tb += s * sb;
-        if (plane) plane[p / 3] += a * s * specY;
+        if (plane) plane[q] += a * s * specY;
       }
       data[p] = toSrgb(r + a * (tr - r));
       data[p + 1] = toSrgb(g + a * (tg - g));

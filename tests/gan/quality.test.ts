@@ -92,7 +92,7 @@ describe('reference GAN on held-out faces', () => {
       // The guard holds the light the renderer drew and, on a lit finish, the lips' own highlights
       // (which a gloss or shimmer keeps and matte flattens), also against its own colour step.
       // Measured with the weights trained through that hold (step 500): worst gloss 1.01, shimmer
-      // 0.99, holographic 1.03 (0.76 / 0.81 / 0.94 when the colour step could undo the hold). Back at
+      // 0.99, holographic 1.02 (0.76 / 0.81 / 0.94 when the colour step could undo the hold). Back at
       // the original 0.85 (it was lowered to 0.35, then 0.8, while the hold was incomplete).
       expect(worst, finish).toBeGreaterThanOrEqual(0.85);
     }
@@ -114,7 +114,7 @@ describe('reference GAN on held-out faces', () => {
     // Measured through the guard: step-250 weights 0.15 of the way with the broad drawn-light detector
     // and the high-pass colour hold, 0.32 with the renderer's own light layer and the local colour
     // hold; step-500 weights 0.35 with the lips' own highlights held too (1.05 without any guard);
-    // step-500 weights trained through the guard's light hold (train/hold.py) 0.51 (1.02 unguarded).
+    // step-500 weights trained through the guard's light hold (train/hold.py) 0.50 (1.02 unguarded).
     expect(position).toBeGreaterThan(0.45);
   }, 600_000);
 });

@@ -31,7 +31,8 @@ import { PASTE_RADIUS } from '../../device/gan/gan-stage.ts';
 import { guardResidual } from '../../device/gan/residual-guard.ts';
 import { REFERENCE_GAN_DIR } from './manifest.ts';
 import { detailEnergy, meanDeltaE, selectWhere, ssim, texture } from './quality.ts';
-import { facesOf, loadVision, makeSample, rng } from './train/dataset.ts';
+import { mulberry32 } from '../../device/core/seeded-random.ts';
+import { facesOf, loadVision, makeSample } from './train/dataset.ts';
 import { readTrainConfig } from './train/prepare-data.ts';
 
 export interface SampleReport {
@@ -131,7 +132,7 @@ export async function evaluateHeldOut(opts: EvaluateOptions = {}): Promise<Quali
     judge = null;
   }
   const vision = await loadVision();
-  const random = rng(opts.seed ?? config.seed + 1);
+  const random = mulberry32(opts.seed ?? config.seed + 1);
   const samples: SampleReport[] = [];
   if (opts.artifacts) await mkdir(opts.artifacts, { recursive: true });
   for (const photo of config.heldOutPhotos) {

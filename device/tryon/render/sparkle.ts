@@ -15,6 +15,7 @@ import type { Material } from './material.ts';
 import type { DrawnLight } from './drawn-light.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Rgb } from './paint.ts';
+import { mulberry32 } from '../../core/seeded-random.ts';
 
 export type AnchorTriangle = readonly [number, number, number];
 
@@ -36,18 +37,11 @@ const HUES: Rgb[] = Array.from({ length: 12 }, (_, k) => {
   return [Math.max(0, c.r), Math.max(0, c.g), Math.max(0, c.b)];
 });
 
-/** mulberry32: a tiny seeded generator, so a region's glints are the same on every frame and run. */
+/** A region's glints come from a generator seeded by its key (FNV-1a), the same on every frame and run. */
 function seeded(key: string): () => number {
   let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(h);
 }
 
 const fields = new Map<string, SparkleField>();

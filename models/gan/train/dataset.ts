@@ -50,17 +50,6 @@ export interface Sample {
   productIds: string[];
 }
 
-/** Seeded PRNG (mulberry32): the same seed gives the same data set. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { facesOf, loadVision, makeSample, rng } from './dataset.ts';
+import { mulberry32 } from '../../../device/core/seeded-random.ts';
+import { facesOf, loadVision, makeSample } from './dataset.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const vision = await loadVision();
   await rm(out, { recursive: true, force: true });
   const index: Record<string, Array<{ id: string; photo: string; products: string[] }>> = { train: [], heldout: [] };
-  const random = rng(config.seed);
+  const random = mulberry32(config.seed);
   for (const [split, photos] of [
     ['train', config.trainPhotos],
     ['heldout', config.heldOutPhotos],

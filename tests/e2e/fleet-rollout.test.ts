@@ -117,7 +117,9 @@ describe.skipIf(!HAVE)('real daemons against the real fleet service (TLS + ACL b
       const r = await svc.api('GET', `/api/devices?store=${STORE}`);
       return r.body.devices.filter((d: { state: string }) => d.state === 'online').length === DEVICES.length;
     }, 200);
-    bundledVersion = (await health(daemons[0])).models['face-mesh'];
+    // Online in the fleet comes before the vision models are loaded and chosen (a loaded machine
+    // once read /healthz in between): wait for the serving version.
+    bundledVersion = await until(async () => (await health(daemons[0])).models['face-mesh'], 200);
     expect(bundledVersion).toBeTruthy();
   }, 120_000);
 

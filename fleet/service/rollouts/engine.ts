@@ -368,9 +368,9 @@ export class RolloutEngine {
    * jobs `pending` that nothing else would ever offer. Once the wave has been open longer than the
    * stuck timeout (so its opener, if alive, is long done), the ticking instance offers them.
    */
-  private async resumeHalfOpenedWave(r: RolloutRow, now: number): Promise<void> {
+  private async resumeHalfOpenedWave(r: RolloutRow, jobs: readonly JobRow[], now: number): Promise<void> {
     if (r.status !== 'running' || r.updatedAt > now - (r.options as RolloutOptions).stuckTimeoutS * 1000) return;
-    if (!(await this.d.store.rollouts.jobs(r.id, r.wave)).some((j) => j.outcome === 'pending')) return;
+    if (!jobs.some((j) => j.wave === r.wave && j.outcome === 'pending')) return;
     const a = await this.d.store.artifacts.getArtifact(r.artifactId);
     if (a === undefined) return;
     const offered = await this.offerPending(r, a, now);
@@ -437,9 +437,10 @@ export class RolloutEngine {
     await this.lock.run(async () => {
       const now = this.now();
       for (const r of await this.d.store.rollouts.listRollouts(['running', 'paused'])) {
-        await this.resumeHalfOpenedWave(r, now);
+        const jobs = await this.d.store.rollouts.jobs(r.id);
+        await this.resumeHalfOpenedWave(r, jobs, now);
         let changed = false;
-        for (const j of await this.d.store.rollouts.jobs(r.id)) {
+        for (const j of jobs) {
           const reason = stuckReason(j, r.options as RolloutOptions, now);
           if (reason === undefined) continue;
           if (j.outcome !== 'committed') await this.sendCancel(j, 'abort');

@@ -116,7 +116,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         store: instances[0],
         artifacts: new ArtifactStore(instances[0], dir, new Map()),
         publish: async () => {},
-        log: { info: () => {}, warn: () => {}, error: () => {} } as never,
+        log: { info: () => {}, warn: () => {}, error: () => {} },
         config: { stuckTimeoutS: 600, tickMs: 5, failureThreshold: 0.05, minDevicesDone: 10, waveGrowth: 2, watchSeconds: 60 },
         downloadSecret: 'x'.repeat(32),
         lease,

@@ -16,6 +16,8 @@ export interface PatchPixels {
   rgb: Float32Array;
   /** True where any channel is at or above CLIPPED_CODE (a blown highlight: no colour to read). */
   clipped: Uint8Array;
+  /** The image column of each sampled pixel (which side of the face it lies on: tone-estimate.ts). */
+  x: Uint16Array;
   count: number;
 }
 
@@ -51,7 +53,7 @@ export function patchPixels(image: RgbImage, landmarks: ReadonlyArray<Point>, re
   y0 = Math.max(0, Math.floor(y0));
   x1 = Math.min(image.width - 1, Math.ceil(x1));
   y1 = Math.min(image.height - 1, Math.ceil(y1));
-  const empty = { lab: new Float32Array(0), rgb: new Float32Array(0), clipped: new Uint8Array(0), count: 0 };
+  const empty = { lab: new Float32Array(0), rgb: new Float32Array(0), clipped: new Uint8Array(0), x: new Uint16Array(0), count: 0 };
   if (!(x1 > x0 && y1 > y0)) return empty;
   // The box is about twice the region's area for these shapes.
   const stride = Math.max(1, Math.floor(Math.sqrt(((x1 - x0) * (y1 - y0)) / (2 * target))));
@@ -59,6 +61,7 @@ export function patchPixels(image: RgbImage, landmarks: ReadonlyArray<Point>, re
   const lab = new Float32Array(max * 3);
   const rgb = new Float32Array(max * 3);
   const clipped = new Uint8Array(max);
+  const xs = new Uint16Array(max);
   const px: Lab = [0, 0, 0];
   let n = 0;
   for (let y = y0; y <= y1; y += stride)
@@ -76,7 +79,8 @@ export function patchPixels(image: RgbImage, landmarks: ReadonlyArray<Point>, re
       rgb[n * 3 + 1] = SRGB_TO_LINEAR[g];
       rgb[n * 3 + 2] = SRGB_TO_LINEAR[b];
       clipped[n] = r >= CLIPPED_CODE || g >= CLIPPED_CODE || b >= CLIPPED_CODE ? 1 : 0;
+      xs[n] = x;
       n++;
     }
-  return { lab: lab.subarray(0, n * 3), rgb: rgb.subarray(0, n * 3), clipped: clipped.subarray(0, n), count: n };
+  return { lab: lab.subarray(0, n * 3), rgb: rgb.subarray(0, n * 3), clipped: clipped.subarray(0, n), x: xs.subarray(0, n), count: n };
 }

@@ -47,6 +47,7 @@ export function whitesOf(image: RgbImage, face: Face, skin: Readonly<Lab>): Whit
     lab: Float32Array.from([...eyes[0].lab, ...eyes[1].lab]),
     rgb: Float32Array.from([...eyes[0].rgb, ...eyes[1].rgb]),
     clipped: Uint8Array.from([...eyes[0].clipped, ...eyes[1].clipped]),
+    x: Uint16Array.from([...eyes[0].x, ...eyes[1].x]),
     count: eyes[0].count + eyes[1].count,
   };
   groups.push({ px: both, idx: brightest(both, 0.25, (i) => Math.hypot(both.lab[i * 3 + 1], both.lab[i * 3 + 2]) < 0.7 * skinChroma) });

@@ -54,6 +54,8 @@ export const LabelsSchema = z.array(
     monk: z.int().min(1).max(10),
     source: z.string().min(1),
     licence: z.string().min(1),
+    /** A set kept apart for a check fixed before its faces were read (fairness-cv.ts round 8's fresh check); absent: none. */
+    set: z.string().min(1).optional(),
   }),
 );
 export type Label = z.infer<typeof LabelsSchema>[number];
@@ -72,6 +74,8 @@ export interface PhotoResult {
   ita: number | null;
   /** What the tone model reads (the mirror's own sampleSkin); null: none read. */
   features?: ToneFeatures | null;
+  /** labels.json's `set`: a check set the mirror's model is not fitted on; absent: fitted on it. */
+  set?: string;
 }
 
 /** The photo as a camera frame: scaled to 440 px high, centred on mid-grey 640x480. */
@@ -173,6 +177,7 @@ export async function evaluate(labels: readonly Label[], dir = FIXTURES): Promis
         monk: reading?.monk ?? null,
         ita: reading ? Math.round(reading.ita * 10) / 10 : null,
         features: face && reading ? reading.tone : null,
+        ...(l.set === undefined ? {} : { set: l.set }),
       });
     }
   } finally {
@@ -307,6 +312,11 @@ export interface FairnessTable {
     models: { fitOdd: ToneModel; fitEven: ToneModel; all: ToneModel };
     shippedIsAllFit: boolean;
   } | null;
+  /**
+   * The check set (faces with a `set`, never fitted): the mirror's reading within +-1, all and per tone
+   * ("MST k: hits/n"); null: no such faces.
+   */
+  checkSet: { name: string; n: number; within1: number; perTone: string } | null;
   /** Before the tone model: the nearest MST swatch in ITA°, within +-1 (all, odd rows, even rows). */
   swatch: { all: number; odd: number; even: number };
   /**
@@ -365,6 +375,21 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
   const best = Math.max(...rows.map((x) => x.recall));
   const recallFloor = 0.95 * best;
   const toneWithin1 = within1(results);
+  const check = results.filter((x) => x.set !== undefined);
+  const checkSet = check.length
+    ? {
+        name: [...new Set(check.map((x) => x.set))].join(', '),
+        n: check.length,
+        within1: within1(check),
+        perTone: [...new Set(check.map((x) => x.label))]
+          .sort((a, b) => a - b)
+          .map((m) => {
+            const r = check.filter((x) => x.label === m);
+            return `MST ${m}: ${r.filter((x) => x.monk !== null && Math.abs(x.monk - m) <= 1).length}/${r.length}`;
+          })
+          .join(', '),
+      }
+    : null;
   const heldOut =
     cross && held && loo
       ? { all: within1(held), odd: within1(held.filter(isOdd)), even: within1(held.filter(isEven)), leaveOneOut: within1(loo), models: { fitOdd: cross.fitOdd, fitEven: cross.fitEven, all: cross.all }, shippedIsAllFit: cross.shippedIsAllFit }
@@ -377,6 +402,7 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
     toneOk: (heldOut?.leaveOneOut ?? toneWithin1) >= 0.8,
     halves: { odd: within1(results.filter(isOdd)), even: within1(results.filter(isEven)) },
     heldOut,
+    checkSet,
     swatch: { all: within1(swatch), odd: within1(swatch.filter(isOdd)), even: within1(swatch.filter(isEven)) },
     itaRankCorrelation: rankCorrelation(results, shipped),
     remapped: remapped(results, shipped),
@@ -408,7 +434,7 @@ const pctOrDash = (x: number | null): string => (x === null ? '–' : pct(x));
 export function markdownOf(t: FairnessTable, total: number): string {
   const h = t.heldOut;
   const lines = [
-    '| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1: held out (leave-one-out) | held out (two-fold) | mirror (fitted on all) | before (nearest swatch in ITA°) | reading (median MST) |',
+    '| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1: held out (leave-one-out) | held out (two-fold) | mirror (fitted on all but the check set) | before (nearest swatch in ITA°) | reading (median MST) |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...t.rows.map(
       (r) =>
@@ -418,7 +444,8 @@ export function markdownOf(t: FairnessTable, total: number): string {
     `${total} faces, ${t.rows.length} Monk tones. Detection recall floor (0.95 x best): ${pct(t.recallFloor)} — ${t.recallOk ? 'met' : 'NOT met'}. ` +
       `Tone within ±1 of the label (target 80 %) — ${t.toneOk ? 'met' : 'NOT met'}: ` +
       (h ? `held out ${pct(h.leaveOneOut)} (leave-one-out); two-fold ${pct(h.all)} (odd rows read by the even rows' fit ${pct(h.odd)}, even rows read by the odd rows' fit ${pct(h.even)}); ` : '') +
-      `the mirror's model, fitted on all these faces, ${pct(t.toneWithin1)} (odd rows ${pct(t.halves.odd)}, even rows ${pct(t.halves.even)}); ` +
+      `the mirror's model, fitted on ${t.checkSet ? 'all these faces but the check set' : 'all these faces'}, ${pct(t.toneWithin1)} (odd rows ${pct(t.halves.odd)}, even rows ${pct(t.halves.even)}); ` +
+      (t.checkSet ? `on the check set alone ("${t.checkSet.name}", ${t.checkSet.n} faces it was not fitted on) ${pct(t.checkSet.within1)} (${t.checkSet.perTone}); ` : '') +
       `before it (nearest swatch in ITA°) ${pct(t.swatch.all)} (odd ${pct(t.swatch.odd)}, even ${pct(t.swatch.even)}). ` +
       `Rank correlation |Spearman ρ| of the skin colour's ITA° with the label: ${t.itaRankCorrelation === null ? '–' : t.itaRankCorrelation.toFixed(2)}.`,
     ...(h
@@ -426,7 +453,7 @@ export function markdownOf(t: FairnessTable, total: number): string {
           '',
           `Tone model fits (${FORM_TEXT[h.models.all.inputs ?? 'lit']}${h.models.all.cuts ? ', read through 9 ordinal cut points fitted with it' : ', rounded'}): odd rows ${JSON.stringify(h.models.fitOdd.withWhites)}, ` +
             `even rows ${JSON.stringify(h.models.fitEven.withWhites)}, all ${JSON.stringify(h.models.all.withWhites)}${h.models.all.cuts ? ` (cuts ${JSON.stringify(h.models.all.cuts)})` : ''}; ` +
-            `the mirror's TONE_MODEL is the fit on all: ${h.shippedIsAllFit ? 'yes' : 'NO (refit and commit it)'}.`,
+            `the mirror's TONE_MODEL is the fit on all${t.checkSet ? ' outside the check set' : ''}: ${h.shippedIsAllFit ? 'yes' : 'NO (refit and commit it)'}.`,
         ]
       : []),
     ...(t.remapped ? ['', `Could a remapping of ITA° alone reach the target? The best monotone ITA°→Monk mapping, within ±1: ${remappedText(t.remapped)}.`] : []),

@@ -48,6 +48,39 @@
  * cut" 76.5 %); chroma, hue, white-balanced chroma and forehead/cheek contrast add nothing (70.5–77.7 %).
  * NESTED: 74.7 % (124/166), below round 6's 75.3 % (125/166) on the same faces: the choice between the
  * two tied new candidates costs what each gains; MST 4 9/15 and 5 5/13 (round 6: 10/15, 7/13). Not shipped.
+ *
+ * Round 8 (2026-12-02, written before any round-8 candidate was scored; same 166 faces). What was looked
+ * at first, on all 166 faces, so the list below is not blind to them: fairness-diagnose.ts's worst faces
+ * (P000604, C001099, J000070, labelled 8, read at ITA° 38–44: their cheek patches sit on the flash-lit
+ * centre of the face, pixels like (199, 153, 137), while the sides a person also sees are (98, 65, 46) to
+ * (170, 125, 100)), and one rank correlation per cue with the label: |Spearman ρ| of the ITA° of the
+ * faceSkin's median band (L* q40–q60) 0.76, of the patch skin colour (today's ITA°) 0.59, of today's
+ * white-balanced ITA° 0.65, of the median band white-balanced 0.72. No model was fitted or scored on
+ * them before this list was written. Candidates (each ols / stretch / cut, gate and selection unchanged):
+ *  - hq50ita: the ITA° of the lit half's median band (litHalfMedian below: the faceSkin
+ *    pixels split at the column of mesh point 168, highlights and clipped pixels out, the lighter half's
+ *    mean over L* q40–q60; a face shadowed on one side reads its lit side);
+ *  - hq50WbIta: that ITA° and the same colour white-balanced by the whites (as wbIta);
+ *  - itaWbItaHq50: today's ITA° and white-balanced ITA° with the lit half's ITA° added;
+ *  - q50WbIta: the whole face's median band (no halves), its ITA° and white-balanced ITA° (tells whether
+ *    the split matters).
+ * ROUND=7 reproduces round 7's list. The nested loop prints its progress (faces done, CPU seconds).
+ * Round 8 result (recorded after the run, 166 faces): 88 candidates. By leave-one-out "q50WbIta cut"
+ * 80.7 % (134/166; MST 4 11/15, 5 5/13), "itaWbItaHq50 cut" 79.5 %, "hq50WbIta cut" 78.3 %, all three pass
+ * the gate; the lit half alone (hq50ita cut) fails 0.6x / bluer light. NESTED: 75.3 % (125/166, exact 45),
+ * the same count as round 6, chosen q50WbIta cut x137, itaWbItaHq50 cut x24, hq50WbIta cut x3,
+ * itaWbItaLq cut x2; per tone MST 4 8/15, 5 4/13 (round 6: 10/15, 7/13), 6 17/20, 9 1/2. The folds where
+ * q50WbIta cut is not chosen are those whose held-out face it reads right (leaving it out costs it a hit),
+ * so the choice costs what the best candidate gains.
+ *
+ * Round 8 fresh check (2026-12-02, written after the round-8 result and before any model read the new
+ * faces): 49 more faces from the rest of the same 118th-Congress pool, picked as neither clearly pale nor
+ * clearly deep and labelled blind (SOURCES.md, "Fresh check set"; `set` in labels.json). Every candidate is
+ * fitted on the other faces (the 166) and reads them: printed per candidate, first. The decisive
+ * comparison, fixed now: the shipped "itaWbIta cut" against round 8's most chosen "q50WbIta cut", faces
+ * within ±1 of the 49, per tone. The form that reads more of them (the shipped one on a tie) is the one
+ * shipped, refitted on all faces, if its fit passes the gate. The nested leave-one-out then runs on all
+ * faces as before (the fresh ones included: from then on they are not fresh).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -57,7 +90,7 @@ import { sampleSkin } from '../advisor/skin-sample.ts';
 import { whitesOf } from '../advisor/whites.ts';
 import { labToLinear, linearToLab, type Lab } from '../advisor/lab.ts';
 import { deltaE2000 } from '../tryon/colour.ts';
-import { patchPixels } from '../advisor/patch-pixels.ts';
+import { patchPixels, type PatchPixels } from '../advisor/patch-pixels.ts';
 import { median } from '../advisor/robust.ts';
 import { z } from 'zod';
 import { fitCuts, leastSquares } from './fairness-fit.ts';
@@ -82,11 +115,17 @@ interface Measured {
   q: Record<'q50' | 'q75' | 'q90', Lab> & { q25: Lab };
   /** Round 7: forehead L* − the counted cheeks' mean L* (null unless the forehead and a cheek were counted). */
   foreheadMinusCheek: number | null;
+  /** Round 8: the lit half's median-band colour (litHalfMedian) and the same white-balanced by the whites; null: not read. */
+  half: Lab | null;
+  wbHalf: Lab | null;
+  /** Round 8: the whole face's median band (q.q50) white-balanced by the whites; null: no whites. */
+  wbQ50: Lab | null;
 }
 interface Face extends Measured {
   file: string;
   label: number;
   row: number;
+  set?: string;
 }
 
 const SPEC_CHROMA = 0.75;
@@ -108,6 +147,44 @@ function quantileColours(px: ReturnType<typeof patchPixels>): Measured['q'] {
   return { q25: at(0.25), q50: at(0.5), q75: at(0.75), q90: at(0.85) };
 }
 
+/** The median band: the pixels between these quantiles of L* (the skin's middle tone, neither its lit centre nor its edge). */
+const MEDIAN_BAND = [0.4, 0.6] as const;
+/** A half of the face needs this many read pixels to count. */
+const MIN_HALF = 30;
+/** The mesh point between the brows: the line between the face's two halves. */
+const MIDLINE_POINT = 168;
+
+/**
+ * The lit half's middle skin colour (CIELAB): the faceSkin pixels, clipped ones and highlights left out
+ * (as tone-estimate.ts litSkin), split at the column of the point between the brows; each half's mean colour over its
+ * median band of L*; the half whose band is lighter (a face lit from one side reads its lit side; with
+ * one half too small, the other). Why the median and not the cheek patches' lit centre: under a flash
+ * the centre of a deep-toned face shines back lighter than the skin a person judges (round 8, header). Null: too few pixels.
+ */
+function litHalfMedian(px: PatchPixels, midX: number): Lab | null {
+  const read: number[] = [];
+  for (let i = 0; i < px.count; i++) if (!px.clipped[i]) read.push(i);
+  if (read.length < MIN_HALF) return null;
+  const L = (i: number) => px.lab[i * 3];
+  const C = (i: number) => Math.hypot(px.lab[i * 3 + 1], px.lab[i * 3 + 2]);
+  const mL = median(read.map(L));
+  const mC = median(read.map(C));
+  const kept = read.filter((i) => !(L(i) > mL + 10 && C(i) < SPEC_CHROMA * mC));
+  const band = (idx: number[]): Lab | null => {
+    if (idx.length < MIN_HALF) return null;
+    const sorted = [...idx].sort((a, b) => L(a) - L(b));
+    const from = Math.floor(MEDIAN_BAND[0] * sorted.length);
+    const to = Math.ceil(MEDIAN_BAND[1] * sorted.length);
+    const sum: Lab = [0, 0, 0];
+    for (let k = from; k < to; k++) for (let c = 0; c < 3; c++) sum[c] += px.lab[sorted[k] * 3 + c];
+    return sum.map((v) => v / (to - from)) as Lab;
+  };
+  const left = band(kept.filter((i) => px.x[i] < midX));
+  const right = band(kept.filter((i) => px.x[i] >= midX));
+  if (left && right) return left[0] >= right[0] ? left : right;
+  return left ?? right ?? band(kept);
+}
+
 /** Every candidate's inputs from one image and the mirror's mesh on it; null: no skin read. */
 function measure(image: RgbImage, lm: Landmarks): Measured | null {
   const face = { box: { x: 0, y: 0, width: 0, height: 0 }, score: 1, landmarks: lm };
@@ -120,7 +197,11 @@ function measure(image: RgbImage, lm: Landmarks): Measured | null {
   const cheeks = [...counted('cheekLeft'), ...counted('cheekRight')];
   const forehead = counted('forehead');
   const foreheadMinusCheek = cheeks.length && forehead.length ? forehead[0] - cheeks.reduce((a, b) => a + b, 0) / cheeks.length : null;
-  return { lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q: quantileColours(patchPixels(image, lm, 'faceSkin', 600)), foreheadMinusCheek };
+  const px = patchPixels(image, lm, 'faceSkin', 600);
+  const q = quantileColours(px);
+  const half = litHalfMedian(px, lm[MIDLINE_POINT][0]);
+  const balanced = (lab: Lab | null) => (w && lab ? linearToLab(labToLinear(lab).map((v, c) => (v / w.rgb[c]) * WREF) as [number, number, number]) : null);
+  return { lab: s.lab, ita: itaOf(s.lab), whites: w, relBG: s.tone?.relBG ?? null, wbLab, q, foreheadMinusCheek, half, wbHalf: balanced(half), wbQ50: balanced(q.q50) };
 }
 
 const faces: Face[] = [];
@@ -128,7 +209,7 @@ for (const [row, l] of labels.entries()) {
   const lm = marks[l.file];
   if (!lm) continue;
   const m = measure(await frameOf(path.join(FIXTURES, l.file)), lm);
-  if (m) faces.push({ ...m, file: l.file, label: l.monk, row });
+  if (m) faces.push({ ...m, file: l.file, label: l.monk, row, set: l.set });
 }
 const scenes = await robustnessScenes(measure);
 
@@ -183,6 +264,11 @@ const FEATURES: Record<string, Feat> = {
   itaWbItaShade: (f) => (f.wbLab ? [f.ita, itaOf(f.wbLab), lnY(f.q.q90) - lnY(f.q.q25)] : null),
   itaWbItaFC: (f) => (f.wbLab && f.foreheadMinusCheek !== null ? [f.ita, itaOf(f.wbLab), f.foreheadMinusCheek] : null),
   q75itaCHue: (f) => [itaOf(f.q.q75), chromaOf(f.q.q75), hueOf(f.q.q75)],
+  // Round 8 (header): the skin's middle tone, read on the lit half of the face.
+  hq50ita: (f) => (f.half ? [itaOf(f.half)] : null),
+  hq50WbIta: (f) => (f.half && f.wbHalf ? [itaOf(f.half), itaOf(f.wbHalf)] : null),
+  itaWbItaHq50: (f) => (f.wbLab && f.half ? [f.ita, itaOf(f.wbLab), itaOf(f.half)] : null),
+  q50WbIta: (f) => (f.wbQ50 ? [itaOf(f.q.q50), itaOf(f.wbQ50)] : null),
 };
 
 interface Model {
@@ -283,11 +369,19 @@ const ROUND3 = /^(ratio|logsC) /;
 const ROUND4 = / knn9$/;
 const ROUND6 = / cut$/;
 const ROUND7 = /^(itaWbItaC|itaWbItaHue|itaWbItaWbC|itaWbItaLq|itaWbItaShade|itaWbItaFC|q75itaCHue) /;
+const ROUND8 = /^(hq50ita|hq50WbIta|itaWbItaHq50|q50WbIta) /;
 // ROUND=N reproduces round N's candidate list: the later rounds' candidates left out (round 1: its own list).
-const LATER: Record<string, RegExp[]> = { '2': [ROUND3, ROUND4, ROUND6, ROUND7], '3': [ROUND4, ROUND6, ROUND7], '5': [ROUND6, ROUND7], '6': [ROUND7] };
+const LATER: Record<string, RegExp[]> = {
+  '2': [ROUND3, ROUND4, ROUND6, ROUND7, ROUND8],
+  '3': [ROUND4, ROUND6, ROUND7, ROUND8],
+  '5': [ROUND6, ROUND7, ROUND8],
+  '6': [ROUND7, ROUND8],
+  '7': [ROUND8],
+};
 const CANDIDATES =
   process.env.ROUND === '1' ? ALL_CANDIDATES.filter(([n]) => ROUND1.test(n)) : ALL_CANDIDATES.filter(([n]) => !(LATER[process.env.ROUND ?? ''] ?? []).some((r) => r.test(n)));
 
+const pct = (h: number, n: number) => `${((100 * h) / n).toFixed(1)} %`;
 const perTone = (pred: number[], set: readonly Face[]) => {
   const out: string[] = [];
   for (let m = 1; m <= 10; m++) {
@@ -301,8 +395,24 @@ const perTone = (pred: number[], set: readonly Face[]) => {
 };
 
 console.log(`${faces.length} faces read of ${labels.length}\n`);
+
+// Round 8's fresh check (header): each candidate fitted on the faces outside the set reads the set.
+const FRESH = 'fresh check (round 8)';
+const fresh = faces.filter((f) => f.set === FRESH);
+if (fresh.length) {
+  const before = faces.filter((f) => f.set !== FRESH);
+  console.log(`fresh check: ${fresh.length} faces, each candidate fitted on the other ${before.length}`);
+  console.log('candidate | within ±1 | exact | mean |err| | robust (fit on the others) | per tone');
+  for (const [name, fit] of CANDIDATES) {
+    const model = fit(before);
+    const p = fresh.map((f) => level(model.predict(f)));
+    const s = agreement(p, fresh);
+    const failed = gateFailures(model, scenes);
+    console.log(`fresh ${name} | ${pct(s.hits, fresh.length)} (${s.hits}/${fresh.length}) | ${s.exact} | ${s.mae.toFixed(2)} | ${failed.length ? 'FAILS' : 'passes'} | ${perTone(p, fresh)}`);
+  }
+  console.log('');
+}
 console.log('candidate | LOO within ±1 | LOO exact | LOO mean |err| | two-fold within ±1 | robust (fit on all faces) | LOO per tone');
-const pct = (h: number, n: number) => `${((100 * h) / n).toFixed(1)} %`;
 for (const [name, fit] of CANDIDATES) {
   const p = looLevels(fit, faces);
   const s = agreement(p, faces);
@@ -325,6 +435,7 @@ for (const [i, f] of faces.entries()) {
   if (!best) throw new Error(`no candidate passes the robustness scenes without ${f.file}`);
   chosen.set(best.name, (chosen.get(best.name) ?? 0) + 1);
   nested.push(level(best.model.predict(f)));
+  if ((i + 1) % 10 === 0) console.error(`nested ${i + 1}/${faces.length}, ${(process.cpuUsage().user / 1e6).toFixed(0)} s CPU`);
 }
 const ns = agreement(nested, faces);
 console.log(`\nNESTED LOO (robust candidates only) within ±1: ${pct(ns.hits, faces.length)} (${ns.hits}/${faces.length}), exact ${ns.exact}, mean |err| ${ns.mae.toFixed(2)}; per tone ${perTone(nested, faces)}`);

@@ -4,7 +4,9 @@
  *  - a fixed two-fold split: fitted on the odd rows of labels.json and read on the even rows, and
  *    the reverse (labels.json is ordered by label, so each half covers every tone); half the faces
  *    per fit, so it says how much the fit moves with the faces it sees.
- * Also says whether the mirror's TONE_MODEL is the fit on all faces (nothing hand-tuned after it).
+ * Also says whether the mirror's TONE_MODEL is the fit on all faces outside the check set (faces
+ * with a `set` in labels.json: kept apart for a check fixed before they were read, never fitted; nothing
+ * hand-tuned after the fit).
  */
 import { monkOfScore, toneInputs, toneScore, TONE_MODEL, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
 import { fitToneModel, type ToneForm } from './fairness-fit.ts';
@@ -12,11 +14,14 @@ import { fitToneModel, type ToneForm } from './fairness-fit.ts';
 export interface WithFeatures {
   label: number;
   features?: ToneFeatures | null;
+  /** The check set the face belongs to (labels.json `set`); absent: the mirror's model is fitted on it. */
+  set?: string;
 }
 
 export interface CrossHalf {
   fitOdd: ToneModel;
   fitEven: ToneModel;
+  /** The fit on every face outside the check set: what the mirror ships. */
   all: ToneModel;
   /** Per face (same order): the Monk level from the other half's fit; null where no features were read. */
   heldOut: Array<number | null>;
@@ -38,7 +43,7 @@ export function crossHalf(results: readonly WithFeatures[], form: ToneForm = SHI
   if (!fittable(odd) || !fittable(even)) return null;
   const fitOdd = fitToneModel(odd, form);
   const fitEven = fitToneModel(even, form);
-  const all = fitToneModel(results.map((r) => ({ features: r.features ?? null, label: r.label })), form);
+  const all = fitToneModel(results.filter((r) => r.set === undefined).map((r) => ({ features: r.features ?? null, label: r.label })), form);
   const heldOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, i % 2 === 1 ? fitEven : fitOdd)) : null));
   const labelled = results.map((r) => ({ features: r.features ?? null, label: r.label }));
   const leaveOneOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, fitToneModel(labelled.filter((_, j) => j !== i), form))) : null));

@@ -1,6 +1,7 @@
 /**
  * Writes the advisor's tone model (device/advisor/tone-model.json): fairness-fit.ts's model built on
- * every labelled face of tests/fixtures/fairness, each face read by the mirror's own code (sampleSkin,
+ * every labelled face of tests/fixtures/fairness outside the check set (labels.json `set`: faces kept
+ * apart to check the model, never fitted), each face read by the mirror's own code (sampleSkin,
  * whose tone features are tone-estimate.ts's) on the mirror's mesh cached by fairness-landmarks.ts.
  * `npm run eval:fairness` checks, on its own fresh tracker run, that the committed model is this fit.
  * The form (which TONE_INPUTS set, cut points or rounding) is the one fairness-cv.ts chose:
@@ -19,7 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const labels = LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8')));
 const marks = JSON.parse(readFileSync(path.join(root, 'test-artifacts', 'fairness', 'landmarks.json'), 'utf8')) as Record<string, Array<[number, number, number]> | null>;
 const faces = [];
-for (const l of labels) {
+for (const l of labels.filter((x) => x.set === undefined)) {
   const lm = marks[l.file];
   if (!lm) throw new Error(`${l.file}: no cached mesh (run fairness-landmarks.ts)`);
   const s = sampleSkin(await frameOf(path.join(FIXTURES, l.file)), { box: { x: 0, y: 0, width: 0, height: 0 }, score: 1, landmarks: lm });

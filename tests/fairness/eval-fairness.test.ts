@@ -138,6 +138,30 @@ describe('fairness evaluation', () => {
     expect(crossHalf(faces.slice(0, 10), lit)).toBeNull();
   });
 
+  it('a check-set face (labels.json `set`) never enters the shipped fit, and the table reads the check set apart', () => {
+    const law = (f: ToneFeatures) => 4 - 2 * f.lit!.logY + 1.5 * f.whitesLogY! - 3 * f.lit!.relBG + 2 * f.lit!.relRG;
+    const faces = [...Array(30)].map((_, i) => {
+      const features: ToneFeatures = {
+        ita: 60 - 4 * i,
+        whitesLogY: -1 - 0.3 * Math.sin(i),
+        relBG: 0,
+        lit: { logY: -0.5 - 0.08 * i, relBG: 0.1 * Math.cos(1.7 * i), relRG: 0.2 + 0.05 * Math.sin(2.3 * i) },
+      };
+      return { ...result(0, true, null), features, label: law(features) };
+    });
+    const lit = { inputs: 'lit', cuts: false } as const;
+    // A check face labelled 30 levels off the law: the shipped fit is the law's, as if the face were absent.
+    const withCheck = faces.map((f, i) => (i === 7 ? { ...f, label: f.label + 30, set: 'check' } : f));
+    const shipped = crossHalf(withCheck, lit)!.all;
+    expect(shipped.withWhites).toEqual(fitToneModel(faces.filter((_, i) => i !== 7), lit).withWhites);
+    expect(shipped.withWhites).not.toEqual(fitToneModel(withCheck, lit).withWhites);
+    // The table: the check set's own figure and per-tone counts, the rest of the faces not in it.
+    const rows = [result(3, true, 3), result(3, true, 6), result(5, true, 4), result(5, false, null)].map((r, i) => ({ ...r, file: `${i}.jpg`, ...(i > 0 ? { set: 'check' } : {}) }));
+    const t = tableOf(rows);
+    expect(t.checkSet).toEqual({ name: 'check', n: 3, within1: 1 / 3, perTone: 'MST 3: 0/1, MST 5: 1/2' });
+    expect(tableOf(rows.map(({ set: _, ...r }) => r)).checkSet).toBeNull();
+  });
+
   it('normalises the mesh distance by the reference inter-ocular distance', () => {
     const ref = Array.from({ length: 468 }, () => [0, 0, 0] as [number, number, number]);
     ref[33] = [0, 0, 0];

@@ -5,6 +5,8 @@
  * keep = 1 − ramp(distance from the skin model, NOT_SKIN) of the bin's centre colour. On a real
  * photo, with a rect that starts before the plane and ends past it (blocks start at an odd offset,
  * the last row and column of blocks are cut in half), and with the memo reused across two calls.
+ * The memo is shared by calls with the same model (one frame's family rect and a blush zone gated on
+ * its own) and never by a call with another model (the next frame's skin).
  */
 import { describe, expect, it } from 'vitest';
 import { distance, ramp, sampleModel } from '../../device/tryon/occlusion/colour-model.ts';
@@ -38,18 +40,14 @@ describe('skin gate', () => {
     let kept = 0;
     const x0 = plane.x - rect.x;
     const y0 = plane.y - rect.y;
-    // Blocks in scan order: the first block of a colour bin multiplies by keep in double precision,
-    // later ones by the memo's float32 copy (as the gate does).
-    const seen = new Set<number>();
+    // Every block multiplies by the memo's float32 copy of its bin's keep, the bin's first block included.
     const bin = (v: number) => ((v >> shift) << shift) | half;
     for (let by = y0; by < y0 + plane.height; by += 2)
       for (let bx = x0; bx < x0 + plane.width; bx += 2) {
         const p = ((rect.y + by) * frame.width + rect.x + bx) * 3;
-        const key = (frame.data[p] >> shift) * 4096 + (frame.data[p + 1] >> shift) * 64 + (frame.data[p + 2] >> shift);
         srgbToLab(bin(frame.data[p]), bin(frame.data[p + 1]), bin(frame.data[p + 2]), probe, 0);
         const exact = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
-        const keep = seen.has(key) ? Math.fround(exact) : exact;
-        seen.add(key);
+        const keep = Math.fround(exact);
         if (keep === 1) kept++;
         else gated++;
         for (let y = by; y < Math.min(by + 2, y0 + plane.height); y++)
@@ -63,9 +61,40 @@ describe('skin gate', () => {
     for (let call = 0; call < 2; call++) {
       const vis = start.slice();
       applySkinGate(lab, skin, rect, vis, scratch);
+      // One stamp for both calls: the second is served the first one's keeps.
+      expect(scratch.call).toBe(1);
       let differ = 0;
       for (let i = 0; i < vis.length; i++) if (!Object.is(vis[i], expected[i])) differ++;
       expect(differ).toBe(0);
     }
+  });
+
+  it('a call with another skin model (the next frame\'s) is never served the keeps measured against the last one', async () => {
+    const image = await readRgb('@vladmandic/face-api/demo/sample4.jpg');
+    const frame = { width: image.width, height: image.height, data: image.data };
+    const plane = { x: 0, y: 0, width: image.width, height: image.height };
+    const lab = new LabPlane(frame, plane);
+    const cx = image.width / 2;
+    const cy = image.height / 2;
+    const box: Array<[number, number]> = [[cx - 40, cy - 40], [cx + 40, cy - 40], [cx + 40, cy + 40], [cx - 40, cy + 40]];
+    const face = sampleModel(lab, { rect: { x: Math.floor(cx - 41), y: Math.floor(cy - 41), width: 83, height: 83 }, polys: [box] }, { L: 10, a: 3, b: 3 })!;
+    // The same skin a little darker and redder: many bins' keeps move, some across the ramp.
+    const next = { ...face, L: face.L - 8, a: face.a + 4 };
+    const rect = { x: 10, y: 10, width: image.width - 20, height: image.height - 20 };
+    const fresh = (model: typeof face) => {
+      const vis = new Float32Array(rect.width * rect.height).fill(1);
+      applySkinGate(lab, model, rect, vis, newSkinScratch());
+      return vis;
+    };
+    const expected = fresh(next);
+    const differs = fresh(face).some((v, i) => v !== expected[i]);
+    expect(differs).toBe(true);
+    const scratch = newSkinScratch();
+    applySkinGate(lab, face, rect, new Float32Array(rect.width * rect.height).fill(1), scratch);
+    const vis = new Float32Array(rect.width * rect.height).fill(1);
+    applySkinGate(lab, next, rect, vis, scratch);
+    let differ = 0;
+    for (let i = 0; i < vis.length; i++) if (vis[i] !== expected[i]) differ++;
+    expect(differ).toBe(0);
   });
 });

@@ -27,15 +27,19 @@ const KEYS = 1 << (3 * KEY_BITS);
 
 /**
  * Per-colour memo of the skin test, reused from call to call: an entry is valid only under the
- * call's own stamp, so nothing is cleared between frames.
+ * stamp of the skin model it was measured against, so nothing is cleared between frames. A keep
+ * depends on the colour and the model only, so calls with the same model (the family's rect, then
+ * a blush zone reaching past it, in one frame) share their entries.
  */
 export interface SkinScratch {
   keep: Float32Array;
   stamp: Uint32Array;
   call: number;
+  /** The model the current stamp belongs to. */
+  model: ColourModel | null;
 }
 
-export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0 });
+export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null });
 
 /**
  * Multiplies `vis` (over `rect`) by how much each pixel looks like this face's skin. Evaluated once
@@ -48,9 +52,12 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
     scratch.keep = new Float32Array(KEYS);
     scratch.stamp = new Uint32Array(KEYS);
   }
-  if (++scratch.call === 0xffffffff) {
-    scratch.stamp.fill(0);
-    scratch.call = 1;
+  if (scratch.model !== skin) {
+    scratch.model = skin;
+    if (++scratch.call === 0xffffffff) {
+      scratch.stamp.fill(0);
+      scratch.call = 1;
+    }
   }
   const { keep: keepOf, stamp, call } = scratch;
   const rgb = lab.rgb();
@@ -72,8 +79,9 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
         stamp[key] = call;
         // The bin's centre colour.
         srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
-        keep = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
-        keepOf[key] = keep;
+        keepOf[key] = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
+        // The memo's float32 value, first block or not: the same keep for the bin whichever call sees it first.
+        keep = keepOf[key];
       }
       if (keep === 1) continue;
       const i = y * width + x;

@@ -177,6 +177,36 @@ describe('stroke (lip liner, lashes, brow hairs)', () => {
     }
     expect(covered).toBeGreaterThan(500);
   });
+
+  it('visits every pixel it covers on each row: horizontal, vertical, zero-length, thin, wide and off-rect strokes', () => {
+    // stroke() walks only each row's columns near the segment: a span cut short shows here as a missed pixel.
+    const rect = { x: 5, y: 4, width: 60, height: 45 };
+    const fast = new Float32Array(rect.width * rect.height);
+    const plain = new Float32Array(rect.width * rect.height);
+    let seed = 11;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const strokes: Array<readonly [number, number, number, number, number, number, number]> = [];
+    for (let k = 0; k < 80; k++) {
+      const x0 = rnd() * 75;
+      const y0 = rnd() * 58;
+      const kind = k % 5;
+      const x1 = kind === 1 || kind === 3 ? x0 : x0 + (rnd() - 0.5) * 50;
+      const y1 = kind === 2 || kind === 3 ? y0 : y0 + (rnd() - 0.5) * 50;
+      strokes.push([x0, y0, x1, y1, k % 7 === 0 ? 0.2 + rnd() * 0.5 : rnd() * 12, rnd() * 12, k % 2 ? 0.75 : 1]);
+    }
+    let covered = 0;
+    for (const args of strokes) {
+      fast.fill(0);
+      plain.fill(0);
+      stroke(fast, rect, ...args);
+      plainStroke(plain, rect, ...args);
+      for (let i = 0; i < fast.length; i++) {
+        if (Math.abs(fast[i] - plain[i]) > 1e-7) expect.fail(`stroke ${args.join(', ')}: pixel ${i} ${fast[i]} vs ${plain[i]}`);
+        if (plain[i] > 0) covered++;
+      }
+    }
+    expect(covered).toBeGreaterThan(2000);
+  });
 });
 
 describe('cutOut (a hole out of a mask: the eye opening, the mouth opening)', () => {

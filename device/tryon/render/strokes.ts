@@ -15,9 +15,49 @@ export function stroke(alpha: Float32Array, rect: MaskRect, x0: number, y0: numb
   const dx = x1 - x0;
   const dy = y1 - y0;
   const len2 = dx * dx + dy * dy || 1e-9;
+  // Nothing past `far` from the segment can be covered (the widest half-width, its ramp, a margin).
+  // Per row only the columns within it are visited (a slanted stroke's box is mostly off it): the
+  // band along the segment (within far of its line, projecting onto it) and the end discs' boxes.
+  const far = Math.max(w0, w1) / 2 + 0.5 + 1e-3;
+  const len = Math.sqrt(dx * dx + dy * dy);
+  const reachLine = far * len;
+  const len2Exact = len * len;
   for (let y = ya; y <= yb; y++) {
     const py = y + 0.5 - y0;
-    for (let x = xa; x <= xb; x++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (py >= -far && py <= far) {
+      lo = -far;
+      hi = far;
+    }
+    if (py - dy >= -far && py - dy <= far) {
+      lo = Math.min(lo, dx - far);
+      hi = Math.max(hi, dx + far);
+    }
+    if (len > 0) {
+      let a = -Infinity;
+      let b = Infinity;
+      if (dy !== 0) {
+        const u = (py * dx - reachLine) / dy;
+        const v = (py * dx + reachLine) / dy;
+        a = Math.min(u, v);
+        b = Math.max(u, v);
+      } else if (py > far || py < -far) b = -Infinity;
+      if (dx !== 0) {
+        const u = (-py * dy) / dx;
+        const v = (len2Exact - py * dy) / dx;
+        a = Math.max(a, Math.min(u, v));
+        b = Math.min(b, Math.max(u, v));
+      } else if (py * dy < 0 || py * dy > len2Exact) b = -Infinity;
+      if (a <= b) {
+        lo = Math.min(lo, a);
+        hi = Math.max(hi, b);
+      }
+    }
+    // Columns whose centre (x + 0.5 - x0) lies in [lo, hi] (rounded outwards).
+    const xs = Math.max(xa, Math.floor(lo + x0 - 0.5));
+    const xe = Math.min(xb, Math.ceil(hi + x0 - 0.5));
+    for (let x = xs; x <= xe; x++) {
       const i = (y - rect.y) * rect.width + (x - rect.x);
       // Already at the most this stroke can give (crossing strokes combine by max).
       if (alpha[i] >= weight) continue;
@@ -26,7 +66,7 @@ export function stroke(alpha: Float32Array, rect: MaskRect, x0: number, y0: numb
       const ex = px - t * dx;
       const ey = py - t * dy;
       const half = (w0 + (w1 - w0) * t) / 2;
-      // Most of a slanted stroke's box lies off the capsule: no square root there (a margin keeps the skip exact).
+      // Off the capsule: no square root there (a margin keeps the skip exact).
       const d2 = ex * ex + ey * ey;
       const edge = half + 0.5 + 1e-6;
       if (d2 > edge * edge) continue;

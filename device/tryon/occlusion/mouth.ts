@@ -57,6 +57,8 @@ const SKIN_MARGIN = { lo: 0.5, hi: 2 } as const;
 const SKIN_OFF_LIP = { lo: 1.5, hi: 2.5 } as const;
 /** ...and near the skin model itself (specular highlights on the lips are near neither). */
 const SKIN_NEAR = { lo: 2.5, hi: 4 } as const;
+/** Squared lip distance at or below which a pixel is neither not-lip nor skin-like (both ramps start above it). */
+const LIP_NEAR2 = Math.min(NOT_LIP.lo, SKIN_OFF_LIP.lo) ** 2;
 /** Closing radius, as a fraction of the inter-ocular distance, and the neighbourhood share that fills a gap. */
 const CLOSING = 0.015;
 const BLOB = { lo: 0.45, hi: 0.75 } as const;
@@ -300,7 +302,14 @@ export function applyMouthGate(
     let o = ((rect.y + y - plane.y) * plane.width + inPlane.x - plane.x) * 3;
     let i = y * rect.width + inPlane.x - rect.x;
     for (let x = 0; x < inPlane.width; x++, o += 3, i++) {
-      const dLip = distance(lip, data, o);
+      // Most of the rect is lip: within SKIN_OFF_LIP.lo of the lip model both verdicts are 0 (the
+      // buffers' own zeros), told from the squared distance without the square root.
+      const dL = (data[o] - lip.L) / lip.sL;
+      const da = (data[o + 1] - lip.a) / lip.sa;
+      const db = (data[o + 2] - lip.b) / lip.sb;
+      const d2 = dL * dL + da * da + db * db;
+      if (d2 <= LIP_NEAR2) continue;
+      const dLip = Math.sqrt(d2);
       notLip[i] = ramp(dLip, NOT_LIP.lo, NOT_LIP.hi);
       if (skin) {
         const dSkin = distance(skin, data, o);

@@ -229,17 +229,30 @@ function luminanceAndStats(scratch: PaintScratch, frame: Frame, mask: CoverageMa
   return { r: sr, g: sg, b: sb, y: Y_R * sr + Y_G * sg + Y_B * sb, weight: w };
 }
 
-/** out[row + x] = the sum of src over columns x-r..x+r of the row (n wide), indices clamped to the row. */
+/**
+ * out[row + x] = the sum of src over columns x-r..x+r of the row (n wide), indices clamped to the
+ * row, summed left to right from 0. Only the columns within r of an end clamp; the middle ones add
+ * the same values in the same order without the tests.
+ */
 function rowSums(src: Float32Array, out: Float32Array, row: number, n: number, r: number): void {
   const last = row + n - 1;
-  for (let x = 0; x < n; x++) {
-    let s = 0;
-    for (let d = -r; d <= r; d++) {
-      const k = row + x + d;
-      s += src[k < row ? row : k > last ? last : k];
-    }
-    out[row + x] = s;
+  const a = Math.min(r, n);
+  const b = Math.max(a, n - r);
+  for (let x = 0; x < a; x++) out[row + x] = clampedSum(src, row, last, row + x, r);
+  if (r === 1) for (let k = row + a; k < row + b; k++) out[k] = 0 + src[k - 1] + src[k] + src[k + 1];
+  else if (r === 2) for (let k = row + a; k < row + b; k++) out[k] = 0 + src[k - 2] + src[k - 1] + src[k] + src[k + 1] + src[k + 2];
+  else for (let x = a; x < b; x++) out[row + x] = clampedSum(src, row, last, row + x, r);
+  for (let x = b; x < n; x++) out[row + x] = clampedSum(src, row, last, row + x, r);
+}
+
+/** src[at-r..at+r] summed from 0, each index clamped to row..last. */
+function clampedSum(src: Float32Array, row: number, last: number, at: number, r: number): number {
+  let s = 0;
+  for (let d = -r; d <= r; d++) {
+    const k = at + d;
+    s += src[k < row ? row : k > last ? last : k];
   }
+  return s;
 }
 
 interface SpecularField {

@@ -55,15 +55,17 @@ function select(a: Float32Array, k: number): number {
   return a[k];
 }
 
+/**
+ * The median of `values`, reordering them in place (the caller's own samples: the median and the
+ * spread around it do not depend on their order, so no copy is made).
+ */
 function medianOf(values: Float32Array): number {
-  const work = f32(values.length);
-  work.set(values);
-  const mid = work.length >> 1;
-  if (work.length % 2) return select(work, mid);
+  const mid = values.length >> 1;
+  if (values.length % 2) return select(values, mid);
   // After selecting the upper middle, everything below it is smaller: the lower middle is their maximum.
-  const upper = select(work, mid);
+  const upper = select(values, mid);
   let lower = -Infinity;
-  for (let i = 0; i < mid; i++) if (work[i] > lower) lower = work[i];
+  for (let i = 0; i < mid; i++) if (values[i] > lower) lower = values[i];
   return (lower + upper) / 2;
 }
 

@@ -116,9 +116,11 @@ function blendCarried(memory: GateMemory, prev: MaskRect, map: number[], rect: M
       // Pixel centre → previous frame → previous rect's pixel grid.
       const px = a * cx + b * cy + c - prev.x - 0.5;
       const py = d * cx + e * cy + f - prev.y - 0.5;
-      const ix = Math.floor(px);
-      const iy = Math.floor(py);
-      if (ix < 0 || iy < 0 || ix + 1 >= pw || iy + 1 >= prev.height) continue;
+      // Below 0 the floor is negative (skipped); from 0 on, | 0 is the floor (far below 2^31).
+      if (px < 0 || py < 0) continue;
+      const ix = px | 0;
+      const iy = py | 0;
+      if (ix + 1 >= pw || iy + 1 >= prev.height) continue;
       const fx = px - ix;
       const fy = py - iy;
       const o = iy * pw + ix;

@@ -13,11 +13,12 @@
  *   judge         the independent judge's P(photo) on the same patches (train/judge.py: trained on
  *                 the training faces' photo vs render only, never on a refinement)
  * The refinement judged is what the device pastes: the model's residual after the device's guard
- * (device/gan/residual-guard.ts; --no-guard judges the raw model). --jitter N applies the training's
+ * (device/gan/residual-guard.ts; --no-guard judges the raw model; --guard-options '{"pixelDeltaE":99}' changes
+ * its options, to measure what each step costs). --jitter N applies the training's
  * store-light colour jitter (scaled by N) to each held-out photo.
  * Side-by-side PNGs (photo | render | GAN | 4x |GAN − render|) and report.json go to `artifacts`.
  *
- *   tsx models/gan/evaluate.ts [--model DIR] [--disc FILE] [--judge FILE] [--looks N] [--jitter N] [--no-guard] [--out DIR]
+ *   tsx models/gan/evaluate.ts [--model DIR] [--disc FILE] [--judge FILE] [--looks N] [--jitter N] [--no-guard] [--guard-options JSON] [--out DIR]
  * (--disc judges a model with another model's discriminator: before / after under the same judge.)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -28,7 +29,7 @@ import sharp from 'sharp';
 import { pasteWeight } from '../../device/gan/coverage.ts';
 import { openGanModel } from '../../device/gan/gan-model.ts';
 import { PASTE_RADIUS } from '../../device/gan/gan-stage.ts';
-import { guardResidual } from '../../device/gan/residual-guard.ts';
+import { DEFAULT_GUARD, guardResidual, type GuardOptions } from '../../device/gan/residual-guard.ts';
 import { REFERENCE_GAN_DIR } from './manifest.ts';
 import { detailEnergy, meanDeltaE, selectWhere, ssim, texture } from './quality.ts';
 import { mulberry32 } from '../../device/core/seeded-random.ts';
@@ -112,6 +113,8 @@ export interface EvaluateOptions {
   judge?: string;
   /** Paste what the device pastes: the residual after device/gan/residual-guard.ts (default true). */
   guard?: boolean;
+  /** The guard's options (default DEFAULT_GUARD): what each of its steps costs the judge is measured so. */
+  guardOptions?: Partial<GuardOptions>;
 }
 
 export async function evaluateHeldOut(opts: EvaluateOptions = {}): Promise<QualityReport> {
@@ -141,7 +144,7 @@ export async function evaluateHeldOut(opts: EvaluateOptions = {}): Promise<Quali
         const s = makeSample(pf, size, random, opts.jitter ?? 0);
         if (!s.productIds.length) continue;
         const raw = await model.refine(s.bare, s.render, s.coverage);
-        const residual = opts.guard === false ? raw : guardResidual(raw, s.render, s.coverage, pasteWeight(s.coverage, size, PASTE_RADIUS), size, s.light).residual;
+        const residual = opts.guard === false ? raw : guardResidual(raw, s.render, s.coverage, pasteWeight(s.coverage, size, PASTE_RADIUS), size, s.light, { ...DEFAULT_GUARD, ...opts.guardOptions }).residual;
         const refined = toBytes(residual, s.render);
         const inside = selectWhere(s.coverage, (v) => v >= 0.5);
         const untouched = selectWhere(pasteWeight(s.coverage, size, PASTE_RADIUS), (v) => v === 0);
@@ -204,6 +207,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     jitter: Number(arg('--jitter') ?? 0),
     judge: arg('--judge'),
     guard: !args.includes('--no-guard'),
+    guardOptions: arg('--guard-options') ? (JSON.parse(arg('--guard-options')!) as Partial<GuardOptions>) : undefined,
     artifacts: arg('--out') ?? path.resolve('test-artifacts', 'gan'),
   })
     .then((r) => console.log(JSON.stringify({ model: r.model, faces: r.faces, samples: r.samples.length, worstDeltaE: Math.max(...r.samples.map((x) => x.deltaE)), mean: r.mean }, null, 1)))

@@ -13,10 +13,19 @@ render's colour by construction (device/gan/residual-guard.ts). What it can judg
 and edges: the render's flattened skin and lip texture, hard region boundaries and drawn patterns.
 Its configuration (config.json `judge`) was fixed before it was ever scored on held-out faces.
 
+It is the yardstick, so it is trained once and then left alone (`npm run train:gan` does not touch
+it): `npm run train:gan:judge` (judge.sh) renders its pairs with the renderer of the pinned commit
+(config.json judge.renderCommit, in a temporary git worktree: the renderer moves on, the yardstick
+does not), and this script refuses data that differs from the committed list of what it was
+trained on (judge-data.json: sha256 of each pair's bare, render and mask PNGs), so a retrain
+reproduces judge.onnx byte for byte or says why it cannot.
+
 Writes into --out: judge.onnx (inputs image, mask; output patches = P(photo) per patch) and
-judge.json (what it was trained on, its training accuracy, time).
+judge.json (what it was trained on, its training accuracy, time); --write-data-list (once, when
+the yardstick is set) writes judge-data.json from the data given instead of checking against it.
 """
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -27,6 +36,32 @@ import torch.nn.functional as F
 
 from nets import GATE, HP_GAIN, count, highpass
 from train import HERE, augment, load_split, seed_everything, sha256, weighted_mean
+
+DATA_LIST = os.path.join(HERE, "judge-data.json")
+
+
+def data_list(data):
+    """sha256 of each training pair's bare, render and mask PNG bytes (what the judge reads), by id."""
+    items = json.load(open(os.path.join(data, "index.json")))["train"]
+    out = {}
+    for i in items:
+        h = hashlib.sha256()
+        for kind in ("bare", "render", "mask"):
+            h.update(open(os.path.join(data, "train", f"{i['id']}_{kind}.png"), "rb").read())
+        out[i["id"]] = h.hexdigest()
+    return out
+
+
+def check_data(found, committed):
+    """Refuses (SystemExit, naming what differs) data other than the committed list."""
+    missing = sorted(set(committed) - set(found))
+    extra = sorted(set(found) - set(committed))
+    changed = sorted(k for k in set(found) & set(committed) if found[k] != committed[k])
+    if missing or extra or changed:
+        raise SystemExit(
+            f"judge: the data is not what judge.onnx was trained on ({len(changed)} pairs differ, {len(missing)} missing, {len(extra)} extra; "
+            f"first: {(changed + missing + extra)[:3]}); render it with the pinned renderer: npm run train:gan:judge"
+        )
 
 
 class Judge(nn.Module):
@@ -63,11 +98,22 @@ def main():
     ap.add_argument("--data", default=os.path.join(HERE, "data"))
     ap.add_argument("--out", default=os.path.join(HERE, "..", "reference"))
     ap.add_argument("--config", default=os.path.join(HERE, "config.json"))
+    ap.add_argument("--write-data-list", action="store_true", help="set the yardstick's data list from --data (once)")
     args = ap.parse_args()
     config = json.load(open(args.config))
     jc = config["judge"]
-    seed = config["seed"] + 1000
+    found = data_list(args.data)
+    if args.write_data_list:
+        with open(DATA_LIST, "w") as f:
+            json.dump({"renderCommit": jc["renderCommit"], "pairs": found}, f, indent=1)
+            f.write("\n")
+    committed = json.load(open(DATA_LIST))
+    if committed["renderCommit"] != jc["renderCommit"]:
+        raise SystemExit(f"judge: judge-data.json was rendered at {committed['renderCommit']}, config.json pins {jc['renderCommit']}")
+    check_data(found, committed["pairs"])
+    seed = jc["seed"]
     gen = seed_everything(seed, jc["threads"])
+    previous = json.load(open(os.path.join(args.out, "judge.json"))).get("sha256") if os.path.exists(os.path.join(args.out, "judge.json")) else None
 
     bare, render, mask, _light, items = load_split(args.data, "train")
     n = bare.shape[0]
@@ -110,6 +156,8 @@ def main():
         "steps": jc["steps"],
         "batch": jc["batch"],
         "trainedOn": "training faces only: bare photo crop (real) vs the classical render of a look on it (render); never a refinement",
+        "renderCommit": jc["renderCommit"],
+        "dataListSha256": hashlib.sha256(json.dumps(found, sort_keys=True).encode()).hexdigest(),
         "samples": n,
         "params": count(J),
         "wallSeconds": round(time.time() - t0, 1),
@@ -120,7 +168,9 @@ def main():
     with open(os.path.join(args.out, "judge.json"), "w") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")
-    print(f"judge done in {summary['cpuSeconds']} s CPU; final training accuracy {curve[-1]['trainAccuracy']:.3f}; {path}", flush=True)
+    print(f"judge done in {summary['cpuSeconds']} s CPU; final training accuracy {curve[-1]['trainAccuracy']:.3f}; {path} sha256 {summary['sha256']}", flush=True)
+    if previous is not None:
+        print("judge: byte-identical to the committed judge.onnx" if previous == summary["sha256"] else f"judge: DIFFERS from the committed judge.onnx ({previous})", flush=True)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "..", "reference"))
     ap.add_argument("--config", default=os.path.join(HERE, "config.json"))
     ap.add_argument("--steps", type=int, default=None, help="override the configured steps (smoke runs)")
+    ap.add_argument("--stop-at", type=int, default=None, help="stop after this step, on the configured schedule (a rerun's prefix, to compare)")
+    ap.add_argument("--keep-every", type=int, default=0, help="also keep the model at each log point that is a multiple of N in <out>/steps/<step>/")
     args = ap.parse_args()
     config = json.load(open(args.config))
     tc = config["train"]
@@ -160,20 +162,21 @@ def main():
     t0, cpu0 = time.time(), time.process_time()
     acc = {}
     print(f"training on {n} samples ({size}x{size}), G {count(G)} params, D {count(D)} params, {steps} steps", flush=True)
-    def write_outputs(done):
+    def write_outputs(done, out):
         """Curves, ONNX, training.json and manifest.json of the model as it is after `done` steps
         (written at every log point, so an interrupted run still leaves its latest model)."""
+        os.makedirs(out, exist_ok=True)
         keys = ["d_real", "d_fake", "g_adv", "g_texture", "g_identity", "g_colour_lab", "g_total"]
-        with open(os.path.join(args.out, "losses.csv"), "w", newline="") as f:
+        with open(os.path.join(out, "losses.csv"), "w", newline="") as f:
             wr = csv.DictWriter(f, fieldnames=["step", *keys, "wall_s", "cpu_s"])
             wr.writeheader()
             wr.writerows(rows)
-        plot(rows, keys, os.path.join(args.out, "losses.png"))
+        plot(rows, keys, os.path.join(out, "losses.png"))
 
         z = torch.zeros(1, 3, size, size)
         zm = torch.zeros(1, 1, size, size)
-        gpath = os.path.join(args.out, "makeup-refiner.onnx")
-        dpath = os.path.join(args.out, "discriminator.onnx")
+        gpath = os.path.join(out, "makeup-refiner.onnx")
+        dpath = os.path.join(out, "discriminator.onnx")
         torch.onnx.export(G, (z, z, zm), gpath, input_names=["image", "render", "mask"], output_names=["refined"], opset_version=13)
         torch.onnx.export(D, (z, zm), dpath, input_names=["image", "mask"], output_names=["patches"], opset_version=13)
         wall, cpu = time.time() - t0, time.process_time() - cpu0
@@ -199,7 +202,7 @@ def main():
             "discriminatorSha256": sha256(dpath),
             "final": rows[-1],
         }
-        json.dump(summary, open(os.path.join(args.out, "training.json"), "w"), indent=2)
+        json.dump(summary, open(os.path.join(out, "training.json"), "w"), indent=2)
         manifest = {
             "name": "makeup-refiner",
             "task": "makeup-refinement",
@@ -213,13 +216,13 @@ def main():
             "parameters": count(G),
             "training": {"config": "models/gan/train/config.json", "summary": "training.json", "losses": "losses.csv"},
         }
-        with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        with open(os.path.join(out, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")
         print(f"exported after {done} steps, {wall:.0f} s wall, {cpu:.0f} s CPU; " if done < steps else f"done in {wall:.0f} s wall, {cpu:.0f} s CPU; generator {gpath} sha256 {summary['generatorSha256']}", flush=True)
 
 
-    for step in range(1, steps + 1):
+    for step in range(1, (args.stop_at or steps) + 1):
         lr_scale = min(1.0, 2 * (1 - step / steps) + 0.1)
         for opt, lr in ((optG, tc["lrG"]), (optD, tc["lrD"])):
             for group in opt.param_groups:
@@ -260,7 +263,9 @@ def main():
             rows.append(row)
             acc = {}
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-            write_outputs(step)
+            write_outputs(step, args.out)
+            if args.keep_every and step % args.keep_every == 0:
+                write_outputs(step, os.path.join(args.out, "steps", str(step)))
 
 
 

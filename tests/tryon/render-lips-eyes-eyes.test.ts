@@ -110,6 +110,10 @@ describe('eye, brow and liner renderers on real faces', () => {
     differs(eyeshadowRenderer, eyeshadow, { ...eyeshadow, style: { pattern: 'lidCreaseOuter', creaseHex: '#3a6a7c', outerHex: '#2a1a3c' } }, 'creaseHex');
     differs(eyeshadowRenderer, eyeshadow, { ...eyeshadow, style: { pattern: 'lidCreaseOuter', creaseHex: '#6a3a7c', outerHex: '#1a3c2a' } }, 'outerHex');
     differs(eyeshadowRenderer, eyeshadow, { ...eyeshadow, style: { pattern: 'lidCrease', creaseHex: '#6a3a7c' } }, 'pattern');
+    // The outer-corner V is lidCreaseOuter's alone: under lidCrease an outerHex changes nothing.
+    const crease = shade('#c9a0dc', 'matte', { pattern: 'lidCrease', creaseHex: '#6a3a7c', outerHex: '#2a1a3c' });
+    const creaseData = render(face, eyeshadowRenderer, crease).frame.data;
+    expect(meanDiff(creaseData, render(face, eyeshadowRenderer, { ...crease, style: { ...crease.style, outerHex: '#f0f060' } }).frame.data), 'lidCrease outerHex').toBe(0);
     const liner = shade('#111111', 'matte', { style: 'winged' });
     differs(eyelinerRenderer, liner, { ...liner, hex: '#5a3a1a' }, 'eyeliner hex');
     differs(eyelinerRenderer, liner, { ...liner, finish: 'metallic' }, 'eyeliner finish');

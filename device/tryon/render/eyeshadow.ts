@@ -23,12 +23,13 @@ const LID_TRIANGLES = EYE_SIDES.map(lidTriangles);
 /**
  * Crease and outer-corner weights over the mask's rect, from the eye's frame (eye-frame.ts
  * eyeCoords, inlined: no per-pixel allocation), where the mask covers anything (0 elsewhere: the
- * blend reads a weight only where it paints).
+ * blend reads a weight only where it paints). The outer corner's only when `withOuter` (the
+ * lidCreaseOuter pattern): the other patterns never read it.
  */
-export function shadowZones(f: EyeFrame, mask: CoverageMask): { crease: Float32Array; outer: Float32Array } {
+export function shadowZones(f: EyeFrame, mask: CoverageMask, withOuter = true): { crease: Float32Array; outer: Float32Array | null } {
   const { rect, alpha } = mask;
   const crease = f32(rect.width * rect.height);
-  const outer = f32(rect.width * rect.height);
+  const outer = withOuter ? f32(rect.width * rect.height) : null;
   for (let y = 0; y < rect.height; y++) {
     const dy = rect.y + y + 0.5 - f.iy;
     for (let x = 0; x < rect.width; x++) {
@@ -42,7 +43,7 @@ export function shadowZones(f: EyeFrame, mask: CoverageMask): { crease: Float32A
       const c = (s - 0.8) / 0.25;
       crease[i] = c * c > 16 ? 0 : Math.exp(-(c * c));
       // The outer third, strongest at the corner, fading up towards the brow bone.
-      outer[i] = Math.min(1, Math.max(0, (t - 0.55) / 0.3)) * Math.min(1, Math.max(0, (1.3 - s) / 0.4));
+      if (outer) outer[i] = Math.min(1, Math.max(0, (t - 0.55) / 0.3)) * Math.min(1, Math.max(0, (1.3 - s) / 0.4));
     }
   }
   return { crease, outer };
@@ -62,11 +63,11 @@ export const eyeshadowRenderer: CategoryRenderer = {
       const region = ctx.mask(side.shadow);
       if (!region) continue;
       const mask = withoutOpening(lm, side, region);
-      const zones = style.pattern === 'lid' ? null : shadowZones(eyeFrame(lm, side), mask);
+      const zones = style.pattern === 'lid' ? null : shadowZones(eyeFrame(lm, side), mask, style.pattern === 'lidCreaseOuter');
       const overlays = zones
         ? [
             { colour: hexToLinear(style.creaseHex ?? shiftedHex(shade.hex, -0.12)), weight: zones.crease },
-            ...(style.pattern === 'lidCreaseOuter' ? [{ colour: hexToLinear(style.outerHex ?? shiftedHex(shade.hex, -0.22)), weight: zones.outer }] : []),
+            ...(zones.outer ? [{ colour: hexToLinear(style.outerHex ?? shiftedHex(shade.hex, -0.22)), weight: zones.outer }] : []),
           ]
         : [];
       if (!paint(ctx.frame, mask, { colour, strength, material, overlays }, ctx.light, ctx.paintScratch, ctx.drawnLight)) continue;

@@ -207,7 +207,9 @@ def main():
             "name": "makeup-refiner",
             "task": "makeup-refinement",
             "format": "onnx",
-            "version": f"ref-unet{count(G) // 1000}k-{size}px-s{seed}-{done}steps-held",
+            # The weights' own hash in the version: a configuration change (a loss weight) that keeps the
+            # step count must not ship new weights under an old version.
+            "version": f"ref-unet{count(G) // 1000}k-{size}px-s{seed}-{done}steps-held-{summary['generatorSha256'][:8]}",
             "license": "MIT (this repository); trained on photos from @vladmandic/face-api and @vladmandic/human (MIT)",
             "files": [{"path": "makeup-refiner.onnx", "sha256": summary["generatorSha256"], "size": os.path.getsize(gpath)}],
             "input": {"size": size, "layout": "NCHW", "range": [-1, 1], "alignment": "eyes-mouth-v1"},

@@ -27,6 +27,20 @@ const result = (label: number, detected: boolean, monk: number | null): PhotoRes
   ita: null,
 });
 
+/** Labels made by a known law of the four inputs, on 30 synthetic faces. */
+const law = (f: ToneFeatures) => 4 - 2 * f.lit!.logY + 1.5 * f.whitesLogY! - 3 * f.lit!.relBG + 2 * f.lit!.relRG;
+function lawFaces() {
+  return [...Array(30)].map((_, i) => {
+    const features: ToneFeatures = {
+      ita: 60 - 4 * i,
+      whitesLogY: -1 - 0.3 * Math.sin(i),
+      relBG: 0,
+      lit: { logY: -0.5 - 0.08 * i, relBG: 0.1 * Math.cos(1.7 * i), relRG: 0.2 + 0.05 * Math.sin(2.3 * i) },
+    };
+    return { ...result(0, true, null), features, label: law(features) };
+  });
+}
+
 describe('fairness evaluation', () => {
   it('the committed set: >= 6 Monk tones with >= 6 faces, every photo present with source and licence', () => {
     const perTone = new Map<number, number>();
@@ -104,17 +118,7 @@ describe('fairness evaluation', () => {
 
   it('the tone model: least squares recovers a linear law of the lit skin and the whites; each face is read by the fit on the other half and by the fit on all other faces; no whites falls back to ITA alone', () => {
     expect(leastSquares([[1, 1], [1, 2], [1, 3]], [2, 3, 4]).map((v) => Number(v.toFixed(9)))).toEqual([1, 1]);
-    // Labels made by a known law of the four inputs: both half fits find it, every held-out face is exact.
-    const law = (f: ToneFeatures) => 4 - 2 * f.lit!.logY + 1.5 * f.whitesLogY! - 3 * f.lit!.relBG + 2 * f.lit!.relRG;
-    const faces = [...Array(30)].map((_, i) => {
-      const features: ToneFeatures = {
-        ita: 60 - 4 * i,
-        whitesLogY: -1 - 0.3 * Math.sin(i),
-        relBG: 0,
-        lit: { logY: -0.5 - 0.08 * i, relBG: 0.1 * Math.cos(1.7 * i), relRG: 0.2 + 0.05 * Math.sin(2.3 * i) },
-      };
-      return { ...result(0, true, null), features, label: law(features) };
-    });
+    const faces = lawFaces();
     const lit = { inputs: 'lit', cuts: false } as const;
     const cross = crossHalf(faces, lit)!;
     expect(cross.fitOdd.withWhites[1]).toBeCloseTo(-2, 6);
@@ -139,16 +143,7 @@ describe('fairness evaluation', () => {
   });
 
   it('a check-set face (labels.json `set`) never enters the shipped fit, and the table reads the check set apart', () => {
-    const law = (f: ToneFeatures) => 4 - 2 * f.lit!.logY + 1.5 * f.whitesLogY! - 3 * f.lit!.relBG + 2 * f.lit!.relRG;
-    const faces = [...Array(30)].map((_, i) => {
-      const features: ToneFeatures = {
-        ita: 60 - 4 * i,
-        whitesLogY: -1 - 0.3 * Math.sin(i),
-        relBG: 0,
-        lit: { logY: -0.5 - 0.08 * i, relBG: 0.1 * Math.cos(1.7 * i), relRG: 0.2 + 0.05 * Math.sin(2.3 * i) },
-      };
-      return { ...result(0, true, null), features, label: law(features) };
-    });
+    const faces = lawFaces();
     const lit = { inputs: 'lit', cuts: false } as const;
     // A check face labelled 30 levels off the law: the shipped fit is the law's, as if the face were absent.
     const withCheck = faces.map((f, i) => (i === 7 ? { ...f, label: f.label + 30, set: 'check' } : f));

@@ -70,7 +70,9 @@ async function fleet(svc: TestService, args: string[]): Promise<{ code: number; 
   return { code, out, err };
 }
 
-describe.skipIf(!HAVE)('real daemons against the real fleet service (TLS + ACL broker)', { timeout: 120_000 }, () => {
+// Generous bounds: quiet, the good rollout completes in ~27 s, but two daemons updating while the
+// whole suite runs beside them (or other work on a 2-core machine) took over 120 s in a fresh clone.
+describe.skipIf(!HAVE)('real daemons against the real fleet service (TLS + ACL broker)', { timeout: 300_000 }, () => {
   let broker: TlsBroker;
   let svc: TestService;
   const daemons: RunningDaemon[] = [];
@@ -87,7 +89,7 @@ describe.skipIf(!HAVE)('real daemons against the real fleet service (TLS + ACL b
     svc = await startFleet('sqlite', {
       mqtt: { url: broker.url, clientId: 'fleet-service', ...broker.files('fleet-service') },
       trustedKeys: { [KEY_ID]: keys.publicKeyRaw },
-      rollouts: { tickMs: 200, watchSeconds: 2, stuckTimeoutS: 90, failureThreshold: 0.05, minDevicesDone: 1, waveGrowth: 2 },
+      rollouts: { tickMs: 200, watchSeconds: 2, stuckTimeoutS: 240, failureThreshold: 0.05, minDevicesDone: 1, waveGrowth: 2 },
     });
     const started = await Promise.all(
       DEVICES.map((deviceId) => {
@@ -121,7 +123,7 @@ describe.skipIf(!HAVE)('real daemons against the real fleet service (TLS + ACL b
     // once read /healthz in between): wait for the serving version.
     bundledVersion = await until(async () => (await health(daemons[0])).models['face-mesh'], 200);
     expect(bundledVersion).toBeTruthy();
-  }, 120_000);
+  }, 240_000);
 
   async function runCliJson(args: string[]): Promise<{ out: string }> {
     let out = '';

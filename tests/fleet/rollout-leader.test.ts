@@ -19,6 +19,7 @@ import { openFleetStore } from '../../fleet/service/store/open.ts';
 import { startMosquitto, type TestBroker } from '../../fleet/sim/broker.ts';
 import { SimDevice } from '../../fleet/sim/device-sim.ts';
 import { repoRoot } from '../helpers/daemon.ts';
+import { until as poll } from '../helpers/until.ts';
 import { subscribe, type Subscriber } from '../telemetry/support.ts';
 import { ADMIN, makeStoreConfig, pgRequired, until, uploadArtifact, type TestStoreConfig } from './support.ts';
 
@@ -165,17 +166,21 @@ describe.skipIf(!PG)('two fleet-service processes on one PostgreSQL: one runs th
     // Wave 0 succeeds; wave 1 opens and one of its devices stalls. Kill the leader as soon as it
     // has said wave 1 is open (its offers recorded): any earlier is a half-opened wave, which
     // rollout-half-opened.test.ts covers.
-    await until(() => stalled !== undefined, 10);
-    await until(() => said(a, 'wave opened').some((l) => l.rolloutId === id && l.wave === 1), 10);
+    // Bounded waits that name what they waited for: this suite once hung under the whole suite's load.
+    await poll(() => stalled !== undefined, { everyMs: 10, timeoutMs: 90_000, what: 'the stalled offer' });
+    await poll(() => said(a, 'wave opened').some((l) => l.rolloutId === id && l.wave === 1), { everyMs: 10, timeoutMs: 90_000, what: 'fleet-a saying wave 1 opened' });
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
     expect((await b.health()).rollouts.ticks).toBe(0);
 
     // The survivor takes the lease once it expires, ticks, times the stalled job out, opens wave 2.
-    const done = await until(async () => {
-      const r = await store.rollouts.getRollout(id);
-      return r?.status === 'completed' && r;
-    }, 100);
+    const done = await poll(
+      async () => {
+        const r = await store.rollouts.getRollout(id);
+        return r?.status === 'completed' && r;
+      },
+      { everyMs: 100, timeoutMs: 120_000, what: 'the rollout completed by fleet-b' },
+    );
     expect(done.wave).toBe(2);
     const lease = await store.leases.get('rollouts');
     const bHealth = (await b.health()).rollouts;

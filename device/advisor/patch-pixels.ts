@@ -16,7 +16,7 @@ export interface PatchPixels {
   rgb: Float32Array;
   /** True where any channel is at or above CLIPPED_CODE (a blown highlight: no colour to read). */
   clipped: Uint8Array;
-  /** The image column of each sampled pixel (which side of the face it lies on: tone-estimate.ts). */
+  /** The image column of each sampled pixel: which side of the face it lies on (the fairness experiments' lit-half split, device/tools/fairness-cv.ts; a few bytes per sample, kept so the tool reads the very pixels the device samples). */
   x: Uint16Array;
   count: number;
 }

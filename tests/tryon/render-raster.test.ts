@@ -4,6 +4,7 @@
  * wide-feather masks that are filled at a coarse resolution and upsampled with flat runs.
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../device/core/seeded-random.ts';
 import { boxBlur, coverageSpans, cutOut, fillPolygons, type CoverageMask } from '../../device/tryon/raster.ts';
 import { polygonMask } from '../../device/tryon/region-masks.ts';
 import { stroke } from '../../device/tryon/render/strokes.ts';
@@ -163,8 +164,7 @@ describe('stroke (lip liner, lashes, brow hairs)', () => {
     const rect = { x: 3, y: 2, width: 70, height: 50 };
     const fast = new Float32Array(rect.width * rect.height);
     const plain = new Float32Array(rect.width * rect.height);
-    let seed = 7;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rnd = mulberry32(7);
     for (let k = 0; k < 60; k++) {
       const args = [3 + rnd() * 70, 2 + rnd() * 50, 3 + rnd() * 70, 2 + rnd() * 50, 0.5 + rnd() * 6, 0.3 + rnd() * 3, k % 3 === 0 ? 0.75 : 1] as const;
       stroke(fast, rect, ...args);
@@ -183,8 +183,7 @@ describe('stroke (lip liner, lashes, brow hairs)', () => {
     const rect = { x: 5, y: 4, width: 60, height: 45 };
     const fast = new Float32Array(rect.width * rect.height);
     const plain = new Float32Array(rect.width * rect.height);
-    let seed = 11;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rnd = mulberry32(11);
     const strokes: Array<readonly [number, number, number, number, number, number, number]> = [];
     for (let k = 0; k < 80; k++) {
       const x0 = rnd() * 75;

@@ -17,17 +17,16 @@ import { nowMs, type Frame } from '../core/frame.ts';
 import { RollingWindow } from '../core/pipeline-stats.ts';
 import { DEMO_CLIP } from '../source/index.ts';
 import { CatalogSlot } from '../tryon/catalog.ts';
-import { hexToLab } from '../tryon/colour.ts';
-import { CATEGORIES, ProductSchema, type Category, type Finish } from '../tryon/catalog/schema.ts';
+import type { Category } from '../tryon/catalog/schema.ts';
 import { FrameArena, withArena } from '../tryon/frame-arena.ts';
 import { createOcclusionGate, newGateScratch } from '../tryon/occlusion/index.ts';
 import { createRenderContext } from '../tryon/render/context.ts';
 import { newPaintScratch } from '../tryon/render/paint.ts';
 import { RENDERERS } from '../tryon/render/registry.ts';
-import type { AppliedProduct } from '../tryon/render/renderer.ts';
 import { createTryOnStage } from '../tryon/tryon-stage.ts';
 import type { Face } from '../vision/face.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
+import { fullLook } from './full-look.ts';
 import { printTable } from './table.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -39,37 +38,7 @@ const RESOLUTIONS = [
 ] as const;
 const quiet = { info: () => {}, warn: () => {}, error: (o: object, m?: string) => console.error(m, o) };
 
-/** One shade per category, typical of a counter's full look. */
-const LOOK: Array<[Category, string, Finish, Record<string, unknown>?]> = [
-  ['foundation', '#d2a07e', 'satin', { coverage: 0.6 }],
-  ['concealer', '#e2b595', 'matte', { coverage: 0.8 }],
-  ['contour', '#8a5a44', 'matte'],
-  ['blush', '#d9606e', 'satin', { placement: 'apples' }],
-  ['highlighter', '#f6dcc0', 'shimmer'],
-  ['eyeshadow', '#8c6a5a', 'satin', { pattern: 'lidCrease', creaseHex: '#5a3e36' }],
-  ['eyeliner', '#1a1414', 'matte', { style: 'winged' }],
-  ['mascara', '#111111', 'matte', { volume: 0.6 }],
-  ['brows', '#5a4032', 'matte', { mode: 'fill' }],
-  ['lipLiner', '#8e2a3a', 'matte', { width: 0.02 }],
-  ['lipstick', '#a4213f', 'gloss', { style: 'full' }],
-];
-
-function item([category, hex, finish, style]: (typeof LOOK)[number]): AppliedProduct {
-
-  const product = ProductSchema.parse({
-    id: `bench-${category}`,
-    brand: 'Bench',
-    line: 'Full look',
-    name: category,
-    category,
-    sku: 'BENCH-1',
-    price: { amount: 1, currency: 'EUR' },
-    shades: [{ id: 'bench', name: hex, hex, lab: hexToLab(hex), opacity: 0.6, finish, ...(style ? { style } : {}) }],
-  });
-  return { product, shade: product.shades[0], intensity: 1 };
-}
-
-const look = LOOK.map(item).sort((x, y) => CATEGORIES.indexOf(x.product.category) - CATEGORIES.indexOf(y.product.category));
+const look = fullLook();
 const fmt = (v: number) => v.toFixed(2);
 
 async function framesWithFaces(width: number, height: number, track: (f: Frame) => Promise<Face[]>): Promise<Array<{ data: Buffer; face: Face }>> {

@@ -4,6 +4,8 @@
  * seeded random order and numbered, 20 per sheet, with no file name, first label or reading on them.
  * The key (sheet number → file) goes to key.json beside the sheets, to be opened only after labelling.
  *   npx tsx device/tools/fairness-sheets.ts   → test-artifacts/fairness/blind/sheet0.png ... key.json
+ * New photos, before they are in labels.json (a round's blind labelling, SOURCES.md):
+ *   npx tsx device/tools/fairness-sheets.ts --files list.json --seed N --out DIR   (list.json: file names in tests/fixtures/fairness)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,8 +16,12 @@ import { mulberry32 } from '../core/seeded-random.ts';
 import { FIXTURES, LabelsSchema } from './eval-fairness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const OUT = path.join(root, 'test-artifacts', 'fairness', 'blind');
-const SEED = 20261202;
+const arg = (name: string): string | undefined => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+const OUT = arg('--out') ?? path.join(root, 'test-artifacts', 'fairness', 'blind');
+const SEED = Number(arg('--seed') ?? 20261202);
 const PER_SHEET = 20;
 const COLS = 5;
 const W = 180;
@@ -23,9 +29,11 @@ const H = 200;
 const SWATCH = 18;
 
 
-const labels = LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8')));
+const list = arg('--files');
+const order: string[] = list
+  ? (JSON.parse(readFileSync(list, 'utf8')) as string[])
+  : LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8'))).map((l) => l.file);
 const rnd = mulberry32(SEED);
-const order = labels.map((l) => l.file);
 for (let i = order.length - 1; i > 0; i--) {
   const j = Math.floor(rnd() * (i + 1));
   [order[i], order[j]] = [order[j], order[i]];

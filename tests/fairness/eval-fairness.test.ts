@@ -46,9 +46,10 @@ describe('fairness evaluation', () => {
     const perTone = new Map<number, number>();
     for (const l of labels) {
       expect(existsSync(path.join(DIR, l.file)), l.file).toBe(true);
-      // The two sources SOURCES.md describes (a copy of unitedstates/images for the second added set).
-      expect(l.source).toMatch(/^(voteview\/member_photos@687cf7a|civicsense2025\/civic-sense-main@f168d6e) /);
-      expect(l.licence).toMatch(/public domain/);
+      // The sources SOURCES.md describes (a copy of unitedstates/images for the second added set; UK Parliament
+      // official portraits, CC BY 3.0, from TheyWorkForYou's two Parliament-API imports for the round-9 check set).
+      expect(l.source).toMatch(/^(voteview\/member_photos@687cf7a|civicsense2025\/civic-sense-main@f168d6e|mysociety\/theyworkforyou@(82251fd|c59f76a)) /);
+      expect(l.licence).toMatch(l.source.startsWith('mysociety/') ? /^CC BY 3\.0 / : /public domain/);
       perTone.set(l.monk, (perTone.get(l.monk) ?? 0) + 1);
     }
     expect([...perTone.values()].filter((n) => n >= 6).length).toBeGreaterThanOrEqual(6);

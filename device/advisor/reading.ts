@@ -62,12 +62,14 @@ function toneOf(samples: readonly SkinSample[], lab: Lab): ToneFeatures {
   const whites = read.filter((t) => t.whitesLogY !== null && t.relBG !== null);
   const withWhites = whites.length * 2 >= read.length && whites.length > 0;
   const lit = whites.flatMap((t) => (t.lit ? [t.lit] : []));
+  const skinL = whites.flatMap((t) => (t.skinL ? [t.skinL] : []));
   return {
     ita: read.length ? median(read.map((t) => t.ita)) : itaOf(lab),
     wbIta: withWhites ? median(whites.flatMap((t) => (t.wbIta === undefined || t.wbIta === null ? [] : [t.wbIta]))) : null,
     whitesLogY: withWhites ? median(whites.map((t) => t.whitesLogY!)) : null,
     relBG: withWhites ? median(whites.map((t) => t.relBG!)) : null,
     lit: withWhites && lit.length * 2 >= whites.length ? { logY: median(lit.map((l) => l.logY)), relBG: median(lit.map((l) => l.relBG)), relRG: median(lit.map((l) => l.relRG)) } : null,
+    skinL: withWhites && skinL.length * 2 >= whites.length ? { q50: median(skinL.map((l) => l.q50)), q90: median(skinL.map((l) => l.q90)) } : null,
   };
 }
 

@@ -23,6 +23,11 @@
  * candidates whose fit passes the side-shadow, 0.6x / bluer light, 3000 K / 6500 K and demo-clip
  * scenes). ita, whitesLogY and relBG (the skin patches' B/G against the whites) are kept in the
  * features for the readings and tests that show them; the model reads lit and whitesLogY.
+ *
+ * What ships now (tone-model.json `inputs`) is named there: since round 9 of fairness-cv.ts (a form named before
+ * 100 new faces were read, judged on them) "whiteBalancedL": ITA°, the white-balanced ITA° and the L* of the
+ * well-exposed face skin at its median and lit bands (skinL), least squares read through 9 cut points (calibrated),
+ * fitted on all 315 labelled faces. The other input sets stay for the experiments and the older models' tests.
  */
 import type { Face } from '../vision/face.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
@@ -43,6 +48,11 @@ export interface ToneFeatures {
   relBG: number | null;
   /** The lit skin against the whites; null: no whites, or too few skin pixels. */
   lit: { logY: number; relBG: number; relRG: number } | null;
+  /**
+   * L* of the well-exposed face skin (faceSkin pixels, clipped ones and highlights left out, as litSkin): the mean
+   * over its median band (L* quantiles 0.4-0.6) and over its lit band (0.75-0.95); null or absent: too few pixels.
+   */
+  skinL?: { q50: number; q90: number } | null;
 }
 
 /**
@@ -50,12 +60,14 @@ export interface ToneFeatures {
  *   lit             [lit.logY, whitesLogY, lit.relBG, lit.relRG]
  *   patches         [ITA°, whitesLogY, relBG]
  *   whiteBalanced   [ITA°, wbIta]
+ *   whiteBalancedL  [ITA°, wbIta, skinL.q50, skinL.q90]   (fairness-cv.ts "itaWbItaLq"; round 9)
  * null: the face has no whites (the ITA°-only fit reads it).
  */
 export const TONE_INPUTS = {
   lit: (f: ToneFeatures): number[] | null => (f.lit && f.whitesLogY !== null ? [f.lit.logY, f.whitesLogY, f.lit.relBG, f.lit.relRG] : null),
   patches: (f: ToneFeatures): number[] | null => (f.whitesLogY !== null && f.relBG !== null ? [f.ita, f.whitesLogY, f.relBG] : null),
   whiteBalanced: (f: ToneFeatures): number[] | null => (f.wbIta !== undefined && f.wbIta !== null ? [f.ita, f.wbIta] : null),
+  whiteBalancedL: (f: ToneFeatures): number[] | null => (f.wbIta !== undefined && f.wbIta !== null && f.skinL ? [f.ita, f.wbIta, f.skinL.q50, f.skinL.q90] : null),
 } as const;
 export type ToneInputSet = keyof typeof TONE_INPUTS;
 
@@ -97,7 +109,8 @@ export function toneFeatures(image: RgbImage, face: Face, skin: Readonly<Lab>): 
     b += px.rgb[i * 3 + 2];
   }
   const whites = whitesOf(image, face, skin);
-  const lit = whites ? litSkin(px, read, mL) : null;
+  const exposed = wellExposed(px, read, mL);
+  const lit = whites ? litSkin(px, exposed) : null;
   const skinRgb = labToLinear(skin);
   return {
     ita: itaOf(skin),
@@ -108,6 +121,7 @@ export function toneFeatures(image: RgbImage, face: Face, skin: Readonly<Lab>): 
       whites && lit
         ? { logY: Math.log(0.2126 * lit[0] + 0.7152 * lit[1] + 0.0722 * lit[2]), relBG: Math.log(lit[2] / lit[1]) - whites.logBG, relRG: Math.log(lit[0] / lit[1]) - Math.log(whites.rgb[0] / whites.rgb[1]) }
         : null,
+    skinL: exposed.length >= 5 ? { q50: bandL(px, exposed, SKIN_L_BANDS.q50), q90: bandL(px, exposed, SKIN_L_BANDS.q90) } : null,
   };
 }
 
@@ -115,13 +129,28 @@ export function toneFeatures(image: RgbImage, face: Face, skin: Readonly<Lab>): 
 const LIT_CHROMA = 0.75;
 /** The lit band: the pixels between these quantiles of L*. */
 const LIT_BAND = [0.65, 0.85] as const;
+/** skinL's bands (quantiles of L*): the median band and the lit band (fairness-cv.ts quantileColours q50 and "q90"). */
+const SKIN_L_BANDS = { q50: [0.4, 0.6], q90: [0.75, 0.95] } as const;
 
-/** The lit skin's colour as linear RGB: the mean CIELAB of the band of `read` pixels, highlights left out. */
-function litSkin(px: ReturnType<typeof patchPixels>, read: readonly number[], mL: number): [number, number, number] | null {
+/** The `read` pixels without highlights (L* > median + SHINE_L and greyer than LIT_CHROMA x the median chroma), darkest first. */
+function wellExposed(px: ReturnType<typeof patchPixels>, read: readonly number[], mL: number): number[] {
   const L = (i: number) => px.lab[i * 3];
   const C = (i: number) => Math.hypot(px.lab[i * 3 + 1], px.lab[i * 3 + 2]);
   const mC = median(read.map(C));
-  const keep = read.filter((i) => !(L(i) > mL + SHINE_L && C(i) < LIT_CHROMA * mC)).sort((a, b) => L(a) - L(b));
+  return read.filter((i) => !(L(i) > mL + SHINE_L && C(i) < LIT_CHROMA * mC)).sort((a, b) => L(a) - L(b));
+}
+
+/** The mean L* of the sorted pixels between two quantiles. */
+function bandL(px: ReturnType<typeof patchPixels>, keep: readonly number[], [q0, q1]: readonly [number, number]): number {
+  const from = Math.max(0, Math.floor(q0 * keep.length));
+  const to = Math.min(keep.length, Math.ceil(q1 * keep.length));
+  let sum = 0;
+  for (let k = from; k < to; k++) sum += px.lab[keep[k] * 3];
+  return sum / (to - from);
+}
+
+/** The lit skin's colour as linear RGB: the mean CIELAB of the lit band of the well-exposed pixels (sorted by L*). */
+function litSkin(px: ReturnType<typeof patchPixels>, keep: readonly number[]): [number, number, number] | null {
   const from = Math.max(0, Math.floor(LIT_BAND[0] * keep.length));
   const to = Math.min(keep.length, Math.ceil(LIT_BAND[1] * keep.length));
   if (to - from < 5) return null;

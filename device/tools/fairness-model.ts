@@ -5,8 +5,8 @@
  *    the reverse (labels.json is ordered by label, so each half covers every tone); half the faces
  *    per fit, so it says how much the fit moves with the faces it sees.
  * Also says whether the mirror's TONE_MODEL is the fit on all faces outside the check set (faces
- * with a `set` in labels.json: kept apart for a check fixed before they were read, never fitted; nothing
- * hand-tuned after the fit).
+ * whose result carries a `set`: a labels.json set still in eval-fairness.ts HELD_OUT_SETS, kept apart for a
+ * check fixed before they were read, never fitted; none since round 9; nothing hand-tuned after the fit).
  */
 import { monkOfScore, toneInputs, toneScore, TONE_MODEL, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
 import { fitToneModel, type ToneForm } from './fairness-fit.ts';

@@ -59,6 +59,9 @@ describe('tone features', () => {
     expect(reading.tone.lit).toEqual(base.lit);
     // ... and the white-balanced skin the shipped model reads (tone-model.json "whiteBalanced").
     expect(reading.tone.wbIta).toBe(base.wbIta);
+    // ... and the well-exposed skin's L* bands the round-9 model adds (tone-model.json "whiteBalancedL").
+    expect(reading.tone.skinL).toEqual(base.skinL);
+    expect(base.skinL!.q90).toBeGreaterThan(base.skinL!.q50);
     console.log(`wbIta ${base.wbIta}, darker ${darker.wbIta}, bluer ${bluer.wbIta}`);
     expect(reading.monkScore).toBeCloseTo(toneScore(base), 3);
   });

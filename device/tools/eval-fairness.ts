@@ -69,7 +69,7 @@ export type Label = z.infer<typeof LabelsSchema>[number];
  */
 export const HELD_OUT_SETS: readonly string[] = [];
 /** The face's check set while it is held out of the shipped fit; undefined: the mirror's model is fitted on it. */
-export const heldOutSet = (l: Pick<Label, 'set'>): string | undefined => (l.set !== undefined && HELD_OUT_SETS.includes(l.set) ? l.set : undefined);
+export const heldOutSet = (l: Pick<Label, 'set'>, held: readonly string[] = HELD_OUT_SETS): string | undefined => (l.set !== undefined && held.includes(l.set) ? l.set : undefined);
 
 type Point = readonly [number, number, ...number[]];
 

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluate, fitMonotoneMapping, markdownOf, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
+import { evaluate, fitMonotoneMapping, heldOutSet, HELD_OUT_SETS, markdownOf, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
 import { monkOfScore, toneScore, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
 import { fitToneModel, leastSquares } from '../../device/tools/fairness-fit.ts';
 import { crossHalf } from '../../device/tools/fairness-model.ts';
@@ -54,6 +54,16 @@ describe('fairness evaluation', () => {
     }
     expect([...perTone.values()].filter((n) => n >= 6).length).toBeGreaterThanOrEqual(6);
     expect(new Set(labels.map((l) => l.file)).size).toBe(labels.length);
+  });
+
+  it('a check set is kept out of the fit only while HELD_OUT_SETS names it (none since round 9)', () => {
+    expect(heldOutSet({ set: 'fresh check (round 9)' }, ['fresh check (round 9)'])).toBe('fresh check (round 9)');
+    expect(heldOutSet({ set: 'fresh check (round 9)' }, ['fresh check (round 8)'])).toBeUndefined();
+    expect(heldOutSet({}, ['fresh check (round 9)'])).toBeUndefined();
+    // Round 9's decision refitted the shipped model on every face: the labelled sets stay as a record only.
+    expect(HELD_OUT_SETS).toEqual([]);
+    expect(labels.filter((l) => l.set !== undefined).length).toBe(149);
+    expect(labels.filter((l) => heldOutSet(l) !== undefined)).toEqual([]);
   });
 
   it('the table applies the targets: recall floor 0.95 x the best tone, tone within +-1 on >= 80 % of all faces', () => {

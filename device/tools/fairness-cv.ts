@@ -129,7 +129,7 @@ import { patchPixels, type PatchPixels } from '../advisor/patch-pixels.ts';
 import { median } from '../advisor/robust.ts';
 import { z } from 'zod';
 import { fitCuts, leastSquares } from './fairness-fit.ts';
-import { calibrated, toneScore, TONE_MODEL, WHITES_REFLECTANCE as WREF, type ToneFeatures } from '../advisor/tone-estimate.ts';
+import { calibrated, toneScore, WHITES_REFLECTANCE as WREF, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
 import { robustnessScenes, type Landmarks } from './fairness-robustness.ts';
 import { agreement, chooseCandidate, gateFailures, looLevels, monkLevel as level } from './fairness-select.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
@@ -308,6 +308,16 @@ const FEATURES: Record<string, Feat> = {
   q50WbIta: (f) => (f.wbQ50 ? [itaOf(f.q.q50), itaOf(f.wbQ50)] : null),
 };
 
+// Each feature list computed once per measurement (the nested loop asks for the same face's features ~10^5 times).
+for (const k of Object.keys(FEATURES)) {
+  const raw = FEATURES[k];
+  const cache = new WeakMap<Measured, number[] | null>();
+  FEATURES[k] = (m) => {
+    if (!cache.has(m)) cache.set(m, raw(m));
+    return cache.get(m)!;
+  };
+}
+
 interface Model {
   predict(f: Measured): number;
 }
@@ -451,12 +461,19 @@ if (fresh.length) {
 }
 // Round 9 (header): the pre-named form against the shipped model, on the new faces only.
 const FRESH9 = 'fresh check (round 9)';
+/** B: device/advisor/tone-model.json as committed when round 9 was decided (before it shipped A, fitted on all faces). */
+const ROUND9_SHIPPED: ToneModel = {
+  inputs: 'whiteBalanced',
+  withWhites: [10.0637, -0.0286804, -0.0631936],
+  skinOnly: { intercept: 6.88983, ita: -0.0581834 },
+  cuts: [1.82912, 2.53841, 4.4955, 4.84241, 4.99017, 5.43017, 7.56205, 8.89014, 9.87437],
+};
 const PRE_NAMED = 'itaWbItaLq cut';
 const fresh9 = faces.filter((f) => f.set === FRESH9);
 if (fresh9.length) {
   const earlier = faces.filter((f) => f.set !== FRESH9);
   const fitOf = (name: string) => CANDIDATES.find(([n]) => n === name)?.[1] ?? ALL_CANDIDATES.find(([n]) => n === name)![1];
-  const shipped = fresh9.map((f) => level(f.tone ? toneScore(f.tone, TONE_MODEL) : NaN));
+  const shipped = fresh9.map((f) => level(f.tone ? toneScore(f.tone, ROUND9_SHIPPED) : NaN));
   const a = fresh9.map((f) => level(fitOf(PRE_NAMED)(earlier).predict(f)));
   const info = fresh9.map((f) => level(fitOf('itaWbIta cut')(earlier).predict(f)));
   const line = (name: string, p: number[]) => {
@@ -465,7 +482,7 @@ if (fresh9.length) {
   };
   console.log(`round 9 fresh check: ${fresh9.length} new faces (never fitted); A fitted on the ${earlier.length} earlier faces`);
   console.log(`round 9 DECISIVE A ${line(PRE_NAMED, a)}`);
-  console.log(`round 9 DECISIVE B ${line('shipped TONE_MODEL (itaWbIta cut on the 166)', shipped)}`);
+  console.log(`round 9 DECISIVE B ${line('the model shipped before round 9 (itaWbIta cut on the 166)', shipped)}`);
   console.log(`round 9 info ${line('itaWbIta cut fitted on the same earlier faces', info)}`);
   const ha = agreement(a, fresh9).hits;
   const hb = agreement(shipped, fresh9).hits;

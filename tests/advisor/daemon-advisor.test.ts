@@ -123,21 +123,28 @@ describe('the advisor event from the real daemon', () => {
       expect(seen.frames).toBeGreaterThan(0);
       expect(seen.withFace * 2).toBeGreaterThan(seen.frames);
     }
-    // The daemon decides the null on a frame without a face (`decided`) captured >= leaveMs after the
-    // last face. Up to two frames captured BEFORE it may still reach the kiosk after the null: the
-    // one in the encoder while the next runs vision (pipeline.ts), and one waiting in the transport
-    // for this kiosk's receipt. So the deciding frame, or a later one, is among the first three
-    // frames after the null: the latest captured of them (before the shopper's return) is on or
-    // after it. Capture times, not arrival: a loaded pipeline may deliver the null late.
+    // The daemon decides the null on a frame without a face captured >= leaveMs after the last face.
+    // Up to two frames captured BEFORE it may still reach the kiosk after the null: the one in the
+    // encoder while the next runs vision (pipeline.ts), and one waiting in the transport for this
+    // kiosk's receipt; on a loaded machine that drops frames, one of them can be the last frame
+    // with a face. So the first three frames after the null, in capture order, are: maybe such
+    // earlier frames with a face, then a run without one that holds the deciding frame or a later
+    // one, then maybe the shopper's return. The last of that run is on or after the deciding frame,
+    // and the last face is the latest captured before it, whenever it arrived. Capture times, not
+    // arrival: a loaded pipeline may deliver the null late.
     const left = w.advisor.find((a, i) => i > first && a.message === null)!;
-    const lastFace = w.frames.filter((f) => f.face && f.seq < left.seq).at(-1)!;
-    const afterNull = w.frames.filter((f) => f.seq > left.seq).slice(0, 3);
-    const returned = afterNull.findIndex((f) => f.face);
-    const beforeReturn = returned === -1 ? afterNull : afterNull.slice(0, returned);
-    expect(beforeReturn.length).toBeGreaterThan(0);
-    const decidedOn = beforeReturn.reduce((a, b) => (b.capturedAt > a.capturedAt ? b : a));
+    const afterNull = w.frames
+      .filter((f) => f.seq > left.seq)
+      .slice(0, 3)
+      .sort((a, b) => a.capturedAt - b.capturedAt);
+    const firstAway = afterNull.findIndex((f) => !f.face);
+    expect(firstAway, 'a frame without a face among the first three after the null').toBeGreaterThanOrEqual(0);
+    const fromAway = afterNull.slice(firstAway);
+    const back = fromAway.findIndex((f) => f.face);
+    const decidedOn = (back === -1 ? fromAway : fromAway.slice(0, back)).at(-1)!;
+    const lastFace = w.frames.filter((f) => f.face && f.capturedAt < decidedOn.capturedAt).reduce((a, b) => (b.capturedAt > a.capturedAt ? b : a));
     const gone = decidedOn.capturedAt - lastFace.capturedAt;
-    console.log(`advisor null; the latest of the frames after it captured ${gone.toFixed(0)} ms after the last frame with a face (${afterNull.map((f) => (f.capturedAt - lastFace.capturedAt).toFixed(0)).join(', ')})`);
+    console.log(`advisor null; the latest of the frames after it captured ${gone.toFixed(0)} ms after the last frame with a face (${afterNull.map((f) => `${(f.capturedAt - lastFace.capturedAt).toFixed(0)}${f.face ? ' face' : ''}`).join(', ')})`);
     expect(decidedOn.face).toBe(false);
     expect(gone).toBeGreaterThanOrEqual(1000);
     expect(gone).toBeLessThan(4000);

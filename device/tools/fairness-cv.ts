@@ -115,7 +115,9 @@
  * eval-fairness.ts HELD_OUT_SETS). Not a result, since nothing was named for it: the best of all 88 candidates on
  * the new faces was "logsC ols" (81/100), which fails the gate; by leave-one-out on the 315 the best that pass are
  * "q75logs knn9" 78.1 %, "itaWbItaLq cut" and "itaWbItaHq50 cut" 77.1 %. No candidate reaches 80 % held out; A's
- * in-sample figure (its cut points fitted on the same 315 faces) is 82.5 %.
+ * in-sample figure (its cut points fitted on the same 315 faces) is 82.5 %. NESTED on the 315: 73.0 % (230/315,
+ * exact 91), chosen q75logs knn9 x277, itaWbItaLq cut x30, itaWbItaHq50 cut x7, hq50WbIta cut x1; per tone MST 2
+ * 14/30 (16 deep), 3 47/58, 4 39/45, 5 32/47, 6 32/46, 7 32/42, 8 34/44, 9 0/2.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -180,6 +180,7 @@ export async function evaluate(labels: readonly Label[], dir = FIXTURES): Promis
       const face: Face | undefined = (await tracker.process(image)).faces[0];
       const ref = await reference.mesh(image);
       const reading = face ? readStill(image, face) : null;
+      const held = heldOutSet(l);
       results.push({
         file: l.file,
         label: l.monk,
@@ -189,7 +190,7 @@ export async function evaluate(labels: readonly Label[], dir = FIXTURES): Promis
         monk: reading?.monk ?? null,
         ita: reading ? Math.round(reading.ita * 10) / 10 : null,
         features: face && reading ? reading.tone : null,
-        ...(heldOutSet(l) === undefined ? {} : { set: heldOutSet(l) }),
+        ...(held === undefined ? {} : { set: held }),
       });
     }
   } finally {

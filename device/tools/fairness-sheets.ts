@@ -9,6 +9,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import sharp, { type OverlayOptions } from 'sharp';
 import { MONK_HEX } from '../advisor/monk.ts';
@@ -16,12 +17,9 @@ import { mulberry32 } from '../core/seeded-random.ts';
 import { FIXTURES, LabelsSchema } from './eval-fairness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const arg = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-};
-const OUT = arg('--out') ?? path.join(root, 'test-artifacts', 'fairness', 'blind');
-const SEED = Number(arg('--seed') ?? 20261202);
+const { values: args } = parseArgs({ options: { out: { type: 'string' }, seed: { type: 'string' }, files: { type: 'string' } } });
+const OUT = args.out ?? path.join(root, 'test-artifacts', 'fairness', 'blind');
+const SEED = Number(args.seed ?? 20261202);
 const PER_SHEET = 20;
 const COLS = 5;
 const W = 180;
@@ -29,7 +27,7 @@ const H = 200;
 const SWATCH = 18;
 
 
-const list = arg('--files');
+const list = args.files;
 const order: string[] = list
   ? (JSON.parse(readFileSync(list, 'utf8')) as string[])
   : LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8'))).map((l) => l.file);

@@ -50,7 +50,7 @@ export interface ToneFeatures {
   lit: { logY: number; relBG: number; relRG: number } | null;
   /**
    * L* of the well-exposed face skin (faceSkin pixels, clipped ones and highlights left out, as litSkin): the mean
-   * over its median band (L* quantiles 0.4-0.6) and over its lit band (0.75-0.95); null or absent: too few pixels.
+   * over its median band (L* quantiles 0.4-0.6) and over its lit band (0.75-0.95); null or absent: no whites, or too few pixels.
    */
   skinL?: { q50: number; q90: number } | null;
 }
@@ -109,8 +109,9 @@ export function toneFeatures(image: RgbImage, face: Face, skin: Readonly<Lab>): 
     b += px.rgb[i * 3 + 2];
   }
   const whites = whitesOf(image, face, skin);
-  const exposed = wellExposed(px, read, mL);
-  const lit = whites ? litSkin(px, exposed) : null;
+  // Both read only with the whites (TONE_INPUTS): without them the sort is skipped.
+  const exposed = whites ? wellExposed(px, read, mL) : null;
+  const lit = exposed ? litSkin(px, exposed) : null;
   const skinRgb = labToLinear(skin);
   return {
     ita: itaOf(skin),
@@ -121,7 +122,7 @@ export function toneFeatures(image: RgbImage, face: Face, skin: Readonly<Lab>): 
       whites && lit
         ? { logY: Math.log(0.2126 * lit[0] + 0.7152 * lit[1] + 0.0722 * lit[2]), relBG: Math.log(lit[2] / lit[1]) - whites.logBG, relRG: Math.log(lit[0] / lit[1]) - Math.log(whites.rgb[0] / whites.rgb[1]) }
         : null,
-    skinL: exposed.length >= 5 ? { q50: bandL(px, exposed, SKIN_L_BANDS.q50), q90: bandL(px, exposed, SKIN_L_BANDS.q90) } : null,
+    skinL: exposed && exposed.length >= 5 ? { q50: bandL(px, exposed, SKIN_L_BANDS.q50), q90: bandL(px, exposed, SKIN_L_BANDS.q90) } : null,
   };
 }
 

@@ -7,7 +7,7 @@
  * that still arrives (one the mirror queued in its outbox during an outage) is applied then.
  */
 import type { Command, CommandResult } from '../../protocol/commands.ts';
-import { num, numOrNull, type SqlDriver } from '../store/driver.ts';
+import { num, numOrNull, type SqlDriver, type SqlExecutor } from '../store/driver.ts';
 import { json, parseJson, str } from '../store/rows.ts';
 
 export type CommandStatus = 'sent' | 'unanswered' | CommandResult['status'];
@@ -51,16 +51,16 @@ function row(r: Record<string, unknown>): CommandRow {
 export class CommandsRepo {
   constructor(private readonly db: SqlDriver) {}
 
-  async insert(c: Command): Promise<void> {
-    await this.db.run(
+  async insert(c: Command, q: SqlExecutor = this.db): Promise<void> {
+    await q.run(
       'INSERT INTO commands (id, store_id, device_id, name, args, issued_by, issued_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [c.id, c.storeId, c.deviceId, c.name, json(c.args), c.issuedBy, c.issuedAt, c.expiresAt, 'sent'],
     );
   }
 
   /** Applies a result to its command if that is still waiting; true when this call applied it. */
-  async applyResult(r: CommandResult & { commandId: string }, output: Record<string, unknown> | null, receivedAt: number): Promise<boolean> {
-    const changed = await this.db.run(
+  async applyResult(r: CommandResult & { commandId: string }, output: Record<string, unknown> | null, receivedAt: number, q: SqlExecutor = this.db): Promise<boolean> {
+    const changed = await q.run(
       `UPDATE commands SET status = ?, reason = ?, field = ?, error = ?, output = ?, result_at = ?
        WHERE id = ? AND store_id = ? AND device_id = ? AND status IN ('sent', 'unanswered')`,
       [r.status, r.reason ?? null, r.field ?? null, r.error ?? null, output === null ? null : json(output), receivedAt, r.commandId, r.storeId, r.deviceId],
@@ -69,8 +69,8 @@ export class CommandsRepo {
   }
 
   /** Marks waiting commands that expired before `before` as unanswered; the rows this call marked. */
-  async markUnanswered(before: number): Promise<CommandRow[]> {
-    const rows = await this.db.all("UPDATE commands SET status = 'unanswered' WHERE status = 'sent' AND expires_at < ? RETURNING *", [before]);
+  async markUnanswered(before: number, q: SqlExecutor = this.db): Promise<CommandRow[]> {
+    const rows = await q.all("UPDATE commands SET status = 'unanswered' WHERE status = 'sent' AND expires_at < ? RETURNING *", [before]);
     return rows.map(row);
   }
 

@@ -25,6 +25,7 @@ import { channelFilter, cmdTopic, parseTopic } from '../../protocol/topics.ts';
 import { FleetConfigError, type FleetConfig } from '../config.ts';
 import { serviceClientOptions } from '../mqtt-options.ts';
 import type { Logger } from '../rollouts/engine.ts';
+import type { SqlExecutor } from '../store/driver.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import { CommandsRepo, type CommandRow } from './commands-repo.ts';
 
@@ -134,8 +135,10 @@ export class CommandService {
       keyId: this.cfg.keyId,
     };
     const command: Command = { ...unsigned, signature: sign(null, commandSigningPayload(unsigned), this.key).toString('base64') };
-    await this.repo.insert(command);
-    await this.store.auditLog.audit(issuedBy, 'command.send', `${target.storeId}/${target.deviceId}`, { commandId: command.id, name, args }, issuedAt);
+    await this.store.db.tx(async (q) => {
+      await this.repo.insert(command, q);
+      await this.store.auditLog.audit(issuedBy, 'command.send', `${target.storeId}/${target.deviceId}`, { commandId: command.id, name, args }, issuedAt, q);
+    });
     this.client.publish(cmdTopic(target, name), Buffer.from(JSON.stringify(command)), { qos: 1 }, (err) => {
       if (err) this.log.warn({ commandId: command.id, err: err.message }, 'command publish failed');
     });
@@ -166,11 +169,13 @@ export class CommandService {
   /** Commands that can no longer run (expired, no result): marked and audited as unanswered. */
   async sweep(): Promise<number> {
     const now = this.now();
-    const marked = await this.repo.markUnanswered(now - CLOCK_SKEW_MS);
-    for (const r of marked) {
-      await this.store.auditLog.audit(r.issuedBy, 'command.result', `${r.storeId}/${r.deviceId}`, { commandId: r.id, name: r.name, status: 'unanswered' }, now);
-    }
-    return marked.length;
+    return this.store.db.tx(async (q) => {
+      const marked = await this.repo.markUnanswered(now - CLOCK_SKEW_MS, q);
+      for (const r of marked) {
+        await this.store.auditLog.audit(r.issuedBy, 'command.result', `${r.storeId}/${r.deviceId}`, { commandId: r.id, name: r.name, status: 'unanswered' }, now, q);
+      }
+      return marked.length;
+    });
   }
 
   async close(): Promise<void> {
@@ -210,21 +215,25 @@ export class CommandService {
       if (o.ok) output = o.output;
       else applied = { ...result, status: 'failed', error: `the mirror's answer did not validate: ${o.error}`.slice(0, 1024) };
     }
-    const first = await this.repo.applyResult({ ...applied, commandId: row.id }, output, this.now());
-    if (first) await this.auditResult(row, applied);
-    else this.s.duplicateResults++;
+    // One transaction: an instance that sees the result stored (and answers its caller) sees its audit row too.
+    const first = await this.store.db.tx(async (q) => {
+      const stored = await this.repo.applyResult({ ...applied, commandId: row.id }, output, this.now(), q);
+      if (stored) await this.auditResult(row, applied, q);
+      return stored;
+    });
+    if (!first) this.s.duplicateResults++;
     // Whoever waits here wakes up, even when another instance stored the result first.
     const updated = await this.repo.get(row.id);
     if (updated && updated.status !== 'sent') for (const w of [...(this.waiters.get(row.id) ?? [])]) w(updated);
   }
 
-  private async auditResult(row: CommandRow, applied: CommandResult): Promise<void> {
+  private async auditResult(row: CommandRow, applied: CommandResult, q: SqlExecutor): Promise<void> {
     await this.store.auditLog.audit(row.issuedBy, 'command.result', `${row.storeId}/${row.deviceId}`, {
       commandId: row.id,
       name: row.name,
       status: applied.status,
       ...(applied.reason ? { reason: applied.reason } : {}),
       ...(applied.field ? { field: applied.field } : {}),
-    }, this.now());
+    }, this.now(), q);
   }
 }

@@ -2,14 +2,15 @@
  * The audit log: who did what, when (logins, uploads, pushes, pauses, aborts, rollbacks).
  */
 import { randomUUID } from 'node:crypto';
-import { num, type SqlDriver } from './driver.ts';
+import { num, type SqlDriver, type SqlExecutor } from './driver.ts';
 import { json, parseJson, str, type AuditRow } from './rows.ts';
 
 export class AuditRepo {
   constructor(private readonly db: SqlDriver) {}
 
-  async audit(actor: string, action: string, target: string | null, detail: Record<string, unknown> | null, now: number): Promise<void> {
-    await this.db.run('INSERT INTO audit (id, ts, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)', [
+  /** `q`: the transaction the audited change is written in, so no reader sees one without the other. */
+  async audit(actor: string, action: string, target: string | null, detail: Record<string, unknown> | null, now: number, q: SqlExecutor = this.db): Promise<void> {
+    await q.run('INSERT INTO audit (id, ts, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)', [
       randomUUID(),
       now,
       actor,

@@ -6,8 +6,13 @@
  */
 import type { RgbImage } from '../vision/image-ops.ts';
 import { regionPolygons, type Point, type Polygon, type RegionName } from '../vision/regions.ts';
-import { SRGB_TO_LINEAR } from '../tryon/colour.ts';
+import * as colour from '../tryon/colour.ts';
 import { srgbToLab, type Lab } from './lab.ts';
+
+// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
+// imported binding through its module cell on every access, measured at several times the cost of
+// a private constant in these loops (see colour.ts).
+const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
 
 export interface PatchPixels {
   /** L*, a*, b* per sampled pixel, interleaved. */

@@ -9,16 +9,29 @@
  */
 import type { Frame } from '../../core/frame.ts';
 import { FACE_OVAL, interOcular, type RegionName } from '../../vision/regions.ts';
-import { hexToLinear, LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
+import * as colour from '../colour.ts';
+import { hexToLinear } from '../colour.ts';
 import { f32, i32 } from '../frame-arena.ts';
 import type { CoverageMask } from '../raster.ts';
 import type { DrawnLight } from './drawn-light.ts';
 import { MATERIALS } from './material.ts';
 import type { ShapedZone } from './shape-placement.ts';
-import { shineAt, specularShape, toneTable, TONE_SCALE, TONE_STEPS, type PaintLayer, type Rgb } from './paint.ts';
+import * as paintModule from './paint.ts';
+import { shineAt, specularShape, toneTable, type PaintLayer, type Rgb } from './paint.ts';
 import type { AppliedProduct, LightEstimate, RenderContext } from './renderer.ts';
-import { blockSums, cellGrid, coveredSpans, MIN_COVERAGE, type CellGrid, type Spans } from './skin-grid.ts';
+import * as skinGrid from './skin-grid.ts';
+import { blockSums, cellGrid, coveredSpans, type CellGrid, type Spans } from './skin-grid.ts';
 import { drawSparkles, sparkleField, type AnchorTriangle } from './sparkle.ts';
+
+// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
+// imported binding through its module cell on every access, measured at several times the cost of
+// a private constant in these loops (see colour.ts).
+const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
+const LINEAR_TO_SRGB = colour.LINEAR_TO_SRGB;
+const LINEAR_STEPS = colour.LINEAR_STEPS;
+const TONE_STEPS = paintModule.TONE_STEPS;
+const TONE_SCALE = paintModule.TONE_SCALE;
+const MIN_COVERAGE = skinGrid.MIN_COVERAGE;
 
 export interface Placement {
   /** A named mesh region, or a zone placed by the face shape (shape-placement.ts). */

@@ -11,8 +11,13 @@
  */
 import type { Frame } from '../../core/frame.ts';
 import { BROW_LEFT, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, FACE_OVAL, LIPS_INNER, LIPS_OUTER, regionPolygons, type Point, type Polygon } from '../../vision/regions.ts';
-import { SRGB_TO_LINEAR } from '../colour.ts';
+import * as colour from '../colour.ts';
 import type { LightEstimate } from './renderer.ts';
+
+// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
+// imported binding through its module cell on every access, measured at several times the cost of
+// a private constant in these loops (see colour.ts).
+const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
 
 /** Histogram resolution of linear luminance (0..1). */
 const BINS = 1024;

@@ -18,11 +18,18 @@
  * Math.round in the per-pixel loop.
  */
 import type { Frame } from '../../core/frame.ts';
-import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
+import * as colour from '../colour.ts';
 import { coverageSpans, type CoverageMask, type MaskRect, type Span } from '../raster.ts';
 import type { LightEstimate } from './renderer.ts';
 import type { Material } from './material.ts';
 import type { DrawnLight } from './drawn-light.ts';
+
+// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
+// imported binding through its module cell on every access, measured at several times the cost of
+// a private constant in these loops (see colour.ts).
+const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
+const LINEAR_TO_SRGB = colour.LINEAR_TO_SRGB;
+const LINEAR_STEPS = colour.LINEAR_STEPS;
 
 export type Rgb = readonly [number, number, number];
 

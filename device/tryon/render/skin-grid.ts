@@ -11,9 +11,14 @@
  * colour) and, for cells of 4 px and more, sampled every other pixel and row.
  */
 import type { Frame } from '../../core/frame.ts';
-import { SRGB_TO_LINEAR } from '../colour.ts';
+import * as colour from '../colour.ts';
 import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
 import { f32, i32 } from '../frame-arena.ts';
+
+// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
+// imported binding through its module cell on every access, measured at several times the cost of
+// a private constant in these loops (see colour.ts).
+const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
 
 /** Cell size as a fraction of the inter-ocular distance (pores and fine texture average out). */
 const BLOCK = 0.035;

@@ -28,9 +28,7 @@ import type { Face } from '../vision/face.ts';
 import { FaceTracker, regionFromDetection, regionFromLandmarks } from '../vision/face-tracker.ts';
 import { regionBounds, type RgbImage } from '../vision/image-ops.ts';
 
-// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
-// imported binding through its module cell on every access, measured at several times the cost of
-// a private constant in these loops (see colour.ts).
+// Private copies of imported tables read per pixel (an imported binding costs more there: colour.ts).
 const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
 
 export type Landmarks = Face['landmarks'];

@@ -7,9 +7,7 @@
 import * as colour from '../colour.ts';
 import type { MaskRect } from '../raster.ts';
 
-// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
-// imported binding through its module cell on every access, measured at several times the cost of
-// a private constant in these loops (see colour.ts).
+// Private copies of imported tables read per pixel (an imported binding costs more there: colour.ts).
 const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
 
 /** D65 white (culori's lab65 reference). */

@@ -23,9 +23,7 @@ import * as skinGrid from './skin-grid.ts';
 import { blockSums, cellGrid, coveredSpans, type CellGrid, type Spans } from './skin-grid.ts';
 import { drawSparkles, sparkleField, type AnchorTriangle } from './sparkle.ts';
 
-// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
-// imported binding through its module cell on every access, measured at several times the cost of
-// a private constant in these loops (see colour.ts).
+// Private copies of imported tables read per pixel (an imported binding costs more there: colour.ts).
 const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
 const LINEAR_TO_SRGB = colour.LINEAR_TO_SRGB;
 const LINEAR_STEPS = colour.LINEAR_STEPS;

@@ -14,9 +14,7 @@ import { BROW_LEFT, BROW_RIGHT, EYE_LEFT, EYE_RIGHT, FACE_OVAL, LIPS_INNER, LIPS
 import * as colour from '../colour.ts';
 import type { LightEstimate } from './renderer.ts';
 
-// Module-private copies of imported tables and constants read in per-pixel loops: V8 reads an
-// imported binding through its module cell on every access, measured at several times the cost of
-// a private constant in these loops (see colour.ts).
+// Private copies of imported tables read per pixel (an imported binding costs more there: colour.ts).
 const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
 
 /** Histogram resolution of linear luminance (0..1). */

@@ -32,7 +32,7 @@ import { resolveModel } from '../../models/registry.ts';
 import { monkFromIta } from '../advisor/monk.ts';
 import { readStill } from '../advisor/reading.ts';
 import type { ToneFeatures, ToneInputSet, ToneModel } from '../advisor/tone-estimate.ts';
-import { crossHalf } from './fairness-model.ts';
+import { crossHalf, withinSeriesLeaveOneOut } from './fairness-model.ts';
 import { FaceDetector } from '../vision/detector.ts';
 import type { Face } from '../vision/face.ts';
 import { FaceTracker } from '../vision/face-tracker.ts';
@@ -71,6 +71,12 @@ export const HELD_OUT_SETS: readonly string[] = [];
 /** The face's check set while it is held out of the shipped fit; undefined: the mirror's model is fitted on it. */
 export const heldOutSet = (l: Pick<Label, 'set'>, held: readonly string[] = HELD_OUT_SETS): string | undefined => (l.set !== undefined && held.includes(l.set) ? l.set : undefined);
 
+/**
+ * The portrait series a labelled photo belongs to, by its licence (each series was shot by its own
+ * photographers under their own light): the U.S. Congress's official portraits or the UK Parliament's.
+ */
+export const portraitSeries = (l: Pick<Label, 'licence'>): string => (/UK Parliament/.test(l.licence) ? 'UK Parliament' : 'U.S. Congress');
+
 type Point = readonly [number, number, ...number[]];
 
 export interface PhotoResult {
@@ -87,6 +93,8 @@ export interface PhotoResult {
   features?: ToneFeatures | null;
   /** labels.json's `set` while it is held out (HELD_OUT_SETS): a check set the mirror's model is not fitted on; absent: fitted on it. */
   set?: string;
+  /** portraitSeries of the photo; absent: not known (the within-series figure then reads it with the other unknowns). */
+  series?: string;
 }
 
 /** The photo as a camera frame: scaled to 440 px high, centred on mid-grey 640x480. */
@@ -190,6 +198,7 @@ export async function evaluate(labels: readonly Label[], dir = FIXTURES): Promis
         monk: reading?.monk ?? null,
         ita: reading ? Math.round(reading.ita * 10) / 10 : null,
         features: face && reading ? reading.tone : null,
+        series: portraitSeries(l),
         ...(held === undefined ? {} : { set: held }),
       });
     }
@@ -343,6 +352,11 @@ export interface FairnessTable {
    * ITA°-only reading could reach on this set; optimistic, it is scored on what it fitted).
    */
   remapped: Remapped | null;
+  /**
+   * Leave-one-out inside each portrait series (fairness-model.ts withinSeriesLeaveOneOut), within +-1: per
+   * series and all together. Not the target's figure: it says how much of the miss is the series' light.
+   */
+  withinSeries: { perSeries: Array<{ series: string; n: number; within1: number }>; all: number } | null;
 }
 
 export interface Remapped {
@@ -419,6 +433,21 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
     swatch: { all: within1(swatch), odd: within1(swatch.filter(isOdd)), even: within1(swatch.filter(isEven)) },
     itaRankCorrelation: rankCorrelation(results, shipped),
     remapped: remapped(results, shipped),
+    withinSeries: withinSeries(results),
+  };
+}
+
+function withinSeries(results: readonly PhotoResult[]): FairnessTable['withinSeries'] {
+  const names = [...new Set(results.map((x) => x.series))];
+  if (names.length < 2) return null;
+  const levels = withinSeriesLeaveOneOut(results);
+  const read = results.map((x, i) => ({ ...x, monk: levels[i] }));
+  return {
+    perSeries: names.map((series) => {
+      const of = read.filter((x) => x.series === series);
+      return { series: series ?? 'unknown', n: of.length, within1: within1(of) };
+    }),
+    all: within1(read),
   };
 }
 
@@ -467,6 +496,13 @@ export function markdownOf(t: FairnessTable, total: number): string {
           `Tone model fits (${FORM_TEXT[h.models.all.inputs ?? 'lit']}${h.models.all.cuts ? ', read through 9 ordinal cut points fitted with it' : ', rounded'}): odd rows ${JSON.stringify(h.models.fitOdd.withWhites)}, ` +
             `even rows ${JSON.stringify(h.models.fitEven.withWhites)}, all ${JSON.stringify(h.models.all.withWhites)}${h.models.all.cuts ? ` (cuts ${JSON.stringify(h.models.all.cuts)})` : ''}; ` +
             `the mirror's TONE_MODEL is the fit on all${t.checkSet ? ' outside the check set' : ''}: ${h.shippedIsAllFit ? 'yes' : 'NO (refit and commit it)'}.`,
+        ]
+      : []),
+    ...(t.withinSeries && h
+      ? [
+          '',
+          `Held out inside one portrait series (each face read by the fit on the other faces of its own series only: one photographer's light, as one mirror's camera in one store), within ±1: ` +
+            `${t.withinSeries.perSeries.map((s) => `${s.series} ${pct(s.within1)} (${s.n} faces)`).join(', ')}; together ${pct(t.withinSeries.all)}, against ${pct(h.leaveOneOut)} when one fit spans both series (the target's figure, above). Not the target's figure: it measures how much of the miss is the two series' light.`,
         ]
       : []),
     ...(t.remapped ? ['', `Could a remapping of ITA° alone reach the target? The best monotone ITA°→Monk mapping, within ±1: ${remappedText(t.remapped)}.`] : []),

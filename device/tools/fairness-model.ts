@@ -14,6 +14,8 @@ import { fitToneModel, type ToneForm } from './fairness-fit.ts';
 export interface WithFeatures {
   label: number;
   features?: ToneFeatures | null;
+  /** The portrait series the photo comes from (eval-fairness.ts portraitSeries): one photographer's light. */
+  series?: string;
   /** The check set the face belongs to (labels.json `set`); absent: the mirror's model is fitted on it. */
   set?: string;
 }
@@ -48,4 +50,20 @@ export function crossHalf(results: readonly WithFeatures[], form: ToneForm = SHI
   const labelled = results.map((r) => ({ features: r.features ?? null, label: r.label }));
   const leaveOneOut = results.map((r, i) => (r.features ? monkOfScore(toneScore(r.features, fitToneModel(labelled.filter((_, j) => j !== i), form))) : null));
   return { fitOdd, fitEven, all, heldOut, leaveOneOut, shippedIsAllFit: JSON.stringify(all) === JSON.stringify(TONE_MODEL) };
+}
+
+/**
+ * Leave-one-out inside each portrait series: each face read by the model (same form) fitted on the other
+ * faces of its own series only, so the fit never has to span two photographers' lights (as one mirror's
+ * camera in one store does not). Per face, same order; null where no features were read or the series has
+ * too few faces to fit. Not the target's figure (that is crossHalf's leaveOneOut, across series): it says
+ * how much of the miss is the difference between the series' light.
+ */
+export function withinSeriesLeaveOneOut(results: readonly WithFeatures[], form: ToneForm = SHIPPED_FORM): Array<number | null> {
+  return results.map((r, i) => {
+    if (!r.features) return null;
+    const same = results.filter((o, j) => j !== i && o.series === r.series).map((o) => ({ features: o.features ?? null, label: o.label }));
+    if (same.filter((f) => f.features && toneInputs(f.features, { inputs: form.inputs })).length < MIN_FIT) return null;
+    return monkOfScore(toneScore(r.features, fitToneModel(same, form)));
+  });
 }

@@ -8,10 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluate, fitMonotoneMapping, heldOutSet, HELD_OUT_SETS, markdownOf, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
+import { evaluate, fitMonotoneMapping, heldOutSet, HELD_OUT_SETS, markdownOf, portraitSeries, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
 import { monkOfScore, toneScore, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
 import { fitToneModel, leastSquares } from '../../device/tools/fairness-fit.ts';
-import { crossHalf } from '../../device/tools/fairness-model.ts';
+import { crossHalf, withinSeriesLeaveOneOut } from '../../device/tools/fairness-model.ts';
 import { repoRoot } from '../helpers/daemon.ts';
 
 const DIR = path.join(repoRoot, 'tests', 'fixtures', 'fairness');
@@ -151,6 +151,24 @@ describe('fairness evaluation', () => {
     expect(toneScore({ ita: 20, whitesLogY: -1, relBG: 0, lit: null }, model)).toBeCloseTo(model.skinOnly.intercept + 20 * model.skinOnly.ita, 9);
     // Too few faces on a half: no held-out figure, the table says so instead of fitting noise.
     expect(crossHalf(faces.slice(0, 10), lit)).toBeNull();
+  });
+
+  it('within one portrait series, each face is read by the fit on its own series only; the series come from the licence', () => {
+    const lit = { inputs: 'lit', cuts: false } as const;
+    // Two series under different "light": the same law, series B's labels 4 levels deeper. One fit across
+    // both is pulled between them; the fit inside each series is that series' law exactly.
+    const a = lawFaces().map((f) => ({ ...f, series: 'A' }));
+    const b = lawFaces().map((f) => ({ ...f, series: 'B', label: f.label + 4 }));
+    const faces = [...a, ...b];
+    const within = withinSeriesLeaveOneOut(faces, lit);
+    faces.forEach((f, i) => expect(within[i]).toBe(monkOfScore(f.label)));
+    const across = crossHalf(faces, lit)!.leaveOneOut;
+    expect(faces.filter((f, i) => across[i] !== monkOfScore(f.label)).length).toBeGreaterThan(10);
+    // A series too small to fit reads nothing rather than noise.
+    expect(withinSeriesLeaveOneOut([...a, ...b.slice(0, 5)], lit).slice(30)).toEqual([null, null, null, null, null]);
+    const series = new Set(labels.map(portraitSeries));
+    expect([...series].sort()).toEqual(['U.S. Congress', 'UK Parliament']);
+    expect(labels.filter((l) => portraitSeries(l) === 'UK Parliament').every((l) => l.source.startsWith('mysociety/'))).toBe(true);
   });
 
   it('a check-set face (labels.json `set`) never enters the shipped fit, and the table reads the check set apart', () => {

@@ -20,7 +20,8 @@ import { loadVision } from '../helpers/vision.ts';
 import { createTryOnStage, nothingChosen } from '../../device/tryon/tryon-stage.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { LIPS_INNER, LIPS_OUTER, loop } from '../../device/vision/regions.ts';
-import { framedShopper, meanDeltaE, shift, strongLipstickSlot, STRONG_PRODUCT, type Fixture } from './occlusion-helpers.ts';
+import { polygonBounds } from '../../device/tryon/raster.ts';
+import { framedShopper, inside, meanDeltaE, shift, strongLipstickSlot, STRONG_PRODUCT, type Fixture } from './occlusion-helpers.ts';
 
 /** Mean ΔE2000 inside the interior: the issue's bar, for every open mouth, tongue out or not (tongue-a 0.80, tongue-b 0.56 measured). */
 const ISSUE_BAR = 1;
@@ -52,6 +53,60 @@ describe('lipstick never lands on the mouth interior (real open-mouth photos)', 
       expect(interior.n).toBeGreaterThan(30);
       expect(lips.mean).toBeGreaterThan(10);
       expect(interior.mean).toBeLessThan(mouth.tongueOut ? TONGUE_BAR : ISSUE_BAR);
+    });
+  }
+});
+
+/** Distance from (x, y) to the nearest side of the closed polygon. */
+function distanceToOutline(poly: ReadonlyArray<readonly [number, number]>, x: number, y: number): number {
+  let best = Infinity;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [ax, ay] = poly[j];
+    const [bx, by] = poly[i];
+    const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2 || 1)));
+    best = Math.min(best, Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay)));
+  }
+  return best;
+}
+
+describe('the gate itself holds the mouth opening: any lips-family mask is zero inside the inner lip line', () => {
+  // Every lips renderer's own mask leaves the opening out too (lips: a hard hole; the liner: its lip side
+  // stops at the inner line), so only this test fails when the gate stops doing it: a lips-family mask a
+  // renderer builds without that care (a full-mouth gloss over 'lipsOuter') must still paint no tooth,
+  // tongue or cavity that the colour model takes for lip.
+  for (const mouth of fixture.mouths) {
+    it(`${path.basename(mouth.file)}: a full 'lipsOuter' mask, gated, is 0 at every pixel inside the inner lip line`, async () => {
+      const shot = await framedShopper(vision, mouth.file, mouth.faceBox);
+      const lm = shot.faces[0].landmarks;
+      const rect = polygonBounds([loop(lm, LIPS_OUTER)], 4, shot.frame)!;
+      const mask = { rect, alpha: new Float32Array(rect.width * rect.height).fill(1) };
+      createOcclusionGate(shot.frame, shot.faces[0]).apply('lipsOuter', mask);
+      // Pixels whose centre lies 1 px or more inside the line: a pixel the line crosses is partly lip, and keeps that part of the paint.
+      const opening = [loop(lm, LIPS_INNER).map(([x, y]): [number, number] => [x, y])];
+      let n = 0;
+      let painted = 0;
+      for (let y = 0; y < rect.height; y++)
+        for (let x = 0; x < rect.width; x++) {
+          const [px, py] = [rect.x + x + 0.5, rect.y + y + 0.5];
+          if (!inside(opening, px, py) || distanceToOutline(opening[0], px, py) < 1) continue;
+          n++;
+          if (mask.alpha[y * rect.width + x] > 0) painted++;
+        }
+      expect(n).toBeGreaterThan(30);
+      expect(painted).toBe(0);
+      // The lips themselves stay open to paint (the gate does not simply close the whole mouth).
+      const outer = loop(lm, LIPS_OUTER);
+      const inner = loop(lm, LIPS_INNER);
+      const band = [outer.map(([x, y], i): [number, number] => [x + (inner[i][0] - x) * 0.3, y + (inner[i][1] - y) * 0.3]), inner.map(([x, y]): [number, number] => [x, y])];
+      let lip = 0;
+      let open = 0;
+      for (let y = 0; y < rect.height; y++)
+        for (let x = 0; x < rect.width; x++) {
+          if (!inside(band, rect.x + x + 0.5, rect.y + y + 0.5)) continue;
+          lip++;
+          if (mask.alpha[y * rect.width + x] > 0.5) open++;
+        }
+      expect(open).toBeGreaterThan(0.3 * lip);
     });
   }
 });

@@ -5,7 +5,11 @@
  * the session is wiped.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdvisorSession } from '../../device/advisor/session.ts';
+import { AdvisorSession, CHANGE_CONFIRM } from '../../device/advisor/session.ts';
+import { HOLD_LEVELS } from '../../device/advisor/monk.ts';
+import { ReadingWindow, WINDOW_FRAMES } from '../../device/advisor/reading.ts';
+import { sampleSkin } from '../../device/advisor/skin-sample.ts';
+import type { RgbImage } from '../../device/vision/image-ops.ts';
 import { TrendArtifactSchema, toneBandOf, type TrendArtifact } from '../../device/advisor/trends.ts';
 import type { AdvisorEventMessage, AdvisorMessage } from '../../device/transport/events.ts';
 import { bundledCatalog, type CatalogV2 } from '../../device/tryon/catalog.ts';
@@ -95,5 +99,52 @@ describe('the advisor session', () => {
     session.wipe();
     expect(sent.at(-1)!.message).toBeNull();
     expect(session.heldFrames).toBe(0);
+  }, 120_000);
+
+  it('a new tone is sent only once it is HOLD_LEVELS past the boundary and has held for CHANGE_CONFIRM analyses', () => {
+    // The same face under less light (every pixel scaled) reads deeper: a light level that reads just past
+    // the boundary next to the shown tone must not change it; one well past it must, and only after the
+    // window's median has moved to it and the new key has held for CHANGE_CONFIRM analyses in a row.
+    const dimmed = (f: number): RgbImage => ({ ...shopper.image, data: Uint8Array.from(shopper.image.data, (v) => Math.min(255, Math.round(v * f))) });
+    const scoreOf = (image: RgbImage) => {
+      const w = new ReadingWindow();
+      w.add(sampleSkin(image, shopper.face)!);
+      return w.reading()!.monkScore;
+    };
+    const factors = Array.from({ length: 61 }, (_, i) => 1 - i * 0.01);
+    const scores = factors.map((f) => scoreOf(dimmed(f)));
+    const shown = Math.round(scores[0]);
+    const boundary = shown + 0.5 * Math.sign(scores.at(-1)! - scores[0]);
+    const past = (s: number) => (s - boundary) * Math.sign(boundary - shown);
+    const near = factors.findIndex((_, i) => past(scores[i]) > 0.02 && past(scores[i]) < HOLD_LEVELS - 0.02);
+    const far = factors.findIndex((_, i) => past(scores[i]) > HOLD_LEVELS + 0.1 && past(scores[i]) < 0.9);
+    expect(near, `no light level reads just past ${boundary}: ${scores.map((s) => s.toFixed(2)).join(' ')}`).toBeGreaterThan(0);
+    expect(far).toBeGreaterThan(near);
+
+    const sent: AdvisorEventMessage[] = [];
+    let now = 0;
+    const session = new AdvisorSession({
+      everyFrames: 1,
+      settleMs: 0,
+      leaveMs: 1500,
+      catalog: () => bundledCatalog(),
+      trends: () => ({ artifact: null, storeId: 'demo-store', minSessions: 20 }),
+      emit: (message) => sent.push(message),
+    });
+    const feed = (image: RgbImage, frames: number) => {
+      for (let i = 0; i < frames; i++, now += 1000 / 30) session.observe(image, [shopper.face], now);
+    };
+    feed(dimmed(factors[0]), WINDOW_FRAMES);
+    expect(sent.map((m) => m?.monk)).toEqual([shown]);
+    // Just past the boundary, for twice the window: held.
+    feed(dimmed(factors[near]), 2 * WINDOW_FRAMES);
+    expect(sent.map((m) => m?.monk)).toEqual([shown]);
+    // Well past it: the median moves once more than half the window reads it, then CHANGE_CONFIRM analyses.
+    const deeper = dimmed(factors[far]);
+    const flip = Math.floor(WINDOW_FRAMES / 2) + 1;
+    feed(deeper, flip + CHANGE_CONFIRM - 2);
+    expect(sent).toHaveLength(1);
+    feed(deeper, 1);
+    expect(sent.map((m) => m?.monk)).toEqual([shown, Math.round(scores[far])]);
   }, 120_000);
 });

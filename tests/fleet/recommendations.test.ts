@@ -345,6 +345,9 @@ describe('recommendations from shopper behaviour, fleet to mirror', { timeout: 1
     expect(recs[0]).toEqual({ productId: LIP, shadeId: 'ruby', reason: 'Saved most by shoppers with a similar tone in the last 28 days' });
     // A mirror configured with a larger k ignores a 20-session bucket.
     expect(usableBucket(mirror.slot.current(), { toneBand: 'medium', undertone: 'warm', storeId: STORE_A, minSessions: 21 })).toBeNull();
+    // And an artifact's own k binds a mirror configured below it (a hand-built artifact, or a mirror's k set low).
+    expect(usableBucket({ ...mirror.slot.current()!, minSessions: 21 }, { toneBand: 'medium', undertone: 'warm', storeId: STORE_A, minSessions: 5 })).toBeNull();
+    expect(usableBucket(mirror.slot.current(), { toneBand: 'medium', undertone: 'warm', storeId: STORE_A, minSessions: 5 })?.scope).toBe('fleet');
     // It survives a restart: the committed artifact loads on boot.
     const logger = recordingLogger();
     const again = await loadCommittedTrends(await prepareUpdateBoot(mirror.store, 'recommendations', logger), logger);

@@ -10,7 +10,7 @@ import { MONK_SWATCHES, monkFromIta, monkFromLab, itaOf } from '../../device/adv
 import { readStill } from '../../device/advisor/reading.ts';
 import { AdvisorSession } from '../../device/advisor/session.ts';
 import { sampleSkin } from '../../device/advisor/skin-sample.ts';
-import { hueAngle } from '../../device/advisor/undertone.ts';
+import { COOL_BELOW, hueAngle, undertoneOf, WARM_FROM } from '../../device/advisor/undertone.ts';
 import type { AdvisorEventMessage } from '../../device/transport/events.ts';
 import { bundledCatalog } from '../../device/tryon/catalog.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
@@ -28,6 +28,27 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('CIELAB and the Monk scale', () => {
+  it('undertone: cool below 48°, neutral to 58°, warm from 58° of CIELAB hue (culori lch65), on skin-like colours of every kind', () => {
+    const toLch = converter('lch65');
+    const seen = new Set<string>();
+    // Skin-like colours from pink to golden at three depths, and the published MST orbs.
+    const colours = [
+      ...[200, 160, 110].flatMap((r) => [0.55, 0.62, 0.7, 0.78, 0.85].flatMap((g) => [0.5, 0.6, 0.7, 0.8, 0.95].map((b) => [r, Math.round(r * g), Math.round(r * g * b)]))),
+      ...MONK_SWATCHES.map((s) => [parseInt(s.hex.slice(1, 3), 16), parseInt(s.hex.slice(3, 5), 16), parseInt(s.hex.slice(5, 7), 16)]),
+    ];
+    for (const [r, g, b] of colours) {
+      const lab: Lab = [0, 0, 0];
+      srgbToLab(r, g, b, lab);
+      // culori's hue runs 0..360°; past 180° (a violet-pink) it is below red, i.e. the coolest.
+      const hue = toLch({ mode: 'rgb', r: r / 255, g: g / 255, b: b / 255 }).h ?? 0;
+      const h = hue > 180 ? hue - 360 : hue;
+      const expected = h < COOL_BELOW ? 'cool' : h < WARM_FROM ? 'neutral' : 'warm';
+      expect(undertoneOf(lab), `rgb(${r}, ${g}, ${b}) hue ${h.toFixed(1)}°`).toBe(expected);
+      seen.add(expected);
+    }
+    expect([...seen].sort()).toEqual(['cool', 'neutral', 'warm']);
+  });
+
   it('the per-pixel sRGB → CIELAB matches culori (lab65) within 1e-4 on 4096 colours', () => {
     let worst = 0;
     const out: Lab = [0, 0, 0];

@@ -14,7 +14,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveModel } from '../../models/registry.ts';
 import { bundledCatalog, CatalogSlot } from '../../device/tryon/catalog.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
+import { resolveItem } from '../../device/tryon/catalog/lookup.ts';
 import { createTryOnStage } from '../../device/tryon/tryon-stage.ts';
+import { regionBox } from '../../device/vision/regions.ts';
 import { PersonSegmenter } from '../../device/vision/segmentation.ts';
 import type { PersonMask } from '../../device/vision/segmentation.ts';
 import type { Box } from '../../device/vision/face.ts';
@@ -113,4 +115,54 @@ describe('hair colour on sample4 (shopper between two bystanders)', () => {
       for (const b of bystanders) expect(b.max).toBeLessThan(1);
     });
   }
+});
+
+/**
+ * With a hair colour on, the stage has the person segmentation and its gate removes every product
+ * from whatever the segmentation says is not the shopper (occlusion/gate.ts personGate). sample4's
+ * real mask, with the image-left half of the frame (through the middle of her face) set to "not a
+ * person", as an object held in front of the face would read: a full look plus the hair colour
+ * leaves that half byte for byte as it was, and still makes up the other half of her face.
+ */
+describe('the person segmentation gates every product, not only the hair', () => {
+  it('evening-glam + copper hair: nothing is drawn where the mask says "not the shopper"', () => {
+    const bundled = bundledCatalog();
+    const items = ['evening-glam', 'copper-refresh'].flatMap((id) =>
+      bundled.looks
+        .find((l) => l.id === id)!
+        .items.map((ref) => {
+          const r = resolveItem(bundled, ref);
+          if (!r.ok) throw new Error(r.message);
+          return r.item;
+        }),
+    );
+    // One product per category (copper-refresh's blush and lips replace evening-glam's, as tryon:look would).
+    const selected = [...new Map(items.map((i) => [i.product.category, i])).values()];
+    expect(selected.some((i) => i.product.category === 'hairColour')).toBe(true);
+    const oval = regionBox(shot.faces[0].landmarks, 'faceOval');
+    const cut = Math.round(oval.x + oval.width / 2);
+    const data = Uint8Array.from(person.data);
+    for (let y = 0; y < person.height; y++) data.fill(0, y * person.width, y * person.width + cut);
+    const frame = { ...shot.frame, data: Buffer.from(shot.frame.data) };
+    const applied = createTryOnStage({ selection: () => ({ items: selected, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() })(frame, shot.faces, { ...person, data });
+    expect(applied.length).toBeGreaterThan(5);
+    // The hair weights are blurred at half resolution: a few pixels past the cut may take hair colour.
+    const margin = 6;
+    let changedOff = 0;
+    let changedOn = 0;
+    let onFace = 0;
+    for (let y = 0; y < frame.height; y++)
+      for (let x = 0; x < frame.width; x++) {
+        const o = (y * frame.width + x) * 3;
+        const changed = frame.data[o] !== shot.frame.data[o] || frame.data[o + 1] !== shot.frame.data[o + 1] || frame.data[o + 2] !== shot.frame.data[o + 2];
+        if (x < cut - margin && changed) changedOff++;
+        if (x >= cut && x < oval.x + oval.width && y >= oval.y && y < oval.y + oval.height) {
+          onFace++;
+          if (changed) changedOn++;
+        }
+      }
+    console.log(`person mask cut at x ${cut}: ${changedOff} px changed off the shopper; ${changedOn} of ${onFace} px of her face's other half changed`);
+    expect(changedOff).toBe(0);
+    expect(changedOn / onFace).toBeGreaterThan(0.3);
+  });
 });

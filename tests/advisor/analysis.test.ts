@@ -130,6 +130,52 @@ function seeded(seed: number): () => number {
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) + 0.5) / 4294967296;
 }
 
+describe('the skin metrics answer to what they name (painted onto real faces)', () => {
+  for (const photo of ['@vladmandic/face-api/demo/sample2.jpg', '@vladmandic/face-api/demo/sample6.jpg']) {
+    it(`${photo.split('/').pop()}: red blotches raise redness, darker under-eyes raise underEye, neither moves the tone`, async () => {
+      const { image, face } = await shopperFrom(vision, photo);
+      const lm = face.landmarks;
+      const clean = sampleSkin(image, face)!;
+      const toLinear = (v: number) => (v / 255) ** 2.2;
+      const toByte = (v: number) => Math.min(255, Math.round(255 * v ** (1 / 2.2)));
+
+      // Flush: round patches, redder by about 15 a* (more red, less green), over about a third of each cheek.
+      const flushed = copyImage(image);
+      const rand = seeded(5);
+      const radius = Math.max(2, Math.round(Math.hypot(lm[33][0] - lm[263][0], lm[33][1] - lm[263][1]) * 0.08));
+      for (const region of ['cheekRight', 'cheekLeft'] as const) {
+        const polys = regionPolygons(lm, region);
+        const pts = polys.flat();
+        for (let k = 0; k < 5; k++) {
+          const [cx, cy] = pts[Math.floor(rand() * pts.length)];
+          paintRegion(flushed, polys, (x, y, o) => {
+            if (Math.hypot(x - cx, y - cy) > radius) return;
+            flushed.data[o] = toByte(Math.min(1, toLinear(image.data[o]) * 1.15));
+            flushed.data[o + 1] = toByte(toLinear(image.data[o + 1]) * 0.78);
+            flushed.data[o + 2] = toByte(toLinear(image.data[o + 2]) * 0.85);
+          });
+        }
+      }
+      const red = sampleSkin(flushed, face)!;
+
+      // Tired eyes: the bands under both eyes at 60 % of their light (about 10 L* darker).
+      const tired = copyImage(image);
+      for (const region of ['underEyeRight', 'underEyeLeft'] as const)
+        paintRegion(tired, regionPolygons(lm, region), (_x, _y, o) => {
+          for (let c = 0; c < 3; c++) tired.data[o + c] = toByte(toLinear(image.data[o + c]) * 0.6);
+        });
+      const dark = sampleSkin(tired, face)!;
+
+      console.log(`${photo.split('/').pop()}: redness ${clean.redness.toFixed(3)} -> ${red.redness.toFixed(3)}; underEye ${clean.underEye.toFixed(3)} -> ${dark.underEye.toFixed(3)}`);
+      expect(red.redness - clean.redness).toBeGreaterThan(0.05);
+      expect(dark.underEye - clean.underEye).toBeGreaterThan(0.2);
+      // The under-eye bands are not tone patches: the skin colour is the same.
+      expect(dark.lab).toEqual(clean.lab);
+      expect(dark.redness).toBe(clean.redness);
+    }, 60_000);
+  }
+});
+
 describe('robust to shadows, highlights and beards (painted onto real faces)', () => {
   const PHOTOS = ['@vladmandic/face-api/demo/sample2.jpg', '@vladmandic/face-api/demo/sample6.jpg'];
   for (const photo of PHOTOS) {

@@ -317,4 +317,43 @@ describe('face products with glitter (issue 15: sparkle anchored to the mesh)', 
     expect(compared).toBeGreaterThan(30);
     expect(worst).toBeLessThanOrEqual(3);
   });
+
+  it('the glints sit on the face\'s own surface, not in the mask\'s box: a mirrored photo and mesh get the same glints, mirrored', () => {
+    const shopper = shoppers[0];
+    const { width, height } = shopper.image;
+    /** Pixels where the shimmer highlighter adds light beyond its blend alone (the glints), in the photo's own (unmirrored) columns. */
+    const glintPixels = (mirror: boolean): Set<number> => {
+      const data = Buffer.alloc(shopper.image.data.length);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          const s = (y * width + (mirror ? width - 1 - x : x)) * 3;
+          data.set(shopper.image.data.subarray(s, s + 3), (y * width + x) * 3);
+        }
+      const face = { ...shopper.face, landmarks: shopper.face.landmarks.map(([x, y, z]): [number, number, number] => [mirror ? width - x : x, y, z]) };
+      const item = product('highlighter', '#f5e9e1', 'shimmer', { opacity: 0.6 });
+      const frame = frameOf({ width, height, data: Buffer.from(data) });
+      RENDERERS.get('highlighter')!.render(createRenderContext(frame, face, createOcclusionGate(frame, face)), item);
+      const blend = frameOf({ width, height, data: Buffer.from(data) });
+      const ctx = createRenderContext(blend, face, createOcclusionGate(blend, face));
+      for (const { region, weight } of HIGHLIGHTER_PLACEMENTS) {
+        const mask = ctx.mask(region);
+        if (mask) blendOnGrid(blend, mask, { colour: hexToLinear(item.shade.hex), strength: 0.6 * weight, material: MATERIALS.shimmer }, ctx.light, interOcular(face.landmarks));
+      }
+      const out = new Set<number>();
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          const i = (y * width + x) * 3;
+          if (frame.data[i] + frame.data[i + 1] + frame.data[i + 2] > blend.data[i] + blend.data[i + 1] + blend.data[i + 2] + 6) out.add(y * width + (mirror ? width - 1 - x : x));
+        }
+      return out;
+    };
+    const plain = glintPixels(false);
+    const mirrored = glintPixels(true);
+    let both = 0;
+    for (const i of plain) if (mirrored.has(i)) both++;
+    const union = plain.size + mirrored.size - both;
+    console.log(`highlighter glint pixels: ${plain.size} on the photo, ${mirrored.size} on its mirror image, ${both} at the same place on the face`);
+    expect(plain.size).toBeGreaterThan(10);
+    expect(both / union).toBeGreaterThan(0.8);
+  });
 });

@@ -118,6 +118,48 @@ describe('hair colour on sample4 (shopper between two bystanders)', () => {
 });
 
 /**
+ * Hair colour stays on the shopper's silhouette: no pixel the segmentation calls less than half
+ * likely a person (< 128 of 255: its soft edge, the background past it) changes, except within the
+ * 4 px the half-resolution weights' blur and upsampling reach past a surely-person pixel. Measured:
+ * nothing beyond 3 px; with the renderer's own person threshold removed (the hair score alone, which
+ * the probability scales but does not cut), 200-250 px up to 8+ px out onto the background.
+ */
+describe('hair colour does not leak past the person segmentation', () => {
+  const REACH = 4;
+  const catalog = bundledCatalog();
+  const product = catalog.products.find((p) => p.category === 'hairColour' && p.shades.some((s) => s.id === 'copper'))!;
+  for (const shadeId of ['copper', 'jet-black']) {
+    it(`${shadeId}: unchanged wherever the segmentation says "not a person" farther than ${REACH} px from the silhouette`, () => {
+      const shade = product.shades.find((s) => s.id === shadeId)!;
+      const frame = { ...shot.frame, data: Buffer.from(shot.frame.data) };
+      createTryOnStage({ selection: () => ({ items: [{ product, shade, intensity: 1 }], compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() })(frame, shot.faces, person);
+      const { width, height } = frame;
+      // The silhouette (p >= 128) grown by REACH px (a square window), rows then columns.
+      const rows = new Uint8Array(width * height);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          if (person.data[y * width + x] >= 128) rows.fill(1, y * width + Math.max(0, x - REACH), y * width + Math.min(width, x + REACH + 1));
+      const near = new Uint8Array(width * height);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          if (rows[y * width + x]) for (let yy = Math.max(0, y - REACH); yy <= Math.min(height - 1, y + REACH); yy++) near[yy * width + x] = 1;
+      let leaked = 0;
+      let hairChanged = 0;
+      for (let i = 0; i < width * height; i++) {
+        const o = i * 3;
+        const changed = frame.data[o] !== shot.frame.data[o] || frame.data[o + 1] !== shot.frame.data[o + 1] || frame.data[o + 2] !== shot.frame.data[o + 2];
+        if (!changed) continue;
+        if (person.data[i] >= 128) hairChanged++;
+        else if (!near[i]) leaked++;
+      }
+      console.log(`${shadeId}: ${hairChanged} px changed on the silhouette, ${leaked} changed more than ${REACH} px off it`);
+      expect(hairChanged).toBeGreaterThan(5000);
+      expect(leaked).toBe(0);
+    });
+  }
+});
+
+/**
  * With a hair colour on, the stage has the person segmentation and its gate removes every product
  * from whatever the segmentation says is not the shopper (occlusion/gate.ts personGate). sample4's
  * real mask, with the image-left half of the frame (through the middle of her face) set to "not a

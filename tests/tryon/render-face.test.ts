@@ -202,6 +202,29 @@ describe('foundation', () => {
     }
   });
 
+  it('the shopper\'s intensity scales the evening, not only the colour: 25 % intensity evens less than the same colour strength from a 25 % opacity', () => {
+    for (const shopper of shoppers) {
+      const bare = frameOf(shopper.image);
+      const mask = createRenderContext(bare, shopper.face, createOcclusionGate(bare, shopper.face)).mask('faceSkin')!;
+      const before = skinStats(shopper.image, mask);
+      /** Share of the skin's a/b variance left by a full-coverage foundation. */
+      const kept = (opacity: number, intensity: number) => {
+        const frame = frameOf(shopper.image);
+        const item = product('foundation', '#c99a7c', 'satin', { opacity, style: { coverage: 1 }, intensity });
+        RENDERERS.get('foundation')!.render(createRenderContext(frame, shopper.face, createOcclusionGate(frame, shopper.face)), item);
+        return skinStats(frame, mask).abVar / before.abVar;
+      };
+      // Same colour strength (opacity × intensity 0.2) in the last two: only the evening tells them apart.
+      const full = kept(0.8, 1);
+      const lowIntensity = kept(0.8, 0.25);
+      const lowOpacity = kept(0.2, 1);
+      console.log(`${shopper.name}: a/b variance kept: full ${full.toFixed(2)}, intensity 0.25 ${lowIntensity.toFixed(2)}, opacity 0.2 at full intensity ${lowOpacity.toFixed(2)}`);
+      expect(full).toBeLessThan(0.6);
+      expect(lowIntensity).toBeGreaterThan(full + 0.2);
+      expect(lowIntensity).toBeGreaterThan(lowOpacity + 0.05);
+    }
+  });
+
   it('on a flat, evenly lit patch at full coverage and opacity it lays the shade itself (ΔE2000 ≤ 2, culori)', () => {
     const shopper = shoppers[0];
     const flat = { width: shopper.image.width, height: shopper.image.height, data: new Uint8Array(shopper.image.data.length) };

@@ -169,6 +169,21 @@ describe('try-on stage', () => {
     }
   });
 
+  it('a product at intensity 0 (the shopper\'s slider at the bottom) is neither drawn nor reported on the frame', () => {
+    // Foundation and concealer at zero strength still "cover" (their gains are all 1): only the stage's own check keeps them off the frame's applied list.
+    const items = look('bridal');
+    expect(items.some((i) => i.product.category === 'foundation')).toBe(true);
+    const frame = frameOf(shopper.image);
+    const off = items.map((i) => ({ ...i, intensity: 0 }));
+    expect(stageWith({ items: off, compare: null })(frame, [shopper.face])).toEqual([]);
+    expect(frame.data.equals(Buffer.from(shopper.image.data))).toBe(true);
+    // One product off among the others: the others are drawn and reported, that one is not.
+    const foundationOff = items.map((i) => (i.product.category === 'foundation' ? { ...i, intensity: 0 } : i));
+    const applied = stageWith({ items: foundationOff, compare: null })(frameOf(shopper.image), [shopper.face]);
+    expect(applied.length).toBe(items.length - 1);
+    expect(applied).not.toContain(items.find((i) => i.product.category === 'foundation')!.product.id);
+  });
+
   it('every catalog category has its renderer in the registry', () => {
     for (const c of CATEGORIES) expect(RENDERERS.get(c)?.category, c).toBe(c);
   });

@@ -14,7 +14,7 @@ import { loadVision, readRgb } from '../helpers/vision.ts';
 import { createTryOnStage, nothingChosen } from '../../device/tryon/tryon-stage.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { LIPS_INNER, LIPS_OUTER, loop } from '../../device/vision/regions.ts';
-import { framedShopper, inside, meanDeltaE, pasteCutout, shift, shrink, strongLipstickSlot, STRONG_PRODUCT, type Fixture, type Poly } from './occlusion-helpers.ts';
+import { framedShopper, inside, meanDeltaE, pasteCutout, shift, shrink, strongLipstickSlot, STRONG_PRODUCT, type Fixture, type FramedShopper, type Poly } from './occlusion-helpers.ts';
 
 const fixture: Fixture = JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'occlusion.hand.json'), 'utf8'));
 
@@ -78,4 +78,34 @@ describe('lipstick never lands on a finger over the lips', () => {
       expect(fingerDelta.mean).toBeLessThanOrEqual(freshDelta.mean + 0.05);
     });
   }
+});
+
+describe('the gate\'s memory does not outlive the shopper in front of it', () => {
+  /** Three frames of `a` on one stage (one gate memory), then `b` `gapMs` after the last: `b`'s frame, and the same frame on a fresh stage. */
+  const afterHistory = (a: FramedShopper, b: FramedShopper, gapMs: number) => {
+    const stage = createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: strongLipstickSlot() });
+    for (let k = 0; k < 3; k++) stage({ ...a.frame, id: k + 1, capturedAt: k * 33, data: Buffer.from(a.frame.data) }, a.faces);
+    const tracked = { ...b.frame, id: 4, capturedAt: 66 + gapMs, data: Buffer.from(b.frame.data) };
+    expect(stage(tracked, b.faces)).toEqual([STRONG_PRODUCT]);
+    const fresh = { ...tracked, data: Buffer.from(b.frame.data) };
+    createTryOnStage({ selection: nothingChosen, gate: createOcclusionGate, catalog: strongLipstickSlot() })(fresh, b.faces);
+    expect(fresh.data.equals(Buffer.from(b.frame.data))).toBe(false);
+    let differ = 0;
+    for (let i = 0; i < fresh.data.length; i++) if (tracked.data[i] !== fresh.data[i]) differ++;
+    return differ;
+  };
+
+  it('a new shopper in the next frame (the mouth elsewhere): drawn byte for byte as on a fresh track', async () => {
+    const first = fixture.mouths[0];
+    const next = fixture.fingers[0].target;
+    expect(afterHistory(await framedShopper(vision, first.file, first.faceBox), await framedShopper(vision, next.file, next.faceBox), 33)).toBe(0);
+  });
+
+  it('the same mouth after a second without frames (a finger on the lips, then none): drawn byte for byte as on a fresh track', async () => {
+    const finger = fixture.fingers[0];
+    const source = await readRgb(finger.source);
+    const covered = await framedShopper(vision, finger.target.file, finger.target.faceBox, (target) => pasteCutout(source, finger.polygon, target, finger.target.offset).image);
+    const bare = await framedShopper(vision, finger.target.file, finger.target.faceBox);
+    expect(afterHistory(covered, bare, 1000)).toBe(0);
+  });
 });

@@ -13,7 +13,7 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FaceShape } from '../../device/advisor/face-shape.ts';
+import { faceGeometry, faceShapeOf, type FaceShape } from '../../device/advisor/face-shape.ts';
 import type { CatalogSlot } from '../../device/tryon/catalog.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { createRenderContext } from '../../device/tryon/render/context.ts';
@@ -239,3 +239,32 @@ describe('face shape places blush, contour and bronzer (real photos, real render
     expect(SHAPES.some((s) => paintWith(() => null).equals(direct(s)))).toBe(true);
   });
 });
+
+describe('the face shape read from the mesh (README rules) on real meshes reshaped', () => {
+  // Each real mesh reshaped the way a face of that shape differs: longer, shorter, a narrow or a wide jaw.
+  // Below the mouth corners (mesh 61/291) is the jaw; x is scaled about the nose (mesh 1), y about mesh 168.
+  type Mesh = ReadonlyArray<readonly [number, number, number?]>;
+  const reshape = (lm: Mesh, sx: (p: readonly [number, number, number?]) => number, sy: number): Array<[number, number, number]> => {
+    const [nx] = lm[1];
+    const [, my] = lm[168];
+    return lm.map((p) => [nx + (p[0] - nx) * sx(p), my + (p[1] - my) * sy, (p[2] ?? 0) * sx(p)]);
+  };
+  it('longer reads long, shorter round, a narrow jaw heart, a wide jaw square', () => {
+    for (const { name, face } of shoppers) {
+      const lm = face.landmarks as Mesh;
+      const jawY = (lm[61][1] + lm[291][1]) / 2;
+      const jaw = (k: number) => (p: readonly [number, number, number?]) => (p[1] > jawY ? k : 1);
+      const cases: Array<[FaceShape, Array<[number, number, number]>]> = [
+        ['long', reshape(lm, () => 1, 1.35)],
+        ['round', reshape(lm, () => 1, 0.85)],
+        ['heart', reshape(lm, jaw(0.7), 1)],
+        ['square', reshape(reshape(lm, jaw(1.25), 1), () => 1, 0.95)],
+      ];
+      for (const [shape, mesh] of cases) {
+        const g = faceGeometry(mesh);
+        expect(faceShapeOf(g), `${name} reshaped as ${shape}: ${JSON.stringify(g)}`).toBe(shape);
+      }
+    }
+  });
+});
+

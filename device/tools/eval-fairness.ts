@@ -15,7 +15,8 @@
  * (tone-estimate.ts's model, which was fitted on these very faces: optimistic), for the same model
  * fitted on all the other faces (fairness-model.ts: leave-one-out, the held-out figure the target is
  * judged on), fitted on the other fixed half of labels.json (two-fold), and for the reading before
- * the model (the MST swatch nearest in ITA°).
+ * the model (the MST swatch nearest in ITA°). Beside them, not judged: leave-one-out inside each
+ * portrait series (portraitSeries), to show how much of the miss is the two series' light.
  *
  * Targets (issue 17): detection recall of no tone below 0.95 x the best tone's; tone within +-1 on
  * >= 80 % of faces. Prints the table and writes it (markdown and JSON) to test-artifacts/fairness/.

@@ -136,6 +136,18 @@ export function pasteCutout(source: RgbImage, poly: Poly, target: RgbImage, [dx,
   return { image: { width: target.width, height: target.height, data: out }, outline: poly.map(([x, y]): [number, number] => [x + dx, y + dy]) };
 }
 
+/** Distance from (x, y) to the nearest side of the closed polygon (exact, unlike shrink's approximation). */
+export function distanceToOutline(poly: ReadonlyArray<readonly [number, number]>, x: number, y: number): number {
+  let best = Infinity;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [ax, ay] = poly[j];
+    const [bx, by] = poly[i];
+    const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2 || 1)));
+    best = Math.min(best, Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay)));
+  }
+  return best;
+}
+
 /** The polygon moved 1 px inwards along each vertex's bisector (approximately): pixels surely inside. */
 export function shrink(poly: Poly, px = 1): Poly {
   const cx = poly.reduce((s, p) => s + p[0], 0) / poly.length;

@@ -20,8 +20,8 @@ import { loadVision } from '../helpers/vision.ts';
 import { createTryOnStage, nothingChosen } from '../../device/tryon/tryon-stage.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { LIPS_INNER, LIPS_OUTER, loop } from '../../device/vision/regions.ts';
-import { polygonBounds } from '../../device/tryon/raster.ts';
-import { framedShopper, inside, meanDeltaE, shift, strongLipstickSlot, STRONG_PRODUCT, type Fixture } from './occlusion-helpers.ts';
+import { polygonBounds, type MaskRect } from '../../device/tryon/raster.ts';
+import { distanceToOutline, framedShopper, inside, meanDeltaE, shift, strongLipstickSlot, STRONG_PRODUCT, type Fixture, type Poly } from './occlusion-helpers.ts';
 
 /** Mean ΔE2000 inside the interior: the issue's bar, for every open mouth, tongue out or not (tongue-a 0.80, tongue-b 0.56 measured). */
 const ISSUE_BAR = 1;
@@ -57,16 +57,22 @@ describe('lipstick never lands on the mouth interior (real open-mouth photos)', 
   }
 });
 
-/** Distance from (x, y) to the nearest side of the closed polygon. */
-function distanceToOutline(poly: ReadonlyArray<readonly [number, number]>, x: number, y: number): number {
-  let best = Infinity;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [ax, ay] = poly[j];
-    const [bx, by] = poly[i];
-    const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2 || 1)));
-    best = Math.min(best, Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay)));
-  }
-  return best;
+/**
+ * Over a gated mask on `rect`: the pixels whose centre lies 1 px or more inside the opening (a pixel
+ * the line crosses is partly lip, and keeps that part of the paint), and how many of them kept any.
+ */
+function insideOpening(mask: { rect: MaskRect; alpha: Float32Array }, opening: Poly): { n: number; painted: number } {
+  const { rect, alpha } = mask;
+  let n = 0;
+  let painted = 0;
+  for (let y = 0; y < rect.height; y++)
+    for (let x = 0; x < rect.width; x++) {
+      const [px, py] = [rect.x + x + 0.5, rect.y + y + 0.5];
+      if (!inside([opening], px, py) || distanceToOutline(opening, px, py) < 1) continue;
+      n++;
+      if (alpha[y * rect.width + x] > 0) painted++;
+    }
+  return { n, painted };
 }
 
 describe('the gate itself holds the mouth opening: any lips-family mask is zero inside the inner lip line', () => {
@@ -81,17 +87,7 @@ describe('the gate itself holds the mouth opening: any lips-family mask is zero 
       const rect = polygonBounds([loop(lm, LIPS_OUTER)], 4, shot.frame)!;
       const mask = { rect, alpha: new Float32Array(rect.width * rect.height).fill(1) };
       createOcclusionGate(shot.frame, shot.faces[0]).apply('lipsOuter', mask);
-      // Pixels whose centre lies 1 px or more inside the line: a pixel the line crosses is partly lip, and keeps that part of the paint.
-      const opening = [loop(lm, LIPS_INNER).map(([x, y]): [number, number] => [x, y])];
-      let n = 0;
-      let painted = 0;
-      for (let y = 0; y < rect.height; y++)
-        for (let x = 0; x < rect.width; x++) {
-          const [px, py] = [rect.x + x + 0.5, rect.y + y + 0.5];
-          if (!inside(opening, px, py) || distanceToOutline(opening[0], px, py) < 1) continue;
-          n++;
-          if (mask.alpha[y * rect.width + x] > 0) painted++;
-        }
+      const { n, painted } = insideOpening(mask, loop(lm, LIPS_INNER).map(([x, y]): [number, number] => [x, y]));
       expect(n).toBeGreaterThan(30);
       expect(painted).toBe(0);
       // The lips themselves stay open to paint (the gate does not simply close the whole mouth).
@@ -121,30 +117,21 @@ describe('the gate holds the mouth opening for every region family, not only the
       const shot = await framedShopper(vision, mouth.file, mouth.faceBox);
       const lm = shot.faces[0].landmarks;
       const rect = polygonBounds([loop(lm, LIPS_OUTER)], 4, shot.frame)!;
-      const opening = [loop(lm, LIPS_INNER).map(([x, y]): [number, number] => [x, y])];
+      const opening = loop(lm, LIPS_INNER).map(([x, y]): [number, number] => [x, y]);
       const gate = createOcclusionGate(shot.frame, shot.faces[0]);
       for (const region of ['chin', 'eyeshadow', 'brows'] as const) {
         const mask = { rect, alpha: new Float32Array(rect.width * rect.height).fill(1) };
         gate.apply(region, mask);
-        let n = 0;
-        let painted = 0;
+        const { n, painted } = insideOpening(mask, opening);
+        // Farther than 2 px outside the opening: the gate must not simply zero the whole box.
         let outside = 0;
         let kept = 0;
         for (let y = 0; y < rect.height; y++)
           for (let x = 0; x < rect.width; x++) {
             const [px, py] = [rect.x + x + 0.5, rect.y + y + 0.5];
-            const a = mask.alpha[y * rect.width + x];
-            if (!inside(opening, px, py)) {
-              // Farther than 2 px outside the opening: the gate must not simply zero the whole box.
-              if (distanceToOutline(opening[0], px, py) >= 2) {
-                outside++;
-                if (a > 0.5) kept++;
-              }
-              continue;
-            }
-            if (distanceToOutline(opening[0], px, py) < 1) continue;
-            n++;
-            if (a > 0) painted++;
+            if (inside([opening], px, py) || distanceToOutline(opening, px, py) < 2) continue;
+            outside++;
+            if (mask.alpha[y * rect.width + x] > 0.5) kept++;
           }
         expect(n).toBeGreaterThan(30);
         expect(painted, region).toBe(0);

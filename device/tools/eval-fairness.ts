@@ -40,6 +40,8 @@ import { FaceTracker } from '../vision/face-tracker.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
 import { FaceMesh } from '../vision/mesh.ts';
 import { createTfjsRuntime } from '../vision/runtime/tfjs-runtime.ts';
+import { createOcclusionGate } from '../tryon/occlusion/index.ts';
+import { regionMask } from '../tryon/region-masks.ts';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -96,6 +98,24 @@ export interface PhotoResult {
   set?: string;
   /** portraitSeries of the photo; absent: not known (the within-series figure then reads it with the other unknowns). */
   series?: string;
+  /** Share of the face skin region (foundation's) that the try-on's occlusion gate holds back (skinHeldBack); null: no face; absent: not measured. */
+  skinHeldBack?: number | null;
+}
+
+/**
+ * What foundation would not paint: 1 − (the faceSkin mask after the daemon's occlusion gate, summed)
+ * / (the mask before it). Hair, beards, headwear and glasses over the face are meant to be held
+ * back; skin is not, and these photos have no annotation telling the two apart, so this is an
+ * upper bound on the skin left bare, per tone.
+ */
+export function skinHeldBack(image: RgbImage, face: Face): number | null {
+  const mask = regionMask(face.landmarks, 'faceSkin', image);
+  if (!mask) return null;
+  const before = mask.alpha.reduce((sum, a) => sum + a, 0);
+  if (before <= 0) return null;
+  const frame = { id: 0, capturedAt: 0, width: image.width, height: image.height, format: 'rgb24' as const, data: Buffer.from(image.data) };
+  createOcclusionGate(frame, face).apply('faceSkin', mask);
+  return 1 - mask.alpha.reduce((sum, a) => sum + a, 0) / before;
 }
 
 /** The photo as a camera frame: scaled to 440 px high, centred on mid-grey 640x480. */
@@ -200,6 +220,7 @@ export async function evaluate(labels: readonly Label[], dir = FIXTURES): Promis
         ita: reading ? Math.round(reading.ita * 10) / 10 : null,
         features: face && reading ? reading.tone : null,
         series: portraitSeries(l),
+        skinHeldBack: face ? skinHeldBack(image, face) : null,
         ...(held === undefined ? {} : { set: held }),
       });
     }
@@ -226,6 +247,8 @@ export interface ToneRow {
   swatchWithin1: number;
   /** Median Monk reading of the tone's faces (null: none read): how far the readings are pulled to the middle. */
   readingMedian: number | null;
+  /** Median share of the face skin region the try-on's occlusion gate holds back (skinHeldBack); null: none measured. */
+  skinHeldBack: number | null;
 }
 
 const median = (xs: number[]): number | null => {
@@ -398,6 +421,7 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
       heldOutWithin1: held ? within1(of(held)) : null,
       swatchWithin1: within1(of(swatch)),
       readingMedian: median(r.flatMap((x) => (x.monk === null ? [] : [x.monk]))),
+      skinHeldBack: median(r.flatMap((x) => (x.skinHeldBack === undefined || x.skinHeldBack === null ? [] : [x.skinHeldBack]))),
     });
   }
   const best = Math.max(...rows.map((x) => x.recall));
@@ -477,11 +501,11 @@ const pctOrDash = (x: number | null): string => (x === null ? '–' : pct(x));
 export function markdownOf(t: FairnessTable, total: number): string {
   const h = t.heldOut;
   const lines = [
-    `| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1: held out (leave-one-out) | held out (two-fold) | mirror (fitted on ${t.checkSet ? 'all but the check set' : 'all these faces'}) | before (nearest swatch in ITA°) | reading (median MST) |`,
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1: held out (leave-one-out) | held out (two-fold) | mirror (fitted on ${t.checkSet ? 'all but the check set' : 'all these faces'}) | before (nearest swatch in ITA°) | reading (median MST) | try-on: face skin held back (median) |`,
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...t.rows.map(
       (r) =>
-        `| ${r.monk} | ${r.n} | ${pct(r.recall)}${r.recall < t.recallFloor ? ' **below floor**' : ''} | ${pct(r.referenceRecall)} | ${r.landmarkError === null ? '–' : r.landmarkError.toFixed(3)} | ${pctOrDash(r.looWithin1)} | ${pctOrDash(r.heldOutWithin1)} | ${pct(r.toneWithin1)} | ${pct(r.swatchWithin1)} | ${r.readingMedian ?? '–'} |`,
+        `| ${r.monk} | ${r.n} | ${pct(r.recall)}${r.recall < t.recallFloor ? ' **below floor**' : ''} | ${pct(r.referenceRecall)} | ${r.landmarkError === null ? '–' : r.landmarkError.toFixed(3)} | ${pctOrDash(r.looWithin1)} | ${pctOrDash(r.heldOutWithin1)} | ${pct(r.toneWithin1)} | ${pct(r.swatchWithin1)} | ${r.readingMedian ?? '–'} | ${pctOrDash(r.skinHeldBack)} |`,
     ),
     '',
     `${total} faces, ${t.rows.length} Monk tones. Detection recall floor (0.95 x best): ${pct(t.recallFloor)} — ${t.recallOk ? 'met' : 'NOT met'}. ` +
@@ -490,7 +514,8 @@ export function markdownOf(t: FairnessTable, total: number): string {
       `the mirror's model, fitted on ${t.checkSet ? 'all these faces but the check set' : 'all these faces'}, ${pct(t.toneWithin1)} (odd rows ${pct(t.halves.odd)}, even rows ${pct(t.halves.even)}); ` +
       (t.checkSet ? `on the check set alone ("${t.checkSet.name}", ${t.checkSet.n} faces it was not fitted on) ${pct(t.checkSet.within1)} (${t.checkSet.perTone}); ` : '') +
       `before it (nearest swatch in ITA°) ${pct(t.swatch.all)} (odd ${pct(t.swatch.odd)}, even ${pct(t.swatch.even)}). ` +
-      `Rank correlation |Spearman ρ| of the skin colour's ITA° with the label: ${t.itaRankCorrelation === null ? '–' : t.itaRankCorrelation.toFixed(2)}.`,
+      `Rank correlation |Spearman ρ| of the skin colour's ITA° with the label: ${t.itaRankCorrelation === null ? '–' : t.itaRankCorrelation.toFixed(2)}. ` +
+      `Try-on: the share of the face skin region (foundation's) that the occlusion gate holds back, median per tone — hair, beards, headwear and glasses are meant to be held back, skin is not; the photos have no annotation telling them apart, so it bounds the skin left bare from above.`,
     ...(h
       ? [
           '',

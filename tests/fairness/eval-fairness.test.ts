@@ -8,11 +8,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluate, fitMonotoneMapping, heldOutSet, HELD_OUT_SETS, markdownOf, portraitSeries, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
+import { evaluate, fitMonotoneMapping, frameOf, skinHeldBack, heldOutSet, HELD_OUT_SETS, markdownOf, portraitSeries, normalisedMeshError, spearman, tableOf, type Label, type PhotoResult } from '../../device/tools/eval-fairness.ts';
 import { monkOfScore, toneScore, type ToneFeatures } from '../../device/advisor/tone-estimate.ts';
 import { fitToneModel, leastSquares } from '../../device/tools/fairness-fit.ts';
 import { crossHalf, withinSeriesLeaveOneOut } from '../../device/tools/fairness-model.ts';
 import { repoRoot } from '../helpers/daemon.ts';
+import { loadVision } from '../helpers/vision.ts';
+import { FaceTracker } from '../../device/vision/face-tracker.ts';
 
 const DIR = path.join(repoRoot, 'tests', 'fixtures', 'fairness');
 const labels = JSON.parse(readFileSync(path.join(DIR, 'labels.json'), 'utf8')) as Label[];
@@ -208,5 +210,38 @@ describe('fairness evaluation', () => {
     }
     // The deep face reads deeper than the light one.
     expect(results[1].monk!).toBeGreaterThan(results[0].monk!);
+    for (const r of results) expect(r.skinHeldBack, r.file).toBeGreaterThanOrEqual(0);
+  });
+
+  it('the try-on column: the median per tone of the face skin the daemon\'s gate holds back; on a real face, hair drawn over the forehead is held back', { timeout: 60_000 }, async () => {
+    const measured = [
+      { ...result(2, true, 2), skinHeldBack: 0.3 },
+      { ...result(2, true, 2), skinHeldBack: 0.1 },
+      { ...result(2, true, 2), skinHeldBack: 0.2 },
+      { ...result(5, true, 5), skinHeldBack: 0.4 },
+      { ...result(5, false, null), skinHeldBack: null },
+    ];
+    const table = tableOf(measured);
+    expect(table.rows.map((r) => [r.monk, r.skinHeldBack])).toEqual([
+      [2, 0.2],
+      [5, 0.4],
+    ]);
+    expect(markdownOf(table, measured.length)).toMatch(/\| 2 \| 20 % \|\n\| 5 .*\| 40 % \|/);
+
+    const l = labels.find((x) => x.monk === 2)!;
+    const image = await frameOf(path.join(DIR, l.file));
+    const vision = await loadVision();
+    const face = (await new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 }).process(image)).faces[0];
+    expect(face).toBeDefined();
+    const bare = skinHeldBack(image, face)!;
+    // Dark brown hair over the top third of the face skin region (a fringe).
+    const [top, bottom] = [Math.min(...face.landmarks.map((p) => p[1])), Math.max(...face.landmarks.map((p) => p[1]))];
+    const fringe = { ...image, data: Uint8Array.from(image.data) };
+    for (let y = Math.floor(top); y < top + (bottom - top) / 3; y++)
+      for (let x = 0; x < image.width; x++) fringe.data.set([48, 34, 26], (y * image.width + x) * 3);
+    const covered = skinHeldBack(fringe, face)!;
+    console.log(`${l.file} (MST 2): face skin held back ${(100 * bare).toFixed(1)} %, with a fringe over its top third ${(100 * covered).toFixed(1)} %`);
+    expect(bare).toBeLessThan(0.25);
+    expect(covered).toBeGreaterThan(bare + 0.15);
   });
 });

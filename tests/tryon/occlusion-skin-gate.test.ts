@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { distance, ramp, sampleModel } from '../../device/tryon/occlusion/colour-model.ts';
 import { LabPlane, srgbToLab } from '../../device/tryon/occlusion/lab-plane.ts';
-import { applySkinGate, KEY_BITS, newSkinScratch, NOT_SKIN } from '../../device/tryon/occlusion/skin.ts';
+import { applySkinGate, KEY_BITS, newSkinScratch, NOT_SKIN, STRANDS } from '../../device/tryon/occlusion/skin.ts';
 import { readRgb } from '../helpers/vision.ts';
 
 describe('skin gate', () => {
@@ -60,13 +60,52 @@ describe('skin gate', () => {
     const scratch = newSkinScratch();
     for (let call = 0; call < 2; call++) {
       const vis = start.slice();
-      applySkinGate(lab, skin, rect, vis, scratch);
+      applySkinGate(lab, skin, rect, vis, 0, scratch);
       // One stamp for both calls: the second is served the first one's keeps.
       expect(scratch.call).toBe(1);
       let differ = 0;
       for (let i = 0; i < vis.length; i++) if (!Object.is(vis[i], expected[i])) differ++;
       expect(differ).toBe(0);
     }
+  });
+
+  it('with a closing: a block is kept no more than 1 − ramp(the not-skin share of the blocks within r, STRANDS) (real photo)', async () => {
+    const image = await readRgb('@vladmandic/face-api/demo/sample4.jpg');
+    const frame = { width: image.width, height: image.height, data: image.data };
+    const plane = { x: 0, y: 0, width: image.width, height: image.height };
+    const lab = new LabPlane(frame, plane);
+    const cx = image.width / 2;
+    const cy = image.height / 2;
+    const box: Array<[number, number]> = [[cx - 40, cy - 40], [cx + 40, cy - 40], [cx + 40, cy + 40], [cx - 40, cy + 40]];
+    const skin = sampleModel(lab, { rect: { x: Math.floor(cx - 41), y: Math.floor(cy - 41), width: 83, height: 83 }, polys: [box] }, { L: 10, a: 3, b: 3 })!;
+    const rect = { x: 0, y: 0, width: 2 * Math.floor(image.width / 2), height: 2 * Math.floor(image.height / 2) };
+    const gated = (closingPx: number) => {
+      const vis = new Float32Array(rect.width * rect.height).fill(1);
+      applySkinGate(lab, skin, rect, vis, closingPx, newSkinScratch());
+      return vis;
+    };
+    const plain = gated(0);
+    const r = 3;
+    const closed = gated(2 * r);
+    // Per 2x2 block (its top-left pixel), the plain keep and the mean not-skin share of the blocks within r (edges clamped).
+    const bw = rect.width / 2;
+    const bh = rect.height / 2;
+    const keepAt = (bx: number, by: number) => plain[2 * by * rect.width + 2 * bx];
+    let raised = 0;
+    let worst = 0;
+    for (let by = 0; by < bh; by++)
+      for (let bx = 0; bx < bw; bx++) {
+        let share = 0;
+        for (let dy = -r; dy <= r; dy++)
+          for (let dx = -r; dx <= r; dx++) share += 1 - keepAt(Math.min(bw - 1, Math.max(0, bx + dx)), Math.min(bh - 1, Math.max(0, by + dy)));
+        share /= (2 * r + 1) ** 2;
+        const expected = Math.min(keepAt(bx, by), 1 - ramp(share, STRANDS.lo, STRANDS.hi));
+        if (expected < keepAt(bx, by) - 1e-3) raised++;
+        for (const [x, y] of [[0, 0], [1, 0], [0, 1], [1, 1]]) worst = Math.max(worst, Math.abs(closed[(2 * by + y) * rect.width + 2 * bx + x] - expected));
+      }
+    // The closing changes the verdict somewhere on this photo (its hair against its skin), and everywhere as the rule says.
+    expect(raised).toBeGreaterThan(200);
+    expect(worst).toBeLessThan(1e-5);
   });
 
   it('a call with another skin model (the next frame\'s) is never served the keeps measured against the last one', async () => {
@@ -83,16 +122,16 @@ describe('skin gate', () => {
     const rect = { x: 10, y: 10, width: image.width - 20, height: image.height - 20 };
     const fresh = (model: typeof face) => {
       const vis = new Float32Array(rect.width * rect.height).fill(1);
-      applySkinGate(lab, model, rect, vis, newSkinScratch());
+      applySkinGate(lab, model, rect, vis, 0, newSkinScratch());
       return vis;
     };
     const expected = fresh(next);
     const differs = fresh(face).some((v, i) => v !== expected[i]);
     expect(differs).toBe(true);
     const scratch = newSkinScratch();
-    applySkinGate(lab, face, rect, new Float32Array(rect.width * rect.height).fill(1), scratch);
+    applySkinGate(lab, face, rect, new Float32Array(rect.width * rect.height).fill(1), 0, scratch);
     const vis = new Float32Array(rect.width * rect.height).fill(1);
-    applySkinGate(lab, next, rect, vis, scratch);
+    applySkinGate(lab, next, rect, vis, 0, scratch);
     let differ = 0;
     for (let i = 0; i < vis.length; i++) if (vis[i] !== expected[i]) differ++;
     expect(differ).toBe(0);

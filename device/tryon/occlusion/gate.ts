@@ -110,6 +110,8 @@ const LIPS_PAD = 0.05;
 const EYES_PAD = 0.13;
 /** Pixels added to those pads (a small face's feathers are at least a pixel or two). */
 const PAD_PX = 4;
+/** Radius of the skin gate's closing over hair strands (skin.ts), × inter-ocular distance. */
+const SKIN_CLOSING = 0.02;
 /** The skin family's rect is the face skin region's box grown by this (its feather reaches 0.16). */
 const SKIN_PAD = 0.17;
 
@@ -153,7 +155,7 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
     }
     if (lab && family === 'eyes') applyEyeGate(lab, lm, lid(), face.iris, rect, vis);
     const skinModel = family === 'skin' ? skin() : null;
-    if (lab && skinModel) applySkinGate(lab, skinModel, rect, vis, scratch.skin);
+    if (lab && skinModel) applySkinGate(lab, skinModel, rect, vis, scale * SKIN_CLOSING, scratch.skin);
     if (family === 'skin') keepOnPlane(vis, rect, planeRect);
     if (usablePerson) personGate(usablePerson, rect, vis);
     return vis;

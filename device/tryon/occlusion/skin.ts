@@ -6,9 +6,10 @@
  * contour shadows are skin); hair differs in chroma and, mostly, by much more lightness.
  */
 import { regionPolygons, type Point } from '../../vision/regions.ts';
-import { polygonBounds, type MaskRect } from '../raster.ts';
+import { boxBlur, polygonBounds, type MaskRect } from '../raster.ts';
 import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
 import { srgbToLab, type LabPlane } from './lab-plane.ts';
+import { f32 } from '../frame-arena.ts';
 
 const SKIN_FLOOR = { L: 10, a: 3, b: 3 };
 /** Normalised distance from the skin model: at `lo` still skin, at `hi` surely not. */
@@ -20,6 +21,13 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
   // Cheeks and nose bridge do not overlap: the even-odd fill of all three is their union.
   return rect ? sampleModel(lab, { rect, polys }, SKIN_FLOOR) : null;
 }
+
+/**
+ * The neighbourhood's not-skin share (lo..hi) from which a block counts as not skin whatever its own
+ * colour (closeOverStrands). On a real ash-brown lock across the cheek (tests/tryon/occlusion-hair.test.ts)
+ * 0.45..0.75 left the blush on the lock at mean ΔE2000 2.1; from 0.3 it is 0.
+ */
+export const STRANDS = { lo: 0.3, hi: 0.5 } as const;
 
 /** The skin test is memoised per colour at 6 bits a channel (within a level or two of the pixel's own Lab). */
 export const KEY_BITS = 6;
@@ -45,9 +53,10 @@ export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), s
  * Multiplies `vis` (over `rect`) by how much each pixel looks like this face's skin. Evaluated once
  * per 2x2 block: the products gated here are diffuse (blush, contour, foundation), and the face's
  * largest regions would otherwise cost the most. A face has a few thousand distinct colours at this
- * resolution, so each is converted and measured once.
+ * resolution, so each is converted and measured once. `closingPx`: the radius of the closing over
+ * hair strands (closeOverStrands), in pixels (under 2: none).
  */
-export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, scratch: SkinScratch = newSkinScratch()): void {
+export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, closingPx: number, scratch: SkinScratch = newSkinScratch()): void {
   if (scratch.keep.length !== KEYS) {
     scratch.keep = new Float32Array(KEYS);
     scratch.stamp = new Uint32Array(KEYS);
@@ -70,9 +79,13 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
   const y0 = Math.max(0, plane.y - rect.y);
   const x1 = Math.min(width, plane.x + plane.width - rect.x);
   const y1 = Math.min(height, plane.y + plane.height - rect.y);
-  for (let y = y0; y < y1; y += 2) {
+  const bw = Math.ceil((x1 - x0) / 2);
+  const bh = Math.ceil((y1 - y0) / 2);
+  if (bw <= 0 || bh <= 0) return;
+  const keeps = f32(bw * bh);
+  for (let by = 0, y = y0; y < y1; y += 2, by++) {
     let o = ((rect.y + y - plane.y) * plane.width + rect.x + x0 - plane.x) * 3;
-    for (let x = x0; x < x1; x += 2, o += 6) {
+    for (let bx = 0, x = x0; x < x1; x += 2, o += 6, bx++) {
       const key = ((rgb[o] >> shift) << (2 * KEY_BITS)) | ((rgb[o + 1] >> shift) << KEY_BITS) | (rgb[o + 2] >> shift);
       let keep = keepOf[key];
       if (stamp[key] !== call) {
@@ -83,6 +96,13 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
         // The memo's float32 value, first block or not: the same keep for the bin whichever call sees it first.
         keep = keepOf[key];
       }
+      keeps[by * bw + bx] = keep;
+    }
+  }
+  closeOverStrands(keeps, bw, bh, Math.round(closingPx / 2));
+  for (let by = 0, y = y0; y < y1; y += 2, by++) {
+    for (let bx = 0, x = x0; x < x1; x += 2, bx++) {
+      const keep = keeps[by * bw + bx];
       if (keep === 1) continue;
       const i = y * width + x;
       if (x + 1 < x1 && y + 1 < y1) {
@@ -97,5 +117,21 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
       if (x + 1 < x1) vis[i + 1] *= keep;
       if (y + 1 < y1) vis[i + width] *= keep;
     }
+  }
+}
+
+/**
+ * A lock of hair is strands, and its lightest ones come within the skin's spread: a block is not
+ * skin either when enough of its neighbourhood (radius `r` blocks) is not (a closing, as the lips'
+ * gate does for a finger's lip-coloured creases): keep = min(keep, 1 − ramp(not-skin share, STRANDS)).
+ */
+function closeOverStrands(keeps: Float32Array, bw: number, bh: number, r: number): void {
+  if (r < 1) return;
+  const off = f32(keeps.length);
+  for (let i = 0; i < keeps.length; i++) off[i] = 1 - keeps[i];
+  const around = boxBlur(off, bw, bh, r);
+  for (let i = 0; i < keeps.length; i++) {
+    const share = around[i];
+    if (share > STRANDS.lo) keeps[i] = Math.min(keeps[i], 1 - ramp(share, STRANDS.lo, STRANDS.hi));
   }
 }

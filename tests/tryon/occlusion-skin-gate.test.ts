@@ -87,7 +87,7 @@ describe('skin gate', () => {
     const plain = gated(0);
     const r = 3;
     const closed = gated(2 * r);
-    // Per 2x2 block (its top-left pixel), the plain keep and the mean not-skin share of the blocks within r (edges clamped).
+    // Per 2x2 block (its top-left pixel), the plain keep and the mean not-skin share of the blocks within r that lie in the rect.
     const bw = rect.width / 2;
     const bh = rect.height / 2;
     const keepAt = (bx: number, by: number) => plain[2 * by * rect.width + 2 * bx];
@@ -96,9 +96,10 @@ describe('skin gate', () => {
     for (let by = 0; by < bh; by++)
       for (let bx = 0; bx < bw; bx++) {
         let share = 0;
-        for (let dy = -r; dy <= r; dy++)
-          for (let dx = -r; dx <= r; dx++) share += 1 - keepAt(Math.min(bw - 1, Math.max(0, bx + dx)), Math.min(bh - 1, Math.max(0, by + dy)));
-        share /= (2 * r + 1) ** 2;
+        let n = 0;
+        for (let y = Math.max(0, by - r); y <= Math.min(bh - 1, by + r); y++)
+          for (let x = Math.max(0, bx - r); x <= Math.min(bw - 1, bx + r); x++, n++) share += 1 - keepAt(x, y);
+        share /= n;
         const expected = Math.min(keepAt(bx, by), 1 - ramp(share, STRANDS.lo, STRANDS.hi));
         if (expected < keepAt(bx, by) - 1e-3) raised++;
         for (const [x, y] of [[0, 0], [1, 0], [0, 1], [1, 1]]) worst = Math.max(worst, Math.abs(closed[(2 * by + y) * rect.width + 2 * bx + x] - expected));

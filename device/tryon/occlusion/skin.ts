@@ -6,7 +6,7 @@
  * contour shadows are skin); hair differs in chroma and, mostly, by much more lightness.
  */
 import { regionPolygons, type Point } from '../../vision/regions.ts';
-import { boxBlur, polygonBounds, type MaskRect } from '../raster.ts';
+import { polygonBounds, type MaskRect } from '../raster.ts';
 import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
 import { srgbToLab, type LabPlane } from './lab-plane.ts';
 import { f32 } from '../frame-arena.ts';
@@ -24,7 +24,7 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
 
 /**
  * The neighbourhood's not-skin share (lo..hi) from which a block counts as not skin whatever its own
- * colour (closeOverStrands). On a real ash-brown lock across the cheek (tests/tryon/occlusion-hair.test.ts)
+ * colour (closedOverStrands). On a real ash-brown lock across the cheek (tests/tryon/occlusion-hair.test.ts)
  * 0.45..0.75 left the blush on the lock at mean ΔE2000 2.1; from 0.3 it is 0.
  */
 export const STRANDS = { lo: 0.3, hi: 0.5 } as const;
@@ -45,16 +45,18 @@ export interface SkinScratch {
   call: number;
   /** The model the current stamp belongs to. */
   model: ColourModel | null;
+  /** The closing's summed-area table (applySkinGate), grown as needed. */
+  sums: Float64Array;
 }
 
-export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null });
+export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null, sums: new Float64Array(0) });
 
 /**
  * Multiplies `vis` (over `rect`) by how much each pixel looks like this face's skin. Evaluated once
  * per 2x2 block: the products gated here are diffuse (blush, contour, foundation), and the face's
  * largest regions would otherwise cost the most. A face has a few thousand distinct colours at this
  * resolution, so each is converted and measured once. `closingPx`: the radius of the closing over
- * hair strands (closeOverStrands), in pixels (under 2: none).
+ * hair strands (closedOverStrands), in pixels (under 2: none).
  */
 export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, closingPx: number, scratch: SkinScratch = newSkinScratch()): void {
   if (scratch.keep.length !== KEYS) {
@@ -83,8 +85,18 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
   const bh = Math.ceil((y1 - y0) / 2);
   if (bw <= 0 || bh <= 0) return;
   const keeps = f32(bw * bh);
+  // The closing over hair strands: a summed-area table of the blocks' not-skin (1 − keep), built in
+  // the same pass; sums[(by + 1) * stride + bx + 1] totals blocks [0..bx] x [0..by].
+  const r = Math.round(closingPx / 2);
+  const stride = bw + 1;
+  if (r >= 1 && scratch.sums.length < stride * (bh + 1)) scratch.sums = new Float64Array(stride * (bh + 1));
+  const sums = scratch.sums;
+  if (r >= 1) sums.fill(0, 0, stride);
   for (let by = 0, y = y0; y < y1; y += 2, by++) {
     let o = ((rect.y + y - plane.y) * plane.width + rect.x + x0 - plane.x) * 3;
+    let row = 0;
+    const s0 = (by + 1) * stride;
+    if (r >= 1) sums[s0] = 0;
     for (let bx = 0, x = x0; x < x1; x += 2, o += 6, bx++) {
       const key = ((rgb[o] >> shift) << (2 * KEY_BITS)) | ((rgb[o + 1] >> shift) << KEY_BITS) | (rgb[o + 2] >> shift);
       let keep = keepOf[key];
@@ -97,12 +109,20 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
         keep = keepOf[key];
       }
       keeps[by * bw + bx] = keep;
+      if (r >= 1) {
+        row += 1 - keep;
+        sums[s0 + bx + 1] = sums[s0 - stride + bx + 1] + row;
+      }
     }
   }
-  closeOverStrands(keeps, bw, bh, Math.round(closingPx / 2));
   for (let by = 0, y = y0; y < y1; y += 2, by++) {
+    // The rows of blocks within r of this one (those in the grid).
+    const top = Math.max(0, by - r) * stride;
+    const bottom = (Math.min(bh - 1, by + r) + 1) * stride;
+    const rows = (bottom - top) / stride;
     for (let bx = 0, x = x0; x < x1; x += 2, bx++) {
-      const keep = keeps[by * bw + bx];
+      let keep = keeps[by * bw + bx];
+      if (r >= 1 && keep > 0) keep = closedOverStrands(keep, sums, top, bottom, rows, Math.max(0, bx - r), Math.min(bw - 1, bx + r) + 1);
       if (keep === 1) continue;
       const i = y * width + x;
       if (x + 1 < x1 && y + 1 < y1) {
@@ -122,16 +142,11 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
 
 /**
  * A lock of hair is strands, and its lightest ones come within the skin's spread: a block is not
- * skin either when enough of its neighbourhood (radius `r` blocks) is not (a closing, as the lips'
- * gate does for a finger's lip-coloured creases): keep = min(keep, 1 − ramp(not-skin share, STRANDS)).
+ * skin either when enough of its neighbourhood (the blocks within the closing's radius that lie in
+ * the grid: rows top..bottom of the summed-area table, columns left..right) is not (a closing, as
+ * the lips' gate does for a finger's lip-coloured creases): keep = min(keep, 1 − ramp(not-skin share, STRANDS)).
  */
-function closeOverStrands(keeps: Float32Array, bw: number, bh: number, r: number): void {
-  if (r < 1) return;
-  const off = f32(keeps.length);
-  for (let i = 0; i < keeps.length; i++) off[i] = 1 - keeps[i];
-  const around = boxBlur(off, bw, bh, r);
-  for (let i = 0; i < keeps.length; i++) {
-    const share = around[i];
-    if (share > STRANDS.lo) keeps[i] = Math.min(keeps[i], 1 - ramp(share, STRANDS.lo, STRANDS.hi));
-  }
+function closedOverStrands(keep: number, sums: Float64Array, top: number, bottom: number, rows: number, left: number, right: number): number {
+  const share = (sums[bottom + right] - sums[bottom + left] - sums[top + right] + sums[top + left]) / (rows * (right - left));
+  return share > STRANDS.lo ? Math.min(keep, 1 - ramp(share, STRANDS.lo, STRANDS.hi)) : keep;
 }

@@ -98,24 +98,54 @@ export interface PhotoResult {
   set?: string;
   /** portraitSeries of the photo; absent: not known (the within-series figure then reads it with the other unknowns). */
   series?: string;
-  /** Share of the face skin region (foundation's) that the try-on's occlusion gate holds back (skinHeldBack); null: no face; absent: not measured. */
-  skinHeldBack?: number | null;
+  /** Shares of the face skin region (foundation's) that the try-on's occlusion gate holds back (skinHeldBack); null: no face; absent: not measured. */
+  skinHeldBack?: HeldBack | null;
 }
+
+/** What the try-on's occlusion gate holds back of the face skin region, as shares of its coverage. */
+export interface HeldBack {
+  /** The whole region (foundation's). */
+  face: number;
+  /** Its fully covered part between the lower eyelids and the nose tip: cheeks and nose, where beards, fringes and headwear rarely reach. */
+  midFace: number;
+}
+
+/** Mesh points: the lower eyelids' middles and the nose tip (the mid face's top and bottom). */
+const LOWER_LIDS = [145, 374] as const;
+const NOSE_TIP = 1;
 
 /**
  * What foundation would not paint: 1 − (the faceSkin mask after the daemon's occlusion gate, summed)
- * / (the mask before it). Hair, beards, headwear and glasses over the face are meant to be held
- * back; skin is not, and these photos have no annotation telling the two apart, so this is an
- * upper bound on the skin left bare, per tone.
+ * / (the mask before it), over the whole region and over the mid face. Hair, beards, headwear and
+ * glasses over the face are meant to be held back; skin is not, and these photos have no annotation
+ * telling the two apart, so the whole-face share bounds the skin left bare from above; the mid face
+ * is mostly bare skin on every face. Null: no face skin in the frame.
  */
-export function skinHeldBack(image: RgbImage, face: Face): number | null {
+export function skinHeldBack(image: RgbImage, face: Face): HeldBack | null {
   const mask = regionMask(face.landmarks, 'faceSkin', image);
   if (!mask) return null;
-  const before = mask.alpha.reduce((sum, a) => sum + a, 0);
-  if (before <= 0) return null;
+  const before = Float32Array.from(mask.alpha);
   const frame = { id: 0, capturedAt: 0, width: image.width, height: image.height, format: 'rgb24' as const, data: Buffer.from(image.data) };
   createOcclusionGate(frame, face).apply('faceSkin', mask);
-  return 1 - mask.alpha.reduce((sum, a) => sum + a, 0) / before;
+  const top = Math.max(...LOWER_LIDS.map((i) => face.landmarks[i][1]));
+  const bottom = face.landmarks[NOSE_TIP][1];
+  let all = 0;
+  let kept = 0;
+  let mid = 0;
+  let midKept = 0;
+  for (let y = 0; y < mask.rect.height; y++) {
+    const inMid = mask.rect.y + y + 0.5 > top && mask.rect.y + y + 0.5 < bottom;
+    for (let x = 0, i = y * mask.rect.width; x < mask.rect.width; x++, i++) {
+      all += before[i];
+      kept += mask.alpha[i];
+      if (inMid && before[i] >= 0.99) {
+        mid += before[i];
+        midKept += mask.alpha[i];
+      }
+    }
+  }
+  if (all <= 0) return null;
+  return { face: 1 - kept / all, midFace: mid > 0 ? 1 - midKept / mid : 0 };
 }
 
 /** The photo as a camera frame: scaled to 440 px high, centred on mid-grey 640x480. */
@@ -247,8 +277,8 @@ export interface ToneRow {
   swatchWithin1: number;
   /** Median Monk reading of the tone's faces (null: none read): how far the readings are pulled to the middle. */
   readingMedian: number | null;
-  /** Median share of the face skin region the try-on's occlusion gate holds back (skinHeldBack); null: none measured. */
-  skinHeldBack: number | null;
+  /** Medians of the shares of the face skin region the try-on's occlusion gate holds back (skinHeldBack); null: none measured. */
+  skinHeldBack: HeldBack | null;
 }
 
 const median = (xs: number[]): number | null => {
@@ -256,6 +286,9 @@ const median = (xs: number[]): number | null => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+const medianHeldBack = (xs: readonly HeldBack[]): HeldBack | null =>
+  xs.length ? { face: median(xs.map((x) => x.face))!, midFace: median(xs.map((x) => x.midFace))! } : null;
 
 /** Share of faces (a missed face counts as wrong) read within +-1 of the label. */
 const within1 = (r: readonly PhotoResult[]): number => (r.length ? r.filter((x) => x.monk !== null && Math.abs(x.monk - x.label) <= 1).length / r.length : 0);
@@ -421,7 +454,7 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
       heldOutWithin1: held ? within1(of(held)) : null,
       swatchWithin1: within1(of(swatch)),
       readingMedian: median(r.flatMap((x) => (x.monk === null ? [] : [x.monk]))),
-      skinHeldBack: median(r.flatMap((x) => (x.skinHeldBack === undefined || x.skinHeldBack === null ? [] : [x.skinHeldBack]))),
+      skinHeldBack: medianHeldBack(r.flatMap((x) => (x.skinHeldBack ? [x.skinHeldBack] : []))),
     });
   }
   const best = Math.max(...rows.map((x) => x.recall));
@@ -501,11 +534,11 @@ const pctOrDash = (x: number | null): string => (x === null ? '–' : pct(x));
 export function markdownOf(t: FairnessTable, total: number): string {
   const h = t.heldOut;
   const lines = [
-    `| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1: held out (leave-one-out) | held out (two-fold) | mirror (fitted on ${t.checkSet ? 'all but the check set' : 'all these faces'}) | before (nearest swatch in ITA°) | reading (median MST) | try-on: face skin held back (median) |`,
+    `| Monk | n | detection recall | reference (Human) recall | landmark error / IOD (median) | tone within ±1: held out (leave-one-out) | held out (two-fold) | mirror (fitted on ${t.checkSet ? 'all but the check set' : 'all these faces'}) | before (nearest swatch in ITA°) | reading (median MST) | try-on: face skin held back (median): whole / mid face |`,
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...t.rows.map(
       (r) =>
-        `| ${r.monk} | ${r.n} | ${pct(r.recall)}${r.recall < t.recallFloor ? ' **below floor**' : ''} | ${pct(r.referenceRecall)} | ${r.landmarkError === null ? '–' : r.landmarkError.toFixed(3)} | ${pctOrDash(r.looWithin1)} | ${pctOrDash(r.heldOutWithin1)} | ${pct(r.toneWithin1)} | ${pct(r.swatchWithin1)} | ${r.readingMedian ?? '–'} | ${pctOrDash(r.skinHeldBack)} |`,
+        `| ${r.monk} | ${r.n} | ${pct(r.recall)}${r.recall < t.recallFloor ? ' **below floor**' : ''} | ${pct(r.referenceRecall)} | ${r.landmarkError === null ? '–' : r.landmarkError.toFixed(3)} | ${pctOrDash(r.looWithin1)} | ${pctOrDash(r.heldOutWithin1)} | ${pct(r.toneWithin1)} | ${pct(r.swatchWithin1)} | ${r.readingMedian ?? '–'} | ${r.skinHeldBack ? `${pct(r.skinHeldBack.face)} / ${pct(r.skinHeldBack.midFace)}` : '–'} |`,
     ),
     '',
     `${total} faces, ${t.rows.length} Monk tones. Detection recall floor (0.95 x best): ${pct(t.recallFloor)} — ${t.recallOk ? 'met' : 'NOT met'}. ` +
@@ -515,7 +548,7 @@ export function markdownOf(t: FairnessTable, total: number): string {
       (t.checkSet ? `on the check set alone ("${t.checkSet.name}", ${t.checkSet.n} faces it was not fitted on) ${pct(t.checkSet.within1)} (${t.checkSet.perTone}); ` : '') +
       `before it (nearest swatch in ITA°) ${pct(t.swatch.all)} (odd ${pct(t.swatch.odd)}, even ${pct(t.swatch.even)}). ` +
       `Rank correlation |Spearman ρ| of the skin colour's ITA° with the label: ${t.itaRankCorrelation === null ? '–' : t.itaRankCorrelation.toFixed(2)}. ` +
-      `Try-on: the share of the face skin region (foundation's) that the occlusion gate holds back, median per tone — hair, beards, headwear and glasses are meant to be held back, skin is not; the photos have no annotation telling them apart, so it bounds the skin left bare from above.`,
+      `Try-on: the share of the face skin region (foundation's) that the occlusion gate holds back, median per tone, over the whole region and over the mid face (between the lower eyelids and the nose tip) — hair, beards, headwear and glasses are meant to be held back, skin is not; the photos have no annotation telling them apart, so the whole-region share bounds the skin left bare from above; the mid face is bare skin on nearly every face.`,
     ...(h
       ? [
           '',

@@ -210,38 +210,47 @@ describe('fairness evaluation', () => {
     }
     // The deep face reads deeper than the light one.
     expect(results[1].monk!).toBeGreaterThan(results[0].monk!);
-    for (const r of results) expect(r.skinHeldBack, r.file).toBeGreaterThanOrEqual(0);
+    for (const r of results) {
+      expect(r.skinHeldBack!.face, r.file).toBeGreaterThanOrEqual(0);
+      // The mid face (cheeks and nose) of these two clean-shaven, bare-headed faces is skin.
+      expect(r.skinHeldBack!.midFace, r.file).toBeLessThan(0.25);
+    }
   });
 
   it('the try-on column: the median per tone of the face skin the daemon\'s gate holds back; on a real face, hair drawn over the forehead is held back', { timeout: 60_000 }, async () => {
     const measured = [
-      { ...result(2, true, 2), skinHeldBack: 0.3 },
-      { ...result(2, true, 2), skinHeldBack: 0.1 },
-      { ...result(2, true, 2), skinHeldBack: 0.2 },
-      { ...result(5, true, 5), skinHeldBack: 0.4 },
+      { ...result(2, true, 2), skinHeldBack: { face: 0.3, midFace: 0.05 } },
+      { ...result(2, true, 2), skinHeldBack: { face: 0.1, midFace: 0 } },
+      { ...result(2, true, 2), skinHeldBack: { face: 0.2, midFace: 0.01 } },
+      { ...result(5, true, 5), skinHeldBack: { face: 0.4, midFace: 0.1 } },
       { ...result(5, false, null), skinHeldBack: null },
     ];
     const table = tableOf(measured);
     expect(table.rows.map((r) => [r.monk, r.skinHeldBack])).toEqual([
-      [2, 0.2],
-      [5, 0.4],
+      [2, { face: 0.2, midFace: 0.01 }],
+      [5, { face: 0.4, midFace: 0.1 }],
     ]);
-    expect(markdownOf(table, measured.length)).toMatch(/\| 2 \| 20 % \|\n\| 5 .*\| 40 % \|/);
+    expect(markdownOf(table, measured.length)).toMatch(/\| 2 \| 20 % \/ 1 % \|\n\| 5 .*\| 40 % \/ 10 % \|/);
 
     const l = labels.find((x) => x.monk === 2)!;
     const image = await frameOf(path.join(DIR, l.file));
     const vision = await loadVision();
     const face = (await new FaceTracker(vision.detector, vision.mesh, { minMeshScore: 0.5 }).process(image)).faces[0];
     expect(face).toBeDefined();
-    const bare = skinHeldBack(image, face)!;
+    const bareAll = skinHeldBack(image, face)!;
+    const bare = bareAll.face;
     // Dark brown hair over the top third of the face skin region (a fringe).
     const [top, bottom] = [Math.min(...face.landmarks.map((p) => p[1])), Math.max(...face.landmarks.map((p) => p[1]))];
     const fringe = { ...image, data: Uint8Array.from(image.data) };
     for (let y = Math.floor(top); y < top + (bottom - top) / 3; y++)
       for (let x = 0; x < image.width; x++) fringe.data.set([48, 34, 26], (y * image.width + x) * 3);
-    const covered = skinHeldBack(fringe, face)!;
-    console.log(`${l.file} (MST 2): face skin held back ${(100 * bare).toFixed(1)} %, with a fringe over its top third ${(100 * covered).toFixed(1)} %`);
+    const coveredAll = skinHeldBack(fringe, face)!;
+    const covered = coveredAll.face;
+    console.log(`${l.file} (MST 2): face skin held back ${(100 * bare).toFixed(1)} % (mid face ${(100 * bareAll.midFace).toFixed(1)} %), with a fringe over its top third ${(100 * covered).toFixed(1)} % (mid face ${(100 * coveredAll.midFace).toFixed(1)} %)`);
     expect(bare).toBeLessThan(0.25);
     expect(covered).toBeGreaterThan(bare + 0.15);
+    // The fringe stops about the brows: the mid face's share barely moves (the skin model, sampled on
+    // the cheeks and the nose bridge, loses the top of the bridge to it).
+    expect(Math.abs(coveredAll.midFace - bareAll.midFace)).toBeLessThan(0.05);
   });
 });

@@ -29,6 +29,15 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
  */
 export const STRANDS = { lo: 0.3, hi: 0.5 } as const;
 
+/** colour-model.ts's distance, the lightness spread `darker` times wider below the model's lightness. */
+function skinDistance(m: ColourModel, lab: Float32Array, darker: number): number {
+  if (darker === 1 || lab[0] >= m.L) return distance(m, lab, 0);
+  const dL = (lab[0] - m.L) / (m.sL * darker);
+  const da = (lab[1] - m.a) / m.sa;
+  const db = (lab[2] - m.b) / m.sb;
+  return Math.sqrt(dL * dL + da * da + db * db);
+}
+
 /** The skin test is memoised per colour at 6 bits a channel (within a level or two of the pixel's own Lab). */
 export const KEY_BITS = 6;
 const KEYS = 1 << (3 * KEY_BITS);
@@ -43,28 +52,32 @@ export interface SkinScratch {
   keep: Float32Array;
   stamp: Uint32Array;
   call: number;
-  /** The model the current stamp belongs to. */
+  /** The model and lightness factor the current stamp belongs to. */
   model: ColourModel | null;
+  darker: number;
   /** The closing's summed-area table (applySkinGate), grown as needed. */
   sums: Float64Array;
 }
 
-export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null, sums: new Float64Array(0) });
+export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null, darker: 1, sums: new Float64Array(0) });
 
 /**
  * Multiplies `vis` (over `rect`) by how much each pixel looks like this face's skin. Evaluated once
  * per 2x2 block: the products gated here are diffuse (blush, contour, foundation), and the face's
  * largest regions would otherwise cost the most. A face has a few thousand distinct colours at this
  * resolution, so each is converted and measured once. `closingPx`: the radius of the closing over
- * hair strands (closedOverStrands), in pixels (under 2: none).
+ * hair strands (closedOverStrands), in pixels (under 2: none). `darker`: the lightness spread's
+ * factor for colours darker than the model (1: as measured; the under-eye zones' dark circles: gate.ts).
+ * A scratch's memo serves one model and one `darker`: a gate keeps one scratch per test.
  */
-export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, closingPx: number, scratch: SkinScratch = newSkinScratch()): void {
+export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, closingPx: number, scratch: SkinScratch = newSkinScratch(), darker = 1): void {
   if (scratch.keep.length !== KEYS) {
     scratch.keep = new Float32Array(KEYS);
     scratch.stamp = new Uint32Array(KEYS);
   }
-  if (scratch.model !== skin) {
+  if (scratch.model !== skin || scratch.darker !== darker) {
     scratch.model = skin;
+    scratch.darker = darker;
     if (++scratch.call === 0xffffffff) {
       scratch.stamp.fill(0);
       scratch.call = 1;
@@ -104,7 +117,7 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
         stamp[key] = call;
         // The bin's centre colour.
         srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
-        keepOf[key] = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
+        keepOf[key] = 1 - ramp(skinDistance(skin, probe, darker), NOT_SKIN.lo, NOT_SKIN.hi);
         // The memo's float32 value, first block or not: the same keep for the bin whichever call sees it first.
         keep = keepOf[key];
       }

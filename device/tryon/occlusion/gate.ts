@@ -166,10 +166,13 @@ export function createOcclusionGate(frame: Frame, face: Face, person?: PersonMas
       applyMouthGate(lab, lm, mouth(), rect, vis, settle);
     }
     if (lab && family === 'eyes') applyEyeGate(lab, lm, lid(), face.iris, rect, vis);
-    const skinModel = family === 'skin' || family === 'underEyes' ? skin() : null;
-    if (lab && skinModel && family === 'skin') applySkinGate(lab, skinModel, rect, vis, scale * SKIN_CLOSING, scratch.skin);
-    if (lab && skinModel && family === 'underEyes') applySkinGate(lab, skinModel, rect, vis, scale * SKIN_CLOSING, scratch.underEyes, UNDER_EYE_SHADE);
-    if (family === 'skin' || family === 'underEyes') keepOnPlane(vis, rect, planeRect);
+    const onSkin = family === 'skin' || family === 'underEyes';
+    const skinModel = onSkin ? skin() : null;
+    if (lab && skinModel) {
+      const underEyes = family === 'underEyes';
+      applySkinGate(lab, skinModel, rect, vis, scale * SKIN_CLOSING, underEyes ? scratch.underEyes : scratch.skin, underEyes ? UNDER_EYE_SHADE : 1);
+    }
+    if (onSkin) keepOnPlane(vis, rect, planeRect);
     if (usablePerson) personGate(usablePerson, rect, vis);
     return vis;
   };

@@ -66,7 +66,7 @@ export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), s
  * per 2x2 block: the products gated here are diffuse (blush, contour, foundation), and the face's
  * largest regions would otherwise cost the most. A face has a few thousand distinct colours at this
  * resolution, so each is converted and measured once. `closingPx`: the radius of the closing over
- * hair strands (closedOverStrands), in pixels (under 2: none). `darker`: the lightness spread's
+ * hair strands (closedOverStrands), in pixels (under 1: none). `darker`: the lightness spread's
  * factor for colours darker than the model (1: as measured; the under-eye zones' dark circles: gate.ts).
  * A scratch's memo serves one model and one `darker`: a gate keeps one scratch per test.
  */
@@ -100,6 +100,7 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
   const keeps = f32(bw * bh);
   // The closing over hair strands: a summed-area table of the blocks' not-skin (1 − keep), built in
   // the same pass; sums[(by + 1) * stride + bx + 1] totals blocks [0..bx] x [0..by].
+  // In blocks of 2 px.
   const r = Math.round(closingPx / 2);
   const stride = bw + 1;
   if (r >= 1 && scratch.sums.length < stride * (bh + 1)) scratch.sums = new Float64Array(stride * (bh + 1));

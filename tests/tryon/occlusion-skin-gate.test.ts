@@ -14,6 +14,18 @@ import { LabPlane, srgbToLab } from '../../device/tryon/occlusion/lab-plane.ts';
 import { applySkinGate, KEY_BITS, newSkinScratch, NOT_SKIN, STRANDS } from '../../device/tryon/occlusion/skin.ts';
 import { readRgb } from '../helpers/vision.ts';
 
+/** The photo on a Lab plane over all of it, and a skin model sampled from its middle (its face) by the real sampler. */
+async function wholePhoto() {
+  const image = await readRgb('@vladmandic/face-api/demo/sample4.jpg');
+  const lab = new LabPlane({ width: image.width, data: image.data }, { x: 0, y: 0, width: image.width, height: image.height });
+  const cx = image.width / 2;
+  const cy = image.height / 2;
+  const box: Array<[number, number]> = [[cx - 40, cy - 40], [cx + 40, cy - 40], [cx + 40, cy + 40], [cx - 40, cy + 40]];
+  const skin = sampleModel(lab, { rect: { x: Math.floor(cx - 41), y: Math.floor(cy - 41), width: 83, height: 83 }, polys: [box] }, { L: 10, a: 3, b: 3 })!;
+  expect(skin).not.toBeNull();
+  return { image, lab, skin };
+}
+
 describe('skin gate', () => {
   it('equals the per-pixel rule on a real photo, edges and memo included', async () => {
     const image = await readRgb('@vladmandic/face-api/demo/sample4.jpg');
@@ -70,14 +82,7 @@ describe('skin gate', () => {
   });
 
   it('with a closing: a block is kept no more than 1 − ramp(the not-skin share of the blocks within r, STRANDS) (real photo)', async () => {
-    const image = await readRgb('@vladmandic/face-api/demo/sample4.jpg');
-    const frame = { width: image.width, height: image.height, data: image.data };
-    const plane = { x: 0, y: 0, width: image.width, height: image.height };
-    const lab = new LabPlane(frame, plane);
-    const cx = image.width / 2;
-    const cy = image.height / 2;
-    const box: Array<[number, number]> = [[cx - 40, cy - 40], [cx + 40, cy - 40], [cx + 40, cy + 40], [cx - 40, cy + 40]];
-    const skin = sampleModel(lab, { rect: { x: Math.floor(cx - 41), y: Math.floor(cy - 41), width: 83, height: 83 }, polys: [box] }, { L: 10, a: 3, b: 3 })!;
+    const { image, lab, skin } = await wholePhoto();
     const rect = { x: 0, y: 0, width: 2 * Math.floor(image.width / 2), height: 2 * Math.floor(image.height / 2) };
     const gated = (closingPx: number) => {
       const vis = new Float32Array(rect.width * rect.height).fill(1);
@@ -110,14 +115,7 @@ describe('skin gate', () => {
   });
 
   it('a call with another skin model (the next frame\'s) is never served the keeps measured against the last one', async () => {
-    const image = await readRgb('@vladmandic/face-api/demo/sample4.jpg');
-    const frame = { width: image.width, height: image.height, data: image.data };
-    const plane = { x: 0, y: 0, width: image.width, height: image.height };
-    const lab = new LabPlane(frame, plane);
-    const cx = image.width / 2;
-    const cy = image.height / 2;
-    const box: Array<[number, number]> = [[cx - 40, cy - 40], [cx + 40, cy - 40], [cx + 40, cy + 40], [cx - 40, cy + 40]];
-    const face = sampleModel(lab, { rect: { x: Math.floor(cx - 41), y: Math.floor(cy - 41), width: 83, height: 83 }, polys: [box] }, { L: 10, a: 3, b: 3 })!;
+    const { image, lab, skin: face } = await wholePhoto();
     // The same skin a little darker and redder: many bins' keeps move, some across the ramp.
     const next = { ...face, L: face.L - 8, a: face.a + 4 };
     const rect = { x: 10, y: 10, width: image.width - 20, height: image.height - 20 };

@@ -6,7 +6,8 @@
  * Kept in `{stateDir}/mqtt-connection-seq`. When that file is missing (first boot, or a state dir
  * that was wiped or replaced), unreadable or corrupt, the counter starts from the wall clock in
  * ms: larger than any count an earlier life of this mirror reached by incrementing (one per
- * connection attempt), so the fleet accepts the new birth instead of showing the mirror offline
+ * connection attempt, and attempts are at least core/backoff.ts MIN_DELAY_MS = 100 ms apart, so
+ * the clock outruns the count a hundredfold), so the fleet accepts the new birth instead of showing the mirror offline
  * forever, and a late will of the old connection still loses. A write that fails is logged and
  * the counter carries on in memory.
  */

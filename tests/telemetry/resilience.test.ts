@@ -5,7 +5,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Backoff, backoffDelayMs, type BackoffPolicy } from '../../device/core/backoff.ts';
+import { Backoff, backoffDelayMs, MIN_DELAY_MS, type BackoffPolicy } from '../../device/core/backoff.ts';
 import { CONNECTION_SEQ_FILE, createConnectionSeqStore } from '../../device/telemetry/connection-seq.ts';
 import { createTelemetryAgent } from '../../device/telemetry/mqtt-agent.ts';
 import { recordingLogger, tempDir } from './support.ts';
@@ -79,11 +79,18 @@ describe('connectionSeq on disk', () => {
     const t = await tempDir();
     cleanups.push(() => t.remove());
     const log = recordingLogger();
-    const old = createConnectionSeqStore(t.dir, log);
+    // The clock as the daemon sees it: attempts are at least MIN_DELAY_MS apart (core/backoff.ts), so
+    // 50 attempts after the old dir was seeded, the clock is 50 x MIN_DELAY_MS further on. (Fifty
+    // writes back to back against the real clock raced it: an atomic write can take under a millisecond.)
+    let clock = Date.now();
+    const old = createConnectionSeqStore(t.dir, log, () => clock);
     let last = 0;
-    for (let i = 0; i < 50; i++) last = await old.next();
+    for (let i = 0; i < 50; i++) {
+      last = await old.next();
+      clock += MIN_DELAY_MS;
+    }
     await rm(t.dir, { recursive: true, force: true });
-    const fresh = await createConnectionSeqStore(t.dir, log).next();
+    const fresh = await createConnectionSeqStore(t.dir, log, () => clock).next();
     expect(fresh).toBeGreaterThan(last);
   });
 

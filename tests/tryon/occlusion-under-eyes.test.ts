@@ -2,9 +2,9 @@
  * Concealer reaches the dark circles it is for. The skin gate (occlusion/skin.ts) is sampled on the
  * lit cheeks; under-eye skin darker than them by more than its lightness spread used to read "not
  * skin", and on deeper skin tones, where dark circles are deeper, the gate held back a median 21-23 %
- * of the under-eye zones (MST 6-8, eval:fairness photos) against 11 % on MST 2. The under-eye zones
- * are now their own family, whose lightness spread is twice as wide on the darker side (gate.ts
- * UNDER_EYE_SHADE): on three committed MST 5-6 portraits with dark circles the gate held back 26-28 %
+ * of the under-eye zones (MST 6-8, eval:fairness photos) against 11 % on MST 2. Under the eyes the
+ * skin test's lightness spread is now twice as wide on the darker side (gate.ts UNDER_EYE_SHADE,
+ * skin.ts ShadedZone): on three committed MST 5-6 portraits with dark circles the gate held back 26-28 %
  * of the zones before, 5-11 % now, and concealer through the daemon's stage changes most of them.
  */
 import path from 'node:path';

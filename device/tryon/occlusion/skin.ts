@@ -5,8 +5,8 @@
  * by how unlike that skin it is. Lightness is allowed to vary the most (the face's own shading and
  * contour shadows are skin); hair differs in chroma and, mostly, by much more lightness.
  */
-import { regionPolygons, type Point } from '../../vision/regions.ts';
-import { polygonBounds, type MaskRect } from '../raster.ts';
+import { regionPolygons, type Point, type Polygon } from '../../vision/regions.ts';
+import { boxBlur, fillPolygons, polygonBounds, type MaskRect } from '../raster.ts';
 import { distance, ramp, sampleModel, type ColourModel } from './colour-model.ts';
 import { srgbToLab, type LabPlane } from './lab-plane.ts';
 import { f32 } from '../frame-arena.ts';
@@ -30,8 +30,8 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
 export const STRANDS = { lo: 0.3, hi: 0.5 } as const;
 
 /** colour-model.ts's distance, the lightness spread `darker` times wider below the model's lightness. */
-function skinDistance(m: ColourModel, lab: Float32Array, darker: number): number {
-  if (darker === 1 || lab[0] >= m.L) return distance(m, lab, 0);
+function shadedDistance(m: ColourModel, lab: Float32Array, darker: number): number {
+  if (lab[0] >= m.L) return distance(m, lab, 0);
   const dL = (lab[0] - m.L) / (m.sL * darker);
   const da = (lab[1] - m.a) / m.sa;
   const db = (lab[2] - m.b) / m.sb;
@@ -50,31 +50,66 @@ const KEYS = 1 << (3 * KEY_BITS);
  */
 export interface SkinScratch {
   keep: Float32Array;
+  /** The same test with the shaded zone's wider lightness spread (ShadedZone), measured with it. */
+  keepShaded: Float32Array;
   stamp: Uint32Array;
   call: number;
-  /** The model and lightness factor the current stamp belongs to. */
+  /** The model and the shaded zone's factor the current stamp belongs to. */
   model: ColourModel | null;
   darker: number;
   /** The closing's summed-area table (applySkinGate), grown as needed. */
   sums: Float64Array;
 }
 
-export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null, darker: 1, sums: new Float64Array(0) });
+/**
+ * Where skin darker than the model is still skin (under the eyes: dark circles, which concealer and
+ * foundation are for, deeper and more common on deeper skin tones; gate.ts): the skin test's
+ * lightness spread is `darker` times wider there on the darker side. Hair rarely falls there;
+ * lashes and glasses frames still differ in chroma.
+ */
+export interface ShadedZone {
+  polygons: Polygon[];
+  /** How far past its polygons the zone reaches (px): the feather of the masks painted there. */
+  reachPx: number;
+  darker: number;
+}
+
+/**
+ * The blocks of a grid (bw x bh blocks of 2 px from frame pixel (gx, gy)) within `zone.reachPx` of
+ * the zone's polygons: filled and box-blurred on the blocks around the polygons only.
+ */
+function shadedBlocks(zone: ShadedZone, gx: number, gy: number, bw: number, bh: number): { has(bx: number, by: number): boolean } | null {
+  const polys = zone.polygons.map((poly) => poly.map(([px, py]): [number, number] => [(px - gx) / 2, (py - gy) / 2]));
+  const reach = Math.max(0, Math.round(zone.reachPx / 2));
+  const box = polygonBounds(polys, reach + 1, { width: bw, height: bh });
+  if (!box) return null;
+  const near = boxBlur(fillPolygons(polys, box), box.width, box.height, reach);
+  return {
+    has: (bx, by) => {
+      const x = bx - box.x;
+      const y = by - box.y;
+      return x >= 0 && y >= 0 && x < box.width && y < box.height && near[y * box.width + x] > 0.01;
+    },
+  };
+}
+
+export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), keepShaded: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null, darker: 1, sums: new Float64Array(0) });
 
 /**
  * Multiplies `vis` (over `rect`) by how much each pixel looks like this face's skin. Evaluated once
  * per 2x2 block: the products gated here are diffuse (blush, contour, foundation), and the face's
  * largest regions would otherwise cost the most. A face has a few thousand distinct colours at this
  * resolution, so each is converted and measured once. `closingPx`: the radius of the closing over
- * hair strands (closedOverStrands), in pixels (under 1: none). `darker`: the lightness spread's
- * factor for colours darker than the model (1: as measured; the under-eye zones' dark circles: gate.ts).
- * A scratch's memo serves one model and one `darker`: a gate keeps one scratch per test.
+ * hair strands (closedOverStrands), in pixels (under 1: none). `shaded`: blocks
+ * whose centre lies in it are tested with its wider lightness spread (ShadedZone).
  */
-export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, closingPx: number, scratch: SkinScratch = newSkinScratch(), darker = 1): void {
+export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, vis: Float32Array, closingPx: number, scratch: SkinScratch = newSkinScratch(), shaded?: ShadedZone): void {
   if (scratch.keep.length !== KEYS) {
     scratch.keep = new Float32Array(KEYS);
+    scratch.keepShaded = new Float32Array(KEYS);
     scratch.stamp = new Uint32Array(KEYS);
   }
+  const darker = shaded?.darker ?? 1;
   if (scratch.model !== skin || scratch.darker !== darker) {
     scratch.model = skin;
     scratch.darker = darker;
@@ -83,7 +118,7 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
       scratch.call = 1;
     }
   }
-  const { keep: keepOf, stamp, call } = scratch;
+  const { keep: keepOf, keepShaded: shadedOf, stamp, call } = scratch;
   const rgb = lab.rgb();
   const probe = new Float32Array(3);
   const shift = 8 - KEY_BITS;
@@ -98,6 +133,7 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
   const bh = Math.ceil((y1 - y0) / 2);
   if (bw <= 0 || bh <= 0) return;
   const keeps = f32(bw * bh);
+  const shade = shaded ? shadedBlocks(shaded, rect.x + x0, rect.y + y0, bw, bh) : null;
   // The closing over hair strands: a summed-area table of the blocks' not-skin (1 − keep), built in
   // the same pass; sums[(by + 1) * stride + bx + 1] totals blocks [0..bx] x [0..by].
   // In blocks of 2 px.
@@ -113,16 +149,17 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
     if (r >= 1) sums[s0] = 0;
     for (let bx = 0, x = x0; x < x1; x += 2, o += 6, bx++) {
       const key = ((rgb[o] >> shift) << (2 * KEY_BITS)) | ((rgb[o + 1] >> shift) << KEY_BITS) | (rgb[o + 2] >> shift);
-      let keep = keepOf[key];
       if (stamp[key] !== call) {
         stamp[key] = call;
         // The bin's centre colour.
         srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
-        keepOf[key] = 1 - ramp(skinDistance(skin, probe, darker), NOT_SKIN.lo, NOT_SKIN.hi);
-        // The memo's float32 value, first block or not: the same keep for the bin whichever call sees it first.
-        keep = keepOf[key];
+        keepOf[key] = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
+        shadedOf[key] = darker === 1 ? keepOf[key] : 1 - ramp(shadedDistance(skin, probe, darker), NOT_SKIN.lo, NOT_SKIN.hi);
       }
-      keeps[by * bw + bx] = keep;
+      // The memo's float32 values, first block or not: the same keep for the bin whichever call sees it first.
+      const b = by * bw + bx;
+      const keep = shade !== null && shade.has(bx, by) ? shadedOf[key] : keepOf[key];
+      keeps[b] = keep;
       if (r >= 1) {
         row += 1 - keep;
         sums[s0 + bx + 1] = sums[s0 - stride + bx + 1] + row;

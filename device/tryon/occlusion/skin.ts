@@ -75,22 +75,16 @@ export interface ShadedZone {
 }
 
 /**
- * The blocks of a grid (bw x bh blocks of 2 px from frame pixel (gx, gy)) within `zone.reachPx` of
- * the zone's polygons: filled and box-blurred on the blocks around the polygons only.
+ * The blocks of a grid (bw x bh blocks of 2 px from frame pixel (gx, gy)) near the zone's polygons:
+ * `near` (over the box of blocks x, y, width, height) above 0.01 within `zone.reachPx`; filled and
+ * box-blurred on the blocks around the polygons only.
  */
-function shadedBlocks(zone: ShadedZone, gx: number, gy: number, bw: number, bh: number): { has(bx: number, by: number): boolean } | null {
+function shadedBlocks(zone: ShadedZone, gx: number, gy: number, bw: number, bh: number): (MaskRect & { near: Float32Array }) | null {
   const polys = zone.polygons.map((poly) => poly.map(([px, py]): [number, number] => [(px - gx) / 2, (py - gy) / 2]));
   const reach = Math.max(0, Math.round(zone.reachPx / 2));
   const box = polygonBounds(polys, reach + 1, { width: bw, height: bh });
   if (!box) return null;
-  const near = boxBlur(fillPolygons(polys, box), box.width, box.height, reach);
-  return {
-    has: (bx, by) => {
-      const x = bx - box.x;
-      const y = by - box.y;
-      return x >= 0 && y >= 0 && x < box.width && y < box.height && near[y * box.width + x] > 0.01;
-    },
-  };
+  return { ...box, near: boxBlur(fillPolygons(polys, box), box.width, box.height, reach) };
 }
 
 export const newSkinScratch = (): SkinScratch => ({ keep: new Float32Array(0), keepShaded: new Float32Array(0), stamp: new Uint32Array(0), call: 0, model: null, darker: 1, sums: new Float64Array(0) });
@@ -133,7 +127,7 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
   const bh = Math.ceil((y1 - y0) / 2);
   if (bw <= 0 || bh <= 0) return;
   const keeps = f32(bw * bh);
-  const shade = shaded ? shadedBlocks(shaded, rect.x + x0, rect.y + y0, bw, bh) : null;
+  const { x: sx, y: sy, width: sw, height: sh, near } = (shaded && shadedBlocks(shaded, rect.x + x0, rect.y + y0, bw, bh)) || { x: 0, y: 0, width: 0, height: 0, near: keeps };
   // The closing over hair strands: a summed-area table of the blocks' not-skin (1 − keep), built in
   // the same pass; sums[(by + 1) * stride + bx + 1] totals blocks [0..bx] x [0..by].
   // In blocks of 2 px.
@@ -146,6 +140,9 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
     let o = ((rect.y + y - plane.y) * plane.width + rect.x + x0 - plane.x) * 3;
     let row = 0;
     const s0 = (by + 1) * stride;
+    // This row of the shaded zone's box, if it crosses it: near[shadeRow + bx] for bx in sx..sx + sw - 1.
+    const inShade = by >= sy && by < sy + sh;
+    const shadeRow = (by - sy) * sw - sx;
     if (r >= 1) sums[s0] = 0;
     for (let bx = 0, x = x0; x < x1; x += 2, o += 6, bx++) {
       const key = ((rgb[o] >> shift) << (2 * KEY_BITS)) | ((rgb[o + 1] >> shift) << KEY_BITS) | (rgb[o + 2] >> shift);
@@ -154,11 +151,19 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
         // The bin's centre colour.
         srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
         keepOf[key] = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
-        shadedOf[key] = darker === 1 ? keepOf[key] : 1 - ramp(shadedDistance(skin, probe, darker), NOT_SKIN.lo, NOT_SKIN.hi);
+        // The shaded test is measured when a block in the zone first asks for it (most bins never are).
+        shadedOf[key] = -1;
       }
       // The memo's float32 values, first block or not: the same keep for the bin whichever call sees it first.
       const b = by * bw + bx;
-      const keep = shade !== null && shade.has(bx, by) ? shadedOf[key] : keepOf[key];
+      let keep = keepOf[key];
+      if (inShade && bx >= sx && bx < sx + sw && near[shadeRow + bx] > 0.01) {
+        if (shadedOf[key] < 0) {
+          srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
+          shadedOf[key] = 1 - ramp(shadedDistance(skin, probe, darker), NOT_SKIN.lo, NOT_SKIN.hi);
+        }
+        keep = shadedOf[key];
+      }
       keeps[b] = keep;
       if (r >= 1) {
         row += 1 - keep;

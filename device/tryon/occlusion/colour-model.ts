@@ -121,9 +121,12 @@ export function sampleModel(
   return { L, a, b, sL: robustSpread(Ls, L, floor.L), sa: robustSpread(as, a, floor.a), sb: robustSpread(bs, b, floor.b) };
 }
 
-/** Normalised distance of Lab triplet at `data[o]` from `m` (1 = one spread away). */
-export function distance(m: ColourModel, data: Float32Array, o: number): number {
-  const dL = (data[o] - m.L) / m.sL;
+/**
+ * Normalised distance of Lab triplet at `data[o]` from `m` (1 = one spread away). `darker`: the
+ * lightness spread is that many times wider below the model's lightness (skin.ts ShadedZone).
+ */
+export function distance(m: ColourModel, data: Float32Array, o: number, darker = 1): number {
+  const dL = (data[o] - m.L) / (data[o] < m.L ? m.sL * darker : m.sL);
   const da = (data[o + 1] - m.a) / m.sa;
   const db = (data[o + 2] - m.b) / m.sb;
   return Math.sqrt(dL * dL + da * da + db * db);

@@ -29,15 +29,6 @@ export function faceSkinModel(lab: LabPlane, landmarks: ReadonlyArray<Point>): C
  */
 export const STRANDS = { lo: 0.3, hi: 0.5 } as const;
 
-/** colour-model.ts's distance, the lightness spread `darker` times wider below the model's lightness. */
-function shadedDistance(m: ColourModel, lab: Float32Array, darker: number): number {
-  if (lab[0] >= m.L) return distance(m, lab, 0);
-  const dL = (lab[0] - m.L) / (m.sL * darker);
-  const da = (lab[1] - m.a) / m.sa;
-  const db = (lab[2] - m.b) / m.sb;
-  return Math.sqrt(dL * dL + da * da + db * db);
-}
-
 /** The skin test is memoised per colour at 6 bits a channel (within a level or two of the pixel's own Lab). */
 export const KEY_BITS = 6;
 const KEYS = 1 << (3 * KEY_BITS);
@@ -117,6 +108,8 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
   const probe = new Float32Array(3);
   const shift = 8 - KEY_BITS;
   const half = 1 << (shift - 1);
+  /** The colour bin's centre of the pixel at rgb[o], into `probe` (CIELAB). */
+  const binCentreLab = (o: number) => srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
   const { width, height } = rect;
   const plane = lab.rect;
   const x0 = Math.max(0, plane.x - rect.x);
@@ -148,8 +141,7 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
       const key = ((rgb[o] >> shift) << (2 * KEY_BITS)) | ((rgb[o + 1] >> shift) << KEY_BITS) | (rgb[o + 2] >> shift);
       if (stamp[key] !== call) {
         stamp[key] = call;
-        // The bin's centre colour.
-        srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
+        binCentreLab(o);
         keepOf[key] = 1 - ramp(distance(skin, probe, 0), NOT_SKIN.lo, NOT_SKIN.hi);
         // The shaded test is measured when a block in the zone first asks for it (most bins never are).
         shadedOf[key] = -1;
@@ -159,8 +151,8 @@ export function applySkinGate(lab: LabPlane, skin: ColourModel, rect: MaskRect, 
       let keep = keepOf[key];
       if (inShade && bx >= sx && bx < sx + sw && near[shadeRow + bx] > 0.01) {
         if (shadedOf[key] < 0) {
-          srgbToLab(((rgb[o] >> shift) << shift) | half, ((rgb[o + 1] >> shift) << shift) | half, ((rgb[o + 2] >> shift) << shift) | half, probe, 0);
-          shadedOf[key] = 1 - ramp(shadedDistance(skin, probe, darker), NOT_SKIN.lo, NOT_SKIN.hi);
+          binCentreLab(o);
+          shadedOf[key] = 1 - ramp(distance(skin, probe, 0, darker), NOT_SKIN.lo, NOT_SKIN.hi);
         }
         keep = shadedOf[key];
       }

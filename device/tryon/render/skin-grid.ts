@@ -88,7 +88,7 @@ export function blockSums(frame: Frame, mask: CoverageMask, spans: Spans, grid: 
 export function applyGains(frame: Frame, mask: CoverageMask, spans: Spans, grid: CellGrid, gains: Float32Array): void {
   const { f, gw, gh } = grid;
   // Cells left at 1 (no skin: most of the grid around the face) are spared the power.
-  for (let j = 0; j < gains.length; j++) gains[j] = gains[j] === 1 ? 0 : gains[j] ** (1 / 2.2) - 1;
+  for (let j = 0; j < gains.length; j++) gains[j] = gains[j] === 1 ? 0 : Math.exp(Math.log(gains[j]) / 2.2) - 1;
   const out = new Uint8ClampedArray(frame.data.buffer, frame.data.byteOffset, frame.data.length);
   const { width } = frame;
   const { rect, alpha } = mask;

@@ -6,7 +6,7 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'ui/dist/', 'fleet/dashboard/dist/', 'models/**/*.onnx', '**/*.d.ts.map'] },
+  { ignores: ['node_modules/', 'ui/dist/', 'fleet/dashboard/dist/', 'models/**/*.onnx', '**/*.d.ts.map', 'device/tryon/simd/assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -20,6 +20,7 @@ import { DEMO_CLIP } from '../source/index.ts';
 import { CatalogSlot } from '../tryon/catalog.ts';
 import type { Category } from '../tryon/catalog/schema.ts';
 import { FrameArena, withArena } from '../tryon/frame-arena.ts';
+import { Kernels } from '../tryon/simd/kernels.ts';
 import { createOcclusionGate, newGateScratch } from '../tryon/occlusion/index.ts';
 import { createRenderContext } from '../tryon/render/context.ts';
 import { newPaintScratch } from '../tryon/render/paint.ts';
@@ -85,9 +86,9 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
   const keys = ['gate', 'context', ...look.map((i) => i.product.category), 'sum'];
   const parts = new Map<string, RollingWindow>(keys.map((k) => [k, new RollingWindow(4096)]));
   const partsCpu = new Map<string, CpuTally>(keys.map((k) => [k, new CpuTally()]));
-  // One gate scratch and one frame arena for the piece-by-piece runs, as the stage keeps its own.
+  // One gate scratch and one frame arena (in SIMD kernels' memory) for the piece-by-piece runs, as the stage keeps its own.
   const scratch = newGateScratch();
-  const arena = new FrameArena();
+  const arena = new FrameArena(new Kernels());
   const paintScratch = newPaintScratch();
   const stageTime = new RollingWindow(4096);
   const stageCpu = new CpuTally();

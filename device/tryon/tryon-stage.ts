@@ -13,7 +13,8 @@
  * rendering and put back after, byte for byte. s = 1 draws nothing.
  *
  * Per-frame buffers (masks, gates, blurs) are taken from the stage's FrameArena, reused frame
- * after frame, so rendering allocates (almost) nothing once the first frames have been seen.
+ * after frame, so rendering allocates (almost) nothing once the first frames have been seen. The
+ * arena lies in the stage's SIMD kernels' memory (simd/kernels.ts), where the kernels read it.
  */
 import type { FaceShape } from '../advisor/face-shape.ts';
 import type { Frame } from '../core/frame.ts';
@@ -23,6 +24,7 @@ import { initialItems, type CatalogSlot } from './catalog.ts';
 import type { TryOnPin } from './catalog/pin.ts';
 import { CATEGORIES, type Category } from './catalog/schema.ts';
 import { FrameArena, withArena } from './frame-arena.ts';
+import { Kernels } from './simd/kernels.ts';
 import { newGateScratch, type GateScratch } from './occlusion/index.ts';
 import { createRenderContext } from './render/context.ts';
 import type { DrawnLight } from './render/drawn-light.ts';
@@ -53,6 +55,8 @@ export interface TryOnStageDeps {
   faceShape?: () => FaceShape | null;
   /** A reader of the light the finishes draw (the GAN stage's recorder): they add it to its plane while set. */
   drawnLight?: DrawnLight;
+  /** The SIMD kernels the stage's loops run on (default: an instance of its own); null: JavaScript only (the reference). */
+  kernels?: Kernels | null;
   /** Hears a renderer that threw; that product is skipped on this frame, the others are drawn. */
   onRenderError?: (category: Category, err: unknown) => void;
 }
@@ -75,7 +79,7 @@ export function createTryOnStage(deps: TryOnStageDeps): TryOnStage {
   // The blend's buffers, this stage's own (another stage, another shopper track, never shares them).
   const paintScratch = newPaintScratch();
   // Every per-frame mask and buffer comes from here (frame-arena.ts): none outlives the frame.
-  const arena = new FrameArena();
+  const arena = new FrameArena(deps.kernels === undefined ? new Kernels() : deps.kernels);
   const drawFrame: TryOnStage = (frame, faces, person) => {
     const shopper = faces[0];
     if (!shopper) return [];

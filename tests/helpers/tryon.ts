@@ -9,6 +9,7 @@ import { hexToLab } from '../../device/tryon/colour.ts';
 import { ProductSchema, type Category, type Finish } from '../../device/tryon/catalog/schema.ts';
 import type { AppliedProduct } from '../../device/tryon/render/renderer.ts';
 import type { Frame } from '../../device/core/frame.ts';
+import { Kernels } from '../../device/tryon/simd/kernels.ts';
 import type { Face } from '../../device/vision/face.ts';
 import { FaceTracker, regionFromDetection, regionFromLandmarks } from '../../device/vision/face-tracker.ts';
 import { regionBounds, type RgbImage } from '../../device/vision/image-ops.ts';
@@ -65,4 +66,22 @@ export async function savePng(name: string, image: { width: number; height: numb
   const file = path.join(ARTIFACTS, `${name}.png`);
   await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(file);
   return file;
+}
+
+/** SIMD kernels that count their calls (by kernel): a test of a SIMD path must see its kernel run. */
+export function countingKernels(): { kernels: Kernels; calls: (kernel?: keyof Kernels['exports']) => number } {
+  const kernels = new Kernels();
+  const counts = new Map<string, number>();
+  const inner = kernels.exports as unknown as Record<string, unknown>;
+  const counted: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(inner))
+    counted[name] =
+      typeof value === 'function'
+        ? (...args: unknown[]) => {
+            counts.set(name, (counts.get(name) ?? 0) + 1);
+            return (value as (...a: unknown[]) => unknown)(...args);
+          }
+        : value;
+  (kernels as { exports: unknown }).exports = counted;
+  return { kernels, calls: (kernel = 'applyGains') => counts.get(kernel) ?? 0 };
 }

@@ -9,11 +9,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../device/core/frame.ts';
 import { CatalogSlot, resolveItem, bundledCatalog } from '../../device/tryon/catalog.ts';
 import { CATEGORIES, type Category } from '../../device/tryon/catalog/schema.ts';
+import { FrameArena, withArena } from '../../device/tryon/frame-arena.ts';
 import { createOcclusionGate } from '../../device/tryon/occlusion/index.ts';
 import { createRenderContext } from '../../device/tryon/render/context.ts';
 import type { PaintScratch } from '../../device/tryon/render/paint.ts';
 import { RENDERERS } from '../../device/tryon/render/registry.ts';
 import type { AppliedProduct, CategoryRenderer } from '../../device/tryon/render/renderer.ts';
+import { Kernels } from '../../device/tryon/simd/kernels.ts';
 import { createTryOnStage, nothingChosen, wantsSegmentation, type TryOnSelection } from '../../device/tryon/tryon-stage.ts';
 import type { Face } from '../../device/vision/face.ts';
 import { FaceTracker } from '../../device/vision/face-tracker.ts';
@@ -128,23 +130,29 @@ describe('try-on stage', () => {
     expect(changedIn(faces[1])).toBe(0);
   });
 
-  it('the per-frame arena leaves no trace: frame after frame the stage draws exactly what a context with buffers of its own draws', () => {
+  it('the per-frame arena leaves no trace: frame after frame the stage draws exactly what a context with buffers of its own draws (in JavaScript, and with the SIMD kernels in fresh memory)', () => {
     // Different looks touch different regions, so each frame's buffers land where another's were.
     const looks = ['evening-glam', 'bridal', 'evening-glam', 'copper-refresh'].map(look);
     let selection: TryOnSelection = { items: looks[0], compare: null };
-    const stage = createTryOnStage({ selection: () => selection, gate: createOcclusionGate, catalog: new CatalogSlot() });
-    for (const items of looks) {
-      selection = { items, compare: null };
-      const staged = frameOf(shopper.image);
-      stage(staged, [shopper.face]);
-      // The reference: no arena is current here, so every mask and buffer is freshly allocated.
-      const fresh = frameOf(shopper.image);
-      const ctx = createRenderContext(fresh, shopper.face, createOcclusionGate(fresh, shopper.face));
-      for (const item of [...items].sort((a, b) => CATEGORIES.indexOf(a.product.category) - CATEGORIES.indexOf(b.product.category)))
-        RENDERERS.get(item.product.category)?.render(ctx, item);
-      expect(fresh.data.equals(Buffer.from(shopper.image.data))).toBe(false);
-      expect(staged.data.equals(fresh.data)).toBe(true);
-    }
+    const stages = { javascript: createTryOnStage({ selection: () => selection, gate: createOcclusionGate, catalog: new CatalogSlot(), kernels: null }), simd: createTryOnStage({ selection: () => selection, gate: createOcclusionGate, catalog: new CatalogSlot() }) };
+    // The reference: every mask and buffer freshly allocated (no arena), or, for the kernels, a new arena in new kernels' memory with room from the start.
+    const references = { javascript: (draw: () => void) => draw(), simd: (draw: () => void) => withArena(new FrameArena(new Kernels(), 64 << 20), draw) };
+    // The kernels' stage sizes its arena on a first frame (drawn in JavaScript); from the next its kernels run.
+    stages.simd(frameOf(shopper.image), [shopper.face]);
+    for (const path of ['javascript', 'simd'] as const)
+      for (const items of looks) {
+        selection = { items, compare: null };
+        const staged = frameOf(shopper.image);
+        stages[path](staged, [shopper.face]);
+        const fresh = frameOf(shopper.image);
+        references[path](() => {
+          const ctx = createRenderContext(fresh, shopper.face, createOcclusionGate(fresh, shopper.face));
+          for (const item of [...items].sort((a, b) => CATEGORIES.indexOf(a.product.category) - CATEGORIES.indexOf(b.product.category)))
+            RENDERERS.get(item.product.category)?.render(ctx, item);
+        });
+        expect(fresh.data.equals(Buffer.from(shopper.image.data))).toBe(false);
+        expect(staged.data.equals(fresh.data), `${path}: ${items.map((i) => i.product.category).join(', ')}`).toBe(true);
+      }
   });
 
   it('each stage hands its renderers its own blend buffers (no module-level scratch), the same ones every frame, and paint draws in them', () => {

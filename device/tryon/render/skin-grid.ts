@@ -13,7 +13,8 @@
 import type { Frame } from '../../core/frame.ts';
 import * as colour from '../colour.ts';
 import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
-import { f32, i32 } from '../frame-arena.ts';
+import { currentKernels, f32, i32, u8 } from '../frame-arena.ts';
+import type { Kernels } from '../simd/kernels.ts';
 
 // Private copies of imported tables read per pixel (an imported binding costs more there: colour.ts).
 const SRGB_TO_LINEAR = colour.SRGB_TO_LINEAR;
@@ -83,12 +84,17 @@ export function blockSums(frame: Frame, mask: CoverageMask, spans: Spans, grid: 
  * pixels, weighted by coverage, interpolated bilinearly between cell centres. A gain is applied to
  * the 8-bit sRGB value as gain^(1/2.2) (sRGB is within a level or two of a 2.2 power law for gains
  * near 1), so the per-pixel work is a multiply per channel; the clamped view rounds and clips to 0..255.
- * `gains` is overwritten (with the sRGB-domain gains minus 1).
+ * `gains` is overwritten (with the sRGB-domain gains minus 1). In the try-on stage (its buffers in
+ * the SIMD kernels' memory) the pass runs as a kernel: simd/assembly/gains.ts, the same sums in
+ * float32, within a level of these.
  */
 export function applyGains(frame: Frame, mask: CoverageMask, spans: Spans, grid: CellGrid, gains: Float32Array): void {
   const { f, gw, gh } = grid;
   // Cells left at 1 (no skin: most of the grid around the face) are spared the power.
   for (let j = 0; j < gains.length; j++) gains[j] = gains[j] === 1 ? 0 : Math.exp(Math.log(gains[j]) / 2.2) - 1;
+  const { lo, hi, box } = spans;
+  const kernels = currentKernels();
+  if (kernels && gainsOnKernel(kernels, frame, mask, spans, grid, gains)) return;
   const out = new Uint8ClampedArray(frame.data.buffer, frame.data.byteOffset, frame.data.length);
   const { width } = frame;
   const { rect, alpha } = mask;
@@ -104,7 +110,6 @@ export function applyGains(frame: Frame, mask: CoverageMask, spans: Spans, grid:
     cx1[x] = Math.min(gw - 1, x0 + 1) * 3;
     cwx[x] = gx - x0;
   }
-  const { lo, hi, box } = spans;
   for (let y = box.y0; y < box.y1; y++) {
     const xa = lo[y];
     const xb = hi[y];
@@ -136,4 +141,23 @@ export function applyGains(frame: Frame, mask: CoverageMask, spans: Spans, grid:
       }
     }
   }
+}
+
+/**
+ * applyGains's pass as the SIMD kernel: the rows of the mask's rect the spans cover are copied into
+ * the kernels' memory (the frame itself is not there), painted there and copied back. False (nothing
+ * done) when a buffer is not in the kernels' memory (an arena that has not grown to this frame yet).
+ */
+function gainsOnKernel(kernels: Kernels, frame: Frame, mask: CoverageMask, spans: Spans, grid: CellGrid, gains: Float32Array): boolean {
+  const { rect, alpha } = mask;
+  const { lo, hi, box } = spans;
+  const rowBytes = rect.width * 3;
+  const pixels = u8(rowBytes * rect.height);
+  const scratch = f32(grid.gw * 3 + 4 + 3 * (rect.width + 4));
+  if (![alpha, lo, hi, gains, pixels, scratch].every((view) => kernels.holds(view))) return false;
+  const rowAt = (y: number) => ((rect.y + y) * frame.width + rect.x) * 3;
+  for (let y = box.y0; y < box.y1; y++) pixels.set(frame.data.subarray(rowAt(y), rowAt(y) + rowBytes), y * rowBytes);
+  kernels.exports.applyGains(pixels.byteOffset, rect.width, 0, 0, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, gains.byteOffset, grid.gw, grid.gh, grid.f, scratch.byteOffset);
+  for (let y = box.y0; y < box.y1; y++) frame.data.set(pixels.subarray(y * rowBytes, (y + 1) * rowBytes), rowAt(y));
+  return true;
 }

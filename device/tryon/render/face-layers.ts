@@ -11,7 +11,8 @@ import type { Frame } from '../../core/frame.ts';
 import { FACE_OVAL, interOcular, type RegionName } from '../../vision/regions.ts';
 import * as colour from '../colour.ts';
 import { hexToLinear } from '../colour.ts';
-import { f32, i32 } from '../frame-arena.ts';
+import { currentKernels, f32, i32 } from '../frame-arena.ts';
+import type { Kernels } from '../simd/kernels.ts';
 import type { CoverageMask } from '../raster.ts';
 import type { DrawnLight } from './drawn-light.ts';
 import { MATERIALS } from './material.ts';
@@ -114,7 +115,7 @@ export function blendOnGrid(frame: Frame, mask: CoverageMask, layer: PaintLayer,
   return true;
 }
 
-/** The full-resolution pass of blendOnGrid. */
+/** The full-resolution pass of blendOnGrid (in the try-on stage, a SIMD kernel: blendOnKernel). */
 function blendPixels(
   frame: Frame,
   mask: CoverageMask,
@@ -125,6 +126,9 @@ function blendPixels(
   spec: { rgb: Rgb; perCell: Float32Array } | null,
   drawn?: DrawnLight,
 ): void {
+  const kernels = currentKernels();
+  // The drawn-light plane (the GAN stage's recorder) is not in the kernels' memory: that case stays here.
+  if (kernels && !(spec && drawn?.plane) && blendOnKernel(kernels, frame, mask, spans, grid, layer, mean, spec)) return;
   const { f, gw, gh } = grid;
   const { data, width } = frame;
   const { rect, alpha } = mask;
@@ -199,6 +203,35 @@ function blendPixels(
       data[p + 2] = toSrgb(b + a * (tb - b));
     }
   }
+}
+
+/**
+ * blendPixels as the SIMD kernel (simd/assembly/blend.ts: the same sums in float32), on the mask
+ * rect's rows copied into the kernels' memory. False (nothing done) when a buffer is not there.
+ */
+function blendOnKernel(
+  kernels: Kernels,
+  frame: Frame,
+  mask: CoverageMask,
+  spans: Spans,
+  grid: CellGrid,
+  layer: PaintLayer,
+  mean: { r: number; g: number; b: number; y: number },
+  spec: { rgb: Rgb; perCell: Float32Array } | null,
+): boolean {
+  const { rect, alpha } = mask;
+  const { lo, hi, box } = spans;
+  const m = layer.material;
+  const params = f32(16);
+  params.set([layer.strength, TONE_SCALE / mean.y, 1 / mean.y, m.through, ...layer.colour, mean.r, mean.g, mean.b, ...(spec ? spec.rgb : [0, 0, 0])]);
+  const tone = f32(TONE_STEPS + 1);
+  tone.set(toneTable(m));
+  const scratch = f32(grid.gw + 4 + rect.width + 4);
+  if (!kernels.holds(alpha, lo, hi, params, tone, scratch, ...(spec ? [spec.perCell] : []))) return false;
+  const cells = spec ? spec.perCell.byteOffset : 0;
+  return kernels.paintRows(frame, rect, box.y0, box.y1, (pixels) =>
+    kernels.exports.blendPixels(pixels, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, params.byteOffset, tone.byteOffset, TONE_STEPS, cells, grid.gw, grid.gh, grid.f, scratch.byteOffset),
+  );
 }
 
 /** Linear light → sRGB byte by table (inlined by the JIT: no Math calls in the blend loop). */

@@ -13,7 +13,7 @@
 import type { Frame } from '../../core/frame.ts';
 import * as colour from '../colour.ts';
 import { coverageSpans, type CoverageMask, type Span } from '../raster.ts';
-import { currentKernels, f32, i32, u8 } from '../frame-arena.ts';
+import { currentKernels, f32, i32 } from '../frame-arena.ts';
 import type { Kernels } from '../simd/kernels.ts';
 
 // Private copies of imported tables read per pixel (an imported binding costs more there: colour.ts).
@@ -144,20 +144,16 @@ export function applyGains(frame: Frame, mask: CoverageMask, spans: Spans, grid:
 }
 
 /**
- * applyGains's pass as the SIMD kernel: the rows of the mask's rect the spans cover are copied into
- * the kernels' memory (the frame itself is not there), painted there and copied back. False (nothing
- * done) when a buffer is not in the kernels' memory (an arena that has not grown to this frame yet).
+ * applyGains's pass as the SIMD kernel, on the mask rect's rows copied into the kernels' memory.
+ * False (nothing done) when a buffer is not in the kernels' memory (an arena that has not grown to
+ * this frame yet).
  */
 function gainsOnKernel(kernels: Kernels, frame: Frame, mask: CoverageMask, spans: Spans, grid: CellGrid, gains: Float32Array): boolean {
   const { rect, alpha } = mask;
   const { lo, hi, box } = spans;
-  const rowBytes = rect.width * 3;
-  const pixels = u8(rowBytes * rect.height);
   const scratch = f32(grid.gw * 3 + 4 + 3 * (rect.width + 4));
-  if (![alpha, lo, hi, gains, pixels, scratch].every((view) => kernels.holds(view))) return false;
-  const rowAt = (y: number) => ((rect.y + y) * frame.width + rect.x) * 3;
-  for (let y = box.y0; y < box.y1; y++) pixels.set(frame.data.subarray(rowAt(y), rowAt(y) + rowBytes), y * rowBytes);
-  kernels.exports.applyGains(pixels.byteOffset, rect.width, 0, 0, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, gains.byteOffset, grid.gw, grid.gh, grid.f, scratch.byteOffset);
-  for (let y = box.y0; y < box.y1; y++) frame.data.set(pixels.subarray(y * rowBytes, (y + 1) * rowBytes), rowAt(y));
-  return true;
+  if (!kernels.holds(alpha, lo, hi, gains, scratch)) return false;
+  return kernels.paintRows(frame, rect, box.y0, box.y1, (pixels) =>
+    kernels.exports.applyGains(pixels, rect.width, 0, 0, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, gains.byteOffset, grid.gw, grid.gh, grid.f, scratch.byteOffset),
+  );
 }

@@ -2,13 +2,19 @@
  * The try-on stage's per-pixel loops in WebAssembly SIMD (assembly/, compiled to kernels.wasm by
  * `npm run build:kernels`; a test checks the committed binary is the sources' build). One instance
  * per try-on stage: its memory holds that stage's frame arena (frame-arena.ts), so a kernel reads
- * the masks and the frame's pixels where the JavaScript wrote them, with no copies.
+ * the masks, grids and tables where the JavaScript wrote them; the frame's pixels (not there) are
+ * copied in and out a mask's rect at a time (`paintRows`).
  *
- * Ported so far: skin-grid.ts applyGains (foundation's and concealer's gain pass). The JavaScript
- * version of each stays as the path outside a stage (tools and tests building one render context,
- * whose buffers are ordinary arrays) and as the reference the kernel is tested against.
+ * Ported so far: skin-grid.ts applyGains (foundation's and concealer's gain pass) and face-layers.ts
+ * blendPixels (the full-resolution pass of blush, contour, bronzer and highlighter). The JavaScript
+ * of each stays as the path outside a stage (tools and tests building one render context, whose
+ * buffers are ordinary arrays) and as the reference each kernel is tested against.
  */
 import { readFileSync } from 'node:fs';
+import type { Frame } from '../../core/frame.ts';
+import { LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
+import { u8 } from '../frame-arena.ts';
+import type { MaskRect } from '../raster.ts';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -30,6 +36,25 @@ interface Exports {
     f: number,
     scratch: number,
   ): void;
+  blendPixels(
+    pixels: number,
+    rw: number,
+    alpha: number,
+    lo: number,
+    hi: number,
+    y0: number,
+    y1: number,
+    params: number,
+    tone: number,
+    toneSteps: number,
+    cells: number,
+    gw: number,
+    gh: number,
+    f: number,
+    scratch: number,
+  ): void;
+  srgbToLinearTable(): number;
+  linearToSrgbTable(): number;
 }
 
 let compiled: WebAssembly.Module | null = null;
@@ -57,10 +82,30 @@ export class Kernels {
     this.exports = instance.exports as unknown as Exports;
     this.memory = this.exports.memory;
     this.heapStart = (this.exports.heapBase() + 63) & ~63;
+    // The kernels look up colour.ts's own tables, not a recomputation of them.
+    new Float32Array(this.memory.buffer, this.exports.srgbToLinearTable(), SRGB_TO_LINEAR.length).set(SRGB_TO_LINEAR);
+    new Uint8Array(this.memory.buffer, this.exports.linearToSrgbTable(), LINEAR_TO_SRGB.length).set(LINEAR_TO_SRGB);
   }
 
-  /** Whether `view` lies in this instance's memory (its byte offset is then the kernel's pointer). */
-  holds(view: ArrayBufferView): boolean {
-    return view.buffer === this.memory.buffer;
+  /** Whether every view lies in this instance's memory (a view's byte offset is then the kernel's pointer). */
+  holds(...views: ArrayBufferView[]): boolean {
+    return views.every((view) => view.buffer === this.memory.buffer);
+  }
+
+  /**
+   * Runs `paint` on rows y0..y1 - 1 of the frame's `rect`, copied into this memory (the frame itself
+   * is not there): `paint` gets the address of the rect's row 0 (rect.width x 3 bytes a row, 16 spare
+   * bytes past the end). The rows are copied back after. False, and nothing done, when the current
+   * frame arena has no room in this memory (it grows at the next frame).
+   */
+  paintRows(frame: Frame, rect: MaskRect, y0: number, y1: number, paint: (pixels: number) => void): boolean {
+    const rowBytes = rect.width * 3;
+    const pixels = u8(rowBytes * rect.height + 16);
+    if (!this.holds(pixels)) return false;
+    const at = (y: number) => ((rect.y + y) * frame.width + rect.x) * 3;
+    for (let y = y0; y < y1; y++) pixels.set(frame.data.subarray(at(y), at(y) + rowBytes), y * rowBytes);
+    paint(pixels.byteOffset);
+    for (let y = y0; y < y1; y++) frame.data.set(pixels.subarray(y * rowBytes, (y + 1) * rowBytes), at(y));
+    return true;
   }
 }

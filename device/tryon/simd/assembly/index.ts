@@ -8,6 +8,8 @@
 // (written once by `init`) before their loops.
 
 export { applyGains } from './gains';
+export { blendPixels } from './blend';
+export { linearToSrgbTable, srgbToLinearTable } from './tables';
 
 /** Where the host may start allocating: past this module's own static data. */
 export function heapBase(): usize {

@@ -5,7 +5,9 @@
  * excluded; what is timed is what the try-on stage does per frame: the occlusion gate, the render
  * context (light estimate, mask cache), each category's renderer (including the masks it is first
  * to ask for), and the stage end to end, each in CPU time (process.cpuUsage) and wall time. The
- * parts and the stage are timed in separate passes over the clip (see timeLook).
+ * parts and the stage are timed in separate passes over the clip (see timeLook). The stage is also
+ * timed without its SIMD kernels (tryon/simd: every loop in JavaScript) and with the issue's own
+ * full look (nine products: this one less concealer and lip liner).
  * Budget (DESIGN.md): total ≤ 6 ms at 1280x720, judged on CPU time.
  * BENCH_ROUNDS sets the passes over the clip (default 2).
  */
@@ -25,7 +27,7 @@ import { createOcclusionGate, newGateScratch } from '../tryon/occlusion/index.ts
 import { createRenderContext } from '../tryon/render/context.ts';
 import { newPaintScratch } from '../tryon/render/paint.ts';
 import { RENDERERS } from '../tryon/render/registry.ts';
-import { createTryOnStage } from '../tryon/tryon-stage.ts';
+import { createTryOnStage, type TryOnStage } from '../tryon/tryon-stage.ts';
 import type { Face } from '../vision/face.ts';
 import { createFaceStage } from '../vision/face-stage.ts';
 import { fullLook } from './full-look.ts';
@@ -41,6 +43,8 @@ const RESOLUTIONS = [
 const quiet = { info: () => {}, warn: () => {}, error: (o: object, m?: string) => console.error(m, o) };
 
 const look = fullLook();
+/** The issue's full look: lips, eyes, liner, lashes, brows, blush, contour, highlighter, foundation. */
+const ISSUE_LOOK = look.filter((i) => i.product.category !== 'concealer' && i.product.category !== 'lipLiner');
 const fmt = (v: number) => v.toFixed(2);
 
 async function framesWithFaces(width: number, height: number, track: (f: Frame) => Promise<Face[]>): Promise<Array<{ data: Buffer; face: Face }>> {
@@ -74,6 +78,8 @@ interface Timings {
   stage: RollingWindow;
   /** The stage's CPU time (process.cpuUsage): on a shared machine, wall time also counts waiting for a core. */
   stageCpu: CpuTally;
+  /** The stage end to end in other configurations (row name → timings). */
+  variants: Map<string, { time: RollingWindow; cpu: CpuTally }>;
   faces: number;
 }
 
@@ -133,20 +139,34 @@ function timeLook(frames: Array<{ data: Buffer; face: Face }>, width: number, he
   }
   // End to end through the stage, in a pass of its own, as the daemon renders: one stage, one frame
   // after the other, not interleaved with the piece-by-piece pass and its own arena, gate and blend
-  // scratch (the two working sets would share the cache).
+  // scratch (the two working sets would share the cache). Beside it, the same stage without its SIMD
+  // kernels (every loop in JavaScript) and with the issue's own full look, each frame through all
+  // three in turn (the order rotating), so a drift in the machine's speed reaches all three alike.
+  const variants = new Map<string, { time: RollingWindow; cpu: CpuTally }>([
+    ['stage end to end, JavaScript only (no SIMD kernels)', { time: new RollingWindow(4096), cpu: new CpuTally() }],
+    [`stage end to end, the issue's full look (${ISSUE_LOOK.length} products: no concealer, no lip liner)`, { time: new RollingWindow(4096), cpu: new CpuTally() }],
+  ]);
+  const [javascriptOnly, issueLook] = [...variants.values()];
+  const runs: Array<[TryOnStage, { time: RollingWindow; cpu: CpuTally }]> = [
+    [stage, { time: stageTime, cpu: stageCpu }],
+    [createTryOnStage({ selection: () => ({ items: look, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot(), kernels: null }), javascriptOnly],
+    [createTryOnStage({ selection: () => ({ items: ISSUE_LOOK, compare: null }), gate: createOcclusionGate, catalog: new CatalogSlot() }), issueLook],
+  ];
   for (let n = 0; n < frames.length * ROUNDS; n++) {
     const { data, face } = frames[n % frames.length];
-    const record = n >= WARM_UP;
-    const whole = frameOf(data, n + 1);
-    const t0 = nowMs();
-    const c0 = cpuMs();
-    stage(whole, [face]);
-    if (record) {
-      stageTime.push(nowMs() - t0);
-      stageCpu.push(cpuMs() - c0);
+    for (let k = 0; k < runs.length; k++) {
+      const [run, into] = runs[(n + k) % runs.length];
+      const whole = frameOf(data, n + 1);
+      const t0 = nowMs();
+      const c0 = cpuMs();
+      run(whole, [face]);
+      if (n >= WARM_UP) {
+        into.time.push(nowMs() - t0);
+        into.cpu.push(cpuMs() - c0);
+      }
     }
   }
-  return { parts, partsCpu, stage: stageTime, stageCpu, faces: frames.length };
+  return { parts, partsCpu, stage: stageTime, stageCpu, variants, faces: frames.length };
 }
 
 const config = validateConfig({});
@@ -175,6 +195,14 @@ rows.push([
   'stage end to end',
   ...results.flatMap(([, r]) => [fmt(r.stageCpu.mean()), fmt(r.stage.percentile(50)), fmt(r.stage.percentile(95))]),
 ]);
+for (const name of results[0][1].variants.keys())
+  rows.push([
+    name,
+    ...results.flatMap(([, r]) => {
+      const v = r.variants.get(name)!;
+      return [fmt(v.cpu.mean()), fmt(v.time.percentile(50)), fmt(v.time.percentile(95))];
+    }),
+  ]);
 printTable(
   `Renderer, full look on the demo clip (${results.map(([res, r]) => `${res}: ${r.faces} frames with a face`).join(', ')}; face stage excluded; ${ROUNDS} rounds)`,
   header,

@@ -111,24 +111,27 @@ export function blendOnGrid(frame: Frame, mask: CoverageMask, layer: PaintLayer,
       }
     }
   }
-  blendPixels(frame, mask, spans, grid, layer, { r: mr, g: mg, b: mb, y: meanY }, spec && shine ? { rgb: spec.rgb, perCell: shine } : null, drawn);
+  blendPixels({ frame, mask, spans, grid, layer, mean: { r: mr, g: mg, b: mb, y: meanY }, spec: spec && shine ? { rgb: spec.rgb, perCell: shine } : null }, drawn);
   return true;
 }
 
+/** What blendOnGrid hands its full-resolution pass: the region, its grid, the layer, the region's mean colour and the shine per cell. */
+interface BlendPass {
+  frame: Frame;
+  mask: CoverageMask;
+  spans: Spans;
+  grid: CellGrid;
+  layer: PaintLayer;
+  mean: { r: number; g: number; b: number; y: number };
+  spec: { rgb: Rgb; perCell: Float32Array } | null;
+}
+
 /** The full-resolution pass of blendOnGrid (in the try-on stage, a SIMD kernel: blendOnKernel). */
-function blendPixels(
-  frame: Frame,
-  mask: CoverageMask,
-  spans: Spans,
-  grid: CellGrid,
-  layer: PaintLayer,
-  mean: { r: number; g: number; b: number; y: number },
-  spec: { rgb: Rgb; perCell: Float32Array } | null,
-  drawn?: DrawnLight,
-): void {
+function blendPixels(pass: BlendPass, drawn?: DrawnLight): void {
+  const { frame, mask, spans, grid, layer, mean, spec } = pass;
   const kernels = currentKernels();
   // The drawn-light plane (the GAN stage's recorder) is not in the kernels' memory: that case stays here.
-  if (kernels && !(spec && drawn?.plane) && blendOnKernel(kernels, frame, mask, spans, grid, layer, mean, spec)) return;
+  if (kernels && !(spec && drawn?.plane) && blendOnKernel(kernels, pass)) return;
   const { f, gw, gh } = grid;
   const { data, width } = frame;
   const { rect, alpha } = mask;
@@ -209,16 +212,7 @@ function blendPixels(
  * blendPixels as the SIMD kernel (simd/assembly/blend.ts: the same sums in float32), on the mask
  * rect's rows copied into the kernels' memory. False (nothing done) when a buffer is not there.
  */
-function blendOnKernel(
-  kernels: Kernels,
-  frame: Frame,
-  mask: CoverageMask,
-  spans: Spans,
-  grid: CellGrid,
-  layer: PaintLayer,
-  mean: { r: number; g: number; b: number; y: number },
-  spec: { rgb: Rgb; perCell: Float32Array } | null,
-): boolean {
+function blendOnKernel(kernels: Kernels, { frame, mask, spans, grid, layer, mean, spec }: BlendPass): boolean {
   const { rect, alpha } = mask;
   const { lo, hi, box } = spans;
   const m = layer.material;

@@ -16,43 +16,16 @@ import { LINEAR_TO_SRGB, SRGB_TO_LINEAR } from '../colour.ts';
 import { u8 } from '../frame-arena.ts';
 import type { MaskRect } from '../raster.ts';
 
+/** A kernel's arguments: addresses in the instance's memory and sizes, as its AssemblyScript declares them. */
+type Kernel = (...addressesAndSizes: number[]) => void;
+
 interface Exports {
   memory: WebAssembly.Memory;
   heapBase(): number;
-  applyGains(
-    data: number,
-    frameWidth: number,
-    rx: number,
-    ry: number,
-    rw: number,
-    alpha: number,
-    lo: number,
-    hi: number,
-    y0: number,
-    y1: number,
-    gains: number,
-    gw: number,
-    gh: number,
-    f: number,
-    scratch: number,
-  ): void;
-  blendPixels(
-    pixels: number,
-    rw: number,
-    alpha: number,
-    lo: number,
-    hi: number,
-    y0: number,
-    y1: number,
-    params: number,
-    tone: number,
-    toneSteps: number,
-    cells: number,
-    gw: number,
-    gh: number,
-    f: number,
-    scratch: number,
-  ): void;
+  /** assembly/gains.ts */
+  applyGains: Kernel;
+  /** assembly/blend.ts */
+  blendPixels: Kernel;
   srgbToLinearTable(): number;
   linearToSrgbTable(): number;
 }

@@ -3,6 +3,7 @@
 // the material's tone curve, the surface's own chroma let through, the finish's shine (per cell,
 // bilinear), laid over the pixel by its coverage. Table look-ups (sRGB → linear, the tone curve,
 // linear → sRGB) are gathered lane by lane; the arithmetic runs four pixels at a time.
+import { rampRow } from './ramp';
 import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from './tables';
 
 /** Coverage at or below this is not painted (skin-grid.ts MIN_COVERAGE). */
@@ -21,32 +22,6 @@ function linear4(p: usize, c: usize): v128 {
 function srgbIndex(v: v128): v128 {
   const i = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(v, f32x4.splat(<f32>LINEAR_STEPS)), f32x4.splat(0.5)));
   return i32x4.min_s(i32x4.max_s(i, i32x4.splat(0)), i32x4.splat(LINEAR_STEPS));
-}
-
-/**
- * One row's shine per pixel (`width` + 4 floats at `out`) for columns xa..xb - 1, from the cell
- * row at `row` (gw floats): linear between cell centres, flat before the first and after the last.
- */
-@inline
-function shineRow(row: usize, gw: i32, f: i32, width: i32, xa: i32, xb: i32, out: usize): void {
-  const inv: f32 = 1.0 / <f32>f;
-  const lanes = f32x4(0, inv, 2 * inv, 3 * inv);
-  const step4 = f32x4.splat(4 * inv);
-  const first = max(-1, <i32>Mathf.floor((<f32>xa + 0.5) * inv - 0.5));
-  for (let j = first; j < gw; j++) {
-    const s = max(xa, j < 0 ? 0 : <i32>Mathf.ceil(<f32>f * (<f32>j + 0.5) - 0.5));
-    const e = min(xb, j + 1 >= gw ? width : min(width, <i32>Mathf.ceil(<f32>f * (<f32>j + 1.5) - 0.5)));
-    if (s >= xb) break;
-    if (s >= e) continue;
-    const a = load<f32>(row + (<usize>max(0, j) << 2));
-    const d = f32x4.splat(load<f32>(row + (<usize>(j < 0 ? 0 : min(gw - 1, j + 1)) << 2)) - a);
-    const va = f32x4.splat(a);
-    let t = f32x4.add(f32x4.splat((<f32>s + 0.5) * inv - 0.5 - <f32>max(0, j)), lanes);
-    for (let x = s; x < e; x += 4) {
-      v128.store(out + (<usize>x << 2), f32x4.add(va, f32x4.mul(t, d)));
-      t = f32x4.add(t, step4);
-    }
-  }
 }
 
 /**
@@ -108,7 +83,7 @@ export function blendPixels(
         const a = load<f32>(cells + (<usize>(c0 * gw + c) << 2));
         store<f32>(row + (<usize>c << 2), a + wy * (load<f32>(cells + (<usize>(c1 * gw + c) << 2)) - a));
       }
-      shineRow(row, gw, f, rw, xa, xb, shine);
+      rampRow(row, 1, gw, f, rw, xa, xb, shine);
     }
     const end = i32x4.splat(xb);
     let p = pixels + <usize>((y * rw + xa) * 3);

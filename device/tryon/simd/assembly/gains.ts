@@ -1,49 +1,10 @@
 // skin-grid.ts applyGains: per-cell linear-light gains laid over a mask's covered pixels, weighted
 // by coverage, bilinear between cell centres; the frame's 8-bit values times (1 + a·g).
 import { SWIZZLE_B, SWIZZLE_G, SWIZZLE_R } from './constants';
+import { rampRow } from './ramp';
 
 /** Coverage at or below this is not painted (skin-grid.ts MIN_COVERAGE). */
 const MIN_COVERAGE: f32 = 0.003;
-
-/**
- * One row's gains per pixel for columns xa..xb - 1, planar R, G, B at gR, gG, gB (`width` + 4
- * floats each), from the cell row at `row` (gw x 3): from cell centre j to j + 1 a ramp, written 4
- * lanes at a time in increasing x (a segment's last store may run past its end; the next segment
- * overwrites it). Before the first centre and after the last the gain is flat.
- */
-@inline
-function expandRow(row: usize, gw: i32, f: i32, width: i32, xa: i32, xb: i32, gR: usize, gG: usize, gB: usize): void {
-  const inv: f32 = 1.0 / <f32>f;
-  const lanes = f32x4(0, inv, 2 * inv, 3 * inv);
-  const step4 = f32x4.splat(4 * inv);
-  // The segment holding column xa: centre j lies at f·(j + 0.5) − 0.5.
-  const first = max(-1, <i32>Mathf.floor((<f32>xa + 0.5) * inv - 0.5));
-  for (let j = first; j < gw; j++) {
-    const s = max(xa, j < 0 ? 0 : <i32>Mathf.ceil(<f32>f * (<f32>j + 0.5) - 0.5));
-    const e = min(xb, j + 1 >= gw ? width : min(width, <i32>Mathf.ceil(<f32>f * (<f32>j + 1.5) - 0.5)));
-    if (s >= xb) break;
-    if (s >= e) continue;
-    const a = <usize>max(0, j) * 12;
-    const b = <usize>(j < 0 ? 0 : min(gw - 1, j + 1)) * 12;
-    const ar = load<f32>(row + a);
-    const ag = load<f32>(row + a, 4);
-    const ab = load<f32>(row + a, 8);
-    const dr = f32x4.splat(load<f32>(row + b) - ar);
-    const dg = f32x4.splat(load<f32>(row + b, 4) - ag);
-    const db = f32x4.splat(load<f32>(row + b, 8) - ab);
-    const vr = f32x4.splat(ar);
-    const vg = f32x4.splat(ag);
-    const vb = f32x4.splat(ab);
-    let t = f32x4.add(f32x4.splat((<f32>s + 0.5) * inv - 0.5 - <f32>max(0, j)), lanes);
-    for (let x = s; x < e; x += 4) {
-      const o = <usize>x << 2;
-      v128.store(gR + o, f32x4.add(vr, f32x4.mul(t, dr)));
-      v128.store(gG + o, f32x4.add(vg, f32x4.mul(t, dg)));
-      v128.store(gB + o, f32x4.add(vb, f32x4.mul(t, db)));
-      t = f32x4.add(t, step4);
-    }
-  }
-}
 
 /**
  * data: the frame's RGB bytes (frameWidth wide; 16 bytes readable past its end). The mask's rect
@@ -97,7 +58,10 @@ export function applyGains(
       const a = v128.load(r0 + o);
       v128.store(row + o, f32x4.add(a, f32x4.mul(wy, f32x4.sub(v128.load(r1 + o), a))));
     }
-    expandRow(row, gw, f, rw, xa, xb, gR, gG, gB);
+    // Each channel's gains per pixel, planar.
+    rampRow(row, 3, gw, f, rw, xa, xb, gR);
+    rampRow(row + 4, 3, gw, f, rw, xa, xb, gG);
+    rampRow(row + 8, 3, gw, f, rw, xa, xb, gB);
     let p = data + <usize>(((ry + y) * frameWidth + rx + xa) * 3);
     let ia = alpha + (<usize>(y * rw + xa) << 2);
     const end = i32x4.splat(xb);

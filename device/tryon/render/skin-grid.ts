@@ -154,6 +154,6 @@ function gainsOnKernel(kernels: Kernels, frame: Frame, mask: CoverageMask, spans
   const scratch = f32(grid.gw * 3 + 4 + 3 * (rect.width + 4));
   if (!kernels.holds(alpha, lo, hi, gains, scratch)) return false;
   return kernels.paintRows(frame, rect, box.y0, box.y1, (pixels) =>
-    kernels.exports.applyGains(pixels, rect.width, 0, 0, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, gains.byteOffset, grid.gw, grid.gh, grid.f, scratch.byteOffset),
+    kernels.exports.applyGains(pixels, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, gains.byteOffset, grid.gw, grid.gh, grid.f, scratch.byteOffset),
   );
 }

@@ -30,23 +30,8 @@ function srgbIndex(v: v128): v128 {
  * shine r g b (linear), 0. tone: the material's tone table (toneSteps + 1 floats). cells: the
  * per-cell shine (gw x gh), or 0 for a finish without one. scratch: gw + 4 floats, then rw + 4.
  */
-export function blendPixels(
-  pixels: usize,
-  rw: i32,
-  alpha: usize,
-  lo: usize,
-  hi: usize,
-  y0: i32,
-  y1: i32,
-  params: usize,
-  tone: usize,
-  toneSteps: i32,
-  cells: usize,
-  gw: i32,
-  gh: i32,
-  f: i32,
-  scratch: usize,
-): void {
+export function blendPixels(pixels: usize, rw: i32, alpha: usize, lo: usize, hi: usize, y0: i32, y1: i32,
+  params: usize, tone: usize, toneSteps: i32, cells: usize, gw: i32, gh: i32, f: i32, scratch: usize): void {
   const strength = f32x4.splat(load<f32>(params));
   const toneScale = f32x4.splat(load<f32>(params, 4));
   const invMean = f32x4.splat(load<f32>(params, 8));

@@ -7,28 +7,13 @@ import { rampRow } from './ramp';
 const MIN_COVERAGE: f32 = 0.003;
 
 /**
- * data: the frame's RGB bytes (frameWidth wide; 16 bytes readable past its end). The mask's rect
- * (rx, ry, rw, rh) with coverage `alpha` (rw x rh) and each row's covered span [lo[y], hi[y]) for
- * rows y0..y1. gains: gw x gh cells of 3, sRGB-domain gains minus 1, read 3 floats past the end.
- * scratch: gw x 3 + 4 floats, then three planes of rw + 4.
+ * pixels: the mask rect's RGB rows (rw wide; 16 bytes readable past the end), its coverage `alpha`
+ * (rw x rows) and each row's covered span [lo[y], hi[y]) for rows y0..y1 - 1. gains: gw x gh cells
+ * of 3, sRGB-domain gains minus 1 (3 floats readable past the end). scratch: gw x 3 + 4 floats,
+ * then three planes of rw + 4.
  */
-export function applyGains(
-  data: usize,
-  frameWidth: i32,
-  rx: i32,
-  ry: i32,
-  rw: i32,
-  alpha: usize,
-  lo: usize,
-  hi: usize,
-  y0: i32,
-  y1: i32,
-  gains: usize,
-  gw: i32,
-  gh: i32,
-  f: i32,
-  scratch: usize,
-): void {
+export function applyGains(pixels: usize, rw: i32, alpha: usize, lo: usize, hi: usize, y0: i32, y1: i32,
+  gains: usize, gw: i32, gh: i32, f: i32, scratch: usize): void {
   const n = gw * 3;
   const row = scratch;
   const gR = row + ((<usize>n + 4) << 2);
@@ -62,7 +47,7 @@ export function applyGains(
     rampRow(row, 3, gw, f, rw, xa, xb, gR);
     rampRow(row + 4, 3, gw, f, rw, xa, xb, gG);
     rampRow(row + 8, 3, gw, f, rw, xa, xb, gB);
-    let p = data + <usize>(((ry + y) * frameWidth + rx + xa) * 3);
+    let p = pixels + <usize>((y * rw + xa) * 3);
     let ia = alpha + (<usize>(y * rw + xa) << 2);
     const end = i32x4.splat(xb);
     for (let x = xa; x < xb; x += 4, p += 12, ia += 16) {

@@ -218,13 +218,12 @@ function blendOnKernel(kernels: Kernels, { frame, mask, spans, grid, layer, mean
   const m = layer.material;
   const params = f32(16);
   params.set([layer.strength, TONE_SCALE / mean.y, 1 / mean.y, m.through, ...layer.colour, mean.r, mean.g, mean.b, ...(spec ? spec.rgb : [0, 0, 0])]);
-  const tone = f32(TONE_STEPS + 1);
-  tone.set(toneTable(m));
+  const tone = kernels.kept(toneTable(m));
   const scratch = f32(grid.gw + 4 + rect.width + 4);
-  if (!kernels.holds(alpha, lo, hi, params, tone, scratch, ...(spec ? [spec.perCell] : []))) return false;
+  if (tone === null || !kernels.holds(alpha, lo, hi, params, scratch, ...(spec ? [spec.perCell] : []))) return false;
   const cells = spec ? spec.perCell.byteOffset : 0;
   return kernels.paintRows(frame, rect, box.y0, box.y1, (pixels) =>
-    kernels.exports.blendPixels(pixels, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, params.byteOffset, tone.byteOffset, TONE_STEPS, cells, grid.gw, grid.gh, grid.f, scratch.byteOffset),
+    kernels.exports.blendPixels(pixels, rect.width, alpha.byteOffset, lo.byteOffset, hi.byteOffset, box.y0, box.y1, params.byteOffset, tone, TONE_STEPS, cells, grid.gw, grid.gh, grid.f, scratch.byteOffset),
   );
 }
 

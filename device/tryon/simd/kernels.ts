@@ -30,6 +30,9 @@ interface Exports {
   linearToSrgbTable(): number;
 }
 
+/** Room for tables kept from frame to frame (the finishes' tone curves, 64 KiB each), below the frame arena. */
+const KEPT_BYTES = 1 << 20;
+
 let compiled: WebAssembly.Module | null = null;
 
 /** The compiled module: code only, compiled once per process (synchronously: 2 KB). */
@@ -40,9 +43,12 @@ function kernelModule(): WebAssembly.Module {
 
 export class Kernels {
   readonly memory: WebAssembly.Memory;
-  /** First byte the host may use (past the module's static data), 64-byte aligned. */
+  /** First byte the frame arena may use (past the module's static data and the kept tables), 64-byte aligned. */
   readonly heapStart: number;
   readonly exports: Exports;
+  /** Address of each kept table (`kept`), by the table it copies. */
+  readonly #kept = new WeakMap<Float32Array, number>();
+  #keptAt: number;
 
   constructor() {
     const instance = new WebAssembly.Instance(kernelModule(), {
@@ -54,7 +60,10 @@ export class Kernels {
     });
     this.exports = instance.exports as unknown as Exports;
     this.memory = this.exports.memory;
-    this.heapStart = (this.exports.heapBase() + 63) & ~63;
+    this.#keptAt = (this.exports.heapBase() + 63) & ~63;
+    this.heapStart = this.#keptAt + KEPT_BYTES;
+    const short = this.heapStart - this.memory.buffer.byteLength;
+    if (short > 0) this.memory.grow(Math.ceil(short / 65536));
     // The kernels look up colour.ts's own tables, not a recomputation of them.
     new Float32Array(this.memory.buffer, this.exports.srgbToLinearTable(), SRGB_TO_LINEAR.length).set(SRGB_TO_LINEAR);
     new Uint8Array(this.memory.buffer, this.exports.linearToSrgbTable(), LINEAR_TO_SRGB.length).set(LINEAR_TO_SRGB);
@@ -63,6 +72,22 @@ export class Kernels {
   /** Whether every view lies in this instance's memory (a view's byte offset is then the kernel's pointer). */
   holds(...views: ArrayBufferView[]): boolean {
     return views.every((view) => view.buffer === this.memory.buffer);
+  }
+
+  /**
+   * The address of a copy of `table` in this memory, made on first use and kept (the table must not
+   * change: a finish's tone curve, cached per material by paint.ts); null when the room is full.
+   */
+  kept(table: Float32Array): number | null {
+    let at = this.#kept.get(table);
+    if (at === undefined) {
+      if (this.#keptAt + table.byteLength > this.heapStart) return null;
+      at = this.#keptAt;
+      new Float32Array(this.memory.buffer, at, table.length).set(table);
+      this.#keptAt = (at + table.byteLength + 63) & ~63;
+      this.#kept.set(table, at);
+    }
+    return at;
   }
 
   /**

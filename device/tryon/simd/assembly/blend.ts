@@ -3,11 +3,9 @@
 // the material's tone curve, the surface's own chroma let through, the finish's shine (per cell,
 // bilinear), laid over the pixel by its coverage. Table look-ups (sRGB → linear, the tone curve,
 // linear → sRGB) are gathered lane by lane; the arithmetic runs four pixels at a time.
+import { MIN_COVERAGE } from './constants';
 import { rampRow } from './ramp';
 import { LINEAR_STEPS, LINEAR_TO_SRGB, SRGB_TO_LINEAR } from './tables';
-
-/** Coverage at or below this is not painted (skin-grid.ts MIN_COVERAGE). */
-const MIN_COVERAGE: f32 = 0.003;
 
 @inline
 function linear4(p: usize, c: usize): v128 {

@@ -2,6 +2,9 @@
 
 const BLOCK = memory.data(64, 16);
 
+/** Coverage at or below this is not painted (skin-grid.ts MIN_COVERAGE). */
+export const MIN_COVERAGE: f32 = 0.003;
+
 /** i8x16.swizzle masks: bytes c, c+3, c+6, c+9 of four RGB pixels into the low byte of each i32 lane (0 elsewhere). */
 export const SWIZZLE_R: usize = BLOCK;
 export const SWIZZLE_G: usize = BLOCK + 16;

@@ -1,10 +1,7 @@
 // skin-grid.ts applyGains: per-cell linear-light gains laid over a mask's covered pixels, weighted
 // by coverage, bilinear between cell centres; the frame's 8-bit values times (1 + a·g).
-import { SWIZZLE_B, SWIZZLE_G, SWIZZLE_R } from './constants';
+import { MIN_COVERAGE, SWIZZLE_B, SWIZZLE_G, SWIZZLE_R } from './constants';
 import { rampRow } from './ramp';
-
-/** Coverage at or below this is not painted (skin-grid.ts MIN_COVERAGE). */
-const MIN_COVERAGE: f32 = 0.003;
 
 /**
  * pixels: the mask rect's RGB rows (rw wide; 16 bytes readable past the end), its coverage `alpha`

@@ -34,6 +34,7 @@ import { monkFromIta } from '../advisor/monk.ts';
 import { readStill } from '../advisor/reading.ts';
 import type { ToneFeatures, ToneInputSet, ToneModel } from '../advisor/tone-estimate.ts';
 import { crossHalf, withinSeriesLeaveOneOut } from './fairness-model.ts';
+import { labelScaleAcrossSeries, MIN_SCALE_GAP, type LabelScale } from './fairness-labels.ts';
 import { FaceDetector } from '../vision/detector.ts';
 import type { Face } from '../vision/face.ts';
 import { FaceTracker } from '../vision/face-tracker.ts';
@@ -414,6 +415,11 @@ export interface FairnessTable {
    * series and all together. Not the target's figure: it says how much of the miss is the series' light.
    */
   withinSeries: { perSeries: Array<{ series: string; n: number; within1: number }>; all: number } | null;
+  /**
+   * One annotator's blind relabelling of a draw from each series against labels.json (fairness-labels.ts):
+   * whether the series' labels are on one scale. Null without a relabelling or a held-out fit.
+   */
+  labelScale: LabelScale | null;
 }
 
 export interface Remapped {
@@ -431,7 +437,7 @@ function rankCorrelation(results: readonly PhotoResult[], itaOf: ItaOf): number 
   return read.length > 2 ? Math.abs(spearman(read.map((x) => itaOf(x)!), read.map((x) => x.label))) : null;
 }
 
-export function tableOf(results: readonly PhotoResult[]): FairnessTable {
+export function tableOf(results: readonly PhotoResult[], relabel: ReadonlyMap<string, number> = new Map()): FairnessTable {
   const cross = crossHalf(results);
   const held = cross ? results.map((x, i) => ({ ...x, monk: cross.heldOut[i] })) : null;
   const loo = cross ? results.map((x, i) => ({ ...x, monk: cross.leaveOneOut[i] })) : null;
@@ -492,6 +498,7 @@ export function tableOf(results: readonly PhotoResult[]): FairnessTable {
     itaRankCorrelation: rankCorrelation(results, shipped),
     remapped: remapped(results, shipped),
     withinSeries: withinSeries(results),
+    labelScale: cross ? labelScaleAcrossSeries(results, cross.leaveOneOut, relabel) : null,
   };
 }
 
@@ -531,6 +538,14 @@ const remappedText = (r: Remapped): string =>
 
 const pctOrDash = (x: number | null): string => (x === null ? '–' : pct(x));
 
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
+const levelsInterval = (x: LabelScale['gap']): string => `${signed(x.mean)} levels (95 % interval ${signed(x.low)} to ${signed(x.high)})`;
+
+const labelScaleText = (s: LabelScale): string =>
+  `Are the labels on one scale across the series? One annotator relabelled a seeded draw from each series blind (labels-fourth.json; SOURCES.md): ` +
+  s.perSeries.map((x) => `${x.series} ${x.n} faces, relabel − label ${levelsInterval(x.offset)}, within ±1 of each other ${pct(x.within1)}, held-out reading within ±1 of the label ${pct(x.readingWithin1.label)} and of the relabel ${pct(x.readingWithin1.relabel)}`).join('; ') +
+  `. Difference between the series' offsets ${levelsInterval(s.gap)}: ${s.oneScale ? 'one scale (under ' + MIN_SCALE_GAP + ' levels or not told from 0), so the annotators do not explain the gap between the series' : 'NOT one scale: part of the gap between the series is the annotators'}.`;
+
 export function markdownOf(t: FairnessTable, total: number): string {
   const h = t.heldOut;
   const lines = [
@@ -564,9 +579,18 @@ export function markdownOf(t: FairnessTable, total: number): string {
             `${t.withinSeries.perSeries.map((s) => `${s.series} ${pct(s.within1)} (${s.n} faces)`).join(', ')}; together ${pct(t.withinSeries.all)}, against ${pct(h.leaveOneOut)} when one fit spans both series (the target's figure, above). Not the target's figure: it measures how much of the miss is the two series' light.`,
         ]
       : []),
+    ...(t.labelScale ? ['', labelScaleText(t.labelScale)] : []),
     ...(t.remapped ? ['', `Could a remapping of ITA° alone reach the target? The best monotone ITA°→Monk mapping, within ±1: ${remappedText(t.remapped)}.`] : []),
   ];
   return lines.join('\n');
+}
+
+/** The blind cross-series relabelling (labels-fourth.json): file → level. */
+function relabelling(): Map<string, number> {
+  const rows = z
+    .array(z.object({ file: z.string(), monk: z.int().min(1).max(10) }))
+    .parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels-fourth.json'), 'utf8')));
+  return new Map(rows.map((r) => [r.file, r.monk]));
 }
 
 async function main(): Promise<void> {
@@ -574,7 +598,7 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const results = await evaluate(labels);
-  const table = tableOf(results);
+  const table = tableOf(results, relabelling());
   const md = markdownOf(table, results.length);
   const cpu = process.cpuUsage(cpu0);
   console.log(md);

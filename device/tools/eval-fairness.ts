@@ -585,11 +585,11 @@ export function markdownOf(t: FairnessTable, total: number): string {
   return lines.join('\n');
 }
 
-/** The blind cross-series relabelling (labels-fourth.json): file → level. */
-function relabelling(): Map<string, number> {
+/** Another blind labelling of some of the photos (labels-second.json, labels-fourth.json; SOURCES.md): file → level. */
+export function readRelabelling(name: string): Map<string, number> {
   const rows = z
     .array(z.object({ file: z.string(), monk: z.int().min(1).max(10) }))
-    .parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels-fourth.json'), 'utf8')));
+    .parse(JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')));
   return new Map(rows.map((r) => [r.file, r.monk]));
 }
 
@@ -598,7 +598,7 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const results = await evaluate(labels);
-  const table = tableOf(results, relabelling());
+  const table = tableOf(results, readRelabelling('labels-fourth.json'));
   const md = markdownOf(table, results.length);
   const cpu = process.cpuUsage(cpu0);
   console.log(md);

@@ -129,13 +129,12 @@ import { labToLinear, linearToLab, type Lab } from '../advisor/lab.ts';
 import { deltaE2000 } from '../tryon/colour.ts';
 import { patchPixels, type PatchPixels } from '../advisor/patch-pixels.ts';
 import { median } from '../advisor/robust.ts';
-import { z } from 'zod';
 import { fitCuts, leastSquares } from './fairness-fit.ts';
 import { calibrated, toneScore, WHITES_REFLECTANCE as WREF, type ToneFeatures, type ToneModel } from '../advisor/tone-estimate.ts';
 import { robustnessScenes, type Landmarks } from './fairness-robustness.ts';
 import { agreement, chooseCandidate, gateFailures, looLevels, monkLevel as level } from './fairness-select.ts';
 import type { RgbImage } from '../vision/image-ops.ts';
-import { FIXTURES, frameOf, LabelsSchema } from './eval-fairness.ts';
+import { FIXTURES, frameOf, LabelsSchema, readRelabelling } from './eval-fairness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const labels = LabelsSchema.parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels.json'), 'utf8')));
@@ -532,12 +531,7 @@ console.log(`\nNESTED LOO (robust candidates only) within ±1: ${pct(ns.hits, fa
 console.log(`chosen: ${[...chosen].map(([k, v]) => `${k} x${v}`).join(', ')}`);
 
 // The labels' own noise: a second, blind labelling (fairness-sheets.ts; SOURCES.md) against the first.
-const second = new Map(
-  z
-    .array(z.object({ file: z.string(), monk: z.int().min(1).max(10) }))
-    .parse(JSON.parse(readFileSync(path.join(FIXTURES, 'labels-second.json'), 'utf8')))
-    .map((l) => [l.file, l.monk]),
-);
+const second = readRelabelling('labels-second.json');
 const secondLabelled = labels.filter((l) => second.has(l.file));
 const pairs = secondLabelled.map((l) => [l.monk, second.get(l.file)!] as const);
 const agree = pairs.filter(([a, b]) => Math.abs(a - b) <= 1).length;
